@@ -1,0 +1,131 @@
+/**
+ * The domain's shared vocabulary: what triggers produce, what ARM tells us, what we want in
+ * Consul, and what the planner decides. No Functions, gRPC or SDK types here.
+ */
+
+/** A scale set named by its ARM coordinates. `id` is the normalised (lower-case) resource ID. */
+export interface ScaleSetRef {
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly name: string;
+  /** `/subscriptions/<sub>/resourcegroups/<rg>/providers/microsoft.compute/virtualmachinescalesets/<name>`, lower-case. */
+  readonly id: string;
+}
+
+/** What any trigger produces: "look at this scale set again". Events are hints, ARM is the truth. */
+export interface ReconcileHint {
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly scaleSet: string;
+  /** Set when the event named a single VM (Uniform VMSS VM or a Flexible VM). */
+  readonly instanceId?: string;
+  /** Short machine-readable reason, e.g. `event:Microsoft.Compute/virtualMachineScaleSets/write`. */
+  readonly reason: string;
+  readonly eventTime: string;
+  readonly eventId: string;
+}
+
+export type MeshProtocol = 'http' | 'grpc' | 'tcp';
+
+/** One mesh service a scale set serves, read from its tags (see `mesh-tags.ts`). */
+export interface MeshServiceSpec {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: MeshProtocol;
+  /** HTTP health-check path for gateways, when the scale set declares one. */
+  readonly healthPath?: string;
+}
+
+export type OrchestrationMode = 'Uniform' | 'Flexible';
+
+/** A scale set that belongs to the mesh (its tags name at least one service). */
+export interface MeshScaleSet {
+  readonly ref: ScaleSetRef;
+  readonly orchestrationMode: OrchestrationMode;
+  /** `sku.capacity` as ARM reports it (Uniform); for Flexible, the same field when present. */
+  readonly capacity: number;
+  readonly location: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly services: readonly MeshServiceSpec[];
+}
+
+/** Application Health extension / health probe state as ARM reports it (`vmHealth.status.code`). */
+export type AppHealthState = 'Healthy' | 'Unhealthy' | 'Unknown' | 'Initializing';
+
+/** One VM of a scale set as ARM sees it (compute + network). */
+export interface Instance {
+  /** VM name (`vmss_3` for Uniform, `vmss_ab12cd34` for Flexible). */
+  readonly name: string;
+  /** Uniform: the numeric instance id as a string; Flexible: the VM name. */
+  readonly instanceId: string;
+  /** Normalised (lower-case) ARM resource ID of the VM. */
+  readonly resourceId: string;
+  /** Private IPv4/IPv6 literals, primary NIC's primary IP configuration first. */
+  readonly privateIps: readonly string[];
+  readonly zone?: string;
+  readonly faultDomain?: number;
+  /** e.g. Creating, Updating, Succeeded, Failed, Deleting. */
+  readonly provisioningState: string;
+  /** e.g. running, starting, stopped, deallocated, deallocating; `unknown` when ARM gave none. */
+  readonly powerState: string;
+  /** Present only when the scale set has the Application Health extension or a health probe. */
+  readonly healthState?: AppHealthState;
+}
+
+/** A listing of one scale set. `unknown` is never treated as empty (principle 4). */
+export type InstanceListing =
+  | { readonly status: 'complete'; readonly listedAt: number; readonly instances: readonly Instance[] }
+  | { readonly status: 'unknown'; readonly listedAt: number; readonly reason: string };
+
+/** Status of the check that carries Azure's view of an instance. */
+export type AzureCheckStatus = 'passing' | 'warning' | 'critical';
+
+/** One external node + its mesh services + checks, as we want it in Consul. */
+export interface DesiredNode {
+  /** Deterministic node name derived from the VM resource ID (see `ownership.ts`). */
+  readonly node: string;
+  readonly address: string;
+  readonly nodeMeta: Readonly<Record<string, string>>;
+  readonly services: readonly DesiredService[];
+  /** Node-level check carrying Azure's view (applies to every service on the node). */
+  readonly azureCheck: { readonly status: AzureCheckStatus; readonly output: string };
+  /** True while the instance is Deleting: a `_node_maintenance` critical check is present. */
+  readonly draining: boolean;
+  /** The VM resource ID (lower-case) this node mirrors. */
+  readonly instanceResourceId: string;
+}
+
+export interface DesiredService {
+  readonly id: string;
+  readonly name: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+/** A node we own, as read back from Consul (only entries carrying our marks are ever read into this). */
+export interface OwnedNode extends DesiredNode {
+  readonly nodeModifyIndex: number;
+}
+
+export type PlanAction =
+  | { readonly kind: 'register'; readonly desired: DesiredNode }
+  | { readonly kind: 'update'; readonly desired: DesiredNode; readonly actual: OwnedNode; readonly changes: readonly string[] }
+  | {
+      readonly kind: 'deregister';
+      readonly actual: OwnedNode;
+      /** gone = no longer in a complete ARM listing; out-of-scope = scale set left the mesh / service removed. */
+      readonly because: 'gone' | 'out-of-scope';
+    };
+
+/** Something the planner chose not to do, and why (logged, never silent). */
+export interface PlanSkip {
+  readonly node: string;
+  readonly reason: string;
+}
+
+export interface ReconcilePlan {
+  readonly scaleSetId: string;
+  readonly actions: readonly PlanAction[];
+  readonly skipped: readonly PlanSkip[];
+}

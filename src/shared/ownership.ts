@@ -1,0 +1,75 @@
+/**
+ * The one place that knows our ownership marks and naming (principle 3: touch only what we own).
+ * Anything in Consul without these marks is never read into our model, modified or removed.
+ */
+import { createHash } from 'node:crypto';
+
+export const EXTERNAL_SOURCE = 'vmss-mesh';
+
+export const NODE_META = {
+  externalSource: 'external-source',
+  externalNode: 'external-node',
+  externalProbe: 'external-probe',
+  scaleSetId: 'vmss-mesh-scale-set',
+  instanceId: 'vmss-mesh-instance',
+  zone: 'vmss-mesh-zone',
+} as const;
+
+/** Node meta every owned node carries. */
+export const OWNED_NODE_META: Readonly<Record<string, string>> = {
+  [NODE_META.externalSource]: EXTERNAL_SOURCE,
+  [NODE_META.externalNode]: 'true',
+  [NODE_META.externalProbe]: 'true',
+};
+
+/** Tag every owned service carries. */
+export const SERVICE_TAG = 'vmss-mesh';
+
+export const SERVICE_META = {
+  scaleSetId: 'vmss-mesh-scale-set',
+  instanceId: 'vmss-mesh-instance',
+  instanceName: 'vmss-mesh-instance-name',
+  zone: 'vmss-mesh-zone',
+  protocol: 'vmss-mesh-protocol',
+  healthPath: 'vmss-mesh-health-path',
+} as const;
+
+/** Node-level check carrying Azure's view of the instance. */
+export const AZURE_CHECK_ID = 'vmss-mesh:azure';
+export const AZURE_CHECK_NAME = 'Azure instance state';
+/** Consul's own ID for node maintenance mode; we set it while an instance is Deleting (drain). */
+export const MAINTENANCE_CHECK_ID = '_node_maintenance';
+export const MAINTENANCE_CHECK_NAME = 'Node Maintenance Mode';
+
+export function isOwnedNodeMeta(meta: Readonly<Record<string, string>> | null | undefined): boolean {
+  return meta?.[NODE_META.externalSource] === EXTERNAL_SOURCE;
+}
+
+/**
+ * Deterministic Consul node name for a VM: readable VM name plus a hash of its resource ID, so two
+ * scale sets with the same name in different resource groups never collide. DNS-safe, ≤ 63 chars.
+ */
+export function nodeNameFor(vmName: string, instanceResourceId: string): string {
+  const hash = createHash('sha256').update(instanceResourceId.toLowerCase()).digest('hex').slice(0, 10);
+  const readable = vmName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63 - 1 - hash.length);
+  return readable ? `${readable}-${hash}` : `vm-${hash}`;
+}
+
+/** KV layout under the configured prefix (default `vmss-mesh`). */
+export function scaleSetKey(scaleSetId: string): string {
+  // `/subscriptions/S/resourcegroups/R/providers/microsoft.compute/virtualmachinescalesets/N` → `S/R/N`
+  const parts = scaleSetId.toLowerCase().split('/').filter(Boolean);
+  return `${parts[1]}/${parts[3]}/${parts[7]}`;
+}
+
+export function markerKey(prefix: string, scaleSetId: string): string {
+  return `${prefix}/scale-sets/${scaleSetKey(scaleSetId)}`;
+}
+
+export function tombstoneKey(prefix: string, scaleSetId: string, nodeName: string): string {
+  return `${prefix}/tombstones/${scaleSetKey(scaleSetId)}/${nodeName}`;
+}
