@@ -39,6 +39,8 @@ export interface AppConfig {
     readonly staticToken?: string;
     /** Managed identity / workload identity client id for DefaultAzureCredential. */
     readonly clientId?: string;
+    /** Extra CA (PEM file path) to trust for the ARM endpoint. */
+    readonly caFile?: string;
   };
   readonly consul: ConsulConfig;
   readonly kvPrefix: string;
@@ -61,6 +63,7 @@ export const SETTINGS = {
   VMSS_MESH_RESOURCE_GROUPS: { default: '', doc: 'Comma-separated resource groups to limit the scope to; empty = all resource groups.' },
   VMSS_MESH_ARM_ENDPOINT: { default: 'https://management.azure.com', doc: 'Azure Resource Manager endpoint (the sandbox points it at the ARM emulator).' },
   VMSS_MESH_ARM_TOKEN: { default: '', doc: 'Static ARM bearer token for the emulator; empty = DefaultAzureCredential (managed identity in Azure).' },
+  VMSS_MESH_ARM_CA_FILE: { default: '', doc: 'Extra PEM CA to trust for the ARM endpoint (the ARM emulator\'s CA); empty = system CAs.' },
   AZURE_CLIENT_ID: { default: '', doc: 'Client ID of a user-assigned managed identity, read by DefaultAzureCredential.' },
   CONSUL_HTTP_ADDR: { default: 'http://127.0.0.1:8500', doc: 'Consul HTTP API address (`host:port` or URL; https:// enables TLS).' },
   CONSUL_HTTP_TOKEN: { default: '', doc: 'Consul ACL token (sent as X-Consul-Token).' },
@@ -148,6 +151,7 @@ export function loadConfig(env: Env, options: { requireScope?: boolean } = {}): 
       endpoint: armEndpoint,
       staticToken: optional(read(env, 'VMSS_MESH_ARM_TOKEN')),
       clientId: optional(read(env, 'AZURE_CLIENT_ID')),
+      caFile: optional(read(env, 'VMSS_MESH_ARM_CA_FILE')),
     },
     consul: {
       url: parseConsulAddress(read(env, 'CONSUL_HTTP_ADDR')),
