@@ -1,0 +1,68 @@
+/**
+ * Loads the push API's .proto (proto/vmss_mesh/relay/v1/push.proto) once and gives typed views of
+ * its messages. Both the push client (used by the Functions app) and the relay's push server use it.
+ */
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export const PUSH_PROTO_FILE = path.resolve(__dirname, '../../../proto/vmss_mesh/relay/v1/push.proto');
+
+export type WireEndpointHealth =
+  | 'ENDPOINT_HEALTH_UNSPECIFIED'
+  | 'ENDPOINT_HEALTH_PASSING'
+  | 'ENDPOINT_HEALTH_WARNING'
+  | 'ENDPOINT_HEALTH_CRITICAL'
+  | 'ENDPOINT_HEALTH_DRAINING';
+
+export interface WireEndpoint {
+  address: string;
+  port: number;
+  zone: string;
+  health: WireEndpointHealth;
+  weight: number;
+  instanceName: string;
+}
+
+export interface WireServiceEndpoints {
+  service: string;
+  consulIndex: number;
+  endpoints: WireEndpoint[];
+  protocol: string;
+  healthPath: string;
+}
+
+export interface WirePushRequest {
+  services: WireServiceEndpoints[];
+  source: string;
+}
+
+export type WirePushOutcome = 'OUTCOME_UNSPECIFIED' | 'OUTCOME_ACCEPTED' | 'OUTCOME_CREATED' | 'OUTCOME_IGNORED_STALE';
+
+export interface WirePushResponse {
+  results: Array<{ service: string; outcome: WirePushOutcome; currentIndex: number }>;
+}
+
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+};
+
+let cached: grpc.ServiceClientConstructor | undefined;
+
+/** The generated `EndpointPush` service client constructor (its `.service` is the server definition). */
+export function endpointPushService(): grpc.ServiceClientConstructor {
+  if (!cached) {
+    const definition = protoLoader.loadSync(PUSH_PROTO_FILE, LOADER_OPTIONS);
+    const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+      vmss_mesh: { relay: { v1: { EndpointPush: grpc.ServiceClientConstructor } } };
+    };
+    cached = loaded.vmss_mesh.relay.v1.EndpointPush;
+  }
+  return cached;
+}
+
+export const PUSH_METHOD = 'pushEndpoints';
