@@ -1,0 +1,49 @@
+/**
+ * What the reconciler needs from the outside world, as narrow interfaces. The Azure inventory
+ * (src/shared/azure) and the Consul registry (src/shared/consul) are adapted to these in
+ * `wiring.ts`; tests may substitute their own.
+ */
+import type { InstanceListing, MeshScaleSet, ReconcilePlan, ScaleSetRef, OwnedNode } from '../model';
+import type { ServiceEndpointSet } from '../endpoints';
+
+export type ScaleSetLookup =
+  | { readonly state: 'in-mesh'; readonly scaleSet: MeshScaleSet }
+  /** The scale set exists but its tags no longer declare (valid) mesh services. */
+  | { readonly state: 'left-mesh'; readonly reason: string }
+  | { readonly state: 'not-found' };
+
+export interface InventoryPort {
+  /** Throws TransientError when ARM cannot answer. */
+  lookupScaleSet(ref: ScaleSetRef): Promise<ScaleSetLookup>;
+  /** Never throws for ARM trouble: answers `unknown` instead (unknown is not empty). */
+  listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
+  /** Resource IDs of the given VMs that ARM answers 404 for. */
+  confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Every scale set in scope whose tags declare the mesh. */
+  listMeshScaleSets(): Promise<{ readonly scaleSets: readonly MeshScaleSet[]; readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }> }>;
+  /**
+   * Runs `work` and counts the ARM requests it made (and only those: concurrent reconciles in the
+   * same process are counted apart, e.g. with AsyncLocalStorage).
+   */
+  measureCalls<T>(work: () => Promise<T>): Promise<{ readonly result: T; readonly calls: number }>;
+}
+
+export interface ReconcileSession {
+  /** Our nodes of this scale set, read after the claim. */
+  readonly actual: readonly OwnedNode[];
+  /** Node names removed recently that must not be registered again. */
+  readonly tombstones: ReadonlySet<string>;
+  /** Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile. */
+  apply(plan: ReconcilePlan): Promise<{ readonly committedIndex: number; readonly changedServices: readonly string[] }>;
+}
+
+export interface RegistryPort {
+  /** Claims the scale set for a reconcile whose ARM listing started at `listedAt`; throws SupersededError. */
+  beginReconcile(scaleSetId: string, listedAt: number): Promise<ReconcileSession>;
+  /** True when Consul holds any node of ours for this scale set (cheap; avoids claiming foreign scale sets). */
+  hasOwnedNodes(scaleSetId: string): Promise<boolean>;
+  /** IDs of every scale set we hold nodes or a marker for (the timer also visits these: left or deleted sets). */
+  ownedScaleSetIds(): Promise<readonly string[]>;
+  /** Current endpoint sets of the named services with the Consul index they were read at. */
+  serviceEndpoints(services: readonly string[]): Promise<readonly ServiceEndpointSet[]>;
+}

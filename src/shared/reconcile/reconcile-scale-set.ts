@@ -1,0 +1,145 @@
+/**
+ * One level-triggered reconcile of one scale set: ARM is listed first, then the scale set is
+ * claimed in Consul, the pure planner decides, the registry applies, and changed services are
+ * pushed to the relays. Idempotent: running it twice in a row changes nothing the second time.
+ */
+import { SupersededError, errorMessage } from '../errors';
+import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRef } from '../model';
+import type { EndpointPublisher, RelayPushResult } from '../endpoints';
+import { planReconcile } from '../planner/plan';
+import type { InventoryPort, RegistryPort, ScaleSetLookup } from './ports';
+
+export interface ReconcileDeps {
+  readonly inventory: InventoryPort;
+  readonly registry: RegistryPort;
+  readonly publisher: EndpointPublisher;
+  readonly maxRemovalShare: number;
+  readonly now?: () => number;
+}
+
+export type ReconcileOutcome =
+  /** Consul changed (the counts say how). */
+  | 'applied'
+  /** Consul already matched ARM. */
+  | 'unchanged'
+  /** The listing was unknown: nothing was removed, see `detail`. */
+  | 'unknown'
+  /** A newer reconcile of the same scale set owns the truth; this one stopped without writing. */
+  | 'superseded'
+  /** Not in the mesh and nothing of ours registered for it: nothing to do. */
+  | 'not-in-mesh';
+
+export interface ReconcileReport {
+  readonly scaleSetId: string;
+  readonly outcome: ReconcileOutcome;
+  readonly detail?: string;
+  readonly registered: number;
+  readonly updated: number;
+  readonly deregistered: number;
+  readonly skipped: readonly PlanSkip[];
+  readonly instances?: number;
+  readonly armCalls: number;
+  readonly committedIndex?: number;
+  readonly changedServices: readonly string[];
+  readonly pushes: readonly RelayPushResult[];
+  readonly durationMs: number;
+}
+
+const REMOVAL_CAP = 'removal-cap';
+
+/** Reconciles one scale set. Throws TransientError when ARM or Consul cannot be reached. */
+export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
+  const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source));
+  return { ...result, armCalls: calls };
+}
+
+async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const base = { scaleSetId: ref.id, registered: 0, updated: 0, deregistered: 0, skipped: [] as PlanSkip[], changedServices: [] as string[], pushes: [] as RelayPushResult[] };
+  const finish = (rest: Partial<ReconcileReport> & { outcome: ReconcileOutcome }): ReconcileReport => ({
+    ...base,
+    ...rest,
+    armCalls: 0,
+    durationMs: now() - started,
+  });
+
+  // ARM first: the claim below records when this listing started, so an older listing can never win.
+  const listedAt = now();
+  const lookup: ScaleSetLookup = await deps.inventory.lookupScaleSet(ref);
+  if (lookup.state !== 'in-mesh' && !(await deps.registry.hasOwnedNodes(ref.id))) {
+    return finish({ outcome: 'not-in-mesh', detail: lookup.state === 'left-mesh' ? lookup.reason : 'scale set not found in ARM' });
+  }
+  const listing: InstanceListing =
+    lookup.state === 'in-mesh'
+      ? await deps.inventory.listInstances(lookup.scaleSet)
+      : { status: 'complete', listedAt, instances: [] };
+
+  let session;
+  try {
+    session = await deps.registry.beginReconcile(ref.id, listedAt);
+  } catch (error) {
+    if (error instanceof SupersededError) return finish({ outcome: 'superseded', detail: error.message });
+    throw error;
+  }
+
+  const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
+  const planFor = (confirmedGone: ReadonlySet<string>): ReconcilePlan =>
+    planReconcile({
+      scaleSetId: ref.id,
+      scaleSetState: lookup.state,
+      scaleSet,
+      listing,
+      actual: session.actual,
+      tombstones: session.tombstones,
+      confirmedGone,
+      maxRemovalShare: deps.maxRemovalShare,
+    });
+
+  let plan = planFor(new Set());
+  const capped = plan.skipped.filter((s) => s.reason.startsWith(REMOVAL_CAP));
+  if (capped.length > 0 && scaleSet) {
+    // More removals than the cap allows unconfirmed: ask ARM about each one (404 = really gone).
+    const cappedNodes = new Set(capped.map((s) => s.node));
+    const ids = session.actual.filter((n) => cappedNodes.has(n.node)).map((n) => n.instanceResourceId);
+    plan = planFor(await deps.inventory.confirmGone(scaleSet, ids));
+  }
+
+  const counts = {
+    registered: plan.actions.filter((a) => a.kind === 'register').length,
+    updated: plan.actions.filter((a) => a.kind === 'update').length,
+    deregistered: plan.actions.filter((a) => a.kind === 'deregister').length,
+    skipped: plan.skipped,
+    instances: listing.status === 'complete' ? listing.instances.length : undefined,
+  };
+  if (plan.actions.length === 0) {
+    return finish({ ...counts, outcome: listing.status === 'unknown' ? 'unknown' : 'unchanged', detail: listing.status === 'unknown' ? listing.reason : undefined });
+  }
+
+  let applied;
+  try {
+    applied = await session.apply(plan);
+  } catch (error) {
+    if (error instanceof SupersededError) return finish({ ...counts, outcome: 'superseded', detail: error.message });
+    throw error;
+  }
+
+  let pushes: readonly RelayPushResult[] = [];
+  if (applied.changedServices.length > 0) {
+    try {
+      const sets = await deps.registry.serviceEndpoints(applied.changedServices);
+      pushes = await deps.publisher.publish(sets, `reconcile ${ref.id} (${source})`);
+    } catch (error) {
+      // The commit stands; relays converge through their own Consul watch.
+      pushes = [{ target: '*', ok: false, error: `reading endpoints for push failed: ${errorMessage(error)}` }];
+    }
+  }
+  return finish({
+    ...counts,
+    outcome: listing.status === 'unknown' ? 'unknown' : 'applied',
+    detail: listing.status === 'unknown' ? listing.reason : undefined,
+    committedIndex: applied.committedIndex,
+    changedServices: applied.changedServices,
+    pushes,
+  });
+}

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ReconcileCoalescer } from '../../src/shared/reconcile/coalescer';
+
+/** A run whose completion the test controls. */
+function controllableRuns() {
+  const runs: Array<{ key: string; resolve: (v: number) => void; reject: (e: Error) => void }> = [];
+  let counter = 0;
+  const run = (key: string) =>
+    new Promise<number>((resolve, reject) => {
+      counter += 1;
+      runs.push({ key, resolve: () => resolve(counter), reject });
+    });
+  return { runs, run };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('coalescer: a burst during a run becomes exactly one trailing run shared by all', async () => {
+  const { runs, run } = controllableRuns();
+  let clock = 1000;
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => clock });
+  const first = c.request('a', 900);
+  clock = 1100;
+  const burst = Array.from({ length: 50 }, () => c.request('a', 1050)); // events after the first run started
+  await tick();
+  assert.equal(runs.length, 1);
+  runs[0]!.resolve(0);
+  assert.equal((await first).via, 'ran');
+  await tick();
+  assert.equal(runs.length, 2, 'one trailing run, not fifty');
+  runs[1]!.resolve(0);
+  const results = await Promise.all(burst);
+  assert.ok(results.every((r) => r.via === 'joined' && r.result === 2));
+});
+
+test('coalescer: a run that started after the event covers it; an older one does not', async () => {
+  const { runs, run } = controllableRuns();
+  let clock = 1000;
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 100, now: () => clock });
+  const p = c.request('a');
+  runs[0]!.resolve(0);
+  await p;
+  clock = 5000;
+  // Event at 850: the run started at 1000 ≥ 850 + 100 → covered, no new run.
+  assert.equal((await c.request('a', 850)).via, 'covered');
+  assert.equal(runs.length, 1);
+  // Event at 950: 1000 < 950 + 100 → needs a new run.
+  const q = c.request('a', 950);
+  await tick();
+  assert.equal(runs.length, 2);
+  runs[1]!.resolve(0);
+  assert.equal((await q).via, 'ran');
+  // Without an event time a fresh run is always made.
+  const r = c.request('a');
+  await tick();
+  assert.equal(runs.length, 3);
+  runs[2]!.resolve(0);
+  await r;
+});
+
+test('coalescer: scale sets are independent, and a failed run is retried by the trailing one', async () => {
+  const { runs, run } = controllableRuns();
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0 });
+  const a = c.request('a');
+  const b = c.request('b');
+  await tick();
+  assert.deepEqual(runs.map((r) => r.key), ['a', 'b']);
+  const a2 = c.request('a');
+  runs[0]!.reject(new Error('ARM throttled'));
+  await assert.rejects(a, /ARM throttled/);
+  await tick();
+  assert.equal(runs.length, 3);
+  assert.equal(runs[2]!.key, 'a');
+  runs[2]!.resolve(0);
+  runs[1]!.resolve(0);
+  assert.equal((await a2).via, 'joined');
+  await b;
+});
+
+test('coalescer: a failed run never counts as covering a later hint', async () => {
+  const { runs, run } = controllableRuns();
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => 1000 });
+  const failed = c.request('a');
+  runs[0]!.reject(new Error('Consul unreachable'));
+  await assert.rejects(failed, /Consul unreachable/);
+  const again = c.request('a', 0);
+  await tick();
+  assert.equal(runs.length, 2, 'the hint got a run of its own');
+  runs[1]!.resolve(0);
+  assert.equal((await again).via, 'ran');
+  assert.equal((await c.request('a', 0)).via, 'covered');
+  assert.equal(runs.length, 2);
+});
