@@ -19,6 +19,13 @@ export interface ReconcileHint {
   readonly scaleSet: string;
   /** Set when the event named a single VM (Uniform VMSS VM or a Flexible VM). */
   readonly instanceId?: string;
+  /**
+   * Set when the event named a plain VM (`Microsoft.Compute/virtualMachines/<name>`, Flexible
+   * mode): only ARM knows its scale set (the VM's `virtualMachineScaleSet.id`). Then `scaleSet` is
+   * '' and the reconciler must resolve the scale set from this normalised (lower-case) VM ID; a VM
+   * in no scale set is not ours. See `hintTarget()` in `events/`.
+   */
+  readonly vmResourceId?: string;
   /** Short machine-readable reason, e.g. `event:Microsoft.Compute/virtualMachineScaleSets/write`. */
   readonly reason: string;
   readonly eventTime: string;
