@@ -1,0 +1,100 @@
+/**
+ * ARM's instances → the Consul registrations we want: one external node per instance, one service
+ * instance per mesh service of the scale set, one node-level check carrying Azure's view.
+ * Pure and deterministic: the same scale set and instances (in any order) give the same result.
+ */
+import type { DesiredNode, DesiredService, Instance, MeshScaleSet, MeshServiceSpec, PlanSkip } from '../model';
+import { NODE_META, OWNED_NODE_META, SERVICE_META, SERVICE_TAG, nodeNameFor } from '../ownership';
+import { azureViewOf } from './azure-check';
+import { nodeChanges } from './node-diff';
+import { compareStrings, sortedSkips } from './order';
+import { SKIP, WHOLE_SCALE_SET, skip } from './skip-reasons';
+
+export interface DesiredState {
+  /** Sorted by node name. */
+  readonly nodes: DesiredNode[];
+  /** Instances we cannot turn into a node, with the reason (the planner keeps their nodes as they are). */
+  readonly skipped: PlanSkip[];
+}
+
+export function desiredNodes(scaleSet: MeshScaleSet, instances: readonly Instance[]): DesiredState {
+  const services = uniqueServices(scaleSet.services);
+  if (services.length === 0) {
+    return { nodes: [], skipped: [skip(WHOLE_SCALE_SET, SKIP.noMeshServices, `scale set ${scaleSet.ref.id} names no mesh service`)] };
+  }
+  const byName = new Map<string, DesiredNode[]>();
+  const skipped: PlanSkip[] = [];
+  for (const instance of instances) {
+    const node = nodeNameOf(instance);
+    const address = instance.privateIps[0]?.trim();
+    if (!address) {
+      skipped.push(skip(node, SKIP.noPrivateIp, `instance ${instance.name} has no private IP address`));
+      continue;
+    }
+    const desired = desiredNodeFor(scaleSet.ref.id, services, instance, address);
+    byName.set(node, [...(byName.get(node) ?? []), desired]);
+  }
+  const nodes: DesiredNode[] = [];
+  for (const [node, candidates] of byName) {
+    // Pages of a listing can overlap; identical repeats are harmless. Repeats that disagree mean the
+    // listing is inconsistent: picking one would depend on input order, so we decide nothing for it.
+    const [first, ...rest] = candidates as [DesiredNode, ...DesiredNode[]];
+    if (rest.every((other) => nodeChanges(first, other).length === 0)) nodes.push(first);
+    else skipped.push(skip(node, SKIP.conflictingListing, `the listing holds ${candidates.length} differing entries for instance ${first.instanceResourceId}`));
+  }
+  nodes.sort((a, b) => compareStrings(a.node, b.node));
+  return { nodes, skipped: sortedSkips(skipped) };
+}
+
+/** The Consul node name an instance maps to (whether or not it can be registered). */
+export function nodeNameOf(instance: Pick<Instance, 'name' | 'resourceId'>): string {
+  return nodeNameFor(instance.name, instance.resourceId);
+}
+
+function desiredNodeFor(scaleSetId: string, services: readonly MeshServiceSpec[], instance: Instance, address: string): DesiredNode {
+  const view = azureViewOf(instance);
+  const instanceResourceId = instance.resourceId.toLowerCase();
+  const normalisedScaleSetId = scaleSetId.toLowerCase();
+  const zone = instance.zone?.trim() || undefined;
+  const nodeMeta: Record<string, string> = {
+    ...OWNED_NODE_META,
+    [NODE_META.scaleSetId]: normalisedScaleSetId,
+    [NODE_META.instanceId]: instanceResourceId,
+  };
+  // Absent rather than empty: "no zone" (regional scale set) is not a zone called "".
+  if (zone) nodeMeta[NODE_META.zone] = zone;
+  return {
+    node: nodeNameOf(instance),
+    address,
+    nodeMeta,
+    services: services.map((spec) => desiredService(spec, normalisedScaleSetId, instanceResourceId, instance.name, zone)),
+    azureCheck: { status: view.status, output: view.output },
+    draining: view.draining,
+    instanceResourceId,
+  };
+}
+
+function desiredService(spec: MeshServiceSpec, scaleSetId: string, instanceResourceId: string, instanceName: string, zone: string | undefined): DesiredService {
+  const meta: Record<string, string> = {
+    [SERVICE_META.scaleSetId]: scaleSetId,
+    [SERVICE_META.instanceId]: instanceResourceId,
+    [SERVICE_META.instanceName]: instanceName,
+    [SERVICE_META.protocol]: spec.protocol,
+  };
+  if (zone) meta[SERVICE_META.zone] = zone;
+  if (spec.healthPath) meta[SERVICE_META.healthPath] = spec.healthPath;
+  return {
+    // One node per instance, so the service name alone is unique on the node and stable across runs.
+    id: spec.name,
+    name: spec.name,
+    port: spec.port,
+    tags: [SERVICE_TAG, spec.protocol],
+    meta,
+  };
+}
+
+/** Service IDs must be unique per node; the tag parser should already reject repeats, the first one wins here. */
+function uniqueServices(services: readonly MeshServiceSpec[]): MeshServiceSpec[] {
+  const seen = new Set<string>();
+  return services.filter((s) => !seen.has(s.name) && seen.add(s.name));
+}

@@ -1,0 +1,199 @@
+/**
+ * fast-check arbitraries for the domain: scale sets, their instances as ARM lists them, and the
+ * owned nodes Consul would hold for them. Shared by every property test; identities are derived
+ * from small indexes so that generated worlds overlap (same instance before and after a change).
+ */
+import fc from 'fast-check';
+import type { AppHealthState, Instance, MeshProtocol, MeshScaleSet, MeshServiceSpec, OwnedNode, ScaleSetRef } from '../../src/shared/model';
+import { NODE_META } from '../../src/shared/ownership';
+import { desiredNodes, nodeNameOf } from '../../src/shared/planner/desired-state';
+
+export const protocolArb: fc.Arbitrary<MeshProtocol> = fc.constantFrom('http', 'grpc', 'tcp');
+
+/** Drawn from a small pool so that two generated service lists often share names. */
+export const serviceNameArb: fc.Arbitrary<string> = fc.constantFrom('web', 'api', 'orders', 'grpc-echo', 'cart');
+
+export const meshServiceSpecArb: fc.Arbitrary<MeshServiceSpec> = fc.record(
+  {
+    name: serviceNameArb,
+    port: fc.integer({ min: 1, max: 65535 }),
+    protocol: protocolArb,
+    healthPath: fc.constantFrom('/healthz', '/ready'),
+  },
+  { requiredKeys: ['name', 'port', 'protocol'] },
+);
+
+/** Service lists with unique names, as the tag parser produces them. */
+export function meshServicesArb(options: { minLength?: number; maxLength?: number } = {}): fc.Arbitrary<MeshServiceSpec[]> {
+  return fc.uniqueArray(meshServiceSpecArb, { selector: (s) => s.name, minLength: options.minLength ?? 1, maxLength: options.maxLength ?? 3 });
+}
+
+export const scaleSetRefArb: fc.Arbitrary<ScaleSetRef> = fc
+  .record({
+    subscriptionId: fc.uuid(),
+    resourceGroup: fc.constantFrom('rg-mesh', 'rg-edge', 'rg-a'),
+    name: fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/),
+  })
+  .map((r) => ({
+    ...r,
+    id: `/subscriptions/${r.subscriptionId}/resourcegroups/${r.resourceGroup}/providers/microsoft.compute/virtualmachinescalesets/${r.name}`.toLowerCase(),
+  }));
+
+export function meshScaleSetArb(options: { ref?: fc.Arbitrary<ScaleSetRef>; services?: fc.Arbitrary<MeshServiceSpec[]> } = {}): fc.Arbitrary<MeshScaleSet> {
+  return fc.record({
+    ref: options.ref ?? scaleSetRefArb,
+    orchestrationMode: fc.constantFrom('Uniform' as const, 'Flexible' as const),
+    capacity: fc.integer({ min: 0, max: 12 }),
+    location: fc.constantFrom('westeurope', 'eastus2'),
+    tags: fc.constant({}),
+    services: options.services ?? meshServicesArb(),
+  });
+}
+
+const privateIpArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 5, arbitrary: fc.tuple(fc.nat(255), fc.nat(255), fc.integer({ min: 4, max: 254 })).map(([a, b, c]) => `10.${a}.${b}.${c}`) },
+  { weight: 1, arbitrary: fc.ipV6() },
+);
+
+/** Everything about an instance that may change while it keeps its identity. */
+export type InstanceStateFields = Pick<Instance, 'privateIps' | 'zone' | 'faultDomain' | 'provisioningState' | 'powerState' | 'healthState'>;
+
+export const instanceStateArb: fc.Arbitrary<InstanceStateFields> = fc.record(
+  {
+    privateIps: fc.oneof(
+      { weight: 8, arbitrary: fc.array(privateIpArb, { minLength: 1, maxLength: 2 }) },
+      { weight: 1, arbitrary: fc.constant([]) },
+    ),
+    zone: fc.constantFrom('1', '2', '3'),
+    faultDomain: fc.integer({ min: 0, max: 4 }),
+    provisioningState: fc.constantFrom('Succeeded', 'Succeeded', 'Succeeded', 'Updating', 'Creating', 'Failed', 'Deleting', 'Canceled'),
+    powerState: fc.constantFrom('running', 'running', 'running', 'starting', 'stopped', 'deallocated', 'deallocating', 'unknown'),
+    healthState: fc.constantFrom<AppHealthState>('Healthy', 'Healthy', 'Unhealthy', 'Unknown', 'Initializing'),
+  },
+  { requiredKeys: ['privateIps', 'provisioningState', 'powerState'] },
+);
+
+/** The instance with index `index` of the scale set `ref`, in a given state. */
+export function instanceAt(ref: ScaleSetRef, index: number, state: InstanceStateFields): Instance {
+  return {
+    name: `${ref.name}_${index}`,
+    instanceId: String(index),
+    resourceId: `${ref.id}/virtualmachines/${index}`,
+    ...state,
+  };
+}
+
+export function instanceArb(ref: ScaleSetRef): fc.Arbitrary<Instance> {
+  return fc.tuple(fc.nat(99), instanceStateArb).map(([index, state]) => instanceAt(ref, index, state));
+}
+
+/** Instances of one scale set, each identity at most once. */
+export function instancesArb(ref: ScaleSetRef, options: { maxLength?: number } = {}): fc.Arbitrary<Instance[]> {
+  return fc.uniqueArray(instanceArb(ref), { selector: (i) => i.resourceId, maxLength: options.maxLength ?? 8 });
+}
+
+/** Nodes Consul holds for `scaleSet` after registering `instances` (what a previous reconcile wrote). */
+export function ownedNodesFor(scaleSet: MeshScaleSet, instances: readonly Instance[], modifyIndex = 1): OwnedNode[] {
+  return desiredNodes(scaleSet, instances).nodes.map((node, i) => ({ ...node, nodeModifyIndex: modifyIndex + i }));
+}
+
+/** One owned node of `scaleSet` (or of a generated scale set). */
+export function ownedNodeArb(scaleSet?: MeshScaleSet): fc.Arbitrary<OwnedNode> {
+  const scaleSetArb = scaleSet ? fc.constant(scaleSet) : meshScaleSetArb();
+  return scaleSetArb
+    .chain((s) => fc.tuple(fc.constant(s), instanceArb(s.ref).filter((i) => i.privateIps.length > 0), fc.integer({ min: 1, max: 1_000_000 })))
+    .map(([s, instance, modifyIndex]) => ownedNodesFor(s, [instance], modifyIndex)[0] as OwnedNode);
+}
+
+/**
+ * A scale set seen twice: `previous` is what a past reconcile registered (→ `actual`), `scaleSet`
+ * and `listing` are what ARM says now. Instances may have vanished, appeared or changed state;
+ * the service list may have changed. `foreign` holds nodes the plan must never touch.
+ */
+export interface PlannerWorld {
+  readonly scaleSet: MeshScaleSet;
+  readonly previousScaleSet: MeshScaleSet;
+  readonly listing: Instance[];
+  readonly actual: OwnedNode[];
+  readonly foreign: OwnedNode[];
+  readonly tombstones: string[];
+  readonly confirmedGone: string[];
+  readonly maxRemovalShare: number;
+}
+
+const rarelyTrue: fc.Arbitrary<boolean> = fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+
+interface PoolEntry {
+  readonly index: number;
+  readonly before: InstanceStateFields;
+  readonly now: InstanceStateFields;
+  readonly wasRegistered: boolean;
+  readonly isListed: boolean;
+  /** The same instance appears twice in the listing (overlapping pages). */
+  readonly listedTwice: boolean;
+}
+
+const poolEntryArb: fc.Arbitrary<PoolEntry> = fc.record({
+  index: fc.nat(40),
+  before: instanceStateArb,
+  // Often unchanged, so that "nothing to do" is well represented.
+  now: fc.option(instanceStateArb, { nil: undefined, freq: 2 }),
+  wasRegistered: fc.boolean(),
+  isListed: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  listedTwice: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+}).map((e) => ({ ...e, now: e.now ?? e.before }));
+
+export const maxRemovalShareArb: fc.Arbitrary<number> = fc.oneof(
+  fc.constantFrom(0.1, 0.25, 0.5, 1),
+  fc.double({ min: 0.01, max: 1, noNaN: true, noDefaultInfinity: true }),
+);
+
+export function plannerWorldArb(options: { maxInstances?: number; maxRemovalShare?: fc.Arbitrary<number> } = {}): fc.Arbitrary<PlannerWorld> {
+  return fc
+    .record({
+      ref: scaleSetRefArb,
+      otherRef: scaleSetRefArb,
+      servicesBefore: meshServicesArb({ minLength: 1 }),
+      servicesNow: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: meshServicesArb({ minLength: 0 }) }),
+      capacity: fc.integer({ min: 0, max: 12 }),
+      pool: fc.uniqueArray(poolEntryArb, { selector: (e) => e.index, maxLength: options.maxInstances ?? 10 }),
+      foreignStates: fc.array(instanceStateArb, { maxLength: 2 }),
+      withUnowned: fc.boolean(),
+      // Indexed by pool entry index (0..40): which instances are tombstoned / confirmed gone.
+      tombstoneMask: fc.array(rarelyTrue, { minLength: 41, maxLength: 41 }),
+      goneMask: fc.array(rarelyTrue, { minLength: 41, maxLength: 41 }),
+      maxRemovalShare: options.maxRemovalShare ?? maxRemovalShareArb,
+    })
+    .filter((w) => w.otherRef.id !== w.ref.id)
+    .map((w) => {
+      const base = { ref: w.ref, orchestrationMode: 'Uniform' as const, location: 'westeurope', tags: {} };
+      const previousScaleSet: MeshScaleSet = { ...base, capacity: w.capacity, services: w.servicesBefore };
+      // null: the service list did not change (the common case).
+      const scaleSet: MeshScaleSet = { ...base, capacity: w.capacity, services: w.servicesNow ?? w.servicesBefore };
+      const before = w.pool.filter((e) => e.wasRegistered).map((e) => instanceAt(w.ref, e.index, e.before));
+      const listing = w.pool.filter((e) => e.isListed).flatMap((e) => {
+        const instance = instanceAt(w.ref, e.index, e.now);
+        return e.listedTwice ? [instance, { ...instance }] : [instance];
+      });
+      const otherScaleSet: MeshScaleSet = { ...base, ref: w.otherRef, capacity: 1, services: w.servicesBefore };
+      const foreign = ownedNodesFor(otherScaleSet, w.foreignStates.map((s, i) => instanceAt(w.otherRef, i, s)), 500);
+      if (w.withUnowned) {
+        const unowned = ownedNodesFor(scaleSet.services.length > 0 ? scaleSet : previousScaleSet, [instanceAt(w.ref, 99, { privateIps: ['10.9.9.9'], provisioningState: 'Succeeded', powerState: 'running' })], 900)[0];
+        if (unowned) {
+          // Same scale set meta, but without our marks: somebody else's node.
+          const { [NODE_META.externalSource]: _dropped, ...meta } = unowned.nodeMeta;
+          foreign.push({ ...unowned, node: 'hand-made-node', nodeMeta: meta });
+        }
+      }
+      return {
+        scaleSet,
+        previousScaleSet,
+        listing,
+        actual: ownedNodesFor(previousScaleSet, before),
+        foreign,
+        tombstones: w.pool.filter((e) => w.tombstoneMask[e.index]).map((e) => nodeNameOf(instanceAt(w.ref, e.index, e.before))),
+        confirmedGone: w.pool.filter((e) => w.goneMask[e.index]).map((e) => instanceAt(w.ref, e.index, e.before).resourceId),
+        maxRemovalShare: w.maxRemovalShare,
+      };
+    });
+}
