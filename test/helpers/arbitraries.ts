@@ -129,19 +129,26 @@ interface PoolEntry {
   readonly now: InstanceStateFields;
   readonly wasRegistered: boolean;
   readonly isListed: boolean;
-  /** The same instance appears twice in the listing (overlapping pages). */
-  readonly listedTwice: boolean;
+  /** The instance appears twice in the listing: `same` (overlapping pages) or `stale` (a second entry in its `before` state). */
+  readonly listedTwice: 'no' | 'same' | 'stale';
 }
 
 const poolEntryArb: fc.Arbitrary<PoolEntry> = fc.record({
   index: fc.nat(40),
   before: instanceStateArb,
-  // Often unchanged, so that "nothing to do" is well represented.
-  now: fc.option(instanceStateArb, { nil: undefined, freq: 2 }),
+  // Unchanged, one field changed, or anything: "nothing to do" and single changes are both well represented.
+  now: fc.oneof(
+    { weight: 2, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.tuple(instanceStateArb, fc.constantFrom<keyof InstanceStateFields>('privateIps', 'zone', 'provisioningState', 'powerState', 'healthState')) },
+    { weight: 1, arbitrary: instanceStateArb },
+  ),
   wasRegistered: fc.boolean(),
   isListed: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-  listedTwice: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-}).map((e) => ({ ...e, now: e.now ?? e.before }));
+  listedTwice: fc.oneof({ weight: 16, arbitrary: fc.constant('no' as const) }, { weight: 1, arbitrary: fc.constantFrom('same' as const, 'stale' as const) }),
+}).map((e) => ({
+  ...e,
+  now: e.now === undefined ? e.before : Array.isArray(e.now) ? { ...e.before, [e.now[1]]: e.now[0][e.now[1]] } : e.now,
+}));
 
 export const maxRemovalShareArb: fc.Arbitrary<number> = fc.oneof(
   fc.constantFrom(0.1, 0.25, 0.5, 1),
@@ -173,7 +180,9 @@ export function plannerWorldArb(options: { maxInstances?: number; maxRemovalShar
       const before = w.pool.filter((e) => e.wasRegistered).map((e) => instanceAt(w.ref, e.index, e.before));
       const listing = w.pool.filter((e) => e.isListed).flatMap((e) => {
         const instance = instanceAt(w.ref, e.index, e.now);
-        return e.listedTwice ? [instance, { ...instance }] : [instance];
+        if (e.listedTwice === 'same') return [instance, { ...instance }];
+        if (e.listedTwice === 'stale') return [instance, instanceAt(w.ref, e.index, e.before)];
+        return [instance];
       });
       const otherScaleSet: MeshScaleSet = { ...base, ref: w.otherRef, capacity: 1, services: w.servicesBefore };
       const foreign = ownedNodesFor(otherScaleSet, w.foreignStates.map((s, i) => instanceAt(w.otherRef, i, s)), 500);

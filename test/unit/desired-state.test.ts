@@ -183,6 +183,12 @@ describe('desiredNodes', () => {
     ]);
   });
 
+  test('a repeat that lacks the private IP is a conflict too: no copy is preferred over another', () => {
+    const { nodes, skipped } = desiredNodes(scaleSetWith([WEB]), [vm(1, { privateIps: [] }), vm(1)]);
+    assert.deepEqual(nodes, []);
+    assert.deepEqual(skipped.map(skipCode), [SKIP.conflictingListing]);
+  });
+
   test('resource IDs are normalised to lower case', () => {
     const upper = vm(1, { resourceId: `${SCALE_SET_ID}/virtualMachines/1`.replace('resourcegroups', 'resourceGroups') });
     const [node] = desiredNodes(scaleSetWith([WEB]), [upper]).nodes;

@@ -6,7 +6,6 @@
 import type { DesiredNode, DesiredService, Instance, MeshScaleSet, MeshServiceSpec, PlanSkip } from '../model';
 import { NODE_META, OWNED_NODE_META, SERVICE_META, SERVICE_TAG, nodeNameFor } from '../ownership';
 import { azureViewOf } from './azure-check';
-import { nodeChanges } from './node-diff';
 import { compareStrings, sortedSkips } from './order';
 import { SKIP, WHOLE_SCALE_SET, skip } from './skip-reasons';
 
@@ -22,25 +21,27 @@ export function desiredNodes(scaleSet: MeshScaleSet, instances: readonly Instanc
   if (services.length === 0) {
     return { nodes: [], skipped: [skip(WHOLE_SCALE_SET, SKIP.noMeshServices, `scale set ${scaleSet.ref.id} names no mesh service`)] };
   }
-  const byName = new Map<string, DesiredNode[]>();
-  const skipped: PlanSkip[] = [];
+  const byName = new Map<string, Instance[]>();
   for (const instance of instances) {
     const node = nodeNameOf(instance);
+    byName.set(node, [...(byName.get(node) ?? []), instance]);
+  }
+  const nodes: DesiredNode[] = [];
+  const skipped: PlanSkip[] = [];
+  for (const [node, [instance, ...repeats]] of byName) {
+    if (!instance) continue;
+    // Pages of a listing can overlap; identical repeats are harmless. Repeats that disagree mean the
+    // listing is inconsistent: picking one would depend on input order, so we decide nothing for it.
+    if (!repeats.every((other) => sameInstance(instance, other))) {
+      skipped.push(skip(node, SKIP.conflictingListing, `the listing holds ${repeats.length + 1} differing entries for instance ${instance.resourceId.toLowerCase()}`));
+      continue;
+    }
     const address = instance.privateIps[0]?.trim();
     if (!address) {
       skipped.push(skip(node, SKIP.noPrivateIp, `instance ${instance.name} has no private IP address`));
       continue;
     }
-    const desired = desiredNodeFor(scaleSet.ref.id, services, instance, address);
-    byName.set(node, [...(byName.get(node) ?? []), desired]);
-  }
-  const nodes: DesiredNode[] = [];
-  for (const [node, candidates] of byName) {
-    // Pages of a listing can overlap; identical repeats are harmless. Repeats that disagree mean the
-    // listing is inconsistent: picking one would depend on input order, so we decide nothing for it.
-    const [first, ...rest] = candidates as [DesiredNode, ...DesiredNode[]];
-    if (rest.every((other) => nodeChanges(first, other).length === 0)) nodes.push(first);
-    else skipped.push(skip(node, SKIP.conflictingListing, `the listing holds ${candidates.length} differing entries for instance ${first.instanceResourceId}`));
+    nodes.push(desiredNodeFor(scaleSet.ref.id, services, instance, address));
   }
   nodes.sort((a, b) => compareStrings(a.node, b.node));
   return { nodes, skipped: sortedSkips(skipped) };
@@ -97,4 +98,19 @@ function desiredService(spec: MeshServiceSpec, scaleSetId: string, instanceResou
 function uniqueServices(services: readonly MeshServiceSpec[]): MeshServiceSpec[] {
   const seen = new Set<string>();
   return services.filter((s) => !seen.has(s.name) && seen.add(s.name));
+}
+
+function sameInstance(a: Instance, b: Instance): boolean {
+  return (
+    a.name === b.name &&
+    a.instanceId === b.instanceId &&
+    a.resourceId.toLowerCase() === b.resourceId.toLowerCase() &&
+    a.privateIps.length === b.privateIps.length &&
+    a.privateIps.every((ip, i) => ip === b.privateIps[i]) &&
+    a.zone === b.zone &&
+    a.faultDomain === b.faultDomain &&
+    a.provisioningState === b.provisioningState &&
+    a.powerState === b.powerState &&
+    a.healthState === b.healthState
+  );
 }
