@@ -1,0 +1,25 @@
+/** What every `vmss-mesh` subcommand module shares: its I/O, exit codes and the usage error. */
+import type { Env } from '../shared/config';
+
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: Env;
+  readonly cwd: string;
+}
+
+/** A subcommand module exports `run`; it returns the exit code (or throws, see `runCli`). */
+export type CommandRun = (args: string[], io: CliIo) => Promise<number>;
+
+export interface CommandModule {
+  readonly run: CommandRun;
+}
+
+/** 0 success, 1 failure (bad input, unreachable dependency), 2 usage or configuration error. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Thrown by a command for bad flags or arguments: printed with a pointer to `--help`, exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
