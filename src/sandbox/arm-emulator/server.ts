@@ -1,0 +1,221 @@
+/**
+ * The HTTPS front of the ARM emulator. Checks happen in ARM's order: authentication, api-version,
+ * throttling (injected faults first, then the per-subscription token bucket), routing, body. Every
+ * request is logged (route name, status) for tests that count calls.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ArmEmulatorError } from './arm-error';
+import type { JsonOptions } from './arm-json';
+import { RequestLog } from './request-log';
+import { findRoute } from './router';
+import type { Reply, Route } from './router';
+import { computeRoutes } from './routes-compute';
+import { networkRoutes } from './routes-network';
+import { DEFAULT_RATE_LIMITS, FaultInjector, RateLimiter, operationKind } from './throttling';
+import type { BucketSettings, OperationKind } from './throttling';
+import { createTestPki } from './tls';
+import type { TestPki } from './tls';
+import { ArmWorld } from './world';
+import type { WorldOptions } from './world';
+import type { ArmOperationRecord } from './world-types';
+
+export interface ArmEmulatorOptions {
+  /** An existing world to serve, or options for a new one (which the emulator then owns and closes). */
+  readonly world?: ArmWorld | WorldOptions;
+  /** The only bearer token accepted. Default: any non-empty token. */
+  readonly token?: string;
+  /** Items per page of every list. Default 5 (small, so clients must follow nextLink). */
+  readonly pageSize?: number;
+  /** Token buckets per subscription; `false` turns rate limiting off. Default ARM's published limits. */
+  readonly rateLimits?: Partial<Record<OperationKind, BucketSettings>> | false;
+  /** Reproduce ARM's upper-cased resource group in ID references. Default true. */
+  readonly upperCaseResourceGroupInReferences?: boolean;
+  /** Called for every ARM write/delete/action (REST or world API). Same as `world.on('operation')`. */
+  readonly onOperation?: (operation: ArmOperationRecord) => void;
+  /** Certificates to serve; default: generated at start. */
+  readonly pki?: TestPki;
+  /** Loopback address to bind. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0 (any free port). */
+  readonly port?: number;
+}
+
+export interface ArmEmulator {
+  /** `https://127.0.0.1:<port>`: use as the ARM endpoint. */
+  readonly url: string;
+  /** PEM of the CA that signed the server certificate: trust it, do not disable verification. */
+  readonly caPem: string;
+  readonly world: ArmWorld;
+  readonly requests: RequestLog;
+  /** Injected throttling / failures for the next requests. */
+  readonly faults: FaultInjector;
+  /** Stops the server (dropping open connections) and clears the world's timers if the emulator created it. */
+  close(): Promise<void>;
+}
+
+const ROUTES: readonly Route[] = [...computeRoutes, ...networkRoutes];
+const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function authenticate(header: string | undefined, token: string | undefined): string | undefined {
+  if (header === undefined) return "The 'Authorization' header is missing.";
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) return "The 'Authorization' header is not a Bearer token.";
+  if (token !== undefined && match[1] !== token) return 'The access token is invalid.';
+  return undefined;
+}
+
+export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promise<ArmEmulator> {
+  const ownsWorld = !(options.world instanceof ArmWorld);
+  const world = options.world instanceof ArmWorld ? options.world : new ArmWorld(options.world);
+  const pageSize = options.pageSize ?? 5;
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError(`pageSize must be a positive integer, got ${pageSize}`);
+  if (options.token !== undefined && options.token.trim() === '') throw new TypeError('token must not be empty (leave it unset to accept any token)');
+  const limiter = options.rateLimits === false ? undefined : new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) });
+  const json: JsonOptions = { upperCaseResourceGroupInReferences: options.upperCaseResourceGroupInReferences ?? true };
+  const requests = new RequestLog();
+  const faults = new FaultInjector();
+  const pki = options.pki ?? (await createTestPki());
+  const onOperation = options.onOperation;
+  if (onOperation) world.on('operation', onOperation);
+  let baseUrl = '';
+
+  async function process(req: IncomingMessage, url: URL, method: string, routeMatch: ReturnType<typeof findRoute>, headers: Record<string, string>): Promise<Reply> {
+    const authProblem = authenticate(req.headers.authorization, options.token);
+    if (authProblem) {
+      headers['www-authenticate'] = `Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="${authProblem}"`;
+      throw new ArmEmulatorError(401, 'AuthenticationFailed', `Authentication failed. ${authProblem}`);
+    }
+    const apiVersion = url.searchParams.get('api-version');
+    if (apiVersion === null || apiVersion === '') {
+      throw new ArmEmulatorError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    }
+    if (!API_VERSION.test(apiVersion)) {
+      throw new ArmEmulatorError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are 'yyyy-mm-dd' dates.`);
+    }
+    const routeName = routeMatch && 'route' in routeMatch ? routeMatch.route.name : null;
+    const fault = faults.take({ method, route: routeName, path: url.pathname });
+    if (fault) {
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+      throw new ArmEmulatorError(fault.status, fault.code, fault.message);
+    }
+    const subscription = /^\/subscriptions\/([^/]+)/i.exec(url.pathname)?.[1];
+    if (limiter && subscription) {
+      const kind = operationKind(method);
+      const taken = limiter.take(subscription, kind);
+      if (!taken.allowed) {
+        headers['retry-after'] = String(taken.retryAfterSeconds);
+        headers[`x-ms-ratelimit-remaining-subscription-${kind}`] = '0';
+        throw new ArmEmulatorError(429, 'TooManyRequests', `The request is being throttled: the subscription's ${kind} limit has been reached. Retry after ${taken.retryAfterSeconds} seconds.`);
+      }
+      headers[`x-ms-ratelimit-remaining-subscription-${kind}`] = String(taken.remaining);
+    }
+    if (!routeMatch) throw new ArmEmulatorError(404, 'InvalidResourceType', `The ARM emulator does not serve ${method} ${url.pathname}.`);
+    if ('methodNotAllowed' in routeMatch) throw new ArmEmulatorError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+    const raw = await readBody(req);
+    let body: unknown;
+    if (raw.trim() !== '') {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        throw new ArmEmulatorError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: not JSON.');
+      }
+    }
+    return routeMatch.route.handle({
+      world,
+      params: routeMatch.params,
+      query: url.searchParams,
+      body,
+      method,
+      path: url.pathname,
+      url: url.toString(),
+      baseUrl,
+      pageSize,
+      json,
+      correlationId: headers['x-ms-correlation-request-id'] ?? randomUUID(),
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const url = new URL(req.url ?? '/', baseUrl);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const routeMatch = findRoute(ROUTES, method, url.pathname);
+    const clientRequestId = req.headers['x-ms-client-request-id'];
+    const headers: Record<string, string> = {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-ms-request-id': randomUUID(),
+      'x-ms-correlation-request-id': typeof clientRequestId === 'string' && clientRequestId ? clientRequestId : randomUUID(),
+    };
+    let reply: Reply;
+    try {
+      reply = await process(req, url, method, routeMatch, headers);
+    } catch (error) {
+      reply =
+        error instanceof ArmEmulatorError
+          ? { status: error.status, body: error.toBody() }
+          : { status: 500, body: { error: { code: 'InternalServerError', message: `ARM emulator bug: ${error instanceof Error ? error.message : String(error)}` } } };
+    }
+    req.resume(); // drain a body the handler never read
+    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    res.writeHead(reply.status, { ...headers, ...(reply.headers ?? {}), 'content-length': String(Buffer.byteLength(payload)) });
+    res.end(payload);
+    const query: Record<string, string> = {};
+    url.searchParams.forEach((value, name) => (query[name] = value));
+    requests.add({
+      method,
+      path: url.pathname,
+      query,
+      route: routeMatch && 'route' in routeMatch ? routeMatch.route.name : null,
+      status: reply.status,
+      throttled: reply.status === 429,
+      at,
+    });
+  }
+
+  const server = createServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      res.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    caPem: pki.caPem,
+    world,
+    requests,
+    faults,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        if (onOperation) world.off('operation', onOperation);
+        if (ownsWorld) world.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * ARM's two ways of saying "slow down": a token bucket per subscription and operation kind (reads,
+ * writes, deletes) whose remainder every response reports in `x-ms-ratelimit-remaining-*`, and, for
+ * tests, injected faults ("throttle the next N requests with Retry-After S", "fail the next N").
+ */
+export type OperationKind = 'reads' | 'writes' | 'deletes';
+
+export interface BucketSettings {
+  /** Burst size. */
+  readonly capacity: number;
+  /** Tokens added per second. */
+  readonly refillPerSecond: number;
+}
+
+/** ARM's published defaults per subscription and principal (reads 250 burst / 25 per second, writes and deletes 200 / 10). */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<OperationKind, BucketSettings>> = {
+  reads: { capacity: 250, refillPerSecond: 25 },
+  writes: { capacity: 200, refillPerSecond: 10 },
+  deletes: { capacity: 200, refillPerSecond: 10 },
+};
+
+export function operationKind(method: string): OperationKind {
+  if (method === 'GET' || method === 'HEAD') return 'reads';
+  return method === 'DELETE' ? 'deletes' : 'writes';
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly limits: Readonly<Record<OperationKind, BucketSettings>>) {}
+
+  /** Takes a token; answers what is left, or how long to wait when none is. */
+  take(subscriptionId: string, kind: OperationKind, now = Date.now()): { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number } {
+    const { capacity, refillPerSecond } = this.limits[kind];
+    const id = `${subscriptionId.toLowerCase()}/${kind}`;
+    const bucket = this.buckets.get(id) ?? { tokens: capacity, updatedAt: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.updatedAt) / 1000) * refillPerSecond);
+    bucket.updatedAt = now;
+    this.buckets.set(id, bucket);
+    if (bucket.tokens < 1) {
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerSecond)) };
+    }
+    bucket.tokens -= 1;
+    return { allowed: true, remaining: Math.floor(bucket.tokens) };
+  }
+}
+
+/** Which requests a fault applies to; all given fields must match. */
+export interface FaultMatch {
+  readonly method?: string;
+  /** Route name, e.g. `vmssVm.list`. */
+  readonly route?: string;
+  /** Case-insensitive substring of the path. */
+  readonly pathIncludes?: string;
+}
+
+export interface InjectedFault {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
+interface ArmedFault {
+  remaining: number;
+  readonly match: FaultMatch;
+  readonly fault: InjectedFault;
+}
+
+export class FaultInjector {
+  private armed: ArmedFault[] = [];
+
+  /** Answers the next `count` matching requests with 429 and `Retry-After: retryAfterSeconds`. */
+  throttle(count: number, options: { readonly retryAfterSeconds: number } & FaultMatch): void {
+    const { retryAfterSeconds, ...match } = options;
+    this.arm(count, match, {
+      status: 429,
+      code: 'TooManyRequests',
+      message: 'The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.',
+      retryAfterSeconds,
+    });
+  }
+
+  /** Answers the next `count` matching requests with an ARM error (default 500 InternalServerError). */
+  fail(count: number, options: Partial<InjectedFault> & FaultMatch = {}): void {
+    const { status, code, message, retryAfterSeconds, ...match } = options;
+    this.arm(count, match, {
+      status: status ?? 500,
+      code: code ?? 'InternalServerError',
+      message: message ?? 'Encountered internal server error. Diagnostic information: emulated failure.',
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    });
+  }
+
+  /** Drops every armed fault. */
+  clear(): void {
+    this.armed = [];
+  }
+
+  /** Faults still armed (sum of remaining counts). */
+  get pending(): number {
+    return this.armed.reduce((sum, a) => sum + a.remaining, 0);
+  }
+
+  /** The fault for this request, if one is armed (and uses it up). */
+  take(request: { method: string; route: string | null; path: string }): InjectedFault | undefined {
+    const hit = this.armed.find((a) => a.remaining > 0 && faultMatches(a.match, request));
+    if (!hit) return undefined;
+    hit.remaining -= 1;
+    this.armed = this.armed.filter((a) => a.remaining > 0);
+    return hit.fault;
+  }
+
+  private arm(count: number, match: FaultMatch, fault: InjectedFault): void {
+    if (!Number.isInteger(count) || count < 1) throw new TypeError(`fault count must be a positive integer, got ${count}`);
+    this.armed.push({ remaining: count, match, fault });
+  }
+}
+
+function faultMatches(match: FaultMatch, request: { method: string; route: string | null; path: string }): boolean {
+  return (
+    (match.method === undefined || match.method.toUpperCase() === request.method) &&
+    (match.route === undefined || match.route === request.route) &&
+    (match.pathIncludes === undefined || request.path.toLowerCase().includes(match.pathIncludes.toLowerCase()))
+  );
+}
