@@ -1,0 +1,284 @@
+/**
+ * Catalog mutations of the double, one function per state-store operation Consul has (ensure,
+ * CAS, delete, delete-CAS, get) for nodes, services and checks. They throw `OpError` with Consul's
+ * own wording; the transaction layer turns that into `Errors[{OpIndex, What}]`.
+ */
+import { MISSING_NODE, MISSING_SERVICE, OpError, World, sameList, sameRecord } from './world';
+import type { CheckEntry, NodeEntry, ServiceEntry } from './world';
+
+export interface NodeInput {
+  readonly id?: string;
+  readonly node: string;
+  readonly address: string;
+  readonly datacenter?: string;
+  readonly taggedAddresses?: Record<string, string> | null;
+  readonly meta?: Record<string, string> | null;
+  /** For CAS verbs only. */
+  readonly modifyIndex?: number;
+}
+
+export interface ServiceInput {
+  readonly id: string;
+  readonly service: string;
+  readonly tags?: readonly string[] | null;
+  readonly address?: string;
+  readonly meta?: Record<string, string> | null;
+  readonly port?: number;
+  readonly weights?: { Passing: number; Warning: number } | null;
+  readonly enableTagOverride?: boolean;
+  readonly modifyIndex?: number;
+}
+
+export interface CheckInput {
+  readonly node: string;
+  readonly checkId: string;
+  readonly name?: string;
+  readonly status?: string;
+  readonly notes?: string;
+  readonly output?: string;
+  readonly serviceId?: string;
+  readonly type?: string;
+  readonly definition?: Record<string, unknown> | null;
+  readonly modifyIndex?: number;
+}
+
+const META_KEY = /^[a-zA-Z0-9_-]+$/;
+
+/** Consul's node/service meta rules (structs.validateMetaPair). */
+export function validateMeta(meta: Readonly<Record<string, string>>, what: string): void {
+  const keys = Object.keys(meta);
+  if (keys.length > 64) throw new OpError(`Invalid ${what}: Node metadata cannot contain more than 64 key/value pairs`);
+  for (const key of keys) {
+    if (key === '') throw new OpError(`Invalid ${what}: Key cannot be blank`);
+    if (!META_KEY.test(key)) throw new OpError(`Invalid ${what}: Key contains invalid characters`);
+    if (key.length > 128) throw new OpError(`Invalid ${what}: Key is too long (limit: 128 characters)`);
+    if (key.startsWith('consul-')) throw new OpError(`Invalid ${what}: Key prefix 'consul-' is reserved for internal use`);
+    if ((meta[key] ?? '').length > 512) throw new OpError(`Invalid ${what}: Value is too long (limit: 512 characters)`);
+  }
+}
+
+// ---------------------------------------------------------------- nodes
+
+export function ensureNode(w: World, idx: number, input: NodeInput, datacenter: string): NodeEntry {
+  const meta = { ...(input.meta ?? {}) };
+  validateMeta(meta, 'node metadata');
+  const existing = w.nodes.get(input.node);
+  const next: NodeEntry = {
+    id: input.id ?? existing?.id ?? '',
+    node: input.node,
+    address: input.address,
+    datacenter: input.datacenter || datacenter,
+    taggedAddresses: input.taggedAddresses && Object.keys(input.taggedAddresses).length > 0 ? { ...input.taggedAddresses } : null,
+    meta,
+    createIndex: existing?.createIndex ?? idx,
+    modifyIndex: idx,
+  };
+  if (
+    existing &&
+    existing.id === next.id &&
+    existing.address === next.address &&
+    sameRecord(existing.taggedAddresses, next.taggedAddresses) &&
+    sameRecord(existing.meta, next.meta)
+  ) {
+    return existing;
+  }
+  w.nodes.set(input.node, next);
+  w.tables.nodes = idx;
+  // Node data is part of every health answer about its services.
+  w.touchServices(idx, w.servicesOf(input.node).map((s) => s.service));
+  return next;
+}
+
+export function ensureNodeCas(w: World, idx: number, input: NodeInput, datacenter: string): NodeEntry {
+  const existing = w.nodes.get(input.node);
+  const cas = input.modifyIndex ?? 0;
+  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
+  if (stale) throw new OpError(`failed to set node ${JSON.stringify(input.node)}, index is stale`);
+  return ensureNode(w, idx, input, datacenter);
+}
+
+export function deleteNode(w: World, idx: number, node: string): void {
+  if (!w.nodes.has(node)) return;
+  for (const service of w.servicesOf(node)) deleteService(w, idx, node, service.id);
+  for (const check of w.checksOf(node)) deleteCheck(w, idx, node, check.checkId);
+  w.nodes.delete(node);
+  w.services.delete(node);
+  w.checks.delete(node);
+  w.tables.nodes = idx;
+}
+
+export function deleteNodeCas(w: World, idx: number, node: string, cas: number): void {
+  const existing = w.nodes.get(node);
+  if (!existing || existing.modifyIndex !== cas) throw new OpError(`failed to delete node ${JSON.stringify(node)}, index is stale`);
+  deleteNode(w, idx, node);
+}
+
+export function getNode(w: World, node: string): NodeEntry {
+  const existing = w.nodes.get(node);
+  if (!existing) throw new OpError(`node ${JSON.stringify(node)} doesn't exist`);
+  return existing;
+}
+
+// ---------------------------------------------------------------- services
+
+export function ensureService(w: World, idx: number, node: string, input: ServiceInput): ServiceEntry {
+  const meta = { ...(input.meta ?? {}) };
+  validateMeta(meta, `Service Meta for node ${node} and serviceID ${input.id}`);
+  if (!w.nodes.has(node)) throw new OpError(MISSING_NODE);
+  const perNode = w.services.get(node) ?? new Map<string, ServiceEntry>();
+  const existing = perNode.get(input.id);
+  const next: ServiceEntry = {
+    node,
+    id: input.id,
+    service: input.service,
+    tags: [...(input.tags ?? [])],
+    address: input.address ?? '',
+    meta,
+    port: input.port ?? 0,
+    weights: input.weights && (input.weights.Passing || input.weights.Warning) ? { ...input.weights } : { Passing: 1, Warning: 1 },
+    enableTagOverride: input.enableTagOverride ?? false,
+    createIndex: existing?.createIndex ?? idx,
+    modifyIndex: idx,
+  };
+  if (
+    existing &&
+    existing.service === next.service &&
+    sameList(existing.tags, next.tags) &&
+    existing.address === next.address &&
+    sameRecord(existing.meta, next.meta) &&
+    existing.port === next.port &&
+    sameRecord(existing.weights, next.weights) &&
+    existing.enableTagOverride === next.enableTagOverride
+  ) {
+    return existing;
+  }
+  perNode.set(input.id, next);
+  w.services.set(node, perNode);
+  w.tables.services = idx;
+  w.touchServices(idx, [next.service]);
+  if (existing && existing.service !== next.service) w.noteServiceRemoved(idx, existing.service);
+  // Service checks carry the service's name and tags.
+  for (const check of w.checksOf(node).filter((c) => c.serviceId === input.id)) {
+    w.checks.get(node)?.set(check.checkId, { ...check, serviceName: next.service, serviceTags: [...next.tags] });
+  }
+  return next;
+}
+
+export function ensureServiceCas(w: World, idx: number, node: string, input: ServiceInput): ServiceEntry {
+  const existing = w.services.get(node)?.get(input.id);
+  const cas = input.modifyIndex ?? 0;
+  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
+  if (stale) throw new OpError(`failed to set service ${JSON.stringify(input.id)} on node ${JSON.stringify(node)}, index is stale`);
+  return ensureService(w, idx, node, input);
+}
+
+export function deleteService(w: World, idx: number, node: string, serviceId: string): void {
+  const existing = w.services.get(node)?.get(serviceId);
+  if (!existing) return;
+  for (const check of w.checksOf(node).filter((c) => c.serviceId === serviceId)) deleteCheck(w, idx, node, check.checkId);
+  w.services.get(node)?.delete(serviceId);
+  w.tables.services = idx;
+  w.noteServiceRemoved(idx, existing.service);
+}
+
+export function deleteServiceCas(w: World, idx: number, node: string, serviceId: string, cas: number): void {
+  const existing = w.services.get(node)?.get(serviceId);
+  if (!existing || existing.modifyIndex !== cas) {
+    throw new OpError(`failed to delete service ${JSON.stringify(serviceId)} on node ${JSON.stringify(node)}, index is stale`);
+  }
+  deleteService(w, idx, node, serviceId);
+}
+
+export function getService(w: World, node: string, serviceId: string): ServiceEntry {
+  const existing = w.services.get(node)?.get(serviceId);
+  if (!existing) throw new OpError(`service ${JSON.stringify(serviceId)} on node ${JSON.stringify(node)} doesn't exist`);
+  return existing;
+}
+
+// ---------------------------------------------------------------- checks
+
+export function ensureCheck(w: World, idx: number, input: CheckInput): CheckEntry {
+  if (!w.nodes.has(input.node)) throw new OpError(MISSING_NODE);
+  let serviceName = '';
+  let serviceTags: string[] = [];
+  if (input.serviceId) {
+    const service = w.services.get(input.node)?.get(input.serviceId);
+    if (!service) throw new OpError(MISSING_SERVICE);
+    serviceName = service.service;
+    serviceTags = [...service.tags];
+  }
+  const perNode = w.checks.get(input.node) ?? new Map<string, CheckEntry>();
+  const existing = perNode.get(input.checkId);
+  const next: CheckEntry = {
+    node: input.node,
+    checkId: input.checkId,
+    name: input.name ?? '',
+    status: input.status || 'critical',
+    notes: input.notes ?? '',
+    output: input.output ?? '',
+    serviceId: input.serviceId ?? '',
+    serviceName,
+    serviceTags,
+    type: input.type ?? '',
+    definition: { ...(input.definition ?? {}) },
+    createIndex: existing?.createIndex ?? idx,
+    modifyIndex: idx,
+  };
+  if (
+    existing &&
+    existing.name === next.name &&
+    existing.status === next.status &&
+    existing.notes === next.notes &&
+    existing.output === next.output &&
+    existing.serviceId === next.serviceId &&
+    existing.type === next.type &&
+    sameRecord(existing.definition, next.definition)
+  ) {
+    return existing;
+  }
+  perNode.set(input.checkId, next);
+  w.checks.set(input.node, perNode);
+  w.tables.checks = idx;
+  touchServicesOfCheck(w, idx, next);
+  if (existing && existing.serviceId !== next.serviceId) touchServicesOfCheck(w, idx, existing);
+  return next;
+}
+
+export function ensureCheckCas(w: World, idx: number, input: CheckInput): CheckEntry {
+  const existing = w.checks.get(input.node)?.get(input.checkId);
+  const cas = input.modifyIndex ?? 0;
+  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
+  if (stale) throw new OpError(`failed to set check ${JSON.stringify(input.checkId)} on node ${JSON.stringify(input.node)}, index is stale`);
+  return ensureCheck(w, idx, input);
+}
+
+export function deleteCheck(w: World, idx: number, node: string, checkId: string): void {
+  const existing = w.checks.get(node)?.get(checkId);
+  if (!existing) return;
+  w.checks.get(node)?.delete(checkId);
+  w.tables.checks = idx;
+  touchServicesOfCheck(w, idx, existing);
+}
+
+export function deleteCheckCas(w: World, idx: number, node: string, checkId: string, cas: number): void {
+  const existing = w.checks.get(node)?.get(checkId);
+  if (!existing || existing.modifyIndex !== cas) {
+    throw new OpError(`failed to delete check ${JSON.stringify(checkId)} on node ${JSON.stringify(node)}, index is stale`);
+  }
+  deleteCheck(w, idx, node, checkId);
+}
+
+export function getCheck(w: World, node: string, checkId: string): CheckEntry {
+  const existing = w.checks.get(node)?.get(checkId);
+  if (!existing) throw new OpError(`check ${JSON.stringify(checkId)} on node ${JSON.stringify(node)} doesn't exist`);
+  return existing;
+}
+
+/** A node-level check is part of the health of every service on the node; a service check of its service only. */
+function touchServicesOfCheck(w: World, idx: number, check: CheckEntry): void {
+  if (check.serviceId) {
+    if (check.serviceName) w.touchServices(idx, [check.serviceName]);
+    return;
+  }
+  w.touchServices(idx, w.servicesOf(check.node).map((s) => s.service));
+}

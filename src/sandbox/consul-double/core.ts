@@ -1,0 +1,161 @@
+/**
+ * The double's single writer: every write runs against a copy of the world at the next index and
+ * replaces it only when it succeeds, then wakes blocked queries. Also what tests see of the world
+ * (`ConsulDoubleState`): snapshots, the request log, and a hook that runs before each request.
+ */
+import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
+import { World } from './world';
+
+export interface RequestInfo {
+  readonly method: string;
+  /** Path as received, e.g. `/v1/kv/a/b`. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly token: string;
+}
+
+/** What a hook may answer instead of the double (fault injection: 500, 429, …). */
+export interface HookReply {
+  readonly status: number;
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Runs before each request is handled (after it is fully received). It may await anything (to
+ * interleave concurrent clients deterministically), change the world through HTTP, or answer.
+ */
+export type RequestHook = (info: RequestInfo) => void | HookReply | undefined | Promise<void | HookReply | undefined>;
+
+export interface LoggedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly status: number;
+}
+
+export interface KvSnapshotEntry extends Omit<KvEntry, 'value'> {
+  /** The value decoded as UTF-8; null when empty. */
+  readonly value: string | null;
+}
+
+export interface WorldSnapshot {
+  readonly index: number;
+  readonly nodes: readonly NodeEntry[];
+  readonly services: readonly ServiceEntry[];
+  readonly checks: readonly CheckEntry[];
+  readonly kv: readonly KvSnapshotEntry[];
+}
+
+export interface ConsulDoubleState {
+  /** The last Raft index handed out. */
+  readonly index: number;
+  snapshot(): WorldSnapshot;
+  setBeforeRequest(hook: RequestHook | undefined): void;
+  /** Every request handled so far (hook answers included), oldest first. */
+  readonly requests: readonly LoggedRequest[];
+  clearRequests(): void;
+  /** Resolves once the index passes `index`, or with false after `timeoutMs`. */
+  waitForIndexAbove(index: number, timeoutMs: number): Promise<boolean>;
+}
+
+export class DoubleCore implements ConsulDoubleState {
+  private current = new World();
+  private readonly listeners = new Set<() => void>();
+  private hook: RequestHook | undefined;
+  readonly log: LoggedRequest[] = [];
+  closed = false;
+
+  get world(): World {
+    return this.current;
+  }
+
+  get index(): number {
+    return this.current.index;
+  }
+
+  get requests(): readonly LoggedRequest[] {
+    return this.log;
+  }
+
+  get beforeRequest(): RequestHook | undefined {
+    return this.hook;
+  }
+
+  setBeforeRequest(hook: RequestHook | undefined): void {
+    this.hook = hook;
+  }
+
+  clearRequests(): void {
+    this.log.length = 0;
+  }
+
+  /** Applies `fn` to a copy at the next index; the copy replaces the world only if `fn` returns. */
+  commit<T>(fn: (w: World, idx: number) => T): T {
+    const next = this.current.clone();
+    const idx = this.current.index + 1;
+    const result = fn(next, idx);
+    next.index = idx;
+    this.current = next;
+    this.notify();
+    return result;
+  }
+
+  /** Installs a world built elsewhere (a committed transaction) at `idx`. */
+  install(next: World, idx: number): void {
+    next.index = idx;
+    this.current = next;
+    this.notify();
+  }
+
+  /** Resolves on the next change, after `ms`, or at close; whichever comes first. */
+  nextChange(ms: number, abort?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(done);
+        abort?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.listeners.add(done);
+      abort?.addEventListener('abort', done);
+    });
+  }
+
+  async waitForIndexAbove(index: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.current.index <= index) {
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closed) return false;
+      await this.nextChange(left);
+    }
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+
+  snapshot(): WorldSnapshot {
+    const w = this.current;
+    return {
+      index: w.index,
+      nodes: [...w.nodes.values()].sort((a, b) => cmp(a.node, b.node)),
+      services: w.allServices().sort((a, b) => cmp(a.node, b.node) || cmp(a.id, b.id)),
+      checks: w.allChecks().sort((a, b) => cmp(a.node, b.node) || cmp(a.checkId, b.checkId)),
+      kv: [...w.kv.values()]
+        .sort((a, b) => cmp(a.key, b.key))
+        .map((e) => ({ ...e, value: e.value === null ? null : Buffer.from(e.value, 'base64').toString('utf8') })),
+    };
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,147 @@
+/**
+ * Request bodies → typed inputs. Consul decodes JSON with Go's encoding/json, which matches field
+ * names case-insensitively, so struct fields are looked up that way here too (map contents such as
+ * `Meta` keep their keys as sent). Decoding failures carry Consul's 400 wording.
+ */
+import { z } from 'zod';
+import { OpError } from './world';
+import type { CheckInput, NodeInput, ServiceInput } from './catalog-ops';
+
+/** A JSON object's struct fields, looked up case-insensitively. */
+export function fields(value: unknown, what: string): Map<string, unknown> {
+  if (value === null || value === undefined) return new Map();
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new OpError(`Request decode failed: json: cannot unmarshal ${jsonKind(value)} into Go value of type ${what}`, 400);
+  }
+  return new Map(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
+const str = z.string().nullish().transform((v) => v ?? '');
+const num = z.number().int().nonnegative().nullish().transform((v) => v ?? 0);
+const stringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
+const stringList = z.array(z.string()).nullish().transform((v) => v ?? []);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const at = issue?.path.join('.') ?? '';
+    throw new OpError(`Request decode failed: ${what}${at ? `.${at}` : ''}: ${issue?.message ?? 'invalid'}`, 400);
+  }
+  return result.data;
+}
+
+function get(f: Map<string, unknown>, name: string): unknown {
+  return f.get(name.toLowerCase());
+}
+
+export function decodeNode(value: unknown): NodeInput {
+  const f = fields(value, 'structs.Node');
+  return {
+    id: parse(str, get(f, 'ID'), 'Node.ID'),
+    node: parse(str, get(f, 'Node'), 'Node.Node'),
+    address: parse(str, get(f, 'Address'), 'Node.Address'),
+    datacenter: parse(str, get(f, 'Datacenter'), 'Node.Datacenter'),
+    taggedAddresses: parse(stringMap, get(f, 'TaggedAddresses'), 'Node.TaggedAddresses'),
+    meta: parse(stringMap, get(f, 'Meta') ?? get(f, 'NodeMeta'), 'Node.Meta'),
+    modifyIndex: parse(num, get(f, 'ModifyIndex'), 'Node.ModifyIndex'),
+  };
+}
+
+const weights = z
+  .unknown()
+  .transform((v) => fields(v, 'structs.Weights'))
+  .transform((f) => ({ Passing: Number(get(f, 'Passing') ?? 0), Warning: Number(get(f, 'Warning') ?? 0) }));
+
+export function decodeService(value: unknown): ServiceInput {
+  const f = fields(value, 'structs.NodeService');
+  return {
+    id: parse(str, get(f, 'ID'), 'Service.ID'),
+    service: parse(str, get(f, 'Service'), 'Service.Service'),
+    tags: parse(stringList, get(f, 'Tags'), 'Service.Tags'),
+    address: parse(str, get(f, 'Address'), 'Service.Address'),
+    meta: parse(stringMap, get(f, 'Meta'), 'Service.Meta'),
+    port: parse(num, get(f, 'Port'), 'Service.Port'),
+    weights: get(f, 'Weights') === undefined || get(f, 'Weights') === null ? null : parse(weights, get(f, 'Weights'), 'Service.Weights'),
+    enableTagOverride: parse(z.boolean().nullish().transform((v) => v ?? false), get(f, 'EnableTagOverride'), 'Service.EnableTagOverride'),
+    modifyIndex: parse(num, get(f, 'ModifyIndex'), 'Service.ModifyIndex'),
+  };
+}
+
+export function decodeCheck(value: unknown, defaultNode = ''): CheckInput {
+  const f = fields(value, 'structs.HealthCheck');
+  const name = parse(str, get(f, 'Name'), 'Check.Name');
+  const checkId = parse(str, get(f, 'CheckID'), 'Check.CheckID');
+  const definition = get(f, 'Definition');
+  return {
+    node: parse(str, get(f, 'Node'), 'Check.Node') || defaultNode,
+    // Consul's checkPreApply: a check without an ID takes its name as ID.
+    checkId: checkId || name,
+    name,
+    status: parse(str, get(f, 'Status'), 'Check.Status'),
+    notes: parse(str, get(f, 'Notes'), 'Check.Notes'),
+    output: parse(str, get(f, 'Output'), 'Check.Output'),
+    serviceId: parse(str, get(f, 'ServiceID'), 'Check.ServiceID'),
+    type: parse(str, get(f, 'Type'), 'Check.Type'),
+    definition: definition && typeof definition === 'object' && !Array.isArray(definition) ? (definition as Record<string, unknown>) : null,
+    modifyIndex: parse(num, get(f, 'ModifyIndex'), 'Check.ModifyIndex'),
+  };
+}
+
+export interface RegisterInput {
+  readonly node: NodeInput;
+  readonly skipNodeUpdate: boolean;
+  readonly service: ServiceInput | null;
+  readonly checks: CheckInput[];
+}
+
+/** Body of PUT /v1/catalog/register (structs.RegisterRequest). */
+export function decodeRegister(value: unknown): RegisterInput {
+  const f = fields(value, 'structs.RegisterRequest');
+  const node = decodeNode(value);
+  const serviceRaw = get(f, 'Service');
+  const checksRaw = get(f, 'Checks');
+  const checkRaw = get(f, 'Check');
+  const checks: CheckInput[] = [];
+  if (Array.isArray(checksRaw)) checks.push(...checksRaw.map((c) => decodeCheck(c, node.node)));
+  else if (checksRaw !== undefined && checksRaw !== null) throw new OpError('Request decode failed: json: cannot unmarshal object into Go struct field RegisterRequest.Checks of type structs.HealthChecks', 400);
+  if (checkRaw !== undefined && checkRaw !== null) checks.push(decodeCheck(checkRaw, node.node));
+  return {
+    node,
+    skipNodeUpdate: get(f, 'SkipNodeUpdate') === true,
+    service: serviceRaw === undefined || serviceRaw === null ? null : decodeService(serviceRaw),
+    checks,
+  };
+}
+
+export interface DeregisterInput {
+  readonly node: string;
+  readonly serviceId: string;
+  readonly checkId: string;
+}
+
+export function decodeDeregister(value: unknown): DeregisterInput {
+  const f = fields(value, 'structs.DeregisterRequest');
+  return {
+    node: parse(str, get(f, 'Node'), 'Node'),
+    serviceId: parse(str, get(f, 'ServiceID'), 'ServiceID'),
+    checkId: parse(str, get(f, 'CheckID'), 'CheckID'),
+  };
+}
+
+export function parseJsonBody(raw: string, what: string): unknown {
+  if (raw.trim() === '') return null;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new OpError(`${what}: ${error instanceof Error ? error.message : String(error)}`, 400);
+  }
+}
+
+export { get as field };

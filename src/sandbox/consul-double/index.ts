@@ -1,0 +1,11 @@
+/**
+ * A Consul HTTP API test double: a real HTTP server following Consul's API for what vmss-mesh uses
+ * (catalog, health, KV with CAS, transactions, blocking queries, ACL tokens). The contract tests in
+ * test/integration/consul-contract.test.ts run against it and against a real Consul, so it stays
+ * honest. Start one per test: `const consul = await startConsulDouble(); t.after(consul.close)`.
+ */
+export { startConsulDouble, parseGoDuration } from './server';
+export type { ConsulDouble, ConsulDoubleOptions } from './server';
+export type { ConsulDoubleState, HookReply, LoggedRequest, RequestHook, RequestInfo, WorldSnapshot, KvSnapshotEntry } from './core';
+export type { AclAccess, AclOptions, AclTokenSpec } from './acl';
+export type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';

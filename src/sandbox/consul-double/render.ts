@@ -1,0 +1,88 @@
+/**
+ * The double's entries in Consul's JSON shapes (field names and nesting as the HTTP API returns
+ * them), so clients parse the double's answers with the same code they use for a real Consul.
+ */
+import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
+
+export function renderNode(n: NodeEntry): Record<string, unknown> {
+  return {
+    ID: n.id,
+    Node: n.node,
+    Address: n.address,
+    Datacenter: n.datacenter,
+    TaggedAddresses: n.taggedAddresses,
+    Meta: n.meta,
+    CreateIndex: n.createIndex,
+    ModifyIndex: n.modifyIndex,
+  };
+}
+
+/** A service as `/catalog/node`, `/health/service` and txn results show it. */
+export function renderNodeService(s: ServiceEntry): Record<string, unknown> {
+  return {
+    Kind: '',
+    ID: s.id,
+    Service: s.service,
+    Tags: [...s.tags],
+    Address: s.address,
+    Meta: s.meta,
+    Port: s.port,
+    Weights: s.weights,
+    EnableTagOverride: s.enableTagOverride,
+    CreateIndex: s.createIndex,
+    ModifyIndex: s.modifyIndex,
+  };
+}
+
+/** A service joined with its node, as `/catalog/service/:name` returns it. */
+export function renderServiceNode(n: NodeEntry, s: ServiceEntry): Record<string, unknown> {
+  return {
+    ID: n.id,
+    Node: n.node,
+    Address: n.address,
+    Datacenter: n.datacenter,
+    TaggedAddresses: n.taggedAddresses,
+    NodeMeta: n.meta,
+    ServiceKind: '',
+    ServiceID: s.id,
+    ServiceName: s.service,
+    ServiceTags: [...s.tags],
+    ServiceAddress: s.address,
+    ServiceWeights: s.weights,
+    ServiceMeta: s.meta,
+    ServicePort: s.port,
+    ServiceEnableTagOverride: s.enableTagOverride,
+    CreateIndex: s.createIndex,
+    ModifyIndex: s.modifyIndex,
+  };
+}
+
+export function renderCheck(c: CheckEntry): Record<string, unknown> {
+  return {
+    Node: c.node,
+    CheckID: c.checkId,
+    Name: c.name,
+    Status: c.status,
+    Notes: c.notes,
+    Output: c.output,
+    ServiceID: c.serviceId,
+    ServiceName: c.serviceName,
+    ServiceTags: [...c.serviceTags],
+    Type: c.type,
+    Definition: c.definition,
+    CreateIndex: c.createIndex,
+    ModifyIndex: c.modifyIndex,
+  };
+}
+
+export function renderKv(e: KvEntry, withValue = true): Record<string, unknown> {
+  return {
+    LockIndex: e.lockIndex,
+    Key: e.key,
+    Flags: e.flags,
+    Value: withValue ? e.value : null,
+    ...(e.session ? { Session: e.session } : {}),
+    CreateIndex: e.createIndex,
+    ModifyIndex: e.modifyIndex,
+  };
+}

@@ -1,0 +1,43 @@
+/** The shape of one HTTP route of the double; handlers return a `Reply` and never touch the socket. */
+import type { Authorizer } from './acl';
+import type { AclOptions } from './acl';
+import type { DoubleCore } from './core';
+import type { ReadAnswer } from './queries';
+
+export interface DoubleConfig {
+  readonly datacenter: string;
+  readonly nodeName: string;
+  readonly maxTxnOps: number;
+  readonly defaultWaitMs: number;
+  readonly maxWaitMs: number;
+  readonly acl?: AclOptions;
+}
+
+export interface RouteContext {
+  readonly core: DoubleCore;
+  readonly config: DoubleConfig;
+  readonly method: string;
+  readonly params: URLSearchParams;
+  readonly body: Buffer;
+  readonly authz: Authorizer;
+  /** Capture groups of the route pattern, URL-decoded. */
+  readonly args: readonly string[];
+}
+
+export type Reply =
+  | { readonly kind: 'json'; readonly status?: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly kind: 'text'; readonly status: number; readonly body: string }
+  /** A read: served once, or held as a blocking query when `?index=` asks for it. */
+  | { readonly kind: 'read'; readonly compute: () => ReadAnswer };
+
+export interface Route {
+  readonly methods: readonly string[];
+  readonly pattern: RegExp;
+  /** False for endpoints Consul serves without resolving the token (status). */
+  readonly acl?: boolean;
+  handle(ctx: RouteContext): Reply;
+}
+
+export const json = (body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply => ({ kind: 'json', status, body, headers });
+export const text = (status: number, body: string): Reply => ({ kind: 'text', status, body });
+export const read = (compute: () => ReadAnswer): Reply => ({ kind: 'read', compute });

@@ -1,0 +1,201 @@
+/**
+ * PUT /v1/txn for the double: KV, Node, Service and Check verbs as Consul's transaction endpoint
+ * defines them. All operations run against a copy of the world; any failure (every failing op is
+ * reported, as Consul does) discards the copy, so the transaction is all-or-nothing.
+ */
+import { Authorizer } from './acl';
+import type { AclResource } from './acl';
+import * as catalog from './catalog-ops';
+import { decodeCheck, decodeNode, decodeService, field, fields } from './decode';
+import * as kv from './kv-ops';
+import { renderCheck, renderKv, renderNode, renderNodeService } from './render';
+import { OpError, World } from './world';
+
+export interface TxnError {
+  readonly OpIndex: number;
+  readonly What: string;
+}
+
+export type TxnOutcome =
+  | { readonly kind: 'committed'; readonly world: World; readonly results: unknown[]; readonly writes: boolean }
+  | { readonly kind: 'rolled-back'; readonly errors: TxnError[] };
+
+const KV_WRITES = new Set(['set', 'cas', 'lock', 'unlock', 'delete', 'delete-cas', 'delete-tree']);
+
+/** Validates the body's shape and size (HTTP 400 / 413 before anything runs). */
+export function decodeTxnBody(body: unknown, maxOps: number): unknown[] {
+  if (!Array.isArray(body)) {
+    throw new OpError(`Failed to parse body: json: cannot unmarshal ${body === null ? 'null' : typeof body} into Go value of type api.TxnOps`, 400);
+  }
+  if (body.length > maxOps) {
+    throw new OpError(`Transaction contains too many operations (${body.length} > ${maxOps})`, 413);
+  }
+  return body;
+}
+
+/** True when any operation would change state (a read-only txn is served like a read). */
+export function txnHasWrites(ops: readonly unknown[]): boolean {
+  return ops.some((op) => {
+    const f = fields(op, 'api.TxnOp');
+    const kvOp = field(f, 'KV');
+    if (kvOp) return KV_WRITES.has(String(field(fields(kvOp, 'api.KVTxnOp'), 'Verb') ?? ''));
+    for (const name of ['Node', 'Service', 'Check']) {
+      const other = field(f, name);
+      if (other) return String(field(fields(other, 'api.TxnOp'), 'Verb') ?? '') !== 'get';
+    }
+    return false;
+  });
+}
+
+export function runTxn(base: World, idx: number, ops: readonly unknown[], authz: Authorizer, datacenter: string): TxnOutcome {
+  const w = base.clone();
+  const results: unknown[] = [];
+  const errors: TxnError[] = [];
+  ops.forEach((op, opIndex) => {
+    try {
+      results.push(...dispatch(w, idx, op, authz, datacenter));
+    } catch (error) {
+      if (!(error instanceof OpError)) throw error;
+      errors.push({ OpIndex: opIndex, What: error.message });
+    }
+  });
+  if (errors.length > 0) return { kind: 'rolled-back', errors };
+  return { kind: 'committed', world: w, results, writes: txnHasWrites(ops) };
+}
+
+function authorize(authz: Authorizer, resource: AclResource, name: string, level: 'read' | 'write'): void {
+  if (!authz.allowed(resource, name, level)) throw new OpError(authz.denied(resource, name, level), 403);
+}
+
+function dispatch(w: World, idx: number, op: unknown, authz: Authorizer, dc: string): unknown[] {
+  const f = fields(op, 'api.TxnOp');
+  const kvOp = field(f, 'KV');
+  const nodeOp = field(f, 'Node');
+  const serviceOp = field(f, 'Service');
+  const checkOp = field(f, 'Check');
+  if (kvOp) return kvVerb(w, idx, fields(kvOp, 'api.KVTxnOp'), authz);
+  if (nodeOp) return nodeVerb(w, idx, fields(nodeOp, 'api.NodeTxnOp'), authz, dc);
+  if (serviceOp) return serviceVerb(w, idx, fields(serviceOp, 'api.ServiceTxnOp'), authz);
+  if (checkOp) return checkVerb(w, idx, fields(checkOp, 'api.CheckTxnOp'), authz);
+  throw new OpError('no operation specified');
+}
+
+function kvVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer): unknown[] {
+  const verb = String(field(f, 'Verb') ?? '');
+  const key = String(field(f, 'Key') ?? '');
+  const rawValue = field(f, 'Value');
+  const value = typeof rawValue === 'string' ? rawValue : null;
+  const flags = Number(field(f, 'Flags') ?? 0);
+  const index = Number(field(f, 'Index') ?? 0);
+  const level = KV_WRITES.has(verb) ? 'write' : 'read';
+  authorize(authz, 'key', key, level);
+  switch (verb) {
+    case 'set':
+      return [{ KV: renderKv(kv.kvSet(w, idx, { key, value, flags }), false) }];
+    case 'cas': {
+      const entry = kv.kvCas(w, idx, { key, value, flags }, index);
+      if (!entry) throw new OpError(`failed to set key ${JSON.stringify(key)}, index is stale`);
+      return [{ KV: renderKv(entry, false) }];
+    }
+    case 'get': {
+      const entry = w.kv.get(key);
+      if (!entry) throw new OpError(`key ${JSON.stringify(key)} doesn't exist`);
+      return [{ KV: renderKv(entry) }];
+    }
+    case 'get-or-empty': {
+      const entry = w.kv.get(key);
+      return [{ KV: entry ? renderKv(entry) : { LockIndex: 0, Key: key, Flags: 0, Value: null, CreateIndex: 0, ModifyIndex: 0 } }];
+    }
+    case 'get-tree':
+      return kv.kvList(w, key).map((e) => ({ KV: renderKv(e) }));
+    case 'check-index':
+      return [{ KV: renderKv(kv.kvCheckIndex(w, key, index), false) }];
+    case 'check-not-exists':
+      if (w.kv.has(key)) throw new OpError(`key ${JSON.stringify(key)} exists`);
+      return [];
+    case 'delete':
+      kv.kvDelete(w, idx, key);
+      return [];
+    case 'delete-cas':
+      if (!kv.kvDeleteCas(w, idx, key, index)) throw new OpError(`failed to delete key ${JSON.stringify(key)}, index is stale`);
+      return [];
+    case 'delete-tree':
+      kv.kvDeleteTree(w, idx, key);
+      return [];
+    default:
+      throw new OpError(`unknown KV verb ${JSON.stringify(verb)}`);
+  }
+}
+
+function nodeVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer, dc: string): unknown[] {
+  const verb = String(field(f, 'Verb') ?? '');
+  const node = decodeNode(field(f, 'Node'));
+  authorize(authz, 'node', node.node, verb === 'get' ? 'read' : 'write');
+  switch (verb) {
+    case 'set':
+      return [{ Node: renderNode(catalog.ensureNode(w, idx, node, dc)) }];
+    case 'cas':
+      return [{ Node: renderNode(catalog.ensureNodeCas(w, idx, node, dc)) }];
+    case 'get':
+      return [{ Node: renderNode(catalog.getNode(w, node.node)) }];
+    case 'delete':
+      catalog.deleteNode(w, idx, node.node);
+      return [];
+    case 'delete-cas':
+      catalog.deleteNodeCas(w, idx, node.node, node.modifyIndex ?? 0);
+      return [];
+    default:
+      throw new OpError(`unknown Node verb ${JSON.stringify(verb)}`);
+  }
+}
+
+function serviceVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer): unknown[] {
+  const verb = String(field(f, 'Verb') ?? '');
+  const node = String(field(f, 'Node') ?? '');
+  const service = decodeService(field(f, 'Service'));
+  const name = service.service || w.services.get(node)?.get(service.id)?.service || service.id;
+  authorize(authz, 'service', name, verb === 'get' ? 'read' : 'write');
+  switch (verb) {
+    case 'set':
+      return [{ Service: renderNodeService(catalog.ensureService(w, idx, node, service)) }];
+    case 'cas':
+      return [{ Service: renderNodeService(catalog.ensureServiceCas(w, idx, node, service)) }];
+    case 'get':
+      return [{ Service: renderNodeService(catalog.getService(w, node, service.id)) }];
+    case 'delete':
+      catalog.deleteService(w, idx, node, service.id);
+      return [];
+    case 'delete-cas':
+      catalog.deleteServiceCas(w, idx, node, service.id, service.modifyIndex ?? 0);
+      return [];
+    default:
+      throw new OpError(`unknown Service verb ${JSON.stringify(verb)}`);
+  }
+}
+
+function checkVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer): unknown[] {
+  const verb = String(field(f, 'Verb') ?? '');
+  const check = decodeCheck(field(f, 'Check'));
+  if (check.serviceId && verb !== 'get') {
+    const service = w.services.get(check.node)?.get(check.serviceId);
+    authorize(authz, 'service', service?.service ?? check.serviceId, 'write');
+  } else {
+    authorize(authz, 'node', check.node, verb === 'get' ? 'read' : 'write');
+  }
+  switch (verb) {
+    case 'set':
+      return [{ Check: renderCheck(catalog.ensureCheck(w, idx, check)) }];
+    case 'cas':
+      return [{ Check: renderCheck(catalog.ensureCheckCas(w, idx, check)) }];
+    case 'get':
+      return [{ Check: renderCheck(catalog.getCheck(w, check.node, check.checkId)) }];
+    case 'delete':
+      catalog.deleteCheck(w, idx, check.node, check.checkId);
+      return [];
+    case 'delete-cas':
+      catalog.deleteCheckCas(w, idx, check.node, check.checkId, check.modifyIndex ?? 0);
+      return [];
+    default:
+      throw new OpError(`unknown Check verb ${JSON.stringify(verb)}`);
+  }
+}
