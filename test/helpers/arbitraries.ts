@@ -177,7 +177,7 @@ export function plannerWorldArb(options: { maxInstances?: number; maxRemovalShar
       const previousScaleSet: MeshScaleSet = { ...base, capacity: w.capacity, services: w.servicesBefore };
       // null: the service list did not change (the common case).
       const scaleSet: MeshScaleSet = { ...base, capacity: w.capacity, services: w.servicesNow ?? w.servicesBefore };
-      const before = w.pool.filter((e) => e.wasRegistered).map((e) => instanceAt(w.ref, e.index, e.before));
+      const before = w.pool.filter((e, i) => e.wasRegistered && !(w.withUnowned && i === 0)).map((e) => instanceAt(w.ref, e.index, e.before));
       const listing = w.pool.filter((e) => e.isListed).flatMap((e) => {
         const instance = instanceAt(w.ref, e.index, e.now);
         if (e.listedTwice === 'same') return [instance, { ...instance }];
@@ -187,11 +187,12 @@ export function plannerWorldArb(options: { maxInstances?: number; maxRemovalShar
       const otherScaleSet: MeshScaleSet = { ...base, ref: w.otherRef, capacity: 1, services: w.servicesBefore };
       const foreign = ownedNodesFor(otherScaleSet, w.foreignStates.map((s, i) => instanceAt(w.otherRef, i, s)), 500);
       if (w.withUnowned) {
-        const unowned = ownedNodesFor(scaleSet.services.length > 0 ? scaleSet : previousScaleSet, [instanceAt(w.ref, 99, { privateIps: ['10.9.9.9'], provisioningState: 'Succeeded', powerState: 'running' })], 900)[0];
+        // Somebody else's node under the name one of our instances maps to: it must never be touched or overwritten.
+        const index = w.pool[0]?.index ?? 99;
+        const unowned = ownedNodesFor(previousScaleSet, [instanceAt(w.ref, index, { privateIps: ['10.9.9.9'], provisioningState: 'Succeeded', powerState: 'running' })], 900)[0];
         if (unowned) {
-          // Same scale set meta, but without our marks: somebody else's node.
           const { [NODE_META.externalSource]: _dropped, ...meta } = unowned.nodeMeta;
-          foreign.push({ ...unowned, node: 'hand-made-node', nodeMeta: meta });
+          foreign.push({ ...unowned, nodeMeta: meta });
         }
       }
       return {

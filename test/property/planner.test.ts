@@ -60,9 +60,11 @@ describe('planReconcile properties', () => {
         const after = new Map(applied(inputFor(world).actual, planReconcile(inputFor(world))).map((n) => [n.node, n]));
         const confirmed = new Set(world.confirmedGone);
         const live = world.listing.filter((i) => !confirmed.has(i.resourceId));
+        const notOurs = new Set(world.foreign.map((n) => n.node));
         for (const desired of desiredNodes(world.scaleSet, live).nodes) {
           const held = after.get(desired.node);
-          if (!held) continue; // not registered: tombstoned or deleting (other properties cover why)
+          // Not registered (tombstoned, deleting) or the name belongs to somebody else: other properties cover those.
+          if (!held || notOurs.has(desired.node)) continue;
           const { nodeModifyIndex: _index, ...content } = held;
           assert.deepEqual(content, desired);
         }
