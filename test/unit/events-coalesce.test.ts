@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  coalesceHints,
+  hintKey,
+  hintTarget,
+  ignoredEventLogRecord,
+  summariseOutcomes,
+  type EventOutcome,
+  type IgnoredOutcome,
+} from '../../src/shared/events';
+import type { ReconcileHint } from '../../src/shared/model';
+
+const SUB = '5f8a2c3d-9b1e-4a7f-8c6d-2e0b1a9c7d34';
+const setId = (rg: string, name: string) => `/subscriptions/${SUB}/resourcegroups/${rg}/providers/microsoft.compute/virtualmachinescalesets/${name}`;
+const hint = (eventId: string, over: Partial<ReconcileHint> = {}): ReconcileHint => ({
+  subscriptionId: SUB,
+  resourceGroup: 'rg',
+  scaleSet: 'web',
+  reason: 'event:Microsoft.Compute/virtualMachineScaleSets/write',
+  eventTime: '2024-05-01T10:00:00Z',
+  eventId,
+  ...over,
+});
+const vmId = `/subscriptions/${SUB}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/web_1`;
+
+describe('hintTarget / hintKey', () => {
+  test('a scale set hint points at the normalised scale set', () => {
+    assert.deepEqual(hintTarget(hint('a', { resourceGroup: 'RG', scaleSet: 'Web' })), {
+      kind: 'scale-set',
+      ref: { subscriptionId: SUB, resourceGroup: 'rg', name: 'web', id: setId('rg', 'web') },
+    });
+    assert.equal(hintKey(hint('a')), setId('rg', 'web'));
+  });
+
+  test('a Flexible VM hint points at the VM until ARM resolves its scale set', () => {
+    const flexible = hint('f', { scaleSet: '', instanceId: 'web_1', vmResourceId: vmId });
+    assert.deepEqual(hintTarget(flexible), { kind: 'virtual-machine', vmResourceId: vmId, subscriptionId: SUB, resourceGroup: 'rg' });
+    assert.equal(hintKey(flexible), vmId);
+  });
+});
+
+describe('coalesceHints', () => {
+  test('one entry per scale set, keeping every event ID, distinct reasons and the latest event time', () => {
+    const groups = coalesceHints([
+      hint('a', { eventTime: '2024-05-01T10:00:05Z' }),
+      hint('b', { instanceId: '3', reason: 'event:Microsoft.Compute/virtualMachineScaleSets/virtualMachines/delete', eventTime: '2024-05-01T10:00:09.1234567Z' }),
+      hint('c', { scaleSet: 'api' }),
+      hint('a', { eventTime: '2024-05-01T10:00:05Z' }),
+      hint('d', { instanceId: '4', eventTime: '2024-05-01T10:00:01Z' }),
+    ]);
+    assert.deepEqual(
+      groups.map((g) => [g.key, g.eventIds, g.reasons, g.instanceIds, g.hint.eventTime, g.hint.eventId, g.hint.instanceId]),
+      [
+        [
+          setId('rg', 'web'),
+          ['a', 'b', 'd'],
+          ['event:Microsoft.Compute/virtualMachineScaleSets/write', 'event:Microsoft.Compute/virtualMachineScaleSets/virtualMachines/delete'],
+          ['3', '4'],
+          '2024-05-01T10:00:09.1234567Z',
+          'a',
+          undefined,
+        ],
+        [setId('rg', 'api'), ['c'], ['event:Microsoft.Compute/virtualMachineScaleSets/write'], [], '2024-05-01T10:00:00Z', 'c', undefined],
+      ],
+    );
+  });
+
+  test('a group naming one instance only keeps it on the hint', () => {
+    const [only] = coalesceHints([hint('x', { instanceId: '7' }), hint('y', { instanceId: '7' })]);
+    assert.equal(only?.hint.instanceId, '7');
+    assert.deepEqual(only?.eventIds, ['x', 'y']);
+    const [mixed] = coalesceHints([hint('x', { instanceId: '7' }), hint('y')]);
+    assert.equal(mixed?.hint.instanceId, undefined, 'a set-level hint widens the group to the whole scale set');
+  });
+
+  test('case variants of one scale set merge; Flexible VMs stay apart from scale sets', () => {
+    const groups = coalesceHints([hint('a', { resourceGroup: 'RG', scaleSet: 'WEB' }), hint('b'), hint('f', { scaleSet: '', instanceId: 'web_1', vmResourceId: vmId })]);
+    assert.deepEqual(
+      groups.map((g) => [g.key, g.target.kind, g.eventIds]),
+      [
+        [setId('rg', 'web'), 'scale-set', ['a', 'b']],
+        [vmId, 'virtual-machine', ['f']],
+      ],
+    );
+  });
+
+  test('nothing in, nothing out', () => {
+    assert.deepEqual(coalesceHints([]), []);
+  });
+});
+
+describe('summaries for logs', () => {
+  const ignored: IgnoredOutcome = {
+    kind: 'ignored',
+    eventId: 'e9',
+    reason: 'not-vmss',
+    detail: 'Microsoft.Storage/storageAccounts/write on /subscriptions/s/resourcegroups/rg/providers/microsoft.storage/storageaccounts/st',
+    eventType: 'Microsoft.Resources.ResourceWriteSuccess',
+    operationName: 'Microsoft.Storage/storageAccounts/write',
+    resourceUri: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st',
+  };
+
+  test('one structured record per ignored event', () => {
+    assert.deepEqual(ignoredEventLogRecord(ignored), {
+      msg: 'ignored event e9: not-vmss',
+      event: 'event-ignored',
+      eventId: 'e9',
+      reason: 'not-vmss',
+      detail: ignored.detail,
+      eventType: 'Microsoft.Resources.ResourceWriteSuccess',
+      operationName: 'Microsoft.Storage/storageAccounts/write',
+      resourceUri: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st',
+    });
+    const bare = ignoredEventLogRecord({ kind: 'ignored', eventId: 'e1', reason: 'unsupported-event-type', detail: 'd' });
+    assert.deepEqual(Object.keys(bare), ['msg', 'event', 'eventId', 'reason', 'detail'], 'absent context stays absent');
+  });
+
+  test('counts per delivery', () => {
+    const outcomes: EventOutcome[] = [
+      { kind: 'hint', hint: hint('a') },
+      ignored,
+      { ...ignored, eventId: 'e10' },
+      { ...ignored, reason: 'failed-operation' },
+      { kind: 'validation', eventId: 'v', validationCode: 'c' },
+    ];
+    assert.deepEqual(summariseOutcomes(outcomes), { events: 5, hints: 1, validations: 1, ignored: { 'not-vmss': 2, 'failed-operation': 1 } });
+  });
+});
