@@ -1,6 +1,6 @@
 /**
- * Which ARM operations produce a reconcile hint. This table is the whole policy; the README's
- * "Which events trigger a reconcile" section mirrors it.
+ * Which ARM operations produce a reconcile hint. This table is the whole policy; README.md in this
+ * folder documents it (keep the two in step).
  *
  * An operation hints when it can change which instances of a scale set exist, their power or
  * provisioning state, or their health (the Application Health extension lives in `extensions`).
