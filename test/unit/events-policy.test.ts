@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { decideOperation } from '../../src/shared/events';
+import { decideOperation, HINTING_OPERATIONS } from '../../src/shared/events';
 
 describe('which operations hint (operation-policy.ts)', () => {
   test('scale set create/update/delete and its instance actions hint', () => {
@@ -70,6 +72,20 @@ describe('which operations hint (operation-policy.ts)', () => {
       '',
     ]) {
       assert.equal(decideOperation(op), 'no-instance-change', op);
+    }
+  });
+});
+
+describe('the policy README stays in step with the table', () => {
+  test('every hinting type and verb is listed in src/shared/events/README.md', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'src', 'shared', 'events', 'README.md'), 'utf8').toLowerCase();
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `'));
+    for (const [typePath, verbs] of Object.entries(HINTING_OPERATIONS)) {
+      const row = rows.find((line) => (line.split('|')[1] ?? '').includes(`\`${typePath}\``));
+      assert.ok(row, `README row for ${typePath}`);
+      for (const verb of verbs) {
+        assert.ok(row.includes(`\`${verb.replace('/action', '')}\``), `README lists ${typePath} ${verb}`);
+      }
     }
   });
 });
