@@ -200,6 +200,7 @@ describe('webhook requests', () => {
     assert.equal(eventGridRequest(cloud, { functionName: 'other fn' }).headers['content-type'], 'application/cloudevents-batch+json; charset=utf-8');
     assert.equal(eventGridRequest(cloud, { functionName: 'other fn' }).path, '/runtime/webhooks/eventgrid?functionName=other%20fn');
     assert.equal(validationRequest(subscriptionValidationDelivery()).headers['aeg-event-type'], 'SubscriptionValidation');
+    assert.equal(autoscaleRequest({}).path, '/api/autoscaleWebhook', "the app's autoscaleWebhook HTTP route");
   });
 
   test('postWebhook sends method, path, headers and body to a local server', async (t) => {

@@ -53,8 +53,8 @@ export function validationRequest(events: readonly EventGridSchemaEvent[], optio
   };
 }
 
-/** The autoscale webhook to an HTTP function (`/api/<route>`); Azure Monitor sends plain JSON. */
-export function autoscaleRequest(body: Readonly<Record<string, unknown>>, path = '/api/autoscale'): WebhookRequest {
+/** The autoscale webhook to an HTTP function (default the app's `autoscaleWebhook` route); Azure Monitor sends plain JSON. */
+export function autoscaleRequest(body: Readonly<Record<string, unknown>>, path = '/api/autoscaleWebhook'): WebhookRequest {
   return { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
