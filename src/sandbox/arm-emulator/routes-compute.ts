@@ -92,8 +92,12 @@ function scaleSetFilter(ctx: RouteContext): string | undefined {
 function listFlexibleVms(ctx: RouteContext, resourceGroup?: string): Reply {
   requireScope(ctx);
   const filterId = scaleSetFilter(ctx);
-  const vms = ctx.world.listFlexibleVms(param(ctx, 'sub'), resourceGroup).filter((vm) => filterId === undefined || vm.scaleSetId.toLowerCase() === filterId);
   const expand = expandsInstanceView(ctx);
+  if (expand && filterId === undefined) {
+    // ARM: "'instanceView' … can only be specified if a valid $filter option is specified".
+    throw new ArmEmulatorError(400, 'InvalidParameter', "The $expand option 'instanceView' can only be specified together with a valid $filter option.");
+  }
+  const vms = ctx.world.listFlexibleVms(param(ctx, 'sub'), resourceGroup).filter((vm) => filterId === undefined || vm.scaleSetId.toLowerCase() === filterId);
   return paged(ctx, vms, (vm) => vm.id.toLowerCase(), (vm) => {
     const ss = ctx.world.getScaleSet(vm.scaleSetId);
     return ss ? flexibleVmJson(vm, ss, expand, ctx.json) : undefined;

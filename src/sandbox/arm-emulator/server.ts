@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ArmEmulatorError } from './arm-error';
 import type { JsonOptions } from './arm-json';
 import { RequestLog } from './request-log';
@@ -190,6 +190,13 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       res.destroy(error instanceof Error ? error : new Error(String(error)));
     });
   });
+  // Track raw sockets: closeAllConnections() misses sockets still in their TLS handshake, which
+  // would then hold close() for a keep-alive timeout.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -213,7 +220,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         if (onOperation) world.off('operation', onOperation);
         if (ownsWorld) world.close();
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
       return closed;
     },

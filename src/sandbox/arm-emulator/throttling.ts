@@ -57,6 +57,8 @@ export interface FaultMatch {
   readonly route?: string;
   /** Case-insensitive substring of the path. */
   readonly pathIncludes?: string;
+  /** Let this many matching requests through before the fault starts (e.g. fail the second page). Default 0. */
+  readonly skip?: number;
 }
 
 export interface InjectedFault {
@@ -68,6 +70,7 @@ export interface InjectedFault {
 
 interface ArmedFault {
   remaining: number;
+  skipRemaining: number;
   readonly match: FaultMatch;
   readonly fault: InjectedFault;
 }
@@ -111,6 +114,10 @@ export class FaultInjector {
   take(request: { method: string; route: string | null; path: string }): InjectedFault | undefined {
     const hit = this.armed.find((a) => a.remaining > 0 && faultMatches(a.match, request));
     if (!hit) return undefined;
+    if (hit.skipRemaining > 0) {
+      hit.skipRemaining -= 1;
+      return undefined;
+    }
     hit.remaining -= 1;
     this.armed = this.armed.filter((a) => a.remaining > 0);
     return hit.fault;
@@ -118,7 +125,9 @@ export class FaultInjector {
 
   private arm(count: number, match: FaultMatch, fault: InjectedFault): void {
     if (!Number.isInteger(count) || count < 1) throw new TypeError(`fault count must be a positive integer, got ${count}`);
-    this.armed.push({ remaining: count, match, fault });
+    const skip = match.skip ?? 0;
+    if (!Number.isInteger(skip) || skip < 0) throw new TypeError(`fault skip must be a non-negative integer, got ${skip}`);
+    this.armed.push({ remaining: count, skipRemaining: skip, match, fault });
   }
 }
 

@@ -1,0 +1,169 @@
+/**
+ * The real Azure SDK clients (compute + network), configured once: credential, endpoint, the extra
+ * CA the ARM emulator needs, a bounded retry budget, and a meter that counts every request.
+ *
+ * Retries: the SDK's own retry policy already waits `Retry-After` on 429 (and backs off on 5xx and
+ * network errors). What it does not do is cap the total wait, and ARM may ask for minutes; a
+ * reconcile inside a Function with a 5-minute timeout must not sleep through it. A per-retry policy
+ * therefore keeps the Retry-After waits of each call within `maxRetryAfterMs` and, once a wait
+ * would exceed it, fails the call at once with TransientError('arm', retryAfterMs) so the caller
+ * can hand the wait to Event Grid / the timer instead.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import type { ComputeManagementClientOptionalParams } from '@azure/arm-compute';
+import { NetworkManagementClient } from '@azure/arm-network';
+import { DefaultAzureCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import type { AppConfig } from '../config';
+import { ConfigError, TransientError } from '../errors';
+import { ArmCallMeter } from './arm-call-meter';
+import type { ArmCallStats } from './arm-call-meter';
+import { retryAfterMs } from './arm-failures';
+
+type AdditionalPolicy = NonNullable<ComputeManagementClientOptionalParams['additionalPolicies']>[number];
+type PipelinePolicy = AdditionalPolicy['policy'];
+type PipelineRequest = Parameters<PipelinePolicy['sendRequest']>[0];
+
+export interface ArmRetryOptions {
+  /** Retries per call after the first attempt (SDK default 3). */
+  readonly maxRetries?: number;
+  /** First back-off for 5xx / network errors (SDK default 800 ms). */
+  readonly retryDelayInMs?: number;
+  /** Longest back-off for 5xx / network errors (SDK default 64 s; ours 10 s). */
+  readonly maxRetryDelayInMs?: number;
+  /** Total Retry-After wait allowed per call before giving up with TransientError. Default 30 s. */
+  readonly maxRetryAfterMs?: number;
+}
+
+export interface ArmClientOptions {
+  /** Overrides the credential chosen from the config (tests, custom auth). */
+  readonly credential?: TokenCredential;
+  /** PEM of an extra CA to trust (the ARM emulator's); wins over `config.caFile`. */
+  readonly caPem?: string;
+  readonly retry?: ArmRetryOptions;
+}
+
+export interface ArmClients {
+  readonly subscriptionId: string;
+  readonly compute: ComputeManagementClient;
+  readonly network: NetworkManagementClient;
+  /** Shared by every subscription's clients made from the same `createArmClients` call. */
+  readonly meter: ArmCallMeter;
+  /** Clients for another subscription, sharing credential, TLS settings and meter (cached). */
+  forSubscription(subscriptionId: string): ArmClients;
+  /** Runs `work` and counts the ARM requests it (and only it) made. */
+  measureCalls<T>(work: () => Promise<T>): Promise<{ readonly result: T; readonly calls: number; readonly stats: ArmCallStats }>;
+}
+
+/** A fixed bearer token (the ARM emulator accepts any non-empty one). Never expires, by design. */
+export class StaticTokenCredential implements TokenCredential {
+  constructor(private readonly token: string) {
+    if (token.trim() === '') throw new ConfigError('the static ARM token is empty', 'VMSS_MESH_ARM_TOKEN');
+  }
+
+  async getToken(): Promise<AccessToken> {
+    return { token: this.token, expiresOnTimestamp: Date.now() + 3600_000, tokenType: 'Bearer' };
+  }
+}
+
+function credentialFor(config: AppConfig['arm'], override?: TokenCredential): TokenCredential {
+  if (override) return override;
+  if (config.staticToken !== undefined) return new StaticTokenCredential(config.staticToken);
+  return new DefaultAzureCredential(config.clientId === undefined ? {} : { managedIdentityClientId: config.clientId });
+}
+
+function extraCa(config: AppConfig['arm'], caPem?: string): string | undefined {
+  if (caPem !== undefined) return caPem;
+  if (config.caFile === undefined) return undefined;
+  try {
+    return readFileSync(config.caFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read ${config.caFile}: ${error instanceof Error ? error.message : String(error)}`, 'VMSS_MESH_ARM_CA_FILE');
+  }
+}
+
+/** Counts every HTTP attempt (runs after the retry policy, so it sees each retry). */
+function meterPolicy(meter: ArmCallMeter): PipelinePolicy {
+  return {
+    name: 'vmssMeshArmMeter',
+    async sendRequest(request, next) {
+      try {
+        const response = await next(request);
+        meter.record(response.status);
+        return response;
+      } catch (error) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        meter.record(typeof status === 'number' ? status : undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+/** Caps the sum of Retry-After waits of one call (see the module comment). */
+function retryAfterBudgetPolicy(maxRetryAfterMs: number): PipelinePolicy {
+  const waited = new WeakMap<PipelineRequest, number>();
+  return {
+    name: 'vmssMeshRetryAfterBudget',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 429 && response.status !== 503) return response;
+      const wait = retryAfterMs({ get: (name) => response.headers.get(name) });
+      if (wait === undefined) return response;
+      const spent = waited.get(request) ?? 0;
+      if (spent + wait > maxRetryAfterMs) {
+        const url = new URL(request.url);
+        throw new TransientError(
+          `ARM throttled ${request.method} ${url.pathname} (${response.status}): Retry-After ${Math.ceil(wait / 1000)} s would exceed the ${Math.round(maxRetryAfterMs / 1000)} s retry budget (already waited ${Math.round(spent / 1000)} s)`,
+          'arm',
+          wait,
+        );
+      }
+      waited.set(request, spent + wait);
+      return response;
+    },
+  };
+}
+
+export function createArmClients(config: AppConfig['arm'] & { readonly subscriptionId: string }, options: ArmClientOptions = {}): ArmClients {
+  const credential = credentialFor(config, options.credential);
+  const ca = extraCa(config, options.caPem);
+  const meter = new ArmCallMeter();
+  const retry = options.retry ?? {};
+  const maxRetryAfterMs = retry.maxRetryAfterMs ?? 30_000;
+  // One settings object for every client: the SDK's HTTP client caches one keep-alive agent per object.
+  const tlsOptions = ca === undefined ? undefined : { ca: [...rootCertificates, ca] };
+  const clientOptions: ComputeManagementClientOptionalParams = {
+    endpoint: config.endpoint,
+    credentials: { scopes: [`${config.endpoint.replace(/\/+$/, '')}/.default`] },
+    retryOptions: {
+      maxRetries: retry.maxRetries ?? 3,
+      retryDelayInMs: retry.retryDelayInMs ?? 800,
+      maxRetryDelayInMs: retry.maxRetryDelayInMs ?? 10_000,
+    },
+    ...(tlsOptions === undefined ? {} : { tlsOptions }),
+    additionalPolicies: [
+      { policy: retryAfterBudgetPolicy(maxRetryAfterMs), position: 'perRetry' },
+      { policy: meterPolicy(meter), position: 'perRetry' },
+    ],
+  };
+  const cache = new Map<string, ArmClients>();
+  const make = (subscriptionId: string): ArmClients => {
+    const id = subscriptionId.toLowerCase();
+    const cached = cache.get(id);
+    if (cached) return cached;
+    const clients: ArmClients = {
+      subscriptionId: id,
+      compute: new ComputeManagementClient(credential, id, clientOptions),
+      network: new NetworkManagementClient(credential, id, clientOptions),
+      meter,
+      forSubscription: make,
+      measureCalls: (work) => meter.measure(work),
+    };
+    cache.set(id, clients);
+    return clients;
+  };
+  return make(config.subscriptionId);
+}

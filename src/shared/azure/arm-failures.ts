@@ -1,0 +1,84 @@
+/**
+ * Turns what the Azure SDK throws into our error classes, so adapters can decide retry / no-retry
+ * without knowing the SDK: throttling and outages are TransientError('arm') (with Retry-After when
+ * ARM gave one), a missing role assignment is a ConfigError, a request ARM calls malformed is an
+ * InvalidInputError. 404s are not errors here: callers that expect them check `isArmNotFound` first.
+ */
+import { ConfigError, InvalidInputError, TransientError, VmssMeshError, errorMessage } from '../errors';
+
+/** The parts of the SDK's RestError we read (duck-typed: the class lives in a transitive package). */
+interface RestErrorLike {
+  readonly name: 'RestError';
+  readonly message: string;
+  readonly statusCode?: number;
+  readonly code?: string;
+  readonly response?: { readonly headers: { get(name: string): string | undefined } };
+}
+
+export function isRestError(error: unknown): error is RestErrorLike {
+  return error instanceof Error && error.name === 'RestError';
+}
+
+export function armStatus(error: unknown): number | undefined {
+  return isRestError(error) ? error.statusCode : undefined;
+}
+
+/** True for ARM's 404 (ResourceNotFound, NotFound, ResourceGroupNotFound, …). */
+export function isArmNotFound(error: unknown): boolean {
+  return armStatus(error) === 404;
+}
+
+/** Retry-After of a response, in ms (seconds, HTTP date, or the `retry-after-ms` variants ARM also sends). */
+export function retryAfterMs(headers: { get(name: string): string | undefined } | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const value = Number(headers.get(name));
+    if (headers.get(name) !== undefined && Number.isFinite(value) && value >= 0) return value;
+  }
+  const raw = headers.get('retry-after');
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+/**
+ * ARM's own message when the SDK kept it; the SDK's paging helper replaces it with "Pagination
+ * failed with unexpected statusCode N", which says nothing the status does not, so that becomes ''.
+ */
+function shortMessage(error: RestErrorLike): string {
+  const text = error.message.trim();
+  if (/^Pagination failed with unexpected statusCode \d+$/.test(text)) return '';
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/**
+ * Maps an SDK failure of `what` (e.g. `listing VMs of scale set web`) to a VmssMeshError.
+ * Our own errors (e.g. the retry budget's TransientError) pass through unchanged.
+ */
+export function toArmFailure(error: unknown, what: string): VmssMeshError {
+  if (error instanceof VmssMeshError) return error;
+  if (!isRestError(error)) {
+    return new TransientError(`ARM ${what} failed: ${errorMessage(error)}`, 'arm', undefined, { cause: error });
+  }
+  const status = error.statusCode;
+  const code = error.code ? ` ${error.code}` : '';
+  const message = shortMessage(error);
+  const detail = message === '' ? '' : `: ${message}`;
+  switch (true) {
+    case status === 429: {
+      const wait = retryAfterMs(error.response?.headers);
+      const after = wait === undefined ? '' : `; retry after ${Math.ceil(wait / 1000)} s`;
+      return new TransientError(`ARM throttled ${what} (429${code})${after}`, 'arm', wait, { cause: error });
+    }
+    case status === 403:
+      return new ConfigError(`ARM denied ${what} (403${code})${detail} — grant the app's identity Reader on the configured scope`);
+    case status === 400:
+      return new InvalidInputError(`ARM rejected ${what} (400${code})${detail}`, '', { cause: error });
+    case status === undefined:
+      return new TransientError(`ARM ${what} failed before a response (${error.code ?? 'network error'})${detail}`, 'arm', undefined, { cause: error });
+    default:
+      return new TransientError(`ARM ${what} failed (${status}${code})${detail}`, 'arm', retryAfterMs(error.response?.headers), { cause: error });
+  }
+}

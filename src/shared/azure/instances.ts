@@ -1,0 +1,170 @@
+/**
+ * What really runs in a scale set, with IPs, in a handful of paged calls (never one NIC GET per VM
+ * when a list can serve: that is how azure_sd burned tens of thousands of calls).
+ *
+ *   Uniform:  VMSS VMs ($expand=instanceView)  +  the scale set's NICs          — 2 listings
+ *   Flexible: VMs filtered by virtualMachineScaleSet/id ($expand=instanceView)
+ *             + the NICs they reference: listed per resource group when there are many,
+ *               fetched one by one when there are few (`nicGetThreshold`)
+ *
+ * Failure policy (principle 4, unknown is not empty): `listInstances` never throws for ARM
+ * trouble, throttling included. Any failure — 429 past the retry budget, 5xx, network, a page
+ * missing, a malformed VM — answers `{status: 'unknown', reason}`, and so does a listing with no
+ * VM at all while the scale set reports capacity > 0. The reconciler then changes nothing for the
+ * scale set; the next hint or timer run lists again. Throttling is not thrown as TransientError
+ * because the reconciler's contract (InventoryPort) is "answer unknown" and a throttled
+ * subscription is visible in the reason and the call meter.
+ */
+import { errorMessage } from '../errors';
+import type { Instance, InstanceListing, MeshScaleSet } from '../model';
+import { computeTargetOf, parseResourceId } from '../resource-id';
+import type { ArmClients } from './arm-clients';
+import { isArmNotFound, toArmFailure } from './arm-failures';
+import { toInstance } from './instance-mapping';
+import type { NicLike, VmLike } from './instance-mapping';
+
+export interface ListInstancesOptions {
+  /** Flexible: a resource group with at least this many referenced NICs is listed, not GET per NIC. Default 3. */
+  readonly nicGetThreshold?: number;
+  /** Injected clock for `listedAt`. */
+  readonly now?: () => number;
+}
+
+async function collect<T>(pages: AsyncIterable<T>, what: string, onFailure?: () => void): Promise<T[]> {
+  const items: T[] = [];
+  try {
+    for await (const item of pages) items.push(item);
+  } catch (error) {
+    onFailure?.();
+    throw toArmFailure(error, what);
+  }
+  return items;
+}
+
+function groupNicsByVm(nics: readonly NicLike[]): Map<string, NicLike[]> {
+  const byVm = new Map<string, NicLike[]>();
+  for (const nic of nics) {
+    const vmId = nic.virtualMachine?.id?.toLowerCase();
+    if (vmId) byVm.set(vmId, [...(byVm.get(vmId) ?? []), nic]);
+  }
+  return byVm;
+}
+
+async function listUniform(clients: ArmClients, scaleSet: MeshScaleSet): Promise<Instance[]> {
+  const { subscriptionId, resourceGroup, name } = scaleSet.ref;
+  const { compute, network } = clients.forSubscription(subscriptionId);
+  // Both listings run at once; when one fails the other is cancelled (its pages would be wasted calls).
+  const cancel = new AbortController();
+  const abortSignal = cancel.signal;
+  const [vms, nics] = await Promise.all([
+    collect<VmLike>(compute.virtualMachineScaleSetVMs.list(resourceGroup, name, { expand: 'instanceView', abortSignal }), `listing VMs of scale set ${name}`, () => cancel.abort()),
+    collect<NicLike>(network.networkInterfaces.listVirtualMachineScaleSetNetworkInterfaces(resourceGroup, name, { abortSignal }), `listing NICs of scale set ${name}`, () => cancel.abort()),
+  ]);
+  const nicsByVm = groupNicsByVm(nics);
+  return vms.map((vm) => toInstance(vm, nicsByVm.get(vm.id?.toLowerCase() ?? '') ?? [], 'Uniform'));
+}
+
+/** `/subscriptions/S/resourceGroups/R/providers/Microsoft.Compute/virtualMachineScaleSets/N` with the ref's parts. */
+function armScaleSetId(scaleSet: MeshScaleSet): string {
+  const { subscriptionId, resourceGroup, name } = scaleSet.ref;
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
+}
+
+async function fetchNics(clients: ArmClients, nicIds: readonly string[], threshold: number): Promise<NicLike[]> {
+  // Group the referenced NICs by (subscription, resource group): a NIC may live outside the VM's group.
+  const groups = new Map<string, { subscriptionId: string; resourceGroup: string; ids: Set<string> }>();
+  for (const raw of nicIds) {
+    const id = parseResourceId(raw, 'networkProfile.networkInterfaces[].id');
+    if (id.resourceGroup === undefined) continue;
+    const k = `${id.subscriptionId}/${id.resourceGroup}`;
+    const group = groups.get(k) ?? { subscriptionId: id.subscriptionId, resourceGroup: id.resourceGroup, ids: new Set<string>() };
+    group.ids.add(id.id);
+    groups.set(k, group);
+  }
+  const found: NicLike[] = [];
+  for (const group of groups.values()) {
+    const { network } = clients.forSubscription(group.subscriptionId);
+    const missing = new Set(group.ids);
+    if (group.ids.size >= threshold) {
+      const listed = await collect<NicLike>(network.networkInterfaces.list(group.resourceGroup), `listing NICs of resource group ${group.resourceGroup}`);
+      for (const nic of listed) {
+        const id = nic.id?.toLowerCase();
+        if (id && missing.delete(id)) found.push(nic);
+      }
+    }
+    for (const id of missing) {
+      const nicName = id.slice(id.lastIndexOf('/') + 1);
+      try {
+        found.push(await network.networkInterfaces.get(group.resourceGroup, nicName));
+      } catch (error) {
+        // A NIC deleted with its VM between the two calls: that VM simply has no IP any more.
+        if (!isArmNotFound(error)) throw toArmFailure(error, `reading NIC ${nicName}`);
+      }
+    }
+  }
+  return found;
+}
+
+async function listFlexible(clients: ArmClients, scaleSet: MeshScaleSet, threshold: number): Promise<Instance[]> {
+  const { subscriptionId, resourceGroup, name } = scaleSet.ref;
+  const { compute } = clients.forSubscription(subscriptionId);
+  const filter = `'virtualMachineScaleSet/id' eq '${armScaleSetId(scaleSet)}'`;
+  const listed = await collect<VmLike & { virtualMachineScaleSet?: { id?: string } }>(
+    compute.virtualMachines.list(resourceGroup, { filter, expand: 'instanceView' }),
+    `listing VMs of Flexible scale set ${name}`,
+  );
+  // Belt and braces: keep only VMs that say they belong to this scale set, whatever the filter did.
+  const vms = listed.filter((vm) => vm.virtualMachineScaleSet?.id?.toLowerCase() === scaleSet.ref.id);
+  const nicIds = vms.flatMap((vm) => (vm.networkProfile?.networkInterfaces ?? []).map((ref) => ref.id).filter((id): id is string => !!id));
+  const nicsByVm = groupNicsByVm(await fetchNics(clients, nicIds, threshold));
+  return vms.map((vm) => toInstance(vm, nicsByVm.get(vm.id?.toLowerCase() ?? '') ?? [], 'Flexible'));
+}
+
+/** Lists every instance of a mesh scale set. Never throws for ARM trouble: see the module comment. */
+export async function listInstances(clients: ArmClients, scaleSet: MeshScaleSet, options: ListInstancesOptions = {}): Promise<InstanceListing> {
+  const listedAt = (options.now ?? Date.now)();
+  try {
+    const instances =
+      scaleSet.orchestrationMode === 'Flexible' ? await listFlexible(clients, scaleSet, options.nicGetThreshold ?? 3) : await listUniform(clients, scaleSet);
+    if (instances.length === 0 && scaleSet.capacity > 0) {
+      return { status: 'unknown', listedAt, reason: `ARM listed no VM for scale set ${scaleSet.ref.name} although its capacity is ${scaleSet.capacity}` };
+    }
+    return { status: 'complete', listedAt, instances };
+  } catch (error) {
+    return { status: 'unknown', listedAt, reason: `listing scale set ${scaleSet.ref.name}: ${errorMessage(error)}` };
+  }
+}
+
+/**
+ * Which of the given VMs ARM answers 404 for (GET each; Uniform VMSS VM or Flexible VM). Anything
+ * else — the VM is there, Deleting, or ARM failed — leaves it unconfirmed. IDs come back normalised.
+ */
+export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshScaleSet, instanceResourceIds: readonly string[], options: { readonly concurrency?: number } = {}): Promise<ReadonlySet<string>> {
+  const gone = new Set<string>();
+  const queue = [...new Set(instanceResourceIds.map((id) => id.toLowerCase()))];
+  const check = async (id: string): Promise<void> => {
+    let target;
+    try {
+      target = computeTargetOf(parseResourceId(id));
+    } catch {
+      return; // not an ARM ID: cannot be confirmed
+    }
+    const { compute } = clients.forSubscription(target?.kind === 'scale-set' ? target.ref.subscriptionId : (target?.subscriptionId ?? scaleSet.ref.subscriptionId));
+    try {
+      if (target?.kind === 'scale-set' && target.instanceId !== undefined && target.childType === 'virtualmachines' && target.ref.id === scaleSet.ref.id) {
+        await compute.virtualMachineScaleSetVMs.get(target.ref.resourceGroup, target.ref.name, target.instanceId);
+      } else if (target?.kind === 'virtual-machine' && target.childType === '') {
+        await compute.virtualMachines.get(target.resourceGroup, target.vmName);
+      } else {
+        return; // not a VM of this scale set
+      }
+    } catch (error) {
+      if (isArmNotFound(error)) gone.add(id);
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, queue.length)) }, async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) await check(id);
+  });
+  await Promise.all(workers);
+  return gone;
+}

@@ -1,0 +1,170 @@
+/**
+ * The tags that put a scale set into the mesh (documented in docs/mesh-tags.md):
+ *
+ *   vmss-mesh-service      = api            (required: Consul service name, DNS-safe)
+ *   vmss-mesh-port         = 8080           (required: 1–65535)
+ *   vmss-mesh-protocol     = http|grpc|tcp  (optional, default http)
+ *   vmss-mesh-health-path  = /healthz       (optional, http only)
+ *
+ * More services on the same instances repeat the four names with a suffix `-2` … `-16`
+ * (`vmss-mesh-service-2`, `vmss-mesh-port-2`, …): one value per tag keeps every value short
+ * (Azure caps tag values at 256 characters) and editable in the portal.
+ *
+ * Tag names are matched case-insensitively, as Azure does. Any tag starting with `vmss-mesh-`
+ * declares intent: a scale set that has one but no valid set is reported, never silently ignored,
+ * and an unknown `vmss-mesh-*` name is an error (a typo must not go unnoticed).
+ */
+import type { MeshProtocol, MeshServiceSpec } from '../model';
+
+export const MESH_TAG_PREFIX = 'vmss-mesh-';
+
+export const MESH_TAGS = {
+  service: 'vmss-mesh-service',
+  port: 'vmss-mesh-port',
+  protocol: 'vmss-mesh-protocol',
+  healthPath: 'vmss-mesh-health-path',
+} as const;
+
+/** Services one scale set may declare (unsuffixed + `-2` … `-16`). */
+export const MAX_MESH_SERVICES = 16;
+
+export const MESH_PROTOCOLS: readonly MeshProtocol[] = ['http', 'grpc', 'tcp'];
+export const DEFAULT_MESH_PROTOCOL: MeshProtocol = 'http';
+
+export type MeshTagsResult = { readonly ok: true; readonly services: readonly MeshServiceSpec[] } | { readonly ok: false; readonly errors: readonly string[] };
+
+type Field = keyof typeof MESH_TAGS;
+const FIELD_BY_NAME = new Map<string, Field>(Object.entries(MESH_TAGS).map(([field, name]) => [name, field as Field]));
+const TAG_NAME = /^(vmss-mesh-(?:service|port|protocol|health-path))(?:-([1-9][0-9]?))?$/;
+
+/** Consul service names that are also DNS labels: what `<name>.service.consul` and xDS names need. */
+const SERVICE_NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const PORT = /^[1-9][0-9]{0,4}$/;
+const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
+const MAX_HEALTH_PATH = 256;
+
+/** True when any tag name starts with `vmss-mesh-` (case-insensitive): the scale set means to be in the mesh. */
+export function hasMeshTags(tags: Readonly<Record<string, string>> | undefined): boolean {
+  return Object.keys(tags ?? {}).some((name) => name.toLowerCase().startsWith(MESH_TAG_PREFIX));
+}
+
+/** The tag name of `field` for service number `index` (1 = unsuffixed). */
+export function meshTagName(field: Field, index: number): string {
+  return index === 1 ? MESH_TAGS[field] : `${MESH_TAGS[field]}-${index}`;
+}
+
+interface RawService {
+  readonly index: number;
+  readonly values: Partial<Record<Field, { readonly tag: string; readonly value: string }>>;
+}
+
+function validateName(tag: string, value: string, errors: string[]): string | undefined {
+  if (value === '') errors.push(`${tag}: the service name is empty`);
+  else if (value === 'consul') errors.push(`${tag}: "consul" is reserved by Consul itself`);
+  else if (!SERVICE_NAME.test(value)) {
+    errors.push(`${tag}: ${JSON.stringify(value)} is not a valid service name (1–63 lower-case letters, digits and "-", starting with a letter, not ending with "-")`);
+  } else return value;
+  return undefined;
+}
+
+function validatePort(tag: string, value: string, errors: string[]): number | undefined {
+  const port = PORT.test(value) ? Number(value) : NaN;
+  if (port >= 1 && port <= 65535) return port;
+  errors.push(`${tag}: ${JSON.stringify(value)} is not a port (a whole number from 1 to 65535)`);
+  return undefined;
+}
+
+function validateProtocol(tag: string, value: string, errors: string[]): MeshProtocol | undefined {
+  const protocol = MESH_PROTOCOLS.find((p) => p === value.toLowerCase());
+  if (protocol) return protocol;
+  errors.push(`${tag}: ${JSON.stringify(value)} is not a protocol (one of ${MESH_PROTOCOLS.join(', ')})`);
+  return undefined;
+}
+
+function validateHealthPath(tag: string, value: string, protocol: MeshProtocol | undefined, errors: string[]): string | undefined {
+  if (value.length > MAX_HEALTH_PATH || !HEALTH_PATH.test(value)) {
+    errors.push(`${tag}: ${JSON.stringify(value)} is not an HTTP path (must start with "/", no spaces, at most ${MAX_HEALTH_PATH} characters)`);
+    return undefined;
+  }
+  if (protocol !== undefined && protocol !== 'http') {
+    errors.push(`${tag}: a health path applies to http services only, this one is ${protocol}`);
+    return undefined;
+  }
+  return value;
+}
+
+function parseService(raw: RawService, errors: string[]): MeshServiceSpec | undefined {
+  const { service, port, protocol, healthPath } = raw.values;
+  if (!service) {
+    const present = Object.values(raw.values).map((v) => v.tag);
+    errors.push(`${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set but ${meshTagName('service', raw.index)} is missing`);
+    return undefined;
+  }
+  const before = errors.length;
+  const name = validateName(service.tag, service.value, errors);
+  const portNumber = port ? validatePort(port.tag, port.value, errors) : undefined;
+  if (!port) errors.push(`${service.tag} is set but ${meshTagName('port', raw.index)} is missing`);
+  const proto = protocol ? validateProtocol(protocol.tag, protocol.value, errors) : DEFAULT_MESH_PROTOCOL;
+  const path = healthPath ? validateHealthPath(healthPath.tag, healthPath.value, proto, errors) : undefined;
+  if (errors.length > before || name === undefined || portNumber === undefined || proto === undefined) return undefined;
+  return path === undefined ? { name, port: portNumber, protocol: proto } : { name, port: portNumber, protocol: proto, healthPath: path };
+}
+
+/** Reads the mesh services a scale set's tags declare. No mesh tag at all = `{ok: true, services: []}`. */
+export function parseMeshTags(tags: Readonly<Record<string, string>> | undefined): MeshTagsResult {
+  const errors: string[] = [];
+  const byIndex = new Map<number, { index: number; values: { -readonly [F in Field]?: { tag: string; value: string } } }>();
+  for (const [tag, rawValue] of Object.entries(tags ?? {})) {
+    const lower = tag.toLowerCase();
+    if (!lower.startsWith(MESH_TAG_PREFIX)) continue;
+    const match = TAG_NAME.exec(lower);
+    const field = match?.[1] === undefined ? undefined : FIELD_BY_NAME.get(match[1]);
+    const index = match?.[2] === undefined ? 1 : Number(match[2]);
+    if (!match || field === undefined || (match[2] !== undefined && (index < 2 || index > MAX_MESH_SERVICES))) {
+      errors.push(`${tag}: unknown mesh tag (known: ${Object.values(MESH_TAGS).join(', ')}, each optionally suffixed -2 … -${MAX_MESH_SERVICES})`);
+      continue;
+    }
+    const entry = byIndex.get(index) ?? { index, values: {} };
+    const earlier = entry.values[field];
+    if (earlier) {
+      errors.push(`${earlier.tag} and ${tag} name the same tag (tag names are case-insensitive)`);
+      continue;
+    }
+    entry.values[field] = { tag, value: String(rawValue).trim() };
+    byIndex.set(index, entry);
+  }
+  const services: MeshServiceSpec[] = [];
+  for (const raw of [...byIndex.values()].sort((a, b) => a.index - b.index)) {
+    const spec = parseService(raw, errors);
+    if (spec) services.push(spec);
+  }
+  checkConflicts(services, errors);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, services };
+}
+
+function checkConflicts(services: readonly MeshServiceSpec[], errors: string[]): void {
+  const seenNames = new Set<string>();
+  const protocolByPort = new Map<number, MeshServiceSpec>();
+  for (const spec of services) {
+    if (seenNames.has(spec.name)) errors.push(`service ${JSON.stringify(spec.name)} is declared more than once`);
+    seenNames.add(spec.name);
+    const other = protocolByPort.get(spec.port);
+    if (other && other.protocol !== spec.protocol) {
+      errors.push(`port ${spec.port} is declared as ${other.protocol} (${other.name}) and as ${spec.protocol} (${spec.name})`);
+    }
+    if (!other) protocolByPort.set(spec.port, spec);
+  }
+}
+
+/** The tags that declare `services` (the inverse of `parseMeshTags`; the sandbox and tests use it). */
+export function meshTagsFor(services: readonly MeshServiceSpec[]): Record<string, string> {
+  if (services.length > MAX_MESH_SERVICES) throw new RangeError(`at most ${MAX_MESH_SERVICES} mesh services per scale set, got ${services.length}`);
+  const tags: Record<string, string> = {};
+  services.forEach((spec, i) => {
+    tags[meshTagName('service', i + 1)] = spec.name;
+    tags[meshTagName('port', i + 1)] = String(spec.port);
+    tags[meshTagName('protocol', i + 1)] = spec.protocol;
+    if (spec.healthPath !== undefined) tags[meshTagName('healthPath', i + 1)] = spec.healthPath;
+  });
+  return tags;
+}
