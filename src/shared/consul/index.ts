@@ -1,0 +1,13 @@
+/**
+ * The Consul registry (the only writer to Consul) and its transport. See registry.ts for the
+ * concurrency protocol and session.ts for how a plan becomes fenced transactions.
+ */
+export { ConsulRegistry, registryOptionsFrom } from './registry';
+export type { BeginOptions, ConsulRegistryOptions } from './registry';
+export { ConsulReconcileSession, REGISTRY_SKIP, packBatches } from './session';
+export type { ApplyCounts, ApplyResult, ReconcileHooks, ReconcileStep } from './session';
+export type { MarkerRecord, MarkerValue, ReconcileSummary } from './marker';
+export type { TombstoneValue } from './plan-units';
+export { ConsulTransport, encodePath } from './transport';
+export type { ConsulRequest, ConsulResponse } from './transport';
+export { endpointSetFrom, healthOf } from './endpoint-sets';

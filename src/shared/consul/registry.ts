@@ -1,0 +1,258 @@
+/**
+ * The Consul registry: the only code that writes to Consul. It reads back only what carries our
+ * marks and makes concurrent reconciles of one scale set safe:
+ *
+ *  a) the reconciler lists ARM first and remembers `listedAt` (taken before listing);
+ *  b) `beginReconcile` reads the scale set's marker; a marker with a newer `listedAt` means a newer
+ *     listing already claimed → SupersededError. Otherwise it claims the marker with a KV CAS
+ *     (re-reading and deciding again when the CAS loses, a bounded number of times);
+ *  c) only then it reads our nodes of the scale set and its tombstones;
+ *  d) `session.apply` writes in transactions fenced by the marker's claimed index (session.ts);
+ *  e) and records the summary on the marker for the status function.
+ *
+ * Why this is safe: claims succeed in non-decreasing `listedAt` order, and after a claim no older
+ * claimer can commit (its fence fails). The last claimer reads after its claim, so it plans from
+ * everything committed before it; nothing can commit after it unless a newer claim supersedes it.
+ * Tombstones add the second guard: a node removed as gone cannot be registered again until its
+ * tombstone expires, even by a claimer whose clock-stamped listing is older than the removal.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AppConfig, ConsulConfig } from '../config';
+import type { ServiceEndpointSet } from '../endpoints';
+import { InvalidInputError, SupersededError, TransientError } from '../errors';
+import type { OwnedNode } from '../model';
+import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, markerKey, tombstoneKey } from '../ownership';
+import type { RegistryPort } from '../reconcile/ports';
+import { endpointSetFrom } from './endpoint-sets';
+import type { MarkerRecord, MarkerValue } from './marker';
+import { parseMarker, serializeMarker } from './marker';
+import { readOwnedNodeRecords, readOwnedNodes } from './owned-reader';
+import type { ExpiredTombstone, TombstoneValue } from './plan-units';
+import { ConsulReconcileSession, throwIfDenied } from './session';
+import type { ReconcileHooks, ReconcileStep } from './session';
+import { ConsulTransport, encodePath, parseAnswer } from './transport';
+import * as wire from './wire';
+
+export interface ConsulRegistryOptions {
+  readonly consul: ConsulConfig;
+  /** KV prefix of markers and tombstones, without trailing slash (VMSS_MESH_KV_PREFIX). */
+  readonly kvPrefix: string;
+  /** Operations per transaction, marker check included (VMSS_MESH_TXN_BATCH_SIZE). */
+  readonly txnBatchSize: number;
+  readonly tombstoneTtlMs: number;
+  /** Clock for claims, tombstones and summaries; default Date.now. */
+  readonly now?: () => number;
+  /** Default random UUIDs. */
+  readonly newRunId?: () => string;
+  /** Deadline of one non-blocking Consul request; default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** How often a claim that lost its CAS is re-decided before giving up (TransientError); default 5. */
+  readonly maxClaimAttempts?: number;
+  readonly hooks?: ReconcileHooks;
+}
+
+export interface BeginOptions {
+  readonly runId?: string;
+  /** Replaces the registry's hooks for this reconcile. */
+  readonly hooks?: ReconcileHooks;
+}
+
+/** The registry's settings from the app's configuration. */
+export function registryOptionsFrom(config: AppConfig): ConsulRegistryOptions {
+  return { consul: config.consul, kvPrefix: config.kvPrefix, txnBatchSize: config.txnBatchSize, tombstoneTtlMs: config.tombstoneTtlMs };
+}
+
+const SCALE_SET_ID = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.compute\/virtualmachinescalesets\/[^/]+$/;
+
+export class ConsulRegistry implements RegistryPort {
+  private readonly transport: ConsulTransport;
+  private readonly options: Required<Omit<ConsulRegistryOptions, 'hooks' | 'requestTimeoutMs'>> & { hooks: ReconcileHooks };
+
+  constructor(options: ConsulRegistryOptions) {
+    if (!Number.isInteger(options.txnBatchSize) || options.txnBatchSize < 2) {
+      throw new TypeError(`txnBatchSize must be an integer ≥ 2 (the marker check plus one operation), got ${options.txnBatchSize}`);
+    }
+    if (!/^[^/].*[^/]$|^[^/]$/.test(options.kvPrefix)) throw new TypeError(`kvPrefix must not start or end with "/", got ${JSON.stringify(options.kvPrefix)}`);
+    if (!(options.tombstoneTtlMs >= 0)) throw new TypeError(`tombstoneTtlMs must be ≥ 0, got ${options.tombstoneTtlMs}`);
+    this.transport = new ConsulTransport(options.consul, { timeoutMs: options.requestTimeoutMs });
+    this.options = {
+      consul: options.consul,
+      kvPrefix: options.kvPrefix,
+      txnBatchSize: options.txnBatchSize,
+      tombstoneTtlMs: options.tombstoneTtlMs,
+      now: options.now ?? Date.now,
+      newRunId: options.newRunId ?? randomUUID,
+      maxClaimAttempts: options.maxClaimAttempts ?? 5,
+      hooks: options.hooks ?? {},
+    };
+  }
+
+  /** Claims the scale set for a reconcile whose ARM listing started at `listedAt`, then reads our state of it. */
+  async beginReconcile(scaleSetId: string, listedAt: number, begin: BeginOptions = {}): Promise<ConsulReconcileSession> {
+    const id = checkedScaleSetId(scaleSetId);
+    if (!Number.isFinite(listedAt) || listedAt < 0) throw new InvalidInputError(`must be a non-negative ms timestamp, got ${listedAt}`, 'listedAt');
+    const runId = begin.runId ?? this.options.newRunId();
+    const hooks = begin.hooks ?? this.options.hooks;
+    const step = async (s: ReconcileStep): Promise<void> => {
+      await hooks.beforeStep?.(s, { scaleSetId: id, runId });
+    };
+    const key = markerKey(this.options.kvPrefix, id);
+
+    let claim: { index: number; value: MarkerValue } | undefined;
+    for (let attempt = 1; !claim && attempt <= this.options.maxClaimAttempts; attempt += 1) {
+      await step({ kind: 'read-marker', attempt });
+      const current = await this.readKv(key, true);
+      const previous = current ? parseMarker(wire.decodeBase64(current.Value)) : null;
+      if (previous && previous.listedAt > listedAt) {
+        throw new SupersededError(
+          id,
+          `reconcile ${runId} of ${id} superseded before it started: a listing from ${iso(previous.listedAt)} (run ${previous.runId}) already claimed it, this listing is from ${iso(listedAt)}`,
+        );
+      }
+      await step({ kind: 'claim', attempt });
+      const value: MarkerValue = { scaleSetId: id, listedAt, runId, claimedAt: this.options.now(), ...(previous?.lastReconcile ? { lastReconcile: previous.lastReconcile } : {}) };
+      const res = await this.transport.call({
+        method: 'PUT',
+        path: '/txn',
+        body: [{ KV: { Verb: 'cas', Key: key, Value: Buffer.from(serializeMarker(value)).toString('base64'), Index: current?.ModifyIndex ?? 0 } }],
+        accept: [409],
+      });
+      const answer = parseAnswer(wire.txnAnswer, res.body, 'txn');
+      throwIfDenied(answer);
+      if (res.status === 409) continue; // another reconcile claimed in between: read again and decide again
+      const index = answer.Results[0]?.KV?.ModifyIndex;
+      if (!index) throw new InvalidInputError(`Consul's answer to the claim of ${id} carries no ModifyIndex`);
+      claim = { index, value };
+    }
+    if (!claim) {
+      throw new TransientError(`could not claim ${id} in ${this.options.maxClaimAttempts} attempts: other reconciles kept claiming it`, 'consul');
+    }
+
+    await step({ kind: 'read-actual' });
+    const actual = await readOwnedNodes(this.transport, { scaleSetId: id, consistent: true });
+    const { live, expired } = await this.readTombstones(id);
+    return new ConsulReconcileSession({
+      transport: this.transport,
+      scaleSetId: id,
+      runId,
+      listedAt,
+      markerKey: key,
+      claimIndex: claim.index,
+      claimed: claim.value,
+      kvPrefix: this.options.kvPrefix,
+      txnBatchSize: this.options.txnBatchSize,
+      now: this.options.now,
+      hooks,
+      actual,
+      tombstones: live,
+      expiredTombstones: expired,
+    });
+  }
+
+  /** Every node we own, of every scale set (for status). */
+  listOwned(): Promise<OwnedNode[]> {
+    return readOwnedNodes(this.transport, {});
+  }
+
+  /** Every scale set's marker, sorted by key. */
+  async listMarkers(): Promise<MarkerRecord[]> {
+    const res = await this.transport.call({
+      method: 'GET',
+      path: `/kv/${encodePath(`${this.options.kvPrefix}/scale-sets/`)}`,
+      query: { recurse: 'true' },
+      accept: [404],
+    });
+    if (res.status === 404) return [];
+    return parseAnswer(wire.kvEntries, res.body, 'markers')
+      .map((e) => ({ key: e.Key, modifyIndex: e.ModifyIndex, value: parseMarker(wire.decodeBase64(e.Value)) }))
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  async hasOwnedNodes(scaleSetId: string): Promise<boolean> {
+    return (await readOwnedNodeRecords(this.transport, { scaleSetId: checkedScaleSetId(scaleSetId) })).length > 0;
+  }
+
+  async ownedScaleSetIds(): Promise<string[]> {
+    const [nodes, markers] = await Promise.all([readOwnedNodeRecords(this.transport, {}), this.listMarkers()]);
+    const ids = new Set<string>();
+    for (const n of nodes) if (n.Meta[NODE_META.scaleSetId]) ids.add(n.Meta[NODE_META.scaleSetId] as string);
+    for (const m of markers) if (m.value) ids.add(m.value.scaleSetId);
+    return [...ids].sort();
+  }
+
+  /**
+   * Our endpoints of each named service with the Consul index they were read at. With `index`,
+   * each read is a blocking query that returns when the service changes past it (or after `wait`).
+   */
+  async serviceEndpoints(services: readonly string[], watch: { readonly index?: number; readonly wait?: string } = {}): Promise<ServiceEndpointSet[]> {
+    const names = [...new Set(services)].sort();
+    return Promise.all(
+      names.map(async (service) => {
+        const res = await this.transport.call({
+          method: 'GET',
+          path: `/health/service/${encodePath(service)}`,
+          query: {
+            tag: SERVICE_TAG,
+            'node-meta': [`${NODE_META.externalSource}:${EXTERNAL_SOURCE}`],
+            ...(watch.index ? { index: String(watch.index), wait: watch.wait ?? '5m' } : {}),
+          },
+          ...(watch.index ? { timeoutMs: waitMs(watch.wait ?? '5m') + 15_000 } : {}),
+        });
+        return endpointSetFrom(service, res.index, parseAnswer(wire.healthServiceEntries, res.body, `health service ${service}`));
+      }),
+    );
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private async readKv(key: string, consistent: boolean): Promise<wire.KvEntry | null> {
+    const res = await this.transport.call({ method: 'GET', path: `/kv/${encodePath(key)}`, query: consistent ? { consistent: '' } : {}, accept: [404] });
+    if (res.status === 404) return null;
+    return parseAnswer(wire.kvEntries, res.body, `kv ${key}`)[0] ?? null;
+  }
+
+  /** Unreadable tombstones count as live: a removed instance must not come back by accident. */
+  private async readTombstones(scaleSetId: string): Promise<{ live: Set<string>; expired: ExpiredTombstone[] }> {
+    const prefix = tombstoneKey(this.options.kvPrefix, scaleSetId, '');
+    const res = await this.transport.call({ method: 'GET', path: `/kv/${encodePath(prefix)}`, query: { recurse: 'true', consistent: '' }, accept: [404] });
+    const live = new Set<string>();
+    const expired: ExpiredTombstone[] = [];
+    if (res.status === 404) return { live, expired };
+    const now = this.options.now();
+    for (const entry of parseAnswer(wire.kvEntries, res.body, 'tombstones')) {
+      const node = entry.Key.slice(prefix.length);
+      if (!node || node.includes('/')) continue;
+      const value = parseTombstone(wire.decodeBase64(entry.Value));
+      if (value && value.deletedAt + this.options.tombstoneTtlMs <= now) expired.push({ node, key: entry.Key, modifyIndex: entry.ModifyIndex });
+      else live.add(node);
+    }
+    return { live, expired };
+  }
+}
+
+function checkedScaleSetId(scaleSetId: string): string {
+  const id = scaleSetId.toLowerCase();
+  if (!SCALE_SET_ID.test(id)) throw new InvalidInputError(`not a scale set resource ID: ${JSON.stringify(scaleSetId)}`, 'scaleSetId');
+  return id;
+}
+
+function parseTombstone(text: string): TombstoneValue | null {
+  try {
+    const value = JSON.parse(text) as Partial<TombstoneValue>;
+    return typeof value.deletedAt === 'number' ? (value as TombstoneValue) : null;
+  } catch {
+    return null;
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function waitMs(wait: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(wait);
+  if (!m) return 300_000;
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[m[2] as string]!;
+}

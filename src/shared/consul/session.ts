@@ -1,0 +1,274 @@
+/**
+ * One claimed reconcile of one scale set: applies a plan as a series of transactions, each fenced
+ * by a KV `check-index` on the scale set's marker at the index our claim produced. When a newer
+ * reconcile claims the scale set, our next transaction fails on that first operation and the run
+ * stops with SupersededError; what it already committed is whole nodes only (a node's operations
+ * never span two transactions) and is visible to the newer run, which read after its own claim.
+ *
+ * Any other failure inside a transaction is pinned to the node it belongs to: that node is skipped
+ * with a reason (a hand-registered node holding the name, a node changed behind our back, …) and
+ * the rest of the batch is retried without it.
+ */
+import { ConfigError, InvalidInputError, SupersededError } from '../errors';
+import type { OwnedNode, PlanSkip, ReconcilePlan } from '../model';
+import { isOwnedNodeMeta } from '../ownership';
+import { SKIP, skip } from '../planner/skip-reasons';
+import type { ReconcileSession } from '../reconcile/ports';
+import type { MarkerValue, ReconcileSummary } from './marker';
+import { serializeMarker } from './marker';
+import type { ExpiredTombstone, TxnUnit } from './plan-units';
+import { planUnits } from './plan-units';
+import type { ConsulTransport } from './transport';
+import { encodePath, parseAnswer } from './transport';
+import { kvOps } from './txn-ops';
+import type { TxnOp } from './txn-ops';
+import * as wire from './wire';
+
+/** Points where a reconcile can be paused by a test (or traced): before each Consul round trip that matters. */
+export type ReconcileStep =
+  | { readonly kind: 'read-marker'; readonly attempt: number }
+  | { readonly kind: 'claim'; readonly attempt: number }
+  | { readonly kind: 'read-actual' }
+  | { readonly kind: 'batch'; readonly index: number }
+  | { readonly kind: 'summary' };
+
+export interface ReconcileHooks {
+  /** Awaited before the step runs; `run` says which reconcile (scale set, run ID) it is. */
+  beforeStep?(step: ReconcileStep, run: { readonly scaleSetId: string; readonly runId: string }): void | Promise<void>;
+}
+
+/** Skip codes of the registry itself (the planner's are in planner/skip-reasons.ts). */
+export const REGISTRY_SKIP = {
+  /** The node changed in Consul between our read and our write; the next reconcile looks again. */
+  changedConcurrently: 'changed-concurrently',
+  /** Consul refused the node's operations for another reason (the detail quotes Consul). */
+  refused: 'consul-refused',
+} as const;
+
+export interface ApplyCounts {
+  readonly registered: number;
+  readonly updated: number;
+  readonly deregistered: number;
+  /** Update actions that turned out to need no write. */
+  readonly unchanged: number;
+  readonly skipped: number;
+  readonly tombstonesWritten: number;
+  readonly tombstonesExpired: number;
+  /** Transactions committed. */
+  readonly batches: number;
+}
+
+export interface ApplyResult {
+  /**
+   * Highest ModifyIndex reported by the committed transactions: exact for batches that write a
+   * node, service, check or KV entry; Consul's txn API reports no index for pure deletions.
+   * Relay pushes should carry the index `serviceEndpoints()` reads, not this one.
+   */
+  readonly committedIndex: number;
+  /** Names of services whose endpoint set (membership, address, port, health, drain) changed. */
+  readonly changedServices: readonly string[];
+  readonly counts: ApplyCounts;
+  readonly skipped: readonly PlanSkip[];
+  /** False when a newer reconcile claimed the marker before our summary could be written. */
+  readonly summaryWritten: boolean;
+}
+
+export interface SessionInit {
+  readonly transport: ConsulTransport;
+  readonly scaleSetId: string;
+  readonly runId: string;
+  readonly listedAt: number;
+  readonly markerKey: string;
+  readonly claimIndex: number;
+  readonly claimed: MarkerValue;
+  readonly kvPrefix: string;
+  readonly txnBatchSize: number;
+  readonly now: () => number;
+  readonly hooks: ReconcileHooks;
+  readonly actual: readonly OwnedNode[];
+  readonly tombstones: ReadonlySet<string>;
+  readonly expiredTombstones: readonly ExpiredTombstone[];
+}
+
+export class ConsulReconcileSession implements ReconcileSession {
+  readonly scaleSetId: string;
+  readonly runId: string;
+  readonly listedAt: number;
+  /** ModifyIndex of the marker after our claim: the fence every transaction checks. */
+  readonly claimIndex: number;
+  readonly actual: readonly OwnedNode[];
+  /** Node names removed less than the tombstone TTL ago. */
+  readonly tombstones: ReadonlySet<string>;
+  private readonly init: SessionInit;
+  private applied = false;
+
+  constructor(init: SessionInit) {
+    this.init = init;
+    this.scaleSetId = init.scaleSetId;
+    this.runId = init.runId;
+    this.listedAt = init.listedAt;
+    this.claimIndex = init.claimIndex;
+    this.actual = init.actual;
+    this.tombstones = init.tombstones;
+  }
+
+  /** Applies the plan, then records the summary on the marker. Only once per session. */
+  async apply(plan: ReconcilePlan): Promise<ApplyResult> {
+    if (this.applied) throw new InvalidInputError('this reconcile session was already applied; begin a new one to apply another plan', 'session');
+    this.applied = true;
+    const { init } = this;
+    const planned = planUnits(plan, {
+      scaleSetId: this.scaleSetId,
+      kvPrefix: init.kvPrefix,
+      actual: new Map(this.actual.map((n) => [n.node, n])),
+      tombstones: this.tombstones,
+      expiredTombstones: init.expiredTombstones,
+      now: init.now(),
+      listedAt: this.listedAt,
+      runId: this.runId,
+    });
+    const skipped = [...planned.skipped];
+    const committed: TxnUnit[] = [];
+    let committedIndex = 0;
+    let batches = 0;
+    const queue = packBatches(planned.units, init.txnBatchSize - 1, init.txnBatchSize);
+
+    for (let attempt = 0; queue.length > 0; attempt += 1) {
+      const batch = queue.shift() as TxnUnit[];
+      await this.step({ kind: 'batch', index: attempt });
+      const ops: TxnOp[] = [kvOps.checkIndex(init.markerKey, this.claimIndex), ...batch.flatMap((u) => u.ops)];
+      const res = await init.transport.call({ method: 'PUT', path: '/txn', body: ops, accept: [409] });
+      const answer = parseAnswer(wire.txnAnswer, res.body, 'txn');
+      if (res.status !== 409) {
+        batches += 1;
+        committed.push(...batch);
+        for (const r of answer.Results) committedIndex = Math.max(committedIndex, r.KV?.ModifyIndex ?? 0, r.Node?.ModifyIndex ?? 0, r.Service?.ModifyIndex ?? 0, r.Check?.ModifyIndex ?? 0);
+        continue;
+      }
+      if (answer.Errors.some((e) => e.OpIndex === 0)) {
+        throw new SupersededError(
+          this.scaleSetId,
+          `reconcile ${this.runId} of ${this.scaleSetId} was superseded while applying: a newer listing claimed the scale set (${batches} transaction(s) of this run had committed)`,
+        );
+      }
+      throwIfDenied(answer);
+      const failed = unitsOfErrors(batch, answer.Errors);
+      if (failed.size === 0) {
+        throw new InvalidInputError(`Consul rolled back a transaction without naming our operations: ${answer.Errors.map((e) => e.What).join('; ')}`);
+      }
+      for (const [unit, whats] of failed) skipped.push(await this.diagnose(unit, whats));
+      const rest = batch.filter((u) => !failed.has(u));
+      if (rest.length > 0) queue.unshift(rest);
+    }
+
+    const counts: ApplyCounts = {
+      registered: committed.filter((u) => u.kind === 'register').length,
+      updated: committed.filter((u) => u.kind === 'update').length,
+      deregistered: committed.filter((u) => u.kind === 'deregister').length,
+      unchanged: planned.unchanged,
+      skipped: skipped.length,
+      tombstonesWritten: committed.filter((u) => u.tombstoneWritten).length,
+      tombstonesExpired: committed.reduce((sum, u) => sum + u.tombstonesExpired, 0),
+      batches,
+    };
+    const changedServices = [...new Set(committed.flatMap((u) => u.changedServices))].sort();
+    const instanceCount = this.actual.length + committed.reduce((sum, u) => sum + u.nodeDelta, 0);
+    const summaryWritten = await this.writeSummary({
+      runId: this.runId,
+      listedAt: this.listedAt,
+      finishedAt: init.now(),
+      registered: counts.registered,
+      updated: counts.updated,
+      deregistered: counts.deregistered,
+      skipped: counts.skipped,
+      tombstonesWritten: counts.tombstonesWritten,
+      tombstonesExpired: counts.tombstonesExpired,
+      instanceCount,
+      committedIndex,
+      batches,
+    });
+    return { committedIndex, changedServices, counts, skipped, summaryWritten };
+  }
+
+  private async step(step: ReconcileStep): Promise<void> {
+    await this.init.hooks.beforeStep?.(step, { scaleSetId: this.scaleSetId, runId: this.runId });
+  }
+
+  /** CAS on the marker at our claim: a newer claim keeps its own value (we only lose the summary). */
+  private async writeSummary(summary: ReconcileSummary): Promise<boolean> {
+    await this.step({ kind: 'summary' });
+    const value: MarkerValue = { ...this.init.claimed, lastReconcile: summary };
+    const res = await this.init.transport.call({
+      method: 'PUT',
+      path: '/txn',
+      body: [kvOps.cas(this.init.markerKey, serializeMarker(value), this.claimIndex)],
+      accept: [409],
+    });
+    throwIfDenied(parseAnswer(wire.txnAnswer, res.body, 'txn'));
+    return res.status !== 409;
+  }
+
+  private async diagnose(unit: TxnUnit, whats: readonly string[]): Promise<PlanSkip> {
+    const detail = whats.join('; ');
+    if (unit.kind === 'register' && whats.some((w) => /^key ".*" exists$/.test(w))) {
+      return skip(unit.node, SKIP.tombstoned, 'a tombstone for it was written after this run read them');
+    }
+    if (unit.kind === 'register' && whats.some((w) => w.startsWith('failed to set node'))) {
+      const res = await this.init.transport.call({ method: 'GET', path: `/catalog/node/${encodePath(unit.node)}` });
+      const holder = parseAnswer(wire.catalogNodeWithServices, res.body, `catalog node ${unit.node}`);
+      if (holder && isOwnedNodeMeta(holder.Node.Meta)) {
+        return skip(unit.node, SKIP.otherScaleSet, `the name is held by a vmss-mesh node of another scale set; left untouched`);
+      }
+      return skip(unit.node, SKIP.nameTaken, `a node with this name exists in Consul without vmss-mesh marks (registered by hand or by an agent); left untouched`);
+    }
+    if (whats.some((w) => w.startsWith('failed to set node') || w.startsWith('failed to delete node'))) {
+      return { node: unit.node, reason: `${REGISTRY_SKIP.changedConcurrently}: the node changed in Consul after this run read it; the next reconcile will look again (${detail})` };
+    }
+    return { node: unit.node, reason: `${REGISTRY_SKIP.refused}: ${detail}` };
+  }
+}
+
+/**
+ * Greedy packing in plan order (registrations first: make before break). A unit never spans two
+ * batches; `capacity` leaves room for the marker check that opens every batch.
+ */
+export function packBatches(units: readonly TxnUnit[], capacity: number, batchSize: number): TxnUnit[][] {
+  const batches: TxnUnit[][] = [];
+  let current: TxnUnit[] = [];
+  let size = 0;
+  for (const unit of units) {
+    if (unit.ops.length > capacity) {
+      throw new ConfigError(
+        `node ${unit.node} needs ${unit.ops.length} operations plus the marker check, more than one transaction of ${batchSize} allows; raise the batch size`,
+        'VMSS_MESH_TXN_BATCH_SIZE',
+      );
+    }
+    if (size + unit.ops.length > capacity && current.length > 0) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(unit);
+    size += unit.ops.length;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Maps each failed OpIndex back to its unit (index 0 is the marker check). */
+function unitsOfErrors(batch: readonly TxnUnit[], errors: ReadonlyArray<{ OpIndex: number; What: string }>): Map<TxnUnit, string[]> {
+  const owner: TxnUnit[] = [];
+  for (const unit of batch) for (let i = 0; i < unit.ops.length; i += 1) owner.push(unit);
+  const failed = new Map<TxnUnit, string[]>();
+  for (const error of errors) {
+    const unit = owner[error.OpIndex - 1];
+    if (unit) failed.set(unit, [...(failed.get(unit) ?? []), error.What]);
+  }
+  return failed;
+}
+
+/** ACL denials inside a transaction come back as 409 errors, not 403: same meaning, same error. */
+export function throwIfDenied(answer: wire.TxnAnswer): void {
+  const denied = answer.Errors.find((e) => e.What.startsWith('Permission denied'));
+  if (denied) throw new ConfigError(`Consul refused the ACL token inside a transaction: ${denied.What}`, 'CONSUL_HTTP_TOKEN');
+}
