@@ -102,6 +102,10 @@ function meterPolicy(meter: ArmCallMeter): PipelinePolicy {
   };
 }
 
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** Caps the sum of Retry-After waits of one call (see the module comment). */
 function retryAfterBudgetPolicy(maxRetryAfterMs: number): PipelinePolicy {
   const waited = new WeakMap<PipelineRequest, number>();
@@ -116,7 +120,7 @@ function retryAfterBudgetPolicy(maxRetryAfterMs: number): PipelinePolicy {
       if (spent + wait > maxRetryAfterMs) {
         const url = new URL(request.url);
         throw new TransientError(
-          `ARM throttled ${request.method} ${url.pathname} (${response.status}): Retry-After ${Math.ceil(wait / 1000)} s would exceed the ${Math.round(maxRetryAfterMs / 1000)} s retry budget (already waited ${Math.round(spent / 1000)} s)`,
+          `ARM throttled ${request.method} ${url.pathname} (${response.status}): Retry-After ${seconds(wait)} would exceed the ${seconds(maxRetryAfterMs)} retry budget (already waited ${seconds(spent)})`,
           'arm',
           wait,
         );

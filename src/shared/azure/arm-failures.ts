@@ -23,6 +23,13 @@ export function armStatus(error: unknown): number | undefined {
   return isRestError(error) ? error.statusCode : undefined;
 }
 
+/** `404 ResourceGroupNotFound`, `503`, or the error's message when there was no response. */
+export function armStatusText(error: unknown): string {
+  if (!isRestError(error)) return errorMessage(error);
+  if (error.statusCode === undefined) return error.code ?? error.message;
+  return error.code ? `${error.statusCode} ${error.code}` : String(error.statusCode);
+}
+
 /** True for ARM's 404 (ResourceNotFound, NotFound, ResourceGroupNotFound, …). */
 export function isArmNotFound(error: unknown): boolean {
   return armStatus(error) === 404;

@@ -8,7 +8,7 @@ import { InvalidInputError } from '../errors';
 import type { MeshScaleSet, OrchestrationMode, ScaleSetRef } from '../model';
 import { scaleSetRefFromId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
-import { isArmNotFound, toArmFailure } from './arm-failures';
+import { armStatusText, isArmNotFound, toArmFailure } from './arm-failures';
 import { hasMeshTags, parseMeshTags } from './mesh-tags';
 
 /** The fields of the SDK's VirtualMachineScaleSet we read. */
@@ -109,7 +109,7 @@ export async function listMeshScaleSets(clients: ArmClients, scope: ScopeConfig)
         listed = await collect(source.list());
       } catch (error) {
         if (scope.resourceGroups.length > 0 && isArmNotFound(error)) {
-          warnings.push(`${source.what}: not found (${error instanceof Error ? error.message : String(error)})`);
+          warnings.push(`${source.what}: not found (${armStatusText(error)})`);
           continue;
         }
         throw toArmFailure(error, source.what);
