@@ -8,24 +8,16 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { ArmEmulatorError, notFound } from './arm-error';
 import { sequentialIpv4Allocator } from './ip-allocator';
-import {
-  computerName,
-  flexibleVmName,
-  flexibleVmResourceId,
-  guidFrom,
-  macFrom,
-  networkNicResourceId,
-  scaleSetResourceId,
-  uniformNicResourceId,
-  uniformVmResourceId,
-} from './naming';
+import { flexibleVmResourceId, guidFrom, scaleSetResourceId } from './naming';
+import { buildInstance } from './instance-factory';
+import type { MutableInstance } from './instance-factory';
+import { pickForScaleIn, pickZone } from './placement';
 import { Transitions } from './transitions';
 import type {
   AppHealthState,
   ArmOperationRecord,
   CreateScaleSetInput,
   EmulatedInstance,
-  EmulatedNic,
   EmulatedScaleSet,
   InstanceProvisioningState,
   IpAllocator,
@@ -46,7 +38,7 @@ export interface WorldOptions {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type InstanceState = Mutable<EmulatedInstance>;
+type InstanceState = MutableInstance;
 interface ScaleSetState {
   readonly info: Mutable<Omit<EmulatedScaleSet, 'capacity'>>;
   readonly instances: Map<string, InstanceState>;
@@ -326,80 +318,43 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
     const active = () => [...state.instances.values()].filter(isActive);
     while (active().length < capacity) this.addInstance(state);
     while (active().length > capacity) {
-      const victim = this.pickForScaleIn(state, active());
+      const victim = pickForScaleIn(state.info.scaleInPolicy, state.info.zones, active());
       if (!victim) break;
       this.startDeleting(state, victim);
     }
   }
 
-  /** Azure's Default policy balances zones first, then removes the highest instance id. */
-  private pickForScaleIn(state: ScaleSetState, active: InstanceState[]): InstanceState | undefined {
-    const byAge = [...active].sort((a, b) => a.ordinal - b.ordinal);
-    if (state.info.scaleInPolicy === 'OldestVM') return byAge[0];
-    if (state.info.scaleInPolicy === 'NewestVM' || state.info.zones.length === 0) return byAge[byAge.length - 1];
-    const perZone = new Map<string, InstanceState[]>();
-    for (const instance of byAge) perZone.set(instance.zone ?? '', [...(perZone.get(instance.zone ?? '') ?? []), instance]);
-    const fullest = [...perZone.values()].sort((a, b) => b.length - a.length)[0] ?? [];
-    return fullest[fullest.length - 1];
-  }
-
-  private pickZone(state: ScaleSetState): string | undefined {
-    if (state.info.zones.length === 0) return undefined;
-    const counts = state.info.zones.map((zone) => [...state.instances.values()].filter((i) => isActive(i) && i.zone === zone).length);
-    return state.info.zones[counts.indexOf(Math.min(...counts))];
-  }
-
   private addInstance(state: ScaleSetState): void {
     const { info } = state;
-    const ordinal = (this.ordinal += 1);
-    const number = state.nextInstanceNumber;
-    state.nextInstanceNumber += 1;
-    const flexible = info.orchestrationMode === 'Flexible';
-    const name = flexible ? flexibleVmName(info.id, number) : `${info.name}_${number}`;
-    const instanceId = flexible ? name : String(number);
-    const id = flexible ? flexibleVmResourceId(info.subscriptionId, info.resourceGroup, name) : uniformVmResourceId(info.id, instanceId);
-    const zone = this.pickZone(state);
-    const inZone = state.createdPerZone.get(zone ?? '') ?? 0;
-    state.createdPerZone.set(zone ?? '', inZone + 1);
-    const nics: EmulatedNic[] = [];
-    for (let n = 0; n < state.nicsPerInstance; n += 1) {
-      const nicName = flexible ? `${name}-nic${String(n + 1).padStart(2, '0')}` : `${info.name}-nic${String(n + 1).padStart(2, '0')}`;
-      const nicId = flexible ? networkNicResourceId(info.subscriptionId, info.resourceGroup, nicName) : uniformNicResourceId(id, nicName);
-      const ipConfigurations = [];
-      for (let c = 0; c < state.ipConfigurationsPerNic; c += 1) {
-        const privateIp = this.allocateIp({ scaleSetId: info.id, instanceName: name, nicIndex: n, ipConfigurationIndex: c });
-        ipConfigurations.push(freeze({ name: `ipconfig${c + 1}`, privateIp, primary: c === 0 }));
-      }
-      nics.push(freeze({ name: nicName, id: nicId, primary: n === 0, macAddress: macFrom(nicId.toLowerCase()), ipConfigurations: freeze(ipConfigurations) }));
-    }
+    const active = [...state.instances.values()].filter(isActive);
+    const zone = pickZone(info.zones, active);
+    const createdInZone = state.createdPerZone.get(zone ?? '') ?? 0;
+    state.createdPerZone.set(zone ?? '', createdInZone + 1);
     const creating = state.lifecycle.createDelayMs > 0;
-    const instance: InstanceState = {
-      scaleSetId: info.id,
-      instanceId,
-      name,
-      id,
-      computerName: computerName(info.name, number),
-      vmId: guidFrom(`${id.toLowerCase()}#${ordinal}`),
-      ...(zone === undefined ? {} : { zone }),
-      faultDomain: inZone % info.platformFaultDomainCount,
-      provisioningState: creating ? 'Creating' : 'Succeeded',
-      powerState: creating ? 'starting' : 'running',
-      health: info.healthExtension ? (creating ? 'Initializing' : state.initialHealth) : null,
-      nics: freeze(nics),
-      timeCreated: new Date().toISOString(),
-      ordinal,
-    };
+    const instance = buildInstance({
+      scaleSet: info,
+      number: state.nextInstanceNumber,
+      ordinal: (this.ordinal += 1),
+      zone,
+      createdInZone,
+      nicsPerInstance: state.nicsPerInstance,
+      ipConfigurationsPerNic: state.ipConfigurationsPerNic,
+      creating,
+      initialHealth: state.initialHealth,
+      allocateIp: this.allocateIp,
+    });
+    state.nextInstanceNumber += 1;
+    const instanceId = instance.instanceId;
     state.instances.set(instanceId.toLowerCase(), instance);
     this.changed({ kind: 'instance-created', scaleSetId: info.id, instanceId });
-    if (creating) {
-      this.transitions.schedule(state.lifecycle.createDelayMs, () => {
-        if (state.instances.get(instanceId.toLowerCase()) !== instance || instance.provisioningState !== 'Creating') return;
-        instance.provisioningState = 'Succeeded';
-        if (instance.powerState === 'starting') instance.powerState = 'running';
-        if (instance.health === 'Initializing') instance.health = state.initialHealth;
-        this.changed({ kind: 'instance-updated', scaleSetId: info.id, instanceId });
-      });
-    }
+    if (!creating) return;
+    this.transitions.schedule(state.lifecycle.createDelayMs, () => {
+      if (state.instances.get(instanceId.toLowerCase()) !== instance || instance.provisioningState !== 'Creating') return;
+      instance.provisioningState = 'Succeeded';
+      if (instance.powerState === 'starting') instance.powerState = 'running';
+      if (instance.health === 'Initializing') instance.health = state.initialHealth;
+      this.changed({ kind: 'instance-updated', scaleSetId: info.id, instanceId });
+    });
   }
 
   private markDeleting(instance: InstanceState): void {
