@@ -121,11 +121,15 @@ describe('ConsulRegistry against the Consul double', () => {
         assert.equal(error.scaleSetId, ss);
         assert.equal(
           error.message,
-          `reconcile run-old of ${ss} superseded before it started: a listing from 1970-01-01T00:00:05.000Z (run run-new) already claimed it, this listing is from 1970-01-01T00:00:04.999Z`,
+          `reconcile run-old of ${ss} superseded before it started: run run-new already claimed it with a listing from 1970-01-01T00:00:05.000Z, not older than this one from 1970-01-01T00:00:04.999Z`,
         );
         return true;
       },
     );
+    // An equally fresh listing of another run loses too; the same run seeing its own claim does not.
+    await assert.rejects(registry.beginReconcile(ss, 5_000, { runId: 'run-tie' }), /superseded before it started: run run-new already claimed it/);
+    const again = await registry.beginReconcile(ss, 5_000, { runId: 'run-new' });
+    assert.ok(again.claimIndex > 0);
   });
 
   test('a run superseded between batches stops; the newer run sees whole nodes only', async (t) => {

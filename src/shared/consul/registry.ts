@@ -3,14 +3,16 @@
  * marks and makes concurrent reconciles of one scale set safe:
  *
  *  a) the reconciler lists ARM first and remembers `listedAt` (taken before listing);
- *  b) `beginReconcile` reads the scale set's marker; a marker with a newer `listedAt` means a newer
- *     listing already claimed → SupersededError. Otherwise it claims the marker with a KV CAS
- *     (re-reading and deciding again when the CAS loses, a bounded number of times);
+ *  b) `beginReconcile` reads the scale set's marker; a marker with a newer (or equally new, from
+ *     another run) `listedAt` means a fresher listing already claimed → SupersededError. Otherwise
+ *     it claims the marker with a KV CAS (re-reading and deciding again when the CAS loses; each
+ *     loss is a claim with a listedAt between the marker's and ours, or such a run's summary, so
+ *     this ends);
  *  c) only then it reads our nodes of the scale set and its tombstones;
  *  d) `session.apply` writes in transactions fenced by the marker's claimed index (session.ts);
  *  e) and records the summary on the marker for the status function.
  *
- * Why this is safe: claims succeed in non-decreasing `listedAt` order, and after a claim no older
+ * Why this is safe: claims succeed in increasing `listedAt` order, and after a claim no older
  * claimer can commit (its fence fails). The last claimer reads after its claim, so it plans from
  * everything committed before it; nothing can commit after it unless a newer claim supersedes it.
  * Tombstones add the second guard: a node removed as gone cannot be registered again until its
@@ -46,7 +48,11 @@ export interface ConsulRegistryOptions {
   readonly newRunId?: () => string;
   /** Deadline of one non-blocking Consul request; default 10 s. */
   readonly requestTimeoutMs?: number;
-  /** How often a claim that lost its CAS is re-decided before giving up (TransientError); default 5. */
+  /**
+   * How often a claim that lost its CAS is re-decided before giving up (TransientError); default 10.
+   * Each loss is another run's claim (with a listedAt between the marker's and ours) or the summary
+   * that run writes when it finishes, so k concurrent runs cost at most 2k losses.
+   */
   readonly maxClaimAttempts?: number;
   readonly hooks?: ReconcileHooks;
 }
@@ -82,7 +88,7 @@ export class ConsulRegistry implements RegistryPort {
       tombstoneTtlMs: options.tombstoneTtlMs,
       now: options.now ?? Date.now,
       newRunId: options.newRunId ?? randomUUID,
-      maxClaimAttempts: options.maxClaimAttempts ?? 5,
+      maxClaimAttempts: options.maxClaimAttempts ?? 10,
       hooks: options.hooks ?? {},
     };
   }
@@ -103,10 +109,13 @@ export class ConsulRegistry implements RegistryPort {
       await step({ kind: 'read-marker', attempt });
       const current = await this.readKv(key, true);
       const previous = current ? parseMarker(wire.decodeBase64(current.Value)) : null;
-      if (previous && previous.listedAt > listedAt) {
+      // Ties lose too: two equally fresh listings would otherwise steal the claim from each other
+      // without end (the concurrency property test found that livelock). Only our own claim, seen
+      // again, is not a competitor.
+      if (previous && (previous.listedAt > listedAt || (previous.listedAt === listedAt && previous.runId !== runId))) {
         throw new SupersededError(
           id,
-          `reconcile ${runId} of ${id} superseded before it started: a listing from ${iso(previous.listedAt)} (run ${previous.runId}) already claimed it, this listing is from ${iso(listedAt)}`,
+          `reconcile ${runId} of ${id} superseded before it started: run ${previous.runId} already claimed it with a listing from ${iso(previous.listedAt)}, not older than this one from ${iso(listedAt)}`,
         );
       }
       await step({ kind: 'claim', attempt });
