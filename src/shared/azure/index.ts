@@ -14,3 +14,5 @@ export type { MeshScaleSetListing, ScaleSetLookup, SkippedScaleSet, VmScaleSetLo
 export { confirmInstancesGone, listInstances } from './instances';
 export type { ListInstancesOptions } from './instances';
 export { toInstance } from './instance-mapping';
+export { createAzureInventory } from './azure-inventory';
+export type { AzureInventory } from './azure-inventory';

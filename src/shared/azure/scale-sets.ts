@@ -6,7 +6,7 @@
 import type { ScopeConfig } from '../config';
 import { InvalidInputError } from '../errors';
 import type { MeshScaleSet, OrchestrationMode, ScaleSetRef } from '../model';
-import { scaleSetRefFromId } from '../resource-id';
+import { computeTargetOf, parseResourceId, scaleSetRefFromId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
 import { armStatusText, isArmNotFound, toArmFailure } from './arm-failures';
 import { hasMeshTags, parseMeshTags } from './mesh-tags';
@@ -151,10 +151,23 @@ export type VmScaleSetLookup =
   | { readonly state: 'not-found' };
 
 /**
- * The scale set of a plain (Flexible-mode) VM, which only ARM knows (`virtualMachineScaleSet.id`).
- * For events that name `Microsoft.Compute/virtualMachines/<name>`. One GET.
+ * The scale set of a VM. For a plain (Flexible-mode) VM only ARM knows it (`virtualMachineScaleSet.id`):
+ * one GET. A Uniform VMSS VM ID names its scale set itself: no call. Throws InvalidInputError for
+ * an ID that is not a VM, TransientError / ConfigError when ARM cannot answer.
  */
-export async function findScaleSetOfVm(clients: ArmClients, vm: { readonly subscriptionId: string; readonly resourceGroup: string; readonly vmName: string }): Promise<VmScaleSetLookup> {
+export async function findScaleSetOfVm(
+  clients: ArmClients,
+  vmOrId: string | { readonly subscriptionId: string; readonly resourceGroup: string; readonly vmName: string },
+): Promise<VmScaleSetLookup> {
+  let vm: { readonly subscriptionId: string; readonly resourceGroup: string; readonly vmName: string };
+  if (typeof vmOrId === 'string') {
+    const target = computeTargetOf(parseResourceId(vmOrId, 'vmResourceId'));
+    if (target?.kind === 'scale-set' && target.instanceId !== undefined) return { state: 'in-scale-set', ref: target.ref };
+    if (target?.kind !== 'virtual-machine') throw new InvalidInputError(`not a virtual machine ID: ${vmOrId}`, 'vmResourceId');
+    vm = target;
+  } else {
+    vm = vmOrId;
+  }
   let found: { readonly virtualMachineScaleSet?: { readonly id?: string } };
   try {
     found = await clients.forSubscription(vm.subscriptionId).compute.virtualMachines.get(vm.resourceGroup, vm.vmName);

@@ -1,0 +1,41 @@
+/**
+ * The inventory as one object bound to clients and scope: the shape the reconciler's
+ * InventoryPort asks for (src/shared/reconcile/ports.ts), so wiring is one call.
+ */
+import type { ScopeConfig } from '../config';
+import type { InstanceListing, MeshScaleSet, ScaleSetRef } from '../model';
+import type { ArmCallStats } from './arm-call-meter';
+import type { ArmClients } from './arm-clients';
+import { confirmInstancesGone, listInstances } from './instances';
+import type { ListInstancesOptions } from './instances';
+import { findScaleSetOfVm, getScaleSet, listMeshScaleSets } from './scale-sets';
+import type { MeshScaleSetListing, ScaleSetLookup } from './scale-sets';
+
+export interface AzureInventory {
+  /** 404 → not-found; throws TransientError / ConfigError when ARM cannot answer. */
+  lookupScaleSet(ref: ScaleSetRef): Promise<ScaleSetLookup>;
+  /** Never throws for ARM trouble: answers `unknown`. */
+  listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
+  /** Normalised IDs of the given VMs that ARM answers 404 for. */
+  confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The scale set of a VM; null when the VM is gone or belongs to no scale set. */
+  scaleSetOfVm(vmResourceId: string): Promise<ScaleSetRef | null>;
+  /** Every mesh scale set in scope (throws rather than return a partial scope). */
+  listMeshScaleSets(): Promise<MeshScaleSetListing>;
+  /** Runs `work` and counts the ARM requests it (and only it) made. */
+  measureCalls<T>(work: () => Promise<T>): Promise<{ readonly result: T; readonly calls: number; readonly stats: ArmCallStats }>;
+}
+
+export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, options: ListInstancesOptions = {}): AzureInventory {
+  return {
+    lookupScaleSet: (ref) => getScaleSet(clients, ref),
+    listInstances: (scaleSet) => listInstances(clients, scaleSet, options),
+    confirmGone: (scaleSet, ids) => confirmInstancesGone(clients, scaleSet, ids),
+    scaleSetOfVm: async (vmResourceId) => {
+      const found = await findScaleSetOfVm(clients, vmResourceId);
+      return found.state === 'in-scale-set' ? found.ref : null;
+    },
+    listMeshScaleSets: () => listMeshScaleSets(clients, scope),
+    measureCalls: (work) => clients.measureCalls(work),
+  };
+}
