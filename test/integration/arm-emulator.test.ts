@@ -163,6 +163,18 @@ describe('ARM emulator: reads', () => {
   });
 });
 
+describe('ARM emulator: request log', () => {
+  test('keeps the newest requestLogLimit entries, numbered from the start', async (t) => {
+    const { arm } = await startArmFixture(t, { requestLogLimit: 2 });
+    arm.world.createResourceGroup(SUBSCRIPTION, 'rg');
+    for (let i = 0; i < 3; i += 1) await armRequest(arm, 'GET', vmssPath(SUBSCRIPTION, 'rg'));
+    assert.deepEqual(arm.requests.entries.map((r) => [r.sequence, r.route, r.status]), [[2, 'vmss.list', 200], [3, 'vmss.list', 200]]);
+    assert.deepEqual(arm.requests.countsByPath(), { [`GET ${vmssPath(SUBSCRIPTION, 'rg').toLowerCase()}`]: 2 });
+    arm.requests.clear();
+    assert.equal(arm.requests.count(), 0);
+  });
+});
+
 describe('ARM emulator: writes', () => {
   test('PUT creates, PATCH scales, POST …/delete and DELETE remove, each recorded as Event Grid would carry it', async (t) => {
     const seen: ArmOperationRecord[] = [];

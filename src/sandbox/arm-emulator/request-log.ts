@@ -38,7 +38,12 @@ export class RequestLog {
   private records: RequestRecord[] = [];
   private sequence = 0;
 
-  /** Every request since start (or the last `clear()`), oldest first. */
+  /** Keeps the newest `limit` entries (a long-running sandbox must not grow without bound). */
+  constructor(private readonly limit = 10_000) {
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`request log limit must be a positive integer, got ${limit}`);
+  }
+
+  /** Every request since start (or the last `clear()`, at most `limit`), oldest first. */
   get entries(): readonly RequestRecord[] {
     return this.records;
   }
@@ -46,6 +51,7 @@ export class RequestLog {
   add(record: Omit<RequestRecord, 'sequence'>): RequestRecord {
     const full = Object.freeze({ ...record, sequence: (this.sequence += 1) });
     this.records.push(full);
+    if (this.records.length > this.limit) this.records = this.records.slice(-this.limit);
     return full;
   }
 

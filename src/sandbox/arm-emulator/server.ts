@@ -37,6 +37,8 @@ export interface ArmEmulatorOptions {
   readonly onOperation?: (operation: ArmOperationRecord) => void;
   /** Certificates to serve; default: generated at start. */
   readonly pki?: TestPki;
+  /** Newest requests kept in `requests`. Default 10 000. */
+  readonly requestLogLimit?: number;
   /** Loopback address to bind. Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0 (any free port). */
@@ -84,7 +86,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   if (options.token !== undefined && options.token.trim() === '') throw new TypeError('token must not be empty (leave it unset to accept any token)');
   const limiter = options.rateLimits === false ? undefined : new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) });
   const json: JsonOptions = { upperCaseResourceGroupInReferences: options.upperCaseResourceGroupInReferences ?? true };
-  const requests = new RequestLog();
+  const requests = new RequestLog(options.requestLogLimit);
   const faults = new FaultInjector();
   const pki = options.pki ?? (await createTestPki());
   const onOperation = options.onOperation;
