@@ -135,7 +135,8 @@ export function ensureService(w: World, idx: number, node: string, input: Servic
     address: input.address ?? '',
     meta,
     port: input.port ?? 0,
-    weights: input.weights && (input.weights.Passing || input.weights.Warning) ? { ...input.weights } : { Passing: 1, Warning: 1 },
+    // Catalog.Register fills in 1/1 when no weights are sent; a txn Service op sends its zero value.
+    weights: input.weights ? { ...input.weights } : { Passing: 1, Warning: 1 },
     enableTagOverride: input.enableTagOverride ?? false,
     createIndex: existing?.createIndex ?? idx,
     modifyIndex: idx,

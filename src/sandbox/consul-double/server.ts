@@ -65,11 +65,19 @@ export async function startConsulDouble(opts: ConsulDoubleOptions = {}): Promise
   const config = fill(opts);
   const core = new DoubleCore();
   core.setBeforeRequest(opts.beforeRequest);
+  let inFlight = 0;
+  let drained: () => void = () => undefined;
   const server = createServer((req, res) => {
-    handle(core, config, req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', String(error instanceof Error ? error.message : error));
-      else res.destroy();
-    });
+    inFlight += 1;
+    handle(core, config, req, res)
+      .catch((error: unknown) => {
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', String(error instanceof Error ? error.message : error));
+        else res.destroy();
+      })
+      .finally(() => {
+        inFlight -= 1;
+        if (inFlight === 0) drained();
+      });
   });
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve, reject) => {
@@ -83,7 +91,17 @@ export async function startConsulDouble(opts: ConsulDoubleOptions = {}): Promise
     port,
     state: core,
     close: async () => {
+      // Held queries answer first (with what they have); a request stuck in a test's hook is cut after 1 s.
       core.close();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -101,6 +119,8 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
     core.log.push({ method, path: url.pathname, query: url.search, status });
   };
 
+  if (config.acl) res.setHeader('X-Consul-Default-ACL-Policy', 'deny');
+
   const hook = core.beforeRequest;
   if (hook) {
     const reply = await hook({ method, path: url.pathname, query: url.searchParams, token });
@@ -116,12 +136,12 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
   const found = candidates.find((c) => c.route.methods.includes(method));
   if (!found) {
     if (candidates.length > 0) {
-      const allow = [...new Set(candidates.flatMap((c) => c.route.methods))];
+      const allow = ['OPTIONS', ...new Set(candidates.flatMap((c) => c.route.methods))];
       res.setHeader('Allow', allow.join(','));
       send(res, 405, 'text/plain; charset=utf-8', `method ${method} not allowed`);
       log(405);
     } else {
-      send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
+      send(res, 404, 'text/plain; charset=utf-8', 'Invalid URL path: not a recognized HTTP API endpoint\n');
       log(404);
     }
     return;
@@ -163,8 +183,9 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
 
 /** Serves a read once, or as a blocking query when `?index=` is above 0. Returns the status sent. */
 async function serveRead(core: DoubleCore, config: DoubleConfig, params: URLSearchParams, res: ServerResponse, compute: () => ReadAnswer): Promise<number> {
-  const indexRaw = params.get('index');
-  const waitRaw = params.get('wait');
+  // Consul ignores empty values of both.
+  const indexRaw = params.get('index') || null;
+  const waitRaw = params.get('wait') || null;
   if (indexRaw !== null && !/^\d+$/.test(indexRaw)) return send(res, 400, 'text/plain; charset=utf-8', 'Invalid index');
   let waitMs = config.defaultWaitMs;
   if (waitRaw !== null) {
@@ -190,6 +211,7 @@ async function serveRead(core: DoubleCore, config: DoubleConfig, params: URLSear
   res.setHeader('X-Consul-Index', String(Math.max(1, answer.index)));
   res.setHeader('X-Consul-KnownLeader', 'true');
   res.setHeader('X-Consul-LastContact', '0');
+  res.setHeader('X-Consul-Effective-Consistency', params.has('stale') ? 'stale' : params.has('consistent') ? 'consistent' : 'leader');
   if (answer.filtered) res.setHeader('X-Consul-Results-Filtered-By-ACLs', 'true');
   const status = answer.status ?? 200;
   if (answer.empty) return send(res, status, undefined, '');

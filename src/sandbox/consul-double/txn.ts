@@ -152,7 +152,9 @@ function nodeVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authori
 function serviceVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer): unknown[] {
   const verb = String(field(f, 'Verb') ?? '');
   const node = String(field(f, 'Node') ?? '');
-  const service = decodeService(field(f, 'Service'));
+  const decoded = decodeService(field(f, 'Service'));
+  // The txn endpoint copies api.AgentService.Weights (a struct): absent weights arrive as 0/0.
+  const service = { ...decoded, weights: decoded.weights ?? { Passing: 0, Warning: 0 } };
   const name = service.service || w.services.get(node)?.get(service.id)?.service || service.id;
   authorize(authz, 'service', name, verb === 'get' ? 'read' : 'write');
   switch (verb) {

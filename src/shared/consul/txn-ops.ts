@@ -25,6 +25,7 @@ export interface ServiceTxnOp {
       readonly Tags?: readonly string[];
       readonly Port?: number;
       readonly Meta?: Readonly<Record<string, string>>;
+      readonly Weights?: { readonly Passing: number; readonly Warning: number };
     };
   };
 }
@@ -65,7 +66,8 @@ export const nodeOps = {
 
 export const serviceOps = {
   set: (node: string, service: { id: string; name: string; tags: readonly string[]; port: number; meta: Readonly<Record<string, string>> }): ServiceTxnOp => ({
-    Service: { Verb: 'set', Node: node, Service: { ID: service.id, Service: service.name, Tags: service.tags, Port: service.port, Meta: service.meta } },
+    // Weights explicit: Consul's txn endpoint would otherwise store 0/0 (the zero value), not 1/1.
+    Service: { Verb: 'set', Node: node, Service: { ID: service.id, Service: service.name, Tags: service.tags, Port: service.port, Meta: service.meta, Weights: { Passing: 1, Warning: 1 } } },
   }),
   delete: (node: string, id: string): ServiceTxnOp => ({ Service: { Verb: 'delete', Node: node, Service: { ID: id } } }),
 };
