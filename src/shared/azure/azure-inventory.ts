@@ -3,6 +3,7 @@
  * InventoryPort asks for (src/shared/reconcile/ports.ts), so wiring is one call.
  */
 import type { ScopeConfig } from '../config';
+import type { ScaleSetLookup as ReconcileLookup } from '../reconcile/ports';
 import type { InstanceListing, MeshScaleSet, ScaleSetRef } from '../model';
 import type { ArmCallStats } from './arm-call-meter';
 import type { ArmClients } from './arm-clients';
@@ -12,8 +13,11 @@ import { findScaleSetOfVm, getScaleSet, listMeshScaleSets } from './scale-sets';
 import type { MeshScaleSetListing, ScaleSetLookup } from './scale-sets';
 
 export interface AzureInventory {
-  /** 404 → not-found; throws TransientError / ConfigError when ARM cannot answer. */
-  lookupScaleSet(ref: ScaleSetRef): Promise<ScaleSetLookup>;
+  /**
+   * 404 → not-found; mistyped mesh tags → unknown (a typo is not a decision to leave the mesh, so
+   * nothing is deregistered); throws TransientError / ConfigError when ARM cannot answer.
+   */
+  lookupScaleSet(ref: ScaleSetRef): Promise<ReconcileLookup>;
   /** Never throws for ARM trouble: answers `unknown`. */
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
   /** Normalised IDs of the given VMs that ARM answers 404 for. */
@@ -28,7 +32,7 @@ export interface AzureInventory {
 
 export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, options: ListInstancesOptions = {}): AzureInventory {
   return {
-    lookupScaleSet: (ref) => getScaleSet(clients, ref),
+    lookupScaleSet: async (ref) => toReconcileLookup(await getScaleSet(clients, ref)),
     listInstances: (scaleSet) => listInstances(clients, scaleSet, options),
     confirmGone: (scaleSet, ids) => confirmInstancesGone(clients, scaleSet, ids),
     scaleSetOfVm: async (vmResourceId) => {
@@ -38,4 +42,9 @@ export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, op
     listMeshScaleSets: () => listMeshScaleSets(clients, scope),
     measureCalls: (work) => clients.measureCalls(work),
   };
+}
+
+function toReconcileLookup(lookup: ScaleSetLookup): ReconcileLookup {
+  if (lookup.state === 'left-mesh' && lookup.errors.length > 0) return { state: 'unknown', reason: lookup.reason };
+  return lookup;
 }

@@ -10,7 +10,9 @@ export type ScaleSetLookup =
   | { readonly state: 'in-mesh'; readonly scaleSet: MeshScaleSet }
   /** The scale set exists but its tags no longer declare (valid) mesh services. */
   | { readonly state: 'left-mesh'; readonly reason: string }
-  | { readonly state: 'not-found' };
+  | { readonly state: 'not-found' }
+  /** ARM answered, but what it says cannot be acted on (e.g. mistyped mesh tags): change nothing. */
+  | { readonly state: 'unknown'; readonly reason: string };
 
 export interface InventoryPort {
   /** Throws TransientError when ARM cannot answer. */
@@ -19,6 +21,8 @@ export interface InventoryPort {
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
   /** Resource IDs of the given VMs that ARM answers 404 for. */
   confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The scale set a (Flexible-mode) VM belongs to, or null when the VM is gone or in no scale set. */
+  scaleSetOfVm(vmResourceId: string): Promise<ScaleSetRef | null>;
   /** Every scale set in scope whose tags declare the mesh. */
   listMeshScaleSets(): Promise<{ readonly scaleSets: readonly MeshScaleSet[]; readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }> }>;
   /**

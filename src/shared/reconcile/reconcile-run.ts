@@ -6,7 +6,7 @@
 import { errorMessage, isRetryable } from '../errors';
 import type { ScaleSetRef } from '../model';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
-import { scaleSetRefFromNormalisedId } from './scale-set-ref';
+import { scaleSetRefFromId } from '../resource-id';
 
 export interface RunFailure {
   readonly scaleSetId: string;
@@ -63,7 +63,7 @@ export async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSet
 export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<RunReport & { readonly skippedScaleSets: ReadonlyArray<{ id: string; reason: string }> }> {
   const [discovered, owned] = await Promise.all([deps.inventory.listMeshScaleSets(), deps.registry.ownedScaleSetIds()]);
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
-  for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromNormalisedId(id));
+  for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));
   const run = await reconcileRefs(deps, [...refs.values()], source, options);
   return { ...run, skippedScaleSets: discovered.skipped };
 }

@@ -67,6 +67,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   // ARM first: the claim below records when this listing started, so an older listing can never win.
   const listedAt = now();
   const lookup: ScaleSetLookup = await deps.inventory.lookupScaleSet(ref);
+  if (lookup.state === 'unknown') return finish({ outcome: 'unknown', detail: lookup.reason });
   if (lookup.state !== 'in-mesh' && !(await deps.registry.hasOwnedNodes(ref.id))) {
     return finish({ outcome: 'not-in-mesh', detail: lookup.state === 'left-mesh' ? lookup.reason : 'scale set not found in ARM' });
   }

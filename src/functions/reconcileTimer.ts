@@ -1,0 +1,50 @@
+/**
+ * Timer: the full sweep. Reconciles every mesh scale set in scope, and every scale set we still
+ * hold entries for, then logs one summary line with the counts. Fails (so the runtime retries
+ * and monitoring sees it) only when a scale set failed for a reason that may pass.
+ */
+import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
+import { SETTINGS } from '../shared/config';
+import type { FunctionDefinition } from './definitions';
+import { getAppRuntime } from './runtime';
+
+export async function reconcileTimer(timer: Timer, context: InvocationContext): Promise<void> {
+  const runtime = getAppRuntime();
+  const run = await runtime.reconciler.reconcileAll(`timer${timer.isPastDue ? ' (past due)' : ''}`, {
+    onReport: (r) =>
+      'outcome' in r
+        ? context.debug({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r })
+        : context.error({ msg: `${r.scaleSetId}: ${r.error}`, event: 'reconcile-failed', ...r }),
+  });
+  const outcomes: Record<string, number> = {};
+  for (const r of run.reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+  context.info({
+    msg: `swept ${run.totals.scaleSets + run.failures.length} scale sets: +${run.totals.registered} ~${run.totals.updated} -${run.totals.deregistered}, ${run.totals.instances} instances, ${run.totals.armCalls} ARM calls, ${run.failures.length} failed`,
+    event: 'sweep',
+    ...run.totals,
+    outcomes,
+    failures: run.failures,
+    skippedScaleSets: run.skippedScaleSets,
+  });
+  const retryable = run.failures.filter((f) => f.retryable);
+  if (retryable.length > 0) {
+    throw new AggregateError(retryable.map((f) => new Error(`${f.scaleSetId}: ${f.error}`)), `${retryable.length} scale set(s) failed transiently`);
+  }
+}
+
+/** The schedule is read when the app registers its functions (an app setting, like %NAME% would be). */
+export function reconcileTimerFunction(schedule: string): FunctionDefinition {
+  return {
+    kind: 'timer',
+    name: 'reconcileTimer',
+    options: {
+      schedule,
+      runOnStartup: false,
+      useMonitor: true,
+      retry: { strategy: 'exponentialBackoff', maxRetryCount: 3, minimumInterval: { seconds: 10 }, maximumInterval: { minutes: 2 } },
+      handler: reconcileTimer,
+    } satisfies TimerFunctionOptions,
+  };
+}
+
+export const DEFAULT_RECONCILE_SCHEDULE = SETTINGS.VMSS_MESH_RECONCILE_SCHEDULE.default;

@@ -1,0 +1,59 @@
+/**
+ * The app's composition root as the functions see it: built once per worker from the app
+ * settings, on first use (so a bad setting surfaces as a failed invocation with a clear message,
+ * and Event Grid keeps retrying until the operator fixes it — nothing is lost).
+ */
+import type { InvocationContext } from '@azure/functions';
+import { loadConfig } from '../shared/config';
+import { errorMessage, isRetryable } from '../shared/errors';
+import type { ReconcileHint } from '../shared/model';
+import type { HintResult } from '../shared/reconcile/reconciler';
+import { createAppRuntime, type AppRuntime } from './app-runtime';
+
+let current: AppRuntime | undefined;
+
+export function getAppRuntime(): AppRuntime {
+  current ??= createAppRuntime(loadConfig(process.env));
+  return current;
+}
+
+/** Drops the cached runtime (tests, and the local host when it stops). */
+export function resetAppRuntime(): void {
+  current?.close();
+  current = undefined;
+}
+
+/** Logs a failed reconcile; rethrows it when retrying may help (→ Event Grid / runtime retry). */
+export function failUnlessPermanent(context: InvocationContext, error: unknown, extra: Record<string, unknown>): void {
+  const retryable = isRetryable(error);
+  context.error({ msg: `reconcile failed (${retryable ? 'will be retried' : 'not retried'}): ${errorMessage(error)}`, event: 'reconcile-failed', retryable, ...extra });
+  if (retryable) throw error;
+}
+
+/** The one summary line per hint. */
+export function hintSummary(hint: ReconcileHint, result: HintResult): Record<string, unknown> {
+  if (result.kind === 'no-scale-set') {
+    return { msg: `${hint.eventId}: VM ${result.vmResourceId} belongs to no scale set (or is gone)`, event: 'reconcile', eventId: hint.eventId, outcome: 'no-scale-set' };
+  }
+  const r = result.result;
+  const failedPushes = r.pushes.filter((p) => !p.ok);
+  return {
+    msg: `${r.scaleSetId}: ${r.outcome} +${r.registered} ~${r.updated} -${r.deregistered} (${result.via}, ${r.armCalls} ARM calls, ${r.durationMs} ms)`,
+    event: 'reconcile',
+    eventId: hint.eventId,
+    reason: hint.reason,
+    scaleSetId: r.scaleSetId,
+    outcome: r.outcome,
+    via: result.via,
+    registered: r.registered,
+    updated: r.updated,
+    deregistered: r.deregistered,
+    instances: r.instances,
+    skipped: r.skipped.length > 0 ? r.skipped : undefined,
+    armCalls: r.armCalls,
+    committedIndex: r.committedIndex,
+    changedServices: r.changedServices,
+    failedPushes: failedPushes.length > 0 ? failedPushes : undefined,
+    detail: r.detail,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Event Grid trigger: resource events of the scale sets' resource group or subscription.
+ * Invoked once per event. Malformed or uninteresting events are logged and completed (a poison
+ * event must not be retried for 24 h); only transient failures throw, so Event Grid retries.
+ */
+import type { EventGridFunctionOptions, InvocationContext } from '@azure/functions';
+import { classifyEvent } from '../shared/events/delivery';
+import { ignoredEventLogRecord } from '../shared/events/outcome';
+import { InvalidInputError } from '../shared/errors';
+import type { FunctionDefinition } from './definitions';
+import { failUnlessPermanent, getAppRuntime, hintSummary } from './runtime';
+
+export async function vmssEvents(event: unknown, context: InvocationContext): Promise<void> {
+  const runtime = getAppRuntime();
+  let outcome;
+  try {
+    outcome = classifyEvent(event, { matcher: runtime.scopeMatcher });
+  } catch (error) {
+    if (error instanceof InvalidInputError) {
+      context.warn({ msg: `malformed event ignored: ${error.message}`, event: 'event-malformed' });
+      return;
+    }
+    throw error;
+  }
+  if (outcome.kind === 'ignored') return context.info(ignoredEventLogRecord(outcome));
+  if (outcome.kind === 'validation') return context.info({ msg: 'subscription validation event (answered by the host)', event: 'event-validation' });
+  try {
+    const result = await runtime.reconciler.reconcileHint(outcome.hint);
+    context.info(hintSummary(outcome.hint, result));
+  } catch (error) {
+    failUnlessPermanent(context, error, { eventId: outcome.hint.eventId });
+  }
+}
+
+export const vmssEventsFunction: FunctionDefinition = {
+  kind: 'eventGrid',
+  name: 'vmssEvents',
+  options: { handler: vmssEvents } satisfies EventGridFunctionOptions<unknown>,
+};
