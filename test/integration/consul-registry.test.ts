@@ -4,6 +4,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestPki } from '../../src/sandbox/arm-emulator';
+import { ConsulRegistry } from '../../src/shared/consul';
 import { ConfigError, InvalidInputError, SupersededError, TransientError } from '../../src/shared/errors';
 import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, NODE_META, markerKey, tombstoneKey } from '../../src/shared/ownership';
 import { nodeChanges } from '../../src/shared/planner/node-diff';
@@ -413,6 +418,44 @@ describe('ConsulRegistry error mapping', () => {
         error.message,
         `CONSUL_HTTP_TOKEN: Consul refused the ACL token inside a transaction: Permission denied: token with AccessorID 'acc-reader' lacks permission 'key:write' on "${markerKey('vmss-mesh', ss)}"`,
       );
+      return true;
+    });
+  });
+});
+
+describe('ConsulRegistry over TLS', () => {
+  test('trusts Consul through CONSUL_CACERT; an untrusted certificate or a wrong server name is a ConfigError', async (t) => {
+    const pki = await createTestPki({ caName: 'consul test CA' });
+    const consul = await startDouble(t, { tls: { certPem: pki.certPem, keyPem: pki.keyPem } });
+    const dir = mkdtempSync(join(tmpdir(), 'consul-ca-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, pki.caPem);
+    const ss = scaleSetId(`tls-${uniqueSuffix()}`);
+    const make = (extra: { caFile?: string; tlsServerName?: string; insecureSkipVerify?: boolean }) => {
+      const registry = new ConsulRegistry({ consul: { url: new URL(consul.url), insecureSkipVerify: false, ...extra }, kvPrefix: 'vmss-mesh', txnBatchSize: 64, tombstoneTtlMs: 1 });
+      t.after(() => registry.close());
+      return registry;
+    };
+
+    assert.equal(await make({ caFile }).hasOwnedNodes(ss), false);
+    assert.equal(await make({ caFile, tlsServerName: 'localhost' }).hasOwnedNodes(ss), false);
+    assert.equal(await make({ insecureSkipVerify: true }).hasOwnedNodes(ss), false);
+    await assert.rejects(make({}).hasOwnedNodes(ss), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.setting, 'CONSUL_CACERT');
+      assert.match(error.message, /^CONSUL_CACERT: Consul GET \/v1\/catalog\/nodes failed: Consul's TLS certificate was not accepted: /);
+      return true;
+    });
+    await assert.rejects(make({ caFile, tlsServerName: 'consul.example' }).hasOwnedNodes(ss), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.setting, 'CONSUL_TLS_SERVER_NAME');
+      return true;
+    });
+    assert.throws(() => make({ caFile: join(dir, 'missing.pem') }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.setting, 'CONSUL_CACERT');
+      assert.match(error.message, /^CONSUL_CACERT: cannot read .*missing\.pem: ENOENT/);
       return true;
     });
   });

@@ -4,6 +4,7 @@
  * ends, and answers with Consul's headers (X-Consul-Index, -KnownLeader, -LastContact) and bodies.
  */
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ACL_NOT_FOUND, Authorizer, resolveToken } from './acl';
@@ -30,10 +31,12 @@ export interface ConsulDoubleOptions {
   /** When set, every request needs a known token (see `AclOptions`); unset = ACLs disabled. */
   readonly acl?: AclOptions;
   readonly beforeRequest?: RequestHook;
+  /** Serve HTTPS with this certificate (e.g. from `createTestPki()` of the ARM emulator). */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
 }
 
 export interface ConsulDouble {
-  /** `http://127.0.0.1:<port>` (no trailing slash). */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`), no trailing slash. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -67,7 +70,7 @@ export async function startConsulDouble(opts: ConsulDoubleOptions = {}): Promise
   core.setBeforeRequest(opts.beforeRequest);
   let inFlight = 0;
   let drained: () => void = () => undefined;
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight += 1;
     handle(core, config, req, res)
       .catch((error: unknown) => {
@@ -78,7 +81,8 @@ export async function startConsulDouble(opts: ConsulDoubleOptions = {}): Promise
         inFlight -= 1;
         if (inFlight === 0) drained();
       });
-  });
+  };
+  const server = opts.tls ? createTlsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, listener) : createServer(listener);
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -86,7 +90,7 @@ export async function startConsulDouble(opts: ConsulDoubleOptions = {}): Promise
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     host: '127.0.0.1',
     port,
     state: core,

@@ -4,6 +4,7 @@
  * the registry needs what the high-level methods hide: response headers (X-Consul-Index), 409 txn
  * bodies, repeated `node-meta` filters. Every failure becomes one of our error classes:
  *   network, timeout, 5xx, 429 → TransientError(…, 'consul')   (retry helps)
+ *   untrusted TLS certificate   → ConfigError naming CONSUL_CACERT / CONSUL_TLS_SERVER_NAME
  *   403                         → ConfigError naming CONSUL_HTTP_TOKEN (the ACL token is wrong)
  *   413 on /txn                 → ConfigError naming VMSS_MESH_TXN_BATCH_SIZE
  *   anything else unexpected    → InvalidInputError (we sent something Consul will never accept)
@@ -127,7 +128,11 @@ export class ConsulTransport {
       throw new TransientError(`${what} failed: ${errorText(error)}`, 'consul', undefined, { cause: error });
     }
     const res = state.res;
-    if (!res) throw new TransientError(`${what} failed: ${errorText(state.err)}`, 'consul', undefined, { cause: state.err });
+    if (!res) {
+      const setting = tlsSettingAtFault(state.err);
+      if (setting) throw new ConfigError(`${what} failed: Consul's TLS certificate was not accepted: ${errorText(state.err)}`, setting);
+      throw new TransientError(`${what} failed: ${errorText(state.err)}`, 'consul', undefined, { cause: state.err });
+    }
     const status = res.statusCode ?? 0;
     const body = res.body;
     const response: ConsulResponse = { status, index: indexOf(res.headers), headers: res.headers, body };
@@ -177,6 +182,24 @@ function readPem(file: string | undefined, setting: string): Buffer | undefined 
   } catch (error) {
     throw new ConfigError(`cannot read ${file}: ${errorText(error)}`, setting);
   }
+}
+
+const UNTRUSTED_CERT = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+/** A certificate we refuse will be refused again: that is configuration, not a transient fault. */
+function tlsSettingAtFault(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'CONSUL_TLS_SERVER_NAME';
+  return code && UNTRUSTED_CERT.has(code) ? 'CONSUL_CACERT' : undefined;
 }
 
 function indexOf(headers: IncomingHttpHeaders): number {
