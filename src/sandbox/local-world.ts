@@ -1,0 +1,118 @@
+/**
+ * The local world the app runs in without Azure: the HTTPS ARM emulator, the Consul double, and
+ * the Functions app in the local host, wired with the same settings a real deployment uses.
+ * ARM operations are collected as they happen and delivered to `vmssEvents` as Event Grid would
+ * deliver them (either schema, batched, duplicated or reordered on request).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { allFunctions } from '../functions/all-functions';
+import { resetAppRuntime } from '../functions/runtime';
+import { startArmEmulator, type ArmEmulator } from './arm-emulator';
+import type { ArmOperationRecord, LifecycleDurations } from './arm-emulator';
+import { startConsulDouble, type ConsulDouble } from './consul-double';
+import { buildDeliveries, eventGridRequest, postWebhook, type DeliveryOptions, type WebhookResponse } from './event-grid';
+import { startFunctionsHost, type FunctionsHost, type HostLogRecord } from './functions-host/functions-host';
+
+export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-00000000a001';
+export const SANDBOX_RESOURCE_GROUP = 'mesh-rg';
+
+export interface LocalWorldOptions {
+  readonly lifecycle?: Partial<LifecycleDurations>;
+  /** Push targets and token for the relay(s); none = no push. */
+  readonly relayAddresses?: readonly string[];
+  readonly relayToken?: string;
+  /** Extra app settings (override the defaults below). */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** Port of the local Functions host; default 0 (any free port). */
+  readonly hostPort?: number;
+  readonly runTimers?: boolean;
+  readonly log?: (record: HostLogRecord) => void;
+}
+
+export interface LocalWorld {
+  readonly arm: ArmEmulator;
+  readonly consul: ConsulDouble;
+  readonly host: FunctionsHost;
+  /** The app settings the Functions app runs with. */
+  readonly settings: Readonly<Record<string, string>>;
+  /** ARM operations not delivered yet, oldest first. */
+  readonly pendingOperations: readonly ArmOperationRecord[];
+  /** Delivers every pending operation to `vmssEvents` as Event Grid would; returns each POST's answer. */
+  deliverPending(options?: DeliveryOptions): Promise<WebhookResponse[]>;
+  /** Delivers the given operations (again), e.g. to replay duplicates or old events. */
+  deliver(operations: readonly ArmOperationRecord[], options?: DeliveryOptions): Promise<WebhookResponse[]>;
+  close(): Promise<void>;
+}
+
+export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<LocalWorld> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-world-'));
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const pending: ArmOperationRecord[] = [];
+    const arm = await startArmEmulator({ world: { lifecycle: options.lifecycle }, onOperation: (op) => pending.push(op) });
+    cleanups.push(() => arm.close());
+    const consul = await startConsulDouble();
+    cleanups.push(() => consul.close());
+    const caFile = path.join(dir, 'arm-emulator-ca.pem');
+    writeFileSync(caFile, arm.caPem);
+
+    const settings: Record<string, string> = {
+      VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION,
+      VMSS_MESH_RESOURCE_GROUPS: SANDBOX_RESOURCE_GROUP,
+      VMSS_MESH_ARM_ENDPOINT: arm.url,
+      VMSS_MESH_ARM_TOKEN: 'sandbox-token',
+      VMSS_MESH_ARM_CA_FILE: caFile,
+      CONSUL_HTTP_ADDR: consul.url,
+      VMSS_MESH_RELAY_ADDRESSES: (options.relayAddresses ?? []).join(','),
+      VMSS_MESH_RELAY_TOKEN: options.relayToken ?? '',
+      ...options.settings,
+    };
+    // The app reads its settings from the environment, as in Azure.
+    const previous = new Map(Object.keys(settings).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, settings);
+    resetAppRuntime();
+    cleanups.push(() => {
+      resetAppRuntime();
+      for (const [k, v] of previous) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    const host = await startFunctionsHost({
+      definitions: allFunctions(process.env),
+      port: options.hostPort ?? 0,
+      runTimers: options.runTimers ?? false,
+      log: options.log ?? (() => undefined),
+    });
+    cleanups.push(() => host.close());
+
+    const deliver = async (operations: readonly ArmOperationRecord[], deliveryOptions: DeliveryOptions = {}) => {
+      const responses: WebhookResponse[] = [];
+      for (const delivery of buildDeliveries(operations, deliveryOptions)) {
+        responses.push(await postWebhook(host.url, eventGridRequest(delivery)));
+      }
+      return responses;
+    };
+    return {
+      arm,
+      consul,
+      host,
+      settings,
+      get pendingOperations() {
+        return [...pending];
+      },
+      deliverPending: (deliveryOptions) => deliver(pending.splice(0), deliveryOptions),
+      deliver,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
