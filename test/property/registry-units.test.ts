@@ -1,0 +1,190 @@
+/**
+ * Properties of the registry's pure parts: how plan actions become per-node transaction units,
+ * how units are packed into batches, and how health entries become endpoint health.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { DesiredNode, OwnedNode, PlanAction } from '../../src/shared/model';
+import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, tombstoneKey } from '../../src/shared/ownership';
+import { healthOf, packBatches } from '../../src/shared/consul';
+import { planUnits } from '../../src/shared/consul/plan-units';
+import type { TxnUnit } from '../../src/shared/consul/plan-units';
+import type { TxnOp } from '../../src/shared/consul/txn-ops';
+import { desiredNode, scaleSetId } from '../helpers/consul-fixtures';
+
+const SS = scaleSetId('units');
+const PREFIX = 'vmss-mesh';
+
+const vmArb = fc.record({
+  index: fc.nat(9),
+  ip: fc.constantFrom('10.0.0.4', '10.0.0.5'),
+  zone: fc.constantFrom(undefined, '1', '2'),
+  status: fc.constantFrom('passing' as const, 'critical' as const),
+  draining: fc.boolean(),
+  services: fc.uniqueArray(fc.record({ name: fc.constantFrom('web', 'api', 'grpc'), port: fc.constantFrom(80, 81) }), { selector: (s) => s.name, minLength: 1, maxLength: 3 }),
+});
+
+type Vm = { index: number; ip: string; zone: string | undefined; status: 'passing' | 'critical'; draining: boolean; services: { name: string; port: number }[] };
+
+function nodeOf(v: Vm): DesiredNode {
+  return desiredNode(SS, { name: `vm_${v.index}`, ip: v.ip, zone: v.zone, status: v.status, draining: v.draining, services: v.services });
+}
+
+function owned(d: DesiredNode, modifyIndex: number): OwnedNode {
+  return { ...d, nodeModifyIndex: modifyIndex };
+}
+
+/** Random "desired vs actual" worlds keyed by node name. */
+const worldArb = fc
+  .record({
+    desired: fc.uniqueArray(vmArb, { selector: (v) => v.index, maxLength: 8 }),
+    actual: fc.uniqueArray(vmArb, { selector: (v) => v.index, maxLength: 8 }),
+    tombstoned: fc.uniqueArray(fc.nat(9), { maxLength: 3 }),
+    modifyIndex: fc.integer({ min: 1, max: 10_000 }),
+  })
+  .map(({ desired, actual, tombstoned, modifyIndex }) => ({
+    desired: desired.map(nodeOf),
+    actual: actual.map((v) => owned(nodeOf(v), modifyIndex + v.index)),
+    tombstones: new Set(tombstoned.map((i) => desiredNode(SS, { name: `vm_${i}`, ip: '0.0.0.0' }).node)),
+  }));
+
+function actionsFor(desired: readonly DesiredNode[], actual: readonly OwnedNode[]): PlanAction[] {
+  const held = new Map(actual.map((a) => [a.node, a]));
+  const wanted = new Set(desired.map((d) => d.node));
+  const actions: PlanAction[] = desired.map((d) => {
+    const a = held.get(d.node);
+    return a ? { kind: 'update', desired: d, actual: a, changes: [] } : { kind: 'register', desired: d };
+  });
+  for (const a of actual) if (!wanted.has(a.node)) actions.push({ kind: 'deregister', actual: a, because: a.nodeModifyIndex % 2 === 0 ? 'gone' : 'out-of-scope' });
+  return actions;
+}
+
+function nodeOfOp(op: TxnOp): string {
+  if ('Node' in op) return op.Node.Node.Node;
+  if ('Service' in op) return op.Service.Node;
+  if ('Check' in op) return op.Check.Check.Node;
+  return op.KV.Key.slice(op.KV.Key.lastIndexOf('/') + 1);
+}
+
+describe('planUnits', () => {
+  test('every unit touches exactly one node and is guarded as the protocol says', () => {
+    fc.assert(
+      fc.property(worldArb, ({ desired, actual, tombstones }) => {
+        const held = new Map(actual.map((a) => [a.node, a]));
+        const { units, skipped, unchanged } = planUnits(
+          { scaleSetId: SS, actions: actionsFor(desired, actual), skipped: [] },
+          { scaleSetId: SS, kvPrefix: PREFIX, actual: held, tombstones, expiredTombstones: [], now: 5, listedAt: 4, runId: 'r' },
+        );
+        for (const unit of units) {
+          assert.deepEqual([...new Set(unit.ops.map(nodeOfOp))], [unit.node], 'one node per unit');
+          const first = unit.ops[0] as TxnOp;
+          if (unit.kind === 'register') {
+            assert.deepEqual(first, { KV: { Verb: 'check-not-exists', Key: tombstoneKey(PREFIX, SS, unit.node) } });
+            assert.ok(unit.ops.some((op) => 'Node' in op && op.Node.Verb === 'cas' && op.Node.Node.ModifyIndex === 0), 'create-only node');
+            assert.ok(!tombstones.has(unit.node), 'tombstoned nodes are never registered');
+          }
+          if (unit.kind === 'update') {
+            assert.ok('Node' in first && first.Node.Verb === 'cas' && first.Node.Node.ModifyIndex === held.get(unit.node)?.nodeModifyIndex, 'updates open with Node cas at the read index');
+          }
+          if (unit.kind === 'deregister') {
+            const a = held.get(unit.node) as OwnedNode;
+            assert.deepEqual(first, { Node: { Verb: 'delete-cas', Node: { Node: unit.node, ModifyIndex: a.nodeModifyIndex } } });
+            assert.equal(unit.ops.length, a.nodeModifyIndex % 2 === 0 ? 2 : 1, 'a tombstone only when gone');
+            assert.equal(unit.tombstoneWritten, a.nodeModifyIndex % 2 === 0);
+          }
+          const names = new Set([...desired, ...actual].filter((n) => n.node === unit.node).flatMap((n) => n.services.map((s) => s.name)));
+          assert.ok(unit.changedServices.every((s) => names.has(s)), 'changed services belong to the node');
+          assert.ok(unit.changedServices.length > 0);
+        }
+        const registers = desired.filter((d) => !held.has(d.node));
+        assert.equal(skipped.length, registers.filter((d) => tombstones.has(d.node)).length);
+        const updates = desired.filter((d) => held.has(d.node));
+        assert.equal(units.filter((u) => u.kind === 'update').length + unchanged, updates.length);
+      }),
+    );
+  });
+
+  test('an update writes exactly what differs', () => {
+    fc.assert(
+      fc.property(vmArb, vmArb, fc.integer({ min: 1, max: 100 }), (before, after, index) => {
+        const actual = owned(nodeOf(before), index);
+        const desired = nodeOf({ ...after, index: before.index });
+        const { units, unchanged } = planUnits(
+          { scaleSetId: SS, actions: [{ kind: 'update', desired, actual, changes: [] }], skipped: [] },
+          { scaleSetId: SS, kvPrefix: PREFIX, actual: new Map([[actual.node, actual]]), tombstones: new Set(), expiredTombstones: [], now: 1, listedAt: 1, runId: 'r' },
+        );
+        const serviceDiffers = (d: DesiredNode['services'][number]): boolean => JSON.stringify(d) !== JSON.stringify(actual.services.find((a) => a.id === d.id));
+        const removed = actual.services.filter((a) => !desired.services.some((d) => d.id === a.id));
+        const differs =
+          desired.address !== actual.address ||
+          JSON.stringify(desired.nodeMeta) !== JSON.stringify(actual.nodeMeta) ||
+          desired.azureCheck.status !== actual.azureCheck.status ||
+          desired.draining !== actual.draining ||
+          desired.services.some(serviceDiffers) ||
+          removed.length > 0;
+        if (!differs) {
+          assert.deepEqual([unchanged, units.length], [1, 0]);
+          return;
+        }
+        const unit = units[0] as TxnUnit;
+        const checkOps = unit.ops.filter((op): op is Extract<TxnOp, { Check: unknown }> => 'Check' in op);
+        assert.equal(checkOps.some((op) => op.Check.Check.CheckID === AZURE_CHECK_ID), desired.azureCheck.status !== actual.azureCheck.status);
+        assert.equal(checkOps.some((op) => op.Check.Check.CheckID === MAINTENANCE_CHECK_ID), desired.draining !== actual.draining);
+        const serviceIds = unit.ops.filter((op) => 'Service' in op).map((op) => ('Service' in op ? op.Service.Service.ID : ''));
+        assert.deepEqual(serviceIds.sort(), [...desired.services.filter(serviceDiffers).map((s) => s.id), ...removed.map((s) => s.id)].sort());
+      }),
+    );
+  });
+});
+
+describe('packBatches', () => {
+  const unitsArb = fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 30 }).map((sizes) =>
+    sizes.map(
+      (size, i): TxnUnit => ({
+        node: `n${i}`,
+        kind: 'register',
+        ops: Array.from({ length: size }, () => ({ KV: { Verb: 'check-not-exists', Key: `k/n${i}` } })),
+        changedServices: ['web'],
+        tombstoneWritten: false,
+        tombstonesExpired: 0,
+        nodeDelta: 1,
+      }),
+    ),
+  );
+
+  test('keeps order, never splits a unit, never overfills, and closes a batch only when the next unit does not fit', () => {
+    fc.assert(
+      fc.property(unitsArb, fc.integer({ min: 7, max: 20 }), (units, capacity) => {
+        const batches = packBatches(units, capacity, capacity + 1);
+        assert.deepEqual(batches.flat(), units);
+        for (const [i, batch] of batches.entries()) {
+          const size = batch.reduce((n, u) => n + u.ops.length, 0);
+          assert.ok(batch.length > 0 && size <= capacity);
+          const next = batches[i + 1]?.[0];
+          if (next) assert.ok(size + next.ops.length > capacity, 'greedy: the next unit did not fit');
+        }
+      }),
+    );
+  });
+});
+
+describe('healthOf', () => {
+  const statusArb = fc.constantFrom('passing', 'warning', 'critical', 'maintenance', 'unknown-state');
+  test('maintenance drains; otherwise the worst check wins and unknown statuses are critical', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ id: fc.constantFrom('a', 'b', MAINTENANCE_CHECK_ID), status: statusArb })), (checks) => {
+        const entry = {
+          Node: { Node: 'n', Address: '10.0.0.1', Meta: {} },
+          Service: { ID: 's', Service: 's', Tags: [], Address: '', Port: 1, Meta: {}, Weights: null },
+          Checks: checks.map((c) => ({ Node: 'n', CheckID: c.id, Status: c.status, Output: '', ServiceID: '' })),
+        };
+        const health = healthOf(entry);
+        if (checks.some((c) => c.id === MAINTENANCE_CHECK_ID)) return assert.equal(health, 'draining');
+        const statuses = checks.map((c) => c.status);
+        if (statuses.some((s) => s !== 'passing' && s !== 'warning')) return assert.equal(health, 'critical');
+        assert.equal(health, statuses.includes('warning') ? 'warning' : 'passing');
+      }),
+    );
+  });
+});
