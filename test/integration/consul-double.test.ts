@@ -138,6 +138,8 @@ describe('Consul double', () => {
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.text, 'method POST not allowed');
     assert.equal(wrongMethod.headers.get('allow'), 'OPTIONS,PUT');
+    const otherDc = await consulHttp(consul.url, 'GET', '/v1/catalog/nodes?dc=mars');
+    assert.deepEqual([otherDc.status, otherDc.text], [500, 'No path to datacenter']);
     const unknown = await consulHttp(consul.url, 'GET', '/v1/nothing-here');
     assert.equal(unknown.status, 404);
     assert.equal(unknown.text, 'Invalid URL path: not a recognized HTTP API endpoint\n');

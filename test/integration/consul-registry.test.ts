@@ -314,6 +314,10 @@ describe('ConsulRegistry against the Consul double', () => {
     assert.equal(await registry.hasOwnedNodes(a), true);
     assert.equal(await registry.hasOwnedNodes(b), false);
     assert.deepEqual(await registry.ownedScaleSetIds(), [a, b].sort());
+    // Emptied by a finished reconcile: its marker stays (it fences stale listings) but needs no visit.
+    const empty = await registry.beginReconcile(b, 2_000, { runId: 'rb2' });
+    await empty.apply({ scaleSetId: b, actions: [], skipped: [] });
+    assert.deepEqual(await registry.ownedScaleSetIds(), [a]);
     const owned = await registry.listOwned();
     assert.equal(owned.length, 2);
     assert.ok(owned.every((n) => n.nodeMeta[NODE_META.scaleSetId] === a));
@@ -323,8 +327,8 @@ describe('ConsulRegistry against the Consul double', () => {
     assert.equal(ma?.lastReconcile?.registered, 2);
     assert.equal(ma?.lastReconcile?.instanceCount, 2);
     const mb = markers.find((m) => m.value?.scaleSetId === b)?.value;
-    assert.equal(mb?.runId, 'rb');
-    assert.equal(mb?.lastReconcile, undefined);
+    assert.equal(mb?.runId, 'rb2');
+    assert.equal(mb?.lastReconcile?.instanceCount, 0);
   });
 
   test('invalid input is refused before anything is written', async (t) => {

@@ -151,6 +151,13 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
     return;
   }
 
+  const dc = url.searchParams.get('dc');
+  if (dc && dc !== config.datacenter && found.route.acl !== false) {
+    send(res, 500, 'text/plain; charset=utf-8', 'No path to datacenter');
+    log(500);
+    return;
+  }
+
   const authz = found.route.acl === false ? Authorizer.allowAll() : resolveToken(config.acl, token);
   if (!authz) {
     send(res, 403, 'text/plain; charset=utf-8', ACL_NOT_FOUND);

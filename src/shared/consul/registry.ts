@@ -181,11 +181,16 @@ export class ConsulRegistry implements RegistryPort {
     return (await readOwnedNodeRecords(this.transport, { scaleSetId: checkedScaleSetId(scaleSetId) })).length > 0;
   }
 
+  /**
+   * Scale sets we hold nodes for, plus those whose marker does not show a finished reconcile that
+   * left zero nodes (a claimed run may have crashed after writing). Markers are never deleted (they
+   * fence stale listings), so a scale set emptied long ago is not visited again and again.
+   */
   async ownedScaleSetIds(): Promise<string[]> {
     const [nodes, markers] = await Promise.all([readOwnedNodeRecords(this.transport, {}), this.listMarkers()]);
     const ids = new Set<string>();
     for (const n of nodes) if (n.Meta[NODE_META.scaleSetId]) ids.add(n.Meta[NODE_META.scaleSetId] as string);
-    for (const m of markers) if (m.value) ids.add(m.value.scaleSetId);
+    for (const m of markers) if (m.value && m.value.lastReconcile?.instanceCount !== 0) ids.add(m.value.scaleSetId);
     return [...ids].sort();
   }
 
