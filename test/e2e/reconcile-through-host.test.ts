@@ -80,7 +80,8 @@ test('scale-out, scale-in with drain, duplicates and reordering, through the loc
   assert.equal(view.totals.passing, 3);
   assert.deepEqual(view.instances.map((i) => i.privateIp).sort(), armInstances.map((i) => ipOf(i)).sort());
   assert.ok(view.instances.every((i) => ['1', '2', '3'].includes(i.zone)));
-  assert.equal(view.scaleSets[0]?.lastReconcile?.registered, 3);
+  assert.equal(view.scaleSets[0]?.lastReconcile?.instanceCount, 3);
+  assert.ok((view.scaleSets[0]?.lastReconcile?.finishedAt ?? 0) > 0);
 
   // --- scale-in 3 → 1: two instances are Deleting (drain), then gone.
   world.arm.world.scale(selector, 1);

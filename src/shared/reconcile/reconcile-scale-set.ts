@@ -7,6 +7,7 @@ import { SupersededError, errorMessage } from '../errors';
 import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRef } from '../model';
 import type { EndpointPublisher, RelayPushResult } from '../endpoints';
 import { planReconcile } from '../planner/plan';
+import { SKIP, skipCode } from '../planner/skip-reasons';
 import type { InventoryPort, RegistryPort, ScaleSetLookup } from './ports';
 
 export interface ReconcileDeps {
@@ -45,7 +46,6 @@ export interface ReconcileReport {
   readonly durationMs: number;
 }
 
-const REMOVAL_CAP = 'removal-cap';
 
 /** Reconciles one scale set. Throws TransientError when ARM or Consul cannot be reached. */
 export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
@@ -98,7 +98,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     });
 
   let plan = planFor(new Set());
-  const capped = plan.skipped.filter((s) => s.reason.startsWith(REMOVAL_CAP));
+  const capped = plan.skipped.filter((s) => skipCode(s) === SKIP.removalCap);
   if (capped.length > 0 && scaleSet) {
     // More removals than the cap allows unconfirmed: ask ARM about each one (404 = really gone).
     const cappedNodes = new Set(capped.map((s) => s.node));
@@ -113,10 +113,8 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     skipped: plan.skipped,
     instances: listing.status === 'complete' ? listing.instances.length : undefined,
   };
-  if (plan.actions.length === 0) {
-    return finish({ ...counts, outcome: listing.status === 'unknown' ? 'unknown' : 'unchanged', detail: listing.status === 'unknown' ? listing.reason : undefined });
-  }
-
+  // Applied even when empty: the marker then records this run as the scale set's last reconcile
+  // (one KV write), which the status function shows.
   let applied;
   try {
     applied = await session.apply(plan);
@@ -137,7 +135,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   }
   return finish({
     ...counts,
-    outcome: listing.status === 'unknown' ? 'unknown' : 'applied',
+    outcome: listing.status === 'unknown' ? 'unknown' : plan.actions.length > 0 ? 'applied' : 'unchanged',
     detail: listing.status === 'unknown' ? listing.reason : undefined,
     committedIndex: applied.committedIndex,
     changedServices: applied.changedServices,
