@@ -1,0 +1,145 @@
+/**
+ * Principle 4 (unknown is not empty) and the removal cap, through the real reconciler, the real
+ * Consul registry and the Consul double; ARM is the emulator (or, for the cap, an inventory whose
+ * listing is wrong in a way the emulator cannot be: ARM listing fewer VMs than exist).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
+import { getAppRuntime } from '../../src/functions/runtime';
+import { loadConfig } from '../../src/shared/config';
+import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
+import { noRelayPublisher } from '../../src/shared/endpoints';
+import type { Instance, MeshScaleSet, ReconcileHint } from '../../src/shared/model';
+import type { InventoryPort } from '../../src/shared/reconcile/ports';
+import { Reconciler } from '../../src/shared/reconcile/reconciler';
+import { scaleSetRef } from '../../src/shared/resource-id';
+import { startConsulDouble } from '../../src/sandbox/consul-double';
+
+const selector = { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'api' };
+const tags = { 'vmss-mesh-service': 'api', 'vmss-mesh-port': '9090', 'vmss-mesh-protocol': 'grpc' };
+let eventCounter = 0;
+const hint = (): ReconcileHint => ({
+  subscriptionId: SANDBOX_SUBSCRIPTION,
+  resourceGroup: SANDBOX_RESOURCE_GROUP,
+  scaleSet: 'api',
+  reason: 'test',
+  eventTime: new Date(Date.now() + 60_000).toISOString(), // never "covered" by an earlier run
+  eventId: `t-${++eventCounter}`,
+});
+
+async function registeredAddresses(consulUrl: string): Promise<string[]> {
+  const entries = (await (await fetch(`${consulUrl}/v1/catalog/service/api`)).json()) as Array<{ Address: string }>;
+  return entries.map((e) => e.Address).sort();
+}
+
+test('a failed or throttled listing deregisters nothing', async (t) => {
+  const world = await startLocalWorld({ settings: { VMSS_MESH_ARM_TOKEN: 'sandbox-token' } });
+  t.after(() => world.close());
+  world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
+  world.arm.world.createScaleSet({ ...selector, capacity: 3, tags });
+  const { reconciler } = getAppRuntime();
+  const first = await reconciler.reconcileHint(hint());
+  assert.equal(first.kind === 'reconciled' && first.result.registered, 3);
+  const before = await registeredAddresses(world.consul.url);
+
+  world.arm.world.scale(selector, 1); // ARM really shrinks…
+  world.arm.world.flush();
+  world.arm.faults.fail(10, { status: 500, pathIncludes: '/api/virtualMachines' }); // …but listing it fails
+  const failed = await reconciler.reconcileHint(hint());
+  assert.ok(failed.kind === 'reconciled');
+  assert.equal(failed.result.outcome, 'unknown');
+  assert.equal(failed.result.deregistered, 0);
+  assert.deepEqual(await registeredAddresses(world.consul.url), before);
+
+  world.arm.faults.clear();
+  world.arm.faults.throttle(50, { retryAfterSeconds: 60, pathIncludes: '/api/virtualMachines' });
+  const throttled = await reconciler.reconcileHint(hint());
+  assert.ok(throttled.kind === 'reconciled');
+  assert.equal(throttled.result.outcome, 'unknown');
+  assert.deepEqual(await registeredAddresses(world.consul.url), before);
+
+  world.arm.faults.clear();
+  const healed = await reconciler.reconcileHint(hint());
+  assert.ok(healed.kind === 'reconciled');
+  assert.equal(healed.result.deregistered, 2);
+  assert.equal((await registeredAddresses(world.consul.url)).length, 1);
+  assert.ok(healed.result.armCalls >= 3, `ARM calls are counted (${healed.result.armCalls})`);
+});
+
+test('mistyped mesh tags change nothing (a typo is not a decision to leave the mesh)', async (t) => {
+  const world = await startLocalWorld();
+  t.after(() => world.close());
+  world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
+  world.arm.world.createScaleSet({ ...selector, capacity: 2, tags });
+  const { reconciler } = getAppRuntime();
+  await reconciler.reconcileHint(hint());
+  world.arm.world.setTags(selector, { ...tags, 'vmss-mesh-port': '90g0' });
+  const result = await reconciler.reconcileHint(hint());
+  assert.ok(result.kind === 'reconciled');
+  assert.equal(result.result.outcome, 'unknown');
+  assert.match(result.result.detail ?? '', /vmss-mesh-port/);
+  assert.equal((await registeredAddresses(world.consul.url)).length, 2);
+
+  world.arm.world.setTags(selector, {}); // removing the tags is a decision: deregister
+  const left = await reconciler.reconcileHint(hint());
+  assert.ok(left.kind === 'reconciled');
+  assert.equal(left.result.deregistered, 2);
+  assert.deepEqual(await registeredAddresses(world.consul.url), []);
+});
+
+/** An inventory under the test's control: ARM's answers are whatever the test says. */
+function scriptedInventory(scaleSet: MeshScaleSet) {
+  const state = { instances: [] as Instance[], gone: new Set<string>(), confirmCalls: 0 };
+  const inventory: InventoryPort = {
+    lookupScaleSet: async () => ({ state: 'in-mesh', scaleSet }),
+    listInstances: async () => ({ status: 'complete', listedAt: Date.now(), instances: state.instances }),
+    confirmGone: async (_s, ids) => {
+      state.confirmCalls += 1;
+      return new Set(ids.filter((id) => state.gone.has(id)));
+    },
+    scaleSetOfVm: async () => null,
+    listMeshScaleSets: async () => ({ scaleSets: [scaleSet], skipped: [] }),
+    measureCalls: async (work) => ({ result: await work(), calls: 0 }),
+  };
+  return { state, inventory };
+}
+
+test('removal cap: unconfirmed removals are capped per run; ARM-confirmed ones are not', async (t) => {
+  const consul = await startConsulDouble();
+  t.after(() => consul.close());
+  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url, VMSS_MESH_TOMBSTONE_TTL_SECONDS: '0' });
+  const registry = new ConsulRegistry(registryOptionsFrom(config));
+  t.after(() => registry.close());
+  const ref = scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api');
+  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 4, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
+  const { state, inventory } = scriptedInventory(scaleSet);
+  const reconciler = new Reconciler({ inventory, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5 });
+  state.instances = [0, 1, 2, 3].map((n) => ({
+    name: `api_${n}`,
+    instanceId: String(n),
+    resourceId: `${ref.id}/virtualmachines/${n}`,
+    privateIps: [`127.0.9.${n + 1}`],
+    provisioningState: 'Succeeded',
+    powerState: 'running',
+  }));
+  await reconciler.reconcileHint(hint());
+  assert.equal((await registeredAddresses(consul.url)).length, 4);
+
+  // The listing suddenly shows one VM, but ARM still answers 200 for the other three.
+  state.instances = state.instances.slice(0, 1);
+  const capped = await reconciler.reconcileHint(hint());
+  assert.ok(capped.kind === 'reconciled');
+  assert.equal(capped.result.deregistered, 2, 'at most 50 % of 4 removed unconfirmed');
+  assert.equal(capped.result.skipped.filter((s) => s.reason.startsWith('removal-cap')).length, 1);
+  assert.equal(state.confirmCalls, 1, 'the capped removal was checked with ARM');
+  assert.equal((await registeredAddresses(consul.url)).length, 2);
+
+  // ARM now confirms the last one gone (404): it goes regardless of the cap.
+  state.gone.add(`${ref.id}/virtualmachines/3`);
+  state.gone.add(`${ref.id}/virtualmachines/2`);
+  state.gone.add(`${ref.id}/virtualmachines/1`);
+  const confirmed = await reconciler.reconcileHint(hint());
+  assert.ok(confirmed.kind === 'reconciled');
+  assert.deepEqual(await registeredAddresses(consul.url), ['127.0.9.1']);
+});
