@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 import type { HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
 import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID } from '../../src/shared/ownership';
+import { autoscaleNotification, autoscaleRequest, postWebhook } from '../../src/sandbox/event-grid';
 import type { StatusView } from '../../src/shared/status-view';
 import { startFakeRelay } from '../helpers/fake-relay';
 
@@ -166,4 +167,37 @@ test('Consul unreachable: the delivery fails so Event Grid retries, and succeeds
   const retried = await world.deliver(world.arm.world.operations, { seed: 2 });
   assert.ok(retried.every((r) => r.status === 202));
   assert.equal((await status(world)).totals.instances, 2);
+});
+
+test('autoscale webhook: a scale set scale-out is reconciled; other resource types are ignored; bad bodies get 400', async (t) => {
+  const world = await startLocalWorld();
+  t.after(() => world.close());
+  world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
+  const set = world.arm.world.createScaleSet({ ...selector, capacity: 1, tags: { 'vmss-mesh-service': 'web', 'vmss-mesh-port': '8080' } });
+  world.arm.world.scale(selector, 4); // autoscale acted; its webhook arrives
+  const hook = (body: Record<string, unknown>) => postWebhook(world.host.url, autoscaleRequest(body));
+
+  const scaled = await hook(autoscaleNotification({ resourceId: set.id, oldCapacity: 1, newCapacity: 4, timestamp: new Date().toISOString() }));
+  assert.equal(scaled.status, 200, scaled.body);
+  const answer = JSON.parse(scaled.body) as { action: string; outcome: string; registered: number };
+  assert.equal(answer.action, 'reconciled');
+  assert.equal(answer.registered, 4);
+  assert.equal((await status(world)).totals.instances, 4);
+
+  const plan = await hook(
+    autoscaleNotification({
+      resourceId: `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/${SANDBOX_RESOURCE_GROUP}/providers/Microsoft.Web/serverfarms/plan`,
+      oldCapacity: 1,
+      newCapacity: 2,
+      timestamp: new Date().toISOString(),
+    }),
+  );
+  assert.equal(plan.status, 200);
+  assert.match(plan.body, /"action":"ignored".*"reason":"not-a-scale-set-autoscale"/);
+
+  const bad = await hook({ version: '1.0', status: 'Activated', operation: 'Scale Out', context: { resourceId: 7 } });
+  assert.equal(bad.status, 400);
+  assert.match(JSON.parse(bad.body).error, /context/);
+  const notJson = await fetch(`${world.host.url}/api/autoscaleWebhook`, { method: 'POST', body: '{oops' });
+  assert.equal(notJson.status, 400);
 });
