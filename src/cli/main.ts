@@ -22,7 +22,9 @@ const lazy = (summary: string, load: () => unknown): CommandEntry => ({ summary,
 
 /** Subcommand words → module. Keep sorted; one line each. */
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  demo: lazy('Run the local world (ARM emulator, Consul double, Functions app) and a scale-out / scale-in story', () => require('./demo')),
   'events explain': lazy('Explain what the app would do with an Event Grid delivery or autoscale webhook body', () => require('./events-explain')),
+  host: lazy('Run the Functions app locally (the routes of `func start`) with settings from the environment', () => require('./host')),
 };
 
 function findCommand(args: readonly string[]): { name: string; entry: CommandEntry; rest: string[] } | undefined {

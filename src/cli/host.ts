@@ -1,0 +1,64 @@
+/**
+ * `vmss-mesh host`: the Functions app without Azure Functions Core Tools. Serves the routes
+ * `func start` serves, runs the timer, and reads the app settings from the environment.
+ */
+import { parseArgs } from 'node:util';
+import { allFunctions } from '../functions/all-functions';
+import { resetAppRuntime } from '../functions/runtime';
+import { loadConfig } from '../shared/config';
+import { startFunctionsHost } from '../sandbox/functions-host/functions-host';
+import { EXIT, UsageError, type CliIo } from './command';
+
+const USAGE = `Usage: vmss-mesh host [options]
+
+Runs the Functions app locally (the routes of \`func start\`):
+  POST /runtime/webhooks/eventgrid?functionName=vmssEvents   Event Grid deliveries (aeg-event-type header)
+  POST /api/autoscaleWebhook                                 Azure Monitor autoscale webhook
+  GET  /api/status                                           what the mesh holds
+  POST /admin/functions/reconcileTimer                       run the full reconcile now
+and runs reconcileTimer on VMSS_MESH_RECONCILE_SCHEDULE. Settings come from the environment
+(see README "Settings"); VMSS_MESH_SUBSCRIPTIONS is required.
+
+Options:
+  -p, --port N       Port (default 7071, as func start).
+      --host ADDR    Address to bind (default 127.0.0.1).
+      --no-timers    Do not run the timer on its schedule.
+  -h, --help         Show this help.
+`;
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'no-timers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values } = parsed;
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const port = values.port === undefined ? 7071 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got ${JSON.stringify(values.port)}`);
+  // Fail fast on bad settings, before anything listens.
+  const config = loadConfig(io.env);
+  const host = await startFunctionsHost({ definitions: allFunctions(io.env), port, host: values.host ?? '127.0.0.1', runTimers: !values['no-timers'] });
+  io.stdout.write(`vmss-mesh Functions host listening on ${host.url}\n`);
+  io.stdout.write(`  Event Grid:  POST ${host.url}/runtime/webhooks/eventgrid?functionName=vmssEvents\n`);
+  io.stdout.write(`  autoscale:   POST ${host.url}/api/autoscaleWebhook\n`);
+  io.stdout.write(`  status:      GET  ${host.url}/api/status\n`);
+  io.stdout.write(`  timer:       ${config.reconcileSchedule}${values['no-timers'] ? ' (not running: --no-timers)' : ''}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  io.stdout.write('stopping…\n');
+  await host.close();
+  resetAppRuntime();
+  return EXIT.ok;
+}

@@ -1,0 +1,73 @@
+/** `vmss-mesh demo` (what `npm start` runs) and `vmss-mesh host`, as a user runs them: real processes. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startConsulDouble } from '../../src/sandbox/consul-double';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'vmss-mesh.js');
+
+function start(args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+function waitForOutput(proc: ReturnType<typeof start>, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${proc.output()}`)), timeoutMs);
+    const check = () => {
+      const match = pattern.exec(proc.output());
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    proc.child.stdout.on('data', check);
+    proc.child.stderr.on('data', check);
+    check();
+  });
+}
+
+test('demo --once: the whole story converges and the process exits 0', async () => {
+  const proc = start(['demo', '--once', '--fast', '--port', '0'], {});
+  const code = await proc.exited;
+  assert.equal(code, 0, proc.output());
+  assert.match(proc.output(), /ARM emulator \(HTTPS\)\s+https:\/\/127\.0\.0\.1:\d+/);
+  assert.match(proc.output(), /story done: 6 steps/);
+  assert.equal((proc.output().match(/✓ converged/g) ?? []).length, 6);
+  assert.match(proc.output(), /web\s+web_\d\s+127\.0\.\d+\.\d+\s+\d\s+draining/);
+});
+
+test('host: refuses to start without a subscription in scope (exit 2, names the setting)', async () => {
+  const proc = start(['host', '--port', '0'], { VMSS_MESH_SUBSCRIPTIONS: '' });
+  assert.equal(await proc.exited, 2);
+  assert.match(proc.output(), /configuration error: VMSS_MESH_SUBSCRIPTIONS: at least one subscription ID is required/);
+});
+
+test('host: serves the func-start routes with settings from the environment and stops on SIGTERM', async (t) => {
+  const consul = await startConsulDouble();
+  t.after(() => consul.close());
+  const proc = start(['host', '--port', '0', '--no-timers'], {
+    VMSS_MESH_SUBSCRIPTIONS: '00000000-0000-0000-0000-000000000001',
+    CONSUL_HTTP_ADDR: consul.url,
+    VMSS_MESH_ARM_TOKEN: 'unused',
+  });
+  t.after(() => proc.child.kill('SIGKILL'));
+  const [, url] = await waitForOutput(proc, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  const status = await fetch(`${url}/api/status`);
+  assert.equal(status.status, 200);
+  assert.equal(((await status.json()) as { totals: { instances: number } }).totals.instances, 0);
+  const validation = await fetch(`${url}/runtime/webhooks/eventgrid?functionName=vmssEvents`, {
+    method: 'POST',
+    headers: { 'aeg-event-type': 'SubscriptionValidation' },
+    body: JSON.stringify([{ id: '1', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'code-1' } }]),
+  });
+  assert.deepEqual(await validation.json(), { validationResponse: 'code-1' });
+  proc.child.kill('SIGTERM');
+  assert.equal(await proc.exited, 0);
+});
