@@ -1,0 +1,160 @@
+/**
+ * The relay's side of the push API (proto/vmss_mesh/relay/v1/push.proto). Each call:
+ *  1. needs `authorization: Bearer <token>` (UNAUTHENTICATED otherwise; compared in constant time);
+ *  2. is validated whole before anything changes (INVALID_ARGUMENT naming the first bad field,
+ *     e.g. `services[0].endpoints[2].address: "10.0.0.x" is not an IP literal`);
+ *  3. offers each service's set to the MeshStateStore: older than held → IGNORED_STALE, unknown
+ *     service → CREATED, else ACCEPTED (the same newest-index rule the Consul watch follows).
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { EndpointHealth, MeshEndpoint, PushOutcome, ServiceEndpointSet } from '../../shared/endpoints';
+import { InvalidInputError } from '../../shared/errors';
+import { MESH_PROTOCOLS } from '../../shared/azure/mesh-tags';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../inputs/service-name';
+import type { MeshStateStore, OfferResult } from '../inputs/mesh-state-store';
+import {
+  endpointPushService,
+  type WireEndpointHealth,
+  type WirePushOutcome,
+  type WirePushRequest,
+  type WirePushResponse,
+  type WireServiceEndpoints,
+} from './push-proto';
+
+export interface PushServerHooks {
+  /** After a valid, authenticated call: one entry per service. */
+  onPush?(source: string, results: ReadonlyArray<{ readonly service: string } & OfferResult>): void;
+  /** A call refused before it reached the store. */
+  onRejected?(reason: 'unauthenticated' | 'invalid-argument', detail: string, peer: string): void;
+}
+
+export interface PushServiceOptions {
+  readonly store: MeshStateStore;
+  readonly token: string;
+  readonly hooks?: PushServerHooks;
+}
+
+export interface PushService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+const HEALTH_FROM_WIRE: Partial<Record<WireEndpointHealth, EndpointHealth>> = {
+  ENDPOINT_HEALTH_PASSING: 'passing',
+  ENDPOINT_HEALTH_WARNING: 'warning',
+  ENDPOINT_HEALTH_CRITICAL: 'critical',
+  ENDPOINT_HEALTH_DRAINING: 'draining',
+};
+
+const OUTCOME_TO_WIRE: Record<PushOutcome, WirePushOutcome> = {
+  accepted: 'OUTCOME_ACCEPTED',
+  created: 'OUTCOME_CREATED',
+  'ignored-stale': 'OUTCOME_IGNORED_STALE',
+};
+
+/** Protocol of a set pushed without one (same default as the registry's endpoint sets). */
+const DEFAULT_PROTOCOL = 'http';
+const MAX_ZONE_LENGTH = 64;
+const MAX_INSTANCE_NAME_LENGTH = 256;
+/** Envoy sums endpoint weights of a locality in a uint32: a bound per endpoint keeps any sum far from overflow. */
+const MAX_WEIGHT = 1_000_000;
+
+/** The EndpointPush service, ready for `server.addService(s.definition, s.implementation)`. */
+export function createPushService(options: PushServiceOptions): PushService {
+  if (options.token === '') throw new TypeError('createPushService needs a non-empty token');
+  const expected = digest(`Bearer ${options.token}`);
+  const hooks = options.hooks ?? {};
+  const pushEndpoints = (call: grpc.ServerUnaryCall<WirePushRequest, WirePushResponse>, callback: grpc.sendUnaryData<WirePushResponse>): void => {
+    const presented = call.metadata.get('authorization')[0];
+    if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) {
+      const detail = presented === undefined ? 'push token missing: send "authorization: Bearer <token>" metadata' : 'push token wrong';
+      safe(() => hooks.onRejected?.('unauthenticated', detail, call.getPeer()));
+      callback({ code: grpc.status.UNAUTHENTICATED, details: detail });
+      return;
+    }
+    let sets: ServiceEndpointSet[];
+    try {
+      sets = validatePushRequest(call.request);
+    } catch (error) {
+      const detail = error instanceof InvalidInputError ? error.message : String(error);
+      safe(() => hooks.onRejected?.('invalid-argument', detail, call.getPeer()));
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: detail });
+      return;
+    }
+    const results = sets.map((set) => ({ service: set.service, ...options.store.offer(set) }));
+    safe(() => hooks.onPush?.(call.request.source, results));
+    callback(null, { results: results.map((r) => ({ service: r.service, outcome: OUTCOME_TO_WIRE[r.outcome], currentIndex: r.currentIndex })) });
+  };
+  return { definition: endpointPushService().service, implementation: { pushEndpoints } };
+}
+
+/** The request as endpoint sets, or InvalidInputError with the path of the first bad field. */
+export function validatePushRequest(request: WirePushRequest): ServiceEndpointSet[] {
+  const seen = new Set<string>();
+  return request.services.map((wire, i) => {
+    const set = validateService(wire, `services[${i}]`);
+    if (seen.has(set.service)) throw new InvalidInputError(`service ${JSON.stringify(set.service)} appears twice in one push`, `services[${i}].service`);
+    seen.add(set.service);
+    return set;
+  });
+}
+
+function validateService(wire: WireServiceEndpoints, path: string): ServiceEndpointSet {
+  if (!SERVICE_NAME.test(wire.service)) {
+    throw new InvalidInputError(`${JSON.stringify(wire.service)} is not a service name (${SERVICE_NAME_RULE})`, `${path}.service`);
+  }
+  if (!Number.isSafeInteger(wire.consulIndex) || wire.consulIndex < 1) {
+    throw new InvalidInputError(`must be a Consul index ≥ 1, got ${wire.consulIndex}`, `${path}.consul_index`);
+  }
+  const protocol = wire.protocol === '' ? DEFAULT_PROTOCOL : wire.protocol;
+  if (!(MESH_PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new InvalidInputError(`${JSON.stringify(wire.protocol)} is not one of ${MESH_PROTOCOLS.join(', ')}`, `${path}.protocol`);
+  }
+  if (wire.healthPath !== '' && !/^\/[\x21-\x7e]{0,255}$/.test(wire.healthPath)) {
+    throw new InvalidInputError(`${JSON.stringify(wire.healthPath)} is not an HTTP path (starts with "/", printable ASCII, at most 256 characters)`, `${path}.health_path`);
+  }
+  const seen = new Set<string>();
+  const endpoints = wire.endpoints.map((e, j) => {
+    const endpoint = validateEndpoint(e, `${path}.endpoints[${j}]`);
+    const key = `${endpoint.address} ${endpoint.port}`;
+    if (seen.has(key)) throw new InvalidInputError(`${endpoint.address} port ${endpoint.port} appears twice`, `${path}.endpoints[${j}]`);
+    seen.add(key);
+    return endpoint;
+  });
+  return { service: wire.service, consulIndex: wire.consulIndex, protocol, ...(wire.healthPath ? { healthPath: wire.healthPath } : {}), endpoints };
+}
+
+function validateEndpoint(wire: WireServiceEndpoints['endpoints'][number], path: string): MeshEndpoint {
+  if (isIP(wire.address) === 0) throw new InvalidInputError(`${JSON.stringify(wire.address)} is not an IP literal`, `${path}.address`);
+  if (!Number.isInteger(wire.port) || wire.port < 1 || wire.port > 65_535) throw new InvalidInputError(`must be a port from 1 to 65535, got ${wire.port}`, `${path}.port`);
+  const health = HEALTH_FROM_WIRE[wire.health];
+  if (!health) throw new InvalidInputError(`must be passing, warning, critical or draining, got ${wire.health}`, `${path}.health`);
+  if (wire.zone.length > MAX_ZONE_LENGTH || /[\s\x00-\x1f]/.test(wire.zone)) throw new InvalidInputError(`${JSON.stringify(wire.zone)} is not a zone name`, `${path}.zone`);
+  if (wire.instanceName.length > MAX_INSTANCE_NAME_LENGTH) throw new InvalidInputError(`longer than ${MAX_INSTANCE_NAME_LENGTH} characters`, `${path}.instance_name`);
+  if (!Number.isInteger(wire.weight) || wire.weight < 0 || wire.weight > MAX_WEIGHT) {
+    throw new InvalidInputError(`must be a whole number from 0 (= 1) to ${MAX_WEIGHT}, got ${wire.weight}`, `${path}.weight`);
+  }
+  return {
+    address: wire.address,
+    port: wire.port,
+    zone: wire.zone,
+    health,
+    weight: wire.weight === 0 ? 1 : wire.weight, // 0 = the default (push.proto)
+    instanceName: wire.instanceName,
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Hooks must not break a push. */
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // a failing observer is its own problem, not the pusher's
+  }
+}
