@@ -27,6 +27,8 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/config/core/v3/health_check.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  // HTTP/2 towards gRPC backends behind the Envoy gateway (Cluster.typed_extension_protocol_options)
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/config/bootstrap/v3/bootstrap.proto',
 ];
 

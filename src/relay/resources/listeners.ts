@@ -1,0 +1,70 @@
+/**
+ * Listeners and the proxyless route configurations.
+ *
+ * Both profiles use an HttpConnectionManager whose only HTTP filter is the Router (grpc-js requires
+ * the Router to be last, and Envoy needs it to forward at all); routes come over ADS (RDS with
+ * `config_source.ads`, API version V3) unless a proxyless listener carries them inline.
+ */
+import type { BuildOptions, RouteConfigMode } from './build-options';
+import {
+  anyOf,
+  type AnySpec,
+  clusterName,
+  GATEWAY_ROUTE_CONFIG_NAME,
+  gatewayListenerName,
+  HTTP_CONNECTION_MANAGER_FILTER,
+  HTTP_CONNECTION_MANAGER_TYPE,
+  proxylessListenerName,
+  proxylessRouteConfigName,
+  ROUTER_FILTER,
+  ROUTER_TYPE,
+} from './resource-names';
+import type { ResourceSpec } from './resource-spec';
+
+function rds(routeConfigName: string): Record<string, unknown> {
+  return { rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeConfigName } };
+}
+
+function httpConnectionManager(statPrefix: string, fields: Readonly<Record<string, unknown>>): AnySpec {
+  return anyOf(HTTP_CONNECTION_MANAGER_TYPE, {
+    stat_prefix: statPrefix,
+    ...fields,
+    http_filters: [{ name: ROUTER_FILTER, typed_config: anyOf(ROUTER_TYPE, {}) }],
+  });
+}
+
+/** The gateway's HTTP listener: `vmss-mesh-gateway-<port>` on `<address>:<port>`, routes from RDS `vmss-mesh-gateway`. */
+export function buildGatewayListener(options: Pick<BuildOptions, 'gatewayListenerPort' | 'gatewayListenerAddress'>): ResourceSpec {
+  const hcm = httpConnectionManager('vmss_mesh_gateway', {
+    codec_type: 'AUTO',
+    // Route hosts are written without ports; `Host: api.example.com:8080` must still match them.
+    strip_any_host_port: true,
+    ...rds(GATEWAY_ROUTE_CONFIG_NAME),
+  });
+  return {
+    name: gatewayListenerName(options.gatewayListenerPort),
+    address: { socket_address: { protocol: 'TCP', address: options.gatewayListenerAddress, port_value: options.gatewayListenerPort } },
+    filter_chains: [{ filters: [{ name: HTTP_CONNECTION_MANAGER_FILTER, typed_config: hcm }] }],
+  };
+}
+
+/**
+ * A proxyless service's routes: one virtual host answering `<service>` (the authority of
+ * `xds:///<service>`) and `*` (any other authority the client may use for the same listener),
+ * sending every call to the service's cluster.
+ */
+export function buildProxylessRouteConfig(service: string): ResourceSpec {
+  return {
+    name: proxylessRouteConfigName(service),
+    virtual_hosts: [{ name: service, domains: [service, '*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(service) } }] }],
+  };
+}
+
+/** The API listener a client dialing `xds:///<service>` asks for. */
+export function buildProxylessListener(service: string, mode: RouteConfigMode): ResourceSpec {
+  const routes = mode === 'inline' ? { route_config: buildProxylessRouteConfig(service) } : rds(proxylessRouteConfigName(service));
+  return {
+    name: proxylessListenerName(service),
+    api_listener: { api_listener: httpConnectionManager(service, routes) },
+  };
+}

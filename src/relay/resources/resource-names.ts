@@ -1,0 +1,62 @@
+/**
+ * Names and type names of the resources the relay emits, in one place: the protocol layer, the
+ * bootstrap command and the tests read them from here.
+ *
+ * Naming (both profiles use a service's own name for its cluster and ClusterLoadAssignment):
+ * - Envoy gateway: listener `vmss-mesh-gateway-<port>`, route configuration `vmss-mesh-gateway`.
+ * - Proxyless gRPC: listener `<service>` (what `xds:///<service>` asks for), route configuration
+ *   `<service>` (RDS mode only).
+ */
+import { typeUrlOf } from '../xds/envoy-protos';
+import type { ResourceKind } from '../snapshot/snapshot-types';
+
+/** The Envoy message type of each resource kind. */
+export const RESOURCE_TYPE_NAMES: Readonly<Record<ResourceKind, string>> = {
+  listener: 'envoy.config.listener.v3.Listener',
+  route: 'envoy.config.route.v3.RouteConfiguration',
+  cluster: 'envoy.config.cluster.v3.Cluster',
+  endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+};
+
+export const HTTP_CONNECTION_MANAGER_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+export const UPSTREAM_HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** Well-known extension names Envoy uses to find the filters and protocol options. */
+export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
+export const ROUTER_FILTER = 'envoy.filters.http.router';
+
+export const GATEWAY_ROUTE_CONFIG_NAME = 'vmss-mesh-gateway';
+
+export function gatewayListenerName(port: number): string {
+  return `vmss-mesh-gateway-${port}`;
+}
+
+/** The listener a proxyless client dialing `xds:///<service>` subscribes to. */
+export function proxylessListenerName(service: string): string {
+  return service;
+}
+
+export function proxylessRouteConfigName(service: string): string {
+  return service;
+}
+
+export function clusterName(service: string): string {
+  return service;
+}
+
+/**
+ * A google.protobuf.Any in the form protobufjs's `fromObject` packs (`@type` plus the message's
+ * own fields). Keeping nested messages as plain objects until the single encode step lets the
+ * strict checker see every field, including those inside typed configs.
+ */
+export type AnySpec = { readonly '@type': string } & Readonly<Record<string, unknown>>;
+
+export function anyOf(typeName: string, message: Readonly<Record<string, unknown>>): AnySpec {
+  return { '@type': typeUrlOf(typeName), ...message };
+}
+
+/** google.protobuf.Duration from milliseconds. */
+export function duration(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
