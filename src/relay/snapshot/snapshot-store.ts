@@ -158,12 +158,18 @@ export class SnapshotStore implements SnapshotSource {
         cached.input = set; // identity check first next time
         continue;
       }
-      const rebuilt = this.rebuildService(set, cached);
+      // A service that was only a gateway placeholder keeps those objects where the bytes match.
+      const rebuilt = this.rebuildService(set, cached?.parts ?? this.placeholders.get(name));
       this.services.set(name, rebuilt);
       rebuiltServices.push(name);
       notes.push(...rebuilt.notes);
     }
-    for (const name of [...this.services.keys()]) if (!routed.has(name)) this.services.delete(name);
+    const removed = new Map<string, PlaceholderParts<Entry>>();
+    for (const [name, cached] of [...this.services]) {
+      if (routed.has(name)) continue;
+      removed.set(name, cached.parts);
+      this.services.delete(name);
+    }
     this.leftOut = leftOut;
 
     const placeholderNames = placeholderServices(state, new Set(routed.keys()));
@@ -171,9 +177,10 @@ export class SnapshotStore implements SnapshotSource {
     for (const name of placeholderNames) {
       if (!this.placeholders.has(name)) {
         const specs = buildPlaceholderSpecs(name, this.options);
+        const before = removed.get(name);
         this.placeholders.set(name, {
-          loadAssignment: entryOf('endpoint', specs.loadAssignment, undefined),
-          gatewayCluster: entryOf('cluster', specs.gatewayCluster, undefined),
+          loadAssignment: entryOf('endpoint', specs.loadAssignment, before?.loadAssignment),
+          gatewayCluster: entryOf('cluster', specs.gatewayCluster, before?.gatewayCluster),
         });
       }
     }
@@ -210,9 +217,8 @@ export class SnapshotStore implements SnapshotSource {
     };
   }
 
-  private rebuildService(set: ServiceEndpointSet, cached: CachedService | undefined): CachedService {
+  private rebuildService(set: ServiceEndpointSet, before: Partial<ServiceParts<Entry>> | undefined): CachedService {
     const specs = buildServiceSpecs(set, this.options);
-    const before = cached?.parts;
     return {
       input: set,
       notes: specs.notes,
