@@ -22,6 +22,7 @@ const lazy = (summary: string, load: () => unknown): CommandEntry => ({ summary,
 
 /** Subcommand words → module. Keep sorted; one line each. */
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  'deadletter replay': lazy('Replay the events Event Grid dead-lettered to a blob container through the vmssEvents function', () => require('./deadletter')),
   demo: lazy('Run the local world (ARM emulator, Consul double, Functions app) and a scale-out / scale-in story', () => require('./demo')),
   'events explain': lazy('Explain what the app would do with an Event Grid delivery or autoscale webhook body', () => require('./events-explain')),
   host: lazy('Run the Functions app locally (the routes of `func start`) with settings from the environment', () => require('./host')),
