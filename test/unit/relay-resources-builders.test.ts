@@ -12,7 +12,7 @@ import { buildGatewayCluster, buildProxylessCluster } from '../../src/relay/reso
 import { buildGatewayRouteConfig, validateGatewayRoutes } from '../../src/relay/resources/gateway-routes';
 import { buildGatewayListener, buildProxylessListener, buildProxylessRouteConfig } from '../../src/relay/resources/listeners';
 import { buildLoadAssignment, endpointWeight, envoyHealthStatus } from '../../src/relay/resources/load-assignment';
-import { buildProfileSpecs } from '../../src/relay/resources/profile-resources';
+import { buildProfileSpecs, buildServiceSpecs } from '../../src/relay/resources/profile-resources';
 import { referencesOf } from '../../src/relay/resources/resource-spec';
 import { consistencyProblems } from '../../src/relay/snapshot/consistency';
 
@@ -289,6 +289,15 @@ describe('gateway routes', () => {
     assert.deepEqual(gateway.endpoint.find((e) => e.cluster_name === 'future'), { cluster_name: 'future', endpoints: [] });
     const proxyless = buildProfileSpecs(state, DEFAULT_BUILD_OPTIONS)['proxyless-grpc'];
     assert.deepEqual(proxyless.cluster.map((c) => c.name), ['web']);
+  });
+});
+
+describe('service specs', () => {
+  test('a health path that is not an absolute URL path is dropped with a note', () => {
+    const state: MeshState = { services: new Map([['web', set('web', [], { healthPath: 'healthz now' })]]), gatewayRoutes: [] };
+    const specs = buildServiceSpecs(state.services.get('web')!, DEFAULT_BUILD_OPTIONS);
+    assert.equal(specs.gatewayCluster.health_checks, undefined);
+    assert.deepEqual(specs.notes, ['service web: health path "healthz now" is not an absolute URL path; the gateway does not health-check it']);
   });
 });
 

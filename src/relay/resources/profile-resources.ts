@@ -57,15 +57,24 @@ export function isServableName(service: string): boolean {
   return SERVICE_NAME.test(service);
 }
 
+/** An absolute path of visible ASCII: what Envoy can put on a health-check request line. */
+const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
+
 export function buildServiceSpecs(set: ServiceEndpointSet, options: BuildOptions): ServiceSpecs {
   const cla = buildLoadAssignment(set, options);
+  const notes = [...cla.notes];
+  let healthPath = set.healthPath;
+  if (healthPath !== undefined && !HEALTH_PATH.test(healthPath)) {
+    notes.push(`service ${set.service}: health path ${JSON.stringify(healthPath)} is not an absolute URL path; the gateway does not health-check it`);
+    healthPath = undefined;
+  }
   return {
     loadAssignment: cla.spec,
-    gatewayCluster: buildGatewayCluster(set, options),
+    gatewayCluster: buildGatewayCluster({ service: set.service, protocol: set.protocol, ...(healthPath ? { healthPath } : {}) }, options),
     proxylessListener: buildProxylessListener(set.service, options.routeConfigMode),
     ...(options.routeConfigMode === 'rds' ? { proxylessRoute: buildProxylessRouteConfig(set.service) } : {}),
     proxylessCluster: buildProxylessCluster(set.service, options),
-    notes: cla.notes,
+    notes,
   };
 }
 
