@@ -10,6 +10,9 @@
  * not rebuilt; a rebuilt resource whose bytes did not change keeps its previous EncodedResource
  * object; a service's ClusterLoadAssignment is one object shared by both profiles.
  *
+ * Listeners hear every publish, also before `markReady()` (streams should check `ready()` before
+ * answering); `markReady()` then calls them once with both profiles.
+ *
  * Not thread-safe in the worker sense: call it from one event loop (the relay's coalescer).
  */
 import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
