@@ -1,0 +1,165 @@
+/**
+ * One stream's state for one resource kind: what the client subscribed to, what it has (as far as
+ * the server knows), and the response it has not yet ACKed or NACKed. Versions and references to
+ * the shared EncodedResource objects only, never copies of bytes.
+ */
+import type { EncodedResource, ResourceKind } from '../snapshot/snapshot-types';
+import type { DeltaRequest, ErrorDetail } from './ads-requests';
+
+/**
+ * What the client holds for one name:
+ * - an EncodedResource: the server sent exactly this resource;
+ * - a string: the client said it holds this version (Delta `initial_resource_versions`);
+ * - null: the client was told the resource does not exist (Delta `removed_resources`).
+ */
+export type Known = EncodedResource | string | null;
+
+export function knownVersion(known: Known | undefined): string | undefined {
+  if (known === undefined || known === null) return undefined;
+  return typeof known === 'string' ? known : known.version;
+}
+
+/** Listener and Cluster are the kinds with wildcard subscriptions (`*` or the legacy empty request). */
+export function supportsWildcard(kind: ResourceKind): boolean {
+  return kind === 'listener' || kind === 'cluster';
+}
+
+export const WILDCARD = '*';
+
+export interface InFlight {
+  readonly nonce: string;
+  readonly version: string;
+  /** `now()` when it was written, for the ACK latency. */
+  readonly sentAt: number;
+}
+
+export interface Settlement {
+  readonly outcome: 'ack' | 'nack';
+  readonly version: string;
+  readonly latencyMs: number;
+  readonly error?: string;
+}
+
+export class KindSubscription {
+  /** The client sent at least one request for this kind. */
+  requested = false;
+  wildcard = false;
+  /** Once a name (even `*`) was asked for, an empty request means "nothing", not the legacy wildcard. */
+  explicitlySubscribed = false;
+  names = new Set<string>();
+  readonly known = new Map<string, Known>();
+  /**
+   * Delta: names unsubscribed while a wildcard is active. The client cannot tell whether the
+   * wildcard still covers them, so it must get each again or its removal (xDS protocol,
+   * "Unsubscribing from Resources").
+   */
+  readonly owedAnswers = new Set<string>();
+  /** At least one response of this kind was sent on the stream. */
+  responded = false;
+  lastNonce = '';
+  inFlight: InFlight | undefined;
+  lastSentVersion: string | undefined;
+  lastAckedVersion: string | undefined;
+
+  constructor(readonly kind: ResourceKind) {}
+
+  interestedIn(name: string): boolean {
+    return this.wildcard || this.names.has(name);
+  }
+
+  /** What `/debug/clients` shows. */
+  subscriptionView(): readonly string[] | '*' {
+    return this.wildcard ? WILDCARD : [...this.names].sort();
+  }
+
+  /** Forgets what the client holds outside its interest (it drops those resources itself). */
+  private forgetUninterested(): void {
+    for (const name of this.known.keys()) {
+      if (!this.interestedIn(name)) this.known.delete(name);
+    }
+  }
+
+  /**
+   * Settles the in-flight response when `nonce` is its nonce: an ACK, or a NACK when an error is
+   * present. The rejected resources stay recorded as sent so they are never resent; the next
+   * changed version goes out normally.
+   */
+  settle(nonce: string, errorDetail: ErrorDetail | undefined, now: number): Settlement | undefined {
+    const inFlight = this.inFlight;
+    if (!inFlight || nonce === '' || nonce !== inFlight.nonce) return undefined;
+    this.inFlight = undefined;
+    const latencyMs = Math.max(0, now - inFlight.sentAt);
+    if (errorDetail) {
+      const error = errorDetail.message !== '' ? errorDetail.message : `error code ${errorDetail.code}`;
+      return { outcome: 'nack', version: inFlight.version, latencyMs, error };
+    }
+    this.lastAckedVersion = inFlight.version;
+    return { outcome: 'ack', version: inFlight.version, latencyMs };
+  }
+
+  /**
+   * SotW: every request carries the full list of names. Newly requested names are resent even if
+   * the client had them; names left out are forgotten (the client drops them).
+   */
+  applySotwNames(resourceNames: readonly string[]): void {
+    let wildcard = false;
+    const names = new Set<string>();
+    for (const name of resourceNames) {
+      if (name === WILDCARD && supportsWildcard(this.kind)) wildcard = true;
+      else names.add(name);
+    }
+    if (resourceNames.length === 0 && supportsWildcard(this.kind) && !this.explicitlySubscribed) wildcard = true;
+    if (resourceNames.length > 0) this.explicitlySubscribed = true;
+    for (const name of names) {
+      if (!this.names.has(name)) this.known.delete(name);
+    }
+    this.names = names;
+    this.wildcard = wildcard;
+    this.forgetUninterested();
+  }
+
+  /**
+   * Delta: subscription changes apply whatever the nonce. `initial_resource_versions` counts only on
+   * the first request of the kind on the stream. Returns whether the subscription changed.
+   */
+  applyDeltaRequest(request: DeltaRequest, first: boolean): boolean {
+    const canWildcard = supportsWildcard(this.kind);
+    let changed = false;
+    if (first && canWildcard && request.subscribe.length === 0 && request.unsubscribe.length === 0) {
+      this.wildcard = true; // the legacy wildcard
+      changed = true;
+    }
+    for (const name of request.subscribe) {
+      changed = true;
+      this.explicitlySubscribed = true;
+      if (name === WILDCARD && canWildcard) {
+        this.wildcard = true;
+        continue;
+      }
+      this.names.add(name);
+      this.owedAnswers.delete(name);
+      // The client may have forgotten it while staying subscribed: always answer a subscribe.
+      if (!request.initialResourceVersions.has(name)) this.known.delete(name);
+    }
+    for (const name of request.unsubscribe) {
+      changed = true;
+      if (name === WILDCARD && canWildcard) {
+        this.wildcard = false;
+        continue;
+      }
+      this.names.delete(name);
+      this.known.delete(name);
+      this.owedAnswers.delete(name);
+      // With a wildcard too, the client cannot tell whether the wildcard still covers the name:
+      // it must get the resource again or its removal.
+      if (this.wildcard) this.owedAnswers.add(name);
+    }
+    this.forgetUninterested();
+    if (first) {
+      for (const [name, version] of request.initialResourceVersions) {
+        if (this.interestedIn(name)) this.known.set(name, version);
+      }
+    }
+    return changed;
+  }
+}
