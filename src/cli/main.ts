@@ -26,6 +26,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   demo: lazy('Run the local world (ARM emulator, Consul double, Functions app) and a scale-out / scale-in story', () => require('./demo')),
   'events explain': lazy('Explain what the app would do with an Event Grid delivery or autoscale webhook body', () => require('./events-explain')),
   host: lazy('Run the Functions app locally (the routes of `func start`) with settings from the environment', () => require('./host')),
+  sandbox: lazy('Look at and act on the running sandbox: status [--json], scale <set> <n>, fail|heal <instance>, event-chaos on|off', () => require('./sandbox')),
 };
 
 function findCommand(args: readonly string[]): { name: string; entry: CommandEntry; rest: string[] } | undefined {
