@@ -256,10 +256,11 @@ export function describeChanges(previous: SandboxState | undefined, next: Sandbo
   const out: string[] = [];
   const say = (text: string) => out.push(`${at} ${text}`);
   if (previous.eventChaos !== next.eventChaos) say(`event chaos ${next.eventChaos ? 'on' : 'off'}`);
-  const before = new Map(previous.scaleSets.map((s) => [s.name, s]));
+  // Scale sets by resource ID: two resource groups may both have a "web".
+  const before = new Map(previous.scaleSets.map((s) => [s.id.toLowerCase(), s]));
   for (const set of next.scaleSets) {
-    const old = before.get(set.name);
-    before.delete(set.name);
+    const old = before.get(set.id.toLowerCase());
+    before.delete(set.id.toLowerCase());
     if (!old) say(`${set.name}: scale set appeared (${set.orchestrationMode}, capacity ${set.capacity})`);
     else if (old.capacity !== set.capacity) say(`${set.name}: capacity ${old.capacity} → ${set.capacity}`);
     const oldInstances = new Map((old?.instances ?? []).map((i) => [i.name, i]));

@@ -302,7 +302,7 @@ export const PAGE_SCRIPT = String.raw`
     setText(byId('traffic-failed-total'), String(t.failedTotal));
     byId('stat-failed').classList.toggle('alert', t.failed > 0);
     byId('stat-failed-total').classList.toggle('alert', t.failedTotal > 0);
-    syncChildren(byId('scale-sets'), state.scaleSets, (s) => 's:' + s.name, createScaleSet, updateScaleSet);
+    syncChildren(byId('scale-sets'), state.scaleSets, (s) => 's:' + s.id.toLowerCase(), createScaleSet, updateScaleSet);
     renderRelayClients();
     renderTimeline();
     renderEndpoints();
