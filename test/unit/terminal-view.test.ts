@@ -9,7 +9,7 @@ function instance(name: string, over: Partial<SandboxInstance> = {}): SandboxIns
   return { name, instanceId: name.replace(/\D/g, ''), privateIp: '127.0.1.10', zone: '1', provisioningState: 'Succeeded', powerState: 'running', health: 'Healthy', consul: 'passing', trafficShare: 0.5, served: 100, ...over };
 }
 
-function scaleSet(name: string, instances: SandboxInstance[], over: Partial<SandboxScaleSet> = {}): SandboxScaleSet {
+function scaleSet(name: string, instances: readonly SandboxInstance[], over: Partial<SandboxScaleSet> = {}): SandboxScaleSet {
   return { id: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`, name, orchestrationMode: 'Uniform', capacity: instances.length, service: name, port: 8080, protocol: 'http', instances, ...over };
 }
 
