@@ -99,7 +99,6 @@ resource "azurerm_function_app_flex_consumption" "app" {
   function_app_storage_uses_managed_identity = true
 
   virtual_network_subnet_id = var.subnet_id
-  https_only                = true
   app_settings              = local.app_settings
   tags                      = var.tags
 
