@@ -70,8 +70,8 @@ function startWatch(t: TestContext, source: WatchSource, options: Partial<Constr
 describe('ConsulWatch loop rules', { concurrency: true }, () => {
   test('loads the list and every service before publishing, then blocks on the indexes it got', async (t) => {
     const s = scriptedSource({
-      services: (read, n) => (n === 1 ? { index: 40, services: ['api', 'web'] } : s.block()),
-      service: (name) => (read, n) => (n === 1 ? endpointSet(name, name === 'web' ? 31 : 22, [endpoint('10.0.0.1')]) : s.block()),
+      services: (_read, n) => (n === 1 ? { index: 40, services: ['api', 'web'] } : s.block()),
+      service: (name) => (_read, n) => (n === 1 ? endpointSet(name, name === 'web' ? 31 : 22, [endpoint('10.0.0.1')]) : s.block()),
     });
     const { watch, store, recorder } = startWatch(t, s.source);
     await watch.loaded;
@@ -89,8 +89,8 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
   test('an index that goes backwards resets to 0 and the lower answer is taken as the truth', async (t) => {
     const answers = [endpointSet('web', 50, [endpoint('10.0.0.1')]), endpointSet('web', 60, [endpoint('10.0.0.2')]), endpointSet('web', 12, [endpoint('10.0.0.3')]), endpointSet('web', 12, [endpoint('10.0.0.3')])];
     const s = scriptedSource({
-      services: (read, n) => (n === 1 ? { index: 5, services: ['web'] } : s.block()),
-      service: () => (read, n) => answers[n - 1] ?? s.block(),
+      services: (_read, n) => (n === 1 ? { index: 5, services: ['web'] } : s.block()),
+      service: () => (_read, n) => answers[n - 1] ?? s.block(),
     });
     const { store, events } = startWatch(t, s.source);
     await until(() => s.readsOf('service:web').length === 5, s.subscribe, 2_000, 'five reads of web');
@@ -102,7 +102,7 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
 
   test('never blocks on an index below 1', async (t) => {
     const s = scriptedSource({
-      services: (read, n) => (n <= 2 ? { index: 0, services: [] } : s.block()),
+      services: (_read, n) => (n <= 2 ? { index: 0, services: [] } : s.block()),
       service: () => () => s.block(),
     });
     startWatch(t, s.source);
@@ -112,7 +112,7 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
 
   test('each loop is rate-limited: reads that return at once are spaced by minIntervalMs', async (t) => {
     const s = scriptedSource({
-      services: (read, n) => (n <= 5 ? { index: 7, services: [] } : s.block()),
+      services: (_read, n) => (n <= 5 ? { index: 7, services: [] } : s.block()),
       service: () => () => s.block(),
     });
     startWatch(t, s.source, { minIntervalMs: 30 });
@@ -127,7 +127,7 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
 
   test('errors back off exponentially up to the cap, then the loop resumes at the same index', async (t) => {
     const s = scriptedSource({
-      services: (read, n) => {
+      services: (_read, n) => {
         if (n === 1) return { index: 9, services: [] };
         if (n <= 6) throw new TransientError(`Consul GET /v1/catalog/services answered 500 (${n})`, 'consul');
         return n === 7 ? { index: 9, services: [] } : s.block();
@@ -150,7 +150,7 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
 
   test("Consul's Retry-After lengthens the pause (within the cap); jitter halves it at most", async (t) => {
     const s = scriptedSource({
-      services: (read, n) => {
+      services: (_read, n) => {
         if (n === 1) return { index: 3, services: [] };
         if (n === 2) throw new TransientError('Consul GET /v1/catalog/services answered 429', 'consul', 200);
         if (n === 3) throw new TransientError('Consul GET /v1/catalog/services answered 500', 'consul');
@@ -169,8 +169,8 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
 
   test('the first load is retried until it succeeds; nothing is published before', async (t) => {
     const s = scriptedSource({
-      services: (read, n) => (n === 1 ? { index: 4, services: ['web'] } : n === 2 ? { index: 4, services: ['web'] } : s.block()),
-      service: () => (read, n) => {
+      services: (_read, n) => (n === 1 ? { index: 4, services: ['web'] } : n === 2 ? { index: 4, services: ['web'] } : s.block()),
+      service: () => (_read, n) => {
         if (n === 1) throw new TransientError('Consul GET /v1/health/service/web failed: socket hang up', 'consul');
         return n === 2 ? endpointSet('web', 4, []) : s.block();
       },
@@ -188,8 +188,8 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
       { index: 20, services: ['web', 'worker'] },
     ];
     const s = scriptedSource({
-      services: (read, n) => lists[n - 1] ?? s.block(),
-      service: (name) => (read, n) => (n === 1 ? endpointSet(name, 8, [endpoint('10.0.0.1')]) : s.block()),
+      services: (_read, n) => lists[n - 1] ?? s.block(),
+      service: (name) => (_read, n) => (n === 1 ? endpointSet(name, 8, [endpoint('10.0.0.1')]) : s.block()),
     });
     const { watch, store, recorder } = startWatch(t, s.source);
     await recorder.waitFor((state) => state.services.has('worker') && !state.services.has('api'), 2_000, 'worker in, api out');
@@ -200,8 +200,8 @@ describe('ConsulWatch loop rules', { concurrency: true }, () => {
 
   test('close ends blocked reads and pending pauses at once', async (t) => {
     const s = scriptedSource({
-      services: (read, n) => (n === 1 ? { index: 3, services: ['web'] } : s.block()),
-      service: () => (read, n) => {
+      services: (_read, n) => (n === 1 ? { index: 3, services: ['web'] } : s.block()),
+      service: () => (_read, n) => {
         if (n === 1) return endpointSet('web', 3, []);
         throw new TransientError('down', 'consul');
       },
