@@ -133,6 +133,11 @@ export class FakeSandboxWorld {
     this.changed();
   }
 
+  /** Tells listeners something changed although nothing did (for tests of de-duplication). */
+  touch(): void {
+    this.changed();
+  }
+
   close(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();

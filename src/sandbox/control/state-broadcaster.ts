@@ -20,13 +20,14 @@ export interface StateBroadcasterOptions {
 
 interface Client {
   readonly res: ServerResponse;
+  /** Content of the last state this page got: a page is never sent the same state twice. */
+  lastKey?: string;
   /** A frame waiting for 'drain': a slow page skips stale states and gets only the newest. */
   pending?: string;
 }
 
 export class StateBroadcaster {
   private readonly clients = new Set<Client>();
-  private lastKey: string | undefined;
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private sequence = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -66,7 +67,10 @@ export class StateBroadcaster {
     // `retry` tells EventSource how soon to reconnect after the sandbox restarts.
     this.write(client, 'retry: 1000\n\n');
     const snapshot = this.snapshot();
-    if (snapshot !== undefined) this.write(client, this.frame(snapshot.body));
+    if (snapshot !== undefined) {
+      client.lastKey = snapshot.key;
+      this.write(client, this.frame(snapshot.body));
+    }
   }
 
   /** Something changed: send soon, but not more often than `minIntervalMs`. */
@@ -92,10 +96,15 @@ export class StateBroadcaster {
     // Nobody listening: nothing to send (a page that connects later gets the state on attach).
     if (this.clients.size === 0) return;
     const snapshot = this.snapshot();
-    if (snapshot === undefined || snapshot.key === this.lastKey) return;
-    this.lastKey = snapshot.key;
+    if (snapshot === undefined) return;
+    const behind = [...this.clients].filter((client) => client.lastKey !== snapshot.key);
+    if (behind.length === 0) return;
+    const frame = this.frame(snapshot.body);
+    for (const client of behind) {
+      client.lastKey = snapshot.key;
+      this.write(client, frame);
+    }
     this.lastSentAt = Date.now();
-    this.broadcast(this.frame(snapshot.body));
   }
 
   /** `key` is the state without `generatedAt`, so a state that merely got older is not resent. */
