@@ -18,6 +18,22 @@ import { commitPlannedResponse, planNextResponse, type PlannedResponse, type Sub
 export type IncomingRequest = SotwRequest | DeltaRequest | MalformedRequest;
 export type AdsCall = grpc.ServerDuplexStream<IncomingRequest, OutgoingResponse>;
 
+/**
+ * What a stream uses of its gRPC call (grpc-js's ServerDuplexStream fits), so tests can drive a
+ * stream without a network. Events: 'data' (IncomingRequest), 'end', 'cancelled', 'error'.
+ */
+export interface AdsStreamCall {
+  on(event: 'data', listener: (request: IncomingRequest) => void): unknown;
+  on(event: 'end' | 'cancelled', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  write(response: OutgoingResponse): unknown;
+  /** Ends the call with OK. */
+  end(): void;
+  /** grpc-js ends a server call with the status of an emitted error ({code, details}). */
+  emit(event: 'error', error: Error & { code: grpc.status; details: string }): unknown;
+  getPeer(): string;
+}
+
 /** What a stream needs from the service that owns it. */
 export interface StreamEnvironment {
   readonly source: SnapshotSource;
@@ -63,7 +79,7 @@ export class AdsStream {
   constructor(
     readonly streamId: number,
     readonly mode: AdsMode,
-    private readonly call: AdsCall,
+    private readonly call: AdsStreamCall,
     private readonly env: StreamEnvironment,
   ) {
     const subs = {} as Record<ResourceKind, KindSubscription>;
@@ -72,7 +88,7 @@ export class AdsStream {
     call.on('data', (request: IncomingRequest) => this.onRequest(request));
     call.on('end', () => this.end('client closed the stream', undefined));
     call.on('cancelled', () => this.finish('cancelled by the client'));
-    call.on('error', (error: unknown) => this.finish(`stream error: ${errorMessage(error)}`));
+    call.on('error', (error: Error) => this.finish(`stream error: ${error.message}`));
   }
 
   get profile(): ClientProfile | undefined {
@@ -161,6 +177,7 @@ export class AdsStream {
     const sub = this.subs[kind];
     // SotW: a request answering anything but our latest response of its kind is stale.
     if (sub.responded && request.responseNonce !== sub.lastNonce) {
+      sub.noteStaleSotwRequest(request.resourceNames);
       this.report(kind, 'stale-nonce', undefined);
       return;
     }
@@ -249,7 +266,7 @@ export class AdsStream {
     }
     commitPlannedResponse(this.subs, planned);
     const sub = this.subs[planned.kind];
-    sub.inFlight = { nonce, version: planned.version, sentAt: this.env.now() };
+    sub.inFlight = { nonce, version: planned.version, sentAt: this.env.now(), resources: planned.resources };
     sub.lastNonce = nonce;
     sub.responded = true;
     sub.lastSentVersion = planned.version;

@@ -14,6 +14,13 @@ import type { DeltaRequest, ErrorDetail } from './ads-requests';
  */
 export type Known = EncodedResource | string | null;
 
+/**
+ * Recorded for a name the client holds but must get again (it asked for it anew, or its cluster
+ * changed): no real version equals it, yet the server still knows the client holds something, so
+ * a deletion is still announced.
+ */
+export const MUST_RESEND = '';
+
 export function knownVersion(known: Known | undefined): string | undefined {
   if (known === undefined || known === null) return undefined;
   return typeof known === 'string' ? known : known.version;
@@ -31,6 +38,8 @@ export interface InFlight {
   readonly version: string;
   /** `now()` when it was written, for the ACK latency. */
   readonly sentAt: number;
+  /** What it carried (the shared objects). */
+  readonly resources: readonly EncodedResource[];
 }
 
 export interface Settlement {
@@ -72,10 +81,23 @@ export class KindSubscription {
     return this.wildcard ? WILDCARD : [...this.names].sort();
   }
 
-  /** Forgets what the client holds outside its interest (it drops those resources itself). */
+  /** The client must get `name` again: the resource if it exists (see MUST_RESEND), else its absence. */
+  mustResend(name: string): void {
+    const known = this.known.get(name);
+    if (known === null) this.known.delete(name);
+    else if (known !== undefined) this.known.set(name, MUST_RESEND);
+  }
+
+  /**
+   * Forgets what the client holds outside its interest (it drops those resources itself), except
+   * what the response in flight carries: the client handles that response only after this
+   * subscription change and keeps whatever of it its interest covers by then (Delta applies
+   * changes whatever the nonce, so a change can cross a response). Pruned when it is settled.
+   */
   private forgetUninterested(): void {
+    const carried = this.inFlight ? new Set(this.inFlight.resources.map((r) => r.name)) : undefined;
     for (const name of this.known.keys()) {
-      if (!this.interestedIn(name)) this.known.delete(name);
+      if (!this.interestedIn(name) && !carried?.has(name)) this.known.delete(name);
     }
   }
 
@@ -88,6 +110,7 @@ export class KindSubscription {
     const inFlight = this.inFlight;
     if (!inFlight || nonce === '' || nonce !== inFlight.nonce) return undefined;
     this.inFlight = undefined;
+    this.forgetUninterested();
     const latencyMs = Math.max(0, now - inFlight.sentAt);
     if (errorDetail) {
       const error = errorDetail.message !== '' ? errorDetail.message : `error code ${errorDetail.code}`;
@@ -95,6 +118,23 @@ export class KindSubscription {
     }
     this.lastAckedVersion = inFlight.version;
     return { outcome: 'ack', version: inFlight.version, latencyMs };
+  }
+
+  /**
+   * SotW: a request with a stale nonce is ignored, but it still counts for the legacy wildcard,
+   * which holds only while every request of the kind had an empty list (xDS protocol).
+   */
+  noteStaleSotwRequest(resourceNames: readonly string[]): void {
+    // What it leaves out, the client has dropped: if it asks for it again, it must get it again.
+    const wildcard =
+      supportsWildcard(this.kind) && (resourceNames.includes(WILDCARD) || (resourceNames.length === 0 && !this.explicitlySubscribed));
+    if (!wildcard) {
+      const covered = new Set(resourceNames);
+      for (const name of [...this.known.keys()]) {
+        if (!covered.has(name)) this.mustResend(name);
+      }
+    }
+    if (resourceNames.length > 0) this.explicitlySubscribed = true;
   }
 
   /**
@@ -111,7 +151,7 @@ export class KindSubscription {
     if (resourceNames.length === 0 && supportsWildcard(this.kind) && !this.explicitlySubscribed) wildcard = true;
     if (resourceNames.length > 0) this.explicitlySubscribed = true;
     for (const name of names) {
-      if (!this.names.has(name)) this.known.delete(name);
+      if (!this.names.has(name)) this.mustResend(name);
     }
     this.names = names;
     this.wildcard = wildcard;
@@ -139,7 +179,7 @@ export class KindSubscription {
       this.names.add(name);
       this.owedAnswers.delete(name);
       // The client may have forgotten it while staying subscribed: always answer a subscribe.
-      if (!request.initialResourceVersions.has(name)) this.known.delete(name);
+      if (!request.initialResourceVersions.has(name)) this.mustResend(name);
     }
     for (const name of request.unsubscribe) {
       changed = true;
@@ -148,11 +188,13 @@ export class KindSubscription {
         continue;
       }
       this.names.delete(name);
-      this.known.delete(name);
       this.owedAnswers.delete(name);
       // With a wildcard too, the client cannot tell whether the wildcard still covers the name:
       // it must get the resource again or its removal.
-      if (this.wildcard) this.owedAnswers.add(name);
+      if (this.wildcard) {
+        this.mustResend(name);
+        this.owedAnswers.add(name);
+      }
     }
     this.forgetUninterested();
     if (first) {

@@ -83,7 +83,10 @@ function absentNames(sub: KindSubscription, resources: ReadonlyMap<string, Encod
     if (!resources.has(name) && !sub.known.has(name)) out.push(name);
   }
   for (const name of sub.owedAnswers) {
-    if (!sub.names.has(name) && !(resources.has(name) && sub.interestedIn(name))) out.push(name);
+    if (sub.names.has(name) || (resources.has(name) && sub.interestedIn(name))) continue;
+    // A name the client holds is announced by the removal of gone resources instead.
+    const known = sub.known.get(name);
+    if (known === undefined || known === null) out.push(name);
   }
   return out;
 }
@@ -185,7 +188,7 @@ export function commitPlannedResponse(subs: Subscriptions, planned: PlannedRespo
     sub.known.set(resource.name, resource);
     sub.owedAnswers.delete(resource.name);
     if (planned.kind === 'cluster' && before !== resource.version) {
-      subs.endpoint.known.delete(edsNameOfCluster(resource));
+      subs.endpoint.mustResend(edsNameOfCluster(resource));
     }
   }
   for (const name of planned.removed) {
