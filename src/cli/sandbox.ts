@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { MAX_SANDBOX_CAPACITY, parseSandboxAction } from '../sandbox/control/action-schema';
-import { fetchSandboxState, sendSandboxAction, SandboxUnreachableError } from '../sandbox/control/control-client';
+import { fetchSandboxState, followSandboxState, sendSandboxAction, SandboxUnreachableError } from '../sandbox/control/control-client';
 import { resolveSandboxUrl, SANDBOX_URL_SETTING } from '../sandbox/control/discovery';
 import type { SandboxAction } from '../sandbox/sandbox-state';
 import { renderStatusLines, TerminalView, type TerminalOutput } from '../sandbox/terminal-view';
@@ -33,8 +33,6 @@ Options:
 
 Exit codes: 0 done, 1 no running sandbox or the sandbox refused the action, 2 usage error.
 `;
-
-const WATCH_POLL_MS = 1000;
 
 interface Parsed {
   readonly command: string | undefined;
@@ -140,24 +138,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   return EXIT.failure;
 }
 
-/** Polls the state and shows it until SIGINT/SIGTERM (exit 0) or the sandbox goes away (exit 1). */
+/** Follows the sandbox's event stream until SIGINT/SIGTERM (exit 0) or the sandbox goes away (exit 1). */
 async function watch(url: string, io: CliIo): Promise<number> {
-  const out = io.stdout as TerminalOutput;
-  const view = new TerminalView(out, { color: io.env.NO_COLOR === undefined });
-  let stop: (() => void) | undefined;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = () => stop?.();
+  const view = new TerminalView(io.stdout as TerminalOutput, { color: io.env.NO_COLOR === undefined });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    for (;;) {
-      view.update(await fetchSandboxState(url));
-      let timer: NodeJS.Timeout | undefined;
-      const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), WATCH_POLL_MS)));
-      const next = await Promise.race([tick, stopped.then(() => 'stop' as const)]);
-      clearTimeout(timer);
-      if (next === 'stop') return EXIT.ok;
-    }
+    await followSandboxState(url, (state) => view.update(state), stop.signal);
+    return EXIT.ok;
   } catch (error) {
     if (!(error instanceof SandboxUnreachableError)) throw error;
     view.print(`the sandbox at ${url} stopped answering (${error.reason ?? 'no answer'})`);

@@ -68,3 +68,47 @@ export async function sendSandboxAction(baseUrl: string, action: SandboxAction, 
   const message = typeof body.message === 'string' ? body.message : `HTTP ${response.status}`;
   return { status: response.status, ok: response.ok && body.ok === true, message };
 }
+
+/**
+ * Follows `GET /api/events`: calls `onState` with every state the sandbox pushes (the first one
+ * at once) until `signal` aborts (resolves) or the stream ends or breaks (`SandboxUnreachableError`).
+ */
+export async function followSandboxState(baseUrl: string, onState: (state: SandboxState) => void, signal: AbortSignal): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}/api/events`, { headers: { accept: 'text/event-stream' }, signal });
+  } catch (error) {
+    if (signal.aborted) return;
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    throw new SandboxUnreachableError(baseUrl, typeof cause?.code === 'string' ? cause.code : errorMessage(error), { cause: error });
+  }
+  if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || !response.body) {
+    throw new SandboxUnreachableError(baseUrl, `GET /api/events answered HTTP ${response.status}, not an event stream`);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+        }
+        if (event === 'state' && data.length > 0) onState(parseSandboxState(JSON.parse(data.join('\n'))));
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return;
+    throw new SandboxUnreachableError(baseUrl, `the event stream broke: ${errorMessage(error)}`, { cause: error });
+  }
+  if (!signal.aborted) throw new SandboxUnreachableError(baseUrl, 'the sandbox closed its event stream');
+}
