@@ -1,0 +1,70 @@
+/**
+ * What the relay logs, as adapters on the same seams the metrics use: ADS hooks, push hooks and
+ * the watch observer. Per-stream and per-push lines are debug (a thousand clients would drown
+ * everything else); NACKs, refused pushes, Consul errors and index resets are warnings.
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../../shared/errors';
+import type { AdsHooks } from '../ads/ads-hooks';
+import type { WatchObserver } from '../inputs/consul-watch';
+import type { PushServerHooks } from '../push/push-server';
+
+export function adsLogHooks(log: Logger): AdsHooks {
+  return {
+    onStreamOpen: (s) => log.debug({ stream: s.streamId, node: s.nodeId, cluster: s.nodeCluster, profile: s.profile, mode: s.mode, peer: s.peer }, 'xDS stream opened'),
+    onRequest: (s, kind, outcome, _latency, error) => {
+      if (outcome === 'nack') log.warn({ stream: s.streamId, node: s.nodeId, profile: s.profile, type: kind, error }, 'xDS client rejected a response (NACK)');
+    },
+    onStreamClosed: (s, reason) => log.debug({ stream: s.streamId, node: s.nodeId, reason }, 'xDS stream closed'),
+  };
+}
+
+export function pushLogHooks(log: Logger): PushServerHooks {
+  return {
+    onPush: (source, results) =>
+      log.debug({ source, results: results.map((r) => `${r.service}=${r.outcome}@${r.currentIndex}`) }, 'push received'),
+    onRejected: (reason, detail, peer) => log.warn({ reason, peer }, `push refused: ${detail}`),
+  };
+}
+
+export function watchLogObserver(log: Logger): WatchObserver {
+  return {
+    onState: (state) => log.info({ state }, `Consul watch ${state}`),
+    onLoaded: (services, index) => log.info({ services, index }, 'loaded the mesh from Consul'),
+    onIndexReset: (what, held, received) => log.warn({ query: what, held, received }, "Consul's index went backwards; reading again from 0"),
+    onError: (what, error, retryInMs) => log.warn({ query: what, retryInMs }, `Consul read failed: ${errorMessage(error)}`),
+  };
+}
+
+/** Calls each observer in turn; a throwing one does not stop the others. */
+export function combineObservers(...all: readonly WatchObserver[]): WatchObserver {
+  const each =
+    <K extends keyof WatchObserver>(name: K) =>
+    (...args: unknown[]) => {
+      for (const o of all) {
+        try {
+          (o[name] as ((...a: unknown[]) => void) | undefined)?.apply(o, args);
+        } catch {
+          // an observer's failure is its own
+        }
+      }
+    };
+  return { onState: each('onState'), onRead: each('onRead'), onIndexReset: each('onIndexReset'), onError: each('onError'), onLoaded: each('onLoaded') };
+}
+
+/** Calls each set of push hooks in turn; a throwing one does not stop the others. */
+export function combinePushHooks(...all: readonly PushServerHooks[]): PushServerHooks {
+  const each = (fn: (h: PushServerHooks) => void) => {
+    for (const h of all) {
+      try {
+        fn(h);
+      } catch {
+        // a hook's failure is its own
+      }
+    }
+  };
+  return {
+    onPush: (source, results) => each((h) => h.onPush?.(source, results)),
+    onRejected: (reason, detail, peer) => each((h) => h.onRejected?.(reason, detail, peer)),
+  };
+}

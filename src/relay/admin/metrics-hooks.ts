@@ -1,0 +1,45 @@
+/**
+ * The ADS servers' hooks (ads-hooks.ts) feeding the relay's metrics: open streams by profile,
+ * responses (versions) sent, ACK latency, NACKs. Cheap and never throwing, as the hooks contract
+ * asks: each call is a few label lookups.
+ */
+import type { AdsHooks } from '../ads/ads-hooks';
+import type { RelayMetrics } from './metrics';
+
+export function metricsHooks(metrics: RelayMetrics): AdsHooks {
+  return {
+    onStreamOpen(stream) {
+      metrics.streams.inc({ profile: stream.profile, mode: stream.mode });
+      metrics.streamsOpened.inc({ profile: stream.profile, mode: stream.mode });
+    },
+    onRequest(stream, kind, outcome, ackLatencyMs) {
+      metrics.requests.inc({ type: kind, outcome });
+      if (outcome === 'nack') metrics.nacks.inc({ type: kind, profile: stream.profile });
+      if (outcome === 'ack' && ackLatencyMs !== undefined) metrics.ackLatency.observe({ type: kind }, ackLatencyMs / 1000);
+    },
+    onResponse(stream, kind, _version, resourceCount, bytes) {
+      metrics.responses.inc({ type: kind, profile: stream.profile });
+      metrics.responseResources.inc({ type: kind }, resourceCount);
+      metrics.responseBytes.inc({ type: kind }, bytes);
+    },
+    onStreamClosed(stream) {
+      metrics.streams.dec({ profile: stream.profile, mode: stream.mode });
+    },
+  };
+}
+
+/** Calls every hook set in order (metrics, logging, …); one failing hook does not stop the others. */
+export function combineHooks(...all: readonly AdsHooks[]): AdsHooks {
+  const each = <K extends keyof AdsHooks>(name: K) =>
+    ((...args: unknown[]) => {
+      for (const hooks of all) {
+        const fn = hooks[name] as ((...a: unknown[]) => void) | undefined;
+        try {
+          fn?.apply(hooks, args);
+        } catch {
+          // a hook's failure is its own; the protocol and the other hooks go on
+        }
+      }
+    }) as NonNullable<AdsHooks[K]>;
+  return { onStreamOpen: each('onStreamOpen'), onRequest: each('onRequest'), onResponse: each('onResponse'), onStreamClosed: each('onStreamClosed') };
+}

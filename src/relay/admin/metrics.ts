@@ -1,0 +1,105 @@
+/**
+ * The relay's Prometheus metrics, on a registry of its own (two relays in one process — tests —
+ * never share counters). Every part of the relay reports here through a small adapter:
+ *   ADS streams   → metricsHooks() (metrics-hooks.ts, an AdsHooks)
+ *   push API      → pushHooks()
+ *   Consul watch  → watchObserver()
+ *   mesh state    → recordPublish()
+ * Label values are bounded (profiles, modes, resource kinds, outcomes), never names or node IDs.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PushServerHooks } from '../push/push-server';
+import type { PublishInfo } from '../inputs/mesh-state-store';
+import { WATCH_STATES, type WatchObserver, type WatchState } from '../inputs/consul-watch';
+
+const PREFIX = 'vmss_mesh_relay_';
+
+export interface RelayMetricsOptions {
+  /** Also export Node's process metrics (memory, CPU, event loop lag, GC). Default true. */
+  readonly processMetrics?: boolean;
+}
+
+export class RelayMetrics {
+  readonly registry = new Registry();
+
+  readonly streams = this.gauge('xds_streams', 'Open ADS streams by client profile and protocol variant.', ['profile', 'mode']);
+  readonly streamsOpened = this.counter('xds_streams_opened_total', 'ADS streams opened.', ['profile', 'mode']);
+  readonly responses = this.counter('xds_responses_total', 'xDS responses sent (one per version and type on a stream).', ['type', 'profile']);
+  readonly responseResources = this.counter('xds_response_resources_total', 'Resources carried by xDS responses.', ['type']);
+  readonly responseBytes = this.counter('xds_response_bytes_total', 'Serialized resource bytes sent in xDS responses.', ['type']);
+  readonly requests = this.counter('xds_requests_total', 'xDS requests by what they were (initial, ack, nack, subscription-change, stale-nonce).', ['type', 'outcome']);
+  readonly nacks = this.counter('xds_nacks_total', 'xDS responses rejected by a client (NACK, error_detail set).', ['type', 'profile']);
+  readonly ackLatency = new Histogram({
+    name: `${PREFIX}xds_ack_latency_seconds`,
+    help: 'Time from sending an xDS response to its ACK.',
+    labelNames: ['type'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly pushServices = this.counter('push_services_total', 'Endpoint sets received on the push API, by outcome (accepted, created, ignored-stale).', ['outcome']);
+  readonly pushRejected = this.counter('push_requests_rejected_total', 'Push calls refused before reaching the state (unauthenticated, invalid-argument).', ['reason']);
+  readonly watchState = this.gauge('consul_watch_state', 'Consul watch state: 1 for the current one of loading, watching, backoff, stopped.', ['state']);
+  readonly watchErrors = this.counter('consul_watch_errors_total', 'Failed Consul reads of the watch, by query (initial-load, services, service).', ['query']);
+  readonly watchIndex = this.gauge('consul_watch_index', 'X-Consul-Index of the last answer to the service list query.', []);
+  readonly watchResets = this.counter('consul_watch_index_resets_total', "Times Consul's index went backwards and a watch loop started over.", ['query']);
+  readonly publishes = this.counter('mesh_publishes_total', 'New mesh states handed to the snapshot builder (after coalescing).', []);
+  readonly publishedChanges = this.counter('mesh_changes_total', 'Service changes (pushes, watch answers, removals) that went into those states.', []);
+  readonly meshServices = this.gauge('mesh_services', 'Services in the last published mesh state.', []);
+  readonly meshEndpoints = this.gauge('mesh_endpoints', 'Endpoints in the last published mesh state.', []);
+  readonly ready = this.gauge('ready', '1 while the relay answers clients: the first complete state from Consul is served and it is not shutting down.', []);
+
+  constructor(options: RelayMetricsOptions = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.setWatchState('loading');
+    this.ready.set(0);
+  }
+
+  /** The text exposition format and its content type. */
+  async exposition(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
+  recordPublish(info: PublishInfo): void {
+    this.publishes.inc();
+    this.publishedChanges.inc(info.changes);
+    this.meshServices.set(info.services);
+    this.meshEndpoints.set(info.endpoints);
+  }
+
+  setWatchState(state: WatchState): void {
+    for (const s of WATCH_STATES) this.watchState.set({ state: s }, s === state ? 1 : 0);
+  }
+
+  watchObserver(): WatchObserver {
+    return {
+      onState: (state) => this.setWatchState(state),
+      onRead: (what, index) => {
+        if (what === 'services') this.watchIndex.set(index);
+      },
+      onIndexReset: (what) => this.watchResets.inc({ query: queryOf(what) }),
+      onError: (what) => this.watchErrors.inc({ query: queryOf(what) }),
+    };
+  }
+
+  pushHooks(): PushServerHooks {
+    return {
+      onPush: (_source, results) => {
+        for (const r of results) this.pushServices.inc({ outcome: r.outcome });
+      },
+      onRejected: (reason) => this.pushRejected.inc({ reason }),
+    };
+  }
+
+  private counter(name: string, help: string, labelNames: string[]): Counter {
+    return new Counter({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge(name: string, help: string, labelNames: string[]): Gauge {
+    return new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
+  }
+}
+
+/** `service:<name>` → `service`: service names stay out of label values. */
+function queryOf(what: string): string {
+  return what.startsWith('service:') ? 'service' : what;
+}

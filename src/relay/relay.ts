@@ -1,0 +1,183 @@
+/**
+ * The relay's composition root: `startRelay(config)` wires
+ *
+ *   push API ──┐                                   ┌── ADS (SotW + Delta) ──► clients
+ *              ├─► MeshStateStore ─(coalesced)─► SnapshotStore
+ *   Consul watch┘   newest index wins              └── admin HTTP (/readyz, /metrics, /debug/*)
+ *
+ * on one gRPC server (ADS + push) and one admin HTTP server. Readiness: the watch loads every
+ * service from Consul, the store publishes that state once, the SnapshotStore builds it and only
+ * then is marked ready — streams opened earlier are answered at that moment, not before.
+ *
+ * Shutdown (`close()`): readiness turns false, new streams are refused and open ones end with
+ * UNAVAILABLE (xDS clients keep the configuration they have and reconnect elsewhere or later),
+ * in-flight push calls get `shutdownGraceMs` to finish, then the watch and admin server stop.
+ */
+import * as grpc from '@grpc/grpc-js';
+import pino, { type Logger } from 'pino';
+import { errorMessage } from '../shared/errors';
+import { createAdsService, type AdsService } from './ads/ads-service';
+import { startAdminServer, type AdminServer, type Readiness } from './admin/admin-server';
+import { configDump } from './admin/config-dump';
+import { adsLogHooks, combineObservers, combinePushHooks, pushLogHooks, watchLogObserver } from './admin/log-hooks';
+import { RelayMetrics } from './admin/metrics';
+import { combineHooks, metricsHooks } from './admin/metrics-hooks';
+import { consulWatchSource, type WatchSource } from './inputs/consul-source';
+import { ConsulWatch } from './inputs/consul-watch';
+import { MeshStateStore } from './inputs/mesh-state-store';
+import type { MeshState } from './mesh-state';
+import { createPushService } from './push/push-server';
+import { formatHostPort, type RelayConfig } from './relay-config';
+import { SnapshotStore } from './snapshot/snapshot-store';
+import type { SnapshotSource } from './snapshot/snapshot-types';
+
+export interface RelayDependencies {
+  /** Default: pino at the configured level, on stderr. */
+  readonly log?: Logger;
+  /** Where the watch reads Consul; default the real Consul at `config.consul` (tests may script it). */
+  readonly watchSource?: WatchSource;
+  /** Export Node's process metrics too; default true. */
+  readonly processMetrics?: boolean;
+}
+
+export interface Relay {
+  /** `host:port` clients can dial (a wildcard listen address is given as loopback). */
+  readonly xdsAddress: string;
+  /** The port the gRPC server bound (useful with port 0). */
+  readonly xdsPort: number;
+  /** `http://host:port` of the admin server. */
+  readonly adminUrl: string;
+  /** Resolves once the first complete state from Consul is served. */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  readonly snapshots: SnapshotSource;
+  readonly meshState: MeshStateStore;
+  readonly metrics: RelayMetrics;
+  readonly ads: AdsService;
+  /** Graceful shutdown (see the module comment); safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function startRelay(config: RelayConfig, deps: RelayDependencies = {}): Promise<Relay> {
+  const log = deps.log ?? pino({ level: config.logLevel, name: 'vmss-mesh-relay' }, pino.destination(2));
+  const metrics = new RelayMetrics({ processMetrics: deps.processMetrics });
+  let closing = false;
+  let firstPublishError: string | undefined;
+
+  const snapshots = new SnapshotStore({
+    gatewayListenerPort: config.gateway.port,
+    onlyPassing: config.onlyPassing,
+    onListenerError: (error) => log.error({ err: error }, 'snapshot listener failed'),
+  });
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+
+  const publish = (state: MeshState): void => {
+    const result = snapshots.publish(state);
+    for (const note of result.notes) log.warn(note);
+    log.debug({ versions: result.versions, rebuilt: result.rebuiltServices }, 'published snapshots');
+    if (!snapshots.ready()) {
+      snapshots.markReady();
+      metrics.ready.set(1);
+      resolveReady();
+      log.info({ services: state.services.size }, 'ready: serving the mesh loaded from Consul');
+    }
+  };
+  const meshState = new MeshStateStore({
+    gatewayRoutes: config.gateway.routes,
+    coalesceMs: config.coalesceMs,
+    publish: (state, info) => {
+      metrics.recordPublish(info);
+      publish(state);
+    },
+    onPublishError: (error) => {
+      // Clients keep the last good snapshot; the next change tries again from the full state.
+      if (!snapshots.ready()) firstPublishError = errorMessage(error);
+      log.error({ err: error }, 'could not build snapshots from the mesh state');
+    },
+  });
+
+  const ads = createAdsService(snapshots, {
+    hooks: combineHooks(metricsHooks(metrics), adsLogHooks(log)),
+    minSendIntervalMs: config.minSendIntervalMs,
+  });
+  const server = new grpc.Server();
+  server.addService(ads.definition, ads.implementation);
+  if (config.push.enabled) {
+    const push = createPushService({ store: meshState, token: config.push.token, hooks: combinePushHooks(metrics.pushHooks(), pushLogHooks(log)) });
+    server.addService(push.definition, push.implementation);
+  }
+  const xdsPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(formatHostPort(config.listen.host, config.listen.port), grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+
+  const watch = new ConsulWatch({
+    source: deps.watchSource ?? consulWatchSource(config.consul, config.kvPrefix),
+    store: meshState,
+    waitSeconds: config.watch.waitSeconds,
+    minIntervalMs: config.watch.minIntervalMs,
+    maxBackoffMs: config.watch.maxBackoffMs,
+    observer: combineObservers(metrics.watchObserver(), watchLogObserver(log)),
+  });
+
+  const readiness = (): Readiness => {
+    if (closing) return { ready: false, reason: 'shutting down' };
+    if (snapshots.ready()) return { ready: true };
+    if (firstPublishError) return { ready: false, reason: `the state loaded from Consul could not be served: ${firstPublishError}` };
+    return { ready: false, reason: watch.state === 'loading' ? 'loading the mesh from Consul' : `Consul watch ${watch.state}` };
+  };
+  let admin: AdminServer;
+  try {
+    admin = await startAdminServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      metrics,
+      readiness,
+      configDump: () => configDump(snapshots),
+      clients: () => ads.clients(),
+      onError: (error, path) => log.error({ err: error, path }, 'admin endpoint failed'),
+    });
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
+  watch.start();
+  const xdsAddress = formatHostPort(isWildcard(config.listen.host) ? '127.0.0.1' : config.listen.host, xdsPort);
+  log.info({ xds: xdsAddress, admin: admin.url, push: config.push.enabled }, 'relay listening');
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      metrics.ready.set(0);
+      log.info('shutting down: refusing new streams, ending open ones (clients keep their configuration)');
+      ads.closeAllStreams();
+      await shutdownServer(server, config.shutdownGraceMs);
+      await watch.close();
+      meshState.close();
+      await admin.close();
+      log.info('relay stopped');
+    })();
+    return closed;
+  };
+
+  return { xdsAddress, xdsPort, adminUrl: admin.url, ready, isReady: () => snapshots.ready() && !closing, snapshots, meshState, metrics, ads, close };
+}
+
+/** Lets in-flight calls finish for up to `graceMs`, then cuts whatever is left. */
+function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
