@@ -144,8 +144,8 @@ export const PAGE_SCRIPT = String.raw`
       const target = Math.max(0, current(name).capacity - 1);
       act({ action: 'scale', scaleSet: name, capacity: target }, 'scale:' + name, 'scaling ' + name + ' in to ' + target);
     } }, ['Scale in (\u22121)']);
-    out.setAttribute('aria-describedby', titleId);
-    inn.setAttribute('aria-describedby', titleId);
+    out.setAttribute('aria-label', 'Scale ' + name + ' out by one instance');
+    inn.setAttribute('aria-label', 'Scale ' + name + ' in by one instance');
     const head = el('div', { className: 'set-head' }, [
       el('h3', { id: titleId, text: name }),
       el('span', { className: 'meta', 'data-part': 'meta' }),
