@@ -318,8 +318,12 @@ export class RawDeltaStream extends RawStream<DeltaReply, Record<string, unknown
 export class RawAdsClient {
   private readonly client: grpc.Client;
 
-  constructor(readonly address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
+  /** `options` are channel options (e.g. `grpc.use_local_subchannel_pool` for a connection of its own). */
+  constructor(
+    readonly address: string,
+    options: grpc.ChannelOptions = {},
+  ) {
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), options);
   }
 
   sotw(node: TestNode = nodeFor('proxyless-grpc')): RawSotwStream {
