@@ -66,13 +66,13 @@ function safely(fn: () => void): void {
 }
 
 export class AdsStream {
-  info: StreamInfo | undefined;
+  private info: StreamInfo | undefined;
   private connectedAt = '';
   private readonly subs: Subscriptions;
   private snapshot: Snapshot | undefined;
   private adoptedAt = 0;
   private timer: NodeJS.Timeout | undefined;
-  private sent = 0;
+  private responsesSent = 0;
   private lastNack: LastNack | undefined;
   private over = false;
 
@@ -249,7 +249,7 @@ export class AdsStream {
   }
 
   private send(planned: PlannedResponse): void {
-    const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.sent}`;
+    const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.responsesSent}`;
     let outgoing: OutgoingResponse;
     if (this.mode === 'sotw') {
       const response: SotwResponse = { kind: planned.kind, versionInfo: planned.version, nonce, resources: planned.resources };

@@ -16,10 +16,10 @@ export type Known = EncodedResource | string | null;
 
 /**
  * Recorded for a name the client holds but must get again (it asked for it anew, or its cluster
- * changed): no real version equals it, yet the server still knows the client holds something, so
- * a deletion is still announced.
+ * changed): no real version equals it (versions are content hashes), yet the server still knows
+ * the client holds something, so a deletion is still announced.
  */
-export const MUST_RESEND = '';
+export const MUST_RESEND = '\u0000must-resend';
 
 export function knownVersion(known: Known | undefined): string | undefined {
   if (known === undefined || known === null) return undefined;
