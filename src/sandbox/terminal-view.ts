@@ -8,6 +8,7 @@
  * all the time and would flood a log, so they count as a change only when an instance starts or
  * stops being served.
  */
+import { RESOURCE_LABEL_ORDER, RESOURCE_LABELS } from './control/resource-labels';
 import type { SandboxInstance, SandboxRelayClient, SandboxState, TimelineEntry } from './sandbox-state';
 
 // ---- styled text -------------------------------------------------------------------------
@@ -44,17 +45,6 @@ function fitLine(line: Line, width: number, color: boolean): string {
 // ---- formatting helpers --------------------------------------------------------------------
 
 const BAR_CELLS = 10;
-const TYPE_LABELS: Readonly<Record<string, string>> = {
-  cluster: 'CDS',
-  endpoint: 'EDS',
-  listener: 'LDS',
-  route: 'RDS',
-  'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',
-  'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
-  'type.googleapis.com/envoy.config.listener.v3.Listener': 'LDS',
-  'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
-};
-const TYPE_ORDER = ['CDS', 'EDS', 'LDS', 'RDS'];
 
 /** `HH:MM:SS.mmm` of an ISO time (UTC, as the state carries it), or the text as given. */
 export function clockOf(iso: string): string {
@@ -90,10 +80,10 @@ function healthStyle(health: string | null): Style | undefined {
 /** Per resource type: `EDS 4` when acknowledged, `EDS 3→4` while the client has not ACKed 4. */
 export function relayVersionsText(client: SandboxRelayClient): string {
   const keys = [...new Set([...Object.keys(client.lastSentVersion), ...Object.keys(client.lastAckedVersion)])];
-  const label = (key: string) => TYPE_LABELS[key] ?? key;
+  const label = (key: string) => RESOURCE_LABELS[key] ?? key;
   const rank = (key: string) => {
-    const i = TYPE_ORDER.indexOf(label(key));
-    return i < 0 ? TYPE_ORDER.length : i;
+    const i = RESOURCE_LABEL_ORDER.indexOf(label(key));
+    return i < 0 ? RESOURCE_LABEL_ORDER.length : i;
   };
   keys.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   if (keys.length === 0) return 'nothing sent yet';

@@ -3,8 +3,11 @@
  * It listens to /api/events (falling back to polling /api/state while the stream is down),
  * renders the state with DOM calls only (names from the sandbox are never parsed as HTML), and
  * updates rows in place, keyed by name, so a focused button keeps its focus as data flows.
- * Written without template literals so it can live in this String.raw literal.
+ * Written without template literals so it can live in this String.raw literal (the only
+ * substitutions are the shared constants below, as JSON).
  */
+import { RESOURCE_LABEL_ORDER, RESOURCE_LABELS } from '../control/resource-labels';
+
 export const PAGE_SCRIPT = String.raw`
 'use strict';
 (function () {
@@ -13,14 +16,8 @@ export const PAGE_SCRIPT = String.raw`
   const KIND_LABELS = { 'arm-operation': 'ARM', 'event-delivered': 'event', reconcile: 'reconcile', push: 'push', 'client-ack': 'client ACK', sandbox: 'sandbox' };
   const KIND_TONES = { 'arm-operation': 'tone-info', 'event-delivered': 'tone-idle', reconcile: 'tone-warn', push: 'tone-info', 'client-ack': 'tone-ok', sandbox: 'tone-idle' };
   const CONSUL_TONES = { passing: 'tone-ok', warning: 'tone-warn', critical: 'tone-bad', draining: 'tone-warn', absent: 'tone-idle' };
-  const TYPE_LABELS = {
-    cluster: 'CDS', endpoint: 'EDS', listener: 'LDS', route: 'RDS',
-    'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',
-    'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
-    'type.googleapis.com/envoy.config.listener.v3.Listener': 'LDS',
-    'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS'
-  };
-  const TYPE_ORDER = ['CDS', 'EDS', 'LDS', 'RDS'];
+  const TYPE_LABELS = ${JSON.stringify(RESOURCE_LABELS)};
+  const TYPE_ORDER = ${JSON.stringify(RESOURCE_LABEL_ORDER)};
 
   let state = null;
   let source = null;
