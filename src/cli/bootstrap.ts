@@ -60,7 +60,7 @@ function durationJson(ms: number): string {
 export function envoyBootstrap(options: EnvoyBootstrapOptions): Record<string, unknown> {
   const relay = relayAddress(options.relay, '--relay');
   const admin = parseListenAddress(options.adminAddress ?? '127.0.0.1:9901', '--admin-address');
-  const config = { ads: {}, resource_api_version: 'V3' };
+  const viaAds = () => ({ ads: {}, resource_api_version: 'V3' });
   return {
     node: {
       id: options.nodeId,
@@ -76,8 +76,8 @@ export function envoyBootstrap(options: EnvoyBootstrapOptions): Record<string, u
         grpc_services: [{ envoy_grpc: { cluster_name: RELAY_CLUSTER } }],
         set_node_on_first_message_only: true,
       },
-      lds_config: config,
-      cds_config: config,
+      lds_config: viaAds(),
+      cds_config: viaAds(),
     },
     static_resources: {
       clusters: [
@@ -102,8 +102,19 @@ export function envoyBootstrap(options: EnvoyBootstrapOptions): Record<string, u
   };
 }
 
-/** A GRPC_XDS_BOOTSTRAP document (the gRPC xDS bootstrap format, gRFC A27). */
-export function grpcBootstrap(options: GrpcBootstrapOptions): Record<string, unknown> {
+/** The gRPC xDS bootstrap format (gRFC A27), the parts we write. */
+export interface GrpcBootstrap {
+  readonly xds_servers: ReadonlyArray<{ readonly server_uri: string; readonly channel_creds: ReadonlyArray<{ readonly type: string }>; readonly server_features: readonly string[] }>;
+  readonly node: {
+    readonly id: string;
+    readonly cluster: string;
+    readonly locality: { readonly region?: string; readonly zone: string };
+    readonly metadata: Readonly<Record<string, string>>;
+  };
+}
+
+/** A GRPC_XDS_BOOTSTRAP document (save it to a file named by GRPC_XDS_BOOTSTRAP, or put it in GRPC_XDS_BOOTSTRAP_CONFIG). */
+export function grpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap {
   const relay = relayAddress(options.relay, '--relay');
   return {
     xds_servers: [{ server_uri: formatHostPort(relay.host, relay.port), channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
@@ -168,7 +179,7 @@ function nonEmpty(value: string | undefined, flag: string, fallback: string): st
   return value.trim();
 }
 
-function print(io: CliIo, document: Record<string, unknown>): number {
+function print(io: CliIo, document: object): number {
   io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   return EXIT.ok;
 }
