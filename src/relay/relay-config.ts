@@ -38,7 +38,7 @@ export const RELAY_SETTINGS = {
   VMSS_MESH_RELAY_COALESCE_MS: { default: '50', flag: 'coalesce-ms', doc: 'Changes (pushes, Consul) arriving within this window become one new version.' },
   VMSS_MESH_RELAY_MIN_SEND_INTERVAL_MS: { default: '20', flag: 'min-send-interval-ms', doc: 'Least time between two responses of one type on one stream (a burst cannot starve the process).' },
   VMSS_MESH_GATEWAY_PORT: { default: '8080', flag: 'gateway-port', doc: "Port of the Envoy gateway's HTTP listener." },
-  VMSS_MESH_GATEWAY_ROUTES: { default: '', flag: 'gateway-routes', doc: 'Gateway routing rules `[HOST]/PATH=SERVICE,...` (first match per host wins); empty = `/` to the only service.' },
+  VMSS_MESH_GATEWAY_ROUTES: { default: '', flag: 'gateway-routes', doc: 'Gateway routing rules `[HOST]/PATH=SERVICE,...` (per host the longest matching prefix wins); empty = `/` to the only service.' },
   VMSS_MESH_RELAY_ONLY_PASSING: { default: 'false', flag: 'only-passing', boolean: true, doc: 'Treat endpoints whose checks warn as unhealthy (default: warning counts as healthy).' },
   VMSS_MESH_RELAY_WATCH_WAIT_SECONDS: { default: '300', flag: 'watch-wait-seconds', doc: "Longest wait of one Consul blocking query (Consul's `wait`, at most 600)." },
   VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: { default: '200', flag: 'watch-min-interval-ms', doc: 'Least time between two Consul queries of one watch loop (blocking queries can return without a change).' },

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadRelayConfig, parseListenAddress, RELAY_SETTINGS } from '../../src/relay/relay-config';
 import { ConfigError } from '../../src/shared/errors';
@@ -117,6 +119,14 @@ describe('relay settings', () => {
     for (const [name, spec] of Object.entries(RELAY_SETTINGS)) {
       assert.match(spec.flag, /^[a-z][a-z0-9-]+$/, name);
       assert.ok(spec.doc.length > 10, name);
+    }
+  });
+
+  test('docs/relay.md documents every setting with its flag and default', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'relay.md'), 'utf8');
+    for (const [name, spec] of Object.entries(RELAY_SETTINGS)) {
+      const fallback = spec.default === '' ? '(empty)' : `\`${spec.default}\``;
+      assert.ok(doc.includes(`| \`${name}\` | \`--${spec.flag}\` | ${fallback} |`), `${name} is missing or differs in docs/relay.md`);
     }
   });
 });
