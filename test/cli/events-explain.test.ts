@@ -186,6 +186,6 @@ describe('vmss-mesh events explain', { concurrency: true }, () => {
     assert.equal(sub.code, 0);
     assert.match(sub.stdout, /^Usage: vmss-mesh events explain \[FILE\|-\] \[options\]/);
     assert.equal(top.code, 0);
-    assert.match(top.stdout, /events explain {2}Explain what the app would do/);
+    assert.match(top.stdout, /events explain +Explain what the app would do/);
   });
 });
