@@ -104,7 +104,6 @@ test('status page: live data, "scale out" adds an instance that takes traffic, f
   await page.locator('[data-testid="event-chaos-toggle"][aria-checked="true"]').waitFor();
   assert.equal(await chaos.textContent(), 'Event chaos: on');
 
-  await page.getByTestId('scale-out-nope').count().then((n) => assert.equal(n, 0));
   if (process.env.VMSS_MESH_SCREENSHOT) await page.screenshot({ path: process.env.VMSS_MESH_SCREENSHOT, fullPage: true });
   assert.deepEqual(errors, []);
 });

@@ -302,6 +302,16 @@ describe('loopback only', () => {
     assert.equal((await rawGet(url, '/api/state', { host: `localhost:${port}` })).status, 200);
   });
 
+  test('a port already in use is a ConfigError that says what to do', async (t) => {
+    const { server } = await start(t);
+    const world = new FakeSandboxWorld();
+    t.after(() => world.close());
+    await assert.rejects(startControlServer({ port: server.port, discoveryDir: null, state: world.state, act: world.act }), {
+      name: 'ConfigError',
+      message: `port: 127.0.0.1:${server.port} is already in use: another sandbox may be running (vmss-mesh sandbox status), or choose another port`,
+    });
+  });
+
   test('options: non-loopback hosts need allowRemote; bad numbers are TypeErrors', async () => {
     const world = new FakeSandboxWorld();
     const base = { state: world.state, act: world.act, discoveryDir: null };

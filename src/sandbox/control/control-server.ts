@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorMessage, InvalidInputError, TransientError } from '../../shared/errors';
+import { ConfigError, errorMessage, InvalidInputError, TransientError } from '../../shared/errors';
 import type { SandboxAction, SandboxState } from '../sandbox-state';
 import { STATUS_PAGE } from '../web/status-page';
 import { parseSandboxAction } from './action-schema';
@@ -257,6 +257,9 @@ export async function startControlServer(options: ControlServerOptions): Promise
     broadcaster.close();
     unsubscribe?.();
     if (poller) clearInterval(poller);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError(`${settings.host}:${settings.port} is already in use: another sandbox may be running (vmss-mesh sandbox status), or choose another port`, 'port');
+    }
     throw error;
   });
   const port = (server.address() as AddressInfo).port;
