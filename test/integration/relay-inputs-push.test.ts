@@ -41,7 +41,7 @@ function rawPush(t: TestContext, address: string, request: WirePushRequest): Pro
   return new Promise((resolve) => call(request, metadata, (error, response) => resolve(error ? { error } : { response })));
 }
 
-describe('push server (EndpointPush)', { concurrency: true }, () => {
+describe('push server (EndpointPush)', { concurrency: true, timeout: 30_000 }, () => {
   test('without or with a wrong token: UNAUTHENTICATED, nothing stored', async (t) => {
     const rejected: string[] = [];
     const { store, client } = await startPushServer(t, { onRejected: (reason, detail) => rejected.push(`${reason}: ${detail}`) });

@@ -67,7 +67,7 @@ function startWatch(t: TestContext, source: WatchSource, options: Partial<Constr
   return { watch, store, recorder, events };
 }
 
-describe('ConsulWatch loop rules', { concurrency: true }, () => {
+describe('ConsulWatch loop rules', { concurrency: true, timeout: 30_000 }, () => {
   test('loads the list and every service before publishing, then blocks on the indexes it got', async (t) => {
     const s = scriptedSource({
       services: (_read, n) => (n === 1 ? { index: 40, services: ['api', 'web'] } : s.block()),

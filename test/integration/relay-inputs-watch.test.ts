@@ -75,7 +75,7 @@ async function switchableProxy(t: TestContext, first: ConsulDouble): Promise<{ u
 
 const web = (name: string, ip: string, extra: Partial<VmSpec> = {}): VmSpec => ({ name, ip, zone: '1', services: [{ name: 'web', port: 8080 }], ...extra });
 
-describe('Consul watch against the Consul double', { concurrency: true }, () => {
+describe('Consul watch against the Consul double', { concurrency: true, timeout: 30_000 }, () => {
   test('loads our services at start, then follows scale-out, drain, a new service and a removed one', async (t) => {
     const consul = await startDouble(t);
     const apply = reconciler(t, consul.url);
