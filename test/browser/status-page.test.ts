@@ -98,6 +98,12 @@ test('status page: live data, "scale out" adds an instance that takes traffic, f
   await page.getByTestId('heal-web_0').click();
   await page.locator('[data-testid="consul-web_0"]', { hasText: 'passing' }).waitFor();
 
+  // Rows are updated in place: a keyboard user's focus survives live updates.
+  await page.getByTestId('fail-web_1').focus();
+  world.failRequest();
+  await page.locator('[data-testid="traffic-failed-total"]', { hasText: '1' }).waitFor();
+  assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid), 'fail-web_1');
+
   const chaos = page.getByTestId('event-chaos-toggle');
   assert.equal(await chaos.getAttribute('aria-checked'), 'false');
   await chaos.click();
