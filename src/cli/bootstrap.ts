@@ -128,9 +128,9 @@ export function grpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap {
   };
 }
 
-const COMMON_USAGE = `  --relay HOST:PORT     The relay's gRPC (xDS) address. Default: ${DEFAULT_RELAY_ADDRESS}.
+const COMMON_USAGE = `  --relay HOST:PORT     The relay's gRPC (xDS) address (alias --xds-address). Default: ${DEFAULT_RELAY_ADDRESS}.
   --node-id ID          node.id. Default: this host's name.
-  --cluster NAME        node.cluster. Default: %CLUSTER%.
+  --cluster NAME        node.cluster (alias --node-cluster). Default: %CLUSTER%.
   --zone ZONE           node.locality.zone (the Azure zone, "1", "2" or "3"). Default: none.`;
 
 const ENVOY_USAGE = `Usage: vmss-mesh bootstrap envoy [options]
@@ -159,8 +159,10 @@ ${COMMON_USAGE.replace('%CLUSTER%', 'vmss-mesh-client')}
 
 const COMMON_OPTIONS = {
   relay: { type: 'string' },
+  'xds-address': { type: 'string' },
   'node-id': { type: 'string' },
   cluster: { type: 'string' },
+  'node-cluster': { type: 'string' },
   zone: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -171,6 +173,12 @@ function parse<O extends Record<string, { type: 'string' | 'boolean'; short?: st
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** A flag that also has an alias (both given is a usage error). */
+function either(a: string | undefined, b: string | undefined, flags: string): string | undefined {
+  if (a !== undefined && b !== undefined) throw new UsageError(`${flags} name the same setting; give one`);
+  return a ?? b;
 }
 
 function nonEmpty(value: string | undefined, flag: string, fallback: string): string {
@@ -194,9 +202,9 @@ export async function runEnvoy(args: string[], io: CliIo): Promise<number> {
   return print(
     io,
     envoyBootstrap({
-      relay: nonEmpty(values.relay, '--relay', DEFAULT_RELAY_ADDRESS),
+      relay: nonEmpty(either(values.relay, values['xds-address'], '--relay and --xds-address'), '--relay', DEFAULT_RELAY_ADDRESS),
       nodeId: nonEmpty(values['node-id'], '--node-id', hostname()),
-      cluster: nonEmpty(values.cluster, '--cluster', 'vmss-mesh-gateway'),
+      cluster: nonEmpty(either(values.cluster, values['node-cluster'], '--cluster and --node-cluster'), '--cluster', 'vmss-mesh-gateway'),
       zone: values.zone?.trim() ?? '',
       mode: values.sotw ? 'sotw' : 'delta',
       adminAddress: nonEmpty(values['admin-address'], '--admin-address', '127.0.0.1:9901'),
@@ -213,9 +221,9 @@ export async function runGrpc(args: string[], io: CliIo): Promise<number> {
   return print(
     io,
     grpcBootstrap({
-      relay: nonEmpty(values.relay, '--relay', DEFAULT_RELAY_ADDRESS),
+      relay: nonEmpty(either(values.relay, values['xds-address'], '--relay and --xds-address'), '--relay', DEFAULT_RELAY_ADDRESS),
       nodeId: nonEmpty(values['node-id'], '--node-id', hostname()),
-      cluster: nonEmpty(values.cluster, '--cluster', 'vmss-mesh-client'),
+      cluster: nonEmpty(either(values.cluster, values['node-cluster'], '--cluster and --node-cluster'), '--cluster', 'vmss-mesh-client'),
       zone: values.zone?.trim() ?? '',
       region: values.region?.trim() ?? '',
     }),

@@ -218,6 +218,13 @@ describe('bootstrap envoy', { concurrency: true }, () => {
     assert.deepEqual(doc, envoyBootstrap({ relay: '10.1.0.4:18000', nodeId: 'gw-9', cluster: 'edge', zone: '3', mode: 'sotw', adminAddress: '127.0.0.1:9000' }));
     assert.deepEqual(bootstrapProblems(doc), []);
 
+    const aliases = await cli(['bootstrap', 'envoy', '--xds-address', '10.1.0.4:18000', '--node-id', 'gw-9', '--node-cluster', 'edge']);
+    assert.equal(aliases.code, 0, aliases.stderr);
+    assert.deepEqual(JSON.parse(aliases.stdout), envoyBootstrap({ relay: '10.1.0.4:18000', nodeId: 'gw-9', cluster: 'edge', zone: '' }));
+    const twice = await cli(['bootstrap', 'envoy', '--relay', '10.1.0.4:18000', '--xds-address', '10.1.0.5:18000']);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /^vmss-mesh bootstrap envoy: --relay and --xds-address name the same setting; give one\n/);
+
     const both = await cli(['bootstrap', 'envoy', '--delta', '--sotw']);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^vmss-mesh bootstrap envoy: --delta and --sotw exclude each other\n/);
