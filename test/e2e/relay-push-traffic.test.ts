@@ -13,6 +13,11 @@ import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { startDemoBackend, type DemoBackend } from '../../src/sandbox/backends/demo-backend';
 import { grpcBootstrap, XdsTraffic } from '../../src/sandbox/traffic/xds-traffic';
 import type { EndpointHealth, ServiceEndpointSet } from '../../src/shared/endpoints';
+import { loadConfig } from '../../src/shared/config';
+import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
+import type { Instance, MeshScaleSet } from '../../src/shared/model';
+import { planReconcile } from '../../src/shared/planner/plan';
+import { scaleSetRef } from '../../src/shared/resource-id';
 
 const TOKEN = 'e2e-push-token';
 
@@ -104,4 +109,76 @@ test('pushes add, drain and remove endpoints; the xDS client follows with no fai
   assert.equal(clients[0]?.profile, 'proxyless-grpc');
   assert.equal(clients[0]?.lastNack, undefined, 'the client never rejected a resource');
   t.diagnostic(`calls=${totals.calls} scale-out→first call on new instance=${scaleOutMs} ms drain→last call on drained instance=${drainedAt - drainPushedAt} ms`);
+});
+
+test('relay restart: clients keep their config while it is down, then converge to Consul without any push', async (t) => {
+  const consul = await startConsulDouble();
+  t.after(() => consul.close());
+  const appConfig = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: 'sub', CONSUL_HTTP_ADDR: consul.url });
+  const registry = new ConsulRegistry(registryOptionsFrom(appConfig));
+  t.after(() => registry.close());
+  const PORT = 50_062; // one port per mesh service, as in Consul; each instance has its own loopback IP
+  const backends = await Promise.all([1, 2, 3].map((n) => startDemoBackend({ instanceName: `api_${n}`, address: `127.0.62.${n}`, grpcPort: PORT })));
+  t.after(() => Promise.all(backends.map((b) => b.close())));
+  const ref = scaleSetRef('00000000-0000-0000-0000-0000000000e2', 'rg', 'api');
+  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 3, location: 'westeurope', tags: {}, services: [{ name: 'api', port: PORT, protocol: 'grpc' }] };
+  const instance = (n: number): Instance => ({
+    name: `api_${n}`,
+    instanceId: String(n),
+    resourceId: `${ref.id}/virtualmachines/${n}`,
+    privateIps: [`127.0.62.${n}`],
+    zone: String(n),
+    provisioningState: 'Succeeded',
+    powerState: 'running',
+  });
+  // What the Functions app does after listing ARM: claim, plan, apply.
+  const reconcile = async (instances: Instance[]) => {
+    const listedAt = Date.now();
+    const session = await registry.beginReconcile(ref.id, listedAt);
+    const plan = planReconcile({
+      scaleSetId: ref.id,
+      scaleSetState: 'in-mesh',
+      scaleSet,
+      listing: { status: 'complete', listedAt, instances },
+      actual: session.actual,
+      tombstones: session.tombstones,
+      confirmedGone: new Set(),
+      maxRemovalShare: 0.5,
+    });
+    await session.apply(plan);
+  };
+  await reconcile([1, 2, 3].map(instance));
+
+  const relayConfig = (listen: string) =>
+    loadRelayConfig({ VMSS_MESH_RELAY_LISTEN: listen, VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0', VMSS_MESH_RELAY_PUSH_DISABLED: 'true', CONSUL_HTTP_ADDR: consul.url, VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '20' });
+  let relay = await startRelay(relayConfig('127.0.0.1:0'), { log: pino({ level: 'silent' }), processMetrics: false });
+  const xdsAddress = relay.xdsAddress;
+  t.after(() => relay.close());
+  await relay.ready;
+
+  const traffic = new XdsTraffic({ service: 'api', bootstrap: grpcBootstrap({ serverUri: xdsAddress, nodeId: 'restart-client' }), concurrency: 2, pauseMs: 1 });
+  t.after(() => traffic.close());
+  await traffic.warmUp();
+  traffic.start();
+  let since = Date.now();
+  const served = (name: string, from: number) => traffic.recordsSince(from).filter((r) => r.instance === name).length;
+  await traffic.waitFor(() => ['api_1', 'api_2', 'api_3'].every((n) => served(n, since) >= 10), 15_000, 'three instances serve');
+
+  // The relay goes away; Consul changes meanwhile (api_3 removed); calls keep working on the old config.
+  await relay.close();
+  await reconcile([1, 2].map(instance));
+  since = Date.now();
+  await traffic.waitFor(() => traffic.recordsSince(since).length >= 100, 10_000, '100 calls with the relay down');
+  assert.ok(served('api_3', since) > 0, 'while the relay is down the client keeps its last config');
+
+  // Back on the same address: it loads Consul and the client converges, without any push.
+  relay = await startRelay(relayConfig(xdsAddress), { log: pino({ level: 'silent' }), processMetrics: false });
+  await relay.ready;
+  await traffic.waitFor((records) => records.length >= 60 && records.slice(-60).every((r) => r.instance !== 'api_3' && r.at > since), 20_000, 'api_3 stops getting calls after the restart');
+  await backends[2]!.close();
+  since = Date.now();
+  await traffic.waitFor(() => traffic.recordsSince(since).length >= 100, 10_000, '100 calls after api_3 is gone');
+  await traffic.stop();
+  assert.equal(traffic.totals().failed, 0, JSON.stringify(traffic.shares(0).errors.slice(0, 5)));
+  assert.equal(relay.ads.clients().length, 1, 'the client reconnected to the restarted relay');
 });
