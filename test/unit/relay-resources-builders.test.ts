@@ -138,7 +138,7 @@ describe('clusters', () => {
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
       connect_timeout: { seconds: 1, nanos: 0 },
       lb_policy: 'ROUND_ROBIN',
-      outlier_detection: { consecutive_5xx: { value: 5 }, interval: { seconds: 10, nanos: 0 }, base_ejection_time: { seconds: 30, nanos: 0 }, max_ejection_percent: { value: 10 } },
+      outlier_detection: { consecutive_5xx: { value: 5 }, interval: { seconds: 10, nanos: 0 }, base_ejection_time: { seconds: 30, nanos: 0 }, max_ejection_percent: { value: 10 }, enforcing_success_rate: { value: 100 }, success_rate_minimum_hosts: { value: 5 }, success_rate_request_volume: { value: 100 }, success_rate_stdev_factor: { value: 1900 } },
       common_lb_config: { healthy_panic_threshold: { value: 0 } },
     });
     const checked = buildGatewayCluster({ service: 'web', protocol: 'http', healthPath: '/healthz' }, o);

@@ -36,6 +36,14 @@ function edsCluster(service: string, options: ClusterOptions): Record<string, un
             interval: duration(od.intervalMs),
             base_ejection_time: duration(od.baseEjectionTimeMs),
             max_ejection_percent: { value: od.maxEjectionPercent },
+            // Envoy's documented defaults, stated explicitly: @grpc/grpc-js-xds enables success-rate
+            // ejection when these are absent but leaves its minimum_hosts undefined, and grpc-js then
+            // throws on an empty list in its outlier-detection timer (the client process dies after
+            // the first interval). Explicit values change nothing for Envoy.
+            enforcing_success_rate: { value: 100 },
+            success_rate_minimum_hosts: { value: 5 },
+            success_rate_request_volume: { value: 100 },
+            success_rate_stdev_factor: { value: 1900 },
           },
         }
       : {}),
