@@ -1,26 +1,34 @@
-/** `vmss-mesh demo` (what `npm start` runs): the local world and its scale-out / scale-in story. */
+/**
+ * `vmss-mesh demo` (what `npm start` runs): the whole local sandbox, a live terminal view, and the
+ * status page / control API that `vmss-mesh sandbox …` talks to. Runs until Ctrl-C.
+ */
 import { parseArgs } from 'node:util';
-import { runQuickstart } from '../sandbox/quickstart';
+import { startControlServer } from '../sandbox/control/control-server';
+import { startSandbox } from '../sandbox/sandbox';
+import type { SandboxState } from '../sandbox/sandbox-state';
+import { TerminalView } from '../sandbox/terminal-view';
 import { EXIT, UsageError, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh demo [options]
 
-Starts the local world on 127.0.0.1 (HTTPS ARM emulator, Consul API double, the Functions app in
-its local host), then scales a Uniform and a Flexible scale set out and in through ARM, lets an
-instance fail and heal, and shows after each step what Consul holds. Keeps running afterwards
-(the timer reconciles every 5 s) until Ctrl-C.
+Starts the local sandbox on 127.0.0.1: the HTTPS ARM emulator with a Uniform and a Flexible mesh
+scale set, Event Grid deliveries of every ARM operation, Azurite, the Consul API double, the
+Functions app in its local host, the xDS relay, one HTTP + gRPC backend per instance on the
+instance's own loopback address, and steady traffic from a real proxyless gRPC client.
+A live table shows ARM, Consul, relay and traffic; the status page shows the same with buttons.
+Act on it from another terminal: vmss-mesh sandbox scale|fail|heal|event-chaos|status.
 
 Options:
-      --once         Exit after the story (exit code 1 if a step did not converge).
-  -p, --port N       Port of the Functions host (default 7071; 0 = any free port).
-      --fast         Short lifecycle timings (instances create in 0.2 s, drain in 0.5 s).
+      --port N       Port of the status page / control API (default 7080).
+      --fast         Short lifecycle timings (create 0.3 s, drain 1 s, timer every second).
+      --free-ports   Let every part pick a free port (default: Functions 7071, relay 18000/18001).
   -h, --help         Show this help.
 `;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { once: { type: 'boolean' }, port: { type: 'string', short: 'p' }, fast: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, fast: { type: 'boolean' }, 'free-ports': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -28,22 +36,50 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
-  const port = values.port === undefined ? 7071 : Number(values.port);
+  const port = values.port === undefined ? 7080 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got ${JSON.stringify(values.port)}`);
   const write = (text: string) => void io.stdout.write(text);
-  const run = await runQuickstart({
-    write,
-    hostPort: port,
-    ...(values.fast ? { createDelayMs: 200, drainMs: 500, timerSchedule: '* * * * * *' } : {}),
+  write('starting the vmss-mesh sandbox (nothing from Azure is used)…\n');
+  const sandbox = await startSandbox({
+    log: (line) => write(`  ${line}\n`),
+    ...(values['free-ports'] ? { hostPort: 0, relayPort: 0, relayAdminPort: 0 } : {}),
+    ...(values.fast ? { createDelayMs: 300, drainMs: 1000, timerSchedule: '* * * * * *' } : {}),
   });
-  write(`story done: ${run.steps.length} steps, ${run.steps.reduce((s, x) => s + x.ms, 0)} ms in all\n`);
-  if (!values.once) {
-    write(`still running — try: curl ${run.world.host.url}/api/status   (Ctrl-C stops everything)\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-  }
-  await run.world.close();
+  let pageUrl = '';
+  const control = await startControlServer({
+    state: (): SandboxState => withPage(sandbox.state(), pageUrl),
+    act: (action) => sandbox.act(action),
+    onChange: (listener) => sandbox.onChange(listener),
+    port,
+    discoveryDir: io.cwd,
+  }).catch(async (error: unknown) => {
+    await sandbox.close();
+    throw error;
+  });
+  pageUrl = control.url;
+  const endpoints = sandbox.state().endpoints;
+  write(`  Consul:         ${endpoints.consul}  (${sandbox.consulKind === 'agent' ? 'a real consul agent -dev' : 'the Consul API double: no consul binary on the PATH'})\n`);
+  write(`  ARM emulator:   ${endpoints.armEmulator}  (HTTPS)\n`);
+  write(`  Functions host: ${endpoints.functionsHost}  (routes of func start; status: ${endpoints.functionsHost}/api/status)\n`);
+  write(`  xDS relay:      ${endpoints.relayXds}  (admin ${endpoints.relayAdmin})\n`);
+  write(`  status page:    ${control.url}\n`);
+  write(`  try: npx vmss-mesh sandbox scale orders 5   |   npx vmss-mesh sandbox status --json\n\n`);
+
+  const view = new TerminalView(process.stdout);
+  const stopWatching = sandbox.onChange(() => view.update(withPage(sandbox.state(), control.url)));
+  view.update(withPage(sandbox.state(), control.url));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  stopWatching();
+  view.close();
+  write('\nstopping the sandbox…\n');
+  await control.close();
+  await sandbox.close();
   return EXIT.ok;
+}
+
+function withPage(state: SandboxState, url: string): SandboxState {
+  return { ...state, endpoints: { ...state.endpoints, statusPage: url } };
 }

@@ -25,11 +25,12 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   'bootstrap envoy': lazy('Print an Envoy bootstrap that takes its configuration from a relay over ADS (--delta or --sotw)', () => ({ run: require('./bootstrap').runEnvoy })),
   'bootstrap grpc': lazy('Print a GRPC_XDS_BOOTSTRAP document for proxyless gRPC clients of a relay', () => ({ run: require('./bootstrap').runGrpc })),
   'deadletter replay': lazy('Replay the events Event Grid dead-lettered to a blob container through the vmssEvents function', () => require('./deadletter')),
-  demo: lazy('Run the local world (ARM emulator, Consul double, Functions app) and a scale-out / scale-in story', () => require('./demo')),
+  demo: lazy('Run the whole local sandbox (what npm start runs): live table, status page, control API', () => require('./demo')),
   'events explain': lazy('Explain what the app would do with an Event Grid delivery or autoscale webhook body', () => require('./events-explain')),
   host: lazy('Run the Functions app locally (the routes of `func start`) with settings from the environment', () => require('./host')),
   relay: lazy('Run the xDS relay: ADS (SotW and Delta) and the push API, fed by pushes and a Consul watch', () => require('./relay')),
   sandbox: lazy('Look at and act on the running sandbox: status [--json], scale <set> <n>, fail|heal <instance>, event-chaos on|off', () => require('./sandbox')),
+  scenario: lazy('Run the scripted sandbox story and print its report (what npm run scenario runs)', () => require('./scenario')),
 };
 
 function findCommand(args: readonly string[]): { name: string; entry: CommandEntry; rest: string[] } | undefined {

@@ -29,6 +29,8 @@ export interface LocalWorldOptions {
   readonly hostPort?: number;
   readonly runTimers?: boolean;
   readonly log?: (record: HostLogRecord) => void;
+  /** Use this Consul (e.g. a real agent or a shared double) instead of starting a double. */
+  readonly consul?: ConsulDouble;
 }
 
 export interface LocalWorld {
@@ -56,8 +58,8 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
     const pending: ArmOperationRecord[] = [];
     const arm = await startArmEmulator({ world: { lifecycle: options.lifecycle }, onOperation: (op) => pending.push(op) });
     cleanups.push(() => arm.close());
-    const consul = await startConsulDouble();
-    cleanups.push(() => consul.close());
+    const consul = options.consul ?? (await startConsulDouble());
+    if (!options.consul) cleanups.push(() => consul.close());
     const caFile = path.join(dir, 'arm-emulator-ca.pem');
     writeFileSync(caFile, arm.caPem);
 

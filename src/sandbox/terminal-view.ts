@@ -163,7 +163,7 @@ function row(cells: readonly Segment[], widths: readonly number[], columns: read
 }
 
 function timelineLine(entry: TimelineEntry): Line {
-  return [{ text: `${clockOf(entry.at)} `, style: 'dim' }, { text: entry.kind.padEnd(15) }, { text: entry.summary }];
+  return [{ text: `${clockOf(entry.at)} `, style: 'dim' }, { text: `${entry.kind.padEnd(15)} ` }, { text: entry.summary }];
 }
 
 /** The whole state as table lines, each fitting `options.width`. */

@@ -14,6 +14,7 @@ import { after, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startControlServer } from '../../src/sandbox/control/control-server';
 import { FakeSandboxWorld } from './fake-sandbox-world';
+import { startSandbox } from '../../src/sandbox/sandbox';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => Boolean(p));
 const CHROMIUM = CANDIDATES.find((path) => existsSync(path));
@@ -129,4 +130,25 @@ test('status page: keeps updating by polling when the event stream is unavailabl
   await page.getByTestId('scale-out-web').click();
   await page.locator('[data-testid="action-result"]', { hasText: 'the sandbox allows at most 2 instances per scale set' }).waitFor();
   assert.equal(await page.getByTestId('instance-web_2').count(), 0);
+});
+
+test('status page over the real sandbox: "scale out" on orders brings a new instance that takes real traffic', { skip: !CHROMIUM && !IN_CI ? missing : false }, async (t) => {
+  const sandbox = await startSandbox({ azurite: false, createDelayMs: 200, drainMs: 500, timerSchedule: '* * * * * *', hostPort: 0, relayPort: 0, relayAdminPort: 0, refreshMs: 100 });
+  t.after(() => sandbox.close());
+  const server = await startControlServer({ port: 0, discoveryDir: null, state: sandbox.state, act: sandbox.act, onChange: sandbox.onChange, minPushIntervalMs: 50 });
+  t.after(() => server.close());
+  const page = await newPage(t);
+  const errors = watchErrors(page);
+  await page.goto(`${server.url}/`);
+  await page.locator('[data-testid="connection"][data-mode="live"]').waitFor();
+  await page.getByTestId('instance-orders_1').waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="traffic-orders_1"]')?.getAttribute('data-share')) > 0, undefined, { timeout: 20_000 });
+  assert.equal(await page.getByTestId('instance-orders_2').count(), 0);
+
+  await page.getByTestId('scale-out-orders').click();
+  await page.getByTestId('instance-orders_2').waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="traffic-orders_2"]')?.getAttribute('data-share')) > 0, undefined, { timeout: 20_000 });
+  assert.equal(await page.getByTestId('consul-orders_2').textContent(), 'passing');
+  assert.equal(sandbox.state().traffic.failedTotal, 0);
+  assert.deepEqual(errors, []);
 });

@@ -1,6 +1,8 @@
-/** `vmss-mesh demo` (what `npm start` runs) and `vmss-mesh host`, as a user runs them: real processes. */
+/** `vmss-mesh demo` (what `npm start` runs: the sandbox) and `vmss-mesh host`, as a user runs them: real processes. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
@@ -8,8 +10,8 @@ import { startConsulDouble } from '../../src/sandbox/consul-double';
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'vmss-mesh.js');
 
-function start(args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+function start(args: string[], env: Record<string, string>, cwd = ROOT): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
@@ -33,14 +35,30 @@ function waitForOutput(proc: ReturnType<typeof start>, pattern: RegExp, timeoutM
   });
 }
 
-test('demo --once: the whole story converges and the process exits 0', async () => {
-  const proc = start(['demo', '--once', '--fast', '--port', '0'], {});
-  const code = await proc.exited;
-  assert.equal(code, 0, proc.output());
-  assert.match(proc.output(), /ARM emulator \(HTTPS\)\s+https:\/\/127\.0\.0\.1:\d+/);
-  assert.match(proc.output(), /story done: 6 steps/);
-  assert.equal((proc.output().match(/✓ converged/g) ?? []).length, 6);
-  assert.match(proc.output(), /web\s+web_\d\s+127\.0\.\d+\.\d+\s+\d\s+draining/);
+test('demo (npm start): the sandbox comes up, answers `sandbox status --json` and `sandbox scale`, and stops on SIGTERM', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const proc = start(['demo', '--fast', '--free-ports', '--port', '0'], {}, cwd);
+  t.after(() => proc.child.kill('SIGKILL'));
+  await waitForOutput(proc, /status page:\s+(http:\/\/127\.0\.0\.1:\d+)/, 30_000);
+  assert.match(proc.output(), /Consul:\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Consul API double: no consul binary on the PATH\)/);
+  assert.match(proc.output(), /ARM emulator:\s+https:\/\/127\.0\.0\.1:\d+/);
+  const cli = (args: string[]) => {
+    const p = start(args, {}, cwd);
+    return p.exited.then((code) => ({ code, output: p.output() }));
+  };
+  const scaled = await cli(['sandbox', 'scale', 'orders', '3']);
+  assert.equal(scaled.code, 0, scaled.output);
+  let state: { scaleSets: Array<{ name: string; instances: Array<{ consul: string }> }> } | undefined;
+  for (let i = 0; i < 100; i++) {
+    const status = await cli(['sandbox', 'status', '--json']);
+    assert.equal(status.code, 0, status.output);
+    state = JSON.parse(status.output) as typeof state;
+    if (state?.scaleSets.find((s) => s.name === 'orders')?.instances.filter((x) => x.consul === 'passing').length === 3) break;
+  }
+  assert.equal(state?.scaleSets.find((s) => s.name === 'orders')?.instances.filter((x) => x.consul === 'passing').length, 3);
+  proc.child.kill('SIGTERM');
+  assert.equal(await proc.exited, 0, proc.output());
 });
 
 test('host: refuses to start without a subscription in scope (exit 2, names the setting)', async () => {

@@ -62,7 +62,7 @@ describe('renderStatusLines', () => {
     assert.match(lines[5] ?? '', /^ {2}web_0 +127\.0\.1\.10 +1 +Succeeded\/running +Healthy +passing +█████░░░░░ +50% +100$/);
     assert.match(lines[6] ?? '', /^ {2}web_1 +127\.0\.1\.11 +2 /);
     assert.ok(lines.includes('  client-1  proxyless-grpc  CDS 3  EDS 6→7'), lines.join('\n'));
-    assert.deepEqual(lines.slice(-2), ['03:04:01.000 arm-operation  web: capacity 1 → 2', '03:04:02.000 reconcile      registered web_1']);
+    assert.deepEqual(lines.slice(-2), ['03:04:01.000 arm-operation   web: capacity 1 → 2', '03:04:02.000 reconcile       registered web_1']);
     for (const line of lines) assert.doesNotMatch(line, ANSI);
   });
 

@@ -1,0 +1,70 @@
+/**
+ * The real Azurite (npm) as AzureWebJobsStorage for the local Functions app: blob, queue and
+ * table services on 127.0.0.1, free ports, a temporary folder, stopped with the sandbox.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** Azurite's published development account (not a secret). */
+const DEV_ACCOUNT = 'devstoreaccount1';
+const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface Azurite {
+  readonly blobUrl: string;
+  readonly queueUrl: string;
+  readonly tableUrl: string;
+  /** For AzureWebJobsStorage. */
+  readonly connectionString: string;
+  close(): Promise<void>;
+}
+
+/** Starts Azurite, or resolves to null (with the reason) when the package is not installed. */
+export async function startAzurite(): Promise<Azurite | { readonly unavailable: string }> {
+  let main: string;
+  try {
+    main = require.resolve('azurite/dist/src/azurite.js');
+  } catch {
+    return { unavailable: 'the azurite package is not installed (npm ci installs it; production installs skip it)' };
+  }
+  const location = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-azurite-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--queueHost', '127.0.0.1', '--queuePort', '0', '--tableHost', '127.0.0.1', '--tablePort', '0', '--location', location, '--skipApiVersionCheck', '--disableTelemetry'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(location, { recursive: true, force: true });
+  };
+  try {
+    const urls = await new Promise<Record<'blob' | 'queue' | 'table', string>>((resolve, reject) => {
+      let seen = '';
+      const found: Partial<Record<'blob' | 'queue' | 'table', string>> = {};
+      const onData = (chunk: Buffer) => {
+        seen += chunk.toString();
+        for (const kind of ['blob', 'queue', 'table'] as const) {
+          const match = new RegExp(`${kind} service is successfully listening at (http://127\\.0\\.0\\.1:\\d+)`, 'i').exec(seen);
+          if (match?.[1]) found[kind] = match[1];
+        }
+        if (found.blob && found.queue && found.table) resolve(found as Record<'blob' | 'queue' | 'table', string>);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`azurite exited (${code}) before listening: ${seen.slice(-500)}`)));
+    });
+    return {
+      blobUrl: urls.blob,
+      queueUrl: urls.queue,
+      tableUrl: urls.table,
+      connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};BlobEndpoint=${urls.blob}/${DEV_ACCOUNT};QueueEndpoint=${urls.queue}/${DEV_ACCOUNT};TableEndpoint=${urls.table}/${DEV_ACCOUNT};`,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * The whole mesh on one machine: the local world (ARM emulator, Consul, the Functions app in its
+ * local host), Azurite, the xDS relay, one real HTTP + gRPC backend per simulated instance on the
+ * instance's loopback address, and steady traffic from a real proxyless gRPC client per mesh
+ * service. Event Grid is simulated from ARM's own operations (with optional chaos). Headless:
+ * the CLI adds the terminal view and the control server; tests and the scenario drive it directly.
+ */
+import pino from 'pino';
+import { startRelay, type Relay } from '../relay/relay';
+import { loadRelayConfig } from '../relay/relay-config';
+import { loadConfig } from '../shared/config';
+import { ConsulRegistry, registryOptionsFrom } from '../shared/consul/registry';
+import { errorMessage } from '../shared/errors';
+import type { OwnedNode } from '../shared/model';
+import { NODE_META } from '../shared/ownership';
+import type { ArmOperationRecord, EmulatedInstance, WorldChange } from './arm-emulator';
+import { startAzurite } from './azurite';
+import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
+import { startConsulDouble, type ConsulDouble } from './consul-double';
+import type { HostLogRecord } from './functions-host/functions-host';
+import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
+import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind, ConsulCheckState } from './sandbox-state';
+import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
+
+export interface SandboxOptions {
+  readonly createDelayMs?: number;
+  readonly drainMs?: number;
+  /** NCRONTAB of the reconcile timer (default every 10 s). */
+  readonly timerSchedule?: string;
+  /** Ports: 0 = any free port (tests). Defaults: host 7071, relay 18000, relay admin 18001. */
+  readonly hostPort?: number;
+  readonly relayPort?: number;
+  readonly relayAdminPort?: number;
+  /** Instances per scale set at start (default 2). */
+  readonly initialCapacity?: number;
+  /** Start Azurite for AzureWebJobsStorage (default true). */
+  readonly azurite?: boolean;
+  readonly trafficWindowSeconds?: number;
+  /** How often the state is rebuilt (default 250 ms). */
+  readonly refreshMs?: number;
+  /** One line per notable thing (startup, problems). */
+  readonly log?: (line: string) => void;
+}
+
+export interface SandboxScaleSetSpec {
+  readonly name: string;
+  readonly mode: 'Uniform' | 'Flexible';
+  readonly service: string;
+  readonly port: number;
+  readonly zones: readonly string[];
+}
+
+/** The two scale sets every sandbox has. Both serve gRPC (the data plane here is a proxyless client). */
+export const SANDBOX_SCALE_SETS: readonly SandboxScaleSetSpec[] = [
+  { name: 'orders', mode: 'Uniform', service: 'orders', port: 9090, zones: ['1', '2', '3'] },
+  { name: 'catalog', mode: 'Flexible', service: 'catalog', port: 9091, zones: ['1', '2'] },
+];
+const HTTP_PORT = 8080;
+const RELAY_TOKEN = 'sandbox-push-token';
+
+export interface Sandbox {
+  readonly world: LocalWorld;
+  readonly consulKind: 'agent' | 'double';
+  relay(): Relay;
+  readonly traffic: ReadonlyMap<string, XdsTraffic>;
+  state(): SandboxState;
+  onChange(listener: () => void): () => void;
+  act(action: SandboxAction): Promise<{ ok: boolean; message: string }>;
+  /** Stops the relay and starts it again on the same address (clients keep their config meanwhile). */
+  restartRelay(): Promise<void>;
+  /** Resolves once a fresh state has been built after this call. */
+  refreshed(): Promise<SandboxState>;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const log = options.log ?? (() => undefined);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log(`while stopping: ${errorMessage(error)}`);
+      }
+    }
+  };
+  try {
+    const timeline: TimelineEntry[] = [];
+    const note = (kind: TimelineKind, summary: string) => {
+      timeline.push({ at: new Date().toISOString(), kind, summary });
+      if (timeline.length > 200) timeline.splice(0, timeline.length - 200);
+    };
+
+    const settings: Record<string, string> = {};
+    if (options.azurite !== false) {
+      const azurite = await startAzurite();
+      if ('unavailable' in azurite) log(`Azurite not started: ${azurite.unavailable}`);
+      else {
+        cleanups.push(() => azurite.close());
+        settings.AzureWebJobsStorage = azurite.connectionString;
+        log(`Azurite (AzureWebJobsStorage)  blob ${azurite.blobUrl}  queue ${azurite.queueUrl}  table ${azurite.tableUrl}`);
+      }
+    }
+
+    const consul: ConsulDouble = await startConsulDouble();
+    cleanups.push(() => consul.close());
+    const consulKind = 'double' as const;
+
+    const relayConfig = (listen: string) =>
+      loadRelayConfig({
+        VMSS_MESH_RELAY_LISTEN: listen,
+        VMSS_MESH_RELAY_ADMIN_LISTEN: `127.0.0.1:${options.relayAdminPort ?? 18001}`,
+        VMSS_MESH_RELAY_TOKEN: RELAY_TOKEN,
+        CONSUL_HTTP_ADDR: consul.url,
+        VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '50',
+      });
+    const relayLog = pino({ level: 'silent' });
+    let relay = await startRelay(relayConfig(`127.0.0.1:${options.relayPort ?? 18000}`), { log: relayLog, processMetrics: false });
+    const relayAddress = relay.xdsAddress;
+    cleanups.push(() => relay.close());
+    await relay.ready;
+
+    const world = await startLocalWorld({
+      consul,
+      lifecycle: { createDelayMs: options.createDelayMs ?? 2000, drainMs: options.drainMs ?? 4000 },
+      relayAddresses: [relayAddress],
+      relayToken: RELAY_TOKEN,
+      settings: { ...settings, VMSS_MESH_RECONCILE_SCHEDULE: options.timerSchedule ?? '*/10 * * * * *' },
+      runTimers: true,
+      hostPort: options.hostPort ?? 7071,
+      log: (record) => hostRecord(record),
+    });
+    cleanups.push(() => world.close());
+    const arm = world.arm.world;
+
+    // Timeline entries from the app's own log lines (reconciles and their pushes).
+    const hostRecord = (record: HostLogRecord) => {
+      if (record.level === 'error' || record.level === 'warning') note('sandbox', `${record.functionName}: ${record.message.slice(0, 200)}`);
+      if (!record.message.startsWith('{')) return;
+      let line: { event?: string; msg?: string; changedServices?: string[]; failedPushes?: unknown[] };
+      try {
+        line = JSON.parse(record.message) as typeof line;
+      } catch {
+        return;
+      }
+      if (line.event === 'reconcile' && line.msg && !/unchanged|covered/.test(line.msg)) {
+        note('reconcile', line.msg);
+        if (line.changedServices?.length) note('push', `pushed ${line.changedServices.join(', ')} to the relay${line.failedPushes ? ' (some pushes failed)' : ''}`);
+      }
+      // Sweeps that changed nothing are routine; only the ones that did something make the timeline.
+      if (line.event === 'sweep' && line.msg && !/: \+0 ~0 -0,/.test(line.msg)) note('reconcile', `timer: ${line.msg}`);
+    };
+
+    // Backends follow ARM: one per instance, up while the VM exists.
+    const backends = new Map<string, DemoBackend>();
+    const specOf = (scaleSetId: string) => SANDBOX_SCALE_SETS.find((s) => scaleSetId.toLowerCase().endsWith(`/${s.name}`));
+    const ipOf = (i: EmulatedInstance) => i.nics.find((n) => n.primary)?.ipConfigurations.find((c) => c.primary)?.privateIp ?? '';
+    const ensureBackend = async (instance: EmulatedInstance) => {
+      const spec = specOf(instance.scaleSetId);
+      if (!spec || backends.has(instance.name)) return;
+      const backend = await startDemoBackend({ instanceName: instance.name, address: ipOf(instance), httpPort: HTTP_PORT, grpcPort: spec.port });
+      backends.set(instance.name, backend);
+    };
+    cleanups.push(() => Promise.all([...backends.values()].map((b) => b.close())).then(() => undefined));
+
+    // Event Grid: each ARM operation is delivered when it is accepted and again when it completes
+    // (instances provisioned or deleted), as Azure sends the write event at completion.
+    let eventChaos = false;
+    let deliveries = Promise.resolve();
+    const lastOperation = new Map<string, ArmOperationRecord>();
+    let seed = 1;
+    const deliver = (operations: readonly ArmOperationRecord[], label: string) => {
+      deliveries = deliveries.then(async () => {
+        const chaos = eventChaos ? { duplicateRate: 0.5, reorder: true } : {};
+        const responses = await world.deliver(operations, { seed: seed++, maxEventsPerBatch: 10, ...chaos });
+        note('event-delivered', `${label}: ${operations.length} event(s)${eventChaos ? ' with chaos (duplicates, reordered)' : ''} → ${responses.map((r) => r.status).join(',')}`);
+      });
+    };
+    arm.on('operation', (op) => {
+      lastOperation.set(op.resourceUri.toLowerCase().split('/virtualmachines/')[0]!, op);
+      note('arm-operation', `${op.operationName.replace('Microsoft.Compute/', '')} ${op.resourceUri.split('/').pop()}`);
+      deliver([op], 'Event Grid');
+    });
+    const provisioning = new Map<string, string>();
+    arm.on('change', (change: WorldChange) => {
+      if (!('instanceId' in change)) return;
+      const instance = arm.listInstances(selectorOf(change.scaleSetId)).find((i) => i.instanceId === change.instanceId);
+      const key = `${change.scaleSetId}/${change.instanceId}`.toLowerCase();
+      if (change.kind === 'instance-created' && instance) void ensureBackend(instance).catch((e) => log(`backend for ${instance.name}: ${errorMessage(e)}`));
+      const completed =
+        change.kind === 'instance-removed' || (instance?.provisioningState === 'Succeeded' && provisioning.get(key) === 'Creating');
+      if (instance) provisioning.set(key, instance.provisioningState);
+      if (change.kind === 'instance-removed') {
+        const gone = [...backends.entries()].find(([name]) => name === removedName(change));
+        if (gone) {
+          backends.delete(gone[0]);
+          void gone[1].close();
+        }
+      }
+      const op = lastOperation.get(change.scaleSetId.toLowerCase());
+      if (completed && op) deliver([{ ...op, eventTime: new Date().toISOString() }], 'Event Grid (operation completed)');
+    });
+    const names = new Map<string, string>();
+    const removedName = (change: WorldChange) => ('instanceId' in change ? names.get(`${change.scaleSetId}/${change.instanceId}`.toLowerCase()) : undefined);
+    arm.on('change', (change) => {
+      if (change.kind === 'instance-created') {
+        const instance = arm.listInstances(selectorOf(change.scaleSetId)).find((i) => i.instanceId === change.instanceId);
+        if (instance) names.set(`${change.scaleSetId}/${change.instanceId}`.toLowerCase(), instance.name);
+      }
+    });
+
+    arm.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
+    for (const spec of SANDBOX_SCALE_SETS) {
+      arm.createScaleSet({
+        subscriptionId: SANDBOX_SUBSCRIPTION,
+        resourceGroup: SANDBOX_RESOURCE_GROUP,
+        name: spec.name,
+        orchestrationMode: spec.mode,
+        zones: spec.zones,
+        capacity: 0,
+        tags: { 'vmss-mesh-service': spec.service, 'vmss-mesh-port': String(spec.port), 'vmss-mesh-protocol': 'grpc' },
+      });
+      arm.scale(selectorOf(spec.name), options.initialCapacity ?? 2);
+    }
+
+    // Steady traffic per service, through the relay, from the real xDS client.
+    const traffic = new Map<string, XdsTraffic>();
+    for (const spec of SANDBOX_SCALE_SETS) {
+      const client = new XdsTraffic({ service: spec.service, bootstrap: grpcBootstrap({ serverUri: relayAddress, nodeId: `sandbox-client-${spec.service}` }), concurrency: 1, pauseMs: 20 });
+      traffic.set(spec.service, client);
+      cleanups.push(() => client.close());
+    }
+    const started = Date.now();
+    cleanups.push(() => Promise.all([...traffic.values()].map((t) => t.stop())).then(() => undefined));
+    for (const client of traffic.values()) client.start();
+
+    // State: rebuilt on a short cadence, listeners told only when it changed.
+    const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));
+    cleanups.push(() => registry.close());
+    const listeners = new Set<() => void>();
+    const waiters: Array<(s: SandboxState) => void> = [];
+    let acked = new Map<string, string>();
+    let current: SandboxState | undefined;
+    let currentKey = '';
+    const windowMs = (options.trafficWindowSeconds ?? 5) * 1000;
+    const build = async (): Promise<SandboxState> => {
+      const owned = await registry.listOwned();
+      const byIp = new Map<string, OwnedNode>(owned.map((n) => [n.address, n]));
+      const since = Date.now() - windowMs;
+      let requests = 0;
+      let failed = 0;
+      let failedTotal = 0;
+      const servedBy = new Map<string, number>();
+      for (const client of traffic.values()) {
+        const shares = client.shares(Math.max(since, started));
+        requests += shares.calls;
+        failed += shares.failed;
+        failedTotal += client.totals().failed;
+        for (const [name, count] of shares.perInstance) servedBy.set(name, count);
+      }
+      const clients = relay.ads.clients();
+      const nextAcked = new Map<string, string>();
+      for (const c of clients) {
+        const key = `${c.nodeId}`;
+        const version = JSON.stringify(c.lastAckedVersion);
+        nextAcked.set(key, version);
+        if (acked.get(key) !== version) note('client-ack', `${c.nodeId} ACKed ${Object.entries(c.lastAckedVersion).map(([k, v]) => `${k}@${v.slice(0, 8)}`).join(' ')}`);
+      }
+      acked = nextAcked;
+      return {
+        generatedAt: new Date().toISOString(),
+        endpoints: {
+          armEmulator: world.arm.url,
+          consul: consul.url,
+          consulKind,
+          functionsHost: world.host.url,
+          relayXds: relayAddress,
+          relayAdmin: relay.adminUrl,
+          statusPage: '',
+        },
+        scaleSets: SANDBOX_SCALE_SETS.map((spec) => {
+          const set = arm.getScaleSet(selectorOf(spec.name));
+          const instances = arm.listInstances(selectorOf(spec.name));
+          const total = instances.reduce((sum, i) => sum + (servedBy.get(i.name) ?? 0), 0);
+          return {
+            id: set?.id ?? spec.name,
+            name: spec.name,
+            orchestrationMode: spec.mode,
+            capacity: set?.capacity ?? 0,
+            service: spec.service,
+            port: spec.port,
+            protocol: 'grpc',
+            instances: instances.map((i) => {
+              const node = byIp.get(ipOf(i));
+              const consulState: ConsulCheckState = !node ? 'absent' : node.draining ? 'draining' : node.azureCheck.status;
+              const served = servedBy.get(i.name) ?? 0;
+              return {
+                name: i.name,
+                instanceId: i.instanceId,
+                privateIp: ipOf(i),
+                zone: i.zone ?? node?.nodeMeta[NODE_META.zone] ?? '',
+                provisioningState: i.provisioningState,
+                powerState: i.powerState,
+                health: i.health,
+                consul: consulState,
+                trafficShare: total > 0 ? served / total : 0,
+                served,
+              };
+            }),
+          };
+        }),
+        relayClients: clients.map((c) => ({
+          nodeId: c.nodeId,
+          profile: c.profile,
+          lastSentVersion: { ...c.lastSentVersion },
+          lastAckedVersion: { ...c.lastAckedVersion },
+          ...(c.lastNack ? { lastNack: `${c.lastNack.kind}: ${c.lastNack.error}` } : {}),
+        })),
+        traffic: { windowSeconds: windowMs / 1000, requests, failed, failedTotal },
+        eventChaos,
+        timeline: [...timeline],
+      };
+    };
+    let refreshing = false;
+    const refresh = async () => {
+      if (refreshing) return;
+      refreshing = true;
+      try {
+        const next = await build();
+        current = next;
+        const key = JSON.stringify({ ...next, generatedAt: '' });
+        if (key !== currentKey) {
+          currentKey = key;
+          for (const l of [...listeners]) l();
+        }
+        for (const w of waiters.splice(0)) w(next);
+      } catch (error) {
+        log(`state refresh failed: ${errorMessage(error)}`);
+      } finally {
+        refreshing = false;
+      }
+    };
+    const timer = setInterval(() => void refresh(), options.refreshMs ?? 250);
+    cleanups.push(() => clearInterval(timer));
+    await refresh();
+    note('sandbox', 'sandbox started');
+
+    return {
+      world,
+      consulKind,
+      relay: () => relay,
+      traffic,
+      state: () => current!,
+      onChange(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      async act(action) {
+        switch (action.action) {
+          case 'scale': {
+            const spec = SANDBOX_SCALE_SETS.find((s) => s.name === action.scaleSet);
+            if (!spec) return { ok: false, message: `no scale set ${JSON.stringify(action.scaleSet)} (there are ${SANDBOX_SCALE_SETS.map((s) => s.name).join(', ')})` };
+            arm.scale(selectorOf(spec.name), action.capacity);
+            return { ok: true, message: `scaling ${spec.name} to ${action.capacity}` };
+          }
+          case 'fail':
+          case 'heal': {
+            for (const spec of SANDBOX_SCALE_SETS) {
+              const instance = arm.listInstances(selectorOf(spec.name)).find((i) => i.name === action.instance);
+              if (!instance) continue;
+              arm.setHealth(selectorOf(spec.name), instance.instanceId, action.action === 'fail' ? 'Unhealthy' : 'Healthy');
+              backends.get(instance.name)?.setServing(action.action === 'fail' ? 'NOT_SERVING' : 'SERVING');
+              note('sandbox', `${instance.name} ${action.action === 'fail' ? 'fails (application health Unhealthy)' : 'is healthy again'}`);
+              return { ok: true, message: `${instance.name}: ${action.action}` };
+            }
+            return { ok: false, message: `no instance ${JSON.stringify(action.instance)}` };
+          }
+          case 'event-chaos':
+            eventChaos = action.enabled;
+            note('sandbox', `event chaos ${eventChaos ? 'on: duplicated and reordered deliveries' : 'off'}`);
+            return { ok: true, message: `event chaos ${eventChaos ? 'on' : 'off'}` };
+        }
+      },
+      async restartRelay() {
+        note('sandbox', 'relay restarting');
+        await relay.close();
+        relay = await startRelay(relayConfig(relayAddress), { log: relayLog, processMetrics: false });
+        await relay.ready;
+        note('sandbox', 'relay back (state loaded from Consul)');
+      },
+      refreshed: () => new Promise((resolve) => waiters.push(resolve)),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function selectorOf(scaleSetIdOrName: string) {
+  return { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: scaleSetIdOrName.split('/').pop()! };
+}
