@@ -12,7 +12,8 @@ import { EXIT, UsageError, type CliIo } from './command';
 const USAGE = `Usage: vmss-mesh demo [options]
 
 Starts the local sandbox on 127.0.0.1: the HTTPS ARM emulator with a Uniform and a Flexible mesh
-scale set, Event Grid deliveries of every ARM operation, Azurite, the Consul API double, the
+scale set, Event Grid deliveries of every ARM operation, Azurite, Consul (a real `consul agent
+-dev` when the binary is on the PATH, else the Consul API double), the
 Functions app in its local host, the xDS relay, one HTTP + gRPC backend per instance on the
 instance's own loopback address, and steady traffic from a real proxyless gRPC client.
 A live table shows ARM, Consul, relay and traffic; the status page shows the same with buttons.
@@ -58,7 +59,6 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   });
   pageUrl = control.url;
   const endpoints = sandbox.state().endpoints;
-  write(`  Consul:         ${endpoints.consul}  (${sandbox.consulKind === 'agent' ? 'a real consul agent -dev' : 'the Consul API double: no consul binary on the PATH'})\n`);
   write(`  ARM emulator:   ${endpoints.armEmulator}  (HTTPS)\n`);
   write(`  Functions host: ${endpoints.functionsHost}  (routes of func start; status: ${endpoints.functionsHost}/api/status)\n`);
   write(`  xDS relay:      ${endpoints.relayXds}  (admin ${endpoints.relayAdmin})\n`);

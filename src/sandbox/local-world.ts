@@ -29,13 +29,16 @@ export interface LocalWorldOptions {
   readonly hostPort?: number;
   readonly runTimers?: boolean;
   readonly log?: (record: HostLogRecord) => void;
-  /** Use this Consul (e.g. a real agent or a shared double) instead of starting a double. */
-  readonly consul?: ConsulDouble;
+  /** Use the Consul at this URL (a real agent, or a double started by the caller) instead of starting a double. */
+  readonly consulUrl?: string;
 }
 
 export interface LocalWorld {
   readonly arm: ArmEmulator;
+  /** The Consul double this world started (throws when it was given `consulUrl`). */
   readonly consul: ConsulDouble;
+  /** Where the app's Consul is. */
+  readonly consulUrl: string;
   readonly host: FunctionsHost;
   /** The app settings the Functions app runs with. */
   readonly settings: Readonly<Record<string, string>>;
@@ -58,8 +61,9 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
     const pending: ArmOperationRecord[] = [];
     const arm = await startArmEmulator({ world: { lifecycle: options.lifecycle }, onOperation: (op) => pending.push(op) });
     cleanups.push(() => arm.close());
-    const consul = options.consul ?? (await startConsulDouble());
-    if (!options.consul) cleanups.push(() => consul.close());
+    const double = options.consulUrl === undefined ? await startConsulDouble() : undefined;
+    if (double) cleanups.push(() => double.close());
+    const consulUrl = options.consulUrl ?? double!.url;
     const caFile = path.join(dir, 'arm-emulator-ca.pem');
     writeFileSync(caFile, arm.caPem);
 
@@ -69,7 +73,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       VMSS_MESH_ARM_ENDPOINT: arm.url,
       VMSS_MESH_ARM_TOKEN: 'sandbox-token',
       VMSS_MESH_ARM_CA_FILE: caFile,
-      CONSUL_HTTP_ADDR: consul.url,
+      CONSUL_HTTP_ADDR: consulUrl,
       VMSS_MESH_RELAY_ADDRESSES: (options.relayAddresses ?? []).join(','),
       VMSS_MESH_RELAY_TOKEN: options.relayToken ?? '',
       ...options.settings,
@@ -103,7 +107,11 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
     };
     return {
       arm,
-      consul,
+      get consul(): ConsulDouble {
+        if (!double) throw new TypeError('this local world uses an external Consul (consulUrl); it has no double');
+        return double;
+      },
+      consulUrl,
       host,
       settings,
       get pendingOperations() {

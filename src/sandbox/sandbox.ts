@@ -16,7 +16,8 @@ import { NODE_META } from '../shared/ownership';
 import type { ArmOperationRecord, EmulatedInstance, WorldChange } from './arm-emulator';
 import { startAzurite } from './azurite';
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
-import { startConsulDouble, type ConsulDouble } from './consul-double';
+import { startConsulDouble } from './consul-double';
+import { findConsulBinary, startConsulAgent } from './consul-agent';
 import type { HostLogRecord } from './functions-host/functions-host';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
 import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind, ConsulCheckState } from './sandbox-state';
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   readonly relayAdminPort?: number;
   /** Instances per scale set at start (default 2). */
   readonly initialCapacity?: number;
+  /** Use a `consul` binary from the PATH when there is one (default true); false = always the double. */
+  readonly useConsulBinary?: boolean;
   /** Start Azurite for AzureWebJobsStorage (default true). */
   readonly azurite?: boolean;
   readonly trafficWindowSeconds?: number;
@@ -103,9 +106,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     }
 
-    const consul: ConsulDouble = await startConsulDouble();
+    // A real Consul when one is installed; otherwise the project's Consul API double.
+    const consulBinary = options.useConsulBinary === false ? undefined : findConsulBinary();
+    const consul: { readonly url: string; close(): Promise<void> } = consulBinary ? await startConsulAgent(consulBinary) : await startConsulDouble();
     cleanups.push(() => consul.close());
-    const consulKind = 'double' as const;
+    const consulKind: 'agent' | 'double' = consulBinary ? 'agent' : 'double';
+    log(consulBinary ? `Consul: a real consul agent -dev (${consulBinary}) at ${consul.url}` : `Consul: the project's Consul API double at ${consul.url} (no consul binary on the PATH)`);
 
     const relayConfig = (listen: string) =>
       loadRelayConfig({
@@ -122,7 +128,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await relay.ready;
 
     const world = await startLocalWorld({
-      consul,
+      consulUrl: consul.url,
       lifecycle: { createDelayMs: options.createDelayMs ?? 2000, drainMs: options.drainMs ?? 4000 },
       relayAddresses: [relayAddress],
       relayToken: RELAY_TOKEN,

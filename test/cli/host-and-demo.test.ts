@@ -41,7 +41,7 @@ test('demo (npm start): the sandbox comes up, answers `sandbox status --json` an
   const proc = start(['demo', '--fast', '--free-ports', '--port', '0'], {}, cwd);
   t.after(() => proc.child.kill('SIGKILL'));
   await waitForOutput(proc, /status page:\s+(http:\/\/127\.0\.0\.1:\d+)/, 30_000);
-  assert.match(proc.output(), /Consul:\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Consul API double: no consul binary on the PATH\)/);
+  assert.match(proc.output(), /Consul: the project's Consul API double at http:\/\/127\.0\.0\.1:\d+ \(no consul binary on the PATH\)/);
   assert.match(proc.output(), /ARM emulator:\s+https:\/\/127\.0\.0\.1:\d+/);
   const cli = (args: string[]) => {
     const p = start(args, {}, cwd);
