@@ -12,8 +12,8 @@ import { EXIT, UsageError, type CliIo } from './command';
 const USAGE = `Usage: vmss-mesh demo [options]
 
 Starts the local sandbox on 127.0.0.1: the HTTPS ARM emulator with a Uniform and a Flexible mesh
-scale set, Event Grid deliveries of every ARM operation, Azurite, Consul (a real `consul agent
--dev` when the binary is on the PATH, else the Consul API double), the
+scale set, Event Grid deliveries of every ARM operation, Azurite, Consul (a real "consul agent
+-dev" when the binary is on the PATH, else the Consul API double), the
 Functions app in its local host, the xDS relay, one HTTP + gRPC backend per instance on the
 instance's own loopback address, and steady traffic from a real proxyless gRPC client.
 A live table shows ARM, Consul, relay and traffic; the status page shows the same with buttons.
