@@ -23,13 +23,15 @@ Options:
       --port N       Port of the status page / control API (default 7080).
       --fast         Short lifecycle timings (create 0.3 s, drain 1 s, timer every second).
       --free-ports   Let every part pick a free port (default: Functions 7071, relay 18000/18001).
+      --no-autoscale Do not run the simulated autoscale rule (CPU from served traffic; out above
+                     75 %, in below 25 %, 30 s cooldown; posts the autoscale webhook).
   -h, --help         Show this help.
 `;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, fast: { type: 'boolean' }, 'free-ports': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, fast: { type: 'boolean' }, 'free-ports': { type: 'boolean' }, 'no-autoscale': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -43,6 +45,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   write('starting the vmss-mesh sandbox (nothing from Azure is used)…\n');
   const sandbox = await startSandbox({
     log: (line) => write(`  ${line}\n`),
+    autoscaleIntervalMs: values['no-autoscale'] ? 0 : 5000,
     ...(values['free-ports'] ? { hostPort: 0, relayPort: 0, relayAdminPort: 0 } : {}),
     ...(values.fast ? { createDelayMs: 300, drainMs: 1000, timerSchedule: '* * * * * *' } : {}),
   });

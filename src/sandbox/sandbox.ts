@@ -15,6 +15,8 @@ import type { OwnedNode } from '../shared/model';
 import { NODE_META } from '../shared/ownership';
 import type { ArmOperationRecord, EmulatedInstance, WorldChange } from './arm-emulator';
 import { startAzurite } from './azurite';
+import { decideAutoscale, DEFAULT_AUTOSCALE_RULE } from './autoscale';
+import { autoscaleNotification, autoscaleRequest, postWebhook } from './event-grid';
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble } from './consul-double';
 import { findConsulBinary, startConsulAgent } from './consul-agent';
@@ -36,6 +38,8 @@ export interface SandboxOptions {
   readonly initialCapacity?: number;
   /** Use a `consul` binary from the PATH when there is one (default true); false = always the double. */
   readonly useConsulBinary?: boolean;
+  /** Run the simulated autoscale rule (CPU from served traffic) every this many ms; 0 = off (default). */
+  readonly autoscaleIntervalMs?: number;
   /** Start Azurite for AzureWebJobsStorage (default true). */
   readonly azurite?: boolean;
   readonly trafficWindowSeconds?: number;
@@ -348,6 +352,36 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     };
     const timer = setInterval(() => void refresh(), options.refreshMs ?? 250);
+
+    // Azure Monitor autoscale, simulated from the traffic each scale set serves.
+    if (options.autoscaleIntervalMs) {
+      const lastAction = new Map<string, number>();
+      const evaluate = async () => {
+        for (const spec of SANDBOX_SCALE_SETS) {
+          const set = arm.getScaleSet(selectorOf(spec.name));
+          const client = traffic.get(spec.service);
+          if (!set || !client) continue;
+          const windowStart = Math.max(started, Date.now() - windowMs);
+          const seconds = Math.max(1, (Date.now() - windowStart) / 1000);
+          const decision = decideAutoscale(DEFAULT_AUTOSCALE_RULE, {
+            capacity: set.capacity,
+            requestsPerSecond: client.shares(windowStart).calls / seconds,
+            instanceCapacityRps: 30,
+            lastActionAt: lastAction.get(spec.name) ?? 0,
+            now: Date.now(),
+          });
+          if (decision.action !== 'scale') continue;
+          lastAction.set(spec.name, Date.now());
+          note('sandbox', `autoscale ${spec.name}: ${decision.why} → capacity ${set.capacity} → ${decision.newCapacity}`);
+          arm.scale(selectorOf(spec.name), decision.newCapacity);
+          const body = autoscaleNotification({ resourceId: set.id, oldCapacity: set.capacity, newCapacity: decision.newCapacity, timestamp: new Date().toISOString(), settingName: `${spec.name}-autoscale` });
+          const response = await postWebhook(world.host.url, autoscaleRequest(body));
+          note('event-delivered', `autoscale webhook → ${response.status}`);
+        }
+      };
+      const autoscaleTimer = setInterval(() => void evaluate().catch((e) => log(`autoscale: ${errorMessage(e)}`)), options.autoscaleIntervalMs);
+      cleanups.push(() => clearInterval(autoscaleTimer));
+    }
     cleanups.push(() => clearInterval(timer));
     await refresh();
     note('sandbox', 'sandbox started');
