@@ -5,64 +5,24 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { runCli } from '../../src/cli/main';
 import { REPLAYED_SOURCE_ETAG_METADATA } from '../../src/shared/deadletter/container-store';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from '../../src/sandbox/local-world';
 import { buildDeliveries, type ArmOperation } from '../../src/sandbox/event-grid';
+import { startAzurite, type Azurite } from '../../src/sandbox/azurite';
 
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const credential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY);
 
-interface Azurite {
-  readonly blobUrl: string;
-  close(): Promise<void>;
-}
-
-/** The real Azurite blob service as a child process, on a port it picks, data in a temp folder. */
-async function startAzurite(): Promise<Azurite> {
-  const location = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-azurite-'));
-  const main = require.resolve('azurite/dist/src/blob/main.js');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--location', location, '--skipApiVersionCheck', '--disableTelemetry', '--silent'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(location, { recursive: true, force: true });
-  };
-  try {
-    const blobUrl = await new Promise<string>((resolve, reject) => {
-      let seen = '';
-      const onData = (chunk: Buffer) => {
-        seen += chunk.toString();
-        const match = /listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-        if (match?.[1]) resolve(match[1]);
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`azurite exited (${code}) before listening: ${seen}`)));
-    });
-    return { blobUrl, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
-}
-
 let azurite: Azurite;
 before(async () => {
-  azurite = await startAzurite();
+  const started = await startAzurite();
+  if ('unavailable' in started) throw new Error(started.unavailable);
+  azurite = started;
 });
 after(async () => {
   await azurite?.close();
