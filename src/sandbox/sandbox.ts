@@ -11,8 +11,6 @@ import { loadRelayConfig } from '../relay/relay-config';
 import { loadConfig } from '../shared/config';
 import { ConsulRegistry, registryOptionsFrom } from '../shared/consul/registry';
 import { errorMessage } from '../shared/errors';
-import type { OwnedNode } from '../shared/model';
-import { NODE_META } from '../shared/ownership';
 import type { ArmOperationRecord, EmulatedInstance, WorldChange } from './arm-emulator';
 import { startAzurite } from './azurite';
 import { decideAutoscale, DEFAULT_AUTOSCALE_RULE } from './autoscale';
@@ -22,7 +20,8 @@ import { startConsulDouble } from './consul-double';
 import { findConsulBinary, startConsulAgent } from './consul-agent';
 import type { HostLogRecord } from './functions-host/functions-host';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
-import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind, ConsulCheckState } from './sandbox-state';
+import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from './sandbox-state';
+import { assembleSandboxState, primaryIpOf } from './sandbox-state-builder';
 import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
 
 export interface SandboxOptions {
@@ -165,11 +164,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // Backends follow ARM: one per instance, up while the VM exists.
     const backends = new Map<string, DemoBackend>();
     const specOf = (scaleSetId: string) => SANDBOX_SCALE_SETS.find((s) => scaleSetId.toLowerCase().endsWith(`/${s.name}`));
-    const ipOf = (i: EmulatedInstance) => i.nics.find((n) => n.primary)?.ipConfigurations.find((c) => c.primary)?.privateIp ?? '';
     const ensureBackend = async (instance: EmulatedInstance) => {
       const spec = specOf(instance.scaleSetId);
       if (!spec || backends.has(instance.name)) return;
-      const backend = await startDemoBackend({ instanceName: instance.name, address: ipOf(instance), httpPort: HTTP_PORT, grpcPort: spec.port });
+      const backend = await startDemoBackend({ instanceName: instance.name, address: primaryIpOf(instance), httpPort: HTTP_PORT, grpcPort: spec.port });
       backends.set(instance.name, backend);
     };
     cleanups.push(() => Promise.all([...backends.values()].map((b) => b.close())).then(() => undefined));
@@ -256,14 +254,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const windowMs = (options.trafficWindowSeconds ?? 5) * 1000;
     const build = async (): Promise<SandboxState> => {
       const owned = await registry.listOwned();
-      const byIp = new Map<string, OwnedNode>(owned.map((n) => [n.address, n]));
-      const since = Date.now() - windowMs;
+      const since = Math.max(Date.now() - windowMs, started);
       let requests = 0;
       let failed = 0;
       let failedTotal = 0;
       const servedBy = new Map<string, number>();
       for (const client of traffic.values()) {
-        const shares = client.shares(Math.max(since, started));
+        const shares = client.shares(since);
         requests += shares.calls;
         failed += shares.failed;
         failedTotal += client.totals().failed;
@@ -272,65 +269,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const clients = relay.ads.clients();
       const nextAcked = new Map<string, string>();
       for (const c of clients) {
-        const key = `${c.nodeId}`;
         const version = JSON.stringify(c.lastAckedVersion);
-        nextAcked.set(key, version);
-        if (acked.get(key) !== version) note('client-ack', `${c.nodeId} ACKed ${Object.entries(c.lastAckedVersion).map(([k, v]) => `${k}@${v.slice(0, 8)}`).join(' ')}`);
+        nextAcked.set(c.nodeId, version);
+        if (acked.get(c.nodeId) !== version) note('client-ack', `${c.nodeId} ACKed ${Object.entries(c.lastAckedVersion).map(([k, v]) => `${k}@${v.slice(0, 8)}`).join(' ')}`);
       }
       acked = nextAcked;
-      return {
-        generatedAt: new Date().toISOString(),
-        endpoints: {
-          armEmulator: world.arm.url,
-          consul: consul.url,
-          consulKind,
-          functionsHost: world.host.url,
-          relayXds: relayAddress,
-          relayAdmin: relay.adminUrl,
-          statusPage: '',
-        },
-        scaleSets: SANDBOX_SCALE_SETS.map((spec) => {
-          const set = arm.getScaleSet(selectorOf(spec.name));
-          const instances = arm.listInstances(selectorOf(spec.name));
-          const total = instances.reduce((sum, i) => sum + (servedBy.get(i.name) ?? 0), 0);
-          return {
-            id: set?.id ?? spec.name,
-            name: spec.name,
-            orchestrationMode: spec.mode,
-            capacity: set?.capacity ?? 0,
-            service: spec.service,
-            port: spec.port,
-            protocol: 'grpc',
-            instances: instances.map((i) => {
-              const node = byIp.get(ipOf(i));
-              const consulState: ConsulCheckState = !node ? 'absent' : node.draining ? 'draining' : node.azureCheck.status;
-              const served = servedBy.get(i.name) ?? 0;
-              return {
-                name: i.name,
-                instanceId: i.instanceId,
-                privateIp: ipOf(i),
-                zone: i.zone ?? node?.nodeMeta[NODE_META.zone] ?? '',
-                provisioningState: i.provisioningState,
-                powerState: i.powerState,
-                health: i.health,
-                consul: consulState,
-                trafficShare: total > 0 ? served / total : 0,
-                served,
-              };
-            }),
-          };
-        }),
-        relayClients: clients.map((c) => ({
-          nodeId: c.nodeId,
-          profile: c.profile,
-          lastSentVersion: { ...c.lastSentVersion },
-          lastAckedVersion: { ...c.lastAckedVersion },
-          ...(c.lastNack ? { lastNack: `${c.lastNack.kind}: ${c.lastNack.error}` } : {}),
-        })),
+      return assembleSandboxState({
+        endpoints: { armEmulator: world.arm.url, consul: consul.url, consulKind, functionsHost: world.host.url, relayXds: relayAddress, relayAdmin: relay.adminUrl, statusPage: '' },
+        scaleSets: SANDBOX_SCALE_SETS.map((spec) => ({ spec, set: arm.getScaleSet(selectorOf(spec.name)), instances: arm.listInstances(selectorOf(spec.name)) })),
+        owned,
+        servedBy,
         traffic: { windowSeconds: windowMs / 1000, requests, failed, failedTotal },
+        clients,
         eventChaos,
-        timeline: [...timeline],
-      };
+        timeline,
+        now: Date.now(),
+      });
     };
     let refreshing = false;
     const refresh = async () => {
