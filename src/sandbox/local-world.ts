@@ -14,6 +14,7 @@ import type { ArmOperationRecord, LifecycleDurations } from './arm-emulator';
 import { startConsulDouble, type ConsulDouble } from './consul-double';
 import { buildDeliveries, eventGridRequest, postWebhook, type DeliveryOptions, type WebhookResponse } from './event-grid';
 import { startFunctionsHost, type FunctionsHost, type HostLogRecord } from './functions-host/functions-host';
+import { startFuncHost } from './func-host';
 
 export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-00000000a001';
 export const SANDBOX_RESOURCE_GROUP = 'mesh-rg';
@@ -29,6 +30,8 @@ export interface LocalWorldOptions {
   readonly hostPort?: number;
   readonly runTimers?: boolean;
   readonly log?: (record: HostLogRecord) => void;
+  /** Run the app under Azure Functions Core Tools (`func start`) with this binary instead of the local host. */
+  readonly funcBinary?: string;
   /** Use the Consul at this URL (a real agent, or a double started by the caller) instead of starting a double. */
   readonly consulUrl?: string;
 }
@@ -90,12 +93,14 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       }
     });
 
-    const host = await startFunctionsHost({
-      definitions: allFunctions(process.env),
-      port: options.hostPort ?? 0,
-      runTimers: options.runTimers ?? false,
-      log: options.log ?? (() => undefined),
-    });
+    const host = options.funcBinary
+      ? await startFuncHost({ funcBinary: options.funcBinary, settings, port: options.hostPort ?? 0 })
+      : await startFunctionsHost({
+          definitions: allFunctions(process.env),
+          port: options.hostPort ?? 0,
+          runTimers: options.runTimers ?? false,
+          log: options.log ?? (() => undefined),
+        });
     cleanups.push(() => host.close());
 
     const deliver = async (operations: readonly ArmOperationRecord[], deliveryOptions: DeliveryOptions = {}) => {

@@ -18,6 +18,7 @@ import { autoscaleNotification, autoscaleRequest, postWebhook } from './event-gr
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble } from './consul-double';
 import { findConsulBinary, startConsulAgent } from './consul-agent';
+import { findOnPath } from './find-binary';
 import type { HostLogRecord } from './functions-host/functions-host';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
 import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from './sandbox-state';
@@ -35,6 +36,8 @@ export interface SandboxOptions {
   readonly relayAdminPort?: number;
   /** Instances per scale set at start (default 2). */
   readonly initialCapacity?: number;
+  /** Run the Functions app with `func start` when Core Tools are on the PATH (default true). */
+  readonly useFuncBinary?: boolean;
   /** Use a `consul` binary from the PATH when there is one (default true); false = always the double. */
   readonly useConsulBinary?: boolean;
   /** Run the simulated autoscale rule (CPU from served traffic) every this many ms; 0 = off (default). */
@@ -130,8 +133,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.push(() => relay.close());
     await relay.ready;
 
+    const funcBinary = options.useFuncBinary === false ? undefined : findOnPath('func');
+    log(funcBinary ? `Functions app: func start (${funcBinary})` : 'Functions app: the local host (the routes of func start; no func on the PATH)');
     const world = await startLocalWorld({
       consulUrl: consul.url,
+      ...(funcBinary ? { funcBinary } : {}),
       lifecycle: { createDelayMs: options.createDelayMs ?? 2000, drainMs: options.drainMs ?? 4000 },
       relayAddresses: [relayAddress],
       relayToken: RELAY_TOKEN,

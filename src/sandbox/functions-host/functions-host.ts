@@ -118,6 +118,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     if (body === undefined) return send(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` });
 
     if (path === '/runtime/webhooks/eventgrid') return eventGrid(req, res, url, body);
+    if (path === '/admin/host/status' && req.method === 'GET') return send(res, 200, { state: 'Running' });
     if (path.startsWith('/admin/functions/') && req.method === 'POST') {
       const definition = byName.get(path.slice('/admin/functions/'.length));
       if (!definition || definition.kind === 'http') return send(res, 404, { error: 'no such non-HTTP function' });
