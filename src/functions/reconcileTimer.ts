@@ -26,9 +26,11 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
     failures: run.failures,
     skippedScaleSets: run.skippedScaleSets,
   });
-  const retryable = run.failures.filter((f) => f.retryable);
-  if (retryable.length > 0) {
-    throw new AggregateError(retryable.map((f) => new Error(`${f.scaleSetId}: ${f.error}`)), `${retryable.length} scale set(s) failed transiently`);
+  // Fail the run (so monitoring sees it and the runtime retries) when retrying can help: a
+  // transient failure, or a wrong setting the operator will fix.
+  const worthRetrying = run.failures.filter((f) => f.retryable || f.configuration);
+  if (worthRetrying.length > 0) {
+    throw new AggregateError(worthRetrying.map((f) => new Error(`${f.scaleSetId}: ${f.error}`)), `${worthRetrying.length} scale set(s) failed`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import { loadConfig } from '../shared/config';
-import { errorMessage, isRetryable } from '../shared/errors';
+import { ConfigError, errorMessage, isRetryable } from '../shared/errors';
 import type { ReconcileHint } from '../shared/model';
 import type { HintResult } from '../shared/reconcile/reconciler';
 import { createAppRuntime, type AppRuntime } from './app-runtime';
@@ -23,9 +23,13 @@ export function resetAppRuntime(): void {
   current = undefined;
 }
 
-/** Logs a failed reconcile; rethrows it when retrying may help (→ Event Grid / runtime retry). */
+/**
+ * Logs a failed reconcile; rethrows it when retrying may help (→ Event Grid / runtime retry).
+ * A ConfigError (ACL token refused, ARM role missing, TLS trust, …) is rethrown too: nothing is
+ * wrong with the event, and Event Grid keeps it until the operator fixes the setting.
+ */
 export function failUnlessPermanent(context: InvocationContext, error: unknown, extra: Record<string, unknown>): void {
-  const retryable = isRetryable(error);
+  const retryable = isRetryable(error) || error instanceof ConfigError;
   context.error({ msg: `reconcile failed (${retryable ? 'will be retried' : 'not retried'}): ${errorMessage(error)}`, event: 'reconcile-failed', retryable, ...extra });
   if (retryable) throw error;
 }

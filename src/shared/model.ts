@@ -82,7 +82,14 @@ export interface Instance {
 /** A listing of one scale set. `unknown` is never treated as empty (principle 4). */
 export type InstanceListing =
   | { readonly status: 'complete'; readonly listedAt: number; readonly instances: readonly Instance[] }
-  | { readonly status: 'unknown'; readonly listedAt: number; readonly reason: string };
+  | {
+      readonly status: 'unknown';
+      readonly listedAt: number;
+      readonly reason: string;
+      /** True when asking again later may answer (throttling, 5xx, network); with ARM's Retry-After. */
+      readonly retryable?: boolean;
+      readonly retryAfterMs?: number;
+    };
 
 /** Status of the check that carries Azure's view of an instance. */
 export type AzureCheckStatus = 'passing' | 'warning' | 'critical';

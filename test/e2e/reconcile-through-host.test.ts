@@ -201,3 +201,23 @@ test('autoscale webhook: a scale set scale-out is reconciled; other resource typ
   const notJson = await fetch(`${world.host.url}/api/autoscaleWebhook`, { method: 'POST', body: '{oops' });
   assert.equal(notJson.status, 400);
 });
+
+test('a deleted Flexible-mode VM: ARM answers 404 for it, yet its delete event removes its node', async (t) => {
+  const world = await startLocalWorld(); // drain 0: the VM is gone by the time the event arrives
+  t.after(() => world.close());
+  const flex = { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'flex' };
+  world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
+  world.arm.world.createScaleSet({ ...flex, orchestrationMode: 'Flexible', capacity: 3, tags: { 'vmss-mesh-service': 'flex', 'vmss-mesh-port': '9000' } });
+  for (const response of await world.deliverPending()) assert.equal(response.status, 202, response.body);
+  assert.equal((await status(world)).totals.instances, 3);
+
+  const [victim] = world.arm.world.listInstances(flex);
+  world.arm.world.deleteVm(flex, victim!.instanceId);
+  world.arm.world.flush();
+  const [deleteOp] = world.pendingOperations;
+  assert.equal(deleteOp?.operationName, 'Microsoft.Compute/virtualMachines/delete');
+  for (const response of await world.deliverPending()) assert.equal(response.status, 202, response.body);
+  const view = await status(world);
+  assert.equal(view.totals.instances, 2);
+  assert.ok(!view.instances.some((i) => i.name === victim!.name));
+});

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 import { getAppRuntime } from '../../src/functions/runtime';
 import { loadConfig } from '../../src/shared/config';
+import { TransientError } from '../../src/shared/errors';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import { noRelayPublisher } from '../../src/shared/endpoints';
 import type { Instance, MeshScaleSet, ReconcileHint } from '../../src/shared/model';
@@ -46,17 +47,16 @@ test('a failed or throttled listing deregisters nothing', async (t) => {
   world.arm.world.scale(selector, 1); // ARM really shrinks…
   world.arm.world.flush();
   world.arm.faults.fail(10, { status: 500, pathIncludes: '/api/virtualMachines' }); // …but listing it fails
-  const failed = await reconciler.reconcileHint(hint());
-  assert.ok(failed.kind === 'reconciled');
-  assert.equal(failed.result.outcome, 'unknown');
-  assert.equal(failed.result.deregistered, 0);
+  const markerBefore = world.consul.state.snapshot().kv.find((e) => e.key.includes('/scale-sets/'));
+  // The trigger is told to come back later (Event Grid retries), and nothing changed meanwhile —
+  // not even the claim, which would fence off a concurrent run that did get a complete listing.
+  await assert.rejects(reconciler.reconcileHint(hint()), (error: unknown) => error instanceof TransientError && /ARM could not list .*\/api: listing scale set api/.test(error.message));
   assert.deepEqual(await registeredAddresses(world.consul.url), before);
+  assert.equal(world.consul.state.snapshot().kv.find((e) => e.key.includes('/scale-sets/'))?.modifyIndex, markerBefore?.modifyIndex);
 
   world.arm.faults.clear();
   world.arm.faults.throttle(50, { retryAfterSeconds: 60, pathIncludes: '/api/virtualMachines' });
-  const throttled = await reconciler.reconcileHint(hint());
-  assert.ok(throttled.kind === 'reconciled');
-  assert.equal(throttled.result.outcome, 'unknown');
+  await assert.rejects(reconciler.reconcileHint(hint()), (error: unknown) => error instanceof TransientError && error.retryAfterMs === 60_000);
   assert.deepEqual(await registeredAddresses(world.consul.url), before);
 
   world.arm.faults.clear();

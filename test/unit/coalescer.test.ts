@@ -92,3 +92,22 @@ test('coalescer: a failed run never counts as covering a later hint', async () =
   assert.equal((await c.request('a', 0)).via, 'covered');
   assert.equal(runs.length, 2);
 });
+
+test('coalescer: idle scale sets are forgotten after forgetAfterMs, busy ones are kept', async () => {
+  const { runs, run } = controllableRuns();
+  let clock = 0;
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => clock, forgetAfterMs: 1000 });
+  const a = c.request('a');
+  runs[0]!.resolve(0);
+  await a;
+  const b = c.request('b'); // stays in flight
+  await tick();
+  assert.equal(c.size, 2);
+  clock = 5000;
+  const d = c.request('c');
+  await tick();
+  assert.equal(c.size, 2, '"a" was idle and old: forgotten; "b" is in flight; "c" is new');
+  runs[1]!.resolve(0);
+  runs[2]!.resolve(0);
+  await Promise.all([b, d]);
+});

@@ -15,7 +15,7 @@
  * because the reconciler's contract (InventoryPort) is "answer unknown" and a throttled
  * subscription is visible in the reason and the call meter.
  */
-import { errorMessage } from '../errors';
+import { errorMessage, TransientError } from '../errors';
 import type { Instance, InstanceListing, MeshScaleSet } from '../model';
 import { computeTargetOf, parseResourceId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
@@ -131,7 +131,14 @@ export async function listInstances(clients: ArmClients, scaleSet: MeshScaleSet,
     }
     return { status: 'complete', listedAt, instances };
   } catch (error) {
-    return { status: 'unknown', listedAt, reason: `listing scale set ${scaleSet.ref.name}: ${errorMessage(error)}` };
+    const failure = toArmFailure(error, `listing scale set ${scaleSet.ref.name}`);
+    return {
+      status: 'unknown',
+      listedAt,
+      reason: `listing scale set ${scaleSet.ref.name}: ${errorMessage(error)}`,
+      retryable: failure.retryable,
+      ...(failure instanceof TransientError && failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
+    };
   }
 }
 

@@ -23,12 +23,12 @@ import type { AppConfig, ConsulConfig } from '../config';
 import type { ServiceEndpointSet } from '../endpoints';
 import { InvalidInputError, SupersededError, TransientError } from '../errors';
 import type { OwnedNode } from '../model';
-import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, markerKey, tombstoneKey } from '../ownership';
+import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, isOwnedNodeMeta, markerKey, tombstoneKey } from '../ownership';
 import type { RegistryPort } from '../reconcile/ports';
 import { endpointSetFrom } from './endpoint-sets';
 import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
-import { readOwnedNodeRecords, readOwnedNodes } from './owned-reader';
+import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes } from './owned-reader';
 import type { ExpiredTombstone, TombstoneValue } from './plan-units';
 import { ConsulReconcileSession, throwIfDenied } from './session';
 import type { ReconcileHooks, ReconcileStep } from './session';
@@ -175,6 +175,17 @@ export class ConsulRegistry implements RegistryPort {
     return parseAnswer(wire.kvEntries, res.body, 'markers')
       .map((e) => ({ key: e.Key, modifyIndex: e.ModifyIndex, value: parseMarker(wire.decodeBase64(e.Value)) }))
       .sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  /**
+   * The scale set of the node we hold for a VM (normalised VM resource ID), or null. Used when ARM
+   * can no longer say: a deleted Flexible-mode VM answers 404, but its node still names its set.
+   */
+  async scaleSetOfInstance(vmResourceId: string): Promise<string | null> {
+    const id = vmResourceId.toLowerCase();
+    const res = await this.transport.call({ method: 'GET', path: '/catalog/nodes', query: { 'node-meta': [...ownedNodeMetaFilter(), `${NODE_META.instanceId}:${id}`] } });
+    const node = parseAnswer(wire.catalogNodes, res.body, 'catalog nodes').find((n) => isOwnedNodeMeta(n.Meta) && n.Meta[NODE_META.instanceId] === id);
+    return node?.Meta[NODE_META.scaleSetId] ?? null;
   }
 
   async hasOwnedNodes(scaleSetId: string): Promise<boolean> {

@@ -25,14 +25,35 @@ interface Slot<R> {
 
 export class ReconcileCoalescer<R> {
   private readonly slots = new Map<string, Slot<R>>();
+  private lastSweep = 0;
 
   constructor(
     private readonly run: (key: string) => Promise<R>,
-    private readonly options: { readonly coverMarginMs: number; readonly now?: () => number } = { coverMarginMs: 2000 },
+    private readonly options: {
+      readonly coverMarginMs: number;
+      readonly now?: () => number;
+      /** Idle slots whose last run is older than this are forgotten (default 10 min): memory stays bounded. */
+      readonly forgetAfterMs?: number;
+    } = { coverMarginMs: 2000 },
   ) {}
+
+  /** Scale sets currently remembered (for tests and metrics). */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  private sweep(now: number): void {
+    const forgetAfter = this.options.forgetAfterMs ?? 600_000;
+    if (now - this.lastSweep < Math.min(60_000, forgetAfter)) return;
+    this.lastSweep = now;
+    for (const [key, slot] of this.slots) {
+      if (!slot.inFlight && !slot.trailing && (!slot.lastDone || now - slot.lastDone.startedAt > forgetAfter)) this.slots.delete(key);
+    }
+  }
 
   /** `eventTime` (ms) is when the hinted change happened; omit it to always get a run that starts now or later. */
   async request(key: string, eventTime?: number): Promise<CoalescedResult<R>> {
+    this.sweep((this.options.now ?? Date.now)());
     const slot = this.slots.get(key) ?? {};
     this.slots.set(key, slot);
     const covers = (startedAt: number) => eventTime !== undefined && startedAt >= eventTime + this.options.coverMarginMs;

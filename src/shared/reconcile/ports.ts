@@ -44,6 +44,8 @@ export interface ReconcileSession {
 export interface RegistryPort {
   /** Claims the scale set for a reconcile whose ARM listing started at `listedAt`; throws SupersededError. */
   beginReconcile(scaleSetId: string, listedAt: number): Promise<ReconcileSession>;
+  /** The scale set (normalised ID) of our node for this VM, or null: ARM cannot say once a Flexible VM is deleted. */
+  scaleSetOfInstance(vmResourceId: string): Promise<string | null>;
   /** True when Consul holds any node of ours for this scale set (cheap; avoids claiming foreign scale sets). */
   hasOwnedNodes(scaleSetId: string): Promise<boolean>;
   /** IDs of every scale set we hold nodes or a marker for (the timer also visits these: left or deleted sets). */

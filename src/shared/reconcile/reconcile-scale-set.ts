@@ -44,6 +44,9 @@ export interface ReconcileReport {
   readonly changedServices: readonly string[];
   readonly pushes: readonly RelayPushResult[];
   readonly durationMs: number;
+  /** Set with outcome `unknown` when asking ARM again later may answer (throttling, 5xx, network). */
+  readonly retryable?: boolean;
+  readonly retryAfterMs?: number;
 }
 
 
@@ -75,6 +78,17 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     lookup.state === 'in-mesh'
       ? await deps.inventory.listInstances(lookup.scaleSet)
       : { status: 'complete', listedAt, instances: [] };
+
+  // Unknown is not empty, and it is not a reason to claim the scale set either: a claim would fence
+  // off a concurrent run that did get a complete listing.
+  if (listing.status === 'unknown') {
+    return finish({
+      outcome: 'unknown',
+      detail: listing.reason,
+      ...(listing.retryable ? { retryable: true } : {}),
+      ...(listing.retryAfterMs !== undefined ? { retryAfterMs: listing.retryAfterMs } : {}),
+    });
+  }
 
   let session;
   try {
@@ -111,7 +125,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     updated: plan.actions.filter((a) => a.kind === 'update').length,
     deregistered: plan.actions.filter((a) => a.kind === 'deregister').length,
     skipped: plan.skipped,
-    instances: listing.status === 'complete' ? listing.instances.length : undefined,
+    instances: listing.instances.length,
   };
   // Applied even when empty: the marker then records this run as the scale set's last reconcile
   // (one KV write), which the status function shows.
@@ -135,8 +149,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   }
   return finish({
     ...counts,
-    outcome: listing.status === 'unknown' ? 'unknown' : plan.actions.length > 0 ? 'applied' : 'unchanged',
-    detail: listing.status === 'unknown' ? listing.reason : undefined,
+    outcome: plan.actions.length > 0 ? 'applied' : 'unchanged',
     committedIndex: applied.committedIndex,
     changedServices: applied.changedServices,
     pushes,

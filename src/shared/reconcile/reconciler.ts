@@ -2,6 +2,7 @@
  * The app's entry into the domain: hints in, reconcile reports out. Owns the per-process
  * coalescer so every trigger (Event Grid, autoscale webhook, timer) shares it.
  */
+import { TransientError } from '../errors';
 import type { ReconcileHint, ScaleSetRef } from '../model';
 import { ReconcileCoalescer, type CoalescedResult } from './coalescer';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
@@ -34,12 +35,23 @@ export class Reconciler {
       ref = scaleSetRefFromId(id);
     } else if (hint.vmResourceId) {
       ref = await this.deps.inventory.scaleSetOfVm(hint.vmResourceId);
-      if (!ref) return { kind: 'no-scale-set', vmResourceId: hint.vmResourceId };
+      if (!ref) {
+        // A deleted Flexible VM answers 404, yet that is the event that must remove its node:
+        // our node remembers the scale set.
+        const known = await this.deps.registry.scaleSetOfInstance(hint.vmResourceId);
+        if (!known) return { kind: 'no-scale-set', vmResourceId: hint.vmResourceId };
+        ref = scaleSetRefFromId(known);
+      }
     } else {
       throw new TypeError(`hint ${hint.eventId} names neither a scale set nor a VM`);
     }
     const eventTime = Date.parse(hint.eventTime);
     const result = await this.coalescer.request(ref.id, Number.isNaN(eventTime) ? undefined : eventTime);
+    const report = result.result;
+    if (report.outcome === 'unknown' && report.retryable) {
+      // Nothing was changed; the trigger should come back later (Event Grid / webhook retry).
+      throw new TransientError(`ARM could not list ${ref.id}: ${report.detail ?? 'unknown'}`, 'arm', report.retryAfterMs);
+    }
     return { kind: 'reconciled', ref, ...result };
   }
 
