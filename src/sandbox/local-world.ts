@@ -58,7 +58,16 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
   const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-world-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    // Every cleanup runs even when one fails (ports, env and temp folders must not leak).
+    const failures: unknown[] = [];
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw new AggregateError(failures, 'closing the local world failed');
   };
   try {
     const pending: ArmOperationRecord[] = [];

@@ -22,6 +22,7 @@ import { findOnPath } from './find-binary';
 import type { HostLogRecord } from './functions-host/functions-host';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
 import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from './sandbox-state';
+import type { OwnedNode } from '../shared/model';
 import { assembleSandboxState, primaryIpOf } from './sandbox-state-builder';
 import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
 
@@ -73,6 +74,8 @@ export interface Sandbox {
   relay(): Relay;
   readonly traffic: ReadonlyMap<string, XdsTraffic>;
   state(): SandboxState;
+  /** Our Consul nodes as read by the build of the current state (including any ARM no longer lists). */
+  ownedNodes(): readonly OwnedNode[];
   onChange(listener: () => void): () => void;
   act(action: SandboxAction): Promise<{ ok: boolean; message: string }>;
   /** Stops the relay and starts it again on the same address (clients keep their config meanwhile). */
@@ -147,6 +150,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       log: (record) => hostRecord(record),
     });
     cleanups.push(() => world.close());
+    // Runs before world.close (cleanups run in reverse): no delivery is left half-way.
+    cleanups.push(async () => {
+      closing = true;
+      await deliveries;
+    });
     const arm = world.arm.world;
 
     // Timeline entries from the app's own log lines (reconciles and their pushes).
@@ -169,14 +177,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // Backends follow ARM: one per instance, up while the VM exists.
     const backends = new Map<string, DemoBackend>();
+    const starting = new Set<Promise<unknown>>();
+    let closing = false;
     const specOf = (scaleSetId: string) => SANDBOX_SCALE_SETS.find((s) => scaleSetId.toLowerCase().endsWith(`/${s.name}`));
     const ensureBackend = async (instance: EmulatedInstance) => {
       const spec = specOf(instance.scaleSetId);
-      if (!spec || backends.has(instance.name)) return;
-      const backend = await startDemoBackend({ instanceName: instance.name, address: primaryIpOf(instance), httpPort: HTTP_PORT, grpcPort: spec.port });
-      backends.set(instance.name, backend);
+      if (!spec || backends.has(instance.name) || closing) return;
+      const pending = startDemoBackend({ instanceName: instance.name, address: primaryIpOf(instance), httpPort: HTTP_PORT, grpcPort: spec.port });
+      starting.add(pending);
+      try {
+        const backend = await pending;
+        // A start that finishes after close, or after its VM is gone, is stopped at once.
+        if (closing || !arm.listInstances(selectorOf(instance.scaleSetId)).some((i) => i.name === instance.name)) await backend.close();
+        else backends.set(instance.name, backend);
+      } finally {
+        starting.delete(pending);
+      }
     };
-    cleanups.push(() => Promise.all([...backends.values()].map((b) => b.close())).then(() => undefined));
+    cleanups.push(async () => {
+      closing = true;
+      await Promise.allSettled([...starting]);
+      await Promise.all([...backends.values()].map((b) => b.close()));
+    });
 
     // Event Grid: each ARM operation is delivered when it is accepted and again when it completes
     // (instances provisioned or deleted), as Azure sends the write event at completion.
@@ -185,11 +207,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const lastOperation = new Map<string, ArmOperationRecord>();
     let seed = 1;
     const deliver = (operations: readonly ArmOperationRecord[], label: string) => {
-      deliveries = deliveries.then(async () => {
-        const chaos = eventChaos ? { duplicateRate: 0.5, reorder: true } : {};
-        const responses = await world.deliver(operations, { seed: seed++, maxEventsPerBatch: 10, ...chaos });
-        note('event-delivered', `${label}: ${operations.length} event(s)${eventChaos ? ' with chaos (duplicates, reordered)' : ''} → ${responses.map((r) => r.status).join(',')}`);
-      });
+      if (closing) return;
+      deliveries = deliveries
+        .then(async () => {
+          if (closing) return;
+          const chaos = eventChaos ? { duplicateRate: 0.5, reorder: true } : {};
+          const responses = await world.deliver(operations, { seed: seed++, maxEventsPerBatch: 10, ...chaos });
+          note('event-delivered', `${label}: ${operations.length} event(s)${eventChaos ? ' with chaos (duplicates, reordered)' : ''} → ${responses.map((r) => r.status).join(',')}`);
+        })
+        // One failed delivery must not stop the later ones (Event Grid keeps delivering too).
+        .catch((error: unknown) => note('event-delivered', `${label}: delivery failed: ${errorMessage(error)}`));
     };
     arm.on('operation', (op) => {
       lastOperation.set(op.resourceUri.toLowerCase().split('/virtualmachines/')[0]!, op);
@@ -253,13 +280,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));
     cleanups.push(() => registry.close());
     const listeners = new Set<() => void>();
-    const waiters: Array<(s: SandboxState) => void> = [];
+    // Waiters get the first state whose build started after they asked.
+    const waiters: Array<{ readonly after: number; readonly resolve: (s: SandboxState) => void }> = [];
+    let buildsStarted = 0;
     let acked = new Map<string, string>();
     let current: SandboxState | undefined;
+    let lastOwned: readonly OwnedNode[] = [];
     let currentKey = '';
     const windowMs = (options.trafficWindowSeconds ?? 5) * 1000;
     const build = async (): Promise<SandboxState> => {
       const owned = await registry.listOwned();
+      lastOwned = owned;
       const since = Math.max(Date.now() - windowMs, started);
       let requests = 0;
       let failed = 0;
@@ -296,6 +327,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const refresh = async () => {
       if (refreshing) return;
       refreshing = true;
+      const generation = ++buildsStarted;
       try {
         const next = await build();
         current = next;
@@ -304,7 +336,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           currentKey = key;
           for (const l of [...listeners]) l();
         }
-        for (const w of waiters.splice(0)) w(next);
+        for (const w of waiters.filter((x) => x.after < generation)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(next);
+        }
       } catch (error) {
         log(`state refresh failed: ${errorMessage(error)}`);
       } finally {
@@ -343,7 +378,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       cleanups.push(() => clearInterval(autoscaleTimer));
     }
     cleanups.push(() => clearInterval(timer));
-    await refresh();
+    current = await build(); // a sandbox whose state cannot be read does not start
     note('sandbox', 'sandbox started');
 
     return {
@@ -352,6 +387,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       relay: () => relay,
       traffic,
       state: () => current!,
+      ownedNodes: () => lastOwned,
       onChange(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);
@@ -389,7 +425,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         await relay.ready;
         note('sandbox', 'relay back (state loaded from Consul)');
       },
-      refreshed: () => new Promise((resolve) => waiters.push(resolve)),
+      refreshed: () => new Promise((resolve) => waiters.push({ after: buildsStarted, resolve })),
       close,
     };
   } catch (error) {

@@ -68,6 +68,9 @@ export function compareWithArm(sandbox: Sandbox, state: SandboxState): { consul:
     }
     for (const [ip, health] of relayEndpoints) relay.push(`${set.service}: relay still has ${ip} (${health}) that ARM does not list`);
   }
+  // Registrations ARM no longer backs (e.g. a failed deregistration after a scale-in).
+  const armIps = new Set(state.scaleSets.flatMap((set) => set.instances.map((i) => i.privateIp)));
+  for (const node of sandbox.ownedNodes()) if (!armIps.has(node.address)) consul.push(`Consul still has ${node.node} (${node.address}) that ARM does not list`);
   return { consul, relay };
 }
 
@@ -89,7 +92,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
       await act();
       let problems: { consul: string[]; relay: string[] } = { consul: ['not checked'], relay: [] };
       for (;;) {
-        const state = await sandbox.refreshed();
+        const left = since + timeout - Date.now();
+        const state = left > 0 ? await withinMs(sandbox.refreshed(), left) : undefined;
+        if (!state) break; // deadline: report what the last check found
         problems = compareWithArm(sandbox, state);
         const settled = sandbox.world.arm.world.pendingTransitions === 0;
         if (settled && problems.consul.length === 0 && problems.relay.length === 0 && extra(state, since)) break;
@@ -162,6 +167,13 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
   } finally {
     await sandbox.close();
   }
+}
+
+/** `promise`'s value, or undefined once `ms` have passed (the timer never outlives the race). */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 export function renderReport(reports: readonly StepReport[]): string {

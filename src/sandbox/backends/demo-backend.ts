@@ -104,9 +104,15 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
         call.on('cancelled', () => watchers.delete(call as grpc.ServerWritableStream<unknown, { status: string }>));
       },
     });
-    grpcPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${options.address}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
-    );
+    try {
+      grpcPort = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`${options.address}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+      );
+    } catch (error) {
+      // Do not leave the HTTP server of a half-started backend listening.
+      await Promise.all(closers.map((c) => c()));
+      throw error;
+    }
     closers.push(
       () =>
         new Promise<void>((resolve) => {
