@@ -9,6 +9,9 @@ import { ConfigError, InvalidInputError, SupersededError } from '../../src/share
 import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, NODE_META, markerKey, tombstoneKey } from '../../src/shared/ownership';
 import { nodeChanges } from '../../src/shared/planner/node-diff';
 import type { ReconcileStep } from '../../src/shared/consul';
+import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
+import { loadConfig } from '../../src/shared/config';
+import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { consulHttp, desiredNode, localPlan, registryFor, scaleSetId, startDouble, uniqueSuffix } from '../helpers/consul-fixtures';
 
 const vms = (n: number, services = [{ name: 'web', port: 8080 }]) =>
@@ -371,3 +374,19 @@ function registryPrefix(keys: readonly string[]): string {
   assert.ok(key, 'the registry wrote a marker');
   return key.slice(0, key.indexOf('/scale-sets/'));
 }
+
+test('registry: a marker stamped far in the future (a host with a wrong clock) does not lock the scale set', async (t) => {
+  const consul = await startConsulDouble();
+  t.after(() => consul.close());
+  const now = 10_000_000;
+  const registry = new ConsulRegistry({ ...registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: 's', CONSUL_HTTP_ADDR: consul.url })), now: () => now });
+  t.after(() => registry.close());
+  const ss = '/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/skew';
+  await registry.beginReconcile(ss, now + 24 * 3_600_000); // a run whose clock is a day ahead
+  // A run with a sane clock can still claim: the future marker counts as stale.
+  const session = await registry.beginReconcile(ss, now);
+  assert.ok(session.claimIndex > 0);
+  // Within the skew allowance, the newer listing still wins as usual.
+  await registry.beginReconcile(ss, now + 60_000);
+  await assert.rejects(registry.beginReconcile(ss, now + 30_000), (e: unknown) => e instanceof SupersededError);
+});

@@ -68,6 +68,9 @@ export function registryOptionsFrom(config: AppConfig): ConsulRegistryOptions {
   return { consul: config.consul, kvPrefix: config.kvPrefix, txnBatchSize: config.txnBatchSize, tombstoneTtlMs: config.tombstoneTtlMs };
 }
 
+/** How far another host's clock may run ahead before its marker is treated as stale. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 const SCALE_SET_ID = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.compute\/virtualmachinescalesets\/[^/]+$/;
 
 export class ConsulRegistry implements RegistryPort {
@@ -112,7 +115,10 @@ export class ConsulRegistry implements RegistryPort {
       // Ties lose too: two equally fresh listings would otherwise steal the claim from each other
       // without end (the concurrency property test found that livelock). Only our own claim, seen
       // again, is not a competitor.
-      if (previous && (previous.listedAt > listedAt || (previous.listedAt === listedAt && previous.runId !== runId))) {
+      // A marker stamped further in the future than clocks can plausibly disagree (a host with a
+      // wrong clock) would lock the scale set until real time caught up: it counts as stale.
+      const fromTheFuture = previous !== null && previous.listedAt > this.options.now() + MAX_CLOCK_SKEW_MS;
+      if (previous && !fromTheFuture && (previous.listedAt > listedAt || (previous.listedAt === listedAt && previous.runId !== runId))) {
         throw new SupersededError(
           id,
           `reconcile ${runId} of ${id} superseded before it started: run ${previous.runId} already claimed it with a listing from ${iso(previous.listedAt)}, not older than this one from ${iso(listedAt)}`,
