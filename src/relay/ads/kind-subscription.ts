@@ -69,6 +69,8 @@ export class KindSubscription {
   inFlight: InFlight | undefined;
   lastSentVersion: string | undefined;
   lastAckedVersion: string | undefined;
+  /** The version of the last response the client rejected (NACK). */
+  lastNackedVersion: string | undefined;
 
   constructor(readonly kind: ResourceKind) {}
 
@@ -114,6 +116,7 @@ export class KindSubscription {
     const latencyMs = Math.max(0, now - inFlight.sentAt);
     if (errorDetail) {
       const error = errorDetail.message !== '' ? errorDetail.message : `error code ${errorDetail.code}`;
+      this.lastNackedVersion = inFlight.version;
       return { outcome: 'nack', version: inFlight.version, latencyMs, error };
     }
     this.lastAckedVersion = inFlight.version;

@@ -121,6 +121,9 @@ function sotwStep(sub: KindSubscription, step: Step, snapshot: Snapshot): Planne
   }
   const changed = changedResources(sub, resources);
   const gone = goneNames(sub, resources);
+  // The client rejected the make-before-break response of this very snapshot: the remove step would
+  // send it the same rejected clusters again. Wait for a new snapshot instead.
+  if (step === 'remove' && sub.lastNackedVersion === snapshot.version + KEEP_STALE_SUFFIX) return undefined;
   if (step === 'remove' || sub.kind === 'listener') {
     const due = step === 'remove' ? gone.length > 0 : changed.length > 0 || gone.length > 0 || owesFirstResponse(sub);
     return due ? { kind: sub.kind, version: snapshot.version, resources: currentSet(sub, resources), removed: [], completeSet: true } : undefined;
