@@ -86,6 +86,22 @@ test('mistyped mesh tags change nothing (a typo is not a decision to leave the m
   assert.ok(left.kind === 'reconciled');
   assert.equal(left.result.deregistered, 2);
   assert.deepEqual(await registeredAddresses(world.consul.url), []);
+
+  // Known once (its marker is there): later hints still claim it, fencing off older runs in flight.
+  const markerIndex = () => world.consul.state.snapshot().kv.find((e) => e.key.endsWith('/api'))?.modifyIndex ?? 0;
+  const before = markerIndex();
+  const again = await reconciler.reconcileHint(hint());
+  assert.ok(again.kind === 'reconciled');
+  assert.equal(again.result.outcome, 'unchanged');
+  assert.ok(markerIndex() > before, 'the scale set was claimed');
+
+  // Never in the mesh: nothing is written for it.
+  world.arm.world.createScaleSet({ ...selector, name: 'other', capacity: 1, tags: {} });
+  const kvBefore = world.consul.state.snapshot().kv.length;
+  const other = await reconciler.reconcileHint({ ...hint(), scaleSet: 'other' });
+  assert.ok(other.kind === 'reconciled');
+  assert.equal(other.result.outcome, 'not-in-mesh');
+  assert.equal(world.consul.state.snapshot().kv.length, kvBefore);
 });
 
 /** An inventory under the test's control: ARM's answers are whatever the test says. */

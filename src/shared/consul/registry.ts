@@ -198,6 +198,12 @@ export class ConsulRegistry implements RegistryPort {
     return (await readOwnedNodeRecords(this.transport, { scaleSetId: checkedScaleSetId(scaleSetId) })).length > 0;
   }
 
+  async knowsScaleSet(scaleSetId: string): Promise<boolean> {
+    const id = checkedScaleSetId(scaleSetId);
+    const [nodes, marker] = await Promise.all([this.hasOwnedNodes(id), this.readKv(markerKey(this.options.kvPrefix, id), false)]);
+    return nodes || marker !== null;
+  }
+
   /**
    * Scale sets we hold nodes for, plus those whose marker does not show a finished reconcile that
    * left zero nodes (a claimed run may have crashed after writing). Markers are never deleted (they

@@ -46,8 +46,11 @@ export interface RegistryPort {
   beginReconcile(scaleSetId: string, listedAt: number): Promise<ReconcileSession>;
   /** The scale set (normalised ID) of our node for this VM, or null: ARM cannot say once a Flexible VM is deleted. */
   scaleSetOfInstance(vmResourceId: string): Promise<string | null>;
-  /** True when Consul holds any node of ours for this scale set (cheap; avoids claiming foreign scale sets). */
-  hasOwnedNodes(scaleSetId: string): Promise<boolean>;
+  /**
+   * True when Consul holds any node of ours for this scale set, or its marker (it was in the mesh
+   * once: a run may still be in flight). Cheap; avoids claiming scale sets we never touched.
+   */
+  knowsScaleSet(scaleSetId: string): Promise<boolean>;
   /** IDs of every scale set we hold nodes or a marker for (the timer also visits these: left or deleted sets). */
   ownedScaleSetIds(): Promise<readonly string[]>;
   /** Current endpoint sets of the named services with the Consul index they were read at. */

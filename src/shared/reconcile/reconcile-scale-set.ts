@@ -71,7 +71,9 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   const listedAt = now();
   const lookup: ScaleSetLookup = await deps.inventory.lookupScaleSet(ref);
   if (lookup.state === 'unknown') return finish({ outcome: 'unknown', detail: lookup.reason });
-  if (lookup.state !== 'in-mesh' && !(await deps.registry.hasOwnedNodes(ref.id))) {
+  // A scale set that is not (or no longer) in the mesh is still claimed when we ever knew it: the
+  // claim fences off an older run that is still in flight and would register its instances.
+  if (lookup.state !== 'in-mesh' && !(await deps.registry.knowsScaleSet(ref.id))) {
     return finish({ outcome: 'not-in-mesh', detail: lookup.state === 'left-mesh' ? lookup.reason : 'scale set not found in ARM' });
   }
   const listing: InstanceListing =
