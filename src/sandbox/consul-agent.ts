@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port';
 import { findOnPath } from './find-binary';
 
 export interface ConsulAgent {
@@ -17,16 +17,6 @@ export interface ConsulAgent {
 /** The `consul` executable on the PATH, or undefined. */
 export function findConsulBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return findOnPath('consul', env);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
 }
 
 export async function startConsulAgent(binary: string, timeoutMs = 30_000): Promise<ConsulAgent> {
