@@ -274,7 +274,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     const started = Date.now();
     cleanups.push(() => Promise.all([...traffic.values()].map((t) => t.stop())).then(() => undefined));
-    for (const client of traffic.values()) client.start();
+    // Steady traffic starts once the service first answers (its instances take a while to be
+    // created): calls before that are the service not existing yet, not failures of the mesh.
+    for (const client of traffic.values()) {
+      void client
+        .warmUp(120_000)
+        .then(() => {
+          if (!closing) client.start();
+        })
+        .catch((error: unknown) => log(`traffic: ${errorMessage(error)}`));
+    }
 
     // State: rebuilt on a short cadence, listeners told only when it changed.
     const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));

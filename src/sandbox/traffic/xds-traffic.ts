@@ -62,6 +62,7 @@ export class XdsTraffic {
   private readonly client: grpc.Client;
   private readonly records: CallRecord[] = [];
   private running = false;
+  private closed = false;
   private workers: Promise<void>[] = [];
   private readonly listeners = new Set<() => void>();
   private totalCalls = 0;
@@ -74,15 +75,15 @@ export class XdsTraffic {
     this.client = new Health(`xds:///${options.service}`, grpc.credentials.createInsecure(), channelOptions);
   }
 
-  /** One call, recorded. */
-  call(): Promise<CallRecord> {
+  /** One call, recorded (unless `record` is false). */
+  call(record = true): Promise<CallRecord> {
     return new Promise((resolve) => {
       let instance: string | undefined;
       const check = (this.client as unknown as { Check: CheckCall }).Check.bind(this.client);
       const call = check({ service: '' }, new grpc.Metadata(), { deadline: Date.now() + (this.options.deadlineMs ?? 2000) }, (error) => {
-        const record: CallRecord = error ? { at: Date.now(), error: `${grpc.status[error.code] ?? error.code}: ${error.details}` } : { at: Date.now(), instance };
-        this.push(record);
-        resolve(record);
+        const result: CallRecord = error ? { at: Date.now(), error: `${grpc.status[error.code] ?? error.code}: ${error.details}` } : { at: Date.now(), instance };
+        if (record) this.push(result);
+        resolve(result);
       });
       call.on('metadata', (md) => {
         const value = md.get(INSTANCE_METADATA_KEY)[0];
@@ -95,14 +96,10 @@ export class XdsTraffic {
   async warmUp(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const record = await this.call();
-      if (!record.error) {
-        // Warm-up failures are expected (no config yet) and are not traffic failures.
-        this.records.length = 0;
-        this.totalCalls = 0;
-        this.totalFailed = 0;
-        return;
-      }
+      if (this.closed) throw new Error(`xDS client for ${this.options.service} closed during warm-up`);
+      // Warm-up calls are not recorded: failing before the service exists is expected.
+      const record = await this.call(false);
+      if (!record.error) return;
       if (Date.now() > deadline) throw new Error(`xDS client for ${this.options.service} never got a working config: ${record.error}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -126,6 +123,7 @@ export class XdsTraffic {
   }
 
   close(): void {
+    this.closed = true;
     this.running = false;
     this.client.close();
   }
