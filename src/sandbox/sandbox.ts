@@ -19,6 +19,7 @@ import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble } from './consul-double';
 import { findConsulBinary, startConsulAgent } from './consul-agent';
 import { findOnPath } from './find-binary';
+import { computeTargetOf, parseResourceId } from '../shared/resource-id';
 import type { HostLogRecord } from './functions-host/functions-host';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
 import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from './sandbox-state';
@@ -175,21 +176,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (line.event === 'sweep' && line.msg && !/: \+0 ~0 -0,/.test(line.msg)) note('reconcile', `timer: ${line.msg}`);
     };
 
-    // Backends follow ARM: one per instance, up while the VM exists.
+    // Backends follow ARM: one per instance (keyed like ARM: scale set + instance id), up while the VM exists.
+    const instanceKey = (scaleSetId: string, instanceId: string) => `${scaleSetId}/${instanceId}`.toLowerCase();
     const backends = new Map<string, DemoBackend>();
     const starting = new Set<Promise<unknown>>();
     let closing = false;
     const specOf = (scaleSetId: string) => SANDBOX_SCALE_SETS.find((s) => scaleSetId.toLowerCase().endsWith(`/${s.name}`));
+    const exists = (key: string, scaleSetId: string) => arm.listInstances(selectorOf(scaleSetId)).some((i) => instanceKey(i.scaleSetId, i.instanceId) === key);
     const ensureBackend = async (instance: EmulatedInstance) => {
       const spec = specOf(instance.scaleSetId);
-      if (!spec || backends.has(instance.name) || closing) return;
+      const key = instanceKey(instance.scaleSetId, instance.instanceId);
+      if (!spec || backends.has(key) || closing) return;
       const pending = startDemoBackend({ instanceName: instance.name, address: primaryIpOf(instance), httpPort: HTTP_PORT, grpcPort: spec.port });
       starting.add(pending);
       try {
         const backend = await pending;
         // A start that finishes after close, or after its VM is gone, is stopped at once.
-        if (closing || !arm.listInstances(selectorOf(instance.scaleSetId)).some((i) => i.name === instance.name)) await backend.close();
-        else backends.set(instance.name, backend);
+        if (closing || !exists(key, instance.scaleSetId)) await backend.close();
+        else backends.set(key, backend);
       } finally {
         starting.delete(pending);
       }
@@ -218,37 +222,37 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         // One failed delivery must not stop the later ones (Event Grid keeps delivering too).
         .catch((error: unknown) => note('event-delivered', `${label}: delivery failed: ${errorMessage(error)}`));
     };
+    /** The (normalised) scale set an operation concerns; a Flexible VM's is found among the sandbox's sets. */
+    const scaleSetOfOperation = (op: ArmOperationRecord): string | undefined => {
+      const target = computeTargetOf(parseResourceId(op.resourceUri));
+      if (target?.kind === 'scale-set') return target.ref.id;
+      if (target?.kind !== 'virtual-machine') return undefined;
+      const owner = SANDBOX_SCALE_SETS.find((spec) => arm.listInstances(selectorOf(spec.name)).some((i) => i.name.toLowerCase() === target.vmName));
+      return owner ? arm.getScaleSet(selectorOf(owner.name))?.id.toLowerCase() : undefined;
+    };
     arm.on('operation', (op) => {
-      lastOperation.set(op.resourceUri.toLowerCase().split('/virtualmachines/')[0]!, op);
+      const scaleSet = scaleSetOfOperation(op);
+      if (scaleSet) lastOperation.set(scaleSet, op);
       note('arm-operation', `${op.operationName.replace('Microsoft.Compute/', '')} ${op.resourceUri.split('/').pop()}`);
       deliver([op], 'Event Grid');
     });
     const provisioning = new Map<string, string>();
     arm.on('change', (change: WorldChange) => {
       if (!('instanceId' in change)) return;
+      const key = instanceKey(change.scaleSetId, change.instanceId);
       const instance = arm.listInstances(selectorOf(change.scaleSetId)).find((i) => i.instanceId === change.instanceId);
-      const key = `${change.scaleSetId}/${change.instanceId}`.toLowerCase();
       if (change.kind === 'instance-created' && instance) void ensureBackend(instance).catch((e) => log(`backend for ${instance.name}: ${errorMessage(e)}`));
-      const completed =
-        change.kind === 'instance-removed' || (instance?.provisioningState === 'Succeeded' && provisioning.get(key) === 'Creating');
-      if (instance) provisioning.set(key, instance.provisioningState);
+      const completed = change.kind === 'instance-removed' || (instance?.provisioningState === 'Succeeded' && provisioning.get(key) === 'Creating');
       if (change.kind === 'instance-removed') {
-        const gone = [...backends.entries()].find(([name]) => name === removedName(change));
-        if (gone) {
-          backends.delete(gone[0]);
-          void gone[1].close();
-        }
+        provisioning.delete(key);
+        const backend = backends.get(key);
+        backends.delete(key);
+        void backend?.close();
+      } else if (instance) {
+        provisioning.set(key, instance.provisioningState);
       }
       const op = lastOperation.get(change.scaleSetId.toLowerCase());
       if (completed && op) deliver([{ ...op, eventTime: new Date().toISOString() }], 'Event Grid (operation completed)');
-    });
-    const names = new Map<string, string>();
-    const removedName = (change: WorldChange) => ('instanceId' in change ? names.get(`${change.scaleSetId}/${change.instanceId}`.toLowerCase()) : undefined);
-    arm.on('change', (change) => {
-      if (change.kind === 'instance-created') {
-        const instance = arm.listInstances(selectorOf(change.scaleSetId)).find((i) => i.instanceId === change.instanceId);
-        if (instance) names.set(`${change.scaleSetId}/${change.instanceId}`.toLowerCase(), instance.name);
-      }
     });
 
     arm.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
@@ -415,7 +419,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
               const instance = arm.listInstances(selectorOf(spec.name)).find((i) => i.name === action.instance);
               if (!instance) continue;
               arm.setHealth(selectorOf(spec.name), instance.instanceId, action.action === 'fail' ? 'Unhealthy' : 'Healthy');
-              backends.get(instance.name)?.setServing(action.action === 'fail' ? 'NOT_SERVING' : 'SERVING');
+              backends.get(instanceKey(instance.scaleSetId, instance.instanceId))?.setServing(action.action === 'fail' ? 'NOT_SERVING' : 'SERVING');
               note('sandbox', `${instance.name} ${action.action === 'fail' ? 'fails (application health Unhealthy)' : 'is healthy again'}`);
               return { ok: true, message: `${instance.name}: ${action.action}` };
             }
@@ -443,6 +447,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 }
 
-function selectorOf(scaleSetIdOrName: string) {
+/** The ARM world's selector of a sandbox scale set, from its name or resource ID. */
+export function selectorOf(scaleSetIdOrName: string) {
   return { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: scaleSetIdOrName.split('/').pop()! };
 }

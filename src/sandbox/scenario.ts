@@ -6,9 +6,8 @@
  */
 import { clusterName } from '../relay/resources/resource-names';
 import { envoyType } from '../relay/xds/envoy-protos';
-import { SANDBOX_SCALE_SETS, startSandbox, type Sandbox, type SandboxOptions } from './sandbox';
+import { SANDBOX_SCALE_SETS, selectorOf, startSandbox, type Sandbox, type SandboxOptions } from './sandbox';
 import type { SandboxState } from './sandbox-state';
-import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from './local-world';
 
 export interface StepReport {
   readonly step: string;
@@ -113,7 +112,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
       reports.push(report);
       options.onStep?.(report);
     };
-    const instancesOf = (set: string) => sandbox.world.arm.world.listInstances({ subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: set });
+    const instancesOf = (set: string) => sandbox.world.arm.world.listInstances(selectorOf(set));
     const orders = SANDBOX_SCALE_SETS[0]!.name;
     const catalog = SANDBOX_SCALE_SETS[1]!.name;
 
