@@ -28,7 +28,7 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
   });
   // Fail the run (so monitoring sees it and the runtime retries) when retrying can help: a
   // transient failure, or a wrong setting the operator will fix.
-  const worthRetrying = run.failures.filter((f) => f.retryable || f.configuration);
+  const worthRetrying = run.failures.filter((f) => f.retryTrigger);
   if (worthRetrying.length > 0) {
     throw new AggregateError(worthRetrying.map((f) => new Error(`${f.scaleSetId}: ${f.error}`)), `${worthRetrying.length} scale set(s) failed`);
   }

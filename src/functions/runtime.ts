@@ -5,7 +5,7 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import { loadConfig } from '../shared/config';
-import { ConfigError, errorMessage, isRetryable } from '../shared/errors';
+import { errorMessage, shouldRetryTrigger } from '../shared/errors';
 import type { ReconcileHint } from '../shared/model';
 import type { HintResult } from '../shared/reconcile/reconciler';
 import { createAppRuntime, type AppRuntime } from './app-runtime';
@@ -29,7 +29,7 @@ export function resetAppRuntime(): void {
  * wrong with the event, and Event Grid keeps it until the operator fixes the setting.
  */
 export function failUnlessPermanent(context: InvocationContext, error: unknown, extra: Record<string, unknown>): void {
-  const retryable = isRetryable(error) || error instanceof ConfigError;
+  const retryable = shouldRetryTrigger(error);
   context.error({ msg: `reconcile failed (${retryable ? 'will be retried' : 'not retried'}): ${errorMessage(error)}`, event: 'reconcile-failed', retryable, ...extra });
   if (retryable) throw error;
 }

@@ -63,6 +63,15 @@ export function isRetryable(error: unknown): boolean {
   return error instanceof VmssMeshError ? error.retryable : true;
 }
 
+/**
+ * Whether the trigger (an Event Grid delivery, the timer run) should be tried again: when the same
+ * input may succeed later, and also on a ConfigError — nothing is wrong with the event, and keeping
+ * it until the operator fixes the setting loses nothing.
+ */
+export function shouldRetryTrigger(error: unknown): boolean {
+  return isRetryable(error) || error instanceof ConfigError;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

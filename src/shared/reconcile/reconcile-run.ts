@@ -3,7 +3,7 @@
  * full sweep. Each scale set is reconciled once per run however many events named it; failures of
  * one scale set do not stop the others, and the run reports every outcome.
  */
-import { ConfigError, errorMessage, isRetryable } from '../errors';
+import { errorMessage, shouldRetryTrigger } from '../errors';
 import type { ScaleSetRef } from '../model';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
 import { scaleSetRefFromId } from '../resource-id';
@@ -11,9 +11,8 @@ import { scaleSetRefFromId } from '../resource-id';
 export interface RunFailure {
   readonly scaleSetId: string;
   readonly error: string;
-  readonly retryable: boolean;
-  /** A setting is wrong (token, role, TLS): retrying helps once the operator fixes it. */
-  readonly configuration: boolean;
+  /** The trigger should be tried again (see `shouldRetryTrigger`). */
+  readonly retryTrigger: boolean;
 }
 
 export interface RunReport {
@@ -50,7 +49,7 @@ export async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSet
         reports.push(report);
         options.onReport?.(report);
       } catch (error) {
-        const failure = { scaleSetId: ref.id, error: errorMessage(error), retryable: isRetryable(error), configuration: error instanceof ConfigError };
+        const failure = { scaleSetId: ref.id, error: errorMessage(error), retryTrigger: shouldRetryTrigger(error) };
         failures.push(failure);
         options.onReport?.(failure);
       }
