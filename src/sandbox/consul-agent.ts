@@ -7,16 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port';
-import { findOnPath } from './find-binary';
 
 export interface ConsulAgent {
   readonly url: string;
   close(): Promise<void>;
-}
-
-/** The `consul` executable on the PATH, or undefined. */
-export function findConsulBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return findOnPath('consul', env);
 }
 
 export async function startConsulAgent(binary: string, timeoutMs = 30_000): Promise<ConsulAgent> {

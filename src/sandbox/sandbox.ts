@@ -17,7 +17,7 @@ import { decideAutoscale, DEFAULT_AUTOSCALE_RULE } from './autoscale';
 import { autoscaleNotification, autoscaleRequest, postWebhook } from './event-grid';
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble } from './consul-double';
-import { findConsulBinary, startConsulAgent } from './consul-agent';
+import { startConsulAgent } from './consul-agent';
 import { findOnPath } from './find-binary';
 import { computeTargetOf, parseResourceId } from '../shared/resource-id';
 import type { HostLogRecord } from './functions-host/functions-host';
@@ -117,7 +117,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     // A real Consul when one is installed; otherwise the project's Consul API double.
-    const consulBinary = options.useConsulBinary === false ? undefined : findConsulBinary();
+    const consulBinary = options.useConsulBinary === false ? undefined : findOnPath('consul');
     const consul: { readonly url: string; close(): Promise<void> } = consulBinary ? await startConsulAgent(consulBinary) : await startConsulDouble();
     cleanups.push(() => consul.close());
     const consulKind: 'agent' | 'double' = consulBinary ? 'agent' : 'double';

@@ -11,10 +11,7 @@ import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID } from '../../src/shared/ownership
 import { autoscaleNotification, autoscaleRequest, postWebhook } from '../../src/sandbox/event-grid';
 import type { StatusView } from '../../src/shared/status-view';
 import { startFakeRelay } from '../helpers/fake-relay';
-
-/** The primary NIC's primary private IP, as ARM reports it. */
-const ipOf = (instance: { nics: ReadonlyArray<{ primary: boolean; ipConfigurations: ReadonlyArray<{ primary: boolean; privateIp: string }> }> }) =>
-  instance.nics.find((n) => n.primary)?.ipConfigurations.find((c) => c.primary)?.privateIp;
+import { primaryIpOf as ipOf } from '../../src/sandbox/sandbox-state-builder';
 
 const selector = { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'web' };
 
