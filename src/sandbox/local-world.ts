@@ -10,7 +10,7 @@ import path from 'node:path';
 import { allFunctions } from '../functions/all-functions';
 import { resetAppRuntime } from '../functions/runtime';
 import { startArmEmulator, type ArmEmulator } from './arm-emulator';
-import type { ArmOperationRecord, LifecycleDurations } from './arm-emulator';
+import type { ArmOperationRecord, IpAllocator, LifecycleDurations } from './arm-emulator';
 import { startConsulDouble, type ConsulDouble } from './consul-double';
 import { buildDeliveries, eventGridRequest, postWebhook, type DeliveryOptions, type WebhookResponse } from './event-grid';
 import { startFunctionsHost, type FunctionsHost, type HostLogRecord } from './functions-host/functions-host';
@@ -21,6 +21,8 @@ export const SANDBOX_RESOURCE_GROUP = 'mesh-rg';
 
 export interface LocalWorldOptions {
   readonly lifecycle?: Partial<LifecycleDurations>;
+  /** Instances' private IPs; default 127.0.1.1 upwards (a sandbox passes the block it claimed). */
+  readonly ipAllocator?: IpAllocator;
   /** Push targets and token for the relay(s); none = no push. */
   readonly relayAddresses?: readonly string[];
   readonly relayToken?: string;
@@ -71,7 +73,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
   };
   try {
     const pending: ArmOperationRecord[] = [];
-    const arm = await startArmEmulator({ world: { lifecycle: options.lifecycle }, onOperation: (op) => pending.push(op) });
+    const arm = await startArmEmulator({ world: { lifecycle: options.lifecycle, ...(options.ipAllocator ? { ipAllocator: options.ipAllocator } : {}) }, onOperation: (op) => pending.push(op) });
     cleanups.push(() => arm.close());
     const double = options.consulUrl === undefined ? await startConsulDouble() : undefined;
     if (double) cleanups.push(() => double.close());

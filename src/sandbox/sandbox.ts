@@ -19,6 +19,7 @@ import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble } from './consul-double';
 import { startConsulAgent } from './consul-agent';
 import { findOnPath } from './find-binary';
+import { claimLoopbackBlock } from './loopback-block';
 import { computeTargetOf, parseResourceId } from '../shared/resource-id';
 import type { HostLogRecord } from './functions-host/functions-host';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
@@ -67,6 +68,8 @@ export const SANDBOX_SCALE_SETS: readonly SandboxScaleSetSpec[] = [
   { name: 'catalog', mode: 'Flexible', service: 'catalog', port: 9091, zones: ['1', '2'] },
 ];
 const HTTP_PORT = 8080;
+/** The longest one part of the sandbox may take to stop before close() goes on without it. */
+const CLOSE_STEP_TIMEOUT_MS = 10_000;
 const RELAY_TOKEN = 'sandbox-push-token';
 
 export interface Sandbox {
@@ -88,13 +91,21 @@ export interface Sandbox {
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const log = options.log ?? (() => undefined);
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanups: Array<{ readonly what: string; readonly run: () => Promise<void> | void }> = [];
+  const onClose = (what: string, run: () => Promise<void> | void) => void cleanups.push({ what, run });
   const close = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
+    // In reverse order of start; each part gets a bounded time, so one stuck part cannot keep
+    // the sandbox (or the test that started it) from ending.
+    for (const { what, run } of cleanups.splice(0).reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), CLOSE_STEP_TIMEOUT_MS)));
       try {
-        await cleanup();
+        const outcome = await Promise.race([Promise.resolve(run()), stuck]);
+        if (outcome === 'stuck') log(`while stopping: ${what} did not stop within ${CLOSE_STEP_TIMEOUT_MS} ms; going on`);
       } catch (error) {
-        log(`while stopping: ${errorMessage(error)}`);
+        log(`while stopping ${what}: ${errorMessage(error)}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
   };
@@ -105,12 +116,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (timeline.length > 200) timeline.splice(0, timeline.length - 200);
     };
 
+    // The instances' loopback addresses: a block no other sandbox on this machine is using.
+    const block = await claimLoopbackBlock();
+    onClose('loopback block claim', () => block.release());
+    log(`instances: loopback addresses 127.${block.octet}.x.y (${block.first} upwards)`);
+
     const settings: Record<string, string> = {};
     if (options.azurite !== false) {
       const azurite = await startAzurite();
       if ('unavailable' in azurite) log(`Azurite not started: ${azurite.unavailable}`);
       else {
-        cleanups.push(() => azurite.close());
+        onClose('Azurite', () => azurite.close());
         settings.AzureWebJobsStorage = azurite.connectionString;
         log(`Azurite (AzureWebJobsStorage)  blob ${azurite.blobUrl}  queue ${azurite.queueUrl}  table ${azurite.tableUrl}`);
       }
@@ -119,7 +135,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // A real Consul when one is installed; otherwise the project's Consul API double.
     const consulBinary = options.useConsulBinary === false ? undefined : findOnPath('consul');
     const consul: { readonly url: string; close(): Promise<void> } = consulBinary ? await startConsulAgent(consulBinary) : await startConsulDouble();
-    cleanups.push(() => consul.close());
+    onClose('Consul', () => consul.close());
     const consulKind: 'agent' | 'double' = consulBinary ? 'agent' : 'double';
     log(consulBinary ? `Consul: a real consul agent -dev (${consulBinary}) at ${consul.url}` : `Consul: the project's Consul API double at ${consul.url} (no consul binary on the PATH)`);
 
@@ -134,13 +150,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const relayLog = pino({ level: 'silent' });
     let relay = await startRelay(relayConfig(`127.0.0.1:${options.relayPort ?? 18000}`), { log: relayLog, processMetrics: false });
     const relayAddress = relay.xdsAddress;
-    cleanups.push(() => relay.close());
+    onClose('relay', () => relay.close());
     await relay.ready;
 
     const funcBinary = options.useFuncBinary === false ? undefined : findOnPath('func');
     log(funcBinary ? `Functions app: func start (${funcBinary})` : 'Functions app: the local host (the routes of func start; no func on the PATH)');
     const world = await startLocalWorld({
       consulUrl: consul.url,
+      ipAllocator: block.allocator,
       ...(funcBinary ? { funcBinary } : {}),
       lifecycle: { createDelayMs: options.createDelayMs ?? 2000, drainMs: options.drainMs ?? 4000 },
       relayAddresses: [relayAddress],
@@ -150,9 +167,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       hostPort: options.hostPort ?? 7071,
       log: (record) => hostRecord(record),
     });
-    cleanups.push(() => world.close());
+    onClose('ARM emulator and Functions host', () => world.close());
     // Runs before world.close (cleanups run in reverse): no delivery is left half-way.
-    cleanups.push(async () => {
+    onClose('Event Grid deliveries', async () => {
       closing = true;
       await deliveries;
     });
@@ -198,7 +215,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         starting.delete(pending);
       }
     };
-    cleanups.push(async () => {
+    onClose('instance backends', async () => {
       closing = true;
       await Promise.allSettled([...starting]);
       await Promise.all([...backends.values()].map((b) => b.close()));
@@ -274,10 +291,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     for (const spec of SANDBOX_SCALE_SETS) {
       const client = new XdsTraffic({ service: spec.service, bootstrap: grpcBootstrap({ serverUri: relayAddress, nodeId: `sandbox-client-${spec.service}` }), concurrency: 1, pauseMs: 20 });
       traffic.set(spec.service, client);
-      cleanups.push(() => client.close());
+      onClose(`traffic client of ${spec.service}`, () => client.close());
     }
     const started = Date.now();
-    cleanups.push(() => Promise.all([...traffic.values()].map((t) => t.stop())).then(() => undefined));
+    onClose('traffic', () => Promise.all([...traffic.values()].map((t) => t.stop())).then(() => undefined));
     // Steady traffic starts once the service first answers (its instances take a while to be
     // created): calls before that are the service not existing yet, not failures of the mesh.
     for (const client of traffic.values()) {
@@ -291,7 +308,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // State: rebuilt on a short cadence, listeners told only when it changed.
     const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));
-    cleanups.push(() => registry.close());
+    onClose('Consul registry client', () => registry.close());
     const listeners = new Set<() => void>();
     // Waiters get the first state whose build started after they asked.
     const waiters: Array<{ readonly after: number; readonly resolve: (s: SandboxState) => void }> = [];
@@ -388,9 +405,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         }
       };
       const autoscaleTimer = setInterval(() => void evaluate().catch((e) => log(`autoscale: ${errorMessage(e)}`)), options.autoscaleIntervalMs);
-      cleanups.push(() => clearInterval(autoscaleTimer));
+      onClose('autoscale', () => clearInterval(autoscaleTimer));
     }
-    cleanups.push(() => clearInterval(timer));
+    onClose('state refresh', () => clearInterval(timer));
     current = await build(); // a sandbox whose state cannot be read does not start
     note('sandbox', 'sandbox started');
 

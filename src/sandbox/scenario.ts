@@ -88,9 +88,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
     const step = async (name: string, act: () => Promise<void> | void, extra: (s: SandboxState, since: number) => boolean = () => true, measure?: (since: number) => number | undefined) => {
       const since = Date.now();
       const [calls0, failed0] = [calls(), failures()];
-      await act();
-      let problems: { consul: string[]; relay: string[] } = { consul: ['not checked'], relay: [] };
-      for (;;) {
+      const acted = await withinMs(Promise.resolve(act()).then(() => true), timeout);
+      let problems: { consul: string[]; relay: string[] } = acted ? { consul: ['not checked'], relay: [] } : { consul: [`the step's action did not finish within ${timeout} ms`], relay: [] };
+      while (acted) {
         const left = since + timeout - Date.now();
         const state = left > 0 ? await withinMs(sandbox.refreshed(), left) : undefined;
         if (!state) break; // deadline: report what the last check found

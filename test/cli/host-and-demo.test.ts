@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
+import { startSandbox } from '../../src/sandbox/sandbox';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'vmss-mesh.js');
@@ -88,4 +89,30 @@ test('host: serves the func-start routes with settings from the environment and 
   assert.deepEqual(await validation.json(), { validationResponse: 'code-1' });
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0);
+});
+
+test('two sandboxes on one machine (npm start and another): each takes its own loopback block, and every backend of both binds and serves', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const proc = start(['demo', '--fast', '--free-ports', '--port', '0', '--no-autoscale'], {}, cwd);
+  t.after(() => proc.child.kill('SIGKILL'));
+  await waitForOutput(proc, /status page:\s+http/, 30_000);
+  const [, demoOctet] = await waitForOutput(proc, /instances: loopback addresses 127\.(\d+)\.x\.y/);
+
+  const lines: string[] = [];
+  const sandbox = await startSandbox({ azurite: false, createDelayMs: 100, drainMs: 200, hostPort: 0, relayPort: 0, relayAdminPort: 0, useConsulBinary: false, useFuncBinary: false, log: (line) => void lines.push(line) });
+  t.after(() => sandbox.close());
+  const deadline = Date.now() + 30_000;
+  let state = await sandbox.refreshed();
+  while (!state.scaleSets.every((set) => set.instances.length === 2 && set.instances.every((i) => i.served > 0))) {
+    assert.ok(Date.now() < deadline, `the instances never all served: ${JSON.stringify(state.scaleSets)}`);
+    state = await sandbox.refreshed();
+  }
+  const octets = new Set(state.scaleSets.flatMap((set) => set.instances.map((i) => i.privateIp.split('.')[1])));
+  assert.equal(octets.size, 1);
+  assert.notEqual([...octets][0], demoOctet, 'the second sandbox took another block than the running one');
+  // Both worlds name their instances alike, so a call answered by the other sandbox's backend
+  // would look served: what tells is that every backend bound its own address and port.
+  assert.deepEqual(lines.filter((l) => /^backend for /.test(l)), []);
+  assert.doesNotMatch(proc.output(), /backend for /);
 });

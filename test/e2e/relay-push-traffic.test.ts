@@ -18,6 +18,7 @@ import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/reg
 import type { Instance, MeshScaleSet } from '../../src/shared/model';
 import { planReconcile } from '../../src/shared/planner/plan';
 import { scaleSetRef } from '../../src/shared/resource-id';
+import { deferrer } from '../helpers/defer';
 
 const TOKEN = 'e2e-push-token';
 
@@ -31,8 +32,9 @@ function endpointSet(index: number, backends: ReadonlyArray<{ backend: DemoBacke
 }
 
 test('pushes add, drain and remove endpoints; the xDS client follows with no failed call', async (t) => {
+  const defer = deferrer(t);
   const consul = await startConsulDouble();
-  t.after(() => consul.close());
+  defer(() => consul.close());
   const config = loadRelayConfig({
     VMSS_MESH_RELAY_LISTEN: '127.0.0.1:0',
     VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0',
@@ -41,16 +43,16 @@ test('pushes add, drain and remove endpoints; the xDS client follows with no fai
     VMSS_MESH_RELAY_COALESCE_MS: '20',
   });
   const relay = await startRelay(config, { log: pino({ level: 'silent' }), processMetrics: false });
-  t.after(() => relay.close());
+  defer(() => relay.close());
   await relay.ready;
 
   const backends = await Promise.all(
     [1, 2, 3, 4].map((n) => startDemoBackend({ instanceName: `api_${n}`, address: `127.0.61.${n}`, grpcPort: 0 })),
   );
-  t.after(() => Promise.all(backends.map((b) => b.close())));
+  defer(() => Promise.all(backends.map((b) => b.close())));
   const [b1, b2, b3, b4] = backends as [DemoBackend, DemoBackend, DemoBackend, DemoBackend];
   const push = new GrpcPushClient({ targets: [relay.xdsAddress], token: TOKEN });
-  t.after(() => push.close());
+  defer(() => push.close());
   const pushOk = async (set: ServiceEndpointSet) => {
     const [result] = await push.publish([set], 'e2e');
     assert.equal(result?.ok, true, result?.error);
@@ -60,7 +62,7 @@ test('pushes add, drain and remove endpoints; the xDS client follows with no fai
   assert.equal(await pushOk(endpointSet(10, [{ backend: b1, health: 'passing', zone: '1' }, { backend: b2, health: 'passing', zone: '2' }, { backend: b3, health: 'passing', zone: '3' }])), 'created');
 
   const traffic = new XdsTraffic({ service: 'api', bootstrap: grpcBootstrap({ serverUri: relay.xdsAddress, nodeId: 'e2e-client' }), concurrency: 2, pauseMs: 1 });
-  t.after(() => traffic.close());
+  defer(() => traffic.close());
   await traffic.warmUp();
   traffic.start();
   const served = (name: string, since: number) => traffic.recordsSince(since).filter((r) => r.instance === name).length;
@@ -112,14 +114,15 @@ test('pushes add, drain and remove endpoints; the xDS client follows with no fai
 });
 
 test('relay restart: clients keep their config while it is down, then converge to Consul without any push', async (t) => {
+  const defer = deferrer(t);
   const consul = await startConsulDouble();
-  t.after(() => consul.close());
+  defer(() => consul.close());
   const appConfig = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: 'sub', CONSUL_HTTP_ADDR: consul.url });
   const registry = new ConsulRegistry(registryOptionsFrom(appConfig));
-  t.after(() => registry.close());
+  defer(() => registry.close());
   const PORT = 50_062; // one port per mesh service, as in Consul; each instance has its own loopback IP
   const backends = await Promise.all([1, 2, 3].map((n) => startDemoBackend({ instanceName: `api_${n}`, address: `127.0.62.${n}`, grpcPort: PORT })));
-  t.after(() => Promise.all(backends.map((b) => b.close())));
+  defer(() => Promise.all(backends.map((b) => b.close())));
   const ref = scaleSetRef('00000000-0000-0000-0000-0000000000e2', 'rg', 'api');
   const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 3, location: 'westeurope', tags: {}, services: [{ name: 'api', port: PORT, protocol: 'grpc' }] };
   const instance = (n: number): Instance => ({
@@ -153,11 +156,11 @@ test('relay restart: clients keep their config while it is down, then converge t
     loadRelayConfig({ VMSS_MESH_RELAY_LISTEN: listen, VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0', VMSS_MESH_RELAY_PUSH_DISABLED: 'true', CONSUL_HTTP_ADDR: consul.url, VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '20' });
   let relay = await startRelay(relayConfig('127.0.0.1:0'), { log: pino({ level: 'silent' }), processMetrics: false });
   const xdsAddress = relay.xdsAddress;
-  t.after(() => relay.close());
+  defer(() => relay.close());
   await relay.ready;
 
   const traffic = new XdsTraffic({ service: 'api', bootstrap: grpcBootstrap({ serverUri: xdsAddress, nodeId: 'restart-client' }), concurrency: 2, pauseMs: 1 });
-  t.after(() => traffic.close());
+  defer(() => traffic.close());
   await traffic.warmUp();
   traffic.start();
   let since = Date.now();

@@ -11,6 +11,7 @@ import { createAdsService } from '../../src/relay/ads/ads-service';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import type { EndpointHealth, ServiceEndpointSet } from '../../src/shared/endpoints';
 import { HookRecorder } from '../helpers/raw-ads-client';
+import { deferrer } from '../helpers/defer';
 
 const identity = (b: Buffer): Buffer => b;
 const ECHO: grpc.ServiceDefinition = {
@@ -32,8 +33,9 @@ async function startBackend(name: string): Promise<{ name: string; port: number;
 }
 
 test('grpc-js-xds follows endpoint additions, draining and removals through the ADS server', async (t) => {
+  const defer = deferrer(t);
   const backends = await Promise.all(['b1', 'b2', 'b3'].map(startBackend));
-  t.after(() => backends.forEach((b) => b.server.forceShutdown()));
+  defer(() => backends.forEach((b) => b.server.forceShutdown()));
   let index = 0;
   const endpoints = (health: Record<string, EndpointHealth>): ServiceEndpointSet => ({
     service: 'echo',
@@ -55,7 +57,7 @@ test('grpc-js-xds follows endpoint additions, draining and removals through the 
   const relay = new grpc.Server();
   relay.addService(ads.definition, ads.implementation);
   const relayPort = await listen(relay);
-  t.after(() => {
+  defer(() => {
     ads.closeAllStreams();
     relay.forceShutdown();
   });
@@ -67,7 +69,7 @@ test('grpc-js-xds follows endpoint additions, draining and removals through the 
   grpcXds.register();
   const Echo = grpc.makeGenericClientConstructor(ECHO, 'Echo');
   const client = new Echo('xds:///echo', grpc.credentials.createInsecure());
-  t.after(() => client.close());
+  defer(() => client.close());
 
   let failures = 0;
   const who = (): Promise<string> =>

@@ -10,6 +10,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 export const INSTANCE_METADATA_KEY = 'x-vmss-instance';
+/** How long close() lets in-flight gRPC calls finish before it cuts them. */
+const SHUTDOWN_GRACE_MS = 2_000;
 const HEALTH_PROTO = path.resolve(__dirname, '../../../proto/grpc/health/v1/health.proto');
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
@@ -117,7 +119,16 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
       () =>
         new Promise<void>((resolve) => {
           for (const w of watchers) w.end();
-          server.tryShutdown(() => resolve());
+          // In-flight calls get a moment to finish; a client that keeps a stream open past
+          // that must not hold the sandbox (or a test) open.
+          const force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
         }),
     );
   }
