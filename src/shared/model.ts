@@ -120,6 +120,18 @@ export interface DesiredService {
 /** A node we own, as read back from Consul (only entries carrying our marks are ever read into this). */
 export interface OwnedNode extends DesiredNode {
   readonly nodeModifyIndex: number;
+  /**
+   * What someone else put on our node (absent when nothing): meta keys that are not ours (kept by
+   * every write; `nodeMeta` holds only ours), and IDs of services and node checks without our
+   * marks (their presence makes deregistration remove only our entries and leave the node).
+   */
+  readonly foreign?: ForeignEntries;
+}
+
+export interface ForeignEntries {
+  readonly nodeMeta: Readonly<Record<string, string>>;
+  readonly serviceIds: readonly string[];
+  readonly checkIds: readonly string[];
 }
 
 export type PlanAction =

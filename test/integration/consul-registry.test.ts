@@ -113,6 +113,97 @@ describe('ConsulRegistry against the Consul double', () => {
     assert.equal(consul.state.snapshot().kv.some((e) => e.key.startsWith(prefix)), false);
   });
 
+  test('a service added by hand to our node survives scale-in: only our entries go, the node is released and taken back later', async (t) => {
+    const consul = await startDouble(t);
+    let now = 10_000;
+    const registry = registryFor(t, consul.url, { tombstoneTtlMs: 5_000, now: () => now });
+    const ss = scaleSetId(`shared-${uniqueSuffix()}`);
+    const [vm0, vm1] = vms(2).map((vm) => desiredNode(ss, vm));
+    const first = await registry.beginReconcile(ss, 1_000);
+    await first.apply(localPlan(ss, [vm0!, vm1!], first));
+    // Someone attaches a service with its check, and a node check, to vm1's node by hand.
+    await consulHttp(consul.url, 'PUT', '/v1/catalog/register', {
+      body: {
+        Node: vm1!.node,
+        SkipNodeUpdate: true,
+        Service: { ID: 'legacy', Service: 'legacy', Port: 9000 },
+        Checks: [
+          { CheckID: 'legacy-alive', Name: 'legacy alive', Status: 'passing', ServiceID: 'legacy' },
+          { CheckID: 'disk', Name: 'disk', Status: 'passing' },
+        ],
+      },
+    });
+
+    const second = await registry.beginReconcile(ss, 2_000);
+    const shared = second.actual.find((n) => n.node === vm1!.node);
+    assert.deepEqual(shared?.services.map((s) => s.id), ['web'], 'only our service is read as ours');
+    assert.deepEqual(shared?.foreign, { nodeMeta: {}, serviceIds: ['legacy'], checkIds: ['disk', 'legacy-alive'] });
+    const removal = await second.apply(localPlan(ss, [vm0!], second));
+    assert.equal(removal.counts.deregistered, 1);
+    assert.equal(removal.counts.tombstonesWritten, 1);
+    assert.deepEqual(removal.changedServices, ['web']);
+
+    const state = consul.state.snapshot();
+    const node = state.nodes.find((n) => n.node === vm1!.node);
+    assert.ok(node, 'the node stays for the services on it that are not ours');
+    assert.equal(node.meta[NODE_META.externalSource], undefined, 'and is no longer marked ours');
+    assert.equal(node.meta[NODE_META.externalProbe], 'true', 'consul-esm keeps probing it');
+    assert.deepEqual(state.services.filter((s) => s.node === vm1!.node).map((s) => s.id), ['legacy']);
+    assert.deepEqual(state.checks.filter((c) => c.node === vm1!.node).map((c) => c.checkId).sort(), ['disk', 'legacy-alive']);
+    const [web] = await registry.serviceEndpoints(['web']);
+    assert.deepEqual(web?.endpoints.map((e) => e.address), [vm0!.address], 'the relay no longer sees it');
+    const raw = await consulHttp(consul.url, 'GET', `/v1/health/service/web?tag=vmss-mesh&node-meta=${NODE_META.externalSource}:vmss-mesh`);
+    assert.deepEqual((raw.body as Array<{ Node: { Node: string } }>).map((e) => e.Node.Node), [vm0!.node]);
+    assert.deepEqual((await registry.listOwned()).map((n) => n.node), [vm0!.node]);
+
+    // Planned again: the released node is not ours, so nothing is planned for it and nothing counts it.
+    const third = await registry.beginReconcile(ss, 3_000);
+    assert.deepEqual(third.actual.map((n) => n.node), [vm0!.node]);
+    assert.deepEqual(localPlan(ss, [vm0!], third).actions, []);
+    // A stale listing still holding vm1 meets the tombstone, as for any removed node.
+    const stale = await third.apply({ scaleSetId: ss, actions: [{ kind: 'register', desired: vm1! }], skipped: [] });
+    assert.deepEqual([stale.counts.registered, stale.skipped.map((x) => x.reason.split(':')[0])], [0, ['tombstoned']]);
+
+    now += 5_000; // the instance is re-created with the same name after the tombstone expired: it takes its node back
+    const fourth = await registry.beginReconcile(ss, 4_000);
+    const back = await fourth.apply({ scaleSetId: ss, actions: [{ kind: 'register', desired: vm1! }], skipped: [] });
+    assert.deepEqual([back.counts.registered, back.skipped], [1, []]);
+    const after = consul.state.snapshot();
+    assert.equal(after.nodes.find((n) => n.node === vm1!.node)?.meta[NODE_META.externalSource], 'vmss-mesh');
+    assert.deepEqual(after.services.filter((s) => s.node === vm1!.node).map((s) => s.id).sort(), ['legacy', 'web']);
+    const [webBack] = await registry.serviceEndpoints(['web']);
+    assert.deepEqual(webBack?.endpoints.map((e) => e.address).sort(), [vm0!.address, vm1!.address].sort());
+    const fifth = await registry.beginReconcile(ss, 5_000);
+    assert.deepEqual(localPlan(ss, [vm0!, vm1!], fifth).actions, [], 'read back exactly as desired');
+  });
+
+  test('a meta key added by hand to our node survives updates and never counts as a change', async (t) => {
+    const consul = await startDouble(t);
+    const registry = registryFor(t, consul.url);
+    const ss = scaleSetId(`meta-${uniqueSuffix()}`);
+    const [vm0] = vms(1);
+    const first = await registry.beginReconcile(ss, 1_000);
+    await first.apply(localPlan(ss, [desiredNode(ss, vm0!)], first));
+    const held = consul.state.snapshot().nodes.find((n) => n.node === desiredNode(ss, vm0!).node)!;
+    await consulHttp(consul.url, 'PUT', '/v1/catalog/register', { body: { Node: held.node, Address: held.address, NodeMeta: { ...held.meta, 'owner-team': 'payments' } } });
+
+    const second = await registry.beginReconcile(ss, 2_000);
+    assert.deepEqual(second.actual[0]?.foreign, { nodeMeta: { 'owner-team': 'payments' }, serviceIds: [], checkIds: [] });
+    assert.deepEqual(nodeChanges(desiredNode(ss, vm0!), second.actual[0]!), [], 'the planner sees only our keys');
+    const unchanged = await second.apply({ scaleSetId: ss, actions: [{ kind: 'update', desired: desiredNode(ss, vm0!), actual: second.actual[0]!, changes: [] }], skipped: [] });
+    assert.deepEqual([unchanged.counts.updated, unchanged.counts.unchanged], [0, 1]);
+
+    // The zone and Azure's health change: our keys are rewritten, the hand-added one stays.
+    const moved = desiredNode(ss, { ...vm0!, zone: '3', status: 'critical', output: 'health=Unhealthy' });
+    const third = await registry.beginReconcile(ss, 3_000);
+    const result = await third.apply(localPlan(ss, [moved], third));
+    assert.equal(result.counts.updated, 1);
+    const meta = consul.state.snapshot().nodes.find((n) => n.node === moved.node)?.meta;
+    assert.deepEqual(meta, { ...moved.nodeMeta, 'owner-team': 'payments' });
+    const fourth = await registry.beginReconcile(ss, 4_000);
+    assert.deepEqual(localPlan(ss, [moved], fourth).actions, []);
+  });
+
   test('an older listing is superseded before it claims', async (t) => {
     const consul = await startDouble(t);
     const registry = registryFor(t, consul.url, { newRunId: () => 'run-new' });
@@ -231,7 +322,7 @@ describe('ConsulRegistry against the Consul double', () => {
     const session = await registry.beginReconcile(ss, 2_000);
     assert.equal(session.actual.length, 30);
     const reads = consul.state.requests.filter((r) => r.method === 'GET').map((r) => r.path);
-    assert.deepEqual(reads.sort(), [
+    const expected = [
       '/v1/catalog/nodes',
       '/v1/catalog/service/api',
       '/v1/catalog/service/web',
@@ -239,7 +330,18 @@ describe('ConsulRegistry against the Consul double', () => {
       '/v1/health/state/any',
       `/v1/kv/${markerKey(registryPrefix(consul.state.snapshot().kv.map((e) => e.key)), ss)}`,
       `/v1/kv/${tombstoneKey(registryPrefix(consul.state.snapshot().kv.map((e) => e.key)), ss, '')}`,
-    ].sort());
+    ];
+    assert.deepEqual(reads.sort(), [...expected].sort());
+
+    // A service added by hand to every node: seen on each of them for one more request in all.
+    for (const node of session.actual) {
+      await consulHttp(consul.url, 'PUT', '/v1/catalog/register', { body: { Node: node.node, SkipNodeUpdate: true, Service: { ID: 'legacy', Service: 'legacy', Port: 1 } } });
+    }
+    consul.state.clearRequests();
+    const shared = await registry.beginReconcile(ss, 3_000);
+    assert.ok(shared.actual.every((n) => n.foreign?.serviceIds.join() === 'legacy' && n.services.length === 2));
+    const sharedReads = consul.state.requests.filter((r) => r.method === 'GET').map((r) => r.path);
+    assert.deepEqual(sharedReads.sort(), [...expected, '/v1/catalog/service/legacy'].sort());
   });
 
   test('entries without our marks are never read, modified or removed', async (t) => {

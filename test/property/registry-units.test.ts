@@ -5,8 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { DesiredNode, OwnedNode, PlanAction } from '../../src/shared/model';
-import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, tombstoneKey } from '../../src/shared/ownership';
+import type { DesiredNode, ForeignEntries, OwnedNode, PlanAction } from '../../src/shared/model';
+import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, NODE_META, tombstoneKey } from '../../src/shared/ownership';
 import { healthOf, packBatches } from '../../src/shared/consul';
 import { planUnits } from '../../src/shared/consul/plan-units';
 import type { TxnUnit } from '../../src/shared/consul/plan-units';
@@ -31,21 +31,33 @@ function nodeOf(v: Vm): DesiredNode {
   return desiredNode(SS, { name: `vm_${v.index}`, ip: v.ip, zone: v.zone, status: v.status, draining: v.draining, services: v.services });
 }
 
-function owned(d: DesiredNode, modifyIndex: number): OwnedNode {
-  return { ...d, nodeModifyIndex: modifyIndex };
+function owned(d: DesiredNode, modifyIndex: number, foreign?: ForeignEntries): OwnedNode {
+  return { ...d, nodeModifyIndex: modifyIndex, ...(foreign ? { foreign } : {}) };
 }
+
+/** What someone may have added by hand to one of our nodes (as the reader reports it). */
+const foreignArb = fc.option(
+  fc.record({
+    nodeMeta: fc.constantFrom<Record<string, string>>({}, { 'owner-team': 'payments' }),
+    serviceIds: fc.constantFrom<string[]>([], ['legacy']),
+    checkIds: fc.constantFrom<string[]>([], ['legacy-alive'], ['disk']),
+  }),
+  { nil: undefined },
+);
+
+const isShared = (a: OwnedNode): boolean => (a.foreign?.serviceIds.length ?? 0) + (a.foreign?.checkIds.length ?? 0) > 0;
 
 /** Random "desired vs actual" worlds keyed by node name. */
 const worldArb = fc
   .record({
     desired: fc.uniqueArray(vmArb, { selector: (v) => v.index, maxLength: 8 }),
-    actual: fc.uniqueArray(vmArb, { selector: (v) => v.index, maxLength: 8 }),
+    actual: fc.uniqueArray(fc.tuple(vmArb, foreignArb), { selector: ([v]) => v.index, maxLength: 8 }),
     tombstoned: fc.uniqueArray(fc.nat(9), { maxLength: 3 }),
     modifyIndex: fc.integer({ min: 1, max: 10_000 }),
   })
   .map(({ desired, actual, tombstoned, modifyIndex }) => ({
     desired: desired.map(nodeOf),
-    actual: actual.map((v) => owned(nodeOf(v), modifyIndex + v.index)),
+    actual: actual.map(([v, foreign]) => owned(nodeOf(v), modifyIndex + v.index, foreign)),
     tombstones: new Set(tombstoned.map((i) => desiredNode(SS, { name: `vm_${i}`, ip: '0.0.0.0' }).node)),
   }));
 
@@ -86,12 +98,32 @@ describe('planUnits', () => {
           }
           if (unit.kind === 'update') {
             assert.ok('Node' in first && first.Node.Verb === 'cas' && first.Node.Node.ModifyIndex === held.get(unit.node)?.nodeModifyIndex, 'updates open with Node cas at the read index');
+            for (const [key, value] of Object.entries(held.get(unit.node)?.foreign?.nodeMeta ?? {})) {
+              assert.equal(first.Node.Node.Meta?.[key], value, `foreign meta key ${key} is kept`);
+            }
           }
           if (unit.kind === 'deregister') {
             const a = held.get(unit.node) as OwnedNode;
-            assert.deepEqual(first, { Node: { Verb: 'delete-cas', Node: { Node: unit.node, ModifyIndex: a.nodeModifyIndex } } });
-            assert.equal(unit.ops.length, a.nodeModifyIndex % 2 === 0 ? 2 : 1, 'a tombstone only when gone');
-            assert.equal(unit.tombstoneWritten, a.nodeModifyIndex % 2 === 0);
+            const tombstone = a.nodeModifyIndex % 2 === 0 ? 1 : 0;
+            assert.equal(unit.tombstoneWritten, tombstone === 1, 'a tombstone only when gone');
+            if (!isShared(a)) {
+              assert.deepEqual(first, { Node: { Verb: 'delete-cas', Node: { Node: unit.node, ModifyIndex: a.nodeModifyIndex } } });
+              assert.equal(unit.ops.length, 1 + tombstone);
+            } else {
+              // Only our entries go; the node stays, guarded by its read index, without our external-source mark.
+              assert.ok('Node' in first && first.Node.Verb === 'cas' && first.Node.Node.ModifyIndex === a.nodeModifyIndex, 'release opens with Node cas at the read index');
+              const meta = first.Node.Node.Meta ?? {};
+              assert.equal(meta[NODE_META.externalSource], undefined, 'no longer marked ours');
+              assert.equal(meta[NODE_META.scaleSetId], SS, 'still says where it came from');
+              for (const [key, value] of Object.entries(a.foreign?.nodeMeta ?? {})) assert.equal(meta[key], value);
+              const deleted = unit.ops.slice(1).filter((op) => !('KV' in op));
+              assert.deepEqual(
+                deleted.map((op) => ('Service' in op ? `service ${op.Service.Verb} ${op.Service.Service.ID}` : 'Check' in op ? `check ${op.Check.Verb} ${op.Check.Check.CheckID}` : 'node')).sort(),
+                [...a.services.map((sv) => `service delete ${sv.id}`), `check delete ${AZURE_CHECK_ID}`, `check delete ${MAINTENANCE_CHECK_ID}`].sort(),
+              );
+              assert.equal(unit.ops.length, 1 + deleted.length + tombstone);
+            }
+            assert.equal(unit.nodeDelta, -1);
           }
           const names = new Set([...desired, ...actual].filter((n) => n.node === unit.node).flatMap((n) => n.services.map((s) => s.name)));
           assert.ok(unit.changedServices.every((s) => names.has(s)), 'changed services belong to the node');
@@ -108,7 +140,7 @@ describe('planUnits', () => {
   test('an update writes exactly what differs', () => {
     fc.assert(
       fc.property(vmArb, vmArb, fc.integer({ min: 1, max: 100 }), (before, after, index) => {
-        const actual = owned(nodeOf(before), index);
+        const actual = owned(nodeOf(before), index, { nodeMeta: { 'owner-team': 'payments' }, serviceIds: [], checkIds: [] });
         const desired = nodeOf({ ...after, index: before.index });
         const { units, unchanged } = planUnits(
           { scaleSetId: SS, actions: [{ kind: 'update', desired, actual, changes: [] }], skipped: [] },
@@ -131,6 +163,8 @@ describe('planUnits', () => {
         const checkOps = unit.ops.filter((op): op is Extract<TxnOp, { Check: unknown }> => 'Check' in op);
         assert.equal(checkOps.some((op) => op.Check.Check.CheckID === AZURE_CHECK_ID), desired.azureCheck.status !== actual.azureCheck.status);
         assert.equal(checkOps.some((op) => op.Check.Check.CheckID === MAINTENANCE_CHECK_ID), desired.draining !== actual.draining);
+        const node = unit.ops[0] as Extract<TxnOp, { Node: unknown }>;
+        assert.deepEqual(node.Node.Node.Meta, { 'owner-team': 'payments', ...desired.nodeMeta, [NODE_META.scaleSetId]: SS }, 'our meta over the foreign key');
         const serviceIds = unit.ops.filter((op) => 'Service' in op).map((op) => ('Service' in op ? op.Service.Service.ID : ''));
         assert.deepEqual(serviceIds.sort(), [...desired.services.filter(serviceDiffers).map((s) => s.id), ...removed.map((s) => s.id)].sort());
       }),

@@ -1,9 +1,11 @@
 /**
  * Reads back what we own from Consul — and only that. Every query is filtered server-side by our
- * node meta (`external-source=vmss-mesh`, plus the scale set for one scale set) and services by
- * our tag, so the number of requests grows with the number of mesh services, not of nodes:
- *   1 × /catalog/nodes, 1 × /catalog/services, 1 × /catalog/service/:name per service, 1 × /health/state/any.
- * Entries without our marks never enter the model.
+ * node meta (`external-source=vmss-mesh`, plus the scale set for one scale set; one scale set's
+ * node list by its scale-set meta alone, to see the nodes we released too); services are read
+ * per service name on our nodes, so the number of requests grows with the number of service names,
+ * not of nodes: 1 × /catalog/nodes, 1 × /catalog/services, 1 × /catalog/service/:name per name,
+ * 1 × /health/state/any. Services, checks and meta keys someone else put on our nodes are only
+ * recorded (`OwnedNode.foreign`) so that writes keep them; they never enter the model as ours.
  */
 import type { OwnedNode } from '../model';
 import { AZURE_CHECK_ID, EXTERNAL_SOURCE, MAINTENANCE_CHECK_ID, NODE_META, SERVICE_TAG, isOwnedNodeMeta } from '../ownership';
@@ -34,43 +36,103 @@ export async function readOwnedNodeRecords(transport: ConsulTransport, scope: Ow
   return parseAnswer(wire.catalogNodes, res.body, 'catalog nodes').filter((n) => isOurs(n.Meta, scope.scaleSetId));
 }
 
+/**
+ * A node we let go of (see plan-units.ts, deregistration of a shared node): it still carries
+ * someone else's services or checks, so we removed only our entries and our `external-source`
+ * mark. It kept our scale set and instance meta, so the same instance (same node name) can take it
+ * back by registering over it at `modifyIndex`; nothing else of ours ever looks at it.
+ */
+export interface ReleasedNode {
+  readonly node: string;
+  readonly modifyIndex: number;
+  readonly instanceResourceId: string;
+  /** Its meta keys that are not ours, kept when we take it back. */
+  readonly foreignMeta: Readonly<Record<string, string>>;
+}
+
+export interface OwnedState {
+  readonly owned: OwnedNode[];
+  /** Only for a scoped read (one scale set); empty otherwise. */
+  readonly released: ReleasedNode[];
+}
+
 export async function readOwnedNodes(transport: ConsulTransport, scope: OwnedScope): Promise<OwnedNode[]> {
-  const nodes = await readOwnedNodeRecords(transport, scope);
-  if (nodes.length === 0) return [];
-  const filter = ownedNodeMetaFilter(scope.scaleSetId);
+  return (await readOwnedState(transport, scope)).owned;
+}
+
+/**
+ * Our nodes with our services and checks, and what else sits on them. Every service name on our
+ * nodes is read without the tag filter, so services added by hand to our nodes are seen in the
+ * same requests; a name carried only by such services costs one more request (per name, not per
+ * node). A scoped read asks for the scale set's nodes by the scale-set meta alone, which also
+ * returns the nodes we released (no `external-source`) in the same request.
+ */
+export async function readOwnedState(transport: ConsulTransport, scope: OwnedScope): Promise<OwnedState> {
   const consistency = scope.consistent ? { consistent: '' } : {};
+  const nodesRes = await transport.call({
+    method: 'GET',
+    path: '/catalog/nodes',
+    query: { 'node-meta': scope.scaleSetId ? [`${NODE_META.scaleSetId}:${scope.scaleSetId}`] : ownedNodeMetaFilter(), ...consistency },
+  });
+  const records = parseAnswer(wire.catalogNodes, nodesRes.body, 'catalog nodes');
+  const nodes = records.filter((n) => isOurs(n.Meta, scope.scaleSetId));
+  const released = scope.scaleSetId ? records.filter((n) => isReleased(n.Meta, scope.scaleSetId as string)).map(toReleasedNode) : [];
+  if (nodes.length === 0) return { owned: [], released };
+  const filter = ownedNodeMetaFilter(scope.scaleSetId);
 
   const servicesRes = await transport.call({ method: 'GET', path: '/catalog/services', query: { 'node-meta': filter, ...consistency } });
-  const names = Object.entries(parseAnswer(wire.catalogServices, servicesRes.body, 'catalog services'))
-    .filter(([, tags]) => tags.includes(SERVICE_TAG))
-    .map(([name]) => name)
-    .sort();
+  const names = Object.keys(parseAnswer(wire.catalogServices, servicesRes.body, 'catalog services')).sort();
   const instanceLists = await Promise.all(
     names.map(async (name) => {
-      const res = await transport.call({
-        method: 'GET',
-        path: `/catalog/service/${encodePath(name)}`,
-        query: { 'node-meta': filter, tag: SERVICE_TAG, ...consistency },
-      });
+      const res = await transport.call({ method: 'GET', path: `/catalog/service/${encodePath(name)}`, query: { 'node-meta': filter, ...consistency } });
       return parseAnswer(wire.catalogServiceNodes, res.body, `catalog service ${name}`);
     }),
   );
   const checksRes = await transport.call({ method: 'GET', path: '/health/state/any', query: { 'node-meta': filter, ...consistency } });
   const checks = parseAnswer(wire.healthChecks, checksRes.body, 'health state any');
 
-  const servicesByNode = new Map<string, wire.CatalogServiceNode[]>();
-  for (const instance of instanceLists.flat()) {
-    if (!instance.ServiceTags.includes(SERVICE_TAG)) continue;
-    servicesByNode.set(instance.Node, [...(servicesByNode.get(instance.Node) ?? []), instance]);
-  }
-  const checksByNode = new Map<string, wire.HealthCheck[]>();
-  for (const check of checks) {
-    if (check.ServiceID !== '') continue;
-    checksByNode.set(check.Node, [...(checksByNode.get(check.Node) ?? []), check]);
-  }
-  return nodes
+  const servicesByNode = groupBy(instanceLists.flat(), (s) => s.Node);
+  const checksByNode = groupBy(checks, (c) => c.Node);
+  const owned = nodes
     .map((n) => toOwnedNode(n, servicesByNode.get(n.Node) ?? [], checksByNode.get(n.Node) ?? []))
     .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  return { owned, released };
+}
+
+const OUR_NODE_META_KEYS: ReadonlySet<string> = new Set(Object.values(NODE_META));
+const OUR_NODE_CHECKS: ReadonlySet<string> = new Set([AZURE_CHECK_ID, MAINTENANCE_CHECK_ID]);
+
+/** Node meta split into our keys (NODE_META, plus any key `alsoOurs` sets) and everyone else's. */
+export function splitNodeMeta(
+  meta: Readonly<Record<string, string>>,
+  alsoOurs: Readonly<Record<string, string>> = {},
+): { ours: Record<string, string>; foreign: Record<string, string> } {
+  const ours: Record<string, string> = {};
+  const foreign: Record<string, string> = {};
+  for (const [key, value] of Object.entries(meta)) {
+    if (OUR_NODE_META_KEYS.has(key) || Object.prototype.hasOwnProperty.call(alsoOurs, key)) ours[key] = value;
+    else foreign[key] = value;
+  }
+  return { ours, foreign };
+}
+
+function isReleased(meta: Readonly<Record<string, string>>, scaleSetId: string): boolean {
+  return meta[NODE_META.externalSource] === undefined && meta[NODE_META.scaleSetId] === scaleSetId && !!meta[NODE_META.instanceId];
+}
+
+function toReleasedNode(node: wire.CatalogNode): ReleasedNode {
+  return {
+    node: node.Node,
+    modifyIndex: node.ModifyIndex,
+    instanceResourceId: (node.Meta[NODE_META.instanceId] ?? '').toLowerCase(),
+    foreignMeta: splitNodeMeta(node.Meta).foreign,
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }
 
 function isOurs(meta: Readonly<Record<string, string>>, scaleSetId: string | undefined): boolean {
@@ -78,25 +140,36 @@ function isOurs(meta: Readonly<Record<string, string>>, scaleSetId: string | und
 }
 
 /**
- * A missing Azure check reads as critical with empty output, so the planner sees a difference and
- * the next update writes it back. `instanceResourceId` is the instance meta the planner writes.
+ * One node from its records: services with our tag and our node checks are ours; everything else
+ * on it (services without our tag, node checks and service checks not of our services, meta keys
+ * not ours) is foreign and only recorded. A missing Azure check reads as critical with empty
+ * output, so the planner sees a difference and the next update writes it back.
+ * `instanceResourceId` is the instance meta the planner writes.
  */
 export function toOwnedNode(node: wire.CatalogNode, services: readonly wire.CatalogServiceNode[], checks: readonly wire.HealthCheck[]): OwnedNode {
-  const azure = checks.find((c) => c.CheckID === AZURE_CHECK_ID);
+  const ours = services.filter((s) => s.ServiceTags.includes(SERVICE_TAG));
+  const ourIds = new Set(ours.map((s) => s.ServiceID));
+  const nodeChecks = checks.filter((c) => c.ServiceID === '');
+  const azure = nodeChecks.find((c) => c.CheckID === AZURE_CHECK_ID);
   const status = azure?.Status;
+  const meta = splitNodeMeta(node.Meta);
+  const foreignServices = services.filter((s) => !ourIds.has(s.ServiceID)).map((s) => s.ServiceID);
+  const foreignChecks = checks.filter((c) => (c.ServiceID === '' ? !OUR_NODE_CHECKS.has(c.CheckID) : !ourIds.has(c.ServiceID))).map((c) => c.CheckID);
+  const hasForeign = Object.keys(meta.foreign).length > 0 || foreignServices.length > 0 || foreignChecks.length > 0;
   return {
     node: node.Node,
     address: node.Address,
-    nodeMeta: node.Meta,
-    services: services
+    nodeMeta: meta.ours,
+    services: ours
       .map((s) => ({ id: s.ServiceID, name: s.ServiceName, port: s.ServicePort, tags: s.ServiceTags, meta: s.ServiceMeta }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     azureCheck: {
       status: status === 'passing' || status === 'warning' || status === 'critical' ? status : 'critical',
       output: azure?.Output ?? '',
     },
-    draining: checks.some((c) => c.CheckID === MAINTENANCE_CHECK_ID),
+    draining: nodeChecks.some((c) => c.CheckID === MAINTENANCE_CHECK_ID),
     instanceResourceId: (node.Meta[NODE_META.instanceId] ?? '').toLowerCase(),
     nodeModifyIndex: node.ModifyIndex,
+    ...(hasForeign ? { foreign: { nodeMeta: meta.foreign, serviceIds: [...new Set(foreignServices)].sort(), checkIds: [...new Set(foreignChecks)].sort() } } : {}),
   };
 }

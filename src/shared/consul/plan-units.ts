@@ -4,16 +4,38 @@
  * batching and what to do with failures.
  *
  * Per action (only what differs is written; every unit is guarded):
- * - register:   [delete-cas expired tombstone] + KV check-not-exists tombstone + Node cas(0)
+ * - register:   [delete-cas expired tombstone] + KV check-not-exists tombstone
+ *               + Node cas(0, or the ModifyIndex of the node we released for this instance)
  *               + Service set per service + Check set Azure check [+ Check set maintenance]
  * - update:     Node cas(read ModifyIndex) + Service set/delete for changed services
  *               + Check set Azure check if changed + Check set/delete maintenance if drain changed
  * - deregister: Node delete-cas(read ModifyIndex) (services and checks go with it)
  *               [+ KV set tombstone when the instance is gone]
+ *   of a node that also carries someone else's services or checks ("shared"): Node cas(read
+ *               ModifyIndex) dropping our `external-source` mark + Service delete per our service
+ *               + Check delete Azure and maintenance checks [+ KV set tombstone when gone]
+ *
+ * Node meta we write is ours (NODE_META) over the node's other keys: a key someone added by hand
+ * survives every update, and only our keys decide whether the node changed.
+ *
+ * Why a shared node is released rather than kept marked: with `external-source` gone, every
+ * reader of ours (relay endpoints and service names, status, the timer's list of scale sets, the
+ * planner) stops seeing it at once, so it is never planned again and never counted as an
+ * instance, and nothing new had to be taught to skip it. It keeps `external-node` and
+ * `external-probe` (consul-esm still runs the other checks on it) and our scale set and instance
+ * meta, so a re-created instance with the same node name takes it back (Node cas at its
+ * ModifyIndex, the read of our state lists it as released) instead of finding the name taken.
+ * Tombstones are unaffected: that path is a registration and passes the same tombstone checks.
+ * What Consul cannot guard: a service someone attaches to a node between our read and our
+ * transaction does not change the node's ModifyIndex, so a whole-node delete-cas can still take
+ * it (a window of one read-to-write round trip, after a consistent read). A check someone attaches
+ * to one of OUR services goes with that service.
  */
 import { InvalidInputError } from '../errors';
 import type { DesiredNode, DesiredService, OwnedNode, PlanSkip, ReconcilePlan } from '../model';
 import { AZURE_CHECK_ID, AZURE_CHECK_NAME, MAINTENANCE_CHECK_ID, MAINTENANCE_CHECK_NAME, NODE_META, OWNED_NODE_META, SERVICE_TAG, tombstoneKey } from '../ownership';
+import type { ReleasedNode } from './owned-reader';
+import { splitNodeMeta } from './owned-reader';
 import { SKIP, skip } from '../planner/skip-reasons';
 import { checkOps, kvOps, nodeOps, serviceOps } from './txn-ops';
 import type { TxnOp } from './txn-ops';
@@ -39,6 +61,8 @@ export interface UnitContext {
   readonly actual: ReadonlyMap<string, OwnedNode>;
   readonly tombstones: ReadonlySet<string>;
   readonly expiredTombstones: readonly ExpiredTombstone[];
+  /** Nodes of this scale set we released (see above), by name; none when absent. */
+  readonly released?: ReadonlyMap<string, ReleasedNode>;
   readonly now: number;
   readonly listedAt: number;
   readonly runId: string;
@@ -142,7 +166,13 @@ function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTo
   const ops: TxnOp[] = [];
   if (expired) ops.push(kvOps.deleteCas(expired.key, expired.modifyIndex));
   ops.push(kvOps.checkNotExists(tombstone));
-  ops.push(nodeOps.cas(node, desired.address, nodeMetaFor(desired, ctx.scaleSetId), 0));
+  const meta = nodeMetaFor(desired, ctx.scaleSetId);
+  const prior = ctx.released?.get(node);
+  if (prior && prior.instanceResourceId === desired.instanceResourceId.toLowerCase()) {
+    ops.push(nodeOps.cas(node, desired.address, { ...prior.foreignMeta, ...meta }, prior.modifyIndex));
+  } else {
+    ops.push(nodeOps.cas(node, desired.address, meta, 0));
+  }
   for (const service of desired.services) ops.push(serviceOps.set(node, serviceFor(service)));
   ops.push(azureCheck(node, desired));
   if (desired.draining) ops.push(maintenanceCheck(node));
@@ -159,8 +189,10 @@ function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTo
 
 function updateUnit(desired: DesiredNode, actual: OwnedNode, ctx: UnitContext): TxnUnit | null {
   const node = desired.node;
-  const meta = nodeMetaFor(desired, ctx.scaleSetId);
-  const nodeChanged = desired.address !== actual.address || !sameRecord(meta, actual.nodeMeta);
+  const ours = nodeMetaFor(desired, ctx.scaleSetId);
+  const heldMeta = splitNodeMeta(actual.nodeMeta, ours);
+  const meta = { ...actual.foreign?.nodeMeta, ...heldMeta.foreign, ...ours };
+  const nodeChanged = desired.address !== actual.address || !sameRecord(ours, heldMeta.ours);
   const checkChanged = desired.azureCheck.status !== actual.azureCheck.status || desired.azureCheck.output !== actual.azureCheck.output;
   const drainChanged = desired.draining !== actual.draining;
   const serviceOpsList: TxnOp[] = [];
@@ -193,7 +225,8 @@ function updateUnit(desired: DesiredNode, actual: OwnedNode, ctx: UnitContext): 
 }
 
 function deregisterUnit(actual: OwnedNode, gone: boolean, ctx: UnitContext): TxnUnit {
-  const ops: TxnOp[] = [nodeOps.deleteCas(actual.node, actual.nodeModifyIndex)];
+  const shared = (actual.foreign?.serviceIds.length ?? 0) > 0 || (actual.foreign?.checkIds.length ?? 0) > 0;
+  const ops: TxnOp[] = shared ? releaseOps(actual) : [nodeOps.deleteCas(actual.node, actual.nodeModifyIndex)];
   if (gone) {
     const value: TombstoneValue = { deletedAt: ctx.now, listedAt: ctx.listedAt, runId: ctx.runId, instanceResourceId: actual.instanceResourceId };
     ops.push(kvOps.set(tombstoneKey(ctx.kvPrefix, ctx.scaleSetId, actual.node), JSON.stringify(value)));
@@ -207,6 +240,22 @@ function deregisterUnit(actual: OwnedNode, gone: boolean, ctx: UnitContext): Txn
     tombstonesExpired: 0,
     nodeDelta: -1,
   };
+}
+
+/**
+ * Our entries off a shared node, the node and everything else left in place. The Node cas opens the
+ * unit as in an update: it fails when the node changed since we read it, and it drops our
+ * `external-source` mark so the node is no longer ours (see the header for why).
+ */
+function releaseOps(actual: OwnedNode): TxnOp[] {
+  const { ours, foreign } = splitNodeMeta(actual.nodeMeta);
+  const kept = Object.fromEntries(Object.entries(ours).filter(([key]) => key !== NODE_META.externalSource));
+  return [
+    nodeOps.cas(actual.node, actual.address, { ...actual.foreign?.nodeMeta, ...foreign, ...kept }, actual.nodeModifyIndex),
+    ...actual.services.map((s) => serviceOps.delete(actual.node, s.id)),
+    checkOps.delete(actual.node, AZURE_CHECK_ID),
+    checkOps.delete(actual.node, MAINTENANCE_CHECK_ID),
+  ];
 }
 
 function sameService(a: DesiredService, b: DesiredService): boolean {

@@ -28,7 +28,7 @@ import type { RegistryPort } from '../reconcile/ports';
 import { endpointSetFrom } from './endpoint-sets';
 import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
-import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes } from './owned-reader';
+import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes, readOwnedState } from './owned-reader';
 import type { ExpiredTombstone, TombstoneValue } from './plan-units';
 import { ConsulReconcileSession, throwIfDenied } from './session';
 import type { ReconcileHooks, ReconcileStep } from './session';
@@ -144,7 +144,7 @@ export class ConsulRegistry implements RegistryPort {
     }
 
     await step({ kind: 'read-actual' });
-    const actual = await readOwnedNodes(this.transport, { scaleSetId: id, consistent: true });
+    const { owned: actual, released } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
     const { live, expired } = await this.readTombstones(id);
     return new ConsulReconcileSession({
       transport: this.transport,
@@ -159,6 +159,7 @@ export class ConsulRegistry implements RegistryPort {
       now: this.options.now,
       hooks,
       actual,
+      released,
       tombstones: live,
       expiredTombstones: expired,
     });

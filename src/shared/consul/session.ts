@@ -16,6 +16,7 @@ import { SKIP, skip } from '../planner/skip-reasons';
 import type { ReconcileSession } from '../reconcile/ports';
 import type { MarkerValue, ReconcileSummary } from './marker';
 import { serializeMarker } from './marker';
+import type { ReleasedNode } from './owned-reader';
 import type { ExpiredTombstone, TxnUnit } from './plan-units';
 import { planUnits } from './plan-units';
 import type { ConsulTransport } from './transport';
@@ -88,6 +89,8 @@ export interface SessionInit {
   readonly actual: readonly OwnedNode[];
   readonly tombstones: ReadonlySet<string>;
   readonly expiredTombstones: readonly ExpiredTombstone[];
+  /** Nodes of this scale set we released; a registration of the same instance takes them back. */
+  readonly released?: readonly ReleasedNode[];
 }
 
 export class ConsulReconcileSession implements ReconcileSession {
@@ -123,6 +126,7 @@ export class ConsulReconcileSession implements ReconcileSession {
       actual: new Map(this.actual.map((n) => [n.node, n])),
       tombstones: this.tombstones,
       expiredTombstones: init.expiredTombstones,
+      released: new Map((init.released ?? []).map((n) => [n.node, n])),
       now: init.now(),
       listedAt: this.listedAt,
       runId: this.runId,
