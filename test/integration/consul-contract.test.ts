@@ -226,6 +226,50 @@ describe(`Consul HTTP API contract (${REAL_ADDR ? `real Consul at ${REAL_ADDR}` 
     assert.deepEqual((missingNode.body as { Errors: unknown }).Errors, [{ OpIndex: 0, What: 'Missing node registration' }]);
   });
 
+  test('txn: Node cas at the read index plus Service and Check deletes removes only those entries; missing ones are no error', async (t) => {
+    const c = await target(t);
+    const id = uniqueSuffix();
+    const node = `contract-release-${id}`;
+    c.ownsNode(node);
+    const reg = await c.http('PUT', '/v1/txn', {
+      body: [
+        { Node: { Verb: 'set', Node: { Node: node, Address: '10.0.0.1', Meta: { ours: 'yes', theirs: 'kept' } } } },
+        { Service: { Verb: 'set', Node: node, Service: { ID: 'mine', Service: `mine-${id}`, Port: 80 } } },
+        { Service: { Verb: 'set', Node: node, Service: { ID: 'other', Service: `other-${id}`, Port: 81 } } },
+        { Check: { Verb: 'set', Check: { Node: node, CheckID: 'mine-check', Name: 'mine', Status: 'passing' } } },
+        { Check: { Verb: 'set', Check: { Node: node, CheckID: 'other-check', Name: 'other', Status: 'passing', ServiceID: 'other' } } },
+      ],
+    });
+    assert.equal(reg.status, 200);
+    const nodeIndex = (reg.body as { Results: Array<{ Node?: { ModifyIndex: number } }> }).Results[0]?.Node?.ModifyIndex as number;
+
+    const release = await c.http('PUT', '/v1/txn', {
+      body: [
+        { Node: { Verb: 'cas', Node: { Node: node, Address: '10.0.0.1', Meta: { theirs: 'kept' }, ModifyIndex: nodeIndex } } },
+        { Service: { Verb: 'delete', Node: node, Service: { ID: 'mine' } } },
+        { Check: { Verb: 'delete', Check: { Node: node, CheckID: 'mine-check' } } },
+        { Check: { Verb: 'delete', Check: { Node: node, CheckID: 'never-registered' } } },
+      ],
+    });
+    assert.equal(release.status, 200, JSON.stringify(release.body));
+    const held = (await c.http('GET', `/v1/catalog/node/${node}`)).body as { Node: { Meta: Record<string, string> }; Services: Record<string, unknown> };
+    assert.deepEqual(held.Node.Meta, { theirs: 'kept' });
+    assert.deepEqual(Object.keys(held.Services), ['other']);
+    const checks = (await c.http('GET', `/v1/health/node/${node}`)).body as Array<{ CheckID: string }>;
+    assert.deepEqual(checks.map((ch) => ch.CheckID), ['other-check']);
+
+    // The same guard fails once the node changed since it was read, and nothing of the txn applies.
+    const stale = await c.http('PUT', '/v1/txn', {
+      body: [
+        { Node: { Verb: 'cas', Node: { Node: node, Address: '10.0.0.1', Meta: {}, ModifyIndex: nodeIndex } } },
+        { Service: { Verb: 'delete', Node: node, Service: { ID: 'other' } } },
+      ],
+    });
+    assert.equal(stale.status, 409);
+    assert.deepEqual((stale.body as { Errors: unknown }).Errors, [{ OpIndex: 0, What: `failed to set node "${node}", index is stale` }]);
+    assert.deepEqual(Object.keys(((await c.http('GET', `/v1/catalog/node/${node}`)).body as { Services: Record<string, unknown> }).Services), ['other']);
+  });
+
   test('txn: more operations than the limit is refused as a whole', async (t) => {
     const c = await target(t);
     const prefix = `contract/${uniqueSuffix()}`;
@@ -366,5 +410,38 @@ describe(`Consul HTTP API contract (${REAL_ADDR ? `real Consul at ${REAL_ADDR}` 
     assert.equal(r3.counts.deregistered, 2);
     assert.deepEqual(await foreignView(), before);
     assert.equal(await registry.hasOwnedNodes(ss), false);
+  });
+
+  test('the registry leaves services and checks added by hand to its node, with the node, when the instance goes', async (t) => {
+    const c = await target(t);
+    const id = uniqueSuffix();
+    const ss = scaleSetId(`contract-shared-${id}`);
+    const prefix = `vmss-mesh-contract-${id}`;
+    c.ownsPrefix(prefix);
+    const registry = new ConsulRegistry({ consul: consulConfigFor(c.url, c.token), kvPrefix: prefix, txnBatchSize: 16, tombstoneTtlMs: 0 });
+    t.after(() => registry.close());
+    const service = `mesh-${id}`;
+    const vm = desiredNode(ss, { name: 'vm_0', ip: '10.9.0.4', services: [{ name: service, port: 8080 }] });
+    c.ownsNode(vm.node);
+    const s1 = await registry.beginReconcile(ss, 1_000);
+    assert.equal((await s1.apply(localPlan(ss, [vm], s1))).counts.registered, 1);
+    await c.http('PUT', '/v1/catalog/register', {
+      body: { Node: vm.node, SkipNodeUpdate: true, Service: { ID: `legacy-${id}`, Service: `legacy-${id}`, Port: 9000 }, Check: { CheckID: 'legacy-check', Name: 'legacy', Status: 'passing', ServiceID: `legacy-${id}` } },
+    });
+
+    const s2 = await registry.beginReconcile(ss, 2_000);
+    assert.deepEqual(s2.actual[0]?.foreign?.serviceIds, [`legacy-${id}`]);
+    assert.equal((await s2.apply(localPlan(ss, [], s2))).counts.deregistered, 1);
+    const held = (await c.http('GET', `/v1/catalog/node/${vm.node}`)).body as { Node: { Meta: Record<string, string> }; Services: Record<string, unknown> };
+    assert.equal(held.Node.Meta['external-source'], undefined, 'released');
+    assert.deepEqual(Object.keys(held.Services), [`legacy-${id}`]);
+    assert.deepEqual(((await c.http('GET', `/v1/health/node/${vm.node}`)).body as Array<{ CheckID: string }>).map((ch) => ch.CheckID), ['legacy-check']);
+    assert.deepEqual((await registry.serviceEndpoints([service]))[0]?.endpoints, []);
+
+    // Back with the same name (tombstones expire at once here): the node is taken back, theirs kept.
+    const s3 = await registry.beginReconcile(ss, 3_000);
+    assert.equal((await s3.apply(localPlan(ss, [vm], s3))).counts.registered, 1);
+    const back = (await c.http('GET', `/v1/catalog/node/${vm.node}`)).body as { Services: Record<string, unknown> };
+    assert.deepEqual(Object.keys(back.Services).sort(), [`legacy-${id}`, service].sort());
   });
 });
