@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+const START_TIMEOUT_MS = 60_000;
 /** Azurite's published development account (not a secret). */
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -17,6 +18,8 @@ export interface Azurite {
   readonly tableUrl: string;
   /** For AzureWebJobsStorage. */
   readonly connectionString: string;
+  /** Process id of the Azurite process. */
+  readonly pid: number;
   close(): Promise<void>;
 }
 
@@ -29,14 +32,15 @@ export async function startAzurite(): Promise<Azurite | { readonly unavailable: 
     return { unavailable: 'the azurite package is not installed (npm ci installs it; production installs skip it)' };
   }
   const location = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-azurite-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--queueHost', '127.0.0.1', '--queuePort', '0', '--tableHost', '127.0.0.1', '--tablePort', '0', '--location', location, '--skipApiVersionCheck', '--disableTelemetry'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = ['--blobHost', '127.0.0.1', '--blobPort', '0', '--queueHost', '127.0.0.1', '--queuePort', '0', '--tableHost', '127.0.0.1', '--tablePort', '0', '--location', location, '--skipApiVersionCheck', '--disableTelemetry'];
+  // Azurite runs behind a two-line guard: it exits when its stdin (a pipe from this process)
+  // closes, so a sandbox that is killed outright (SIGKILL, a crash) leaves no Azurite behind.
+  const guard = `process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume(); process.argv.splice(1, 0, ${JSON.stringify(main)}); require(${JSON.stringify(main)});`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', guard, '--', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    // Closing its stdin is what stops the guarded Azurite (the pipe also keeps it alive until then).
+    if (child.exitCode === null && child.signalCode === null) child.stdin?.end();
     await exited;
     rmSync(location, { recursive: true, force: true });
   };
@@ -55,8 +59,10 @@ export async function startAzurite(): Promise<Azurite | { readonly unavailable: 
       child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
       child.once('exit', (code) => reject(new Error(`azurite exited (${code}) before listening: ${seen.slice(-500)}`)));
+      setTimeout(() => reject(new Error(`azurite did not listen within ${START_TIMEOUT_MS / 1000} s: ${seen.slice(-500)}`)), START_TIMEOUT_MS).unref();
     });
     return {
+      pid: child.pid!,
       blobUrl: urls.blob,
       queueUrl: urls.queue,
       tableUrl: urls.table,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { startSandbox } from '../../src/sandbox/sandbox';
+import { deferrer } from '../helpers/defer';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'vmss-mesh.js');
@@ -18,6 +19,17 @@ function start(args: string[], env: Record<string, string>, cwd = ROOT): { child
   child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, output: () => output, exited };
+}
+
+/** Stops a child the way a user does (SIGTERM: it closes what it started), and kills it if it will not. */
+async function stop(proc: ReturnType<typeof start>, graceMs = 15_000): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<void>((resolve) => (timer = setTimeout(() => resolve(void proc.child.kill('SIGKILL')), graceMs)));
+  await Promise.race([proc.exited, killed]);
+  clearTimeout(timer);
+  await proc.exited;
 }
 
 function waitForOutput(proc: ReturnType<typeof start>, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
@@ -37,10 +49,12 @@ function waitForOutput(proc: ReturnType<typeof start>, pattern: RegExp, timeoutM
 }
 
 test('demo (npm start): the sandbox comes up, answers `sandbox status --json` and `sandbox scale`, and stops on SIGTERM', async (t) => {
+  const defer = deferrer(t);
   const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
-  const proc = start(['demo', '--fast', '--free-ports', '--port', '0'], {}, cwd);
-  t.after(() => proc.child.kill('SIGKILL'));
+  defer(() => rmSync(cwd, { recursive: true, force: true }));
+  // No autoscale: its first look (5 s in) would scale the test's 3 instances back to 2.
+  const proc = start(['demo', '--fast', '--free-ports', '--port', '0', '--no-autoscale'], {}, cwd);
+  defer(() => stop(proc));
   await waitForOutput(proc, /status page:\s+(http:\/\/127\.0\.0\.1:\d+)/, 30_000);
   assert.match(proc.output(), /Consul: the project's Consul API double at http:\/\/127\.0\.0\.1:\d+ \(no consul binary on the PATH\)/);
   assert.match(proc.output(), /ARM emulator:\s+https:\/\/127\.0\.0\.1:\d+/);
@@ -51,11 +65,13 @@ test('demo (npm start): the sandbox comes up, answers `sandbox status --json` an
   const scaled = await cli(['sandbox', 'scale', 'orders', '3']);
   assert.equal(scaled.code, 0, scaled.output);
   let state: { scaleSets: Array<{ name: string; instances: Array<{ consul: string }> }> } | undefined;
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
     const status = await cli(['sandbox', 'status', '--json']);
     assert.equal(status.code, 0, status.output);
     state = JSON.parse(status.output) as typeof state;
     if (state?.scaleSets.find((s) => s.name === 'orders')?.instances.filter((x) => x.consul === 'passing').length === 3) break;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a CLI process per poll: do not flood the machine
   }
   assert.equal(state?.scaleSets.find((s) => s.name === 'orders')?.instances.filter((x) => x.consul === 'passing').length, 3);
   proc.child.kill('SIGTERM');
@@ -92,16 +108,17 @@ test('host: serves the func-start routes with settings from the environment and 
 });
 
 test('two sandboxes on one machine (npm start and another): each takes its own loopback block, and every backend of both binds and serves', async (t) => {
+  const defer = deferrer(t);
   const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  defer(() => rmSync(cwd, { recursive: true, force: true }));
   const proc = start(['demo', '--fast', '--free-ports', '--port', '0', '--no-autoscale'], {}, cwd);
-  t.after(() => proc.child.kill('SIGKILL'));
+  defer(() => stop(proc));
   await waitForOutput(proc, /status page:\s+http/, 30_000);
   const [, demoOctet] = await waitForOutput(proc, /instances: loopback addresses 127\.(\d+)\.x\.y/);
 
   const lines: string[] = [];
   const sandbox = await startSandbox({ azurite: false, createDelayMs: 100, drainMs: 200, hostPort: 0, relayPort: 0, relayAdminPort: 0, useConsulBinary: false, useFuncBinary: false, log: (line) => void lines.push(line) });
-  t.after(() => sandbox.close());
+  defer(() => sandbox.close());
   const deadline = Date.now() + 30_000;
   let state = await sandbox.refreshed();
   while (!state.scaleSets.every((set) => set.instances.length === 2 && set.instances.every((i) => i.served > 0))) {
