@@ -19,6 +19,7 @@ import type { Instance, MeshScaleSet } from '../../src/shared/model';
 import { planReconcile } from '../../src/shared/planner/plan';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { deferrer } from '../helpers/defer';
+import { claimLoopbackBlock } from '../../src/sandbox/loopback-block';
 
 const TOKEN = 'e2e-push-token';
 
@@ -121,7 +122,12 @@ test('relay restart: clients keep their config while it is down, then converge t
   const registry = new ConsulRegistry(registryOptionsFrom(appConfig));
   defer(() => registry.close());
   const PORT = 50_062; // one port per mesh service, as in Consul; each instance has its own loopback IP
-  const backends = await Promise.all([1, 2, 3].map((n) => startDemoBackend({ instanceName: `api_${n}`, address: `127.0.62.${n}`, grpcPort: PORT })));
+  // Fixed port, so the addresses come from a loopback block of this test's own (a second run of
+  // the suite, or a sandbox, on this machine has another).
+  const block = await claimLoopbackBlock();
+  defer(() => block.release());
+  const ip = (n: number) => `127.${block.octet}.62.${n}`;
+  const backends = await Promise.all([1, 2, 3].map((n) => startDemoBackend({ instanceName: `api_${n}`, address: ip(n), grpcPort: PORT })));
   defer(() => Promise.all(backends.map((b) => b.close())));
   const ref = scaleSetRef('00000000-0000-0000-0000-0000000000e2', 'rg', 'api');
   const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 3, location: 'westeurope', tags: {}, services: [{ name: 'api', port: PORT, protocol: 'grpc' }] };
@@ -129,7 +135,7 @@ test('relay restart: clients keep their config while it is down, then converge t
     name: `api_${n}`,
     instanceId: String(n),
     resourceId: `${ref.id}/virtualmachines/${n}`,
-    privateIps: [`127.0.62.${n}`],
+    privateIps: [ip(n)],
     zone: String(n),
     provisioningState: 'Succeeded',
     powerState: 'running',

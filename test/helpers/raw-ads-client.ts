@@ -392,7 +392,7 @@ export async function startAdsTestServer(
 export type HookEvent =
   | { readonly hook: 'open'; readonly streamId: number; readonly info: StreamInfo }
   | { readonly hook: 'request'; readonly streamId: number; readonly kind: ResourceKind; readonly outcome: string; readonly ackLatencyMs?: number; readonly error?: string }
-  | { readonly hook: 'response'; readonly streamId: number; readonly kind: ResourceKind; readonly version: string; readonly count: number; readonly bytes: number }
+  | { readonly hook: 'response'; readonly streamId: number; readonly kind: ResourceKind; readonly version: string; readonly count: number; readonly bytes: number; readonly at: number }
   | { readonly hook: 'closed'; readonly streamId: number; readonly reason: string };
 
 /**
@@ -418,7 +418,7 @@ export class HookRecorder implements AdsHooks {
   }
 
   onResponse(stream: StreamInfo, kind: ResourceKind, version: string, count: number, bytes: number): void {
-    this.events.push({ hook: 'response', streamId: stream.streamId, kind, version, count, bytes });
+    this.events.push({ hook: 'response', streamId: stream.streamId, kind, version, count, bytes, at: performance.now() });
   }
 
   onStreamClosed(stream: StreamInfo, reason: string): void {

@@ -116,7 +116,7 @@ describe('ConsulWatch loop rules', { concurrency: true, timeout: 30_000 }, () =>
       service: () => () => s.block(),
     });
     startWatch(t, s.source, { minIntervalMs: 30 });
-    await until(() => s.readsOf('services').length === 6, s.subscribe, 3_000, 'six list reads');
+    await until(() => s.readsOf('services').length === 6, s.subscribe, 10_000, 'six list reads');
     // The first read belongs to the initial load; the loop's own reads start with the second.
     const times = s.readsOf('services').slice(1).map((r) => r.at);
     for (let i = 1; i < times.length; i += 1) {

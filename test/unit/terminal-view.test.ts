@@ -245,7 +245,8 @@ describe('TerminalView', () => {
 
   test('on a TTY: updates faster than minIntervalMs are coalesced into one trailing repaint of the newest state', async () => {
     const out = new FakeOut(true);
-    const view = new TerminalView(out, { minIntervalMs: 40, color: false });
+    // Long enough that no pause of a loaded machine between the three calls below can exceed it.
+    const view = new TerminalView(out, { minIntervalMs: 500, color: false });
     view.update(state());
     view.update(state({ traffic: { windowSeconds: 5, requests: 1, failed: 0, failedTotal: 0 } }));
     view.update(state({ traffic: { windowSeconds: 5, requests: 2, failed: 0, failedTotal: 0 } }));

@@ -190,10 +190,11 @@ export class ConsulWatch {
     let failures = 0;
     let lastStart = Number.NEGATIVE_INFINITY;
     while (alive()) {
-      const wait = lastStart + this.options.minIntervalMs - Date.now();
-      if (wait > 0 && !(await this.pause(wait))) return;
+      // A monotonic clock: a wall-clock step (NTP) must not stall the loop or let it race.
+      const wait = lastStart + this.options.minIntervalMs - performance.now();
+      if (wait > 0 && !(await this.pause(Math.ceil(wait)))) return;
       if (!alive()) return;
-      lastStart = Date.now();
+      lastStart = performance.now();
       let answer: { index: number; value: T };
       try {
         answer = await read(index);

@@ -50,7 +50,11 @@ export interface TrafficOptions {
   readonly concurrency?: number;
   /** Pause between a worker's calls (default 2 ms). */
   readonly pauseMs?: number;
-  /** Deadline of one call (default 2000 ms). */
+  /**
+   * Deadline of one counted call (default 10 s: a call that stalls that long on a loaded machine
+   * has not failed because of the mesh; a dead endpoint fails at once with UNAVAILABLE anyway).
+   * Warm-up calls use at most 2 s, so warm-up retries quickly while the service does not exist yet.
+   */
   readonly deadlineMs?: number;
   /** Records kept (default 20 000, oldest dropped). */
   readonly keep?: number;
@@ -80,7 +84,8 @@ export class XdsTraffic {
     return new Promise((resolve) => {
       let instance: string | undefined;
       const check = (this.client as unknown as { Check: CheckCall }).Check.bind(this.client);
-      const call = check({ service: '' }, new grpc.Metadata(), { deadline: Date.now() + (this.options.deadlineMs ?? 2000) }, (error) => {
+      const deadlineMs = this.options.deadlineMs ?? 10_000;
+      const call = check({ service: '' }, new grpc.Metadata(), { deadline: Date.now() + (record ? deadlineMs : Math.min(deadlineMs, 2_000)) }, (error) => {
         const result: CallRecord = error ? { at: Date.now(), error: `${grpc.status[error.code] ?? error.code}: ${error.details}` } : { at: Date.now(), instance };
         if (record) this.push(result);
         resolve(result);
