@@ -1,7 +1,8 @@
 /**
  * Timer: the full sweep. Reconciles every mesh scale set in scope, and every scale set we still
- * hold entries for, then logs one summary line with the counts. Fails (so the runtime retries
- * and monitoring sees it) only when a scale set failed for a reason that may pass.
+ * hold entries for, cleans up our expired KV keys, then logs one summary line with the counts.
+ * Fails (so the runtime retries and monitoring sees it) only when a scale set failed for a reason
+ * that may pass; a failed KV cleanup is logged as a warning and left to the next sweep.
  */
 import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
 import { SETTINGS } from '../shared/config';
@@ -18,13 +19,17 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
   });
   const outcomes: Record<string, number> = {};
   for (const r of run.reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+  const { kvCleanup } = run;
+  if (!kvCleanup.ok) context.warn({ msg: kvCleanup.error, event: 'kv-cleanup-failed' });
+  const cleanupText = kvCleanup.ok ? `KV cleanup -${kvCleanup.tombstonesRemoved} tombstones -${kvCleanup.markersRemoved} markers` : 'KV cleanup failed';
   context.info({
-    msg: `swept ${run.totals.scaleSets + run.failures.length} scale sets: +${run.totals.registered} ~${run.totals.updated} -${run.totals.deregistered}, ${run.totals.instances} instances, ${run.totals.armCalls} ARM calls, ${run.failures.length} failed`,
+    msg: `swept ${run.totals.scaleSets + run.failures.length} scale sets: +${run.totals.registered} ~${run.totals.updated} -${run.totals.deregistered}, ${run.totals.instances} instances, ${run.totals.armCalls} ARM calls, ${run.failures.length} failed; ${cleanupText}`,
     event: 'sweep',
     ...run.totals,
     outcomes,
     failures: run.failures,
     skippedScaleSets: run.skippedScaleSets,
+    kvCleanup,
   });
   // Fail the run (so monitoring sees it and the runtime retries) when retrying can help: a
   // transient failure, or a wrong setting the operator will fix.

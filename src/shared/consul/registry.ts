@@ -24,12 +24,14 @@ import type { ServiceEndpointSet } from '../endpoints';
 import { InvalidInputError, SupersededError, TransientError } from '../errors';
 import type { OwnedNode } from '../model';
 import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, isOwnedNodeMeta, markerKey, tombstoneKey } from '../ownership';
-import type { RegistryPort } from '../reconcile/ports';
+import type { KvCleanupReport, KvCleanupRequest, RegistryPort } from '../reconcile/ports';
 import { endpointSetFrom } from './endpoint-sets';
+import { cleanupKv } from './kv-cleanup';
 import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
 import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes, readOwnedState } from './owned-reader';
-import type { ExpiredTombstone, TombstoneValue } from './plan-units';
+import type { ExpiredTombstone } from './plan-units';
+import { isTombstoneExpired, parseTombstone } from './tombstone';
 import { ConsulReconcileSession, throwIfDenied } from './session';
 import type { ReconcileHooks, ReconcileStep } from './session';
 import { ConsulTransport, encodePath, parseAnswer } from './transport';
@@ -207,8 +209,9 @@ export class ConsulRegistry implements RegistryPort {
 
   /**
    * Scale sets we hold nodes for, plus those whose marker does not show a finished reconcile that
-   * left zero nodes (a claimed run may have crashed after writing). Markers are never deleted (they
-   * fence stale listings), so a scale set emptied long ago is not visited again and again.
+   * left zero nodes (a claimed run may have crashed after writing). Markers stay while their scale
+   * set exists (they fence stale listings), so a scale set emptied long ago is not visited again
+   * and again; only the sweep's KV cleanup deletes those of scale sets ARM no longer has.
    */
   async ownedScaleSetIds(): Promise<string[]> {
     const [nodes, markers] = await Promise.all([readOwnedNodeRecords(this.transport, {}), this.listMarkers()]);
@@ -241,6 +244,12 @@ export class ConsulRegistry implements RegistryPort {
     );
   }
 
+  /** Once per timer sweep: expired tombstones and markers of deleted scale sets (kv-cleanup.ts). */
+  cleanupKv(request: KvCleanupRequest): Promise<KvCleanupReport> {
+    const { kvPrefix, txnBatchSize, tombstoneTtlMs, now } = this.options;
+    return cleanupKv({ transport: this.transport, kvPrefix, txnBatchSize, tombstoneTtlMs, now }, request);
+  }
+
   close(): void {
     this.transport.close();
   }
@@ -262,8 +271,7 @@ export class ConsulRegistry implements RegistryPort {
     for (const entry of parseAnswer(wire.kvEntries, res.body, 'tombstones')) {
       const node = entry.Key.slice(prefix.length);
       if (!node || node.includes('/')) continue;
-      const value = parseTombstone(wire.decodeBase64(entry.Value));
-      if (value && value.deletedAt + this.options.tombstoneTtlMs <= now) expired.push({ node, key: entry.Key, modifyIndex: entry.ModifyIndex });
+      if (isTombstoneExpired(parseTombstone(wire.decodeBase64(entry.Value)), this.options.tombstoneTtlMs, now)) expired.push({ node, key: entry.Key, modifyIndex: entry.ModifyIndex });
       else live.add(node);
     }
     return { live, expired };
@@ -274,15 +282,6 @@ function checkedScaleSetId(scaleSetId: string): string {
   const id = scaleSetId.toLowerCase();
   if (!SCALE_SET_ID.test(id)) throw new InvalidInputError(`not a scale set resource ID: ${JSON.stringify(scaleSetId)}`, 'scaleSetId');
   return id;
-}
-
-function parseTombstone(text: string): TombstoneValue | null {
-  try {
-    const value = JSON.parse(text) as Partial<TombstoneValue>;
-    return typeof value.deletedAt === 'number' ? (value as TombstoneValue) : null;
-  } catch {
-    return null;
-  }
 }
 
 function iso(ms: number): string {

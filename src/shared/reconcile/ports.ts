@@ -41,6 +41,28 @@ export interface ReconcileSession {
   apply(plan: ReconcilePlan): Promise<{ readonly committedIndex: number; readonly changedServices: readonly string[] }>;
 }
 
+/** What the timer's sweep tells the registry when it cleans up the registry's own KV keys. */
+export interface KvCleanupRequest {
+  /** Scale sets ARM listed in this sweep (mesh ones and ones skipped for invalid tags): their markers stay. */
+  readonly listedScaleSetIds: readonly string[];
+  /**
+   * True only when ARM answers 404 for the scale set. False or a throw (throttled, failed,
+   * forbidden) keeps its marker until a later sweep.
+   */
+  readonly confirmGone: (scaleSetId: string) => Promise<boolean>;
+}
+
+export interface KvCleanupReport {
+  readonly tombstonesRemoved: number;
+  readonly markersRemoved: number;
+  /** Keys chosen for deletion that changed after they were read (their delete-cas lost): kept. */
+  readonly keptChanged: number;
+  /** Markers kept because ARM could not confirm their scale set gone in this sweep. */
+  readonly unconfirmed: ReadonlyArray<{ readonly scaleSetId: string; readonly error: string }>;
+  /** Candidate markers not looked up in ARM this sweep (per-sweep cap); the next sweep asks. */
+  readonly deferred: number;
+}
+
 export interface RegistryPort {
   /** Claims the scale set for a reconcile whose ARM listing started at `listedAt`; throws SupersededError. */
   beginReconcile(scaleSetId: string, listedAt: number): Promise<ReconcileSession>;
@@ -55,4 +77,10 @@ export interface RegistryPort {
   ownedScaleSetIds(): Promise<readonly string[]>;
   /** Current endpoint sets of the named services with the Consul index they were read at. */
   serviceEndpoints(services: readonly string[]): Promise<readonly ServiceEndpointSet[]>;
+  /**
+   * Deletes expired tombstones and the markers of scale sets ARM confirms deleted (see
+   * consul/kv-garbage.ts for the rules), each with delete-cas at the index read. Throws when Consul
+   * cannot be read or written; nothing that was not deleted is lost, the next sweep tries again.
+   */
+  cleanupKv(request: KvCleanupRequest): Promise<KvCleanupReport>;
 }

@@ -1,10 +1,12 @@
 /**
  * Reconciling several scale sets at once: the scale sets a delivery hinted at, or the timer's
  * full sweep. Each scale set is reconciled once per run however many events named it; failures of
- * one scale set do not stop the others, and the run reports every outcome.
+ * one scale set do not stop the others, and the run reports every outcome. The sweep ends with
+ * the cleanup of the registry's own KV keys, whose failure fails nothing (the next sweep retries).
  */
 import { errorMessage, shouldRetryTrigger } from '../errors';
 import type { ScaleSetRef } from '../model';
+import type { KvCleanupReport } from './ports';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
 import { scaleSetRefFromId } from '../resource-id';
 
@@ -60,13 +62,42 @@ export async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSet
   return { reports, failures, totals: totalsOf(reports) };
 }
 
-/** The timer's sweep: every mesh scale set in scope, plus every scale set we still hold entries for. */
-export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<RunReport & { readonly skippedScaleSets: ReadonlyArray<{ id: string; reason: string }> }> {
+/** How the sweep's KV cleanup went: what it removed (and the ARM calls it made), or why it failed. */
+export type SweepKvCleanup = ({ readonly ok: true; readonly armCalls: number } & KvCleanupReport) | { readonly ok: false; readonly error: string };
+
+export interface SweepReport extends RunReport {
+  readonly skippedScaleSets: ReadonlyArray<{ id: string; reason: string }>;
+  readonly kvCleanup: SweepKvCleanup;
+}
+
+/**
+ * The timer's sweep: every mesh scale set in scope, plus every scale set we still hold entries
+ * for; then, once the scale sets are reconciled, the cleanup of expired tombstones and of markers
+ * of scale sets ARM no longer has.
+ */
+export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<SweepReport> {
   const [discovered, owned] = await Promise.all([deps.inventory.listMeshScaleSets(), deps.registry.ownedScaleSetIds()]);
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
   for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));
   const run = await reconcileRefs(deps, [...refs.values()], source, options);
-  return { ...run, skippedScaleSets: discovered.skipped };
+  const listed = [...discovered.scaleSets.map((s) => s.ref.id), ...discovered.skipped.map((s) => s.id)];
+  return { ...run, skippedScaleSets: discovered.skipped, kvCleanup: await cleanupKv(deps, listed) };
+}
+
+/** Never throws: a failed cleanup is reported and simply runs again at the next sweep. */
+async function cleanupKv(deps: ReconcileDeps, listedScaleSetIds: readonly string[]): Promise<SweepKvCleanup> {
+  try {
+    const { result, calls } = await deps.inventory.measureCalls(() =>
+      deps.registry.cleanupKv({
+        listedScaleSetIds,
+        // Only ARM's 404 confirms; any other answer throws (TransientError, ConfigError) and keeps the marker.
+        confirmGone: async (id) => (await deps.inventory.lookupScaleSet(scaleSetRefFromId(id))).state === 'not-found',
+      }),
+    );
+    return { ok: true, armCalls: calls, ...result };
+  } catch (error) {
+    return { ok: false, error: `KV cleanup of expired tombstones and markers of deleted scale sets failed (kept; retried at the next sweep): ${errorMessage(error)}` };
+  }
 }
 
 function totalsOf(reports: readonly ReconcileReport[]): RunReport['totals'] {

@@ -1,0 +1,131 @@
+/**
+ * Garbage collection of the registry's own KV keys, run once per timer sweep after the scale sets
+ * are reconciled. kv-garbage.ts decides what goes; this module does the I/O around it:
+ *
+ *  1. one recursive KV read of the whole prefix (markers and tombstones) and one read of our nodes;
+ *  2. one ARM look-up per candidate marker (at most MAX_GONE_CHECKS_PER_SWEEP, the rest wait for
+ *     a later sweep; anything but a confirmed 404 keeps the marker);
+ *  3. `delete-cas` at the ModifyIndex read, in transactions of at most `txnBatchSize` operations:
+ *     expired tombstones and gone markers first, then the remaining tombstones of the markers that
+ *     were really deleted. A key rewritten since the read (a fresh tombstone for the same node, a
+ *     new claim of the scale set) fails its comparison and is kept; the rest of its batch is retried.
+ */
+import { InvalidInputError, errorMessage } from '../errors';
+import type { KvCleanupReport, KvCleanupRequest } from '../reconcile/ports';
+import type { MarkerRecord } from './marker';
+import { parseMarker } from './marker';
+import { readOwnedNodeRecords } from './owned-reader';
+import { NODE_META } from '../ownership';
+import { MARKER_RETENTION_MS, MAX_GONE_CHECKS_PER_SWEEP, goneMarkerCandidates, selectKvGarbage } from './kv-garbage';
+import type { KvGarbageInput, KvKeyAt, TombstoneRecord } from './kv-garbage';
+import { throwIfDenied } from './session';
+import { parseTombstone } from './tombstone';
+import type { ConsulTransport } from './transport';
+import { encodePath, parseAnswer } from './transport';
+import { kvOps } from './txn-ops';
+import * as wire from './wire';
+
+export interface KvCleanupContext {
+  readonly transport: ConsulTransport;
+  readonly kvPrefix: string;
+  /** Operations per transaction (VMSS_MESH_TXN_BATCH_SIZE). */
+  readonly txnBatchSize: number;
+  readonly tombstoneTtlMs: number;
+  readonly now: () => number;
+  /** Default MARKER_RETENTION_MS. */
+  readonly markerRetentionMs?: number;
+  /** Default MAX_GONE_CHECKS_PER_SWEEP. */
+  readonly maxGoneChecks?: number;
+  /** Picks where the ARM look-ups start when there are more candidates than the cap; default Math.random. */
+  readonly random?: () => number;
+}
+
+export async function cleanupKv(ctx: KvCleanupContext, request: KvCleanupRequest): Promise<KvCleanupReport> {
+  const [entries, nodes] = await Promise.all([readKvTree(ctx.transport, ctx.kvPrefix), readOwnedNodeRecords(ctx.transport, {})]);
+  const input: KvGarbageInput = {
+    kvPrefix: ctx.kvPrefix,
+    ...splitEntries(ctx.kvPrefix, entries),
+    listedScaleSetIds: new Set(request.listedScaleSetIds.map((id) => id.toLowerCase())),
+    scaleSetsWithNodes: new Set(nodes.flatMap((n) => (n.Meta[NODE_META.scaleSetId] ? [n.Meta[NODE_META.scaleSetId]!.toLowerCase()] : []))),
+    now: ctx.now(),
+    tombstoneTtlMs: ctx.tombstoneTtlMs,
+    markerRetentionMs: ctx.markerRetentionMs ?? MARKER_RETENTION_MS,
+  };
+
+  const candidates = goneMarkerCandidates(input);
+  // Beyond the cap, each sweep starts at a random place: markers of scale sets that still exist
+  // (left the mesh) stay candidates for good and must not hold the first places for ever.
+  const limit = ctx.maxGoneChecks ?? MAX_GONE_CHECKS_PER_SWEEP;
+  const start = candidates.length > limit ? Math.floor((ctx.random ?? Math.random)() * candidates.length) : 0;
+  const toCheck = [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, limit);
+  const confirmedGone = new Set<string>();
+  const unconfirmed: Array<{ scaleSetId: string; error: string }> = [];
+  for (const candidate of toCheck) {
+    try {
+      if (await request.confirmGone(candidate.scaleSetId)) confirmedGone.add(candidate.scaleSetId);
+    } catch (error) {
+      unconfirmed.push({ scaleSetId: candidate.scaleSetId, error: errorMessage(error) });
+    }
+  }
+
+  const garbage = selectKvGarbage({ ...input, confirmedGone });
+  const first = await deleteAllCas(ctx.transport, [...garbage.expiredTombstones, ...garbage.goneMarkers], ctx.txnBatchSize);
+  const removedMarkers = garbage.goneMarkers.filter((m) => first.deleted.has(m.key));
+  const second = await deleteAllCas(ctx.transport, removedMarkers.flatMap((m) => m.tombstones), ctx.txnBatchSize);
+  return {
+    tombstonesRemoved: garbage.expiredTombstones.filter((t) => first.deleted.has(t.key)).length + second.deleted.size,
+    markersRemoved: removedMarkers.length,
+    keptChanged: first.lost + second.lost,
+    unconfirmed,
+    deferred: candidates.length - toCheck.length,
+  };
+}
+
+/** Every key under the prefix, in one request. */
+async function readKvTree(transport: ConsulTransport, kvPrefix: string): Promise<wire.KvEntry[]> {
+  const res = await transport.call({ method: 'GET', path: `/kv/${encodePath(`${kvPrefix}/`)}`, query: { recurse: 'true' }, accept: [404] });
+  if (res.status === 404) return [];
+  return parseAnswer(wire.kvEntries, res.body, `kv ${kvPrefix}/`);
+}
+
+function splitEntries(kvPrefix: string, entries: readonly wire.KvEntry[]): { markers: MarkerRecord[]; tombstones: TombstoneRecord[] } {
+  const markers: MarkerRecord[] = [];
+  const tombstones: TombstoneRecord[] = [];
+  for (const e of entries) {
+    if (e.Key.startsWith(`${kvPrefix}/scale-sets/`)) {
+      markers.push({ key: e.Key, modifyIndex: e.ModifyIndex, value: parseMarker(wire.decodeBase64(e.Value)) });
+    } else if (e.Key.startsWith(`${kvPrefix}/tombstones/`)) {
+      tombstones.push({ key: e.Key, modifyIndex: e.ModifyIndex, value: parseTombstone(wire.decodeBase64(e.Value)) });
+    }
+  }
+  return { markers, tombstones };
+}
+
+/**
+ * `delete-cas` of each key at its read index, `batchSize` per transaction. A batch that Consul rolls
+ * back for stale comparisons is retried without the keys it names (they changed: kept).
+ */
+async function deleteAllCas(transport: ConsulTransport, keys: readonly KvKeyAt[], batchSize: number): Promise<{ deleted: Set<string>; lost: number }> {
+  const deleted = new Set<string>();
+  let lost = 0;
+  const queue: KvKeyAt[][] = [];
+  for (let i = 0; i < keys.length; i += batchSize) queue.push(keys.slice(i, i + batchSize));
+  while (queue.length > 0) {
+    const batch = queue.shift() as KvKeyAt[];
+    const res = await transport.call({ method: 'PUT', path: '/txn', body: batch.map((k) => kvOps.deleteCas(k.key, k.modifyIndex)), accept: [409] });
+    const answer = parseAnswer(wire.txnAnswer, res.body, 'txn');
+    throwIfDenied(answer);
+    if (res.status !== 409) {
+      for (const k of batch) deleted.add(k.key);
+      continue;
+    }
+    const failed = new Set(answer.Errors.map((e) => e.OpIndex));
+    const rest = batch.filter((_, i) => !failed.has(i));
+    if (rest.length === batch.length) {
+      throw new InvalidInputError(`Consul rolled back a KV cleanup transaction without naming its operations: ${answer.Errors.map((e) => e.What).join('; ')}`);
+    }
+    lost += batch.length - rest.length;
+    if (rest.length > 0) queue.unshift(rest);
+  }
+  return { deleted, lost };
+}
