@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const START_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
 /** Azurite's published development account (not a secret). */
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -39,8 +40,15 @@ export async function startAzurite(): Promise<Azurite | { readonly unavailable: 
   const child: ChildProcess = spawn(process.execPath, ['-e', guard, '--', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const close = async () => {
-    // Closing its stdin is what stops the guarded Azurite (the pipe also keeps it alive until then).
-    if (child.exitCode === null && child.signalCode === null) child.stdin?.end();
+    // Closing its stdin is what stops the guarded Azurite (the pipe also keeps it alive until then);
+    // one that does not stop (wedged starting up, say) is killed.
+    if (child.exitCode === null && child.signalCode === null) {
+      child.stdin?.end();
+      let timer: NodeJS.Timeout | undefined;
+      const killed = new Promise<void>((resolve) => (timer = setTimeout(() => resolve(void child.kill('SIGKILL')), STOP_GRACE_MS)));
+      await Promise.race([exited, killed]);
+      clearTimeout(timer);
+    }
     await exited;
     rmSync(location, { recursive: true, force: true });
   };

@@ -93,6 +93,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const log = options.log ?? (() => undefined);
   const cleanups: Array<{ readonly what: string; readonly run: () => Promise<void> | void }> = [];
   const onClose = (what: string, run: () => Promise<void> | void) => void cleanups.push({ what, run });
+  const stuckParts: string[] = [];
   const close = async () => {
     // In reverse order of start; each part gets a bounded time, so one stuck part cannot keep
     // the sandbox (or the test that started it) from ending.
@@ -101,7 +102,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), CLOSE_STEP_TIMEOUT_MS)));
       try {
         const outcome = await Promise.race([Promise.resolve(run()), stuck]);
-        if (outcome === 'stuck') log(`while stopping: ${what} did not stop within ${CLOSE_STEP_TIMEOUT_MS} ms; going on`);
+        if (outcome === 'stuck') {
+          stuckParts.push(what);
+          log(`while stopping: ${what} did not stop within ${CLOSE_STEP_TIMEOUT_MS} ms; going on`);
+        }
       } catch (error) {
         log(`while stopping ${what}: ${errorMessage(error)}`);
       } finally {
@@ -118,7 +122,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // The instances' loopback addresses: a block no other sandbox on this machine is using.
     const block = await claimLoopbackBlock();
-    onClose('loopback block claim', () => block.release());
+    // A part that did not stop may still hold addresses of the block: then the claim stays
+    // until this process ends (it never keeps the process alive), so no other sandbox takes them.
+    onClose('loopback block claim', () => (stuckParts.length === 0 ? block.release() : log(`keeping the claim on 127.${block.octet}.0.0/16 until this process ends (${stuckParts.join(', ')} did not stop)`)));
     log(`instances: loopback addresses 127.${block.octet}.x.y (${block.first} upwards)`);
 
     const settings: Record<string, string> = {};

@@ -111,6 +111,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
       };
       reports.push(report);
       options.onStep?.(report);
+      // An action still running would change what the next steps measure: the story ends here.
+      if (!acted) throw new ScenarioAborted(`${name}: ${problems.consul.join('; ')}`);
     };
     const instancesOf = (set: string) => sandbox.world.arm.world.listInstances(selectorOf(set));
     const orders = SANDBOX_SCALE_SETS[0]!.name;
@@ -163,10 +165,16 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
     );
     await sandbox.act({ action: 'event-chaos', enabled: false });
     return reports;
+  } catch (error) {
+    // The reports so far (the last one says why) are the result; the missing steps fail the checks.
+    if (error instanceof ScenarioAborted) return reports;
+    throw error;
   } finally {
     await sandbox.close();
   }
 }
+
+class ScenarioAborted extends Error {}
 
 /** `promise`'s value, or undefined once `ms` have passed (the timer never outlives the race). */
 function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
