@@ -13,6 +13,12 @@ export const NODE_META = {
   scaleSetId: 'vmss-mesh-scale-set',
   instanceId: 'vmss-mesh-instance',
   zone: 'vmss-mesh-zone',
+  /**
+   * Set (to the run ID) when we release a node that also carries someone else's services or checks
+   * (consul/plan-units.ts): only a node with this mark is ever taken back. A node someone registered
+   * by hand with our scale-set and instance keys but without it is not ours and is left alone.
+   */
+  released: 'vmss-mesh-released',
 } as const;
 
 /** Node meta every owned node carries. */
@@ -40,6 +46,17 @@ export const AZURE_CHECK_NAME = 'Azure instance state';
 /** Consul's own ID for node maintenance mode; we set it while an instance is Deleting (drain). */
 export const MAINTENANCE_CHECK_ID = '_node_maintenance';
 export const MAINTENANCE_CHECK_NAME = 'Node Maintenance Mode';
+
+/**
+ * Node checks consul-esm itself keeps on our nodes. Our nodes carry `external-probe=true`, and for
+ * every such node ESM pings the address and registers (SkipNodeUpdate) a node check with CheckID
+ * `externalNodeHealth` ("External Node Status"; hashicorp/consul-esm coordinate.go, README
+ * "external-probe"). It exists because of our mark, so it is part of our node and not someone
+ * else's entry: it neither makes the node shared (a scale-in deletes the node whole, the check with
+ * it) nor is it ever written by us. ESM adds nothing else to the nodes it watches (its probe
+ * state lives in its own KV prefix; checks with a `Definition` are registered by their owners).
+ */
+export const ESM_NODE_CHECKS: ReadonlySet<string> = new Set(['externalNodeHealth']);
 
 export function isOwnedNodeMeta(meta: Readonly<Record<string, string>> | null | undefined): boolean {
   return meta?.[NODE_META.externalSource] === EXTERNAL_SOURCE;

@@ -444,4 +444,29 @@ describe(`Consul HTTP API contract (${REAL_ADDR ? `real Consul at ${REAL_ADDR}` 
     const back = (await c.http('GET', `/v1/catalog/node/${vm.node}`)).body as { Services: Record<string, unknown> };
     assert.deepEqual(Object.keys(back.Services).sort(), [`legacy-${id}`, service].sort());
   });
+
+  test("the node check consul-esm keeps on our external-probe nodes does not keep the node: it is deleted whole", async (t) => {
+    const c = await target(t);
+    const id = uniqueSuffix();
+    const ss = scaleSetId(`contract-esm-${id}`);
+    const prefix = `vmss-mesh-contract-${id}`;
+    c.ownsPrefix(prefix);
+    const registry = new ConsulRegistry({ consul: consulConfigFor(c.url, c.token), kvPrefix: prefix, txnBatchSize: 16, tombstoneTtlMs: 0 });
+    t.after(() => registry.close());
+    const vm = desiredNode(ss, { name: 'vm_0', ip: '10.9.1.4', services: [{ name: `mesh-${id}`, port: 8080 }] });
+    c.ownsNode(vm.node);
+    const s1 = await registry.beginReconcile(ss, 1_000);
+    assert.equal((await s1.apply(localPlan(ss, [vm], s1))).counts.registered, 1);
+    // What consul-esm sends for a node it probes (coordinate.go, updateNodeCheck).
+    const esm = await c.http('PUT', '/v1/catalog/register', {
+      body: { Node: vm.node, SkipNodeUpdate: true, Check: { CheckID: 'externalNodeHealth', Name: 'External Node Status', Status: 'passing', Output: 'Node alive or reachable' } },
+    });
+    assert.equal(esm.status, 200);
+
+    const s2 = await registry.beginReconcile(ss, 2_000);
+    assert.equal(s2.actual[0]?.foreign, undefined);
+    assert.equal((await s2.apply(localPlan(ss, [], s2))).counts.deregistered, 1);
+    assert.equal((await c.http('GET', `/v1/catalog/node/${vm.node}`)).body, null, 'gone, not released');
+    assert.deepEqual((await c.http('GET', `/v1/health/node/${vm.node}`)).body, []);
+  });
 });

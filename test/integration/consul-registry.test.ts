@@ -134,7 +134,7 @@ describe('ConsulRegistry against the Consul double', () => {
       },
     });
 
-    const second = await registry.beginReconcile(ss, 2_000);
+    const second = await registry.beginReconcile(ss, 2_000, { runId: 'run-release' });
     const shared = second.actual.find((n) => n.node === vm1!.node);
     assert.deepEqual(shared?.services.map((s) => s.id), ['web'], 'only our service is read as ours');
     assert.deepEqual(shared?.foreign, { nodeMeta: {}, serviceIds: ['legacy'], checkIds: ['disk', 'legacy-alive'] });
@@ -148,6 +148,7 @@ describe('ConsulRegistry against the Consul double', () => {
     assert.ok(node, 'the node stays for the services on it that are not ours');
     assert.equal(node.meta[NODE_META.externalSource], undefined, 'and is no longer marked ours');
     assert.equal(node.meta[NODE_META.externalProbe], 'true', 'consul-esm keeps probing it');
+    assert.equal(node.meta[NODE_META.released], 'run-release', 'marked released by the run that let it go');
     assert.deepEqual(state.services.filter((s) => s.node === vm1!.node).map((s) => s.id), ['legacy']);
     assert.deepEqual(state.checks.filter((c) => c.node === vm1!.node).map((c) => c.checkId).sort(), ['disk', 'legacy-alive']);
     const [web] = await registry.serviceEndpoints(['web']);
@@ -170,11 +171,65 @@ describe('ConsulRegistry against the Consul double', () => {
     assert.deepEqual([back.counts.registered, back.skipped], [1, []]);
     const after = consul.state.snapshot();
     assert.equal(after.nodes.find((n) => n.node === vm1!.node)?.meta[NODE_META.externalSource], 'vmss-mesh');
+    assert.equal(after.nodes.find((n) => n.node === vm1!.node)?.meta[NODE_META.released], undefined, 'the take-back removes the released mark');
     assert.deepEqual(after.services.filter((s) => s.node === vm1!.node).map((s) => s.id).sort(), ['legacy', 'web']);
     const [webBack] = await registry.serviceEndpoints(['web']);
     assert.deepEqual(webBack?.endpoints.map((e) => e.address).sort(), [vm0!.address, vm1!.address].sort());
     const fifth = await registry.beginReconcile(ss, 5_000);
     assert.deepEqual(localPlan(ss, [vm0!, vm1!], fifth).actions, [], 'read back exactly as desired');
+  });
+
+  test("consul-esm's externalNodeHealth check is not someone else's: scale-in deletes the node whole", async (t) => {
+    const consul = await startDouble(t);
+    const registry = registryFor(t, consul.url);
+    const ss = scaleSetId(`esm-${uniqueSuffix()}`);
+    const [vm0, vm1] = vms(2).map((vm) => desiredNode(ss, vm));
+    const first = await registry.beginReconcile(ss, 1_000);
+    await first.apply(localPlan(ss, [vm0!, vm1!], first));
+    // consul-esm probes every node with external-probe=true and keeps a node check on it, as it does.
+    for (const vm of [vm0!, vm1!]) {
+      const esm = await consulHttp(consul.url, 'PUT', '/v1/catalog/register', {
+        body: { Node: vm.node, SkipNodeUpdate: true, Check: { CheckID: 'externalNodeHealth', Name: 'External Node Status', Status: 'passing', Output: 'Node alive or reachable' } },
+      });
+      assert.equal(esm.status, 200);
+    }
+
+    const second = await registry.beginReconcile(ss, 2_000);
+    assert.deepEqual(second.actual.map((n) => n.foreign), [undefined, undefined], 'nothing on the nodes is foreign');
+    assert.deepEqual(localPlan(ss, [vm0!, vm1!], second).actions, [], 'and nothing differs');
+    const removal = await second.apply(localPlan(ss, [vm0!], second));
+    assert.equal(removal.counts.deregistered, 1);
+    const state = consul.state.snapshot();
+    assert.equal(state.nodes.some((n) => n.node === vm1!.node), false, 'deleted, not released');
+    assert.equal(state.checks.some((c) => c.node === vm1!.node), false, "ESM's check went with it");
+    assert.deepEqual(state.checks.filter((c) => c.node === vm0!.node).map((c) => c.checkId).sort(), [AZURE_CHECK_ID, 'externalNodeHealth'].sort(), 'the kept node keeps it');
+    const third = await registry.beginReconcile(ss, 3_000);
+    assert.deepEqual(third.actual.map((n) => n.node), [vm0!.node]);
+  });
+
+  test('a hand-registered node with our scale-set and instance meta but no released mark is never taken over', async (t) => {
+    const consul = await startDouble(t);
+    const registry = registryFor(t, consul.url);
+    const ss = scaleSetId(`handmeta-${uniqueSuffix()}`);
+    const [vm0, vm1] = vms(2).map((vm) => desiredNode(ss, vm));
+    // Looks like a node we released (our keys except external-source), but nobody released it.
+    const lookalike: Record<string, string> = { ...vm1!.nodeMeta, owner: 'ops' };
+    delete lookalike[NODE_META.externalSource];
+    const hand = await consulHttp(consul.url, 'PUT', '/v1/catalog/register', {
+      body: { Node: vm1!.node, Address: '192.168.1.1', NodeMeta: lookalike, Service: { ID: 'legacy', Service: 'legacy', Port: 9000 } },
+    });
+    assert.equal(hand.status, 200);
+    const before = consul.state.snapshot();
+
+    const session = await registry.beginReconcile(ss, 1_000);
+    const result = await session.apply(localPlan(ss, [vm0!, vm1!], session));
+    assert.equal(result.counts.registered, 1);
+    assert.deepEqual(result.skipped, [
+      { node: vm1!.node, reason: 'name-taken: a node with this name exists in Consul without vmss-mesh marks (registered by hand or by an agent); left untouched' },
+    ]);
+    const after = consul.state.snapshot();
+    assert.deepEqual(after.nodes.find((n) => n.node === vm1!.node), before.nodes.find((n) => n.node === vm1!.node));
+    assert.deepEqual(after.services.filter((s) => s.node === vm1!.node), before.services.filter((s) => s.node === vm1!.node));
   });
 
   test('a meta key added by hand to our node survives updates and never counts as a change', async (t) => {

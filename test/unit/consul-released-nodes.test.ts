@@ -66,6 +66,29 @@ describe('reading a node with entries that are not ours', () => {
     assert.deepEqual(node.foreign, { nodeMeta: { 'owner-team': 'payments' }, serviceIds: ['legacy'], checkIds: ['disk', 'legacy-alive'] });
   });
 
+  test("consul-esm's externalNodeHealth node check is not foreign (a service check of that ID on a foreign service still is)", () => {
+    const node = toOwnedNode({ ...record, Meta: vm.nodeMeta }, [service('web', [SERVICE_TAG])], [check(AZURE_CHECK_ID), check('externalNodeHealth')]);
+    assert.equal('foreign' in node, false);
+    const withForeign = toOwnedNode({ ...record, Meta: vm.nodeMeta }, [service('web', [SERVICE_TAG]), service('legacy', [])], [check('externalNodeHealth', 'legacy')]);
+    assert.deepEqual(withForeign.foreign?.checkIds, ['externalNodeHealth']);
+  });
+
+  test('releasing a shared node marks it released by the run; deleting an unshared one does not', () => {
+    const shared = toOwnedNode(record, [service('web', [SERVICE_TAG]), service('legacy', [])], [check(AZURE_CHECK_ID)]);
+    const plain = toOwnedNode({ ...record, Meta: vm.nodeMeta }, [service('web', [SERVICE_TAG])], [check(AZURE_CHECK_ID), check('externalNodeHealth')]);
+    const unitFor = (actual: typeof shared) =>
+      planUnits(
+        { scaleSetId: SS, actions: [{ kind: 'deregister', actual, because: 'out-of-scope' }], skipped: [] },
+        { ...context([]), actual: new Map([[actual.node, actual]]), runId: 'run-7' },
+      ).units[0];
+    const nodeOp = unitFor(shared)?.ops[0] as { Node: { Verb: string; Node: { Meta: Record<string, string> } } };
+    assert.equal(nodeOp.Node.Verb, 'cas');
+    assert.equal(nodeOp.Node.Node.Meta[NODE_META.released], 'run-7');
+    assert.equal(nodeOp.Node.Node.Meta[NODE_META.externalSource], undefined);
+    assert.deepEqual(unitFor(plain)?.ops.map((op) => Object.keys(op)[0]), ['Node']);
+    assert.equal((unitFor(plain)?.ops[0] as { Node: { Verb: string } }).Node.Verb, 'delete-cas');
+  });
+
   test('a node with nothing foreign has no `foreign` field at all', () => {
     const node = toOwnedNode({ ...record, Meta: vm.nodeMeta }, [service('web', [SERVICE_TAG])], [check(AZURE_CHECK_ID)]);
     assert.equal('foreign' in node, false);

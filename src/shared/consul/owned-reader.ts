@@ -6,9 +6,11 @@
  * not of nodes: 1 × /catalog/nodes, 1 × /catalog/services, 1 × /catalog/service/:name per name,
  * 1 × /health/state/any. Services, checks and meta keys someone else put on our nodes are only
  * recorded (`OwnedNode.foreign`) so that writes keep them; they never enter the model as ours.
+ * consul-esm's own node check (ESM_NODE_CHECKS) is neither ours nor foreign: ESM keeps it because
+ * of our `external-probe` mark, so it goes with the node and is otherwise left to ESM.
  */
 import type { OwnedNode } from '../model';
-import { AZURE_CHECK_ID, EXTERNAL_SOURCE, MAINTENANCE_CHECK_ID, NODE_META, SERVICE_TAG, isOwnedNodeMeta } from '../ownership';
+import { AZURE_CHECK_ID, ESM_NODE_CHECKS, EXTERNAL_SOURCE, MAINTENANCE_CHECK_ID, NODE_META, SERVICE_TAG, isOwnedNodeMeta } from '../ownership';
 import type { ConsulTransport } from './transport';
 import { encodePath, parseAnswer } from './transport';
 import * as wire from './wire';
@@ -39,8 +41,10 @@ export async function readOwnedNodeRecords(transport: ConsulTransport, scope: Ow
 /**
  * A node we let go of (see plan-units.ts, deregistration of a shared node): it still carries
  * someone else's services or checks, so we removed only our entries and our `external-source`
- * mark. It kept our scale set and instance meta, so the same instance (same node name) can take it
- * back by registering over it at `modifyIndex`; nothing else of ours ever looks at it.
+ * mark, and marked it released (NODE_META.released). It kept our scale set and instance meta, so
+ * the same instance (same node name) can take it back by registering over it at `modifyIndex`;
+ * nothing else of ours ever looks at it. Without the released mark a node is not one of these,
+ * whatever other meta it carries (someone may have registered it by hand with our keys).
  */
 export interface ReleasedNode {
   readonly node: string;
@@ -102,6 +106,11 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
 const OUR_NODE_META_KEYS: ReadonlySet<string> = new Set(Object.values(NODE_META));
 const OUR_NODE_CHECKS: ReadonlySet<string> = new Set([AZURE_CHECK_ID, MAINTENANCE_CHECK_ID]);
 
+/** A node check that is not someone else's: ours, or the one consul-esm keeps for our mark. */
+function isOursOrEsm(checkId: string): boolean {
+  return OUR_NODE_CHECKS.has(checkId) || ESM_NODE_CHECKS.has(checkId);
+}
+
 /** Node meta split into our keys (NODE_META, plus any key `alsoOurs` sets) and everyone else's. */
 export function splitNodeMeta(
   meta: Readonly<Record<string, string>>,
@@ -117,7 +126,12 @@ export function splitNodeMeta(
 }
 
 function isReleased(meta: Readonly<Record<string, string>>, scaleSetId: string): boolean {
-  return meta[NODE_META.externalSource] === undefined && meta[NODE_META.scaleSetId] === scaleSetId && !!meta[NODE_META.instanceId];
+  return (
+    meta[NODE_META.externalSource] === undefined &&
+    meta[NODE_META.released] !== undefined &&
+    meta[NODE_META.scaleSetId] === scaleSetId &&
+    !!meta[NODE_META.instanceId]
+  );
 }
 
 function toReleasedNode(node: wire.CatalogNode): ReleasedNode {
@@ -142,7 +156,8 @@ function isOurs(meta: Readonly<Record<string, string>>, scaleSetId: string | und
 /**
  * One node from its records: services with our tag and our node checks are ours; everything else
  * on it (services without our tag, node checks and service checks not of our services, meta keys
- * not ours) is foreign and only recorded. A missing Azure check reads as critical with empty
+ * not ours) is foreign and only recorded, except consul-esm's node check (not foreign: it must not
+ * turn every deregistration into a release). A missing Azure check reads as critical with empty
  * output, so the planner sees a difference and the next update writes it back.
  * `instanceResourceId` is the instance meta the planner writes.
  */
@@ -154,7 +169,7 @@ export function toOwnedNode(node: wire.CatalogNode, services: readonly wire.Cata
   const status = azure?.Status;
   const meta = splitNodeMeta(node.Meta);
   const foreignServices = services.filter((s) => !ourIds.has(s.ServiceID)).map((s) => s.ServiceID);
-  const foreignChecks = checks.filter((c) => (c.ServiceID === '' ? !OUR_NODE_CHECKS.has(c.CheckID) : !ourIds.has(c.ServiceID))).map((c) => c.CheckID);
+  const foreignChecks = checks.filter((c) => (c.ServiceID === '' ? !isOursOrEsm(c.CheckID) : !ourIds.has(c.ServiceID))).map((c) => c.CheckID);
   const hasForeign = Object.keys(meta.foreign).length > 0 || foreignServices.length > 0 || foreignChecks.length > 0;
   return {
     node: node.Node,

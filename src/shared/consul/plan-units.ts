@@ -12,8 +12,11 @@
  * - deregister: Node delete-cas(read ModifyIndex) (services and checks go with it)
  *               [+ KV set tombstone when the instance is gone]
  *   of a node that also carries someone else's services or checks ("shared"): Node cas(read
- *               ModifyIndex) dropping our `external-source` mark + Service delete per our service
- *               + Check delete Azure and maintenance checks [+ KV set tombstone when gone]
+ *               ModifyIndex) dropping our `external-source` mark and setting our released mark
+ *               + Service delete per our service + Check delete Azure and maintenance checks
+ *               [+ KV set tombstone when gone]
+ *   consul-esm's `externalNodeHealth` check does not make a node shared (ownership.ts,
+ *   ESM_NODE_CHECKS): ESM keeps it because of our `external-probe` mark; it goes with the node.
  *
  * Node meta we write is ours (NODE_META) over the node's other keys: a key someone added by hand
  * survives every update, and only our keys decide whether the node changed.
@@ -23,8 +26,12 @@
  * planner) stops seeing it at once, so it is never planned again and never counted as an
  * instance, and nothing new had to be taught to skip it. It keeps `external-node` and
  * `external-probe` (consul-esm still runs the other checks on it) and our scale set and instance
- * meta, so a re-created instance with the same node name takes it back (Node cas at its
- * ModifyIndex, the read of our state lists it as released) instead of finding the name taken.
+ * meta, and gains NODE_META.released (the run ID), so a re-created instance with the same node
+ * name takes it back (Node cas at its ModifyIndex, the read of our state lists it as released; the
+ * take-back writes our meta without the released key) instead of finding the name taken. Only the
+ * released mark makes a node ours to take back: a node someone registered by hand with our
+ * scale-set and instance keys, but without it, is left alone and the registration is skipped
+ * (name-taken), as for any name held by someone else (principle 3).
  * Tombstones are unaffected: that path is a registration and passes the same tombstone checks.
  * What Consul cannot guard: a service someone attaches to a node between our read and our
  * transaction does not change the node's ModifyIndex, so a whole-node delete-cas can still take
@@ -226,7 +233,7 @@ function updateUnit(desired: DesiredNode, actual: OwnedNode, ctx: UnitContext): 
 
 function deregisterUnit(actual: OwnedNode, gone: boolean, ctx: UnitContext): TxnUnit {
   const shared = (actual.foreign?.serviceIds.length ?? 0) > 0 || (actual.foreign?.checkIds.length ?? 0) > 0;
-  const ops: TxnOp[] = shared ? releaseOps(actual) : [nodeOps.deleteCas(actual.node, actual.nodeModifyIndex)];
+  const ops: TxnOp[] = shared ? releaseOps(actual, ctx.runId) : [nodeOps.deleteCas(actual.node, actual.nodeModifyIndex)];
   if (gone) {
     const value: TombstoneValue = { deletedAt: ctx.now, listedAt: ctx.listedAt, runId: ctx.runId, instanceResourceId: actual.instanceResourceId };
     ops.push(kvOps.set(tombstoneKey(ctx.kvPrefix, ctx.scaleSetId, actual.node), JSON.stringify(value)));
@@ -244,14 +251,15 @@ function deregisterUnit(actual: OwnedNode, gone: boolean, ctx: UnitContext): Txn
 
 /**
  * Our entries off a shared node, the node and everything else left in place. The Node cas opens the
- * unit as in an update: it fails when the node changed since we read it, and it drops our
- * `external-source` mark so the node is no longer ours (see the header for why).
+ * unit as in an update: it fails when the node changed since we read it, it drops our
+ * `external-source` mark so the node is no longer ours, and it marks the node released by this run
+ * so that only such a node is ever taken back (see the header for why).
  */
-function releaseOps(actual: OwnedNode): TxnOp[] {
+function releaseOps(actual: OwnedNode, runId: string): TxnOp[] {
   const { ours, foreign } = splitNodeMeta(actual.nodeMeta);
   const kept = Object.fromEntries(Object.entries(ours).filter(([key]) => key !== NODE_META.externalSource));
   return [
-    nodeOps.cas(actual.node, actual.address, { ...actual.foreign?.nodeMeta, ...foreign, ...kept }, actual.nodeModifyIndex),
+    nodeOps.cas(actual.node, actual.address, { ...actual.foreign?.nodeMeta, ...foreign, ...kept, [NODE_META.released]: runId }, actual.nodeModifyIndex),
     ...actual.services.map((s) => serviceOps.delete(actual.node, s.id)),
     checkOps.delete(actual.node, AZURE_CHECK_ID),
     checkOps.delete(actual.node, MAINTENANCE_CHECK_ID),
