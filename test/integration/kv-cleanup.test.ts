@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { createAzureInventory } from '../../src/shared/azure/azure-inventory';
 import { cleanupKv } from '../../src/shared/consul/kv-cleanup';
 import { MARKER_RETENTION_MS } from '../../src/shared/consul/kv-garbage';
-import { serializeMarker } from '../../src/shared/consul/marker';
+import { parseMarker, serializeMarker } from '../../src/shared/consul/marker';
+import type { ReconcileSummary } from '../../src/shared/consul/marker';
 import { ConsulTransport } from '../../src/shared/consul/transport';
 import { noRelayPublisher } from '../../src/shared/endpoints';
+import { ConfigError, TransientError, errorMessage } from '../../src/shared/errors';
 import type { ScopeConfig } from '../../src/shared/config';
 import { markerKey, tombstoneKey } from '../../src/shared/ownership';
 import type { KvCleanupReport, RegistryPort } from '../../src/shared/reconcile/ports';
@@ -52,7 +54,25 @@ async function sweepWorld(t: TestContext, options: { scope?: ScopeConfig; wrap?:
     if (!run.kvCleanup.ok) assert.fail(`cleanup failed: ${run.kvCleanup.error}`);
     return run.kvCleanup;
   };
-  return { arm, consul, registry, clock, kv, keysUnder, sweep, cleaned };
+  /** What the scale set's delete event (ResourceDeleteSuccess, virtualMachineScaleSets/delete) leads to: a reconcile of it. */
+  const deleteEvent = async (name: string) => {
+    clock.now += SWEEP_STEP_MS;
+    const result = await reconciler.reconcileHint({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      scaleSet: name,
+      reason: 'event:Microsoft.Compute/virtualMachineScaleSets/delete',
+      eventTime: new Date(clock.now).toISOString(),
+      eventId: `delete-${name}-${clock.now}`,
+    });
+    assert.equal(result.kind, 'reconciled');
+    return result;
+  };
+  const recordedState = (name: string) => {
+    const entry = kv().get(markerKey(PREFIX, idOf(name)));
+    return parseMarker(entry?.value ?? '')?.lastReconcile?.scaleSetState;
+  };
+  return { arm, consul, registry, clock, kv, keysUnder, sweep, cleaned, deleteEvent, recordedState };
 }
 
 test('expired tombstones of scale sets the sweep no longer visits are removed after the reconciles; fresh ones and live markers stay', async (t) => {
@@ -108,6 +128,8 @@ test('a key rewritten between the read and the delete is kept (delete-cas at the
   assert.ok(first && second);
   w.arm.world.deleteScaleSet(gone);
   w.arm.world.flush();
+  await w.deleteEvent('gone');
+  assert.equal(w.recordedState('gone'), 'not-found');
   w.clock.now += MARKER_RETENTION_MS;
 
   // confirmGone runs after the read and before the deletes: the test rewrites keys there.
@@ -192,6 +214,7 @@ test("the deleted scale set's tombstones that have not expired go with its marke
   await w.sweep();
   w.arm.world.deleteScaleSet(gone);
   w.arm.world.flush();
+  await w.deleteEvent('gone'); // emptied before, so the timer no longer visits it: the delete event records it gone
   w.clock.now += MARKER_RETENTION_MS;
   // A tombstone stamped later than the last claim (a clock ahead, for instance): not expired yet.
   const late = tombstoneKey(PREFIX, idOf('gone'), 'late-node');
@@ -217,14 +240,31 @@ test('a scale set that still exists keeps its marker: left the mesh, or out of s
   // A mesh scale set outside the configured resource groups, which a hint once claimed.
   w.arm.world.createScaleSet(scaleSetInput({ name: 'outside', resourceGroup: 'rg-elsewhere', capacity: 0, tags: WEB_TAGS }));
   const outside = idOf('outside', 'rg-elsewhere');
-  await (await w.registry.beginReconcile(outside, w.clock.now)).apply({ scaleSetId: outside, actions: [], skipped: [] });
+  await (await w.registry.beginReconcile(outside, w.clock.now)).apply({ scaleSetId: outside, actions: [], skipped: [] }, { scaleSetState: 'in-mesh' });
+  assert.deepEqual([w.recordedState('left'), w.recordedState('gone')], ['left-mesh', 'not-found']);
 
   w.clock.now += 2 * MARKER_RETENTION_MS;
   const report = await w.cleaned();
   assert.equal(report.markersRemoved, 1, 'only the deleted scale set');
   assert.equal(report.tombstonesRemoved, 1, "the deleted scale set's; left-mesh removals write none");
   assert.deepEqual(report.unconfirmed, []);
+  assert.equal(report.armCalls, 1, 'ARM is asked only about the scale set whose last reconcile found it gone');
   assert.deepEqual(w.keysUnder(`${PREFIX}/scale-sets/`), [markerKey(PREFIX, idOf('left')), markerKey(PREFIX, outside)].sort());
+
+  // The ones that still exist are not candidates at all: no ARM look-up, sweep after sweep.
+  w.clock.now += MARKER_RETENTION_MS;
+  const again = await w.cleaned();
+  assert.deepEqual([again.armCalls, again.deferred, again.unconfirmed.length, again.markersRemoved], [0, 0, 0, 0]);
+
+  // Deleted after it left the mesh: its delete event's reconcile records it gone, and its marker goes.
+  w.arm.world.deleteScaleSet(left);
+  w.arm.world.flush();
+  await w.deleteEvent('left');
+  assert.equal(w.recordedState('left'), 'not-found');
+  w.clock.now += MARKER_RETENTION_MS;
+  const afterDelete = await w.cleaned();
+  assert.deepEqual([afterDelete.armCalls, afterDelete.markersRemoved], [1, 1]);
+  assert.deepEqual(w.keysUnder(`${PREFIX}/scale-sets/`), [markerKey(PREFIX, outside)]);
 });
 
 test('an ARM error keeps the marker; a failed cleanup fails none of the reconciles and runs again next sweep', async (t) => {
@@ -295,7 +335,7 @@ test('beyond the per-sweep cap of ARM look-ups, markers of scale sets that still
   const names = ['a', 'b', 'c'];
   for (const [i, name] of names.entries()) {
     // `a` is the oldest, so it would come first every time.
-    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i });
+    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: goneSummary(name, i) });
     assert.equal((await fetch(`${consul.url}/v1/kv/${markerKey(PREFIX, idOf(name))}`, { method: 'PUT', body: value })).status, 200);
   }
   const asked: string[] = [];
@@ -307,4 +347,89 @@ test('beyond the per-sweep cap of ARM look-ups, markers of scale sets that still
     assert.equal(report.deferred, 2);
   }
   assert.deepEqual(asked.sort(), names.map((n) => idOf(n)).sort(), 'each was asked once in three sweeps');
+});
+
+/** A summary of a reconcile that found its scale set gone in ARM (what makes a marker a cleanup candidate). */
+function goneSummary(runId: string, finishedAt: number): ReconcileSummary {
+  return {
+    runId,
+    listedAt: finishedAt,
+    finishedAt,
+    registered: 0,
+    updated: 0,
+    deregistered: 0,
+    skipped: 0,
+    tombstonesWritten: 0,
+    tombstonesExpired: 0,
+    instanceCount: 0,
+    committedIndex: 0,
+    batches: 0,
+    scaleSetState: 'not-found',
+  };
+}
+
+test('the first ARM look-up that fails stops the look-ups of this sweep: the rest are deferred to the next', async (t) => {
+  const consul = await startDouble(t);
+  const transport = new ConsulTransport(consulConfigFor(consul.url));
+  t.after(() => transport.close());
+  const now = Date.parse('2026-03-05T00:00:00Z');
+  const names = ['a', 'b', 'c'];
+  for (const [i, name] of names.entries()) {
+    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: goneSummary(name, i) });
+    assert.equal((await fetch(`${consul.url}/v1/kv/${markerKey(PREFIX, idOf(name))}`, { method: 'PUT', body: value })).status, 200);
+  }
+  const ctx = { transport, kvPrefix: PREFIX, txnBatchSize: 64, tombstoneTtlMs: TTL_MS, now: () => now };
+  const failures = [
+    new TransientError('ARM throttled the request (429); retry after 30 s', 'arm', 30_000),
+    new ConfigError('ARM refused the credentials (403 AuthorizationFailed)', 'VMSS_MESH_SUBSCRIPTIONS'),
+    new Error('socket hang up'),
+  ];
+  for (const failure of failures) {
+    const asked: string[] = [];
+    const report = await cleanupKv(ctx, {
+      listedScaleSetIds: [],
+      confirmGone: async (id) => {
+        asked.push(id);
+        throw failure;
+      },
+    });
+    assert.deepEqual(asked, [idOf('a')], `${failure.constructor.name}: no look-up after the first failure`);
+    assert.deepEqual(report.unconfirmed, [{ scaleSetId: idOf('a'), error: errorMessage(failure) }]);
+    assert.equal(report.deferred, 2);
+    assert.equal(report.markersRemoved, 0);
+  }
+
+  // A clean answer ("still there") does not stop them; the failure after it does.
+  const asked: string[] = [];
+  const report = await cleanupKv(ctx, {
+    listedScaleSetIds: [],
+    confirmGone: async (id) => {
+      asked.push(id);
+      if (asked.length === 1) return false;
+      throw failures[0];
+    },
+  });
+  assert.deepEqual(asked, [idOf('a'), idOf('b')]);
+  assert.deepEqual([report.unconfirmed.length, report.deferred], [1, 1]);
+  assert.equal(names.filter((n) => consul.state.snapshot().kv.some((e) => e.key === markerKey(PREFIX, idOf(n)))).length, 3, 'every marker is kept');
+});
+
+test('a sweep whose first cleanup look-up ARM throttles makes no further look-up; the next sweep removes both markers', async (t) => {
+  const w = await sweepWorld(t);
+  for (const name of ['gone-1', 'gone-2']) w.arm.world.createScaleSet(scaleSetInput({ name, capacity: 1 }));
+  await w.sweep();
+  for (const name of ['gone-1', 'gone-2']) w.arm.world.deleteScaleSet({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name });
+  w.arm.world.flush();
+  assert.equal((await w.sweep()).totals.deregistered, 2);
+  w.clock.now += MARKER_RETENTION_MS;
+
+  w.arm.faults.fail(1_000, { status: 429, code: 'TooManyRequests', method: 'GET', pathIncludes: '/virtualMachineScaleSets/gone-' });
+  const throttled = await w.cleaned();
+  assert.equal(throttled.unconfirmed.length, 1, 'one look-up, throttled');
+  assert.equal(throttled.deferred, 1, 'the other waits for the next sweep');
+  assert.equal(throttled.markersRemoved, 0);
+
+  w.arm.faults.clear();
+  const next = await w.cleaned();
+  assert.deepEqual([next.markersRemoved, next.unconfirmed.length, next.deferred], [2, 0, 0]);
 });

@@ -1,8 +1,10 @@
 /**
  * Properties of the pure choice of which of our KV keys the sweep deletes (consul/kv-garbage.ts):
  * exactly the expired tombstones, and exactly the markers meeting every condition (not listed, no
- * nodes, older than the retention, ARM-confirmed gone) with their scale set's tombstones — never
- * anything unreadable, malformed or of a scale set that may come back; always at the index read.
+ * nodes, older than the retention, last reconcile found the scale set gone, ARM-confirmed gone)
+ * with their scale set's tombstones — never anything unreadable, malformed or of a scale set that
+ * may come back; always at the index read. ARM is asked only about markers whose last reconcile
+ * recorded `not-found` (a scale set that left the mesh is never looked up again).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,8 @@ const markerArb = fc.record({
   shape: fc.constantFrom(0, 0, 0, 1, 2),
   claimedAgo: fc.integer({ min: -1_000, max: 3_000_000 }),
   finishedAgo: fc.option(fc.integer({ min: -1_000, max: 3_000_000 }), { nil: undefined }),
+  /** What the last reconcile recorded about the scale set (undefined: nothing recorded). */
+  state: fc.constantFrom('not-found', 'not-found', 'left-mesh', 'in-mesh', undefined),
   modifyIndex: fc.integer({ min: 1, max: 1_000_000 }),
 });
 
@@ -60,7 +64,7 @@ const inputArb = fc
               listedAt: NOW - m.claimedAgo,
               runId: 'r',
               claimedAt: NOW - m.claimedAgo,
-              ...(m.finishedAgo === undefined ? {} : { lastReconcile: summaryAt(NOW - m.finishedAgo) }),
+              ...(m.finishedAgo === undefined ? {} : { lastReconcile: summaryAt(NOW - m.finishedAgo, m.state) }),
             };
       return { key: markerKey(PREFIX, id), modifyIndex: m.modifyIndex, value };
     });
@@ -84,8 +88,22 @@ const inputArb = fc
     return input;
   });
 
-function summaryAt(finishedAt: number) {
-  return { runId: 'r', listedAt: 0, finishedAt, registered: 0, updated: 0, deregistered: 0, skipped: 0, tombstonesWritten: 0, tombstonesExpired: 0, instanceCount: 0, committedIndex: 0, batches: 0 };
+function summaryAt(finishedAt: number, scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found' | undefined) {
+  return {
+    runId: 'r',
+    listedAt: 0,
+    finishedAt,
+    registered: 0,
+    updated: 0,
+    deregistered: 0,
+    skipped: 0,
+    tombstonesWritten: 0,
+    tombstonesExpired: 0,
+    instanceCount: 0,
+    committedIndex: 0,
+    batches: 0,
+    ...(scaleSetState ? { scaleSetState } : {}),
+  };
 }
 
 /** The rules written out once more, plainly, per key. */
@@ -93,7 +111,13 @@ function markerIsGarbage(input: KvGarbageInput & { confirmedGone: ReadonlySet<st
   if (!m.value || m.key !== markerKey(PREFIX, m.value.scaleSetId)) return false;
   const id = m.value.scaleSetId;
   const last = Math.max(m.value.claimedAt, m.value.lastReconcile?.finishedAt ?? 0);
-  return !input.listedScaleSetIds.has(id) && !input.scaleSetsWithNodes.has(id) && input.confirmedGone.has(id) && NOW - last >= input.markerRetentionMs;
+  return (
+    !input.listedScaleSetIds.has(id) &&
+    !input.scaleSetsWithNodes.has(id) &&
+    m.value.lastReconcile?.scaleSetState === 'not-found' &&
+    input.confirmedGone.has(id) &&
+    NOW - last >= input.markerRetentionMs
+  );
 }
 
 function tombstoneExpired(input: KvGarbageInput, t: TombstoneRecord): boolean {

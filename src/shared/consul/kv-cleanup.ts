@@ -4,7 +4,10 @@
  *
  *  1. one recursive KV read of the whole prefix (markers and tombstones) and one read of our nodes;
  *  2. one ARM look-up per candidate marker (at most MAX_GONE_CHECKS_PER_SWEEP, the rest wait for
- *     a later sweep; anything but a confirmed 404 keeps the marker);
+ *     a later sweep; anything but a confirmed 404 keeps the marker). The look-ups stop at the first
+ *     one that fails (throttled, 5xx, forbidden, …): each may already have waited out Retry-After
+ *     and retries, the reconciles are done, and the run must end within the Functions timeout; the
+ *     remaining candidates are deferred to the next sweep;
  *  3. `delete-cas` at the ModifyIndex read, in transactions of at most `txnBatchSize` operations:
  *     expired tombstones and gone markers first, then the remaining tombstones of the markers that
  *     were really deleted. A key rewritten since the read (a fresh tombstone for the same node, a
@@ -53,18 +56,23 @@ export async function cleanupKv(ctx: KvCleanupContext, request: KvCleanupRequest
   };
 
   const candidates = goneMarkerCandidates(input);
-  // Beyond the cap, each sweep starts at a random place: markers of scale sets that still exist
-  // (left the mesh) stay candidates for good and must not hold the first places for ever.
+  // Beyond the cap, each sweep starts at a random place: a candidate whose scale set ARM still has
+  // (re-created under the same name after its deletion was recorded) stays one and must not hold
+  // the first places for ever.
   const limit = ctx.maxGoneChecks ?? MAX_GONE_CHECKS_PER_SWEEP;
   const start = candidates.length > limit ? Math.floor((ctx.random ?? Math.random)() * candidates.length) : 0;
   const toCheck = [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, limit);
   const confirmedGone = new Set<string>();
   const unconfirmed: Array<{ scaleSetId: string; error: string }> = [];
+  let lookedUp = 0;
   for (const candidate of toCheck) {
+    lookedUp += 1;
     try {
       if (await request.confirmGone(candidate.scaleSetId)) confirmedGone.add(candidate.scaleSetId);
     } catch (error) {
+      // Not a clean answer: ARM is throttling or failing, and asking on would only wait longer.
       unconfirmed.push({ scaleSetId: candidate.scaleSetId, error: errorMessage(error) });
+      break;
     }
   }
 
@@ -77,7 +85,7 @@ export async function cleanupKv(ctx: KvCleanupContext, request: KvCleanupRequest
     markersRemoved: removedMarkers.length,
     keptChanged: first.lost + second.lost,
     unconfirmed,
-    deferred: candidates.length - toCheck.length,
+    deferred: candidates.length - lookedUp,
   };
 }
 

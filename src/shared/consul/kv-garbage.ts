@@ -7,9 +7,22 @@
  *   back would otherwise keep it forever.
  * - A marker is deleted only when its scale set (a) is not among the scale sets ARM listed in this
  *   sweep, (b) has no owned node left in Consul, (d) was last claimed more than the retention ago,
- *   and then only once (c) ARM confirms it gone (404; kv-cleanup.ts asks only for the candidates).
- *   A scale set that merely left the mesh or the scope still exists, so it keeps its marker.
+ *   (e) its own last reconcile recorded that ARM did not find the scale set (summary
+ *   `scaleSetState: 'not-found'`), and then only once (c) ARM confirms it gone (404; kv-cleanup.ts
+ *   asks only for the candidates). A scale set that merely left the mesh or the scope still exists,
+ *   so it keeps its marker.
  *   The tombstones of a deleted marker's scale set go with it.
+ *
+ * Why (e): without it, the marker of a scale set that left the mesh (or the scope) but still
+ * exists met (a), (b) and (d) for ever and cost an ARM GET in every sweep, for ever (up to the
+ * per-sweep cap). The marker already knows better: the last reconcile wrote ARM's answer into its
+ * summary, and a scale set deleted later gets a reconcile that records `not-found` — from its
+ * delete event (ResourceDeleteSuccess for virtualMachineScaleSets/delete is subscribed and hints
+ * the scale set; the reconcile claims it because its marker exists, and writes the summary), or
+ * from the timer while it still has nodes. The price: a marker whose scale set was deleted while
+ * its delete event was lost, after a reconcile that left it with no node (so the timer no longer
+ * visits it), or a summary written before the state was recorded, is never collected: a stale key
+ * of a few hundred bytes, as before this cleanup existed, rather than a GET per sweep.
  * Malformed keys and unreadable values are never selected: we delete only what we can read as ours.
  */
 import { markerKey, tombstoneKey } from '../ownership';
@@ -69,7 +82,7 @@ export interface KvGarbage {
   readonly goneMarkers: readonly GoneMarker[];
 }
 
-/** Markers meeting (a), (b) and (d): the scale sets to ask ARM about, least recently written first. */
+/** Markers meeting (a), (b), (d) and (e): the scale sets to ask ARM about, least recently written first. */
 export function goneMarkerCandidates(input: KvGarbageInput): GoneMarkerCandidate[] {
   const candidates: GoneMarkerCandidate[] = [];
   for (const marker of input.markers) {
@@ -79,6 +92,7 @@ export function goneMarkerCandidates(input: KvGarbageInput): GoneMarkerCandidate
     // A marker whose value names another scale set than its key is not something we understand.
     if (marker.key !== markerKey(input.kvPrefix, id)) continue;
     if (input.listedScaleSetIds.has(id) || input.scaleSetsWithNodes.has(id)) continue;
+    if (value.lastReconcile?.scaleSetState !== 'not-found') continue;
     const lastWrittenAt = Math.max(value.claimedAt, value.lastReconcile?.finishedAt ?? 0);
     if (!(lastWrittenAt + input.markerRetentionMs <= input.now)) continue;
     candidates.push({ key: marker.key, modifyIndex: marker.modifyIndex, scaleSetId: id, lastWrittenAt });

@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 
+/** What ARM said about the scale set in the reconcile that wrote a summary. */
+export type RecordedScaleSetState = 'in-mesh' | 'left-mesh' | 'not-found';
+
 export interface ReconcileSummary {
   readonly runId: string;
   readonly listedAt: number;
@@ -20,6 +23,12 @@ export interface ReconcileSummary {
   readonly instanceCount: number;
   readonly committedIndex: number;
   readonly batches: number;
+  /**
+   * ARM's answer for the scale set in that reconcile; absent in summaries written before it was
+   * recorded, or by a caller that did not say. The KV cleanup looks up in ARM only markers whose
+   * last reconcile found the scale set gone (kv-garbage.ts).
+   */
+  readonly scaleSetState?: RecordedScaleSetState;
 }
 
 export interface MarkerValue {
@@ -52,6 +61,7 @@ const summarySchema = z.object({
   instanceCount: count,
   committedIndex: count,
   batches: count,
+  scaleSetState: z.enum(['in-mesh', 'left-mesh', 'not-found']).optional(),
 });
 const markerSchema = z.object({
   scaleSetId: z.string(),

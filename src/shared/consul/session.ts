@@ -14,7 +14,7 @@ import type { OwnedNode, PlanSkip, ReconcilePlan } from '../model';
 import { isOwnedNodeMeta } from '../ownership';
 import { SKIP, skip } from '../planner/skip-reasons';
 import type { ReconcileSession } from '../reconcile/ports';
-import type { MarkerValue, ReconcileSummary } from './marker';
+import type { MarkerValue, RecordedScaleSetState, ReconcileSummary } from './marker';
 import { serializeMarker } from './marker';
 import type { ReleasedNode } from './owned-reader';
 import type { ExpiredTombstone, TxnUnit } from './plan-units';
@@ -115,8 +115,11 @@ export class ConsulReconcileSession implements ReconcileSession {
     this.tombstones = init.tombstones;
   }
 
-  /** Applies the plan, then records the summary on the marker. Only once per session. */
-  async apply(plan: ReconcilePlan): Promise<ApplyResult> {
+  /**
+   * Applies the plan, then records the summary on the marker (with `facts.scaleSetState`, what ARM
+   * said about the scale set). Only once per session.
+   */
+  async apply(plan: ReconcilePlan, facts: { readonly scaleSetState?: RecordedScaleSetState } = {}): Promise<ApplyResult> {
     if (this.applied) throw new InvalidInputError('this reconcile session was already applied; begin a new one to apply another plan', 'session');
     this.applied = true;
     const { init } = this;
@@ -190,6 +193,7 @@ export class ConsulReconcileSession implements ReconcileSession {
       instanceCount,
       committedIndex,
       batches,
+      ...(facts.scaleSetState ? { scaleSetState: facts.scaleSetState } : {}),
     });
     return { committedIndex, changedServices, counts, skipped, summaryWritten };
   }

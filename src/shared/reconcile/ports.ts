@@ -37,8 +37,15 @@ export interface ReconcileSession {
   readonly actual: readonly OwnedNode[];
   /** Node names removed recently that must not be registered again. */
   readonly tombstones: ReadonlySet<string>;
-  /** Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile. */
-  apply(plan: ReconcilePlan): Promise<{ readonly committedIndex: number; readonly changedServices: readonly string[] }>;
+  /**
+   * Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile.
+   * `facts.scaleSetState` (ARM's answer for the scale set in this run) is recorded with the run's
+   * summary: the KV cleanup asks ARM only about scale sets whose last reconcile found them gone.
+   */
+  apply(
+    plan: ReconcilePlan,
+    facts?: { readonly scaleSetState?: 'in-mesh' | 'left-mesh' | 'not-found' },
+  ): Promise<{ readonly committedIndex: number; readonly changedServices: readonly string[] }>;
 }
 
 /** What the timer's sweep tells the registry when it cleans up the registry's own KV keys. */
@@ -47,7 +54,8 @@ export interface KvCleanupRequest {
   readonly listedScaleSetIds: readonly string[];
   /**
    * True only when ARM answers 404 for the scale set. False or a throw (throttled, failed,
-   * forbidden) keeps its marker until a later sweep.
+   * forbidden) keeps its marker until a later sweep; after a throw no further scale set is looked
+   * up in that sweep.
    */
   readonly confirmGone: (scaleSetId: string) => Promise<boolean>;
 }
@@ -59,7 +67,10 @@ export interface KvCleanupReport {
   readonly keptChanged: number;
   /** Markers kept because ARM could not confirm their scale set gone in this sweep. */
   readonly unconfirmed: ReadonlyArray<{ readonly scaleSetId: string; readonly error: string }>;
-  /** Candidate markers not looked up in ARM this sweep (per-sweep cap); the next sweep asks. */
+  /**
+   * Candidate markers not looked up in ARM this sweep (per-sweep cap, or the look-ups stopped at
+   * the first one that failed); the next sweep asks.
+   */
   readonly deferred: number;
 }
 

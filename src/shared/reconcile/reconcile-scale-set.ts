@@ -133,7 +133,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   // (one KV write), which the status function shows.
   let applied;
   try {
-    applied = await session.apply(plan);
+    applied = await session.apply(plan, { scaleSetState: lookup.state });
   } catch (error) {
     if (error instanceof SupersededError) return finish({ ...counts, outcome: 'superseded', detail: error.message });
     throw error;
