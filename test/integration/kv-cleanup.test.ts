@@ -333,11 +333,7 @@ test('beyond the per-sweep cap of ARM look-ups, markers of scale sets that still
   t.after(() => transport.close());
   const now = Date.parse('2026-03-05T00:00:00Z');
   const names = ['a', 'b', 'c'];
-  for (const [i, name] of names.entries()) {
-    // `a` is the oldest, so it would come first every time.
-    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: goneSummary(name, i) });
-    assert.equal((await fetch(`${consul.url}/v1/kv/${markerKey(PREFIX, idOf(name))}`, { method: 'PUT', body: value })).status, 200);
-  }
+  await putGoneMarkers(consul.url, names); // `a` is the oldest, so it would come first every time
   const asked: string[] = [];
   for (const random of [0, 0.4, 0.7]) {
     const report = await cleanupKv(
@@ -348,6 +344,14 @@ test('beyond the per-sweep cap of ARM look-ups, markers of scale sets that still
   }
   assert.deepEqual(asked.sort(), names.map((n) => idOf(n)).sort(), 'each was asked once in three sweeps');
 });
+
+/** Markers of scale sets whose last reconcile found them gone, claimed at 0, 1, 2 … ms in `names` order. */
+async function putGoneMarkers(consulUrl: string, names: readonly string[]): Promise<void> {
+  for (const [i, name] of names.entries()) {
+    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: goneSummary(name, i) });
+    assert.equal((await fetch(`${consulUrl}/v1/kv/${markerKey(PREFIX, idOf(name))}`, { method: 'PUT', body: value })).status, 200);
+  }
+}
 
 /** A summary of a reconcile that found its scale set gone in ARM (what makes a marker a cleanup candidate). */
 function goneSummary(runId: string, finishedAt: number): ReconcileSummary {
@@ -374,10 +378,7 @@ test('the first ARM look-up that fails stops the look-ups of this sweep: the res
   t.after(() => transport.close());
   const now = Date.parse('2026-03-05T00:00:00Z');
   const names = ['a', 'b', 'c'];
-  for (const [i, name] of names.entries()) {
-    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: goneSummary(name, i) });
-    assert.equal((await fetch(`${consul.url}/v1/kv/${markerKey(PREFIX, idOf(name))}`, { method: 'PUT', body: value })).status, 200);
-  }
+  await putGoneMarkers(consul.url, names);
   const ctx = { transport, kvPrefix: PREFIX, txnBatchSize: 64, tombstoneTtlMs: TTL_MS, now: () => now };
   const failures = [
     new TransientError('ARM throttled the request (429); retry after 30 s', 'arm', 30_000),
