@@ -372,47 +372,47 @@ function goneSummary(runId: string, finishedAt: number): ReconcileSummary {
   };
 }
 
-test('the first ARM look-up that fails stops the look-ups of this sweep: the rest are deferred to the next', async (t) => {
+test('a throttled or failing ARM stops the look-ups of this sweep; an error of one scale set does not; no candidate is always first', async (t) => {
   const consul = await startDouble(t);
   const transport = new ConsulTransport(consulConfigFor(consul.url));
   t.after(() => transport.close());
   const now = Date.parse('2026-03-05T00:00:00Z');
   const names = ['a', 'b', 'c'];
   await putGoneMarkers(consul.url, names);
-  const ctx = { transport, kvPrefix: PREFIX, txnBatchSize: 64, tombstoneTtlMs: TTL_MS, now: () => now };
-  const failures = [
-    new TransientError('ARM throttled the request (429); retry after 30 s', 'arm', 30_000),
-    new ConfigError('ARM refused the credentials (403 AuthorizationFailed)', 'VMSS_MESH_SUBSCRIPTIONS'),
-    new Error('socket hang up'),
-  ];
-  for (const failure of failures) {
-    const asked: string[] = [];
-    const report = await cleanupKv(ctx, {
-      listedScaleSetIds: [],
-      confirmGone: async (id) => {
-        asked.push(id);
-        throw failure;
-      },
-    });
-    assert.deepEqual(asked, [idOf('a')], `${failure.constructor.name}: no look-up after the first failure`);
-    assert.deepEqual(report.unconfirmed, [{ scaleSetId: idOf('a'), error: errorMessage(failure) }]);
-    assert.equal(report.deferred, 2);
-    assert.equal(report.markersRemoved, 0);
-  }
+  const ctx = { transport, kvPrefix: PREFIX, txnBatchSize: 64, tombstoneTtlMs: TTL_MS, now: () => now, random: () => 0 };
 
-  // A clean answer ("still there") does not stop them; the failure after it does.
+  // Transient (429, 5xx, network): no look-up after it, the rest are deferred to the next sweep.
+  const throttled = new TransientError('ARM throttled the request (429); retry after 30 s', 'arm', 30_000);
   const asked: string[] = [];
-  const report = await cleanupKv(ctx, {
-    listedScaleSetIds: [],
-    confirmGone: async (id) => {
-      asked.push(id);
-      if (asked.length === 1) return false;
-      throw failures[0];
-    },
-  });
+  let report = await cleanupKv(ctx, { listedScaleSetIds: [], confirmGone: async (id) => (asked.push(id), Promise.reject(throttled)) });
+  assert.deepEqual(asked, [idOf('a')], 'no look-up after a throttled one');
+  assert.deepEqual(report.unconfirmed, [{ scaleSetId: idOf('a'), error: errorMessage(throttled) }]);
+  assert.deepEqual([report.deferred, report.markersRemoved], [2, 0]);
+
+  // A clean answer ("still there") does not stop them; the throttled one after it does.
+  asked.length = 0;
+  report = await cleanupKv(ctx, { listedScaleSetIds: [], confirmGone: async (id) => (asked.push(id), asked.length === 1 ? false : Promise.reject(throttled)) });
   assert.deepEqual(asked, [idOf('a'), idOf('b')]);
   assert.deepEqual([report.unconfirmed.length, report.deferred], [1, 1]);
-  assert.equal(names.filter((n) => consul.state.snapshot().kv.some((e) => e.key === markerKey(PREFIX, idOf(n)))).length, 3, 'every marker is kept');
+
+  // An error that concerns one scale set (403 on its subscription, anything not transient) keeps
+  // that marker and the look-ups go on: the others are removed in the same sweep.
+  for (const failure of [new ConfigError('ARM refused the credentials (403 AuthorizationFailed)', 'VMSS_MESH_SUBSCRIPTIONS'), new Error('unexpected answer')]) {
+    asked.length = 0;
+    report = await cleanupKv({ ...ctx, now: () => now }, { listedScaleSetIds: [], confirmGone: async (id) => (asked.push(id), id === idOf('a') ? Promise.reject(failure) : false) });
+    assert.deepEqual(asked, names.map((n) => idOf(n)), `${failure.constructor.name}: every candidate asked`);
+    assert.deepEqual([report.unconfirmed.length, report.deferred], [1, 0]);
+  }
+  assert.equal(names.filter((n) => consul.state.snapshot().kv.some((e) => e.key === markerKey(PREFIX, idOf(n)))).length, 3, 'every marker is kept (none confirmed gone)');
+
+  // The look-ups start at a random place, so a candidate that always fails is not always first.
+  const firsts = new Set<string>();
+  for (const random of [0, 0.4, 0.7]) {
+    asked.length = 0;
+    await cleanupKv({ ...ctx, random: () => random }, { listedScaleSetIds: [], confirmGone: async (id) => (asked.push(id), Promise.reject(throttled)) });
+    firsts.add(asked[0]!);
+  }
+  assert.equal(firsts.size, 3);
 });
 
 test('a sweep whose first cleanup look-up ARM throttles makes no further look-up; the next sweep removes both markers', async (t) => {

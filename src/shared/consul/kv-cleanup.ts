@@ -13,7 +13,7 @@
  *     were really deleted. A key rewritten since the read (a fresh tombstone for the same node, a
  *     new claim of the scale set) fails its comparison and is kept; the rest of its batch is retried.
  */
-import { InvalidInputError, errorMessage } from '../errors';
+import { InvalidInputError, TransientError, errorMessage } from '../errors';
 import type { KvCleanupReport, KvCleanupRequest } from '../reconcile/ports';
 import type { MarkerRecord } from './marker';
 import { parseMarker } from './marker';
@@ -56,11 +56,11 @@ export async function cleanupKv(ctx: KvCleanupContext, request: KvCleanupRequest
   };
 
   const candidates = goneMarkerCandidates(input);
-  // Beyond the cap, each sweep starts at a random place: a candidate whose scale set ARM still has
-  // (re-created under the same name after its deletion was recorded) stays one and must not hold
-  // the first places for ever.
+  // Each sweep starts at a random place: a candidate that keeps failing (a subscription the
+  // identity can no longer read) or whose scale set ARM still has (re-created under the same name
+  // after its deletion was recorded) must not hold the first places for ever.
   const limit = ctx.maxGoneChecks ?? MAX_GONE_CHECKS_PER_SWEEP;
-  const start = candidates.length > limit ? Math.floor((ctx.random ?? Math.random)() * candidates.length) : 0;
+  const start = candidates.length > 1 ? Math.floor((ctx.random ?? Math.random)() * candidates.length) : 0;
   const toCheck = [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, limit);
   const confirmedGone = new Set<string>();
   const unconfirmed: Array<{ scaleSetId: string; error: string }> = [];
@@ -70,9 +70,11 @@ export async function cleanupKv(ctx: KvCleanupContext, request: KvCleanupRequest
     try {
       if (await request.confirmGone(candidate.scaleSetId)) confirmedGone.add(candidate.scaleSetId);
     } catch (error) {
-      // Not a clean answer: ARM is throttling or failing, and asking on would only wait longer.
       unconfirmed.push({ scaleSetId: candidate.scaleSetId, error: errorMessage(error) });
-      break;
+      // Throttled or failing (429, 5xx, network: each look-up already waited and retried): asking
+      // on would only stretch the sweep. Anything else (403 on one subscription, say) concerns
+      // that scale set alone, and it answered at once.
+      if (error instanceof TransientError) break;
     }
   }
 
