@@ -26,6 +26,7 @@ import { consulWatchSource, type WatchSource } from './inputs/consul-source';
 import { ConsulWatch } from './inputs/consul-watch';
 import { MeshStateStore } from './inputs/mesh-state-store';
 import type { MeshState } from './mesh-state';
+import { shutdownGrpcServer } from './grpc-shutdown';
 import { createPushService } from './push/push-server';
 import { formatHostPort, type RelayConfig } from './relay-config';
 import { SnapshotStore } from './snapshot/snapshot-store';
@@ -152,7 +153,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
       metrics.ready.set(0);
       log.info('shutting down: refusing new streams, ending open ones (clients keep their configuration)');
       ads.closeAllStreams();
-      await shutdownServer(server, config.shutdownGraceMs);
+      await shutdownGrpcServer(server, config.shutdownGraceMs);
       await watch.close();
       meshState.close();
       await admin.close();
@@ -162,20 +163,6 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
   };
 
   return { xdsAddress, xdsPort, adminUrl: admin.url, ready, isReady: () => snapshots.ready() && !closing, snapshots, meshState, metrics, ads, close };
-}
-
-/** Lets in-flight calls finish for up to `graceMs`, then cuts whatever is left. */
-function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function isWildcard(host: string): boolean {

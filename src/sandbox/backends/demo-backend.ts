@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { shutdownGrpcServer } from '../../relay/grpc-shutdown';
 
 export const INSTANCE_METADATA_KEY = 'x-vmss-instance';
 /** How long close() lets in-flight gRPC calls finish before it cuts them. */
@@ -115,22 +116,12 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
       await Promise.all(closers.map((c) => c()));
       throw error;
     }
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const w of watchers) w.end();
-          // In-flight calls get a moment to finish; a client that keeps a stream open past
-          // that must not hold the sandbox (or a test) open.
-          const force = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, SHUTDOWN_GRACE_MS);
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
-        }),
-    );
+    closers.push(() => {
+      for (const w of watchers) w.end();
+      // In-flight calls get a moment to finish; a client that keeps a stream open past that
+      // must not hold the sandbox (or a test) open.
+      return shutdownGrpcServer(server, SHUTDOWN_GRACE_MS);
+    });
   }
 
   return {
