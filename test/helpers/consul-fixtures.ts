@@ -11,6 +11,7 @@ import { ConsulRegistry } from '../../src/shared/consul';
 import type { ConsulRegistryOptions } from '../../src/shared/consul';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
 import type { ConsulDouble, ConsulDoubleOptions } from '../../src/sandbox/consul-double';
+import type { ReconcileSummary } from '../../src/shared/consul/marker';
 
 /** Anything with `after` (node:test's TestContext and SuiteContext both qualify). */
 export interface Cleanup {
@@ -141,4 +142,9 @@ export async function consulHttp(
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('application/json') && text) parsed = JSON.parse(text);
   return { status: res.status, index: Number(res.headers.get('x-consul-index') ?? 0), body: parsed, text, headers: res.headers };
+}
+
+/** A marker's run summary with every count at 0; tests set only what they are about. */
+export function reconcileSummary(overrides: Partial<ReconcileSummary> & Pick<ReconcileSummary, 'finishedAt'>): ReconcileSummary {
+  return { runId: 'r', listedAt: 0, registered: 0, updated: 0, deregistered: 0, skipped: 0, tombstonesWritten: 0, tombstonesExpired: 0, instanceCount: 0, committedIndex: 0, batches: 0, ...overrides };
 }

@@ -11,7 +11,6 @@ import { createAzureInventory } from '../../src/shared/azure/azure-inventory';
 import { cleanupKv } from '../../src/shared/consul/kv-cleanup';
 import { MARKER_RETENTION_MS } from '../../src/shared/consul/kv-garbage';
 import { parseMarker, serializeMarker } from '../../src/shared/consul/marker';
-import type { ReconcileSummary } from '../../src/shared/consul/marker';
 import { ConsulTransport } from '../../src/shared/consul/transport';
 import { noRelayPublisher } from '../../src/shared/endpoints';
 import { ConfigError, TransientError, errorMessage } from '../../src/shared/errors';
@@ -23,7 +22,7 @@ import { scaleSetId as armScaleSetId } from '../../src/shared/resource-id';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 import type { HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
 import { SUBSCRIPTION, WEB_TAGS, scaleSetInput, startArmFixture } from '../helpers/arm-fixture';
-import { consulConfigFor, registryFor, startDouble } from '../helpers/consul-fixtures';
+import { consulConfigFor, reconcileSummary, registryFor, startDouble } from '../helpers/consul-fixtures';
 
 const PREFIX = 'kvgc';
 const TTL_MS = 600_000;
@@ -348,29 +347,11 @@ test('beyond the per-sweep cap of ARM look-ups, markers of scale sets that still
 /** Markers of scale sets whose last reconcile found them gone, claimed at 0, 1, 2 … ms in `names` order. */
 async function putGoneMarkers(consulUrl: string, names: readonly string[]): Promise<void> {
   for (const [i, name] of names.entries()) {
-    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: goneSummary(name, i) });
+    const value = serializeMarker({ scaleSetId: idOf(name), listedAt: i, runId: name, claimedAt: i, lastReconcile: reconcileSummary({ runId: name, listedAt: i, finishedAt: i, scaleSetState: 'not-found' }) });
     assert.equal((await fetch(`${consulUrl}/v1/kv/${markerKey(PREFIX, idOf(name))}`, { method: 'PUT', body: value })).status, 200);
   }
 }
 
-/** A summary of a reconcile that found its scale set gone in ARM (what makes a marker a cleanup candidate). */
-function goneSummary(runId: string, finishedAt: number): ReconcileSummary {
-  return {
-    runId,
-    listedAt: finishedAt,
-    finishedAt,
-    registered: 0,
-    updated: 0,
-    deregistered: 0,
-    skipped: 0,
-    tombstonesWritten: 0,
-    tombstonesExpired: 0,
-    instanceCount: 0,
-    committedIndex: 0,
-    batches: 0,
-    scaleSetState: 'not-found',
-  };
-}
 
 test('a throttled or failing ARM stops the look-ups of this sweep; an error of one scale set does not; no candidate is always first', async (t) => {
   const consul = await startDouble(t);

@@ -13,7 +13,7 @@ import { goneMarkerCandidates, isTombstoneKey, selectKvGarbage } from '../../src
 import type { KvGarbageInput, TombstoneRecord } from '../../src/shared/consul/kv-garbage';
 import type { MarkerRecord } from '../../src/shared/consul/marker';
 import { markerKey, tombstoneKey } from '../../src/shared/ownership';
-import { scaleSetId } from '../helpers/consul-fixtures';
+import { reconcileSummary, scaleSetId } from '../helpers/consul-fixtures';
 
 const PREFIX = 'vmss-mesh';
 const NOW = 10_000_000;
@@ -64,7 +64,7 @@ const inputArb = fc
               listedAt: NOW - m.claimedAgo,
               runId: 'r',
               claimedAt: NOW - m.claimedAgo,
-              ...(m.finishedAgo === undefined ? {} : { lastReconcile: summaryAt(NOW - m.finishedAgo, m.state) }),
+              ...(m.finishedAgo === undefined ? {} : { lastReconcile: reconcileSummary({ finishedAt: NOW - m.finishedAgo, ...(m.state ? { scaleSetState: m.state } : {}) }) }),
             };
       return { key: markerKey(PREFIX, id), modifyIndex: m.modifyIndex, value };
     });
@@ -87,24 +87,6 @@ const inputArb = fc
     };
     return input;
   });
-
-function summaryAt(finishedAt: number, scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found' | undefined) {
-  return {
-    runId: 'r',
-    listedAt: 0,
-    finishedAt,
-    registered: 0,
-    updated: 0,
-    deregistered: 0,
-    skipped: 0,
-    tombstonesWritten: 0,
-    tombstonesExpired: 0,
-    instanceCount: 0,
-    committedIndex: 0,
-    batches: 0,
-    ...(scaleSetState ? { scaleSetState } : {}),
-  };
-}
 
 /** The rules written out once more, plainly, per key. */
 function markerIsGarbage(input: KvGarbageInput & { confirmedGone: ReadonlySet<string> }, m: MarkerRecord): boolean {
