@@ -173,49 +173,39 @@ export class ConsulWatch {
     handle: (value: T, index: number, reset: boolean) => void,
   ): Promise<void> {
     try {
-      await this.loopBody(what, startIndex, alive, read, handle);
+      let index = startIndex;
+      let failures = 0;
+      let lastStart = Number.NEGATIVE_INFINITY;
+      while (alive()) {
+        // A monotonic clock: a wall-clock step (NTP) must not stall the loop or let it race.
+        const wait = lastStart + this.options.minIntervalMs - performance.now();
+        if (wait > 0 && !(await this.pause(Math.ceil(wait)))) return;
+        if (!alive()) return;
+        lastStart = performance.now();
+        let answer: { index: number; value: T };
+        try {
+          answer = await read(index);
+        } catch (error) {
+          if (!alive()) return;
+          failures += 1;
+          if (!(await this.pauseAfterError(what, error, failures))) return;
+          continue;
+        }
+        if (!alive()) return;
+        if (failures > 0) {
+          failures = 0;
+          this.setBackingOff(what, false);
+        }
+        // An index of 0 should never come back; treat it as 1 so the next read still blocks.
+        const received = Math.max(answer.index, 1);
+        const reset = received < index;
+        if (reset) this.options.observer.onIndexReset?.(what, index, received);
+        this.options.observer.onRead?.(what, received);
+        handle(answer.value, received, reset);
+        index = reset ? 0 : received;
+      }
     } finally {
       if (!this.closed) this.setBackingOff(what, false);
-    }
-  }
-
-  private async loopBody<T>(
-    what: string,
-    startIndex: number,
-    alive: () => boolean,
-    read: (index: number) => Promise<{ index: number; value: T }>,
-    handle: (value: T, index: number, reset: boolean) => void,
-  ): Promise<void> {
-    let index = startIndex;
-    let failures = 0;
-    let lastStart = Number.NEGATIVE_INFINITY;
-    while (alive()) {
-      // A monotonic clock: a wall-clock step (NTP) must not stall the loop or let it race.
-      const wait = lastStart + this.options.minIntervalMs - performance.now();
-      if (wait > 0 && !(await this.pause(Math.ceil(wait)))) return;
-      if (!alive()) return;
-      lastStart = performance.now();
-      let answer: { index: number; value: T };
-      try {
-        answer = await read(index);
-      } catch (error) {
-        if (!alive()) return;
-        failures += 1;
-        if (!(await this.pauseAfterError(what, error, failures))) return;
-        continue;
-      }
-      if (!alive()) return;
-      if (failures > 0) {
-        failures = 0;
-        this.setBackingOff(what, false);
-      }
-      // An index of 0 should never come back; treat it as 1 so the next read still blocks.
-      const received = Math.max(answer.index, 1);
-      const reset = received < index;
-      if (reset) this.options.observer.onIndexReset?.(what, index, received);
-      this.options.observer.onRead?.(what, received);
-      handle(answer.value, received, reset);
-      index = reset ? 0 : received;
     }
   }
 
