@@ -21,6 +21,19 @@ function start(args: string[], env: Record<string, string>, cwd = ROOT): { child
   return { child, output: () => output, exited };
 }
 
+/**
+ * `vmss-mesh demo` as `npm start` runs it, in a folder of its own (its discovery file), with fast
+ * timings, free ports and no autoscale (its first look, 5 s in, would undo a test's scale-out);
+ * stopped, then its folder removed, by `defer`.
+ */
+function startDemo(defer: (cleanup: () => unknown) => void): { proc: ReturnType<typeof start>; cwd: string } {
+  const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
+  defer(() => rmSync(cwd, { recursive: true, force: true }));
+  const proc = start(['demo', '--fast', '--free-ports', '--port', '0', '--no-autoscale'], {}, cwd);
+  defer(() => stop(proc));
+  return { proc, cwd };
+}
+
 /** Stops a child the way a user does (SIGTERM: it closes what it started), and kills it if it will not. */
 async function stop(proc: ReturnType<typeof start>, graceMs = 15_000): Promise<void> {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
@@ -50,11 +63,7 @@ function waitForOutput(proc: ReturnType<typeof start>, pattern: RegExp, timeoutM
 
 test('demo (npm start): the sandbox comes up, answers `sandbox status --json` and `sandbox scale`, and stops on SIGTERM', async (t) => {
   const defer = deferrer(t);
-  const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
-  defer(() => rmSync(cwd, { recursive: true, force: true }));
-  // No autoscale: its first look (5 s in) would scale the test's 3 instances back to 2.
-  const proc = start(['demo', '--fast', '--free-ports', '--port', '0', '--no-autoscale'], {}, cwd);
-  defer(() => stop(proc));
+  const { proc, cwd } = startDemo(defer);
   await waitForOutput(proc, /status page:\s+(http:\/\/127\.0\.0\.1:\d+)/, 30_000);
   assert.match(proc.output(), /Consul: the project's Consul API double at http:\/\/127\.0\.0\.1:\d+ \(no consul binary on the PATH\)/);
   assert.match(proc.output(), /ARM emulator:\s+https:\/\/127\.0\.0\.1:\d+/);
@@ -109,10 +118,7 @@ test('host: serves the func-start routes with settings from the environment and 
 
 test('two sandboxes on one machine (npm start and another): each takes its own loopback block, and every backend of both binds and serves', async (t) => {
   const defer = deferrer(t);
-  const cwd = mkdtempSync(join(tmpdir(), 'vmss-mesh-demo-'));
-  defer(() => rmSync(cwd, { recursive: true, force: true }));
-  const proc = start(['demo', '--fast', '--free-ports', '--port', '0', '--no-autoscale'], {}, cwd);
-  defer(() => stop(proc));
+  const { proc } = startDemo(defer);
   await waitForOutput(proc, /status page:\s+http/, 30_000);
   const [, demoOctet] = await waitForOutput(proc, /instances: loopback addresses 127\.(\d+)\.x\.y/);
 
