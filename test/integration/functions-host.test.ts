@@ -67,7 +67,7 @@ test('local host: Event Grid handshake, one invocation per event, failures answe
 
   const failing = await post(route, [{ id: 'e4' }, { id: 'poison-transient' }], { 'aeg-event-type': 'Notification' });
   assert.equal(failing.status, 500);
-  assert.match(((await failing.json()) as { error: string }).error, /1 of 2 invocations failed/);
+  assert.match(await failing.text(), /^Exception while executing function: vmssEvents \(1 of 2 invocations failed/);
 
   assert.equal((await post(route, [{ id: 'x' }], {})).status, 400, 'missing aeg-event-type');
   assert.equal((await fetch(route, { method: 'POST', body: '{not json', headers: { 'aeg-event-type': 'Notification' } })).status, 400);
@@ -91,4 +91,65 @@ test('local host: HTTP routes, methods, and running a timer through the admin AP
   await host.invoke('reconcileTimer');
   assert.equal(d.timerRuns(), 1);
   assert.equal((await fetch(`${host.url}/admin/functions/reconcileTimer`, { method: 'POST', body: '{}' })).status, 202);
+});
+
+/** A stack frame line as V8 prints it ("    at fn (file:1:2)"): no answer of the host may carry one. */
+const STACK_FRAME = /\n\s+at .+[(:]/;
+
+test('local host (D6): bad JSON to the admin API is a 400 with a message, not an unhandled 500', async (t) => {
+  const seen: unknown[] = [];
+  const logs: HostLogRecord[] = [];
+  const host = await startFunctionsHost({ definitions: definitions(seen).defs, port: 0, log: (r) => logs.push(r) });
+  t.after(() => host.close());
+
+  const bad = await fetch(`${host.url}/admin/functions/vmssEvents`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } });
+  const text = await bad.text();
+  assert.equal(bad.status, 400, text);
+  assert.match(text, /^request body is not JSON: /);
+  assert.doesNotMatch(text, STACK_FRAME);
+  assert.ok(!logs.some((l) => l.message.startsWith('unhandled')), 'no unhandled error in the host log');
+  assert.equal(seen.length, 0, 'nothing was invoked');
+
+  // The admin API's body is {"input": ...} (a FunctionInvocation); anything else is a 400 too.
+  for (const body of ['[1]', '"x"', 'null']) {
+    const response = await fetch(`${host.url}/admin/functions/reconcileTimer`, { method: 'POST', body });
+    assert.equal(response.status, 400, `${body} → ${response.status}`);
+    assert.match(await response.text(), /^request body must be a JSON object like \{"input": \.\.\.\}/);
+  }
+  // An Event Grid function's input is the event, as a JSON string (how the portal's Test/Run sends it) or as JSON.
+  assert.equal((await fetch(`${host.url}/admin/functions/vmssEvents`, { method: 'POST', body: JSON.stringify({ input: JSON.stringify({ id: 'as-string' }) }) })).status, 202);
+  assert.equal((await fetch(`${host.url}/admin/functions/vmssEvents`, { method: 'POST', body: JSON.stringify({ input: { id: 'as-json' } }) })).status, 202);
+  const badInput = await fetch(`${host.url}/admin/functions/vmssEvents`, { method: 'POST', body: JSON.stringify({ input: '{oops' }) });
+  assert.equal(badInput.status, 400);
+  assert.match(await badInput.text(), /^input is not a JSON event: /);
+  while (seen.length < 2) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen.map((e) => (e as { id: string }).id).sort(), ['as-json', 'as-string']);
+
+  const unknown = await fetch(`${host.url}/admin/functions/nope`, { method: 'POST', body: '{}' });
+  assert.equal(unknown.status, 404);
+  assert.equal(await unknown.text(), "cannot find function: 'nope'");
+});
+
+test('local host (D6): 4xx bodies are the Functions host messages, never a stack trace', async (t) => {
+  const host = await startFunctionsHost({ definitions: definitions([]).defs, port: 0, log: () => undefined });
+  t.after(() => host.close());
+  const route = `${host.url}/runtime/webhooks/eventgrid?functionName=vmssEvents`;
+
+  const notJson = await fetch(route, { method: 'POST', body: '{not json', headers: { 'aeg-event-type': 'Notification' } });
+  const notJsonText = await notJson.text();
+  assert.equal(notJson.status, 400);
+  assert.match(notJsonText, /^request body is not JSON: /);
+  assert.doesNotMatch(notJsonText, STACK_FRAME);
+  assert.doesNotMatch(notJsonText, /SyntaxError/, 'the message, not the error class and its trace');
+
+  // The Event Grid extension's own answers (Microsoft.Azure.WebJobs.Extensions.EventGrid).
+  const missing = await post(`${host.url}/runtime/webhooks/eventgrid?functionName=nope`, [], { 'aeg-event-type': 'Notification' });
+  assert.equal(missing.status, 404);
+  assert.equal(await missing.text(), "cannot find function: 'nope'");
+  const scalar = await fetch(route, { method: 'POST', body: '42', headers: { 'aeg-event-type': 'Notification' } });
+  assert.equal(scalar.status, 400);
+  assert.equal(await scalar.text(), 'The request content should be parseable into a JSON object or array, but was a number.');
+  // aeg-event-type is matched case-insensitively, and Unsubscribe is accepted, as the extension does.
+  assert.equal((await post(route, [{ id: 'lower' }], { 'aeg-event-type': 'notification' })).status, 202);
+  assert.equal((await post(route, [], { 'aeg-event-type': 'Unsubscribe' })).status, 202);
 });

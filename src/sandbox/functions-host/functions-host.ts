@@ -107,71 +107,120 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       hostLog('error', `unhandled: ${format([error])}`);
-      if (!res.headersSent) send(res, 500, { error: 'internal error in the local host' });
+      if (!res.headersSent) sendMessage(res, 500, 'internal error in the local host');
     });
   });
 
+  // Requests node:http cannot parse (bad request line, header or framing) never reach `handle`:
+  // answer them with a message too, instead of node's bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
+    const [status, reason, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request headers too large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'request not received in time']
+          : [400, 'Bad Request', `malformed HTTP request (${error.code ?? 'parse error'})`];
+    const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${head ? '' : message}`);
+  });
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const body = await readBody(req).catch(() => null);
+    if (body === null) return; // the client went away mid-request: nobody to answer
+    if (body === undefined) return sendMessage(res, 413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    const url = requestUrl(req);
+    if (url === undefined) return sendMessage(res, 400, `request target is not a URL path: ${JSON.stringify(req.url ?? '')}`);
     const path = url.pathname.replace(/\/+$/, '').toLowerCase();
-    const body = await readBody(req);
-    if (body === undefined) return send(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` });
 
     if (path === '/runtime/webhooks/eventgrid') return eventGrid(req, res, url, body);
     if (path === '/admin/host/status' && req.method === 'GET') return send(res, 200, { state: 'Running' });
-    if (path.startsWith('/admin/functions/') && req.method === 'POST') {
-      const definition = byName.get(path.slice('/admin/functions/'.length));
-      if (!definition || definition.kind === 'http') return send(res, 404, { error: 'no such non-HTTP function' });
-      if (definition.kind === 'timer') void runTimer(definition, undefined);
-      else void invokeEvent(definition, JSON.parse(body.toString('utf8') || '{}'));
-      return send(res, 202, undefined);
-    }
+    if (path.startsWith('/admin/functions/') && req.method === 'POST') return adminInvoke(res, decoded(path.slice('/admin/functions/'.length)), body);
     if (path.startsWith('/api/')) {
-      const route = path.slice('/api/'.length);
+      const route = decoded(path.slice('/api/'.length));
       const match = httpRoutes.find((r) => r.route === route);
-      if (!match) return send(res, 404, { error: `no HTTP function serves /api/${route}` });
+      if (!match) return sendMessage(res, 404, `no HTTP function serves /api/${route}`);
       const methods = (match.definition.options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
-      if (!methods.includes((req.method ?? 'GET').toUpperCase())) return send(res, 405, { error: `method ${req.method} not allowed` });
+      if (!methods.includes((req.method ?? 'GET').toUpperCase())) return sendMessage(res, 405, `method ${req.method} not allowed`);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
       const request = new HttpRequest({
         method: req.method ?? 'GET',
-        url: `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
+        url: url.href,
         headers,
         query: Object.fromEntries(url.searchParams),
         body: body.length > 0 ? { bytes: body } : undefined,
       });
-      const result = await match.definition.options.handler(request, contextFor(match.definition.name, 'httpTrigger'));
+      let result: HttpResponseInit | HttpResponse | void;
+      try {
+        result = await match.definition.options.handler(request, contextFor(match.definition.name, 'httpTrigger'));
+      } catch (error) {
+        hostLog('error', `${match.definition.name} failed: ${format([error])}`);
+        return sendMessage(res, 500, `Exception while executing function: ${match.definition.name}`);
+      }
       return sendFunctionResponse(res, result);
     }
-    return send(res, 404, { error: 'not found' });
+    return sendMessage(res, 404, 'not found');
   }
 
+  /** `POST /admin/functions/NAME` with `{"input": ...}` (the host's FunctionInvocation): run a non-HTTP function now, answer 202. */
+  function adminInvoke(res: http.ServerResponse, name: string, body: Buffer): void {
+    const definition = byName.get(name);
+    // The host's own answer for an unknown name (and for HTTP functions, which the admin API does not run).
+    if (!definition || definition.kind === 'http') return sendMessage(res, 404, `cannot find function: '${name}'`);
+    const parsed = parseJson(body, '{}');
+    if (!parsed.ok) return sendMessage(res, 400, `request body is not JSON: ${parsed.message}`);
+    if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+      return sendMessage(res, 400, `request body must be a JSON object like {"input": ...}, got ${jsonKind(parsed.value)}`);
+    }
+    if (definition.kind === 'timer') {
+      void runTimer(definition, undefined);
+      return send(res, 202, undefined);
+    }
+    // The input of an Event Grid function is the event: a JSON string (what the portal's Test/Run sends) or JSON itself.
+    const input: unknown = (parsed.value as { input?: unknown }).input;
+    let event: unknown = input;
+    if (typeof input === 'string') {
+      const inner = parseJson(Buffer.from(input, 'utf8'), 'null');
+      if (!inner.ok) return sendMessage(res, 400, `input is not a JSON event: ${inner.message}`);
+      event = inner.value;
+    }
+    void invokeEvent(definition, event);
+    return send(res, 202, undefined);
+  }
+
+  /**
+   * The Event Grid extension's webhook (Microsoft.Azure.WebJobs.Extensions.EventGrid): same statuses
+   * and plain-text messages; a body that is not JSON or not an object/array is a 400 here, not an
+   * exception (the extension lets that one escape as a 500).
+   */
   async function eventGrid(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): Promise<void> {
     // CloudEvents webhook abuse protection handshake.
     if (req.method === 'OPTIONS') {
-      res.writeHead(200, { 'WebHook-Allowed-Origin': String(req.headers['webhook-request-origin'] ?? '*'), 'WebHook-Allowed-Rate': '*' });
+      const origin = String(req.headers['webhook-request-origin'] ?? '*');
+      res.writeHead(200, { 'WebHook-Allowed-Origin': /^[\x21-\x7e]+$/.test(origin) ? origin : '*', 'WebHook-Allowed-Rate': '*' });
       return void res.end();
     }
-    if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
+    if (req.method !== 'POST') return sendMessage(res, 405, 'use POST');
     const name = url.searchParams.get('functionName') ?? '';
     const definition = byName.get(name.toLowerCase());
-    if (!definition || definition.kind !== 'eventGrid') return send(res, 404, { error: `no Event Grid function named ${JSON.stringify(name)}` });
-    const eventType = String(req.headers['aeg-event-type'] ?? '');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      return send(res, 400, { error: `body is not JSON: ${format([error])}` });
+    if (!definition || definition.kind !== 'eventGrid') return sendMessage(res, 404, `cannot find function: '${name}'`);
+    const eventType = String(req.headers['aeg-event-type'] ?? '').toLowerCase();
+    if (eventType === 'subscriptiondeletion' || eventType === 'unsubscribe') return send(res, 202, undefined);
+    if (eventType !== 'notification' && eventType !== 'subscriptionvalidation') {
+      return sendMessage(res, 400, `aeg-event-type must be Notification or SubscriptionValidation, got ${JSON.stringify(req.headers['aeg-event-type'] ?? '')}`);
     }
-    const events = Array.isArray(parsed) ? parsed : [parsed];
-    if (eventType === 'SubscriptionValidation') {
+    const parsed = parseJson(body);
+    if (!parsed.ok) return sendMessage(res, 400, `request body is not JSON: ${parsed.message}`);
+    if (typeof parsed.value !== 'object' || parsed.value === null) {
+      return sendMessage(res, 400, `The request content should be parseable into a JSON object or array, but was ${jsonKind(parsed.value)}.`);
+    }
+    const events: unknown[] = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
+    if (eventType === 'subscriptionvalidation') {
       const code = (events[0] as { data?: { validationCode?: unknown } } | undefined)?.data?.validationCode;
-      if (typeof code !== 'string') return send(res, 400, { error: 'SubscriptionValidation without data.validationCode' });
+      if (typeof code !== 'string') return sendMessage(res, 400, 'SubscriptionValidation without data.validationCode');
       return send(res, 200, { validationResponse: code });
     }
-    if (eventType === 'SubscriptionDeletion') return send(res, 202, undefined);
-    if (eventType !== 'Notification') return send(res, 400, { error: `aeg-event-type must be Notification or SubscriptionValidation, got ${JSON.stringify(eventType)}` });
 
     let failed = 0;
     let next = 0;
@@ -182,7 +231,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.eventConcurrency ?? 8, events.length) }, worker));
-    if (failed > 0) return send(res, 500, { error: `${failed} of ${events.length} invocations failed; Event Grid will retry the delivery` });
+    if (failed > 0) {
+      return sendMessage(res, 500, `Exception while executing function: ${definition.name} (${failed} of ${events.length} invocations failed; Event Grid will retry the delivery)`);
+    }
     return send(res, 202, undefined);
   }
 
@@ -231,6 +282,62 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
     req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** The request target as a URL, or undefined when it is not one (absolute-form targets keep only their path and query). */
+function requestUrl(req: http.IncomingMessage): URL | undefined {
+  const address = req.socket.localAddress ?? '127.0.0.1';
+  const fallback = `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort ?? 0}`;
+  const host = req.headers.host;
+  let base = fallback;
+  if (host !== undefined && URL.canParse(`http://${host}`)) {
+    const candidate = new URL(`http://${host}`);
+    // Only a bare host[:port] becomes the base: "user@host" or "host/path" in a Host header is not an authority we serve.
+    if (candidate.username === '' && candidate.password === '' && candidate.pathname === '/' && `${candidate.host}`.toLowerCase() === host.toLowerCase()) base = candidate.origin;
+  }
+  let target = req.url ?? '/';
+  if (!target.startsWith('/')) {
+    // Absolute form ("http://host/path"): serve its path and query.
+    if (!URL.canParse(target)) return undefined;
+    const absolute = new URL(target);
+    if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') return undefined;
+    target = `${absolute.pathname}${absolute.search}`;
+  }
+  // Appended to the origin, "//x/y" stays a path (resolved against a base it would name host x).
+  return URL.canParse(`${base}${target}`) ? new URL(`${base}${target}`) : undefined;
+}
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+type JsonResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+
+/** JSON.parse without the stack: the message is what a client may see. `empty` is what an empty body means (none: an error). */
+function parseJson(body: Buffer, empty?: string): JsonResult {
+  const text = body.toString('utf8').replace(/^\uFEFF/, '');
+  if (text.trim() === '' && empty !== undefined) return { ok: true, value: JSON.parse(empty) as unknown };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** An error answer: a one-line plain-text message, as the Functions host and its Event Grid extension answer. */
+function sendMessage(res: http.ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message) });
+  res.end(message);
 }
 
 function send(res: http.ServerResponse, status: number, json: unknown): void {
