@@ -4,7 +4,7 @@
  * batching and what to do with failures.
  *
  * Per action (only what differs is written; every unit is guarded):
- * - register:   [delete-cas expired tombstone] + KV check-not-exists tombstone
+ * - register:   [delete-cas expired or lifted tombstone] + KV check-not-exists tombstone
  *               + Node cas(0, or the ModifyIndex of the node we released for this instance)
  *               + Service set per service + Check set Azure check [+ Check set maintenance]
  * - update:     Node cas(read ModifyIndex) + Service set/delete for changed services
@@ -33,6 +33,11 @@
  * scale-set and instance keys, but without it, is left alone and the registration is skipped
  * (name-taken), as for any name held by someone else (principle 3).
  * Tombstones are unaffected: that path is a registration and passes the same tombstone checks.
+ * A lifted tombstone (tombstone.ts: this run's listing started after it was written, so it is not
+ * the stale listing the tombstone guards against) no longer blocks its node: the registration
+ * deletes it with delete-cas at the index read, then checks the key absent, so one rewritten since
+ * (a newer removal) fails the unit. Unlike an expired one, a lifted tombstone nobody registers over
+ * is left alone: it still guards until it expires.
  * What Consul cannot guard: a service someone attaches to a node between our read and our
  * transaction does not change the node's ModifyIndex, so a whole-node delete-cas can still take
  * it (a window of one read-to-write round trip, after a consistent read). A check someone attaches
@@ -68,6 +73,8 @@ export interface UnitContext {
   readonly actual: ReadonlyMap<string, OwnedNode>;
   readonly tombstones: ReadonlySet<string>;
   readonly expiredTombstones: readonly ExpiredTombstone[];
+  /** Live tombstones this run's listing is fresher than (tombstone.ts): not in `tombstones`. */
+  readonly liftedTombstones?: readonly ExpiredTombstone[];
   /** Nodes of this scale set we released (see above), by name; none when absent. */
   readonly released?: ReadonlyMap<string, ReleasedNode>;
   readonly now: number;
@@ -83,6 +90,8 @@ export interface TxnUnit {
   readonly changedServices: readonly string[];
   readonly tombstoneWritten: boolean;
   readonly tombstonesExpired: number;
+  /** Lifted tombstones this unit deletes (0 when absent). */
+  readonly tombstonesLifted?: number;
   /** Node count after/before: +1 register, -1 deregister, 0 otherwise. */
   readonly nodeDelta: number;
 }
@@ -104,6 +113,7 @@ export function planUnits(plan: ReconcilePlan, ctx: UnitContext): PlannedUnits {
   const skipped: PlanSkip[] = [];
   let unchanged = 0;
   const expiredByNode = new Map(ctx.expiredTombstones.map((t) => [t.node, t]));
+  const liftedByNode = new Map((ctx.liftedTombstones ?? []).map((t) => [t.node, t]));
 
   plan.actions.forEach((action, i) => {
     const node = action.kind === 'deregister' ? action.actual.node : action.desired.node;
@@ -115,7 +125,8 @@ export function planUnits(plan: ReconcilePlan, ctx: UnitContext): PlannedUnits {
       if (ctx.tombstones.has(node)) return void skipped.push(skip(node, SKIP.tombstoned, 'removed recently; a registration from this listing would bring it back'));
       const expired = expiredByNode.get(node);
       if (expired) expiredByNode.delete(node);
-      units.push(registerUnit(checkedDesired(action.desired, ctx, i), ctx, expired));
+      const lifted = expired ? undefined : liftedByNode.get(node);
+      units.push(registerUnit(checkedDesired(action.desired, ctx, i), ctx, expired ?? lifted, lifted !== undefined));
       return;
     }
     if (!actual) return void skipped.push(skip(node, SKIP.notOwned, `not an owned node of ${ctx.scaleSetId} in Consul (read after the claim)`));
@@ -167,11 +178,12 @@ function maintenanceCheck(node: string): TxnOp {
   return checkOps.set(node, { id: MAINTENANCE_CHECK_ID, name: MAINTENANCE_CHECK_NAME, status: 'critical', output: '', notes: MAINTENANCE_NOTES });
 }
 
-function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTombstone | undefined): TxnUnit {
+/** `replaced`: an expired or lifted tombstone of this node, deleted at its read index first. */
+function registerUnit(desired: DesiredNode, ctx: UnitContext, replaced: ExpiredTombstone | undefined, lifted: boolean): TxnUnit {
   const node = desired.node;
   const tombstone = tombstoneKey(ctx.kvPrefix, ctx.scaleSetId, node);
   const ops: TxnOp[] = [];
-  if (expired) ops.push(kvOps.deleteCas(expired.key, expired.modifyIndex));
+  if (replaced) ops.push(kvOps.deleteCas(replaced.key, replaced.modifyIndex));
   ops.push(kvOps.checkNotExists(tombstone));
   const meta = nodeMetaFor(desired, ctx.scaleSetId);
   const prior = ctx.released?.get(node);
@@ -189,7 +201,8 @@ function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTo
     ops,
     changedServices: desired.services.map((s) => s.name),
     tombstoneWritten: false,
-    tombstonesExpired: expired ? 1 : 0,
+    tombstonesExpired: replaced && !lifted ? 1 : 0,
+    ...(lifted ? { tombstonesLifted: 1 } : {}),
     nodeDelta: 1,
   };
 }

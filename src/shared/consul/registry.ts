@@ -16,7 +16,10 @@
  * claimer can commit (its fence fails). The last claimer reads after its claim, so it plans from
  * everything committed before it; nothing can commit after it unless a newer claim supersedes it.
  * Tombstones add the second guard: a node removed as gone cannot be registered again until its
- * tombstone expires, even by a claimer whose clock-stamped listing is older than the removal.
+ * tombstone expires, even by a claimer whose clock-stamped listing is older than the removal. They
+ * guard against stale listings only: a listing that started after the tombstone was written (by
+ * more than TOMBSTONE_FRESH_LISTING_MARGIN_MS, tombstone.ts) may register the node again, deleting
+ * the tombstone in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppConfig, ConsulConfig } from '../config';
@@ -31,7 +34,7 @@ import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
 import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes, readOwnedState } from './owned-reader';
 import type { ExpiredTombstone } from './plan-units';
-import { isTombstoneExpired, parseTombstone } from './tombstone';
+import { isTombstoneExpired, isTombstoneLifted, parseTombstone } from './tombstone';
 import { ConsulReconcileSession, throwIfDenied } from './session';
 import type { ReconcileHooks, ReconcileStep } from './session';
 import { ConsulTransport, encodePath, parseAnswer } from './transport';
@@ -147,7 +150,7 @@ export class ConsulRegistry implements RegistryPort {
 
     await step({ kind: 'read-actual' });
     const { owned: actual, released } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
-    const { live, expired } = await this.readTombstones(id);
+    const { live, expired, lifted } = await this.readTombstones(id, listedAt);
     return new ConsulReconcileSession({
       transport: this.transport,
       scaleSetId: id,
@@ -164,6 +167,7 @@ export class ConsulRegistry implements RegistryPort {
       released,
       tombstones: live,
       expiredTombstones: expired,
+      liftedTombstones: lifted,
     });
   }
 
@@ -260,21 +264,29 @@ export class ConsulRegistry implements RegistryPort {
     return parseAnswer(wire.kvEntries, res.body, `kv ${key}`)[0] ?? null;
   }
 
-  /** Unreadable tombstones count as live: a removed instance must not come back by accident. */
-  private async readTombstones(scaleSetId: string): Promise<{ live: Set<string>; expired: ExpiredTombstone[] }> {
+  /**
+   * A scale set's tombstones for a run whose listing started at `listedAt`: expired, lifted (written
+   * before that listing started: tombstone.ts) or live. Unreadable ones count as live: a removed
+   * instance must not come back by accident.
+   */
+  private async readTombstones(scaleSetId: string, listedAt: number): Promise<{ live: Set<string>; expired: ExpiredTombstone[]; lifted: ExpiredTombstone[] }> {
     const prefix = tombstoneKey(this.options.kvPrefix, scaleSetId, '');
     const res = await this.transport.call({ method: 'GET', path: `/kv/${encodePath(prefix)}`, query: { recurse: 'true', consistent: '' }, accept: [404] });
     const live = new Set<string>();
     const expired: ExpiredTombstone[] = [];
-    if (res.status === 404) return { live, expired };
+    const lifted: ExpiredTombstone[] = [];
+    if (res.status === 404) return { live, expired, lifted };
     const now = this.options.now();
     for (const entry of parseAnswer(wire.kvEntries, res.body, 'tombstones')) {
       const node = entry.Key.slice(prefix.length);
       if (!node || node.includes('/')) continue;
-      if (isTombstoneExpired(parseTombstone(wire.decodeBase64(entry.Value)), this.options.tombstoneTtlMs, now)) expired.push({ node, key: entry.Key, modifyIndex: entry.ModifyIndex });
+      const value = parseTombstone(wire.decodeBase64(entry.Value));
+      const at = { node, key: entry.Key, modifyIndex: entry.ModifyIndex };
+      if (isTombstoneExpired(value, this.options.tombstoneTtlMs, now)) expired.push(at);
+      else if (isTombstoneLifted(value, listedAt)) lifted.push(at);
       else live.add(node);
     }
-    return { live, expired };
+    return { live, expired, lifted };
   }
 }
 

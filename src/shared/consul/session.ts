@@ -55,6 +55,8 @@ export interface ApplyCounts {
   readonly skipped: number;
   readonly tombstonesWritten: number;
   readonly tombstonesExpired: number;
+  /** Tombstones deleted because this run's listing was fresher than them (tombstone.ts). */
+  readonly tombstonesLifted: number;
   /** Transactions committed. */
   readonly batches: number;
 }
@@ -89,6 +91,8 @@ export interface SessionInit {
   readonly actual: readonly OwnedNode[];
   readonly tombstones: ReadonlySet<string>;
   readonly expiredTombstones: readonly ExpiredTombstone[];
+  /** Live tombstones written before this run's listing started (tombstone.ts); not in `tombstones`. */
+  readonly liftedTombstones?: readonly ExpiredTombstone[];
   /** Nodes of this scale set we released; a registration of the same instance takes them back. */
   readonly released?: readonly ReleasedNode[];
 }
@@ -100,7 +104,10 @@ export class ConsulReconcileSession implements ReconcileSession {
   /** ModifyIndex of the marker after our claim: the fence every transaction checks. */
   readonly claimIndex: number;
   readonly actual: readonly OwnedNode[];
-  /** Node names removed less than the tombstone TTL ago. */
+  /**
+   * Node names removed less than the tombstone TTL ago, except those removed before this run's
+   * listing started (by more than TOMBSTONE_FRESH_LISTING_MARGIN_MS): a fresh listing is not stale.
+   */
   readonly tombstones: ReadonlySet<string>;
   private readonly init: SessionInit;
   private applied = false;
@@ -129,6 +136,7 @@ export class ConsulReconcileSession implements ReconcileSession {
       actual: new Map(this.actual.map((n) => [n.node, n])),
       tombstones: this.tombstones,
       expiredTombstones: init.expiredTombstones,
+      liftedTombstones: init.liftedTombstones ?? [],
       released: new Map((init.released ?? []).map((n) => [n.node, n])),
       now: init.now(),
       listedAt: this.listedAt,
@@ -176,6 +184,7 @@ export class ConsulReconcileSession implements ReconcileSession {
       skipped: skipped.length,
       tombstonesWritten: committed.filter((u) => u.tombstoneWritten).length,
       tombstonesExpired: committed.reduce((sum, u) => sum + u.tombstonesExpired, 0),
+      tombstonesLifted: committed.reduce((sum, u) => sum + (u.tombstonesLifted ?? 0), 0),
       batches,
     };
     const changedServices = [...new Set(committed.flatMap((u) => u.changedServices))].sort();

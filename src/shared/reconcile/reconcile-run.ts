@@ -38,7 +38,12 @@ export interface RunOptions {
   readonly onReport?: (report: ReconcileReport | RunFailure) => void;
 }
 
-export async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions = {}): Promise<RunReport> {
+export function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions = {}): Promise<RunReport> {
+  return runRefs(deps, refs, source, options, new Set());
+}
+
+/** `listedInSweep`: IDs of the scale sets the sweep's own listing contained (they are not gone). */
+async function runRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions, listedInSweep: ReadonlySet<string>): Promise<RunReport> {
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()];
   const reports: ReconcileReport[] = [];
   const failures: RunFailure[] = [];
@@ -47,7 +52,7 @@ export async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSet
     while (next < unique.length) {
       const ref = unique[next++]!;
       try {
-        const report = await reconcileScaleSet(deps, ref, source);
+        const report = await reconcileScaleSet(deps, ref, source, { listedInSweep: listedInSweep.has(ref.id.toLowerCase()) });
         reports.push(report);
         options.onReport?.(report);
       } catch (error) {
@@ -73,14 +78,15 @@ export interface SweepReport extends RunReport {
 /**
  * The timer's sweep: every mesh scale set in scope, plus every scale set we still hold entries
  * for; then, once the scale sets are reconciled, the cleanup of expired tombstones and of markers
- * of scale sets ARM no longer has.
+ * of scale sets ARM no longer has. A scale set this sweep's listing contains is not gone, whatever
+ * its GETs answer a moment later (reconcile-scale-set.ts): one 404, or two, is not proof.
  */
 export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<SweepReport> {
   const [discovered, owned] = await Promise.all([deps.inventory.listMeshScaleSets(), deps.registry.ownedScaleSetIds()]);
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
   for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));
-  const run = await reconcileRefs(deps, [...refs.values()], source, options);
   const listed = [...discovered.scaleSets.map((s) => s.ref.id), ...discovered.skipped.map((s) => s.id)];
+  const run = await runRefs(deps, [...refs.values()], source, options, new Set(listed.map((id) => id.toLowerCase())));
   return { ...run, skippedScaleSets: discovered.skipped, kvCleanup: await cleanupKv(deps, listed) };
 }
 

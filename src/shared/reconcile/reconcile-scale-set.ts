@@ -2,8 +2,19 @@
  * One level-triggered reconcile of one scale set: ARM is listed first, then the scale set is
  * claimed in Consul, the pure planner decides, the registry applies, and changed services are
  * pushed to the relays. Idempotent: running it twice in a row changes nothing the second time.
+ *
+ * One 404 is not proof (principle 4; issue 9, D1). ARM answers 404 for a scale set that exists for
+ * a moment during replication and region failover, and so can any proxy; taken at its word, that
+ * one answer removed every instance of the scale set, uncapped. So "the scale set is gone" needs:
+ * - a second GET, `confirmGoneDelayMs` (default 1.5 s) after the first 404, that answers 404 too
+ *   (any other answer replaces the first: in the mesh, left it, or a throw that retries the
+ *   trigger). One extra ARM read per real deletion, and only for scale sets we hold entries for;
+ * - and, in the timer's sweep, the scale set's absence from the same sweep's listing: a scale set
+ *   that listing contained is not gone whatever its GETs answer; the reconcile is `unknown`
+ *   (retryable, nothing claimed, nothing removed) and the next sweep or its delete event decides.
+ * Only then is the plan's `not-found` state used, whose removals are uncapped.
  */
-import { SupersededError, errorMessage } from '../errors';
+import { InvalidInputError, SupersededError, errorMessage } from '../errors';
 import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRef } from '../model';
 import type { EndpointPublisher, RelayPushResult } from '../endpoints';
 import { planReconcile } from '../planner/plan';
@@ -16,6 +27,17 @@ export interface ReconcileDeps {
   readonly publisher: EndpointPublisher;
   readonly maxRemovalShare: number;
   readonly now?: () => number;
+  /** Wait between a scale set's 404 and the GET that confirms it (default DEFAULT_CONFIRM_GONE_DELAY_MS). */
+  readonly confirmGoneDelayMs?: number;
+}
+
+/** Long enough for a replica that briefly lost the scale set to catch up, short against Event Grid's 30 s. */
+export const DEFAULT_CONFIRM_GONE_DELAY_MS = 1_500;
+
+/** What the caller already knows about the scale set from a fresher or wider source. */
+export interface ReconcileContext {
+  /** The timer sweep's own listing of scale sets contained this one: it is not gone. */
+  readonly listedInSweep?: boolean;
 }
 
 export type ReconcileOutcome =
@@ -51,12 +73,14 @@ export interface ReconcileReport {
 
 
 /** Reconciles one scale set. Throws TransientError when ARM or Consul cannot be reached. */
-export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
-  const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source));
+export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string, context: ReconcileContext = {}): Promise<ReconcileReport> {
+  const delay = deps.confirmGoneDelayMs ?? DEFAULT_CONFIRM_GONE_DELAY_MS;
+  if (!Number.isFinite(delay) || delay < 0) throw new InvalidInputError(`must be a finite number of ms ≥ 0, got ${String(delay)}`, 'confirmGoneDelayMs');
+  const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source, context));
   return { ...result, armCalls: calls };
 }
 
-async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
+async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string, context: ReconcileContext): Promise<ReconcileReport> {
   const now = deps.now ?? Date.now;
   const started = now();
   const base = { scaleSetId: ref.id, registered: 0, updated: 0, deregistered: 0, skipped: [] as PlanSkip[], changedServices: [] as string[], pushes: [] as RelayPushResult[] };
@@ -69,12 +93,25 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
 
   // ARM first: the claim below records when this listing started, so an older listing can never win.
   const listedAt = now();
-  const lookup: ScaleSetLookup = await deps.inventory.lookupScaleSet(ref);
+  let lookup: ScaleSetLookup = await deps.inventory.lookupScaleSet(ref);
   if (lookup.state === 'unknown') return finish({ outcome: 'unknown', detail: lookup.reason });
   // A scale set that is not (or no longer) in the mesh is still claimed when we ever knew it: the
   // claim fences off an older run that is still in flight and would register its instances.
   if (lookup.state !== 'in-mesh' && !(await deps.registry.knowsScaleSet(ref.id))) {
     return finish({ outcome: 'not-in-mesh', detail: lookup.state === 'left-mesh' ? lookup.reason : 'scale set not found in ARM' });
+  }
+  if (lookup.state === 'not-found') {
+    // One 404 is not proof (see the header): ask again after a pause; the newer answer wins.
+    await sleep(deps.confirmGoneDelayMs ?? DEFAULT_CONFIRM_GONE_DELAY_MS);
+    lookup = await deps.inventory.lookupScaleSet(ref);
+    if (lookup.state === 'unknown') return finish({ outcome: 'unknown', detail: lookup.reason });
+    if (lookup.state === 'not-found' && context.listedInSweep) {
+      return finish({
+        outcome: 'unknown',
+        detail: `ARM answered 404 for ${ref.id} twice, yet listed it in this sweep; not treated as gone (nothing removed, the next sweep or its delete event decides)`,
+        retryable: true,
+      });
+    }
   }
   const listing: InstanceListing =
     lookup.state === 'in-mesh'
@@ -156,4 +193,8 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     changedServices: applied.changedServices,
     pushes,
   });
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
