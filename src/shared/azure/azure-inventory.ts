@@ -14,7 +14,8 @@ import type { MeshScaleSetListing, ScaleSetLookup } from './scale-sets';
 
 export interface AzureInventory {
   /**
-   * 404 → not-found; mistyped mesh tags → unknown (a typo is not a decision to leave the mesh, so
+   * One GET. 404 → not-found (one answer; the reconcile confirms it with a second GET before it
+   * removes anything); mistyped mesh tags → unknown (a typo is not a decision to leave the mesh, so
    * nothing is deregistered); throws TransientError / ConfigError when ARM cannot answer.
    */
   lookupScaleSet(ref: ScaleSetRef): Promise<ReconcileLookup>;

@@ -124,7 +124,12 @@ export async function listMeshScaleSets(clients: ArmClients, scope: ScopeConfig)
   return { scaleSets, skipped, warnings };
 }
 
-/** Looks one scale set up. 404 → not-found; other ARM trouble throws (TransientError, ConfigError). */
+/**
+ * Looks one scale set up with one GET. 404 → not-found, which is what ARM said once, not proof:
+ * ARM answers 404 briefly during replication and region failover. Callers that remove on it
+ * confirm first (src/shared/reconcile/reconcile-scale-set.ts). Other ARM trouble throws
+ * (TransientError, ConfigError).
+ */
 export async function getScaleSet(clients: ArmClients, ref: ScaleSetRef): Promise<ScaleSetLookup> {
   const what = `reading scale set ${ref.name} (resource group ${ref.resourceGroup}, subscription ${ref.subscriptionId})`;
   let vmss: ScaleSetLike;

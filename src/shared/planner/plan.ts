@@ -8,8 +8,10 @@
  *
  * Rules, by scale set state:
  * - `unknown`: nothing at all. Unknown is not empty; there is no data to act on.
- * - `not-found` (ARM 404 for the scale set): every owned node is deregistered as `gone`. ARM
- *   confirmed it, so the removal cap does not apply.
+ * - `not-found` (the scale set is confirmed gone): every owned node is deregistered as `gone`,
+ *   uncapped. The caller must not pass it on one 404: reconcile-scale-set.ts asks ARM a second
+ *   time after a pause and, in the timer sweep, also requires the scale set to be missing from the
+ *   sweep's own listing (one 404 is not proof; issue 9, D1).
  * - `left-mesh` (the scale set's tags no longer name a service): every owned node is deregistered
  *   as `out-of-scope`. Also uncapped: the scale set's own tags say so, a positive statement that a
  *   confirmation GET could never "confirm" further.
@@ -50,7 +52,10 @@ export interface PlanInput {
   readonly listing: InstanceListing;
   /** Owned nodes of this scale set as Consul holds them. Anything else in here is skipped, never touched. */
   readonly actual: readonly OwnedNode[];
-  /** Node names that must not be registered (recently removed). */
+  /**
+   * Node names that must not be registered: removed recently, before this listing started (the
+   * registry leaves out tombstones older than the listing, consul/tombstone.ts).
+   */
   readonly tombstones: ReadonlySet<string>;
   /** Instance resource IDs ARM answered 404 for (any case). */
   readonly confirmedGone: ReadonlySet<string>;

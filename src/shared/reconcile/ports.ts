@@ -15,7 +15,10 @@ export type ScaleSetLookup =
   | { readonly state: 'unknown'; readonly reason: string };
 
 export interface InventoryPort {
-  /** Throws TransientError when ARM cannot answer. */
+  /**
+   * ARM's answer to one GET. Throws TransientError when ARM cannot answer. `not-found` is one 404,
+   * not proof: the reconcile asks again before it removes anything (reconcile-scale-set.ts).
+   */
   lookupScaleSet(ref: ScaleSetRef): Promise<ScaleSetLookup>;
   /** Never throws for ARM trouble: answers `unknown` instead (unknown is not empty). */
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
