@@ -159,3 +159,40 @@ test('removal cap: unconfirmed removals are capped per run; ARM-confirmed ones a
   assert.ok(confirmed.kind === 'reconciled');
   assert.deepEqual(await registeredAddresses(consul.url), ['127.0.9.1']);
 });
+
+test('a 404 whose confirming GET fails removes nothing and retries the trigger', async (t) => {
+  const consul = await startConsulDouble();
+  t.after(() => consul.close());
+  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url });
+  const registry = new ConsulRegistry(registryOptionsFrom(config));
+  t.after(() => registry.close());
+  const ref = scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api');
+  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 1, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
+  const { state, inventory } = scriptedInventory(scaleSet);
+  state.instances = [{ name: 'api_0', instanceId: '0', resourceId: `${ref.id}/virtualmachines/0`, privateIps: ['127.0.9.1'], provisioningState: 'Succeeded', powerState: 'running' }];
+  const answers: Array<() => Promise<Awaited<ReturnType<InventoryPort['lookupScaleSet']>>>> = [];
+  const lookups = { count: 0 };
+  const scripted: InventoryPort = {
+    ...inventory,
+    lookupScaleSet: async (r) => {
+      lookups.count += 1;
+      return (answers.shift() ?? (() => inventory.lookupScaleSet(r)))();
+    },
+  };
+  const reconciler = new Reconciler({ inventory: scripted, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5, confirmGoneDelayMs: 1 });
+  await reconciler.reconcileHint(hint());
+  assert.deepEqual(await registeredAddresses(consul.url), ['127.0.9.1']);
+
+  answers.push(
+    async () => ({ state: 'not-found' }),
+    async () => {
+      throw new TransientError('ARM throttled the confirming GET', 'arm', 5_000);
+    },
+  );
+  await assert.rejects(reconciler.reconcileHint(hint()), (error: unknown) => error instanceof TransientError && error.retryAfterMs === 5_000);
+  assert.equal(lookups.count, 3, 'the first reconcile’s GET, the 404 and its confirmation');
+  assert.deepEqual(await registeredAddresses(consul.url), ['127.0.9.1']);
+
+  const misconfigured = new Reconciler({ inventory: scripted, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5, confirmGoneDelayMs: -1 });
+  await assert.rejects(misconfigured.reconcileHint(hint()), { name: 'InvalidInputError', message: /confirmGoneDelayMs.*got -1/ });
+});
