@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { loadConfig, type ConsulConfig, type Env } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { parseGatewayRoutes } from './inputs/gateway-routes';
+import { PUSH_OVERLAY_SETTINGS, parsePushOverlay } from './inputs/push-settings';
 import type { GatewayRoute } from './mesh-state';
 
 interface SettingSpec {
@@ -26,6 +27,7 @@ export const RELAY_SETTINGS = {
   VMSS_MESH_RELAY_ADMIN_LISTEN: { default: '127.0.0.1:18001', flag: 'admin-listen', doc: 'host:port of the admin HTTP server (/healthz, /readyz, /metrics, /debug/*); keep it on loopback.' },
   VMSS_MESH_RELAY_TOKEN: { default: '', flag: 'token', doc: 'Bearer token every push must carry (the Functions app sends the same setting). Required unless push is disabled.' },
   VMSS_MESH_RELAY_PUSH_DISABLED: { default: 'false', flag: 'push-disabled', boolean: true, doc: 'Serve no push API; the relay follows Consul only.' },
+  ...PUSH_OVERLAY_SETTINGS,
   CONSUL_HTTP_ADDR: { default: 'http://127.0.0.1:8500', flag: 'consul-addr', doc: 'Consul HTTP API address (`host:port` or URL; https:// enables TLS).' },
   CONSUL_HTTP_TOKEN: { default: '', flag: 'consul-token', doc: 'Consul ACL token (needs read on our nodes and services).' },
   CONSUL_DATACENTER: { default: '', flag: 'consul-datacenter', doc: "Consul datacenter; empty = the agent's own." },
@@ -63,6 +65,8 @@ export interface RelayConfig {
   readonly listen: ListenAddress;
   readonly admin: ListenAddress;
   readonly push: PushSettings;
+  /** How pushes stand in for Consul until it confirms them (src/relay/inputs/push-settings.ts). */
+  readonly pushOverlay: { readonly maxIndexAhead: number; readonly overlayTtlMs: number };
   readonly consul: ConsulConfig;
   readonly kvPrefix: string;
   readonly coalesceMs: number;
@@ -123,6 +127,7 @@ export function loadRelayConfig(env: Env, flags: RelayFlags = {}): RelayConfig {
     listen,
     admin,
     push: pushDisabled ? { enabled: false } : { enabled: true, token },
+    pushOverlay: parsePushOverlay(parse),
     consul: shared.consul,
     kvPrefix: shared.kvPrefix,
     coalesceMs: parse('VMSS_MESH_RELAY_COALESCE_MS', intIn(0, 5_000)),

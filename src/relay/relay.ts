@@ -25,6 +25,7 @@ import { combineHooks, metricsHooks } from './admin/metrics-hooks';
 import { consulWatchSource, type WatchSource } from './inputs/consul-source';
 import { ConsulWatch } from './inputs/consul-watch';
 import { MeshStateStore } from './inputs/mesh-state-store';
+import { overlayEndObserver } from './inputs/overlay-observer';
 import type { MeshState } from './mesh-state';
 import { shutdownGrpcServer } from './grpc-shutdown';
 import { createPushService } from './push/push-server';
@@ -87,6 +88,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
   const meshState = new MeshStateStore({
     gatewayRoutes: config.gateway.routes,
     coalesceMs: config.coalesceMs,
+    push: config.pushOverlay,
+    onOverlayEnded: overlayEndObserver(metrics.registry, log),
     publish: (state, info) => {
       metrics.recordPublish(info);
       publish(state);

@@ -125,7 +125,7 @@ describe('Consul watch against the Consul double', { concurrency: true, timeout:
     // Another relay's app pushed a commit this Consul reaches only with the second reconcile below.
     const pushedAt = consul.state.index + perReconcile + 1;
     const pushed = { service: 'web', consulIndex: pushedAt, protocol: 'http', endpoints: [{ address: '10.0.0.7', port: 8080, zone: '1', health: 'passing' as const, weight: 1, instanceName: 'web_7' }] };
-    assert.equal(store.offer(pushed).outcome, 'accepted');
+    assert.equal(store.offerPush(pushed).outcome, 'accepted');
     await recorder.waitFor((s) => s.services.get('web')?.endpoints[0]?.address === '10.0.0.7', 5_000, 'the push');
 
     const first = await apply(set, [web('web_0', '10.0.0.1'), web('web_1', '10.0.0.2')]);

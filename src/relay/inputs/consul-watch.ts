@@ -10,6 +10,10 @@
  *  - back off on errors (doubling from `initialBackoffMs` up to `maxBackoffMs`, with jitter,
  *    at least Consul's Retry-After), and start over at the same index when Consul is back.
  * At start, everything is loaded (list + every service) before the store publishes anything.
+ *
+ * The watch also tells the store how far Consul's index got (every answer), whether Consul is
+ * reachable (backoff = not), and lends it non-blocking reads of one service: the store uses them
+ * to check pushes against Consul (push-overlays.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceEndpointSet } from '../../shared/endpoints';
@@ -82,6 +86,7 @@ export class ConsulWatch {
   start(): void {
     if (this.started) throw new Error('ConsulWatch.start called twice');
     this.started = true;
+    this.options.store.attachConsulReader((service) => this.options.source.serviceEndpoints(service, { waitSeconds: this.options.waitSeconds }));
     this.track(this.run());
   }
 
@@ -100,6 +105,7 @@ export class ConsulWatch {
     const initial = await this.initialLoad();
     if (!initial) return;
     this.listIndex = Math.max(initial.index, 1);
+    this.options.store.consulIndexSeen(initial.index);
     this.applyList(initial.services, initial.index, false);
     for (const set of initial.sets) this.options.store.offer(set);
     this.options.store.markLoaded();
@@ -112,6 +118,7 @@ export class ConsulWatch {
       return { index: list.index, value: list.services };
     }, (services, index, reset) => {
       this.listIndex = Math.max(index, 1);
+      this.options.store.consulIndexSeen(index, reset);
       this.applyList(services, index, reset);
       for (const name of services) if (!this.serviceLoops.has(name)) this.startServiceLoop(name, 0);
     });
@@ -135,7 +142,7 @@ export class ConsulWatch {
     return undefined;
   }
 
-  /** Forgets services Consul no longer lists (the store keeps those a newer push created). */
+  /** Forgets services Consul no longer lists (the store keeps those a newer push or answer holds). */
   private applyList(services: readonly string[], index: number, reset: boolean): void {
     const listed = new Set(services);
     for (const [name, loop] of this.serviceLoops) {
@@ -240,6 +247,7 @@ export class ConsulWatch {
   private setState(state: WatchState): void {
     if (state === this.currentState) return;
     this.currentState = state;
+    if (state === 'backoff' || state === 'watching') this.options.store.setConsulReachable(state === 'watching');
     this.options.observer.onState?.(state);
   }
 

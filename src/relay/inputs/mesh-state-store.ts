@@ -1,9 +1,14 @@
 /**
- * What the relay holds of the mesh: one endpoint set per service, fed by pushes (the fast path)
- * and the Consul watch (the truth). The rule for both is the same: the newest Consul index wins,
- * so a late push can never undo what the watch already saw, and the watch never goes back to an
- * older state a push already replaced. Only when Consul itself went back in time (its index
- * decreased: a restored or rebuilt cluster) does the watch overrule that rule (`authoritative`).
+ * What the relay holds of the mesh: one endpoint set per service, fed by the Consul watch (the
+ * truth) and by pushes (the fast path). Each service has two layers:
+ *  - Consul's layer: the watch's last answer. Newest index wins between answers, except when
+ *    Consul itself went back in time (its index decreased: a restored or rebuilt cluster), then
+ *    the watch overrules that rule (`authoritative`).
+ *  - a push overlay: a pushed set newer than Consul's layer, served in its place until Consul
+ *    confirms or overrules it. Consul's data wins (rules in push-overlays.ts): an answer at or
+ *    after the pushed index replaces it; once Consul's index anywhere passes it, the service is
+ *    read again and that answer replaces it; it expires after `overlayTtlMs`; and a push may not
+ *    claim an index more than `maxIndexAhead` beyond the latest index the relay saw from Consul.
  *
  * Changes are coalesced: the first change after a publish opens a window of `coalesceMs`, and
  * everything that arrives inside it goes out as one `publish(state)` — one new version per client
@@ -12,10 +17,13 @@
  */
 import type { MeshEndpoint, PushOutcome, ServiceEndpointSet } from '../../shared/endpoints';
 import type { GatewayRoute, MeshState } from '../mesh-state';
+import { PushOverlays, resolvePushRules, type ConsulReader, type OverlayEnd, type PushRules } from './push-overlays';
+
+export type { ConsulReader, OverlayEnd, PushRules } from './push-overlays';
 
 export interface OfferResult {
   readonly outcome: PushOutcome;
-  /** The index the store holds for the service afterwards. */
+  /** The index the store holds (serves) for the service afterwards. */
   readonly currentIndex: number;
   /** True when the endpoints (not just the index) changed and a publish is due. */
   readonly changed: boolean;
@@ -35,10 +43,18 @@ export interface MeshStateStoreOptions {
   /** Receives every new state; must not alter it. Exceptions are reported to `onPublishError`. */
   readonly publish: (state: MeshState, info: PublishInfo) => void;
   readonly onPublishError?: (error: unknown) => void;
+  /** How pushes are held against Consul; defaults in push-overlays.ts. */
+  readonly push?: Partial<PushRules>;
+  /** Monotonic clock in ms for overlay expiry and re-checks; default performance.now (tests inject one). */
+  readonly now?: () => number;
+  /** A push overlay stopped being served, and why. */
+  readonly onOverlayEnded?: (service: string, reason: OverlayEnd, pushedIndex: number) => void;
 }
 
 export class MeshStateStore {
-  private readonly sets = new Map<string, ServiceEndpointSet>();
+  /** Consul's layer: the watch's last answer per service. */
+  private readonly consul = new Map<string, ServiceEndpointSet>();
+  private readonly overlays: PushOverlays;
   private readonly options: MeshStateStoreOptions;
   private timer: NodeJS.Timeout | undefined;
   private pendingChanges = 0;
@@ -49,39 +65,102 @@ export class MeshStateStore {
   constructor(options: MeshStateStoreOptions) {
     if (!Number.isInteger(options.coalesceMs) || options.coalesceMs < 0) throw new TypeError(`coalesceMs must be a whole number ≥ 0, got ${options.coalesceMs}`);
     this.options = options;
+    this.overlays = new PushOverlays({
+      rules: resolvePushRules(options.push ?? {}),
+      now: options.now ?? (() => performance.now()),
+      consulSet: (service) => this.consul.get(service),
+      takeConsulRead: (set) => this.takeConsulRead(set),
+      change: (service, apply) => {
+        const before = this.get(service);
+        apply();
+        this.updated(service, before);
+      },
+      onEnded: (service, reason, index) => options.onOverlayEnded?.(service, reason, index),
+    });
   }
 
   /**
-   * Takes a service's full endpoint set. Older than held → ignored (unless `authoritative`: the
-   * watch after Consul's index went backwards). Unknown service → created.
+   * What Consul answered for a service (the watch). Older than Consul's layer → ignored (unless
+   * `authoritative`: the watch after Consul's index went backwards). An answer at or after a
+   * pushed index replaces the push.
    */
   offer(set: ServiceEndpointSet, options: { readonly authoritative?: boolean } = {}): OfferResult {
-    const held = this.sets.get(set.service);
+    this.overlays.consulIndexSeen(set.consulIndex, options.authoritative === true);
+    const before = this.get(set.service);
+    const held = this.consul.get(set.service);
     if (held && set.consulIndex < held.consulIndex && !options.authoritative) {
-      return { outcome: 'ignored-stale', currentIndex: held.consulIndex, changed: false };
+      return { outcome: 'ignored-stale', currentIndex: (before as ServiceEndpointSet).consulIndex, changed: false };
     }
-    const next = normalised(set);
-    const changed = !held || !sameContent(held, next);
-    this.sets.set(set.service, next);
-    if (changed) this.changed();
-    return { outcome: held ? 'accepted' : 'created', currentIndex: next.consulIndex, changed };
+    this.consul.set(set.service, normalised(set));
+    this.overlays.consulAnswered(set.service, set.consulIndex, options.authoritative === true);
+    const changed = this.updated(set.service, before);
+    return { outcome: before ? 'accepted' : 'created', currentIndex: (this.get(set.service) as ServiceEndpointSet).consulIndex, changed };
   }
 
   /**
-   * Forgets a service Consul no longer lists at `listIndex`, unless a push newer than that list
-   * created or changed it (the list will catch up). Returns whether it was removed.
+   * A pushed set. Older than what is served → ignored; not newer than Consul's layer → nothing to
+   * add (Consul already has it); else held as an overlay until Consul confirms or overrules it.
+   * The caller checks `pushIndexBound()` first.
+   */
+  offerPush(set: ServiceEndpointSet): OfferResult {
+    const before = this.get(set.service);
+    if (before && set.consulIndex < before.consulIndex) return { outcome: 'ignored-stale', currentIndex: before.consulIndex, changed: false };
+    const fromConsul = this.consul.get(set.service);
+    if (fromConsul && set.consulIndex <= fromConsul.consulIndex) return { outcome: 'accepted', currentIndex: fromConsul.consulIndex, changed: false };
+    this.overlays.hold(normalised(set));
+    const changed = this.updated(set.service, before);
+    return { outcome: before ? 'accepted' : 'created', currentIndex: set.consulIndex, changed };
+  }
+
+  /**
+   * The highest index a push may claim now (`limit`): the latest index seen from Consul plus
+   * `maxIndexAhead`; undefined before Consul's first answer (overlays are checked at the load).
+   */
+  pushIndexBound(): { readonly latest: number; readonly maxIndexAhead: number; readonly limit: number } | undefined {
+    return this.overlays.bound();
+  }
+
+  /**
+   * Reads the service from Consul now (through the watch) and takes the answer: used to check a
+   * push that claims an index beyond `pushIndexBound()`. Undefined when no reader is attached.
+   */
+  readFromConsul(service: string): Promise<ServiceEndpointSet> | undefined {
+    return this.overlays.read(service);
+  }
+
+  /** The watch lends its Consul reads (re-checks, checks of far-ahead pushes). */
+  attachConsulReader(reader: ConsulReader): void {
+    this.overlays.attachReader(reader);
+  }
+
+  /** Every Consul answer's index (list and services), so the store knows how far Consul got. */
+  consulIndexSeen(index: number, reset = false): void {
+    this.overlays.consulIndexSeen(index, reset);
+  }
+
+  /** While the watch cannot reach Consul, overlays do not age: pushes are all the relay hears. */
+  setConsulReachable(reachable: boolean): void {
+    this.overlays.setReachable(reachable);
+  }
+
+  /**
+   * Forgets a service Consul no longer lists at `listIndex`, unless Consul's data or a push newer
+   * than that list holds it (the list will catch up). Returns whether it was removed.
    */
   remove(service: string, listIndex: number, options: { readonly authoritative?: boolean } = {}): boolean {
-    const held = this.sets.get(service);
-    if (!held || (held.consulIndex > listIndex && !options.authoritative)) return false;
-    this.sets.delete(service);
-    this.changed();
-    return true;
+    const before = this.get(service);
+    if (!before) return false;
+    const held = this.consul.get(service);
+    if (held && (held.consulIndex <= listIndex || options.authoritative)) this.consul.delete(service);
+    this.overlays.unlisted(service, listIndex, options.authoritative === true);
+    this.updated(service, before);
+    return this.get(service) === undefined;
   }
 
   /** The first complete load from Consul is in: publish at once, and from now on after each window. */
   markLoaded(): void {
     if (this.loadedAt !== undefined) return;
+    this.overlays.loaded();
     this.loadedAt = Date.now();
     this.flush();
   }
@@ -90,12 +169,28 @@ export class MeshStateStore {
     return this.loadedAt !== undefined;
   }
 
+  /** The set served for a service: its push overlay if any, else Consul's. */
   get(service: string): ServiceEndpointSet | undefined {
-    return this.sets.get(service);
+    return this.overlays.get(service) ?? this.consul.get(service);
+  }
+
+  /** Consul's layer alone (what the watch last answered). */
+  fromConsul(service: string): ServiceEndpointSet | undefined {
+    return this.consul.get(service);
+  }
+
+  /** Services served from a push Consul has not confirmed yet. */
+  pushedServices(): string[] {
+    return this.overlays.services();
   }
 
   serviceNames(): string[] {
-    return [...this.sets.keys()].sort();
+    return [...new Set([...this.consul.keys(), ...this.overlays.services()])].sort();
+  }
+
+  /** Expires overlays and starts due re-checks now (also runs on a timer). */
+  sweep(): void {
+    this.overlays.sweep();
   }
 
   /** The last published state (undefined before the first load). */
@@ -112,7 +207,7 @@ export class MeshStateStore {
     const services = new Map<string, ServiceEndpointSet>();
     let endpoints = 0;
     for (const name of this.serviceNames()) {
-      const set = this.sets.get(name) as ServiceEndpointSet;
+      const set = this.get(name) as ServiceEndpointSet;
       services.set(name, set);
       endpoints += set.endpoints.length;
     }
@@ -127,11 +222,26 @@ export class MeshStateStore {
     }
   }
 
-  /** Cancels a pending publish; later offers are still held but never published. */
+  /** Cancels a pending publish and the overlay timer; later offers are still held but never published. */
   close(): void {
     this.closed = true;
+    this.overlays.close();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** A read the store asked for (re-check, push check): Consul's layer takes it if it has the service. */
+  private takeConsulRead(set: ServiceEndpointSet): void {
+    const held = this.consul.get(set.service);
+    if (held && set.consulIndex >= held.consulIndex) this.consul.set(set.service, normalised(set));
+  }
+
+  /** Compares what is served for `service` now with `before`; schedules a publish when it differs. */
+  private updated(service: string, before: ServiceEndpointSet | undefined): boolean {
+    const after = this.get(service);
+    const changed = before === undefined ? after !== undefined : after === undefined || !sameContent(before, after);
+    if (changed) this.changed();
+    return changed;
   }
 
   private changed(): void {

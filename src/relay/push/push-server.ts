@@ -3,8 +3,13 @@
  *  1. needs `authorization: Bearer <token>` (UNAUTHENTICATED otherwise; compared in constant time);
  *  2. is validated whole before anything changes (INVALID_ARGUMENT naming the first bad field,
  *     e.g. `services[0].endpoints[2].address: "10.0.0.x" is not an IP literal`);
- *  3. offers each service's set to the MeshStateStore: older than held → IGNORED_STALE, unknown
- *     service → CREATED, else ACCEPTED (the same newest-index rule the Consul watch follows).
+ *  3. is refused whole (FAILED_PRECONDITION) when a service's consul_index is more than the
+ *     store's bound ahead of the latest index the relay saw from Consul — after one read of that
+ *     service from Consul, which is what an honest push after a long quiet spell needs (UNAVAILABLE
+ *     when that read fails): a push must not claim a future Consul has not reached;
+ *  4. offers each service's set to the MeshStateStore as a push: older than served → IGNORED_STALE,
+ *     unknown service → CREATED, else ACCEPTED. A pushed set is served until Consul confirms or
+ *     overrules it, or it expires (push-overlays.ts).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -23,11 +28,14 @@ import {
   type WireServiceEndpoints,
 } from './push-proto';
 
+/** Why a push call was refused before it reached the state. */
+export type PushRejection = 'unauthenticated' | 'invalid-argument' | 'index-ahead' | 'index-unverified';
+
 export interface PushServerHooks {
   /** After a valid, authenticated call: one entry per service. */
   onPush?(source: string, results: ReadonlyArray<{ readonly service: string } & OfferResult>): void;
   /** A call refused before it reached the store. */
-  onRejected?(reason: 'unauthenticated' | 'invalid-argument', detail: string, peer: string): void;
+  onRejected?(reason: PushRejection, detail: string, peer: string): void;
 }
 
 export interface PushServiceOptions {
@@ -83,11 +91,64 @@ export function createPushService(options: PushServiceOptions): PushService {
       callback({ code: grpc.status.INVALID_ARGUMENT, details: detail });
       return;
     }
-    const results = sets.map((set) => ({ service: set.service, ...options.store.offer(set) }));
-    safe(() => hooks.onPush?.(call.request.source, results));
-    callback(null, { results: results.map((r) => ({ service: r.service, outcome: OUTCOME_TO_WIRE[r.outcome], currentIndex: r.currentIndex })) });
+    const accept = (): void => {
+      const results = sets.map((set) => ({ service: set.service, ...options.store.offerPush(set) }));
+      safe(() => hooks.onPush?.(call.request.source, results));
+      callback(null, { results: results.map((r) => ({ service: r.service, outcome: OUTCOME_TO_WIRE[r.outcome], currentIndex: r.currentIndex })) });
+    };
+    const refuse = (refusal: IndexRefusal): void => {
+      safe(() => hooks.onRejected?.(refusal.reason, refusal.detail, call.getPeer()));
+      callback({ code: refusal.code, details: refusal.detail });
+    };
+    if (firstBeyondBound(sets, options.store) === undefined) return accept();
+    checkAgainstConsul(sets, options.store).then((refusal) => (refusal ? refuse(refusal) : accept()), (error: unknown) => refuse({ reason: 'index-unverified', code: grpc.status.INTERNAL, detail: String(error) }));
   };
   return { definition: endpointPushService().service, implementation: { pushEndpoints } };
+}
+
+interface IndexRefusal {
+  readonly reason: Extract<PushRejection, 'index-ahead' | 'index-unverified'>;
+  readonly code: grpc.status;
+  readonly detail: string;
+}
+
+/** Position of the first set whose index is beyond the store's bound (none before Consul's first answer). */
+function firstBeyondBound(sets: readonly ServiceEndpointSet[], store: MeshStateStore): number | undefined {
+  const bound = store.pushIndexBound();
+  if (!bound) return undefined;
+  const i = sets.findIndex((set) => set.consulIndex > bound.limit);
+  return i < 0 ? undefined : i;
+}
+
+/**
+ * A push beyond the bound may still be honest (Consul's index moves with writes the watch never
+ * sees, such as KV): one read of the first such service from Consul updates the relay's view of
+ * Consul's index; whatever is still beyond the bound after it is refused.
+ */
+async function checkAgainstConsul(sets: readonly ServiceEndpointSet[], store: MeshStateStore): Promise<IndexRefusal | undefined> {
+  const first = firstBeyondBound(sets, store) as number;
+  const suspect = sets[first] as ServiceEndpointSet;
+  const read = store.readFromConsul(suspect.service);
+  if (read) {
+    try {
+      await read;
+    } catch (error) {
+      const bound = store.pushIndexBound();
+      return {
+        reason: 'index-unverified',
+        code: grpc.status.UNAVAILABLE,
+        detail: `services[${first}].consul_index: ${suspect.consulIndex} is more than ${bound?.maxIndexAhead} ahead of Consul's index ${bound?.latest} (the latest the relay has seen), and Consul could not be read to check it: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+  const still = firstBeyondBound(sets, store);
+  if (still === undefined) return undefined;
+  const bound = store.pushIndexBound();
+  return {
+    reason: 'index-ahead',
+    code: grpc.status.FAILED_PRECONDITION,
+    detail: `services[${still}].consul_index: ${(sets[still] as ServiceEndpointSet).consulIndex} is more than ${bound?.maxIndexAhead} ahead of Consul's index ${bound?.latest} (the latest the relay has seen from Consul); a push cannot claim a state Consul has not reached, so nothing of this push was taken (relay setting VMSS_MESH_RELAY_PUSH_MAX_INDEX_AHEAD)`,
+  };
 }
 
 /** The request as endpoint sets, or InvalidInputError with the path of the first bad field. */
