@@ -24,6 +24,7 @@ const lazy = (summary: string, load: () => unknown): CommandEntry => ({ summary,
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   'bootstrap envoy': lazy('Print an Envoy bootstrap that takes its configuration from a relay over ADS (--delta or --sotw)', () => ({ run: require('./bootstrap').runEnvoy })),
   'bootstrap grpc': lazy('Print a GRPC_XDS_BOOTSTRAP document for proxyless gRPC clients of a relay', () => ({ run: require('./bootstrap').runGrpc })),
+  chaos: lazy('Run the seeded chaos soak over the sandbox and print its table by fault class (what npm run chaos runs)', () => require('./chaos')),
   'deadletter replay': lazy('Replay the events Event Grid dead-lettered to a blob container through the vmssEvents function', () => require('./deadletter')),
   demo: lazy('Run the whole local sandbox (what npm start runs): live table, status page, control API', () => require('./demo')),
   'events explain': lazy('Explain what the app would do with an Event Grid delivery or autoscale webhook body', () => require('./events-explain')),

@@ -16,7 +16,7 @@ import { startAzurite } from './azurite';
 import { decideAutoscale, DEFAULT_AUTOSCALE_RULE } from './autoscale';
 import { autoscaleNotification, autoscaleRequest, postWebhook } from './event-grid';
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
-import { startConsulDouble } from './consul-double';
+import { startConsulDouble, type ConsulDouble } from './consul-double';
 import { startConsulAgent } from './consul-agent';
 import { findOnPath } from './find-binary';
 import { claimLoopbackBlock } from './loopback-block';
@@ -52,6 +52,15 @@ export interface SandboxOptions {
   readonly refreshMs?: number;
   /** One line per notable thing (startup, problems). */
   readonly log?: (line: string) => void;
+  /** Use this Consul double (started, and closed, by the caller) instead of starting Consul. */
+  readonly consulDouble?: ConsulDouble;
+  /** Run the steady traffic clients (default true). */
+  readonly traffic?: boolean;
+  /**
+   * Sees every Event Grid delivery the sandbox is about to make and answers what to deliver
+   * instead (fewer, more, other operations): event loss, duplicates and delays for the chaos soak.
+   */
+  readonly beforeDelivery?: (operations: readonly ArmOperationRecord[]) => readonly ArmOperationRecord[];
 }
 
 export interface SandboxScaleSetSpec {
@@ -70,7 +79,9 @@ export const SANDBOX_SCALE_SETS: readonly SandboxScaleSetSpec[] = [
 const HTTP_PORT = 8080;
 /** The longest one part of the sandbox may take to stop before close() goes on without it. */
 const CLOSE_STEP_TIMEOUT_MS = 10_000;
-const RELAY_TOKEN = 'sandbox-push-token';
+/** The push token of the sandbox's relay (the chaos soak pushes as the Functions app would). */
+export const SANDBOX_RELAY_TOKEN = 'sandbox-push-token';
+const RELAY_TOKEN = SANDBOX_RELAY_TOKEN;
 
 export interface Sandbox {
   readonly world: LocalWorld;
@@ -139,9 +150,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     // A real Consul when one is installed; otherwise the project's Consul API double.
-    const consulBinary = options.useConsulBinary === false ? undefined : findOnPath('consul');
-    const consul: { readonly url: string; close(): Promise<void> } = consulBinary ? await startConsulAgent(consulBinary) : await startConsulDouble();
-    onClose('Consul', () => consul.close());
+    const consulBinary = options.consulDouble || options.useConsulBinary === false ? undefined : findOnPath('consul');
+    const consul: { readonly url: string; close(): Promise<void> } = options.consulDouble ?? (consulBinary ? await startConsulAgent(consulBinary) : await startConsulDouble());
+    if (!options.consulDouble) onClose('Consul', () => consul.close());
     const consulKind: 'agent' | 'double' = consulBinary ? 'agent' : 'double';
     log(consulBinary ? `Consul: a real consul agent -dev (${consulBinary}) at ${consul.url}` : `Consul: the project's Consul API double at ${consul.url} (no consul binary on the PATH)`);
 
@@ -233,8 +244,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let deliveries = Promise.resolve();
     const lastOperation = new Map<string, ArmOperationRecord>();
     let seed = 1;
-    const deliver = (operations: readonly ArmOperationRecord[], label: string) => {
-      if (closing) return;
+    const deliver = (all: readonly ArmOperationRecord[], label: string) => {
+      const operations = options.beforeDelivery ? options.beforeDelivery(all) : all;
+      if (closing || operations.length === 0) return;
       deliveries = deliveries
         .then(async () => {
           if (closing) return;
@@ -294,7 +306,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // Steady traffic per service, through the relay, from the real xDS client.
     const traffic = new Map<string, XdsTraffic>();
-    for (const spec of SANDBOX_SCALE_SETS) {
+    for (const spec of options.traffic === false ? [] : SANDBOX_SCALE_SETS) {
       const client = new XdsTraffic({ service: spec.service, bootstrap: grpcBootstrap({ serverUri: relayAddress, nodeId: `sandbox-client-${spec.service}` }), concurrency: 1, pauseMs: 20 });
       traffic.set(spec.service, client);
       onClose(`traffic client of ${spec.service}`, () => client.close());

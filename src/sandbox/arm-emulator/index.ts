@@ -27,7 +27,7 @@ export { ArmEmulatorError } from './arm-error';
 export { RequestLog } from './request-log';
 export type { RequestFilter, RequestRecord } from './request-log';
 export { DEFAULT_RATE_LIMITS, FaultInjector } from './throttling';
-export type { BucketSettings, FaultMatch, InjectedFault, OperationKind } from './throttling';
+export type { BucketSettings, FaultMatch, InjectedFault, OperationKind, PageFaultKind } from './throttling';
 export { sequentialIpv4Allocator } from './ip-allocator';
 export { createTestPki } from './tls';
 export type { TestPki, TestPkiOptions } from './tls';

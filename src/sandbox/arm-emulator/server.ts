@@ -15,7 +15,7 @@ import type { Reply, Route } from './router';
 import { computeRoutes } from './routes-compute';
 import { networkRoutes } from './routes-network';
 import { DEFAULT_RATE_LIMITS, FaultInjector, RateLimiter, operationKind } from './throttling';
-import type { BucketSettings, OperationKind } from './throttling';
+import type { BucketSettings, OperationKind, PageFaultKind } from './throttling';
 import { createTestPki } from './tls';
 import type { TestPki } from './tls';
 import { ArmWorld } from './world';
@@ -107,6 +107,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       throw new ArmEmulatorError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are 'yyyy-mm-dd' dates.`);
     }
     const routeName = routeMatch && 'route' in routeMatch ? routeMatch.route.name : null;
+    const delayMs = faults.takeDelay({ method, route: routeName, path: url.pathname });
+    if (delayMs !== undefined) await holdFor(delayMs);
     const fault = faults.take({ method, route: routeName, path: url.pathname });
     if (fault) {
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
@@ -134,7 +136,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         throw new ArmEmulatorError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: not JSON.');
       }
     }
-    return routeMatch.route.handle({
+    const answer = routeMatch.route.handle({
       world,
       params: routeMatch.params,
       query: url.searchParams,
@@ -146,6 +148,23 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       pageSize,
       json,
       correlationId: headers['x-ms-correlation-request-id'] ?? randomUUID(),
+    });
+    const pageFault = answer.status === 200 ? faults.takePageFault({ method, route: routeName, path: url.pathname }) : undefined;
+    return pageFault ? wrongPage(answer, pageFault, url) : answer;
+  }
+
+  // A held request ends at close (its socket is destroyed then); the timer must not keep the process alive.
+  const holds = new Set<() => void>();
+  function holdFor(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        holds.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      holds.add(done);
     });
   }
 
@@ -221,10 +240,34 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       closed ??= new Promise<void>((resolve) => {
         if (onOperation) world.off('operation', onOperation);
         if (ownsWorld) world.close();
+        for (const release of [...holds]) release();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });
       return closed;
     },
   };
+}
+
+/** Rewrites a list answer into the wrong page `kind` describes (see `PageFaultKind`). */
+function wrongPage(answer: Reply, kind: PageFaultKind, url: URL): Reply {
+  const body = answer.body as { value?: unknown[]; nextLink?: string } | undefined;
+  if (!body || !Array.isArray(body.value)) return answer;
+  const link = (token: string) => {
+    const next = new URL(url.toString());
+    next.searchParams.set('$skiptoken', token);
+    return next.toString();
+  };
+  switch (kind) {
+    case 'empty-page': {
+      // The real page follows: the same request again, marked so it is not this fault's target twice.
+      const next = new URL(url.toString());
+      next.searchParams.set('chaos-empty-page', String(Date.now()));
+      return { ...answer, body: { value: [], nextLink: next.toString() } };
+    }
+    case 'drop-last-item':
+      return { ...answer, body: { ...body, value: body.value.slice(0, -1) } };
+    case 'broken-next-link':
+      return { ...answer, body: { ...body, nextLink: link('not-a-valid-token') } };
+  }
 }

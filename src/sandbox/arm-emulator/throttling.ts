@@ -68,6 +68,25 @@ export interface InjectedFault {
   readonly retryAfterSeconds?: number;
 }
 
+/**
+ * A listing page that is wrong without being an error: `empty-page` answers no items and a nextLink
+ * to the real page (ARM does this); `drop-last-item` leaves out the page's last item; `broken-next-link`
+ * adds a nextLink whose skip token ARM rejects (400), so the listing cannot be completed.
+ */
+export type PageFaultKind = 'empty-page' | 'drop-last-item' | 'broken-next-link';
+
+interface ArmedPageFault {
+  remaining: number;
+  readonly match: FaultMatch;
+  readonly kind: PageFaultKind;
+}
+
+interface ArmedDelay {
+  remaining: number;
+  readonly match: FaultMatch;
+  readonly delayMs: number;
+}
+
 interface ArmedFault {
   remaining: number;
   skipRemaining: number;
@@ -77,6 +96,41 @@ interface ArmedFault {
 
 export class FaultInjector {
   private armed: ArmedFault[] = [];
+  private delays: ArmedDelay[] = [];
+  private pageFaults: ArmedPageFault[] = [];
+
+  /** Holds the next `count` matching requests for `delayMs` before answering them normally (slow or hung ARM). */
+  delay(count: number, options: { readonly delayMs: number } & FaultMatch): void {
+    const { delayMs, ...match } = options;
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new TypeError(`delayMs must be a non-negative number, got ${delayMs}`);
+    checkCount(count, match);
+    this.delays.push({ remaining: count, match, delayMs });
+  }
+
+  /** Makes the next `count` matching list answers wrong pages (see `PageFaultKind`). */
+  wrongPage(count: number, options: { readonly kind: PageFaultKind } & FaultMatch): void {
+    const { kind, ...match } = options;
+    checkCount(count, match);
+    this.pageFaults.push({ remaining: count, match, kind });
+  }
+
+  /** The delay for this request, if one is armed (and uses it up). */
+  takeDelay(request: { method: string; route: string | null; path: string }): number | undefined {
+    const hit = this.delays.find((d) => d.remaining > 0 && faultMatches(d.match, request));
+    if (!hit) return undefined;
+    hit.remaining -= 1;
+    this.delays = this.delays.filter((d) => d.remaining > 0);
+    return hit.delayMs;
+  }
+
+  /** The page fault for this list answer, if one is armed (and uses it up). */
+  takePageFault(request: { method: string; route: string | null; path: string }): PageFaultKind | undefined {
+    const hit = this.pageFaults.find((p) => p.remaining > 0 && faultMatches(p.match, request));
+    if (!hit) return undefined;
+    hit.remaining -= 1;
+    this.pageFaults = this.pageFaults.filter((p) => p.remaining > 0);
+    return hit.kind;
+  }
 
   /** Answers the next `count` matching requests with 429 and `Retry-After: retryAfterSeconds`. */
   throttle(count: number, options: { readonly retryAfterSeconds: number } & FaultMatch): void {
@@ -103,11 +157,13 @@ export class FaultInjector {
   /** Drops every armed fault. */
   clear(): void {
     this.armed = [];
+    this.delays = [];
+    this.pageFaults = [];
   }
 
-  /** Faults still armed (sum of remaining counts). */
+  /** Faults still armed (sum of remaining counts, delays and wrong pages included). */
   get pending(): number {
-    return this.armed.reduce((sum, a) => sum + a.remaining, 0);
+    return [...this.armed, ...this.delays, ...this.pageFaults].reduce((sum, a) => sum + a.remaining, 0);
   }
 
   /** The fault for this request, if one is armed (and uses it up). */
@@ -124,11 +180,15 @@ export class FaultInjector {
   }
 
   private arm(count: number, match: FaultMatch, fault: InjectedFault): void {
-    if (!Number.isInteger(count) || count < 1) throw new TypeError(`fault count must be a positive integer, got ${count}`);
-    const skip = match.skip ?? 0;
-    if (!Number.isInteger(skip) || skip < 0) throw new TypeError(`fault skip must be a non-negative integer, got ${skip}`);
-    this.armed.push({ remaining: count, skipRemaining: skip, match, fault });
+    checkCount(count, match);
+    this.armed.push({ remaining: count, skipRemaining: match.skip ?? 0, match, fault });
   }
+}
+
+function checkCount(count: number, match: FaultMatch): void {
+  if (!Number.isInteger(count) || count < 1) throw new TypeError(`fault count must be a positive integer, got ${count}`);
+  const skip = match.skip ?? 0;
+  if (!Number.isInteger(skip) || skip < 0) throw new TypeError(`fault skip must be a non-negative integer, got ${skip}`);
 }
 
 function faultMatches(match: FaultMatch, request: { method: string; route: string | null; path: string }): boolean {

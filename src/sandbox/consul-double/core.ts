@@ -21,11 +21,31 @@ export interface HookReply {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** A hook's answer that closes the connection without any response (a crashed or unreachable agent). */
+export interface DropReply {
+  readonly drop: true;
+}
+
 /**
  * Runs before each request is handled (after it is fully received). It may await anything (to
  * interleave concurrent clients deterministically), change the world through HTTP, or answer.
  */
-export type RequestHook = (info: RequestInfo) => void | HookReply | undefined | Promise<void | HookReply | undefined>;
+export type RequestHook = (info: RequestInfo) => void | HookReply | DropReply | undefined | Promise<void | HookReply | DropReply | undefined>;
+
+/**
+ * Runs after a request whose handling committed a write (the index moved), before the answer is
+ * sent: it may replace the answer or drop the connection, so the client sees a failure although
+ * the write is committed ("lost response after commit").
+ */
+export type AfterWriteHook = (info: RequestInfo) => HookReply | DropReply | undefined;
+
+/** One committed change, as whole-world snapshots before and after (for observers in tests). */
+export interface CommitRecord {
+  readonly before: WorldSnapshot;
+  readonly after: WorldSnapshot;
+}
+
+export type CommitObserver = (commit: CommitRecord) => void;
 
 export interface LoggedRequest {
   readonly method: string;
@@ -52,6 +72,10 @@ export interface ConsulDoubleState {
   readonly index: number;
   snapshot(): WorldSnapshot;
   setBeforeRequest(hook: RequestHook | undefined): void;
+  /** See `AfterWriteHook`; undefined removes it. */
+  setAfterWrite(hook: AfterWriteHook | undefined): void;
+  /** Calls `observer` synchronously after every commit; returns the function that stops it. */
+  observeCommits(observer: CommitObserver): () => void;
   /** Every request handled so far (hook answers included), oldest first. */
   readonly requests: readonly LoggedRequest[];
   clearRequests(): void;
@@ -63,6 +87,8 @@ export class DoubleCore implements ConsulDoubleState {
   private current = new World();
   private readonly listeners = new Set<() => void>();
   private hook: RequestHook | undefined;
+  private afterWriteHook: AfterWriteHook | undefined;
+  private readonly commitObservers = new Set<CommitObserver>();
   readonly log: LoggedRequest[] = [];
   closed = false;
 
@@ -86,6 +112,19 @@ export class DoubleCore implements ConsulDoubleState {
     this.hook = hook;
   }
 
+  get afterWrite(): AfterWriteHook | undefined {
+    return this.afterWriteHook;
+  }
+
+  setAfterWrite(hook: AfterWriteHook | undefined): void {
+    this.afterWriteHook = hook;
+  }
+
+  observeCommits(observer: CommitObserver): () => void {
+    this.commitObservers.add(observer);
+    return () => this.commitObservers.delete(observer);
+  }
+
   clearRequests(): void {
     this.log.length = 0;
   }
@@ -95,16 +134,19 @@ export class DoubleCore implements ConsulDoubleState {
     const next = this.current.clone();
     const idx = this.current.index + 1;
     const result = fn(next, idx);
-    next.index = idx;
-    this.current = next;
-    this.notify();
+    this.install(next, idx);
     return result;
   }
 
   /** Installs a world built elsewhere (a committed transaction) at `idx`. */
   install(next: World, idx: number): void {
+    const before = this.commitObservers.size > 0 ? snapshotOf(this.current) : undefined;
     next.index = idx;
     this.current = next;
+    if (before) {
+      const commit = { before, after: snapshotOf(next) };
+      for (const observer of [...this.commitObservers]) observer(commit);
+    }
     this.notify();
   }
 
@@ -139,8 +181,16 @@ export class DoubleCore implements ConsulDoubleState {
   }
 
   snapshot(): WorldSnapshot {
-    const w = this.current;
-    return {
+    return snapshotOf(this.current);
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+}
+
+function snapshotOf(w: World): WorldSnapshot {
+  return {
       index: w.index,
       nodes: [...w.nodes.values()].sort((a, b) => cmp(a.node, b.node)),
       services: w.allServices().sort((a, b) => cmp(a.node, b.node) || cmp(a.id, b.id)),
@@ -148,12 +198,7 @@ export class DoubleCore implements ConsulDoubleState {
       kv: [...w.kv.values()]
         .sort((a, b) => cmp(a.key, b.key))
         .map((e) => ({ ...e, value: e.value === null ? null : Buffer.from(e.value, 'base64').toString('utf8') })),
-    };
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
-  }
+  };
 }
 
 function cmp(a: string, b: string): number {

@@ -6,6 +6,6 @@
  */
 export { startConsulDouble, parseGoDuration } from './server';
 export type { ConsulDouble, ConsulDoubleOptions } from './server';
-export type { ConsulDoubleState, HookReply, LoggedRequest, RequestHook, RequestInfo, WorldSnapshot, KvSnapshotEntry } from './core';
+export type { AfterWriteHook, CommitObserver, CommitRecord, ConsulDoubleState, DropReply, HookReply, LoggedRequest, RequestHook, RequestInfo, WorldSnapshot, KvSnapshotEntry } from './core';
 export type { AclAccess, AclOptions, AclTokenSpec } from './acl';
 export type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';

@@ -128,6 +128,11 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
   const hook = core.beforeRequest;
   if (hook) {
     const reply = await hook({ method, path: url.pathname, query: url.searchParams, token });
+    if (reply && 'drop' in reply) {
+      log(0);
+      req.socket.destroy();
+      return;
+    }
     if (reply) {
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
       send(res, reply.status, 'text/plain; charset=utf-8', reply.body ?? '');
@@ -166,6 +171,7 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
   }
 
   let reply: Reply;
+  const indexBefore = core.index;
   try {
     const args = (found.match as RegExpExecArray).slice(1).map((a) => decodeURIComponent(a ?? ''));
     reply = found.route.handle({ core, config, method, params: url.searchParams, body, authz, args });
@@ -173,6 +179,18 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
     if (!(error instanceof OpError)) throw error;
     send(res, error.status, 'text/plain; charset=utf-8', error.message);
     log(error.status);
+    return;
+  }
+  const lost = core.index !== indexBefore ? core.afterWrite?.({ method, path: url.pathname, query: url.searchParams, token }) : undefined;
+  if (lost && 'drop' in lost) {
+    log(0);
+    req.socket.destroy();
+    return;
+  }
+  if (lost) {
+    for (const [k, v] of Object.entries(lost.headers ?? {})) res.setHeader(k, v);
+    send(res, lost.status, 'text/plain; charset=utf-8', lost.body ?? '');
+    log(lost.status);
     return;
   }
 

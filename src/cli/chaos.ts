@@ -1,0 +1,74 @@
+/** `vmss-mesh chaos` (`npm run chaos`): the seeded chaos soak over the sandbox, with its table by fault class. */
+import { parseArgs } from 'node:util';
+import { renderChaosReport } from '../sandbox/chaos/report';
+import { runChaos } from '../sandbox/chaos/runner';
+import { FAULT_CLASSES, type FaultClass } from '../sandbox/chaos/schedule';
+import { EXIT, UsageError, type CliIo } from './command';
+
+const USAGE = `Usage: vmss-mesh chaos [options]
+
+Runs the sandbox headless (ARM emulator, Consul double, the Functions app, the relay, a proxyless
+gRPC client per service and an Envoy-profile ADS client) and injects a seeded schedule of faults
+of every class — ARM 404/429/500/slow/hung/wrong pages, Consul down/slow/500/429/lost answers after
+commit, relay restarts, Event Grid duplicates/reordering/delay/loss, hostile xDS and push clients —
+between real scale-out, scale-in, fail and heal actions. After every step it checks: no instance
+ARM lists as running is deregistered, no failed call to a live instance, nothing the mesh does not
+own is written, Consul and the relay equal ARM within the convergence bound, memory within its
+limit. Prints a table by fault class; exit code 1 when an invariant failed.
+
+Options:
+      --seed N           Seed of the fault schedule (default: random, printed).
+      --faults N         Faults to inject (default 1000).
+      --minutes M        Stop injecting after M minutes (default: no limit).
+      --bound-ms N       Convergence bound after each fault (default 15000).
+      --classes a,b      Only these fault classes (default all): ${FAULT_CLASSES.join(', ')}.
+  -v, --verbose          One line per step on stderr.
+  -h, --help             Show this help.
+`;
+
+function positive(name: string, raw: string | undefined, fallback: number, integer = true): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        seed: { type: 'string' },
+        faults: { type: 'string' },
+        minutes: { type: 'string' },
+        'bound-ms': { type: 'string' },
+        classes: { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const seed = values.seed === undefined ? 1 + Math.floor(Math.random() * 2 ** 31) : positive('seed', values.seed, 1);
+  const faults = positive('faults', values.faults, 1000);
+  const minutes = values.minutes === undefined ? undefined : positive('minutes', values.minutes, 1, false);
+  const classes = values.classes?.split(',').map((c) => c.trim());
+  for (const c of classes ?? []) if (!(FAULT_CLASSES as readonly string[]).includes(c)) throw new UsageError(`unknown fault class ${JSON.stringify(c)} (there are ${FAULT_CLASSES.join(', ')})`);
+  io.stderr.write(`chaos: seed ${seed}, ${faults} faults${minutes ? `, at most ${minutes} min` : ''}\n`);
+  const report = await runChaos({
+    seed,
+    faults,
+    ...(minutes ? { maxMs: minutes * 60_000 } : {}),
+    convergenceBoundMs: positive('bound-ms', values['bound-ms'], 15_000),
+    ...(classes ? { classes: classes as FaultClass[] } : {}),
+    ...(values.verbose ? { log: (line: string) => void io.stderr.write(`  ${line}\n`) } : {}),
+  });
+  io.stdout.write(renderChaosReport(report));
+  return report.ok ? EXIT.ok : EXIT.failure;
+}

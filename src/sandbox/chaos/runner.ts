@@ -1,0 +1,224 @@
+/**
+ * The chaos soak: the sandbox's world (ARM emulator, Consul double, the Functions app in the
+ * local host, the relay), a proxyless gRPC client per service and an Envoy-profile wire client,
+ * a seeded schedule of faults of every class interleaved with real ARM actions, and after every
+ * step the invariants: no wrongful removal, no failed call to a live instance, no write to what
+ * the mesh does not own (all watched continuously), convergence to ARM within the bound once the
+ * fault ends, relay (process) memory within its limit.
+ */
+import { startConsulDouble } from '../consul-double';
+import { SANDBOX_SCALE_SETS, startSandbox, type Sandbox } from '../sandbox';
+import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../local-world';
+import { ConsulObserver } from './consul-observer';
+import { EventGate } from './event-gate';
+import { injectFault, type FaultContext } from './faults';
+import { foreignEntries, seedForeignEntries } from './foreign-seed';
+import { GatewayClient } from './gateway-client';
+import { emptyRow, type ChaosReport, type ClassRow } from './report';
+import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass } from './schedule';
+import { TrafficProbe, type ProbeCall } from './traffic-probe';
+import { armInstances, differences, expectedState, relayView, runningInstanceAt } from './world-view';
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly faults: number;
+  /** Stop injecting after this long (the run then checks the end state). */
+  readonly maxMs?: number;
+  /** Each change must converge within this after its fault ends (default 15 s). */
+  readonly convergenceBoundMs?: number;
+  /** Heap the process (relay included) may use (default 1536 MB). */
+  readonly memoryLimitMb?: number;
+  readonly classes?: readonly FaultClass[];
+  readonly log?: (line: string) => void;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const MAX_PROBLEMS = 40;
+const ACTION_ROW = 'ARM actions (no fault)';
+const SERVICES = SANDBOX_SCALE_SETS.map((s) => s.service);
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const began = Date.now();
+  const log = options.log ?? (() => undefined);
+  const bound = options.convergenceBoundMs ?? 15_000;
+  const limitMb = options.memoryLimitMb ?? 1536;
+  const schedule = buildSchedule({ seed: options.seed, faults: options.faults, ...(options.classes ? { classes: options.classes } : {}), scaleSets: SANDBOX_SCALE_SETS.length, maxCapacity: 5 });
+  const rows = new Map<string, ClassRow>([...(options.classes ?? FAULT_CLASSES), ACTION_ROW].map((c) => [c, emptyRow(c)]));
+  const row = (c: string) => rows.get(c) ?? rows.set(c, emptyRow(c)).get(c)!;
+  const problems: string[] = [];
+  const problem = (line: string) => void (problems.length < MAX_PROBLEMS ? problems.push(line) : undefined);
+  let current = 'start';
+  let stepLabel = 'start';
+
+  const consul = await startConsulDouble();
+  const cleanups: Array<() => Promise<void> | void> = [() => consul.close()];
+  let sandbox: Sandbox | undefined;
+  try {
+    await seedForeignEntries(consul, `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/${SANDBOX_RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachineScaleSets/orders`);
+    const foreignAtStart = foreignEntries(consul.state.snapshot());
+    const gate = new EventGate();
+    sandbox = await startSandbox({
+      azurite: false,
+      useFuncBinary: false,
+      consulDouble: consul,
+      traffic: false,
+      beforeDelivery: gate.filter,
+      createDelayMs: 300,
+      drainMs: 1000,
+      timerSchedule: '* * * * * *',
+      hostPort: 0,
+      relayPort: 0,
+      relayAdminPort: 0,
+      refreshMs: 2000,
+      log,
+    });
+    const box = sandbox;
+    cleanups.push(() => box.close());
+    const arm = box.world.arm.world;
+
+    // When each address last stopped being live (failed, draining, gone): calls to it after are not judged.
+    const disturbed = new Map<string, number>();
+    const known = new Map<string, string>();
+    arm.on('change', () => {
+      const now = Date.now();
+      const seen = new Set<string>();
+      for (const { instance, ip } of armInstances(box)) {
+        seen.add(ip);
+        known.set(ip, instance.name);
+        if (expectedState(instance) !== 'passing') disturbed.set(ip, now);
+      }
+      for (const ip of known.keys()) if (!seen.has(ip)) disturbed.set(ip, now);
+    });
+    const judge = (call: ProbeCall) => {
+      if (!call.error) return;
+      const r = row(current);
+      if (!call.peer) return void (r.failedNoEndpoint += 1);
+      const found = armInstances(box).find((v) => v.ip === call.peer);
+      const live = found && expectedState(found.instance) === 'passing' && (disturbed.get(call.peer) ?? 0) < call.startedAt - 1_000;
+      if (!live) return void (r.failedToNotLive += 1);
+      r.failedToLive += 1;
+      problem(`[${stepLabel}] call to live ${found.instance.name} (${call.peer}) failed: ${call.error}`);
+    };
+
+    const views = () => ({ 'relay (proxyless)': relayView(box, 'proxyless-grpc'), 'relay (envoy)': relayView(box, 'envoy-gateway'), gateway: gateway.view });
+    const stuck = new Set<string>();
+    const converge = async (deadlineMs: number): Promise<{ ms: number; left: string[] }> => {
+      const start = Date.now();
+      for (;;) {
+        const left = [...differences(box, consul.state.snapshot(), views()), ...gateway.inconsistencies()].filter((p) => !stuck.has(p));
+        if (left.length === 0 || Date.now() - start > deadlineMs) return { ms: Date.now() - start, left };
+        await pause(25);
+      }
+    };
+
+    const gateway = new GatewayClient(box.relay().xdsAddress, SERVICES);
+    cleanups.push(() => gateway.close());
+    const initial = await converge(60_000);
+    if (initial.left.length) throw new Error(`the sandbox did not reach ARM's state at start: ${initial.left.join('; ')}`);
+    const probe = new TrafficProbe(box.relay().xdsAddress, SERVICES, { pauseMs: 10, deadlineMs: 10_000, onCall: judge });
+    cleanups.push(() => probe.close());
+    await probe.warmUp(30_000);
+    probe.start();
+    cleanups.push(() => probe.stop());
+
+    const observer = new ConsulObserver(consul.state, { runningInstanceAt: (address) => runningInstanceAt(box, address), currentClass: () => current });
+    cleanups.push(() => observer.close());
+    let maxHeap = 0;
+    let maxRss = 0;
+    const sample = () => {
+      const m = process.memoryUsage();
+      maxHeap = Math.max(maxHeap, m.heapUsed);
+      maxRss = Math.max(maxRss, m.rss);
+    };
+    const sampler = setInterval(sample, 200);
+    cleanups.push(() => clearInterval(sampler));
+
+    const act = async (action: ChaosAction) => {
+      if (action.kind === 'scale') {
+        const spec = SANDBOX_SCALE_SETS[action.set]!;
+        await box.act({ action: 'scale', scaleSet: spec.name, capacity: action.capacity });
+        return;
+      }
+      // Fail only where two healthy instances remain; heal a failed one. Candidates sorted by name.
+      const all = armInstances(box).filter((v) => v.instance.provisioningState === 'Succeeded');
+      const candidates = all
+        .filter((v) => (action.kind === 'fail' ? v.instance.health !== 'Unhealthy' && all.filter((o) => o.service === v.service && o.instance.health !== 'Unhealthy').length > 2 : v.instance.health === 'Unhealthy'))
+        .sort((a, b) => (a.instance.name < b.instance.name ? -1 : 1));
+      const target = candidates[Math.floor(action.pick * candidates.length)];
+      if (target) await box.act({ action: action.kind, instance: target.instance.name });
+    };
+    const ctx: FaultContext = { sandbox: box, consul, gate, act };
+    const soakStart = Date.now();
+    let injected = 0;
+    let actions = 0;
+    const counts = () => ({ removals: observer.removals.length, writes: observer.unownedWrites.length });
+    for (const [n, step] of schedule.entries()) {
+      if (options.maxMs !== undefined && Date.now() - soakStart > options.maxMs) break;
+      const before = counts();
+      let note: string;
+      if (step.kind === 'fault') {
+        current = step.faultClass;
+        stepLabel = `step ${n} fault #${step.index} ${step.faultClass}`;
+        note = await injectFault(ctx, step);
+        injected += 1;
+        row(current).injected += 1;
+      } else {
+        current = ACTION_ROW;
+        stepLabel = `step ${n} action ${JSON.stringify(step.action)}`;
+        await act(step.action);
+        actions += 1;
+        note = JSON.stringify(step.action);
+      }
+      const { ms, left } = await converge(bound);
+      const r = row(current);
+      r.maxConvergenceMs = Math.max(r.maxConvergenceMs, ms);
+      if (left.length) {
+        r.convergenceFailures += 1;
+        for (const p of left) stuck.add(p);
+        problem(`[${stepLabel}: ${note}] not converged within ${bound} ms: ${left.slice(0, 4).join('; ')}${left.length > 4 ? ` (+${left.length - 4})` : ''}`);
+      }
+      for (const removal of observer.removals.slice(before.removals)) problem(`[${stepLabel}: ${note}] wrongful removal of ${removal.node} (${removal.address}) while ARM said ${removal.arm}`);
+      for (const write of observer.unownedWrites.slice(before.writes)) problem(`[${stepLabel}: ${note}] unowned write: ${write.what}`);
+      log(`${stepLabel}: ${note} → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
+    }
+    const soakMs = Date.now() - soakStart;
+    current = 'end';
+    stepLabel = 'end';
+    await probe.stop();
+    const end = await converge(bound);
+    if (end.left.length) problem(`[end] not converged within ${bound} ms after the last fault: ${end.left.slice(0, 6).join('; ')}`);
+    for (const r of observer.removals) row(r.faultClass).wrongfulRemovals += 1;
+    for (const w of observer.unownedWrites) row(w.faultClass).unownedWrites += 1;
+    const foreignIntact = JSON.stringify(foreignEntries(consul.state.snapshot())) === JSON.stringify(foreignAtStart);
+    if (!foreignIntact) problem('hand-registered Consul entries changed during the run');
+    sample();
+    const memory = { maxHeapMb: Math.round(maxHeap / 2 ** 20), maxRssMb: Math.round(maxRss / 2 ** 20), limitMb: limitMb };
+    if (memory.maxHeapMb > limitMb) problem(`heap reached ${memory.maxHeapMb} MB (limit ${limitMb} MB)`);
+    for (const p of gateway.problems.slice(0, 5)) problem(p);
+    const list = [...rows.values()].filter((r) => r.injected > 0 || r.faultClass === ACTION_ROW);
+    const bad = list.some((r) => r.wrongfulRemovals || r.failedToLive || r.unownedWrites || r.convergenceFailures);
+    return {
+      seed: options.seed,
+      faultsPlanned: options.faults,
+      faultsInjected: injected,
+      actions,
+      durationMs: Date.now() - began,
+      soakMs,
+      convergenceBoundMs: bound,
+      calls: probe.calls,
+      rows: list,
+      memory,
+      foreignIntact,
+      problems,
+      ok: !bad && end.left.length === 0 && foreignIntact && memory.maxHeapMb <= limitMb && gateway.problems.length === 0,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log(`chaos cleanup: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
