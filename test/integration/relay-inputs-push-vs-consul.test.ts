@@ -7,13 +7,17 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
 import type { BlockingRead, ServiceList, WatchSource } from '../../src/relay/inputs/consul-source';
 import { ConsulWatch } from '../../src/relay/inputs/consul-watch';
 import { MeshStateStore, type OverlayEnd } from '../../src/relay/inputs/mesh-state-store';
 import { GrpcPushClient } from '../../src/relay/push/push-client';
 import { createPushService, type PushRejection } from '../../src/relay/push/push-server';
 import type { MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
-import { TransientError } from '../../src/shared/errors';
+import { ConfigError, TransientError } from '../../src/shared/errors';
+import { startRelay } from '../../src/relay/relay';
+import { loadRelayConfig } from '../../src/relay/relay-config';
+import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { endpoint, endpointSet, recordingPublisher, summary } from './relay-inputs-helpers';
 
 const TOKEN = 'push-vs-consul';
@@ -268,3 +272,35 @@ function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
     check();
   });
 }
+
+describe('the relay wires the push rules', { timeout: 30_000 }, () => {
+  test('settings: defaults, flags, and a clear error for a bad value', () => {
+    const base = { VMSS_MESH_RELAY_TOKEN: 'x' };
+    assert.deepEqual(loadRelayConfig(base).pushOverlay, { maxIndexAhead: 1_000, overlayTtlMs: 60_000 });
+    assert.deepEqual(loadRelayConfig({ ...base, VMSS_MESH_RELAY_PUSH_MAX_INDEX_AHEAD: '50' }, { VMSS_MESH_RELAY_PUSH_EXPIRY_MS: '5000' }).pushOverlay, { maxIndexAhead: 50, overlayTtlMs: 5_000 });
+    assert.throws(() => loadRelayConfig({ ...base, VMSS_MESH_RELAY_PUSH_EXPIRY_MS: '10' }), (e: unknown) => e instanceof ConfigError && e.setting === 'VMSS_MESH_RELAY_PUSH_EXPIRY_MS' && /invalid value "10"/.test(e.message));
+  });
+
+  test('startRelay: an inflated push is refused with FAILED_PRECONDITION, counted and logged; an honest one is served', async (t) => {
+    const consul = await startConsulDouble();
+    t.after(() => consul.close());
+    const logged: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line).msg as string) });
+    const config = loadRelayConfig({ VMSS_MESH_RELAY_LISTEN: '127.0.0.1:0', VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0', VMSS_MESH_RELAY_TOKEN: TOKEN, CONSUL_HTTP_ADDR: consul.url, VMSS_MESH_RELAY_COALESCE_MS: '0' });
+    const relay = await startRelay(config, { log, processMetrics: false });
+    t.after(() => relay.close());
+    await relay.ready;
+    const client = new GrpcPushClient({ targets: [relay.xdsAddress], token: TOKEN });
+    t.after(() => client.close());
+    const latest = relay.meshState.pushIndexBound()!.latest;
+    const [inflated] = await client.publish([endpointSet('api', latest + 1_000_000_000, B)], 'test');
+    assert.match(inflated?.error ?? '', /^FAILED_PRECONDITION: services\[0\]\.consul_index: \d+ is more than 1000 ahead of Consul's index \d+/);
+    assert.equal(relay.meshState.get('api'), undefined);
+    const [honest] = await client.publish([endpointSet('api', latest + 1, B)], 'test');
+    assert.deepEqual(honest?.services, [{ service: 'api', outcome: 'created', currentIndex: latest + 1 }]);
+    const metrics = (await relay.metrics.exposition()).text;
+    assert.match(metrics, /vmss_mesh_relay_push_requests_rejected_total\{reason="index-ahead"\} 1/);
+    assert.match(metrics, /# HELP vmss_mesh_relay_push_overlays_ended_total /);
+    assert.ok(logged.some((m) => m.startsWith('push refused: services[0].consul_index')), logged.join('\n'));
+  });
+});
