@@ -147,9 +147,10 @@ describe('relay admin server', { concurrency: true, timeout: 30_000 }, () => {
     await relay.ready;
     const push = new GrpcPushClient({ targets: [relay.xdsAddress], token: TOKEN });
     t.after(() => push.close());
-    const [created] = await push.publish([endpointSet('api', 10_000, [endpoint('10.0.3.1', { port: 9000 })], 'grpc')], 'test');
-    assert.deepEqual(created?.services, [{ service: 'api', outcome: 'created', currentIndex: 10_000 }]);
-    const [stale] = await push.publish([endpointSet('api', 9_999, [])], 'test');
+    const pushedAt = relay.meshState.pushIndexBound()!.latest + 10; // a push may not claim far beyond Consul's index
+    const [created] = await push.publish([endpointSet('api', pushedAt, [endpoint('10.0.3.1', { port: 9000 })], 'grpc')], 'test');
+    assert.deepEqual(created?.services, [{ service: 'api', outcome: 'created', currentIndex: pushedAt }]);
+    const [stale] = await push.publish([endpointSet('api', pushedAt - 1, [])], 'test');
     assert.equal(stale?.services?.[0]?.outcome, 'ignored-stale');
     const stranger = new GrpcPushClient({ targets: [relay.xdsAddress], token: 'not-the-token' });
     t.after(() => stranger.close());
