@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { TransientError } from '../../src/shared/errors';
 import { createAzureInventory } from '../../src/shared/azure/azure-inventory';
 import { noRelayPublisher } from '../../src/shared/endpoints';
 import type { ReconcileHint } from '../../src/shared/model';
@@ -95,7 +96,20 @@ test('in the timer sweep, a scale set the same sweep listed is not gone, whateve
   assert.equal(w.tombstones(), 0);
 });
 
-test('a real deletion is still removed: two 404s a delay apart (one extra ARM call)', async (t) => {
+test('two 404s on the GET are not proof either while the resource group still lists the scale set', async (t) => {
+  const w = await world(t);
+  await w.reconcile();
+
+  w.arm.faults.fail(2, NOT_FOUND); // both GETs of the event-triggered reconcile answer 404
+  // Unknown and retryable: the trigger fails so that Event Grid delivers the event again.
+  await assert.rejects(w.reconcile(), (error: Error) => error instanceof TransientError && /listed .* in its resource group/.test(error.message));
+
+  assert.equal(w.registered(), 7);
+  assert.equal(w.tombstones(), 0);
+  assert.equal(w.arm.requests.filter({ route: 'vmss.list' }).length, 1, 'one listing of the resource group');
+});
+
+test('a real deletion is still removed: two 404s a delay apart and absent from its resource group (two extra ARM calls)', async (t) => {
   const w = await world(t);
   await w.reconcile();
   w.arm.world.deleteScaleSet({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'web' });
@@ -106,14 +120,15 @@ test('a real deletion is still removed: two 404s a delay apart (one extra ARM ca
   assert.equal(report.deregistered, 7);
   assert.equal(w.registered(), 0);
   assert.equal(w.tombstones(), 7);
-  assert.equal(report.armCalls, 2, 'the GET and its confirmation');
+  assert.equal(report.armCalls, 3, 'the GET, its confirmation and the resource group listing');
 });
 
 test('a tombstone does not block an instance that a listing started after it lists as running', async (t) => {
   const w = await world(t, 3);
   await w.reconcile();
-  // A longer ARM blip (both GETs 404) removes everything and writes tombstones…
+  // A longer ARM blip (both GETs and the resource group listing 404) removes everything and writes tombstones…
   w.arm.faults.fail(2, NOT_FOUND);
+  w.arm.faults.fail(1, { ...NOT_FOUND, route: 'vmss.list' });
   assert.equal((await w.reconcile()).deregistered, 3);
   assert.equal(w.tombstones(), 3);
 

@@ -9,7 +9,7 @@ import type { ArmCallStats } from './arm-call-meter';
 import type { ArmClients } from './arm-clients';
 import { confirmInstancesGone, listInstances } from './instances';
 import type { ListInstancesOptions } from './instances';
-import { findScaleSetOfVm, getScaleSet, listMeshScaleSets } from './scale-sets';
+import { findScaleSetOfVm, getScaleSet, isListedInResourceGroup, listMeshScaleSets } from './scale-sets';
 import type { MeshScaleSetListing, ScaleSetLookup } from './scale-sets';
 
 export interface AzureInventory {
@@ -19,6 +19,8 @@ export interface AzureInventory {
    * nothing is deregistered); throws TransientError / ConfigError when ARM cannot answer.
    */
   lookupScaleSet(ref: ScaleSetRef): Promise<ReconcileLookup>;
+  /** Whether the resource group's scale-set listing contains it (every page); RG 404 → false; throws on ARM trouble. */
+  isListedInResourceGroup(ref: ScaleSetRef): Promise<boolean>;
   /** Never throws for ARM trouble: answers `unknown`. */
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
   /** Normalised IDs of the given VMs that ARM answers 404 for. */
@@ -34,6 +36,7 @@ export interface AzureInventory {
 export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, options: ListInstancesOptions = {}): AzureInventory {
   return {
     lookupScaleSet: async (ref) => toReconcileLookup(await getScaleSet(clients, ref)),
+    isListedInResourceGroup: (ref) => isListedInResourceGroup(clients, ref),
     listInstances: (scaleSet) => listInstances(clients, scaleSet, options),
     confirmGone: (scaleSet, ids) => confirmInstancesGone(clients, scaleSet, ids),
     scaleSetOfVm: async (vmResourceId) => {

@@ -150,6 +150,25 @@ export async function getScaleSet(clients: ArmClients, ref: ScaleSetRef): Promis
   }
 }
 
+/**
+ * Whether the scale-set listing of the resource group contains `ref` (every page): another route
+ * than the GET, so one misbehaving replica or proxy answering 404 for the GET cannot alone say
+ * "gone". The resource group answering 404 means none of its scale sets exists: false.
+ */
+export async function isListedInResourceGroup(clients: ArmClients, ref: ScaleSetRef): Promise<boolean> {
+  const what = `listing scale sets of resource group ${ref.resourceGroup} in subscription ${ref.subscriptionId}`;
+  const wanted = ref.id.toLowerCase();
+  try {
+    for await (const vmss of clients.forSubscription(ref.subscriptionId).compute.virtualMachineScaleSets.list(ref.resourceGroup)) {
+      if (vmss.id?.toLowerCase() === wanted) return true;
+    }
+    return false;
+  } catch (error) {
+    if (isArmNotFound(error)) return false;
+    throw toArmFailure(error, what);
+  }
+}
+
 export type VmScaleSetLookup =
   | { readonly state: 'in-scale-set'; readonly ref: ScaleSetRef }
   | { readonly state: 'standalone' }

@@ -20,6 +20,12 @@ export interface InventoryPort {
    * not proof: the reconcile asks again before it removes anything (reconcile-scale-set.ts).
    */
   lookupScaleSet(ref: ScaleSetRef): Promise<ScaleSetLookup>;
+  /**
+   * Whether the listing of the scale set's resource group contains it: a second, independent ARM
+   * source (another route) for "is it gone?". A 404 for the resource group answers false; other ARM
+   * trouble throws (TransientError / ConfigError).
+   */
+  isListedInResourceGroup(ref: ScaleSetRef): Promise<boolean>;
   /** Never throws for ARM trouble: answers `unknown` instead (unknown is not empty). */
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
   /** Resource IDs of the given VMs that ARM answers 404 for. */

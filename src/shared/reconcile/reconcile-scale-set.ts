@@ -8,10 +8,11 @@
  * one answer removed every instance of the scale set, uncapped. So "the scale set is gone" needs:
  * - a second GET, `confirmGoneDelayMs` (default 1.5 s) after the first 404, that answers 404 too
  *   (any other answer replaces the first: in the mesh, left it, or a throw that retries the
- *   trigger). One extra ARM read per real deletion, and only for scale sets we hold entries for;
- * - and, in the timer's sweep, the scale set's absence from the same sweep's listing: a scale set
- *   that listing contained is not gone whatever its GETs answer; the reconcile is `unknown`
- *   (retryable, nothing claimed, nothing removed) and the next sweep or its delete event decides.
+ *   trigger). Only for scale sets we hold entries for;
+ * - and its absence from a listing, another ARM route than the GET: in the timer's sweep, the
+ *   sweep's own listing; otherwise one listing of its resource group (one more read per real
+ *   deletion). A scale set a listing contains is not gone whatever its GETs answer; the reconcile
+ *   is `unknown` (retryable, nothing claimed, nothing removed) and a later run decides.
  * Only then is the plan's `not-found` state used, whose removals are uncapped.
  */
 import { InvalidInputError, SupersededError, errorMessage } from '../errors';
@@ -105,10 +106,10 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     await sleep(deps.confirmGoneDelayMs ?? DEFAULT_CONFIRM_GONE_DELAY_MS);
     lookup = await deps.inventory.lookupScaleSet(ref);
     if (lookup.state === 'unknown') return finish({ outcome: 'unknown', detail: lookup.reason });
-    if (lookup.state === 'not-found' && context.listedInSweep) {
+    if (lookup.state === 'not-found' && (context.listedInSweep || (await deps.inventory.isListedInResourceGroup(ref)))) {
       return finish({
         outcome: 'unknown',
-        detail: `ARM answered 404 for ${ref.id} twice, yet listed it in this sweep; not treated as gone (nothing removed, the next sweep or its delete event decides)`,
+        detail: `ARM answered 404 for ${ref.id} twice, yet listed it in ${context.listedInSweep ? 'this sweep' : 'its resource group'}; not treated as gone (nothing removed, the next sweep or its delete event decides)`,
         retryable: true,
       });
     }
