@@ -207,3 +207,94 @@ export function plannerWorldArb(options: { maxInstances?: number; maxRemovalShar
       };
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile inputs for the parsers' fuzz tests (test/fuzz): near-valid values with one thing wrong,
+// and raw text / bytes.
+
+type JsonLike = null | boolean | number | string | JsonLike[] | { [key: string]: JsonLike };
+
+/** Values of the wrong type (or shape) for any field. */
+export const wrongJsonValueArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(null, true, false, 0, -1, 1e308, '', ' ', '\u0000', '1.0', [], {}),
+  fc.string({ maxLength: 12 }),
+  fc.double(),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+
+/**
+ * `base` with one to three edits at random places: a field replaced by a wrong value, a field
+ * removed, an object turned into an array (or wrapped in one), a string cut or re-cased.
+ */
+export function mutatedJsonArb(base: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+  const edit = fc.record({ at: fc.nat(), kind: fc.nat(5), value: wrongJsonValueArb, cut: fc.nat() });
+  return fc.tuple(base, fc.array(edit, { minLength: 1, maxLength: 3 })).map(([value, edits]) => {
+    let copy = JSON.parse(JSON.stringify(value ?? null)) as JsonLike;
+    for (const e of edits) copy = applyEdit(copy, e);
+    return copy;
+  });
+}
+
+interface JsonEdit {
+  readonly at: number;
+  readonly kind: number;
+  readonly value: unknown;
+  readonly cut: number;
+}
+
+function applyEdit(root: JsonLike, edit: JsonEdit): JsonLike {
+  // Every (container, key) in the value, root first.
+  const slots: Array<{ parent: JsonLike[] | { [key: string]: JsonLike }; key: string | number }> = [];
+  const walk = (node: JsonLike) => {
+    if (Array.isArray(node)) node.forEach((child, i) => (slots.push({ parent: node, key: i }), walk(child)));
+    else if (node !== null && typeof node === 'object') for (const [k, child] of Object.entries(node)) slots.push({ parent: node, key: k }), walk(child);
+  };
+  walk(root);
+  if (slots.length === 0 || edit.kind === 5) return edit.kind === 5 ? [root] : (edit.value as JsonLike);
+  const slot = slots[edit.at % slots.length] as (typeof slots)[number];
+  const parent = slot.parent as Record<string | number, JsonLike>;
+  const current = parent[slot.key] as JsonLike;
+  switch (edit.kind) {
+    case 0:
+      parent[slot.key] = edit.value as JsonLike;
+      break;
+    case 1:
+      if (Array.isArray(slot.parent)) slot.parent.splice(Number(slot.key), 1);
+      else delete parent[slot.key];
+      break;
+    case 2:
+      parent[slot.key] = Array.isArray(current) ? { ...current } : [current];
+      break;
+    case 3:
+      parent[slot.key] = typeof current === 'string' ? current.slice(0, edit.cut % (current.length + 1)) : (edit.value as JsonLike);
+      break;
+    default:
+      parent[slot.key] = typeof current === 'string' ? current.toUpperCase() : String(current);
+  }
+  return root;
+}
+
+/** What a hostile body parses to: any JSON, or the JSON of a random (often invalid) text. */
+export const rawJsonInputArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.string({ maxLength: 80, unit: 'binary' }).map((text) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }),
+);
+
+/** `base` bytes damaged: truncated, bytes flipped, random bytes inserted, or two messages glued. */
+export function mutatedBytesArb(base: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
+  return fc.tuple(base, fc.nat(3), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.uint8Array({ minLength: 1, maxLength: 8 })).map(([bytes, kind, at, xor, extra]) => {
+    const out = Uint8Array.from(bytes);
+    const i = out.length === 0 ? 0 : at % out.length;
+    if (kind === 0) return out.subarray(0, i);
+    if (kind === 1 && out.length > 0) out[i] = (out[i] as number) ^ xor;
+    if (kind === 2) return Uint8Array.from([...out.subarray(0, i), ...extra, ...out.subarray(i)]);
+    if (kind === 3) return Uint8Array.from([...out, ...out.subarray(0, i)]);
+    return out;
+  });
+}
