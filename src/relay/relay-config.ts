@@ -11,6 +11,7 @@ import { loadConfig, type ConsulConfig, type Env } from '../shared/config';
 import { ConfigError } from '../shared/errors';
 import { parseGatewayRoutes } from './inputs/gateway-routes';
 import { PUSH_OVERLAY_SETTINGS, parsePushOverlay } from './inputs/push-settings';
+import { LIMIT_SETTINGS, parseLimits, type RelayLimits } from './limits/limit-settings';
 import type { GatewayRoute } from './mesh-state';
 
 interface SettingSpec {
@@ -46,6 +47,7 @@ export const RELAY_SETTINGS = {
   VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: { default: '200', flag: 'watch-min-interval-ms', doc: 'Least time between two Consul queries of one watch loop (blocking queries can return without a change).' },
   VMSS_MESH_RELAY_WATCH_MAX_BACKOFF_MS: { default: '30000', flag: 'watch-max-backoff-ms', doc: 'Longest pause after repeated Consul errors (backoff starts at 250 ms and doubles).' },
   VMSS_MESH_RELAY_SHUTDOWN_GRACE_MS: { default: '5000', flag: 'shutdown-grace-ms', doc: 'On shutdown, open xDS streams end at once (clients keep their last configuration); in-flight push calls get this long to finish.' },
+  ...LIMIT_SETTINGS,
   VMSS_MESH_LOG_LEVEL: { default: 'info', flag: 'log-level', doc: 'trace, debug, info, warn or error.' },
 } as const satisfies Record<string, SettingSpec>;
 
@@ -75,6 +77,8 @@ export interface RelayConfig {
   readonly onlyPassing: boolean;
   readonly watch: { readonly waitSeconds: number; readonly minIntervalMs: number; readonly maxBackoffMs: number };
   readonly shutdownGraceMs: number;
+  /** What one client, connection or stream may cost (src/relay/limits/limit-settings.ts). */
+  readonly limits: RelayLimits;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -143,6 +147,7 @@ export function loadRelayConfig(env: Env, flags: RelayFlags = {}): RelayConfig {
       maxBackoffMs: parse('VMSS_MESH_RELAY_WATCH_MAX_BACKOFF_MS', intIn(250, 600_000)),
     },
     shutdownGraceMs: parse('VMSS_MESH_RELAY_SHUTDOWN_GRACE_MS', intIn(0, 600_000)),
+    limits: parseLimits(parse),
     logLevel: shared.logLevel,
   };
 }

@@ -9,6 +9,11 @@
  * service from Consul, the store publishes that state once, the SnapshotStore builds it and only
  * then is marked ready — streams opened earlier are answered at that moment, not before.
  *
+ * The gRPC server runs with the limits of config.limits (src/relay/limits): message size, node and
+ * subscription size, send backlog, streams per connection and in total, connections per client
+ * address, keepalive and idle timeouts. It accepts connections through a listener of its own
+ * (limits/connection-limits.ts) so connections can be counted per client address.
+ *
  * Shutdown (`close()`): readiness turns false, new streams are refused and open ones end with
  * UNAVAILABLE (xDS clients keep the configuration they have and reconnect elsewhere or later),
  * in-flight push calls get `shutdownGraceMs` to finish, then the watch and admin server stop.
@@ -28,6 +33,8 @@ import { MeshStateStore } from './inputs/mesh-state-store';
 import { overlayEndObserver } from './inputs/overlay-observer';
 import type { MeshState } from './mesh-state';
 import { shutdownGrpcServer } from './grpc-shutdown';
+import { ConnectionLimiter, connectionLimitInterceptor, listenLimited } from './limits/connection-limits';
+import type { RelayLimits } from './limits/limit-settings';
 import { createPushService } from './push/push-server';
 import { formatHostPort, type RelayConfig } from './relay-config';
 import { SnapshotStore } from './snapshot/snapshot-store';
@@ -101,19 +108,37 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
     },
   });
 
-  const ads = createAdsService(snapshots, {
-    hooks: combineHooks(metricsHooks(metrics), adsLogHooks(log)),
-    minSendIntervalMs: config.minSendIntervalMs,
+  const limits = config.limits;
+  const connections = new ConnectionLimiter({
+    maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
+    onLimitExceeded: (limit, peer, detail) => {
+      metrics.limitHits.inc({ limit });
+      log.warn({ limit, peer, detail }, 'refused or ended a client over a limit');
+    },
   });
-  const server = new grpc.Server();
+  // A stream ended for its send backlog keeps its unread responses buffered until its connection
+  // goes: a client that still does not read after the keepalive timeout loses the connection.
+  const backlogHooks = {
+    onLimitExceeded: (limit: string, peer: string) => {
+      if (limit === 'send_backlog') connections.closeLater(peer, limits.keepaliveTimeoutMs);
+    },
+  };
+  const ads = createAdsService(snapshots, {
+    hooks: combineHooks(metricsHooks(metrics), adsLogHooks(log), backlogHooks),
+    minSendIntervalMs: config.minSendIntervalMs,
+    maxNodeBytes: limits.maxNodeBytes,
+    maxSubscriptionBytes: limits.maxSubscriptionBytes,
+    maxSendBacklogBytes: limits.maxSendBacklogBytes,
+    maxStreams: limits.maxStreams,
+  });
+  const server = new grpc.Server({ ...grpcServerOptions(limits), interceptors: [connectionLimitInterceptor(connections)] });
   server.addService(ads.definition, ads.implementation);
   if (config.push.enabled) {
     const push = createPushService({ store: meshState, token: config.push.token, hooks: combinePushHooks(metrics.pushHooks(), pushLogHooks(log)) });
     server.addService(push.definition, push.implementation);
   }
-  const xdsPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(formatHostPort(config.listen.host, config.listen.port), grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
-  );
+  const listener = await listenLimited(server, connections, config.listen.host, config.listen.port);
+  const xdsPort = listener.port;
 
   const watch = new ConsulWatch({
     source: deps.watchSource ?? consulWatchSource(config.consul, config.kvPrefix),
@@ -142,6 +167,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
       onError: (error, path) => log.error({ err: error, path }, 'admin endpoint failed'),
     });
   } catch (error) {
+    await listener.close();
     server.forceShutdown();
     throw error;
   }
@@ -156,7 +182,9 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
       metrics.ready.set(0);
       log.info('shutting down: refusing new streams, ending open ones (clients keep their configuration)');
       ads.closeAllStreams();
+      const stopListening = listener.close();
       await shutdownGrpcServer(server, config.shutdownGraceMs);
+      await stopListening;
       await watch.close();
       meshState.close();
       await admin.close();
@@ -166,6 +194,17 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
   };
 
   return { xdsAddress, xdsPort, adminUrl: admin.url, ready, isReady: () => snapshots.ready() && !closing, snapshots, meshState, metrics, ads, close };
+}
+
+/** grpc-js's own limits (the others are enforced by the ADS service and the connection limiter). */
+export function grpcServerOptions(limits: RelayLimits): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+    'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': limits.maxConnectionIdleMs,
+  };
 }
 
 function isWildcard(host: string): boolean {

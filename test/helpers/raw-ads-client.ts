@@ -217,6 +217,11 @@ abstract class RawStream<Reply, Request> {
     return this.replies.unread;
   }
 
+  /** The status the stream ended with, once it has. */
+  get ended(): grpc.StatusObject | undefined {
+    return this.replies.ended;
+  }
+
   /** Resolves with the status when the server ends the stream. */
   status(): Promise<grpc.StatusObject> {
     return this.statusPromise;
@@ -224,6 +229,11 @@ abstract class RawStream<Reply, Request> {
 
   cancel(): void {
     this.call.cancel();
+  }
+
+  /** Stops taking responses off the connection (HTTP/2 flow control then holds the server's writes). */
+  pauseReading(): void {
+    this.call.pause();
   }
 
   halfClose(): void {

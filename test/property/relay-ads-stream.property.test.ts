@@ -18,6 +18,7 @@ import type { DeltaResponse, OutgoingResponse, SotwResponse } from '../../src/re
 import { AdsStream, type AdsStreamCall, type IncomingRequest } from '../../src/relay/ads/ads-stream';
 import { RESOURCE_KINDS, TYPE_URLS, type ResourceKind } from '../../src/relay/snapshot/snapshot-types';
 import { FakeSnapshotSource, type FakeWorld } from '../helpers/fake-snapshots';
+import { DEFAULT_LIMITS } from '../../src/relay/limits/limit-settings';
 
 const NAMES = ['a', 'b', 'c', 'd'] as const;
 const FULL_SET: ReadonlySet<ResourceKind> = new Set(['listener', 'cluster']);
@@ -192,6 +193,7 @@ function runScenario(mode: AdsMode, initial: FakeWorld, commands: readonly Comma
     hooks: undefined,
     minSendIntervalMs: 0,
     noncePrefix: 'p.',
+    limits: DEFAULT_LIMITS,
     now: () => ++clock,
     opened: () => undefined,
     closed: () => undefined,

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdsStream, type AdsStreamCall } from '../../src/relay/ads/ads-stream';
+import { DEFAULT_LIMITS } from '../../src/relay/limits/limit-settings';
 import { TYPE_URLS } from '../../src/relay/snapshot/snapshot-types';
 import { FakeSnapshotSource } from '../helpers/fake-snapshots';
 
@@ -28,7 +29,7 @@ class RecordingCall extends EventEmitter implements AdsStreamCall {
 test('SotW: a NACKed keep-stale CDS response is not followed by the same clusters again', () => {
   const source = new FakeSnapshotSource({ world: { cluster: { a: 1, b: 1 } } });
   const call = new RecordingCall();
-  const env = { source, hooks: undefined, minSendIntervalMs: 0, noncePrefix: 't.', now: () => Date.now(), opened() {}, closed() {} };
+  const env = { source, hooks: undefined, minSendIntervalMs: 0, noncePrefix: 't.', limits: DEFAULT_LIMITS, now: () => Date.now(), opened() {}, closed() {} };
   const stream = new AdsStream(1, 'sotw', call, env as unknown as ConstructorParameters<typeof AdsStream>[3]);
   const node = { id: 'n', cluster: '', userAgentName: 'envoy', metadata: {} };
   call.emit('data', { mode: 'sotw', node, versionInfo: '', resourceNames: [], typeUrl: TYPE_URLS.cluster, responseNonce: '' });

@@ -16,6 +16,7 @@ export function adsLogHooks(log: Logger): AdsHooks {
       if (outcome === 'nack') log.warn({ stream: s.streamId, node: s.nodeId, profile: s.profile, type: kind, error }, 'xDS client rejected a response (NACK)');
     },
     onStreamClosed: (s, reason) => log.debug({ stream: s.streamId, node: s.nodeId, reason }, 'xDS stream closed'),
+    onLimitExceeded: (limit, peer, detail) => log.warn({ limit, peer, detail }, 'refused or ended a client over a limit'),
   };
 }
 

@@ -25,6 +25,9 @@ export function metricsHooks(metrics: RelayMetrics): AdsHooks {
     onStreamClosed(stream) {
       metrics.streams.dec({ profile: stream.profile, mode: stream.mode });
     },
+    onLimitExceeded(limit) {
+      metrics.limitHits.inc({ limit });
+    },
   };
 }
 
@@ -41,5 +44,5 @@ export function combineHooks(...all: readonly AdsHooks[]): AdsHooks {
         }
       }
     }) as NonNullable<AdsHooks[K]>;
-  return { onStreamOpen: each('onStreamOpen'), onRequest: each('onRequest'), onResponse: each('onResponse'), onStreamClosed: each('onStreamClosed') };
+  return { onStreamOpen: each('onStreamOpen'), onRequest: each('onRequest'), onResponse: each('onResponse'), onStreamClosed: each('onStreamClosed'), onLimitExceeded: each('onLimitExceeded') };
 }

@@ -46,6 +46,11 @@ export class RelayMetrics {
   readonly publishedChanges = this.counter('mesh_changes_total', 'Service changes (pushes, watch answers, removals) that went into those states.', []);
   readonly meshServices = this.gauge('mesh_services', 'Services in the last published mesh state.', []);
   readonly meshEndpoints = this.gauge('mesh_endpoints', 'Endpoints in the last published mesh state.', []);
+  readonly limitHits = this.counter(
+    'limit_hits_total',
+    'Calls refused or ended with RESOURCE_EXHAUSTED, by limit: max_node, max_subscription, send_backlog, max_streams, connections_per_peer (see docs/relay.md, Limits).',
+    ['limit'],
+  );
   readonly ready = this.gauge('ready', '1 while the relay answers clients: the first complete state from Consul is served and it is not shutting down.', []);
 
   constructor(options: RelayMetricsOptions = {}) {

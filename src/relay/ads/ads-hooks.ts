@@ -3,6 +3,7 @@
  * these hooks; it never imports metrics or HTTP code itself. Hooks must be cheap and must not
  * throw (an exception is caught and dropped by the server).
  */
+import type { LimitName } from '../limits/limit-settings';
 import type { ClientProfile, ResourceKind } from '../snapshot/snapshot-types';
 
 export type AdsMode = 'sotw' | 'delta';
@@ -25,6 +26,8 @@ export interface AdsHooks {
   onRequest?(stream: StreamInfo, kind: ResourceKind, outcome: 'initial' | 'ack' | 'nack' | 'subscription-change' | 'stale-nonce', ackLatencyMs?: number, error?: string): void;
   onResponse?(stream: StreamInfo, kind: ResourceKind, version: string, resourceCount: number, bytes: number): void;
   onStreamClosed?(stream: StreamInfo, reason: string): void;
+  /** A stream was refused or ended because it hit `limit`; `detail` is the message its client got. */
+  onLimitExceeded?(limit: LimitName, peer: string, detail: string): void;
 }
 
 /** Per-client state the admin API shows (`/debug/clients`). */

@@ -7,13 +7,26 @@
 import type * as protobuf from 'protobufjs';
 import { envoyType } from '../xds/envoy-protos';
 
-/** The parts of `envoy.config.core.v3.Node` the relay uses. */
+/**
+ * The parts of `envoy.config.core.v3.Node` the relay uses, and nothing else: a client's node can
+ * be megabytes (Envoy's extension list, arbitrary metadata), and a stream keeps its node.
+ */
 export interface NodeIdentity {
   readonly id: string;
   readonly cluster: string;
   readonly userAgentName: string;
-  /** `node.metadata` (a google.protobuf.Struct) as plain JSON values. */
+  /** `node.metadata` (a google.protobuf.Struct) as plain JSON values: only the keys in NODE_METADATA_KEYS. */
   readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** The `node.metadata` keys the relay reads (profile.ts); every other key is dropped when decoded. */
+export const NODE_METADATA_KEYS: readonly string[] = ['vmss_mesh_profile'];
+
+/** UTF-8 bytes of what a stream keeps of a node (its id, cluster, user agent and kept metadata). */
+export function keptNodeBytes(node: NodeIdentity): number {
+  let bytes = Buffer.byteLength(node.id) + Buffer.byteLength(node.cluster) + Buffer.byteLength(node.userAgentName);
+  for (const [key, value] of Object.entries(node.metadata)) bytes += Buffer.byteLength(key) + Buffer.byteLength(JSON.stringify(value) ?? '');
+  return bytes;
 }
 
 export interface ErrorDetail {
@@ -110,12 +123,12 @@ function structFields(struct: unknown): Record<string, unknown> {
 
 function nodeOf(value: unknown): NodeIdentity | undefined {
   if (!isObj(value)) return undefined;
-  return {
-    id: str(value.id),
-    cluster: str(value.cluster),
-    userAgentName: str(value.user_agent_name),
-    metadata: structFields(value.metadata),
-  };
+  const fields = isObj(value.metadata) && isObj(value.metadata.fields) ? value.metadata.fields : {};
+  const metadata: Record<string, unknown> = {};
+  for (const key of NODE_METADATA_KEYS) {
+    if (Object.hasOwn(fields, key)) metadata[key] = structValue(fields[key]);
+  }
+  return { id: str(value.id), cluster: str(value.cluster), userAgentName: str(value.user_agent_name), metadata };
 }
 
 function errorDetailOf(value: unknown): ErrorDetail | undefined {

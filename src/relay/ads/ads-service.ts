@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_LIMITS, LIMIT_SETTING } from '../limits/limit-settings';
 import type { ClientProfile, SnapshotSource } from '../snapshot/snapshot-types';
 import type { AdsHooks, ClientStatus } from './ads-hooks';
 import { decodeDeltaRequest, decodeSotwRequest } from './ads-requests';
@@ -32,6 +33,14 @@ export interface AdsServiceOptions {
   readonly readyPollIntervalMs?: number;
   /** Clock in milliseconds (tests). Default `performance.now`. */
   readonly now?: () => number;
+  /** Most bytes a stream keeps of its node (see limit-settings.ts for these four). Default 16 KiB. */
+  readonly maxNodeBytes?: number;
+  /** Most bytes of names a stream's client may make it hold. Default 1 MiB. */
+  readonly maxSubscriptionBytes?: number;
+  /** Most response bytes written to a stream and not yet taken by its client. Default 4 MiB. */
+  readonly maxSendBacklogBytes?: number;
+  /** Most ADS streams open at once; more are refused with RESOURCE_EXHAUSTED. Default 10,000. */
+  readonly maxStreams?: number;
 }
 
 interface ResolvedOptions {
@@ -40,6 +49,8 @@ interface ResolvedOptions {
   readonly updateBatchSize: number;
   readonly readyPollIntervalMs: number;
   readonly now: () => number;
+  readonly limits: StreamEnvironment['limits'];
+  readonly maxStreams: number;
 }
 
 export interface AdsService {
@@ -68,6 +79,12 @@ function resolveOptions(options: AdsServiceOptions): ResolvedOptions {
     updateBatchSize: Math.floor(count('updateBatchSize', options.updateBatchSize, 256, 1)),
     readyPollIntervalMs: count('readyPollIntervalMs', options.readyPollIntervalMs, 100, 1),
     now: options.now ?? (() => performance.now()),
+    limits: {
+      maxNodeBytes: Math.floor(count('maxNodeBytes', options.maxNodeBytes, DEFAULT_LIMITS.maxNodeBytes, 1)),
+      maxSubscriptionBytes: Math.floor(count('maxSubscriptionBytes', options.maxSubscriptionBytes, DEFAULT_LIMITS.maxSubscriptionBytes, 1)),
+      maxSendBacklogBytes: Math.floor(count('maxSendBacklogBytes', options.maxSendBacklogBytes, DEFAULT_LIMITS.maxSendBacklogBytes, 1)),
+    },
+    maxStreams: Math.floor(count('maxStreams', options.maxStreams, DEFAULT_LIMITS.maxStreams, 1)),
   };
 }
 
@@ -146,6 +163,7 @@ export function createAdsService(source: SnapshotSource, options: AdsServiceOpti
     minSendIntervalMs: resolved.minSendIntervalMs,
     // Unique per process and stream, so a nonce from an earlier stream or relay never matches.
     noncePrefix: `${nonceRandom}.`,
+    limits: resolved.limits,
     now: resolved.now,
     opened: (stream) => {
       identified.add(stream);
@@ -163,6 +181,17 @@ export function createAdsService(source: SnapshotSource, options: AdsServiceOpti
     (call: AdsCall): void => {
       if (closing) {
         call.emit('error', Object.assign(new Error('the relay is shutting down'), { code: grpc.status.UNAVAILABLE, details: 'the relay is shutting down' }));
+        return;
+      }
+      if (streams.size >= resolved.maxStreams) {
+        const details = `the relay serves at most ${resolved.maxStreams} ADS streams at once (${LIMIT_SETTING.maxStreams})`;
+        call.emit('error', Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details }));
+        const hooks = resolved.hooks;
+        try {
+          hooks?.onLimitExceeded?.('max_streams', call.getPeer(), details);
+        } catch {
+          // hooks must not break the protocol
+        }
         return;
       }
       const stream = new AdsStream(++nextStreamId, mode, call, env);

@@ -4,12 +4,18 @@
  * adopted. A stream adopts a newer snapshot at most once per `minSendIntervalMs`; versions
  * published in between are skipped (it jumps to the newest), so a burst of changes costs each
  * stream one update per interval.
+ *
+ * What a stream may cost is bounded whatever its client sends (src/relay/limits): the node it keeps
+ * (only the fields used), the names it holds subscribed, and the response bytes written but not yet
+ * taken by the client (a client that stops reading is ended instead of buffered without bound).
+ * Each ends the stream with RESOURCE_EXHAUSTED and a message naming the setting.
  */
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage, InvalidInputError } from '../../shared/errors';
 import { kindOfTypeUrl, RESOURCE_KINDS, type ClientProfile, type ResourceKind, type Snapshot, type SnapshotSource } from '../snapshot/snapshot-types';
 import type { AdsHooks, AdsMode, ClientStatus, StreamInfo } from './ads-hooks';
-import type { DeltaRequest, MalformedRequest, SotwRequest } from './ads-requests';
+import { LIMIT_SETTING, type LimitName, type RelayLimits } from '../limits/limit-settings';
+import { keptNodeBytes, type DeltaRequest, type MalformedRequest, type SotwRequest } from './ads-requests';
 import { encodeDeltaResponse, encodeSotwResponse, type DeltaResponse, type OutgoingResponse, type SotwResponse } from './ads-responses';
 import { KindSubscription, type Settlement } from './kind-subscription';
 import { profileOfNode } from './profile';
@@ -26,7 +32,8 @@ export interface AdsStreamCall {
   on(event: 'data', listener: (request: IncomingRequest) => void): unknown;
   on(event: 'end' | 'cancelled', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  write(response: OutgoingResponse): unknown;
+  /** `written` runs once the response has left for the client (grpc-js: the write's callback). */
+  write(response: OutgoingResponse, written: () => void): unknown;
   /** Ends the call with OK. */
   end(): void;
   /** grpc-js ends a server call with the status of an emitted error ({code, details}). */
@@ -40,6 +47,7 @@ export interface StreamEnvironment {
   readonly hooks: AdsHooks | undefined;
   readonly minSendIntervalMs: number;
   readonly noncePrefix: string;
+  readonly limits: Pick<RelayLimits, 'maxNodeBytes' | 'maxSubscriptionBytes' | 'maxSendBacklogBytes'>;
   now(): number;
   /** Called once, when the first request has identified the client. */
   opened(stream: AdsStream): void;
@@ -65,6 +73,8 @@ function safely(fn: () => void): void {
   }
 }
 
+type AdsStreamEnvironmentLimits = StreamEnvironment['limits'];
+
 export class AdsStream {
   private info: StreamInfo | undefined;
   private connectedAt = '';
@@ -75,6 +85,8 @@ export class AdsStream {
   private responsesSent = 0;
   private lastNack: LastNack | undefined;
   private over = false;
+  /** Response bytes handed to the call and not yet written out to the client. */
+  private backlogBytes = 0;
 
   constructor(
     readonly streamId: number,
@@ -135,6 +147,11 @@ export class AdsStream {
       if (!kind) return;
       if (request.mode === 'sotw') this.onSotwRequest(kind, request);
       else this.onDeltaRequest(kind, request);
+      const held = this.subscriptionBytes();
+      if (held > this.env.limits.maxSubscriptionBytes) {
+        this.exceeded('max_subscription', 'maxSubscriptionBytes', `subscriptions: ${held} bytes of resource names`);
+        return;
+      }
       this.pump();
     } catch (error) {
       this.end(`internal error: ${errorMessage(error)}`, { code: grpc.status.INTERNAL, details: errorMessage(error) });
@@ -146,6 +163,11 @@ export class AdsStream {
     const node = request.node;
     if (!node) {
       this.end('no node', { code: grpc.status.INVALID_ARGUMENT, details: 'node: the first request on an ADS stream must carry the node' });
+      return false;
+    }
+    const nodeBytes = keptNodeBytes(node);
+    if (nodeBytes > this.env.limits.maxNodeBytes) {
+      this.exceeded('max_node', 'maxNodeBytes', `node: id, cluster, user_agent_name and metadata.vmss_mesh_profile are ${nodeBytes} bytes`);
       return false;
     }
     let profile: ClientProfile;
@@ -171,6 +193,21 @@ export class AdsStream {
     const hooks = this.env.hooks;
     if (hooks?.onStreamOpen) safely(() => hooks.onStreamOpen!(info));
     return true;
+  }
+
+  /** Ends the stream with RESOURCE_EXHAUSTED: "<what>, more than <SETTING> (<limit>)". */
+  private exceeded(limit: LimitName, setting: keyof AdsStreamEnvironmentLimits, what: string): void {
+    const details = `${what}, more than ${LIMIT_SETTING[setting]} (${this.env.limits[setting]})`;
+    this.end(details, { code: grpc.status.RESOURCE_EXHAUSTED, details });
+    const hooks = this.env.hooks;
+    if (hooks?.onLimitExceeded) safely(() => hooks.onLimitExceeded!(limit, this.call.getPeer(), details));
+  }
+
+  /** What the client made this stream hold: the names it subscribed to or claims (bytes). */
+  private subscriptionBytes(): number {
+    let bytes = 0;
+    for (const kind of RESOURCE_KINDS) bytes += this.subs[kind].clientHeldBytes();
+    return bytes;
   }
 
   private onSotwRequest(kind: ResourceKind, request: SotwRequest): void {
@@ -232,7 +269,7 @@ export class AdsStream {
       const snapshot = this.snapshot;
       if (!snapshot) return;
       for (let planned = planNextResponse(this.mode, this.subs, snapshot); planned; planned = planNextResponse(this.mode, this.subs, snapshot)) {
-        this.send(planned);
+        if (!this.send(planned)) return;
       }
     } catch (error) {
       this.end(`internal error: ${errorMessage(error)}`, { code: grpc.status.INTERNAL, details: errorMessage(error) });
@@ -248,7 +285,7 @@ export class AdsStream {
     this.timer.unref();
   }
 
-  private send(planned: PlannedResponse): void {
+  private send(planned: PlannedResponse): boolean {
     const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.responsesSent}`;
     let outgoing: OutgoingResponse;
     if (this.mode === 'sotw') {
@@ -264,18 +301,28 @@ export class AdsStream {
       };
       outgoing = { response, encoded: encodeDeltaResponse(response) };
     }
+    const bytes = outgoing.encoded.length;
+    // One response always goes out; more only while the client takes what was written.
+    if (this.backlogBytes > 0 && this.backlogBytes + bytes > this.env.limits.maxSendBacklogBytes) {
+      this.exceeded('send_backlog', 'maxSendBacklogBytes', `send backlog: ${this.backlogBytes + bytes} bytes not taken by the client`);
+      return false;
+    }
     commitPlannedResponse(this.subs, planned);
     const sub = this.subs[planned.kind];
     sub.inFlight = { nonce, version: planned.version, sentAt: this.env.now(), resources: planned.resources };
     sub.lastNonce = nonce;
     sub.responded = true;
     sub.lastSentVersion = planned.version;
-    this.call.write(outgoing);
+    this.backlogBytes += bytes;
+    this.call.write(outgoing, () => {
+      this.backlogBytes -= bytes;
+    });
     const info = this.info;
     const hooks = this.env.hooks;
     if (info && hooks?.onResponse) {
       safely(() => hooks.onResponse!(info, planned.kind, planned.version, planned.resources.length + planned.removed.length, outgoing.encoded.length));
     }
+    return true;
   }
 
   status(): ClientStatus | undefined {

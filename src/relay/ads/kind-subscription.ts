@@ -78,6 +78,22 @@ export class KindSubscription {
     return this.wildcard || this.names.has(name);
   }
 
+  /**
+   * Bytes of what the client made this subscription hold: the names it asked for, the names it
+   * must be answered about, and the versions it claims. Resources the relay sent are not counted
+   * (the snapshot bounds those).
+   */
+  clientHeldBytes(): number {
+    let bytes = 0;
+    for (const name of this.names) bytes += Buffer.byteLength(name);
+    for (const name of this.owedAnswers) bytes += Buffer.byteLength(name);
+    for (const [name, known] of this.known) {
+      if (typeof known === 'string') bytes += Buffer.byteLength(name) + Buffer.byteLength(known);
+      else if (known === null) bytes += Buffer.byteLength(name);
+    }
+    return bytes;
+  }
+
   /** What `/debug/clients` shows. */
   subscriptionView(): readonly string[] | '*' {
     return this.wildcard ? WILDCARD : [...this.names].sort();
