@@ -8,7 +8,7 @@ import { createAzureInventory } from '../shared/azure/azure-inventory';
 import { ConsulRegistry, registryOptionsFrom } from '../shared/consul/registry';
 import { noRelayPublisher, type EndpointPublisher } from '../shared/endpoints';
 import { scopeMatcher, type ScopeMatcher } from '../shared/events/scope';
-import { Reconciler } from '../shared/reconcile/reconciler';
+import { Reconciler, type QueuedOutcome } from '../shared/reconcile/reconciler';
 import { buildStatusView, type StatusView } from '../shared/status-view';
 import { GrpcPushClient } from '../relay/push/push-client';
 
@@ -30,7 +30,10 @@ export function createAppRuntime(config: AppConfig): AppRuntime {
     config.relay.targets.length > 0
       ? new GrpcPushClient({ targets: config.relay.targets.map((t) => t.address), token: config.relay.token, tls: config.relay.tls, timeoutMs: config.relay.timeoutMs })
       : noRelayPublisher;
-  const reconciler = new Reconciler({ inventory, registry, publisher, maxRemovalShare: config.maxRemovalShare });
+  const reconciler = new Reconciler(
+    { inventory, registry, publisher, maxRemovalShare: config.maxRemovalShare },
+    { hintDeadlineMs: config.hintDeadlineMs, onQueuedOutcome: logQueuedOutcome },
+  );
   return {
     config,
     scopeMatcher: scopeMatcher(config.scope),
@@ -45,4 +48,17 @@ export function createAppRuntime(config: AppConfig): AppRuntime {
       registry.close();
     },
   };
+}
+
+/**
+ * A run that hints were acknowledged for without waiting ends after their invocations did, so it
+ * is logged by the worker, not by an invocation.
+ */
+function logQueuedOutcome(outcome: QueuedOutcome): void {
+  if (outcome.ok) {
+    const r = outcome.report;
+    console.info(JSON.stringify({ msg: `${r.scaleSetId}: queued reconcile ${r.outcome} +${r.registered} ~${r.updated} -${r.deregistered}`, event: 'queued-reconcile', ...r, pushes: undefined }));
+  } else {
+    console.error(JSON.stringify({ msg: `${outcome.scaleSetId}: queued reconcile failed (the timer sweep will reconcile it): ${outcome.error}`, event: 'queued-reconcile-failed', scaleSetId: outcome.scaleSetId }));
+  }
 }

@@ -39,6 +39,18 @@ export function hintSummary(hint: ReconcileHint, result: HintResult): Record<str
   if (result.kind === 'no-scale-set') {
     return { msg: `${hint.eventId}: VM ${result.vmResourceId} belongs to no scale set (or is gone)`, event: 'reconcile', eventId: hint.eventId, outcome: 'no-scale-set' };
   }
+  if (result.kind === 'queued') {
+    return {
+      msg: `${hint.eventId}: ${result.ref.id}: reconcile queued, acknowledged after ${result.waitedMs} ms (the deadline; the run finishes on its own, the timer sweep catches up if it fails)`,
+      event: 'reconcile',
+      eventId: hint.eventId,
+      reason: hint.reason,
+      scaleSetId: result.ref.id,
+      outcome: 'queued',
+      waitedMs: result.waitedMs,
+      busySince: new Date(result.busySince).toISOString(),
+    };
+  }
   const r = result.result;
   const failedPushes = r.pushes.filter((p) => !p.ok);
   return {

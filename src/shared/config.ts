@@ -48,6 +48,8 @@ export interface AppConfig {
   readonly maxRemovalShare: number;
   readonly tombstoneTtlMs: number;
   readonly reconcileSchedule: string;
+  /** How long one Event Grid event / webhook call waits for its reconcile before it is acknowledged as queued. */
+  readonly hintDeadlineMs: number;
   readonly relay: {
     readonly targets: readonly RelayTarget[];
     readonly token?: string;
@@ -78,6 +80,7 @@ export const SETTINGS = {
   VMSS_MESH_MAX_REMOVAL_SHARE: { default: '0.5', doc: 'Largest share of a service\'s instances removed in one run unless each removal is confirmed.' },
   VMSS_MESH_TOMBSTONE_TTL_SECONDS: { default: '600', doc: 'How long a removed instance is remembered so a stale listing cannot bring it back.' },
   VMSS_MESH_RECONCILE_SCHEDULE: { default: '0 */5 * * * *', doc: 'NCRONTAB (6 fields) of the full reconcile timer.' },
+  VMSS_MESH_DELIVERY_DEADLINE_SECONDS: { default: '20', doc: 'Longest an Event Grid event or autoscale webhook call waits for its reconcile (1–25 s, under Event Grid\'s 30 s timeout); after it the reconcile, already queued, is acknowledged and finishes on its own.' },
   VMSS_MESH_RELAY_ADDRESSES: { default: '', doc: 'Comma-separated `host:port` push endpoints of the xDS relays; empty = no push (relays watch Consul).' },
   VMSS_MESH_RELAY_TOKEN: { default: '', doc: 'Shared token the relays require on pushes.' },
   VMSS_MESH_RELAY_TLS: { default: 'false', doc: 'Use TLS (system CAs) for pushes to the relays.' },
@@ -168,6 +171,7 @@ export function loadConfig(env: Env, options: { requireScope?: boolean } = {}): 
     maxRemovalShare: parseSetting(env, 'VMSS_MESH_MAX_REMOVAL_SHARE', z.coerce.number().gt(0).max(1)),
     tombstoneTtlMs: parseSetting(env, 'VMSS_MESH_TOMBSTONE_TTL_SECONDS', intIn(0, 86_400)) * 1000,
     reconcileSchedule: parseSetting(env, 'VMSS_MESH_RECONCILE_SCHEDULE', z.string().refine((s) => s.split(/\s+/).length === 6, 'NCRONTAB needs 6 fields (second minute hour day month weekday)')),
+    hintDeadlineMs: parseSetting(env, 'VMSS_MESH_DELIVERY_DEADLINE_SECONDS', intIn(1, 25)) * 1000,
     relay: {
       targets: relayAddresses.map((address) => ({ address })),
       token: optional(read(env, 'VMSS_MESH_RELAY_TOKEN')),

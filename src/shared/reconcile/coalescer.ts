@@ -17,11 +17,33 @@ export interface CoalescedResult<R> {
   readonly via: 'ran' | 'joined' | 'covered';
 }
 
+/** `requestWithin` stopped waiting: a run that covers the request is in flight or queued. */
+export interface QueuedRequest<R> {
+  readonly via: 'queued';
+  /** That run; it goes on after the caller stopped waiting (attach a handler to log its outcome). */
+  readonly pending: Promise<R>;
+  /** Since when this key has had a run in flight or queued without a pause (ms). */
+  readonly busySince: number;
+}
+
+export interface WaitLimits {
+  /** Stop waiting at this time (ms)… */
+  readonly deadlineAt: number;
+  /** …or once the key has been busy (runs in flight or queued, back to back) for this long. */
+  readonly maxBusyMs: number;
+}
+
 interface Slot<R> {
   inFlight?: { startedAt: number; promise: Promise<R> };
   trailing?: Promise<R>;
   lastDone?: { startedAt: number; result: R };
+  /** Start of the current busy period (a run in flight or queued), undefined while idle. */
+  busySince?: number;
 }
+
+const TIMED_OUT = Symbol('timed out');
+
+type Enqueued<R> = { readonly done: CoalescedResult<R> } | { readonly via: 'ran' | 'joined'; readonly promise: Promise<R> };
 
 export class ReconcileCoalescer<R> {
   private readonly slots = new Map<string, Slot<R>>();
@@ -42,6 +64,10 @@ export class ReconcileCoalescer<R> {
     return this.slots.size;
   }
 
+  private clock(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
   private sweep(now: number): void {
     const forgetAfter = this.options.forgetAfterMs ?? 600_000;
     if (now - this.lastSweep < Math.min(60_000, forgetAfter)) return;
@@ -53,16 +79,48 @@ export class ReconcileCoalescer<R> {
 
   /** `eventTime` (ms) is when the hinted change happened; omit it to always get a run that starts now or later. */
   async request(key: string, eventTime?: number): Promise<CoalescedResult<R>> {
-    this.sweep((this.options.now ?? Date.now)());
+    const enqueued = this.enqueue(key, eventTime);
+    if ('done' in enqueued) return enqueued.done;
+    return { result: await enqueued.promise, via: enqueued.via };
+  }
+
+  /**
+   * Like `request`, but waits no longer than `limits` allow: then answers `queued` with the run that
+   * will cover the request (it was registered before this returned, so it happens whether or not
+   * anyone waits). A run that fails after that is the caller's to log; the request is not retried.
+   */
+  async requestWithin(key: string, eventTime: number | undefined, limits: WaitLimits): Promise<CoalescedResult<R> | QueuedRequest<R>> {
+    const enqueued = this.enqueue(key, eventTime);
+    if ('done' in enqueued) return enqueued.done;
+    const busySince = this.slots.get(key)?.busySince ?? this.clock();
+    const waitMs = Math.min(limits.deadlineAt, busySince + limits.maxBusyMs) - this.clock();
+    if (waitMs <= 0) return { via: 'queued', pending: enqueued.promise, busySince };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), waitMs);
+    });
+    try {
+      const winner = await Promise.race([enqueued.promise.then((result) => ({ result })), timedOut]);
+      if (winner === TIMED_OUT) return { via: 'queued', pending: enqueued.promise, busySince };
+      return { result: winner.result, via: enqueued.via };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Registers the request synchronously: the run that covers it exists (or is queued) on return. */
+  private enqueue(key: string, eventTime: number | undefined): Enqueued<R> {
+    this.sweep(this.clock());
     const slot = this.slots.get(key) ?? {};
     this.slots.set(key, slot);
     const covers = (startedAt: number) => eventTime !== undefined && startedAt >= eventTime + this.options.coverMarginMs;
 
-    if (slot.lastDone && !slot.inFlight && covers(slot.lastDone.startedAt)) {
-      return { result: slot.lastDone.result, via: 'covered' };
+    // A finished run that started late enough saw the change, whatever is in flight now.
+    if (slot.lastDone && covers(slot.lastDone.startedAt)) {
+      return { done: { result: slot.lastDone.result, via: 'covered' } };
     }
-    if (!slot.inFlight) return { result: await this.start(key, slot), via: 'ran' };
-    if (covers(slot.inFlight.startedAt)) return { result: await slot.inFlight.promise, via: 'joined' };
+    if (!slot.inFlight) return { via: 'ran', promise: this.start(key, slot) };
+    if (covers(slot.inFlight.startedAt)) return { via: 'joined', promise: slot.inFlight.promise };
     if (!slot.trailing) {
       const inFlight = slot.inFlight.promise;
       slot.trailing = inFlight
@@ -72,16 +130,18 @@ export class ReconcileCoalescer<R> {
           return this.start(key, slot);
         });
     }
-    return { result: await slot.trailing, via: 'joined' };
+    return { via: 'joined', promise: slot.trailing };
   }
 
   private start(key: string, slot: Slot<R>): Promise<R> {
-    const startedAt = (this.options.now ?? Date.now)();
+    const startedAt = this.clock();
+    slot.busySince ??= startedAt;
     const promise = this.run(key);
     slot.inFlight = { startedAt, promise };
     const settle = (done?: { startedAt: number; result: R }) => {
       if (slot.inFlight?.promise === promise) slot.inFlight = undefined;
       if (done) slot.lastDone = done;
+      if (!slot.inFlight && !slot.trailing) slot.busySince = undefined;
     };
     promise.then(
       (result) => settle({ startedAt, result }),

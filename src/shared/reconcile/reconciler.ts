@@ -1,62 +1,160 @@
 /**
  * The app's entry into the domain: hints in, reconcile reports out. Owns the per-process
- * coalescer so every trigger (Event Grid, autoscale webhook, timer) shares it.
+ * coalescer and the VM → scale set resolver, so every trigger (Event Grid, autoscale webhook,
+ * timer) shares them.
+ *
+ * A hint waits for its reconcile at most `hintDeadlineMs` (and no longer than that after its scale
+ * set's runs began back to back): Event Grid gives a delivery 30 s, and a delivery that times out
+ * comes back whole. When the wait ends, the run that covers the hint is already in flight or queued
+ * in the coalescer, so the hint is answered `queued` (acknowledged) and that run finishes on its
+ * own; its outcome goes to `onQueuedOutcome`, and a run that fails is caught up by the timer sweep.
+ * A VM hint whose scale set is not known by then was queued nowhere: it fails as transient.
  */
-import { TransientError } from '../errors';
-import type { ReconcileHint, ScaleSetRef } from '../model';
+import { TransientError, errorMessage } from '../errors';
+import type { InstanceListing, MeshScaleSet, ReconcileHint, ScaleSetRef } from '../model';
 import { ReconcileCoalescer, type CoalescedResult } from './coalescer';
+import type { InventoryPort } from './ports';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
 import { reconcileEverything, type RunOptions } from './reconcile-run';
 import { scaleSetId, scaleSetRefFromId } from '../resource-id';
-
+import { VmScaleSetResolver, type Lease, type VmResolution, type VmResolverOptions } from './vm-scale-set-resolver';
 
 export type HintResult =
   | ({ readonly kind: 'reconciled'; readonly ref: ScaleSetRef } & CoalescedResult<ReconcileReport>)
+  /** The deadline came first: a run covering the hint is in flight or queued and finishes on its own. */
+  | { readonly kind: 'queued'; readonly ref: ScaleSetRef; readonly waitedMs: number; readonly busySince: number }
   /** A Flexible VM event whose VM is gone or belongs to no scale set: nothing of ours to do. */
   | { readonly kind: 'no-scale-set'; readonly vmResourceId: string };
 
+/** How a run that hints stopped waiting for ended (reported once per run). */
+export type QueuedOutcome =
+  | { readonly scaleSetId: string; readonly ok: true; readonly report: ReconcileReport }
+  | { readonly scaleSetId: string; readonly ok: false; readonly error: string };
+
+export interface ReconcilerOptions {
+  /** A run covers an event when it started at least this long after it (clock skew; default 2 s). */
+  readonly coverMarginMs?: number;
+  /** Longest a hint waits for its reconcile (default 20 s; Event Grid's delivery timeout is 30 s). */
+  readonly hintDeadlineMs?: number;
+  readonly vmResolver?: VmResolverOptions;
+  /** Told how each run that hints were acknowledged for without waiting ended. */
+  readonly onQueuedOutcome?: (outcome: QueuedOutcome) => void;
+  readonly now?: () => number;
+}
+
 export class Reconciler {
+  /** The dependencies as the runs see them (the inventory teaches the resolver what it lists). */
+  readonly deps: ReconcileDeps;
+  readonly resolver: VmScaleSetResolver;
   private readonly coalescer: ReconcileCoalescer<ReconcileReport>;
+  private readonly deadlineMs: number;
+  private readonly now: () => number;
+  private readonly reportedQueued = new WeakSet<Promise<ReconcileReport>>();
 
   constructor(
-    readonly deps: ReconcileDeps,
-    options: { readonly coverMarginMs?: number } = {},
+    deps: ReconcileDeps,
+    private readonly options: ReconcilerOptions = {},
   ) {
-    this.coalescer = new ReconcileCoalescer((id) => reconcileScaleSet(deps, scaleSetRefFromId(id), 'hint'), {
+    this.deadlineMs = options.hintDeadlineMs ?? 20_000;
+    if (!(this.deadlineMs > 0)) throw new TypeError(`hintDeadlineMs must be positive, got ${this.deadlineMs}`);
+    this.now = options.now ?? Date.now;
+    const inner = deps.inventory;
+    this.resolver = new VmScaleSetResolver(
+      { askArm: (id) => inner.scaleSetOfVm(id), remembered: (id) => deps.registry.scaleSetOfInstance(id) },
+      { maxBusyWaitMs: this.deadlineMs, ...options.vmResolver, now: options.vmResolver?.now ?? this.now },
+    );
+    this.deps = { ...deps, inventory: learningInventory(inner, this.resolver) };
+    this.coalescer = new ReconcileCoalescer((id) => reconcileScaleSet(this.deps, scaleSetRefFromId(id), 'hint'), {
       coverMarginMs: options.coverMarginMs ?? 2000,
+      now: this.now,
     });
   }
 
-  /** Reconciles the scale set a hint names (resolving a Flexible VM's scale set through ARM first). */
+  /** Reconciles the scale set a hint names (resolving a Flexible VM's scale set first). */
   async reconcileHint(hint: ReconcileHint): Promise<HintResult> {
-    let ref: ScaleSetRef | null;
+    const started = this.now();
+    const deadlineAt = started + this.deadlineMs;
+    let ref: ScaleSetRef;
+    let lease: Lease | undefined;
     if (hint.scaleSet) {
-      const id = scaleSetId(hint.subscriptionId, hint.resourceGroup, hint.scaleSet);
-      ref = scaleSetRefFromId(id);
+      ref = scaleSetRefFromId(scaleSetId(hint.subscriptionId, hint.resourceGroup, hint.scaleSet));
     } else if (hint.vmResourceId) {
-      ref = await this.deps.inventory.scaleSetOfVm(hint.vmResourceId);
-      if (!ref) {
-        // A deleted Flexible VM answers 404, yet that is the event that must remove its node:
-        // our node remembers the scale set.
-        const known = await this.deps.registry.scaleSetOfInstance(hint.vmResourceId);
-        if (!known) return { kind: 'no-scale-set', vmResourceId: hint.vmResourceId };
-        ref = scaleSetRefFromId(known);
-      }
+      const resolution = await this.resolveWithin(hint.vmResourceId, deadlineAt);
+      if (resolution.kind === 'none') return { kind: 'no-scale-set', vmResourceId: hint.vmResourceId };
+      ref = resolution.ref;
+      lease = resolution.lease;
     } else {
       throw new TypeError(`hint ${hint.eventId} names neither a scale set nor a VM`);
     }
     const eventTime = Date.parse(hint.eventTime);
-    const result = await this.coalescer.request(ref.id, Number.isNaN(eventTime) ? undefined : eventTime);
-    const report = result.result;
+    const waiting = this.coalescer.requestWithin(ref.id, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs });
+    if (lease) this.resolver.releaseAfterListing(lease, ref, waiting);
+    const outcome = await waiting;
+    if (outcome.via === 'queued') {
+      this.reportWhenDone(ref, outcome.pending);
+      return { kind: 'queued', ref, waitedMs: this.now() - started, busySince: outcome.busySince };
+    }
+    const report = outcome.result;
     if (report.outcome === 'unknown' && report.retryable) {
       // Nothing was changed; the trigger should come back later (Event Grid / webhook retry).
       throw new TransientError(`ARM could not list ${ref.id}: ${report.detail ?? 'unknown'}`, 'arm', report.retryAfterMs);
     }
-    return { kind: 'reconciled', ref, ...result };
+    return { kind: 'reconciled', ref, ...outcome };
   }
 
   /** The timer's full sweep. */
   reconcileAll(source: string, options: RunOptions = {}) {
     return reconcileEverything(this.deps, source, options);
   }
+
+  private async resolveWithin(vmResourceId: string, deadlineAt: number): Promise<VmResolution> {
+    const resolving = this.resolver.resolve(vmResourceId);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const seconds = Math.round(this.deadlineMs / 1000);
+        reject(new TransientError(`could not tell which scale set VM ${vmResourceId} belongs to within ${seconds} s (ARM slow or throttled); the event is not acknowledged`, 'arm'));
+      }, Math.max(0, deadlineAt - this.now()));
+    });
+    try {
+      return await Promise.race([resolving, late]);
+    } finally {
+      clearTimeout(timer);
+      // The lookup goes on and fills the cache; its own failure has been (or will be) reported to a waiter.
+      resolving.catch(() => undefined);
+    }
+  }
+
+  private reportWhenDone(ref: ScaleSetRef, pending: Promise<ReconcileReport>): void {
+    if (this.reportedQueued.has(pending)) return;
+    this.reportedQueued.add(pending);
+    const report = this.options.onQueuedOutcome;
+    pending.then(
+      (result) => report?.({ scaleSetId: ref.id, ok: true, report: result }),
+      (error: unknown) => report?.({ scaleSetId: ref.id, ok: false, error: errorMessage(error) }),
+    );
+  }
+}
+
+/** The inventory, teaching the resolver every Flexible scale set's VMs as it lists them. */
+function learningInventory(inner: InventoryPort, resolver: VmScaleSetResolver): InventoryPort {
+  return {
+    lookupScaleSet: (ref) => inner.lookupScaleSet(ref),
+    isListedInResourceGroup: (ref) => inner.isListedInResourceGroup(ref),
+    listInstances: async (scaleSet: MeshScaleSet): Promise<InstanceListing> => {
+      if (scaleSet.orchestrationMode !== 'Flexible') return inner.listInstances(scaleSet);
+      const done = resolver.listingStarted(scaleSet.ref);
+      try {
+        const listing = await inner.listInstances(scaleSet);
+        if (listing.status === 'complete') resolver.learn(scaleSet.ref, listing.instances.map((i) => i.resourceId));
+        return listing;
+      } finally {
+        done();
+      }
+    },
+    confirmGone: (scaleSet, ids) => inner.confirmGone(scaleSet, ids),
+    scaleSetOfVm: (id) => inner.scaleSetOfVm(id),
+    listMeshScaleSets: () => inner.listMeshScaleSets(),
+    measureCalls: (work) => inner.measureCalls(work),
+  };
 }
