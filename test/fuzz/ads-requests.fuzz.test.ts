@@ -84,7 +84,7 @@ function isStringArray(value: unknown): boolean {
 }
 
 test('fuzz: DiscoveryRequest bytes decode to a request or "malformed", never a throw', async (t) => {
-  const parameters = fuzzParameters<[Uint8Array]>(10000);
+  const parameters = fuzzParameters<[Uint8Array]>(15000);
   await measured(t, 'decodeSotwRequest', parameters.numRuns ?? 0, () =>
     fc.assert(
       fc.property(hostileBytes(sotwBytes, deltaBytes), (bytes) => {
@@ -101,7 +101,7 @@ test('fuzz: DiscoveryRequest bytes decode to a request or "malformed", never a t
 });
 
 test('fuzz: DeltaDiscoveryRequest bytes decode to a request or "malformed", never a throw', async (t) => {
-  const parameters = fuzzParameters<[Uint8Array]>(10000);
+  const parameters = fuzzParameters<[Uint8Array]>(15000);
   await measured(t, 'decodeDeltaRequest', parameters.numRuns ?? 0, () =>
     fc.assert(
       fc.property(hostileBytes(deltaBytes, sotwBytes), (bytes) => {

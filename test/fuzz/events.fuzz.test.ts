@@ -106,7 +106,7 @@ function checkOutcome(outcome: EventOutcome): void {
 }
 
 test('fuzz: Event Grid / CloudEvents deliveries parse to one outcome per event or throw InvalidInputError', async (t) => {
-  const parameters = fuzzParameters<[unknown, number]>(8000);
+  const parameters = fuzzParameters<[unknown, number]>(12000);
   await measured(t, 'parseDelivery', parameters.numRuns ?? 0, () =>
     fc.assert(
       fc.property(hostileDelivery, fc.nat(SCOPES.length - 1), (body, s) => {
@@ -142,7 +142,7 @@ test('fuzz: well-formed deliveries never throw', async (t) => {
 });
 
 test('fuzz: autoscale webhook bodies give one outcome or throw InvalidInputError', async (t) => {
-  const parameters = fuzzParameters<[unknown, number]>(6000);
+  const parameters = fuzzParameters<[unknown, number]>(12000);
   await measured(t, 'parseAutoscaleNotification', parameters.numRuns ?? 0, () =>
     fc.assert(
       fc.property(hostileAutoscale, fc.nat(SCOPES.length - 1), (body, s) => {

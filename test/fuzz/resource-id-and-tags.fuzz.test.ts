@@ -48,7 +48,7 @@ const hostileId: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 test('fuzz: parseResourceId returns a normalised ID that parses to itself, or throws InvalidInputError', async (t) => {
-  const parameters = fuzzParameters<[unknown]>(12000);
+  const parameters = fuzzParameters<[unknown]>(15000);
   await measured(t, 'parseResourceId', parameters.numRuns ?? 0, () =>
     fc.assert(
       fc.property(hostileId, (raw) => {
@@ -98,7 +98,7 @@ const hostileTags: fc.Arbitrary<Record<string, string>> = fc.oneof(
 );
 
 test('fuzz: parseMeshTags never throws; ok results hold only valid services and round-trip through meshTagsFor', async (t) => {
-  const parameters = fuzzParameters<[Record<string, string>]>(12000);
+  const parameters = fuzzParameters<[Record<string, string>]>(15000);
   await measured(t, 'parseMeshTags', parameters.numRuns ?? 0, () =>
     fc.assert(
       fc.property(hostileTags, (tags) => {
