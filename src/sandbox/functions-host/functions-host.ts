@@ -165,7 +165,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
   /** `POST /admin/functions/NAME` with `{"input": ...}` (the host's FunctionInvocation): run a non-HTTP function now, answer 202. */
   function adminInvoke(res: http.ServerResponse, name: string, body: Buffer): void {
-    const definition = byName.get(name);
+    const definition = byName.get(name.toLowerCase());
     // The host's own answer for an unknown name (and for HTTP functions, which the admin API does not run).
     if (!definition || definition.kind === 'http') return sendMessage(res, 404, `cannot find function: '${name}'`);
     const parsed = parseJson(body, '{}');
