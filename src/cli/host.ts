@@ -15,7 +15,7 @@ Runs the Functions app locally (the routes of \`func start\`):
   POST /runtime/webhooks/eventgrid?functionName=vmssEvents   Event Grid deliveries (aeg-event-type header)
   POST /api/autoscaleWebhook                                 Azure Monitor autoscale webhook
   GET  /api/status                                           what the mesh holds
-  POST /admin/functions/reconcileTimer                       run the full reconcile now
+  POST /admin/functions/reconcileTimer                       run the full reconcile now (body {} or {"input": ...})
 and runs reconcileTimer on VMSS_MESH_RECONCILE_SCHEDULE. Settings come from the environment
 (see README "Settings"); VMSS_MESH_SUBSCRIPTIONS is required.
 
