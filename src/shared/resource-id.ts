@@ -32,15 +32,34 @@ export interface ResourceId {
   readonly providers: readonly ProviderScope[];
 }
 
-// Subscription IDs are GUIDs in Azure; docs samples use placeholders like `s1`, so any short
-// alphanumeric-and-dash token is accepted. Resource group names: 1–90 of letters, digits, `_ - . ( )`,
-// not ending in a period (ARM's rule). Namespaces look like `Microsoft.Compute`; types are identifiers.
-const SUBSCRIPTION = /^[0-9a-z][0-9a-z-]{0,63}$/i;
+// Subscription IDs are GUIDs in Azure (36 characters); docs samples and tests use placeholders like
+// `s1`, so any alphanumeric-and-dash token up to a GUID's length is accepted. Resource group names:
+// 1–90 of letters, digits, `_ - . ( )`, not ending in a period (ARM's rule). Namespaces look like
+// `Microsoft.Compute`; types are identifiers.
+const SUBSCRIPTION = /^[0-9a-z][0-9a-z-]{0,35}$/i;
 const RESOURCE_GROUP = /^[-\w.()\p{L}\p{N}]{1,90}$/u;
 const NAMESPACE = /^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)+$/i;
 const TYPE = /^[a-z][a-z0-9]*$/i;
 // Resource names vary by type (some allow spaces); only what cannot be part of an ID path is refused.
 const NAME = /^[^\u0000-\u001f\u007f?#]+$/;
+
+/**
+ * ARM's own limits, so an ID ARM could never serve is refused here as invalid input instead of
+ * being sent to ARM (which answers 400/414/431) and retried for a day (issue 9, D5):
+ * - names of scale sets and VMs: 1–64 (Azure naming rules, Microsoft.Compute: virtualMachines and
+ *   virtualMachineScaleSets 1–64 on Linux, 1–15 on Windows — the Windows limit is the computer
+ *   name's, not the resource's, so 64 is the bound);
+ * - any other segment: 260, the URL segment length HTTP.sys (ARM's front end) accepts by default,
+ *   also the longest name Azure's naming rules allow for any type;
+ * - the whole ID: 2,048. The longest compute ID we act on (a scale set VM's NIC IP configuration,
+ *   every name at its maximum) is under 700 characters; 2,048 leaves room for extension resources
+ *   and is the URL length common HTTP front ends accept, so a longer ID cannot be read from ARM.
+ */
+export const RESOURCE_ID_LIMITS = {
+  idLength: 2048,
+  segmentLength: 260,
+  computeNameLength: { virtualmachinescalesets: 64, virtualmachines: 64 } as Readonly<Record<string, number>>,
+} as const;
 
 export function isSubscriptionId(value: string): boolean {
   return SUBSCRIPTION.test(value);
@@ -51,7 +70,7 @@ export function isResourceGroupName(value: string): boolean {
 }
 
 function fail(id: string, why: string, path: string): never {
-  const shown = id.length > 300 ? `${id.slice(0, 300)}…` : id;
+  const shown = id.length > 300 ? `${id.slice(0, 300)}… (${id.length} characters)` : id;
   throw new InvalidInputError(`not an ARM resource ID (${why}): ${JSON.stringify(shown)}`, path);
 }
 
@@ -61,12 +80,15 @@ function fail(id: string, why: string, path: string): never {
  */
 export function parseResourceId(raw: unknown, path = ''): ResourceId {
   if (typeof raw !== 'string') throw new InvalidInputError(`expected a resource ID string, got ${raw === null ? 'null' : typeof raw}`, path);
+  if (raw.length > RESOURCE_ID_LIMITS.idLength) fail(raw, `longer than ${RESOURCE_ID_LIMITS.idLength} characters (${raw.length})`, path);
   const text = raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
   if (!text.startsWith('/')) fail(raw, 'must start with /subscriptions/', path);
   const segments = text.slice(1).split('/');
   const at = (i: number): string => segments[i] ?? '';
   const empty = segments.indexOf('');
   if (empty !== -1) fail(raw, `empty segment at position ${empty + 1}`, path);
+  const long = segments.findIndex((segment) => segment.length > RESOURCE_ID_LIMITS.segmentLength);
+  if (long !== -1) fail(raw, `segment ${long + 1} is longer than ${RESOURCE_ID_LIMITS.segmentLength} characters (${at(long).length})`, path);
 
   if (at(0).toLowerCase() !== 'subscriptions') fail(raw, 'must start with /subscriptions/', path);
   if (segments.length < 2) fail(raw, 'missing subscription ID', path);
@@ -101,6 +123,13 @@ export function parseResourceId(raw: unknown, path = ''): ResourceId {
       i += 2;
     }
     if (types.length === 0) fail(raw, `provider ${JSON.stringify(namespace)} names no resource`, path);
+    if (namespace.toLowerCase() === 'microsoft.compute' && providers.length === 0) {
+      types.forEach((type, k) => {
+        const max = RESOURCE_ID_LIMITS.computeNameLength[type];
+        const name = names[k] as string;
+        if (max !== undefined && name.length > max) fail(raw, `${type} name longer than ${max} characters (${name.length})`, path);
+      });
+    }
     providers.push({ namespace: namespace.toLowerCase(), types, names });
   }
   return { id: text.toLowerCase(), subscriptionId, resourceGroup, providers };

@@ -129,4 +129,39 @@ describe('ARM resource IDs (properties)', () => {
       }),
     );
   });
+
+  // Issue 9, D5: long inputs. Anything accepted stays within ARM's limits; nothing longer is accepted.
+  test('long inputs: accepted only within ARM\'s limits, otherwise InvalidInputError, never a crash', () => {
+    const longName = fc.oneof(
+      fc.integer({ min: 1, max: 300 }).map((n) => 'n'.repeat(n)),
+      fc.integer({ min: 1, max: 6000 }).map((n) => 'x'.repeat(n)),
+    );
+    const longId = fc.oneof(
+      fc.tuple(parts, longName).map(([p, name]) => `/subscriptions/${p.sub}/resourceGroups/${p.rg}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`),
+      fc.tuple(parts, longName).map(([p, name]) => `/subscriptions/${p.sub}/resourceGroups/${p.rg}/providers/Microsoft.Compute/virtualMachines/${name}`),
+      fc.tuple(parts, longName, fc.integer({ min: 1, max: 40 })).map(
+        ([p, name, depth]) => `/subscriptions/${p.sub}/resourceGroups/${p.rg}/providers/Microsoft.Compute/virtualMachineScaleSets/${p.name}${`/extensions/${name}`.repeat(depth)}`,
+      ),
+      fc.tuple(parts, fc.integer({ min: 80, max: 400 })).map(([p, n]) => `/subscriptions/${p.sub}/resourceGroups/${'g'.repeat(n)}`),
+      fc.string({ minLength: 2000, maxLength: 8000 }).map((tail) => `/subscriptions/${tail}`),
+    );
+    fc.assert(
+      fc.property(longId, (id) => {
+        let parsed;
+        try {
+          parsed = parseResourceId(id);
+        } catch (error) {
+          assert.ok(error instanceof InvalidInputError, String(error));
+          assert.ok(error.message.length < 1000, 'the reason stays short however long the input');
+          return;
+        }
+        assert.ok(id.length <= 2048, `accepted an ID of ${id.length} characters`);
+        assert.ok(id.split('/').every((segment) => segment.length <= 260));
+        const [scope] = parsed.providers;
+        if (scope?.namespace === 'microsoft.compute') assert.ok((scope.names[0] ?? '').length <= 64);
+        if (parsed.resourceGroup !== undefined) assert.ok(parsed.resourceGroup.length <= 90);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

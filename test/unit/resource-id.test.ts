@@ -92,7 +92,34 @@ describe('parseResourceId', () => {
 
   test('the error message shows at most 300 characters of a huge input', () => {
     const huge = `/x${'a'.repeat(5000)}`;
-    assert.throws(() => parseResourceId(huge), { message: `not an ARM resource ID (must start with /subscriptions/): ${JSON.stringify(`${huge.slice(0, 300)}…`)}` });
+    assert.throws(() => parseResourceId(huge), {
+      message: `not an ARM resource ID (longer than 2048 characters (5002)): ${JSON.stringify(`${huge.slice(0, 300)}… (5002 characters)`)}`,
+    });
+  });
+
+  // Issue 9, D5: IDs ARM could never serve are invalid input, not something to send to ARM.
+  test('refuses IDs and names beyond ARM\'s limits, with the limit in the reason', () => {
+    const rg = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute`;
+    const reason = (id: string) => {
+      try {
+        parseResourceId(id, 'data.resourceUri');
+      } catch (error) {
+        assert.ok(error instanceof InvalidInputError);
+        assert.ok(error.message.length < 500, 'the message stays short');
+        return /\(([^)]*\)?)\)/.exec(error.message)?.[1];
+      }
+      return 'accepted';
+    };
+    assert.equal(reason(`${rg}/virtualMachines/${'v'.repeat(5000)}`), 'longer than 2048 characters (5114)');
+    assert.equal(reason(`${rg}/virtualMachineScaleSets/${'w'.repeat(65)}`), 'virtualmachinescalesets name longer than 64 characters (65)');
+    assert.equal(reason(`${rg}/virtualMachineScaleSets/${'w'.repeat(64)}`), 'accepted');
+    assert.equal(reason(`${rg}/virtualMachines/${'v'.repeat(65)}`), 'virtualmachines name longer than 64 characters (65)');
+    assert.equal(reason(`${rg}/virtualMachines/${'v'.repeat(64)}`), 'accepted');
+    assert.equal(reason(`/subscriptions/${SUB}/resourceGroups/${'r'.repeat(91)}`), `invalid resource group name "${'r'.repeat(91)}"`);
+    assert.equal(reason(`/subscriptions/${SUB}/resourceGroups/${'r'.repeat(90)}`), 'accepted');
+    assert.equal(reason(`/subscriptions/${SUB}0/resourceGroups/rg`), `invalid subscription ID "${SUB}0"`);
+    assert.equal(reason(`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/${'s'.repeat(261)}`), 'segment 8 is longer than 260 characters (261)');
+    assert.equal(reason(`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/${'s'.repeat(260)}`), 'accepted');
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * Turns what the Azure SDK throws into our error classes, so adapters can decide retry / no-retry
  * without knowing the SDK: throttling and outages are TransientError('arm') (with Retry-After when
- * ARM gave one), a missing role assignment is a ConfigError, a request ARM calls malformed is an
- * InvalidInputError. 404s are not errors here: callers that expect them check `isArmNotFound` first.
+ * ARM gave one), a missing role assignment (403) is a ConfigError (kept until the operator fixes
+ * it), a refused token (401) transient, any other 4xx but 404/408/409/429 (a request ARM calls
+ * malformed or too large: 400, 413, 414, 431 …) an InvalidInputError, permanent for the event. 404s are not errors here: callers that expect
+ * them check `isArmNotFound` first.
  */
 import { ConfigError, InvalidInputError, TransientError, VmssMeshError, errorMessage } from '../errors';
 
@@ -81,11 +83,24 @@ export function toArmFailure(error: unknown, what: string): VmssMeshError {
     }
     case status === 403:
       return new ConfigError(`ARM denied ${what} (403${code})${detail} — grant the app's identity Reader on the configured scope`);
-    case status === 400:
-      return new InvalidInputError(`ARM rejected ${what} (400${code})${detail}`, '', { cause: error });
     case status === undefined:
       return new TransientError(`ARM ${what} failed before a response (${error.code ?? 'network error'})${detail}`, 'arm', undefined, { cause: error });
+    case isPermanent4xx(status):
+      // 400, 405, 410, 413, 414, 422, 431 …: the same request gets the same answer; retrying the
+      // event for a day would only repeat it (issue 9, D5).
+      return new InvalidInputError(`ARM rejected ${what} (${status}${code})${detail}`, '', { cause: error });
     default:
       return new TransientError(`ARM ${what} failed (${status}${code})${detail}`, 'arm', retryAfterMs(error.response?.headers), { cause: error });
   }
+}
+
+/**
+ * 4xx answers that may change if asked again: 404 (replication, a resource being created), 408
+ * (timeout), 409 (a conflicting operation in progress), 429 (throttled), and 401: our token, not
+ * the event (expired, or not yet valid): transient as before, so the event is kept and retried.
+ */
+const RETRYABLE_4XX: ReadonlySet<number> = new Set([401, 404, 408, 409, 429]);
+
+function isPermanent4xx(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && !RETRYABLE_4XX.has(status);
 }

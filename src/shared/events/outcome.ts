@@ -89,7 +89,8 @@ export function ignoredEventLogRecord(outcome: IgnoredOutcome): IgnoredEventLogR
   // Absent keys stay absent, so log lines carry no `undefined` noise.
   if (outcome.eventType !== undefined) record.eventType = outcome.eventType;
   if (outcome.operationName !== undefined) record.operationName = outcome.operationName;
-  if (outcome.resourceUri !== undefined) record.resourceUri = outcome.resourceUri;
+  // An over-long URI (a poison event) is shown shortened: one log line, not megabytes.
+  if (outcome.resourceUri !== undefined) record.resourceUri = shortened(outcome.resourceUri);
   return record;
 }
 
@@ -111,4 +112,8 @@ export function summariseOutcomes(outcomes: readonly EventOutcome[]): DeliverySu
     else ignored[outcome.reason] = (ignored[outcome.reason] ?? 0) + 1;
   }
   return { events: outcomes.length, hints, validations, ignored };
+}
+
+function shortened(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 300)}… (${text.length} characters)` : text;
 }
