@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TransientError } from '../../src/shared/errors';
+import { ReconcileCoalescer } from '../../src/shared/reconcile/coalescer';
+import { VmScaleSetResolver } from '../../src/shared/reconcile/vm-scale-set-resolver';
+import { scaleSetRefFromId } from '../../src/shared/resource-id';
+
+const RG = '/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg';
+const SS = scaleSetRefFromId(`${RG}/providers/microsoft.compute/virtualmachinescalesets/flex`);
+const vm = (n: number) => `${RG}/providers/microsoft.compute/virtualmachines/flex_${n}`;
+
+test('resolver: concurrent look-ups of one VM share one GET; a listing answers the rest without GETs', async () => {
+  const asked: string[] = [];
+  const resolver = new VmScaleSetResolver({ askArm: async (id) => (asked.push(id), SS), remembered: async () => null });
+  const first = await Promise.all([resolver.resolve(vm(1)), resolver.resolve(vm(1)), resolver.resolve(vm(1).toUpperCase())]);
+  assert.deepEqual(asked, [vm(1)]);
+  assert.ok(first.every((r) => r.kind === 'scale-set' && r.ref.id === SS.id));
+  const lease = first[0]!.kind === 'scale-set' ? first[0]!.lease : undefined;
+  assert.ok(lease, 'an ARM answer hands out a lease');
+  // While the lease is held the group's GETs wait; the listing it waits for teaches every VM.
+  const waiting = Promise.all([2, 3, 4].map((n) => resolver.resolve(vm(n))));
+  const done = resolver.listingStarted(SS);
+  resolver.releaseAfterListing(lease, SS, new Promise(() => undefined));
+  resolver.learn(SS, [2, 3, 4].map(vm));
+  done();
+  const rest = await waiting;
+  assert.ok(rest.every((r) => r.kind === 'scale-set' && r.via === 'cache'));
+  assert.deepEqual(asked, [vm(1)], 'no further GET');
+});
+
+test('resolver: our node remembers the scale set of a deleted VM, without ARM', async () => {
+  const resolver = new VmScaleSetResolver({ askArm: async () => assert.fail('no ARM call'), remembered: async () => SS.id });
+  const r = await resolver.resolve(vm(9));
+  assert.equal(r.kind === 'scale-set' && r.via, 'consul');
+});
+
+test('resolver: a throttled GET pauses the group: the next look-ups fail at once, without ARM', async () => {
+  let clock = 0;
+  let calls = 0;
+  const resolver = new VmScaleSetResolver(
+    { askArm: async () => { calls += 1; throw new TransientError('ARM throttled', 'arm', 3000); }, remembered: async () => null },
+    { now: () => clock },
+  );
+  await assert.rejects(resolver.resolve(vm(1)), /ARM throttled/);
+  await assert.rejects(resolver.resolve(vm(2)), /paused for 3 s/);
+  assert.equal(calls, 1);
+  clock = 3000;
+  await assert.rejects(resolver.resolve(vm(3)), /ARM throttled/);
+  assert.equal(calls, 2);
+});
+
+test('coalescer: requestWithin answers queued at the deadline, and the run goes on', async () => {
+  let finish!: (v: number) => void;
+  const c = new ReconcileCoalescer(() => new Promise<number>((resolve) => (finish = resolve)), { coverMarginMs: 0 });
+  const outcome = await c.requestWithin('a', undefined, { deadlineAt: Date.now() + 20, maxBusyMs: 60_000 });
+  assert.equal(outcome.via, 'queued');
+  // A later request for the same key while it is busy past the limit does not wait at all.
+  const later = await c.requestWithin('a', undefined, { deadlineAt: Date.now() + 60_000, maxBusyMs: 0 });
+  assert.equal(later.via, 'queued');
+  finish(7);
+  assert.equal(outcome.via === 'queued' && (await outcome.pending), 7);
+});
