@@ -95,7 +95,7 @@ const hostileTags: fc.Arbitrary<Record<string, string>> = fc.oneof(
   fc.tuple(meshServicesArb({ minLength: 1, maxLength: 4 }), fc.dictionary(meshKey, tagValue, { maxKeys: 2 })).map(([services, extra]) => ({ ...meshTagsFor(services), ...extra })),
   // ARM JSON is untyped: a scalar tag value that is not a string must not crash the parser either.
   // (Object values are left out: see the note at the end of this file.)
-  fc.dictionary(meshKey, fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null)), { maxKeys: 4 }) as unknown as fc.Arbitrary<Record<string, string>>,
+  fc.dictionary(meshKey, fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.object(), fc.constant({ toString: 0 })), { maxKeys: 4 }) as unknown as fc.Arbitrary<Record<string, string>>,
 );
 
 test('fuzz: parseMeshTags never throws; ok results hold only valid services and round-trip through meshTagsFor', async (t) => {
@@ -119,9 +119,3 @@ test('fuzz: parseMeshTags never throws; ok results hold only valid services and 
     ),
   );
 });
-
-// Known, not fixed here (src/shared/azure/mesh-tags.ts is not this suite's to change): a tag value
-// that is a JSON object whose own "toString" is not a function, e.g. parseMeshTags({
-// 'vmss-mesh-service': { toString: 0 } }), makes `String(rawValue)` throw a TypeError ("Cannot
-// convert object to primitive value") instead of returning an error result. ARM's tags are
-// string → string, so only a malformed ARM answer could carry one.

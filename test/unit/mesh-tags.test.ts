@@ -145,3 +145,19 @@ describe('parseMeshTags: errors name the tag and the rule', () => {
     ]);
   });
 });
+
+describe('parseMeshTags: values that are not strings (a malformed ARM answer)', () => {
+  test('an object value is an error result, not a thrown TypeError (found by fuzzing)', () => {
+    const tags = JSON.parse('{"vmss-mesh-service": {"toString": 0}, "vmss-mesh-port": "8080"}') as Record<string, string>;
+    const result = parseMeshTags(tags);
+    assert.equal(result.ok, false);
+    assert.ok(!result.ok && result.errors.some((e) => e === 'vmss-mesh-service: value must be a string, got object'), JSON.stringify(result));
+  });
+
+  test('null is an error too; numbers are read as their text', () => {
+    const nulls = parseMeshTags({ 'vmss-mesh-service': null, 'vmss-mesh-port': '8080' } as unknown as Record<string, string>);
+    assert.ok(!nulls.ok && nulls.errors.includes('vmss-mesh-service: value must be a string, got null'));
+    const numbers = parseMeshTags({ 'vmss-mesh-service': 'web', 'vmss-mesh-port': 8080 } as unknown as Record<string, string>);
+    assert.ok(numbers.ok && numbers.services[0]?.port === 8080);
+  });
+});

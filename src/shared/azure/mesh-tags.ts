@@ -130,7 +130,14 @@ export function parseMeshTags(tags: Readonly<Record<string, string>> | undefined
       errors.push(`${earlier.tag} and ${tag} name the same tag (tag names are case-insensitive)`);
       continue;
     }
-    entry.values[field] = { tag, value: String(rawValue).trim() };
+    // ARM's tags are strings; anything else is a malformed answer, reported rather than coerced
+    // (String() of an object can throw, and "[object Object]" is no service name).
+    const value: unknown = rawValue;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      errors.push(`${tag}: value must be a string, got ${value === null ? 'null' : typeof value}`);
+      continue;
+    }
+    entry.values[field] = { tag, value: String(value).trim() };
     byIndex.set(index, entry);
   }
   const services: MeshServiceSpec[] = [];
