@@ -37,7 +37,11 @@ async function server(): Promise<void> {
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   const after = await settledMemory();
   const perStream = (a: number, b: number) => Math.round((a - b) / STREAMS);
-  console.log(JSON.stringify({ streams: STREAMS, open: service.streamCount(), heapPerStream: perStream(after.heap, before.heap), externalPerStream: perStream(after.external, before.external) }));
+  const shape = process.env.HOSTILE_SHAPE === 'metadata' ? '3.5 MB in unused metadata (accepted)' : '3.5 MB in kept fields (refused)';
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  console.log(
+    `hostile nodes, ${shape}: ${STREAMS} streams, ${service.streamCount()} open; per stream: heap ${kib(perStream(after.heap, before.heap))}, buffers ${kib(perStream(after.external, before.external))}`,
+  );
   child.kill();
   grpcServer.forceShutdown();
 }

@@ -109,6 +109,7 @@ function scriptedInventory(scaleSet: MeshScaleSet) {
   const state = { instances: [] as Instance[], gone: new Set<string>(), confirmCalls: 0 };
   const inventory: InventoryPort = {
     lookupScaleSet: async () => ({ state: 'in-mesh', scaleSet }),
+    isListedInResourceGroup: async () => true,
     listInstances: async () => ({ status: 'complete', listedAt: Date.now(), instances: state.instances }),
     confirmGone: async (_s, ids) => {
       state.confirmCalls += 1;
