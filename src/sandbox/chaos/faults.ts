@@ -19,6 +19,8 @@ export interface FaultContext {
   act(action: ChaosAction): Promise<void>;
 }
 
+/** How long an armed ARM fault waits for a request to meet it (the timer reconciles every second). */
+const ARM_FAULT_WAIT_MS = 1_200;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const LIST_ROUTES = ['vmss.list', 'vmssVm.list', 'vmssNic.list', 'vm.list', 'nic.list'] as const;
 const ARM_ROUTES = ['vmss.get', ...LIST_ROUTES] as const;
@@ -52,7 +54,7 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
   const consulState = ctx.consul.state;
   const armFault = async (what: string) => {
     void provokeReconcile(ctx);
-    const left = await untilArmFaultsUsed(ctx, Math.max(2_000, step.windowMs));
+    const left = await untilArmFaultsUsed(ctx, ARM_FAULT_WAIT_MS);
     return `${what}${left ? ` (${left} not reached)` : ''}`;
   };
   const consulWindow = async (what: string, reply: () => HookReply | { drop: true } | Promise<undefined>) => {

@@ -51,7 +51,8 @@ export function totalsOf(rows: readonly ClassRow[]): ClassRow {
 export function renderChaosReport(report: ChaosReport): string {
   const header = ['fault class', 'faults', 'wrongful removals', 'failed to live', 'no endpoint', 'to not-live', 'unowned writes', 'max convergence', 'not converged'];
   const cells = (r: ClassRow) => [r.faultClass, String(r.injected), String(r.wrongfulRemovals), String(r.failedToLive), String(r.failedNoEndpoint), String(r.failedToNotLive), String(r.unownedWrites), `${r.maxConvergenceMs} ms`, String(r.convergenceFailures)];
-  const rows = [...report.rows.map(cells), cells(totalsOf(report.rows))];
+  // The actions' row counts actions, not faults: the total counts faults only.
+  const rows = [...report.rows.map(cells), cells({ ...totalsOf(report.rows), injected: report.faultsInjected })];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const seconds = report.soakMs / 1000;

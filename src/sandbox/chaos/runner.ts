@@ -34,6 +34,8 @@ export interface ChaosOptions {
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const MAX_PROBLEMS = 40;
+/** How long the world must stay equal to ARM to count as converged. */
+const STABLE_MS = 200;
 const ACTION_ROW = 'ARM actions (no fault)';
 const SERVICES = SANDBOX_SCALE_SETS.map((s) => s.service);
 
@@ -102,11 +104,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const views = () => ({ 'relay (proxyless)': relayView(box, 'proxyless-grpc'), 'relay (envoy)': relayView(box, 'envoy-gateway'), gateway: gateway.view });
     const stuck = new Set<string>();
+    /**
+     * Converged = no difference from ARM, and still none `STABLE_MS` later (a reconcile that met the
+     * fault may still be writing when the fault is cleared). `ms` is from the call to the start of
+     * that quiet stretch.
+     */
     const converge = async (deadlineMs: number): Promise<{ ms: number; left: string[] }> => {
       const start = Date.now();
+      let quietSince: number | undefined;
       for (;;) {
         const left = [...differences(box, consul.state.snapshot(), views()), ...gateway.inconsistencies()].filter((p) => !stuck.has(p));
-        if (left.length === 0 || Date.now() - start > deadlineMs) return { ms: Date.now() - start, left };
+        const now = Date.now();
+        if (left.length > 0) quietSince = undefined;
+        else quietSince ??= now;
+        if (quietSince !== undefined && now - quietSince >= STABLE_MS) return { ms: quietSince - start, left };
+        if (now - start > deadlineMs) return { ms: now - start, left };
         await pause(25);
       }
     };
@@ -155,6 +167,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const [n, step] of schedule.entries()) {
       if (options.maxMs !== undefined && Date.now() - soakStart > options.maxMs) break;
       const before = counts();
+      const stepStart = Date.now();
       let note: string;
       if (step.kind === 'fault') {
         current = step.faultClass;
@@ -167,8 +180,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         stepLabel = `step ${n} action ${JSON.stringify(step.action)}`;
         await act(step.action);
         actions += 1;
+        row(current).injected += 1;
         note = JSON.stringify(step.action);
       }
+      const injectedMs = Date.now() - stepStart;
       const { ms, left } = await converge(bound);
       const r = row(current);
       r.maxConvergenceMs = Math.max(r.maxConvergenceMs, ms);
@@ -179,7 +194,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       for (const removal of observer.removals.slice(before.removals)) problem(`[${stepLabel}: ${note}] wrongful removal of ${removal.node} (${removal.address}) while ARM said ${removal.arm}`);
       for (const write of observer.unownedWrites.slice(before.writes)) problem(`[${stepLabel}: ${note}] unowned write: ${write.what}`);
-      log(`${stepLabel}: ${note} → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
+      log(`${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
     }
     const soakMs = Date.now() - soakStart;
     current = 'end';

@@ -45,7 +45,7 @@ export interface ScheduleOptions {
   readonly faults: number;
   /** Fault classes to draw from (default all). */
   readonly classes?: readonly FaultClass[];
-  /** Share of steps that are real ARM actions between faults (default 0.2). */
+  /** Share of steps that are real ARM actions between faults (default 0.15). */
   readonly actionShare?: number;
   /** Scale sets to act on (count) and the capacity range. */
   readonly scaleSets: number;
@@ -68,10 +68,10 @@ export function buildSchedule(options: ScheduleOptions): Step[] {
   order.length = options.faults;
   const steps: Step[] = [];
   order.forEach((faultClass, index) => {
-    while (random.next() < (options.actionShare ?? 0.2)) steps.push({ kind: 'action', action: drawAction(random, options) });
+    while (random.next() < (options.actionShare ?? 0.15)) steps.push({ kind: 'action', action: drawAction(random, options) });
     // Event faults need ARM operations inside their window to act on.
     const action: ChaosAction | undefined = faultClass.startsWith('event-') ? { kind: 'scale', set: random.int(options.scaleSets), capacity: 1 + random.int(options.maxCapacity) } : undefined;
-    steps.push({ kind: 'fault', index, faultClass, windowMs: 150 + random.int(600), count: 1 + random.int(3), pick: random.next(), seed: 1 + random.int(2 ** 31 - 2), ...(action ? { action } : {}) });
+    steps.push({ kind: 'fault', index, faultClass, windowMs: 50 + random.int(200), count: 1 + random.int(3), pick: random.next(), seed: 1 + random.int(2 ** 31 - 2), ...(action ? { action } : {}) });
   });
   return steps;
 }
