@@ -7,30 +7,31 @@
 
 locals {
   app_settings = {
-    VMSS_MESH_SUBSCRIPTIONS         = join(",", var.scope_subscription_ids)
-    VMSS_MESH_RESOURCE_GROUPS       = join(",", var.scope_resource_groups)
-    VMSS_MESH_ARM_ENDPOINT          = "https://management.azure.com"
-    VMSS_MESH_ARM_TOKEN             = "" # the ARM emulator's; in Azure the managed identity is used
-    VMSS_MESH_ARM_CA_FILE           = ""
-    AZURE_CLIENT_ID                 = "" # system-assigned identity: no client ID
-    CONSUL_HTTP_ADDR                = var.consul_http_addr
-    CONSUL_HTTP_TOKEN               = "@Microsoft.KeyVault(SecretUri=${var.consul_token_secret_uri})"
-    CONSUL_DATACENTER               = var.consul_datacenter
-    CONSUL_CACERT                   = ""
-    CONSUL_CLIENT_CERT              = ""
-    CONSUL_CLIENT_KEY               = ""
-    CONSUL_TLS_SERVER_NAME          = ""
-    CONSUL_HTTP_SSL_VERIFY          = "true"
-    VMSS_MESH_KV_PREFIX             = var.kv_prefix
-    VMSS_MESH_TXN_BATCH_SIZE        = "64"
-    VMSS_MESH_MAX_REMOVAL_SHARE     = var.max_removal_share
-    VMSS_MESH_TOMBSTONE_TTL_SECONDS = "600"
-    VMSS_MESH_RECONCILE_SCHEDULE    = var.reconcile_schedule
-    VMSS_MESH_RELAY_ADDRESSES       = join(",", var.relay_addresses)
-    VMSS_MESH_RELAY_TOKEN           = "@Microsoft.KeyVault(SecretUri=${var.relay_token_secret_uri})"
-    VMSS_MESH_RELAY_TLS             = "false"
-    VMSS_MESH_RELAY_TIMEOUT_MS      = "2000"
-    VMSS_MESH_LOG_LEVEL             = var.log_level
+    VMSS_MESH_SUBSCRIPTIONS             = join(",", var.scope_subscription_ids)
+    VMSS_MESH_RESOURCE_GROUPS           = join(",", var.scope_resource_groups)
+    VMSS_MESH_ARM_ENDPOINT              = "https://management.azure.com"
+    VMSS_MESH_ARM_TOKEN                 = "" # the ARM emulator's; in Azure the managed identity is used
+    VMSS_MESH_ARM_CA_FILE               = ""
+    AZURE_CLIENT_ID                     = "" # system-assigned identity: no client ID
+    CONSUL_HTTP_ADDR                    = var.consul_http_addr
+    CONSUL_HTTP_TOKEN                   = "@Microsoft.KeyVault(SecretUri=${var.consul_token_secret_uri})"
+    CONSUL_DATACENTER                   = var.consul_datacenter
+    CONSUL_CACERT                       = ""
+    CONSUL_CLIENT_CERT                  = ""
+    CONSUL_CLIENT_KEY                   = ""
+    CONSUL_TLS_SERVER_NAME              = ""
+    CONSUL_HTTP_SSL_VERIFY              = "true"
+    VMSS_MESH_KV_PREFIX                 = var.kv_prefix
+    VMSS_MESH_TXN_BATCH_SIZE            = "64"
+    VMSS_MESH_MAX_REMOVAL_SHARE         = var.max_removal_share
+    VMSS_MESH_TOMBSTONE_TTL_SECONDS     = "600"
+    VMSS_MESH_RECONCILE_SCHEDULE        = var.reconcile_schedule
+    VMSS_MESH_DELIVERY_DEADLINE_SECONDS = "20"
+    VMSS_MESH_RELAY_ADDRESSES           = join(",", var.relay_addresses)
+    VMSS_MESH_RELAY_TOKEN               = "@Microsoft.KeyVault(SecretUri=${var.relay_token_secret_uri})"
+    VMSS_MESH_RELAY_TLS                 = "false"
+    VMSS_MESH_RELAY_TIMEOUT_MS          = "2000"
+    VMSS_MESH_LOG_LEVEL                 = var.log_level
   }
 }
 
