@@ -70,5 +70,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values.verbose ? { log: (line: string) => void io.stderr.write(`  ${line}\n`) } : {}),
   });
   io.stdout.write(renderChaosReport(report));
-  return report.ok ? EXIT.ok : EXIT.failure;
+  const code = report.ok ? EXIT.ok : EXIT.failure;
+  // After long runs something (seen: a timer or call left by a closed xDS client) can keep the
+  // process alive once everything is closed; the report is out, so the command ends regardless.
+  // Unref'd: it fires only when something else still holds the event loop.
+  setTimeout(() => process.exit(code), 5_000).unref();
+  return code;
 }

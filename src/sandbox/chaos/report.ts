@@ -26,6 +26,8 @@ export interface ChaosReport {
   readonly foreignIntact: boolean;
   /** One line per invariant violation (capped), with the step it happened in. */
   readonly problems: readonly string[];
+  /** The commonest errors of calls that reached no endpoint (not an invariant: informational). */
+  readonly noEndpointErrors: readonly string[];
   readonly ok: boolean;
 }
 
@@ -63,6 +65,7 @@ export function renderChaosReport(report: ChaosReport): string {
     '',
     `seed ${report.seed}: ${report.faultsInjected} faults and ${report.actions} ARM actions in ${seconds.toFixed(1)} s (${(report.faultsInjected / Math.max(seconds, 0.001)).toFixed(1)} faults/s; ${(report.durationMs / 1000).toFixed(1)} s with start and stop), ${report.calls} client calls`,
     `convergence bound ${report.convergenceBoundMs} ms after each fault ends; memory max heap ${report.memory.maxHeapMb} MB, rss ${report.memory.maxRssMb} MB (limit ${report.memory.limitMb} MB heap); hand-registered Consul entries ${report.foreignIntact ? 'byte-identical' : 'CHANGED'}`,
+    ...(report.noEndpointErrors.length ? ['', 'calls that reached no endpoint, commonest errors:', ...report.noEndpointErrors.map((e) => `  ${e}`)] : []),
     ...(report.problems.length ? ['', 'problems:', ...report.problems.map((p) => `  ${p}`)] : []),
     '',
     report.ok ? 'all invariants held' : `INVARIANTS FAILED — reproduce with: npm run chaos -- --seed ${report.seed} --faults ${report.faultsPlanned}`,

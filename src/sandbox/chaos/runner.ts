@@ -210,6 +210,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const memory = { maxHeapMb: Math.round(maxHeap / 2 ** 20), maxRssMb: Math.round(maxRss / 2 ** 20), limitMb: limitMb };
     if (memory.maxHeapMb > limitMb) problem(`heap reached ${memory.maxHeapMb} MB (limit ${limitMb} MB)`);
     for (const p of gateway.problems.slice(0, 5)) problem(p);
+    // Calls with no endpoint are not an invariant (a service can have none during a fault); what they said, for the report.
+    const noEndpoint = new Map<string, number>();
+    for (const f of probe.failures) if (!f.peer) noEndpoint.set(`${f.service}: ${f.error ?? ''}`.slice(0, 160), (noEndpoint.get(`${f.service}: ${f.error ?? ''}`.slice(0, 160)) ?? 0) + 1);
+    const noEndpointErrors = [...noEndpoint].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([error, count]) => `${count} × ${error}`);
     const list = [...rows.values()].filter((r) => r.injected > 0 || r.faultClass === ACTION_ROW);
     const bad = list.some((r) => r.wrongfulRemovals || r.failedToLive || r.unownedWrites || r.convergenceFailures);
     return {
@@ -225,6 +229,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       memory,
       foreignIntact,
       problems,
+      noEndpointErrors,
       ok: !bad && end.left.length === 0 && foreignIntact && memory.maxHeapMb <= limitMb && gateway.problems.length === 0,
     };
   } finally {
