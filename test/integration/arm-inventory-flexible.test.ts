@@ -93,9 +93,10 @@ describe('confirmInstancesGone', () => {
     arm.world.flush(); // a has drained and is gone
     arm.world.deleteVm(flex.id, b.instanceId); // b is Deleting: still there
 
-    const gone = await confirmInstancesGone(clients, meshScaleSetOf(flex), [a.id, b.id, c.id.toUpperCase()]);
+    const { gone, present } = await confirmInstancesGone(clients, meshScaleSetOf(flex), [a.id, b.id, c.id.toUpperCase()]);
 
     assert.deepEqual([...gone], [a.id.toLowerCase()]);
+    assert.deepEqual([...present].sort(), [b.id.toLowerCase(), c.id.toLowerCase()].sort(), 'ARM still answers for the Deleting VM and the running one');
   });
 
   test('confirms Uniform VMs by instance id and ignores IDs of other scale sets', async (t) => {
@@ -108,9 +109,10 @@ describe('confirmInstancesGone', () => {
     arm.world.deleteInstances(web.id, ['0']);
     const neverExisted = `${web.id}/virtualMachines/42`;
 
-    const gone = await confirmInstancesGone(clients, meshScaleSetOf(web), [zero.id, neverExisted, foreign.id, 'not-an-id']);
+    const { gone, present } = await confirmInstancesGone(clients, meshScaleSetOf(web), [zero.id, neverExisted, foreign.id, 'not-an-id']);
 
     assert.deepEqual([...gone].sort(), [zero.id.toLowerCase(), neverExisted.toLowerCase()].sort());
+    assert.equal(present.size, 0, 'IDs that are not VMs of this scale set are neither gone nor present');
     assert.equal(arm.requests.count({ route: 'vmssVm.get' }), 2);
   });
 
@@ -121,7 +123,8 @@ describe('confirmInstancesGone', () => {
     assert.ok(zero);
     arm.world.deleteInstances(web.id, ['0']);
     arm.faults.fail(1, { route: 'vmssVm.get', status: 500 });
-    const gone = await confirmInstancesGone(clients, meshScaleSetOf(web), [zero.id]);
+    const { gone, present } = await confirmInstancesGone(clients, meshScaleSetOf(web), [zero.id]);
     assert.equal(gone.size, 0);
+    assert.equal(present.size, 0, 'an ARM failure says nothing either way');
   });
 });

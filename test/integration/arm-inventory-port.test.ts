@@ -53,6 +53,8 @@ describe('createAzureInventory', () => {
     const ids = arm.world.listInstances(web.id).map((i) => i.id);
     arm.world.deleteInstances(web.id, ['1']);
     const port = createAzureInventory(clients, { subscriptions: [SUBSCRIPTION], resourceGroups: [] });
-    assert.deepEqual([...(await port.confirmGone(meshScaleSetOf(web), ids))], [ids[1]?.toLowerCase()]);
+    const checked = await port.confirmGone(meshScaleSetOf(web), ids);
+    assert.deepEqual([...checked.gone], [ids[1]?.toLowerCase()]);
+    assert.deepEqual([...checked.present], [ids[0]?.toLowerCase()]);
   });
 });

@@ -146,3 +146,25 @@ test('a tombstone does not block an instance that a listing started after it lis
   assert.equal(w.registered(), 3);
   assert.equal(w.tombstones(), 0);
 });
+
+test('an instance one listing page left out is not removed while ARM still answers its GET (found by the chaos soak)', async (t) => {
+  const w = await world(t, 4);
+  assert.equal((await w.reconcile()).registered, 4);
+
+  w.arm.faults.wrongPage(1, { kind: 'drop-last-item', route: 'vmssVm.list' });
+  const report = await w.reconcile();
+
+  assert.equal(w.arm.faults.pending, 0, 'the page fault was served');
+  assert.equal(report.instances, 3, 'the listing lacked one instance');
+  assert.equal(report.deregistered, 0);
+  assert.equal(w.registered(), 4);
+  assert.equal(w.tombstones(), 0);
+  assert.ok(report.skipped.some((s) => s.reason.startsWith('still-in-arm')), JSON.stringify(report.skipped));
+  assert.equal(w.arm.requests.filter({ route: 'vmssVm.get' }).length, 1, 'one GET asked ARM about the missing instance');
+
+  // A real removal that was never seen draining is still removed, confirmed by its 404.
+  w.arm.world.deleteInstances(scaleSetId(SUBSCRIPTION, RG, 'web'), ['3']);
+  w.arm.world.flush();
+  assert.equal((await w.reconcile()).deregistered, 1);
+  assert.equal(w.registered(), 3);
+});

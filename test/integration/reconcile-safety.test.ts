@@ -113,7 +113,8 @@ function scriptedInventory(scaleSet: MeshScaleSet) {
     listInstances: async () => ({ status: 'complete', listedAt: Date.now(), instances: state.instances }),
     confirmGone: async (_s, ids) => {
       state.confirmCalls += 1;
-      return new Set(ids.filter((id) => state.gone.has(id)));
+      // ARM answers 404 for the gone ones and nothing (a failed GET) for the others.
+      return { gone: new Set(ids.filter((id) => state.gone.has(id))), present: new Set<string>() };
     },
     scaleSetOfVm: async () => null,
     listMeshScaleSets: async () => ({ scaleSets: [scaleSet], skipped: [] }),

@@ -8,7 +8,7 @@ import type { InstanceListing, MeshScaleSet, ScaleSetRef } from '../model';
 import type { ArmCallStats } from './arm-call-meter';
 import type { ArmClients } from './arm-clients';
 import { confirmInstancesGone, listInstances } from './instances';
-import type { ListInstancesOptions } from './instances';
+import type { InstanceCheck, ListInstancesOptions } from './instances';
 import { findScaleSetOfVm, getScaleSet, isListedInResourceGroup, listMeshScaleSets } from './scale-sets';
 import type { MeshScaleSetListing, ScaleSetLookup } from './scale-sets';
 
@@ -24,7 +24,7 @@ export interface AzureInventory {
   /** Never throws for ARM trouble: answers `unknown`. */
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
   /** Normalised IDs of the given VMs that ARM answers 404 for. */
-  confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<ReadonlySet<string>>;
+  confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<InstanceCheck>;
   /** The scale set of a VM; null when the VM is gone or belongs to no scale set. */
   scaleSetOfVm(vmResourceId: string): Promise<ScaleSetRef | null>;
   /** Every mesh scale set in scope (throws rather than return a partial scope). */

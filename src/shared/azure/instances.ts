@@ -146,8 +146,15 @@ export async function listInstances(clients: ArmClients, scaleSet: MeshScaleSet,
  * Which of the given VMs ARM answers 404 for (GET each; Uniform VMSS VM or Flexible VM). Anything
  * else — the VM is there, Deleting, or ARM failed — leaves it unconfirmed. IDs come back normalised.
  */
-export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshScaleSet, instanceResourceIds: readonly string[], options: { readonly concurrency?: number } = {}): Promise<ReadonlySet<string>> {
+/** What ARM answered for instances a listing lacked: 404 (`gone`) or the instance itself (`present`); others are unanswered. */
+export interface InstanceCheck {
+  readonly gone: ReadonlySet<string>;
+  readonly present: ReadonlySet<string>;
+}
+
+export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshScaleSet, instanceResourceIds: readonly string[], options: { readonly concurrency?: number } = {}): Promise<InstanceCheck> {
   const gone = new Set<string>();
+  const present = new Set<string>();
   const queue = [...new Set(instanceResourceIds.map((id) => id.toLowerCase()))];
   const check = async (id: string): Promise<void> => {
     let target;
@@ -165,6 +172,7 @@ export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshSc
       } else {
         return; // not a VM of this scale set
       }
+      present.add(id);
     } catch (error) {
       if (isArmNotFound(error)) gone.add(id);
     }
@@ -173,5 +181,5 @@ export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshSc
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) await check(id);
   });
   await Promise.all(workers);
-  return gone;
+  return { gone, present };
 }

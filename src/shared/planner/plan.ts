@@ -23,9 +23,11 @@
  *   - present in Consul, instance still listed but not desired → `out-of-scope` when the scale set
  *     names no service any more; otherwise (no private IP, conflicting listing) kept as it is:
  *     missing data is no reason to remove;
- *   - present in Consul, instance absent from the complete listing → `gone`; capped per service
- *     (`removal-cap.ts`) unless ARM confirmed it (`confirmedGone`) or the node was already
- *     draining (we saw it Deleting);
+ *   - present in Consul, instance absent from the complete listing → `gone` when ARM confirmed
+ *     it (`confirmedGone`) or the node was already draining (we saw it Deleting); kept when ARM
+ *     answered its GET with the instance (`confirmedPresent`: one listing is not proof, a page
+ *     may have lost it); otherwise (not asked, or ARM did not answer) capped per service
+ *     (`removal-cap.ts`);
  *   - a listed instance in `confirmedGone` is treated as absent (the 404 is newer than the listing).
  *
  * Actions come registers first, then updates, then deregisters (make before break), each group
@@ -59,6 +61,8 @@ export interface PlanInput {
   readonly tombstones: ReadonlySet<string>;
   /** Instance resource IDs ARM answered 404 for (any case). */
   readonly confirmedGone: ReadonlySet<string>;
+  /** Instance resource IDs whose GET ARM answered with the instance after the listing (any case). Default none. */
+  readonly confirmedPresent?: ReadonlySet<string>;
   /** 0 < x ≤ 1: largest share of a service's instances removed unconfirmed in one run. */
   readonly maxRemovalShare: number;
 }
@@ -105,6 +109,7 @@ function planInMesh(
 
   const confirmedGone = new Set([...input.confirmedGone].map((id) => id.toLowerCase()));
   const isConfirmedGone = (resourceId: string): boolean => confirmedGone.has(resourceId.toLowerCase());
+  const confirmedPresent = new Set([...(input.confirmedPresent ?? [])].map((id) => id.toLowerCase()));
   const ownedNames = new Set(owned.map((n) => n.node));
   const skipped: PlanSkip[] = [];
   const live = listing.instances.filter((instance) => {
@@ -139,6 +144,8 @@ function planInMesh(
       if (namesNoService) actions.push({ kind: 'deregister', actual, because: 'out-of-scope' });
     } else if (isConfirmedGone(actual.instanceResourceId) || actual.draining) {
       actions.push({ kind: 'deregister', actual, because: 'gone' });
+    } else if (confirmedPresent.has(actual.instanceResourceId.toLowerCase())) {
+      skipped.push(skip(actual.node, SKIP.stillInArm, `the listing lacked ${actual.instanceResourceId}, but ARM still answers its GET; kept`));
     } else {
       removalCandidates.push(actual);
     }

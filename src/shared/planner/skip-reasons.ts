@@ -22,6 +22,8 @@ export const SKIP = {
   tombstoned: 'tombstoned',
   /** ARM answered 404 for this instance after the listing was taken. */
   confirmedGone: 'confirmed-gone',
+  /** The listing lacked this instance, but its GET answered with it: one listing is not proof. */
+  stillInArm: 'still-in-arm',
   /** The instance is being deleted: registering it now would only add a node to drain. */
   deleting: 'deleting',
   /** More unconfirmed removals than the cap allows for one of the node's services. */

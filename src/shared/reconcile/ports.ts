@@ -28,8 +28,11 @@ export interface InventoryPort {
   isListedInResourceGroup(ref: ScaleSetRef): Promise<boolean>;
   /** Never throws for ARM trouble: answers `unknown` instead (unknown is not empty). */
   listInstances(scaleSet: MeshScaleSet): Promise<InstanceListing>;
-  /** Resource IDs of the given VMs that ARM answers 404 for. */
-  confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /**
+   * Asks ARM about each given VM (one GET each): normalised IDs it answers 404 for (`gone`) and
+   * those it answers with the VM (`present`); a VM whose GET failed is in neither.
+   */
+  confirmGone(scaleSet: MeshScaleSet, instanceResourceIds: readonly string[]): Promise<{ readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }>;
   /** The scale set a (Flexible-mode) VM belongs to, or null when the VM is gone or in no scale set. */
   scaleSetOfVm(vmResourceId: string): Promise<ScaleSetRef | null>;
   /** Every scale set in scope whose tags declare the mesh. */

@@ -139,7 +139,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   }
 
   const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
-  const planFor = (confirmedGone: ReadonlySet<string>): ReconcilePlan =>
+  const planFor = (checked: { readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }): ReconcilePlan =>
     planReconcile({
       scaleSetId: ref.id,
       scaleSetState: lookup.state,
@@ -147,16 +147,21 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
       listing,
       actual: session.actual,
       tombstones: session.tombstones,
-      confirmedGone,
+      confirmedGone: checked.gone,
+      confirmedPresent: checked.present,
       maxRemovalShare: deps.maxRemovalShare,
     });
 
-  let plan = planFor(new Set());
-  const capped = plan.skipped.filter((s) => skipCode(s) === SKIP.removalCap);
-  if (capped.length > 0 && scaleSet) {
-    // More removals than the cap allows unconfirmed: ask ARM about each one (404 = really gone).
-    const cappedNodes = new Set(capped.map((s) => s.node));
-    const ids = session.actual.filter((n) => cappedNodes.has(n.node)).map((n) => n.instanceResourceId);
+  let plan = planFor({ gone: new Set(), present: new Set() });
+  // One listing is not proof either: a page that lost an instance looks like a scale-in. Every
+  // removal of an instance we did not see draining is asked about (one GET each; 404 = really
+  // gone, the instance itself = kept); the cap holds back those ARM did not answer for.
+  const unconfirmed = new Set([
+    ...plan.skipped.filter((s) => skipCode(s) === SKIP.removalCap).map((s) => s.node),
+    ...plan.actions.flatMap((a) => (a.kind === 'deregister' && a.because === 'gone' && !a.actual.draining ? [a.actual.node] : [])),
+  ]);
+  if (unconfirmed.size > 0 && scaleSet) {
+    const ids = session.actual.filter((n) => unconfirmed.has(n.node)).map((n) => n.instanceResourceId);
     plan = planFor(await deps.inventory.confirmGone(scaleSet, ids));
   }
 
