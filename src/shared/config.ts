@@ -77,7 +77,7 @@ export const SETTINGS = {
   CONSUL_HTTP_SSL_VERIFY: { default: 'true', doc: 'Set to false to skip TLS verification (testing only).' },
   VMSS_MESH_KV_PREFIX: { default: 'vmss-mesh', doc: 'Consul KV prefix for per-scale-set markers and tombstones.' },
   VMSS_MESH_TXN_BATCH_SIZE: { default: '64', doc: 'Operations per Consul transaction (64 for Consul < 1.x with the old limit, up to 128).' },
-  VMSS_MESH_MAX_REMOVAL_SHARE: { default: '0.5', doc: 'Largest share of a service\'s instances removed in one run unless each removal is confirmed.' },
+  VMSS_MESH_MAX_REMOVAL_SHARE: { default: '0.5', doc: 'Largest share of a service\'s instances removed in one run when ARM could not answer whether they are gone (each removal is first asked about with a GET).' },
   VMSS_MESH_TOMBSTONE_TTL_SECONDS: { default: '600', doc: 'How long a removed instance is remembered so a stale listing cannot bring it back.' },
   VMSS_MESH_RECONCILE_SCHEDULE: { default: '0 */5 * * * *', doc: 'NCRONTAB (6 fields) of the full reconcile timer.' },
   VMSS_MESH_DELIVERY_DEADLINE_SECONDS: { default: '20', doc: 'Longest an Event Grid event or autoscale webhook call waits for its reconcile (1–25 s, under Event Grid\'s 30 s timeout); after it the reconcile, already queued, is acknowledged and finishes on its own.' },
