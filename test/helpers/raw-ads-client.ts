@@ -461,3 +461,14 @@ export async function until(condition: () => boolean, timeoutMs = 3000, what = '
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
+
+/** The status a stream ends with; rejects when it is still open after `ms`. */
+export async function endedWithin(stream: { status(): Promise<grpc.StatusObject> }, ms = 10_000): Promise<grpc.StatusObject> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the stream is still open after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([stream.status(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AdsServiceOptions } from '../../src/relay/ads/ads-service';
 import type { LimitName } from '../../src/relay/limits/limit-settings';
 import { FakeSnapshotSource, type FakeWorld } from '../helpers/fake-snapshots';
-import { HookRecorder, nodeFor, startAdsTestServer, until, type TestNode } from '../helpers/raw-ads-client';
+import { endedWithin, HookRecorder, nodeFor, startAdsTestServer, until, type TestNode } from '../helpers/raw-ads-client';
 
 class LimitRecorder extends HookRecorder {
   readonly limits: Array<{ limit: LimitName; peer: string; detail: string }> = [];
@@ -41,16 +41,6 @@ function heavyMetadataNode(i: number): TestNode {
   return { id: `node-${i}`, cluster: CLUSTER, user_agent_name: 'gRPC Node', metadata: { vmss_mesh_profile: 'proxyless-grpc', blob: BLOB } };
 }
 
-/** The status the stream ends with; fails the test if it is still open after `ms`. */
-async function endedWithin(stream: { status(): Promise<grpc.StatusObject> }, ms = 10_000): Promise<grpc.StatusObject> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the stream is still open after ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([stream.status(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('ADS stream limits', { timeout: 240_000 }, () => {
   test('a node whose kept fields exceed the node limit is refused with RESOURCE_EXHAUSTED', async (t) => {

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { loadRelayConfig } from '../../src/relay/relay-config';
 import { startRelay, type Relay } from '../../src/relay/relay';
 import { startDouble } from '../helpers/consul-fixtures';
-import { nodeFor, RawAdsClient, until } from '../helpers/raw-ads-client';
+import { endedWithin, nodeFor, RawAdsClient, until } from '../helpers/raw-ads-client';
 
 async function startLimitedRelay(t: TestContext, env: Record<string, string>): Promise<Relay> {
   const consul = await startDouble(t);
@@ -36,15 +36,6 @@ function ownConnection(t: TestContext, relay: Relay): RawAdsClient {
   return client;
 }
 
-async function endedWithin(stream: { status(): Promise<grpc.StatusObject> }, ms = 10_000): Promise<grpc.StatusObject> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the stream is still open after ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([stream.status(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function limitHits(relay: Relay, limit: string): Promise<number> {
   const metric = await relay.metrics.limitHits.get();
