@@ -11,7 +11,7 @@ import { ACL_NOT_FOUND, Authorizer, resolveToken } from './acl';
 import type { AclOptions } from './acl';
 import { catalogRoutes } from './catalog-routes';
 import { DoubleCore } from './core';
-import type { ConsulDoubleState, RequestHook } from './core';
+import type { ConsulDoubleState, DropReply, HookReply, RequestHook } from './core';
 import { kvRoutes } from './kv-routes';
 import type { ReadAnswer } from './queries';
 import type { DoubleConfig, Reply, Route } from './route';
@@ -125,21 +125,21 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
 
   if (config.acl) res.setHeader('X-Consul-Default-ACL-Policy', 'deny');
 
-  const hook = core.beforeRequest;
-  if (hook) {
-    const reply = await hook({ method, path: url.pathname, query: url.searchParams, token });
-    if (reply && 'drop' in reply) {
+  /** Answers with what a fault hook decided (an error, or a dropped connection); false when it let the request through. */
+  const answeredByHook = (reply: void | HookReply | DropReply | undefined): boolean => {
+    if (!reply) return false;
+    if ('drop' in reply) {
       log(0);
       req.socket.destroy();
-      return;
+      return true;
     }
-    if (reply) {
-      for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
-      send(res, reply.status, 'text/plain; charset=utf-8', reply.body ?? '');
-      log(reply.status);
-      return;
-    }
-  }
+    for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+    send(res, reply.status, 'text/plain; charset=utf-8', reply.body ?? '');
+    log(reply.status);
+    return true;
+  };
+  const info = { method, path: url.pathname, query: url.searchParams, token };
+  if (core.beforeRequest && answeredByHook(await core.beforeRequest(info))) return;
 
   const candidates = ROUTES.map((route) => ({ route, match: route.pattern.exec(url.pathname) })).filter((c) => c.match);
   const found = candidates.find((c) => c.route.methods.includes(method));
@@ -181,18 +181,8 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
     log(error.status);
     return;
   }
-  const lost = core.index !== indexBefore ? core.afterWrite?.({ method, path: url.pathname, query: url.searchParams, token }) : undefined;
-  if (lost && 'drop' in lost) {
-    log(0);
-    req.socket.destroy();
-    return;
-  }
-  if (lost) {
-    for (const [k, v] of Object.entries(lost.headers ?? {})) res.setHeader(k, v);
-    send(res, lost.status, 'text/plain; charset=utf-8', lost.body ?? '');
-    log(lost.status);
-    return;
-  }
+  // A write that committed may still be answered as failed (the client never learns it committed).
+  if (core.index !== indexBefore && answeredByHook(core.afterWrite?.(info))) return;
 
   switch (reply.kind) {
     case 'json':
