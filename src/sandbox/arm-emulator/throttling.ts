@@ -75,67 +75,62 @@ export interface InjectedFault {
  */
 export type PageFaultKind = 'empty-page' | 'drop-last-item' | 'broken-next-link';
 
-interface ArmedPageFault {
-  remaining: number;
-  readonly match: FaultMatch;
-  readonly kind: PageFaultKind;
-}
+type ArmRequest = { method: string; route: string | null; path: string };
 
-interface ArmedDelay {
-  remaining: number;
-  readonly match: FaultMatch;
-  readonly delayMs: number;
-}
+/** Armed entries of one kind: the first one matching a request is used (after its `skip`) until its count runs out. */
+class ArmedQueue<T> {
+  private entries: Array<{ remaining: number; skipRemaining: number; readonly match: FaultMatch; readonly value: T }> = [];
 
-interface ArmedFault {
-  remaining: number;
-  skipRemaining: number;
-  readonly match: FaultMatch;
-  readonly fault: InjectedFault;
+  push(count: number, match: FaultMatch, value: T): void {
+    if (!Number.isInteger(count) || count < 1) throw new TypeError(`fault count must be a positive integer, got ${count}`);
+    const skip = match.skip ?? 0;
+    if (!Number.isInteger(skip) || skip < 0) throw new TypeError(`fault skip must be a non-negative integer, got ${skip}`);
+    this.entries.push({ remaining: count, skipRemaining: skip, match, value });
+  }
+
+  take(request: ArmRequest): T | undefined {
+    const hit = this.entries.find((e) => e.remaining > 0 && faultMatches(e.match, request));
+    if (!hit) return undefined;
+    if (hit.skipRemaining > 0) {
+      hit.skipRemaining -= 1;
+      return undefined;
+    }
+    hit.remaining -= 1;
+    this.entries = this.entries.filter((e) => e.remaining > 0);
+    return hit.value;
+  }
+
+  clear(): void {
+    this.entries = [];
+  }
+
+  get pending(): number {
+    return this.entries.reduce((sum, e) => sum + e.remaining, 0);
+  }
 }
 
 export class FaultInjector {
-  private armed: ArmedFault[] = [];
-  private delays: ArmedDelay[] = [];
-  private pageFaults: ArmedPageFault[] = [];
+  private readonly faults = new ArmedQueue<InjectedFault>();
+  private readonly delays = new ArmedQueue<number>();
+  private readonly pageFaults = new ArmedQueue<PageFaultKind>();
 
   /** Holds the next `count` matching requests for `delayMs` before answering them normally (slow or hung ARM). */
   delay(count: number, options: { readonly delayMs: number } & FaultMatch): void {
     const { delayMs, ...match } = options;
     if (!Number.isFinite(delayMs) || delayMs < 0) throw new TypeError(`delayMs must be a non-negative number, got ${delayMs}`);
-    checkCount(count, match);
-    this.delays.push({ remaining: count, match, delayMs });
+    this.delays.push(count, match, delayMs);
   }
 
   /** Makes the next `count` matching list answers wrong pages (see `PageFaultKind`). */
   wrongPage(count: number, options: { readonly kind: PageFaultKind } & FaultMatch): void {
     const { kind, ...match } = options;
-    checkCount(count, match);
-    this.pageFaults.push({ remaining: count, match, kind });
-  }
-
-  /** The delay for this request, if one is armed (and uses it up). */
-  takeDelay(request: { method: string; route: string | null; path: string }): number | undefined {
-    const hit = this.delays.find((d) => d.remaining > 0 && faultMatches(d.match, request));
-    if (!hit) return undefined;
-    hit.remaining -= 1;
-    this.delays = this.delays.filter((d) => d.remaining > 0);
-    return hit.delayMs;
-  }
-
-  /** The page fault for this list answer, if one is armed (and uses it up). */
-  takePageFault(request: { method: string; route: string | null; path: string }): PageFaultKind | undefined {
-    const hit = this.pageFaults.find((p) => p.remaining > 0 && faultMatches(p.match, request));
-    if (!hit) return undefined;
-    hit.remaining -= 1;
-    this.pageFaults = this.pageFaults.filter((p) => p.remaining > 0);
-    return hit.kind;
+    this.pageFaults.push(count, match, kind);
   }
 
   /** Answers the next `count` matching requests with 429 and `Retry-After: retryAfterSeconds`. */
   throttle(count: number, options: { readonly retryAfterSeconds: number } & FaultMatch): void {
     const { retryAfterSeconds, ...match } = options;
-    this.arm(count, match, {
+    this.faults.push(count, match, {
       status: 429,
       code: 'TooManyRequests',
       message: 'The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.',
@@ -146,7 +141,7 @@ export class FaultInjector {
   /** Answers the next `count` matching requests with an ARM error (default 500 InternalServerError). */
   fail(count: number, options: Partial<InjectedFault> & FaultMatch = {}): void {
     const { status, code, message, retryAfterSeconds, ...match } = options;
-    this.arm(count, match, {
+    this.faults.push(count, match, {
       status: status ?? 500,
       code: code ?? 'InternalServerError',
       message: message ?? 'Encountered internal server error. Diagnostic information: emulated failure.',
@@ -156,42 +151,33 @@ export class FaultInjector {
 
   /** Drops every armed fault. */
   clear(): void {
-    this.armed = [];
-    this.delays = [];
-    this.pageFaults = [];
+    this.faults.clear();
+    this.delays.clear();
+    this.pageFaults.clear();
   }
 
   /** Faults still armed (sum of remaining counts, delays and wrong pages included). */
   get pending(): number {
-    return [...this.armed, ...this.delays, ...this.pageFaults].reduce((sum, a) => sum + a.remaining, 0);
+    return this.faults.pending + this.delays.pending + this.pageFaults.pending;
   }
 
   /** The fault for this request, if one is armed (and uses it up). */
-  take(request: { method: string; route: string | null; path: string }): InjectedFault | undefined {
-    const hit = this.armed.find((a) => a.remaining > 0 && faultMatches(a.match, request));
-    if (!hit) return undefined;
-    if (hit.skipRemaining > 0) {
-      hit.skipRemaining -= 1;
-      return undefined;
-    }
-    hit.remaining -= 1;
-    this.armed = this.armed.filter((a) => a.remaining > 0);
-    return hit.fault;
+  take(request: ArmRequest): InjectedFault | undefined {
+    return this.faults.take(request);
   }
 
-  private arm(count: number, match: FaultMatch, fault: InjectedFault): void {
-    checkCount(count, match);
-    this.armed.push({ remaining: count, skipRemaining: match.skip ?? 0, match, fault });
+  /** The delay for this request, if one is armed (and uses it up). */
+  takeDelay(request: ArmRequest): number | undefined {
+    return this.delays.take(request);
+  }
+
+  /** The page fault for this list answer, if one is armed (and uses it up). */
+  takePageFault(request: ArmRequest): PageFaultKind | undefined {
+    return this.pageFaults.take(request);
   }
 }
 
-function checkCount(count: number, match: FaultMatch): void {
-  if (!Number.isInteger(count) || count < 1) throw new TypeError(`fault count must be a positive integer, got ${count}`);
-  const skip = match.skip ?? 0;
-  if (!Number.isInteger(skip) || skip < 0) throw new TypeError(`fault skip must be a non-negative integer, got ${skip}`);
-}
-
-function faultMatches(match: FaultMatch, request: { method: string; route: string | null; path: string }): boolean {
+function faultMatches(match: FaultMatch, request: ArmRequest): boolean {
   return (
     (match.method === undefined || match.method.toUpperCase() === request.method) &&
     (match.route === undefined || match.route === request.route) &&
