@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { decodeDeltaRequest, decodeSotwRequest } from '../../src/relay/ads/ads-requests';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 import { mutatedBytesArb } from '../helpers/arbitraries';
-import { fuzzParameters, measured } from './fuzz-runs';
+import { fuzz } from './fuzz-runs';
 
 const TYPE_URLS = [
   'type.googleapis.com/envoy.config.listener.v3.Listener',
@@ -84,64 +84,61 @@ function isStringArray(value: unknown): boolean {
 }
 
 test('fuzz: DiscoveryRequest bytes decode to a request or "malformed", never a throw', async (t) => {
-  const parameters = fuzzParameters<[Uint8Array]>(15000);
-  await measured(t, 'decodeSotwRequest', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileBytes(sotwBytes, deltaBytes), (bytes) => {
-        const decoded = decodeSotwRequest(bytes);
-        if (decoded.mode === 'malformed') return assert.ok(decoded.error.length > 0);
-        assert.equal(decoded.mode, 'sotw');
-        assert.ok(typeof decoded.typeUrl === 'string' && typeof decoded.versionInfo === 'string' && typeof decoded.responseNonce === 'string');
-        assert.ok(isStringArray(decoded.resourceNames));
-        if (decoded.node) assert.ok(typeof decoded.node.id === 'string' && typeof decoded.node.metadata === 'object');
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'decodeSotwRequest',
+    15000,
+    fc.property(hostileBytes(sotwBytes, deltaBytes), (bytes) => {
+      const decoded = decodeSotwRequest(bytes);
+      if (decoded.mode === 'malformed') return assert.ok(decoded.error.length > 0);
+      assert.equal(decoded.mode, 'sotw');
+      assert.ok(typeof decoded.typeUrl === 'string' && typeof decoded.versionInfo === 'string' && typeof decoded.responseNonce === 'string');
+      assert.ok(isStringArray(decoded.resourceNames));
+      if (decoded.node) assert.ok(typeof decoded.node.id === 'string' && typeof decoded.node.metadata === 'object');
+    }),
   );
 });
 
 test('fuzz: DeltaDiscoveryRequest bytes decode to a request or "malformed", never a throw', async (t) => {
-  const parameters = fuzzParameters<[Uint8Array]>(15000);
-  await measured(t, 'decodeDeltaRequest', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileBytes(deltaBytes, sotwBytes), (bytes) => {
-        const decoded = decodeDeltaRequest(bytes);
-        if (decoded.mode === 'malformed') return assert.ok(decoded.error.length > 0);
-        assert.equal(decoded.mode, 'delta');
-        assert.ok(isStringArray(decoded.subscribe) && isStringArray(decoded.unsubscribe));
-        for (const [name, version] of decoded.initialResourceVersions) assert.ok(typeof name === 'string' && typeof version === 'string');
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'decodeDeltaRequest',
+    15000,
+    fc.property(hostileBytes(deltaBytes, sotwBytes), (bytes) => {
+      const decoded = decodeDeltaRequest(bytes);
+      if (decoded.mode === 'malformed') return assert.ok(decoded.error.length > 0);
+      assert.equal(decoded.mode, 'delta');
+      assert.ok(isStringArray(decoded.subscribe) && isStringArray(decoded.unsubscribe));
+      for (const [name, version] of decoded.initialResourceVersions) assert.ok(typeof name === 'string' && typeof version === 'string');
+    }),
   );
 });
 
 test('fuzz: what Envoy writes, the relay reads back (SotW and Delta round trip)', async (t) => {
-  const parameters = fuzzParameters<[Record<string, unknown>, Record<string, unknown>]>(3000);
-  await measured(t, 'ADS request round trip', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(sotwMessage, deltaMessage, (sotw, delta) => {
-        const s = decodeSotwRequest(encodeSotw(sotw));
-        assert.equal(s.mode, 'sotw');
-        if (s.mode !== 'sotw') return;
-        assert.equal(s.typeUrl, sotw['type_url']);
-        assert.equal(s.versionInfo, sotw['version_info'] ?? '');
-        assert.deepEqual(s.resourceNames, sotw['resource_names'] ?? []);
-        assert.equal(s.responseNonce, sotw['response_nonce'] ?? '');
-        assert.equal(s.errorDetail?.code ?? 0, (sotw['error_detail'] as { code?: number } | undefined)?.code ?? 0);
-        if (sotw['node']) assert.equal(s.node?.id, (sotw['node'] as { id: string }).id);
+  await fuzz(
+    t,
+    'ADS request round trip',
+    3000,
+    fc.property(sotwMessage, deltaMessage, (sotw, delta) => {
+      const s = decodeSotwRequest(encodeSotw(sotw));
+      assert.equal(s.mode, 'sotw');
+      if (s.mode !== 'sotw') return;
+      assert.equal(s.typeUrl, sotw['type_url']);
+      assert.equal(s.versionInfo, sotw['version_info'] ?? '');
+      assert.deepEqual(s.resourceNames, sotw['resource_names'] ?? []);
+      assert.equal(s.responseNonce, sotw['response_nonce'] ?? '');
+      assert.equal(s.errorDetail?.code ?? 0, (sotw['error_detail'] as { code?: number } | undefined)?.code ?? 0);
+      if (sotw['node']) assert.equal(s.node?.id, (sotw['node'] as { id: string }).id);
 
-        const d = decodeDeltaRequest(encodeDelta(delta));
-        assert.equal(d.mode, 'delta');
-        if (d.mode !== 'delta') return;
-        assert.equal(d.typeUrl, delta['type_url']);
-        assert.deepEqual(d.subscribe, delta['resource_names_subscribe'] ?? []);
-        assert.deepEqual(d.unsubscribe, delta['resource_names_unsubscribe'] ?? []);
-        assert.deepEqual(Object.fromEntries(d.initialResourceVersions), { ...((delta['initial_resource_versions'] as Record<string, string> | undefined) ?? {}) });
-        assert.equal(d.responseNonce, delta['response_nonce'] ?? '');
-      }),
-      parameters,
-    ),
+      const d = decodeDeltaRequest(encodeDelta(delta));
+      assert.equal(d.mode, 'delta');
+      if (d.mode !== 'delta') return;
+      assert.equal(d.typeUrl, delta['type_url']);
+      assert.deepEqual(d.subscribe, delta['resource_names_subscribe'] ?? []);
+      assert.deepEqual(d.unsubscribe, delta['resource_names_unsubscribe'] ?? []);
+      assert.deepEqual(Object.fromEntries(d.initialResourceVersions), { ...((delta['initial_resource_versions'] as Record<string, string> | undefined) ?? {}) });
+      assert.equal(d.responseNonce, delta['response_nonce'] ?? '');
+    }),
   );
 });
 

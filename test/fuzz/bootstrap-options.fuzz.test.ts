@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { runEnvoy, runGrpc } from '../../src/cli/bootstrap';
 import { UsageError, type CliIo } from '../../src/cli/command';
 import { ConfigError } from '../../src/shared/errors';
-import { fuzzParameters, measured } from './fuzz-runs';
+import { fuzz } from './fuzz-runs';
 
 /** A CliIo whose stdout is collected synchronously (bootstrap writes once, then returns). */
 function captureIo(): { io: CliIo; output: () => string } {
@@ -75,11 +75,10 @@ async function runOnce(kind: 'envoy' | 'grpc', argv: string[]): Promise<void> {
 }
 
 test('fuzz: bootstrap envoy|grpc options print a matching bootstrap or fail with UsageError / ConfigError', async (t) => {
-  const parameters = fuzzParameters<[boolean, string[]]>(10000);
-  await measured(t, 'bootstrap options', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.asyncProperty(fc.boolean(), args, async (envoy, argv) => runOnce(envoy ? 'envoy' : 'grpc', argv)),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'bootstrap options',
+    10000,
+    fc.asyncProperty(fc.boolean(), args, async (envoy, argv) => runOnce(envoy ? 'envoy' : 'grpc', argv)),
   );
 });

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { InvalidInputError } from '../../src/shared/errors';
 import { classifyEvent, parseAutoscaleNotification, parseDelivery, parseInput, type EventOutcome } from '../../src/shared/events';
 import { mutatedJsonArb, rawJsonInputArb } from '../helpers/arbitraries';
-import { fuzzParameters, measured, onlyThrows } from './fuzz-runs';
+import { fuzz, onlyThrows } from './fuzz-runs';
 
 const SCOPES = [
   { subscriptions: [], resourceGroups: [] },
@@ -106,55 +106,52 @@ function checkOutcome(outcome: EventOutcome): void {
 }
 
 test('fuzz: Event Grid / CloudEvents deliveries parse to one outcome per event or throw InvalidInputError', async (t) => {
-  const parameters = fuzzParameters<[unknown, number]>(12000);
-  await measured(t, 'parseDelivery', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileDelivery, fc.nat(SCOPES.length - 1), (body, s) => {
-        const scope = SCOPES[s] as (typeof SCOPES)[number];
-        let parsed: ReturnType<typeof parseDelivery> | undefined;
-        onlyThrows(InvalidInputError, () => (parsed = parseDelivery(body, { scope })));
-        if (parsed) {
-          assert.equal(parsed.outcomes.length, Array.isArray(body) ? body.length : 1);
-          parsed.outcomes.forEach(checkOutcome);
-          // The same events one at a time (as the Functions trigger hands them over) give the same outcomes.
-          const events = Array.isArray(body) ? body : [body];
-          assert.deepEqual(events.map((e) => classifyEvent(e, { scope })), parsed.outcomes);
-        }
-        onlyThrows(InvalidInputError, () => parseInput(body, { scope }));
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'parseDelivery',
+    12000,
+    fc.property(hostileDelivery, fc.nat(SCOPES.length - 1), (body, s) => {
+      const scope = SCOPES[s] as (typeof SCOPES)[number];
+      let parsed: ReturnType<typeof parseDelivery> | undefined;
+      onlyThrows(InvalidInputError, () => (parsed = parseDelivery(body, { scope })));
+      if (parsed) {
+        assert.equal(parsed.outcomes.length, Array.isArray(body) ? body.length : 1);
+        parsed.outcomes.forEach(checkOutcome);
+        // The same events one at a time (as the Functions trigger hands them over) give the same outcomes.
+        const events = Array.isArray(body) ? body : [body];
+        assert.deepEqual(events.map((e) => classifyEvent(e, { scope })), parsed.outcomes);
+      }
+      onlyThrows(InvalidInputError, () => parseInput(body, { scope }));
+    }),
   );
 });
 
 test('fuzz: well-formed deliveries never throw', async (t) => {
-  const parameters = fuzzParameters<[unknown]>(2000);
-  await measured(t, 'parseDelivery (well-formed)', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(wellFormedDelivery, (body) => {
-        const events = Array.isArray(body) ? body : [body];
-        const parsed = parseDelivery(body, { scope: SCOPES[0] as (typeof SCOPES)[number] });
-        assert.equal(parsed.outcomes.length, events.length);
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'parseDelivery (well-formed)',
+    2000,
+    fc.property(wellFormedDelivery, (body) => {
+      const events = Array.isArray(body) ? body : [body];
+      const parsed = parseDelivery(body, { scope: SCOPES[0] as (typeof SCOPES)[number] });
+      assert.equal(parsed.outcomes.length, events.length);
+    }),
   );
 });
 
 test('fuzz: autoscale webhook bodies give one outcome or throw InvalidInputError', async (t) => {
-  const parameters = fuzzParameters<[unknown, number]>(12000);
-  await measured(t, 'parseAutoscaleNotification', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileAutoscale, fc.nat(SCOPES.length - 1), (body, s) => {
-        const scope = SCOPES[s] as (typeof SCOPES)[number];
-        let parsed: ReturnType<typeof parseAutoscaleNotification> | undefined;
-        onlyThrows(InvalidInputError, () => (parsed = parseAutoscaleNotification(body, { scope })));
-        if (parsed) {
-          assert.equal(parsed.outcomes.length, 1);
-          parsed.outcomes.forEach(checkOutcome);
-        }
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'parseAutoscaleNotification',
+    12000,
+    fc.property(hostileAutoscale, fc.nat(SCOPES.length - 1), (body, s) => {
+      const scope = SCOPES[s] as (typeof SCOPES)[number];
+      let parsed: ReturnType<typeof parseAutoscaleNotification> | undefined;
+      onlyThrows(InvalidInputError, () => (parsed = parseAutoscaleNotification(body, { scope })));
+      if (parsed) {
+        assert.equal(parsed.outcomes.length, 1);
+        parsed.outcomes.forEach(checkOutcome);
+      }
+    }),
   );
 });

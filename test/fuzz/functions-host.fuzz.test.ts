@@ -10,7 +10,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import type { FunctionDefinition } from '../../src/functions/definitions';
 import { startFunctionsHost, type HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
-import { fuzzParameters, measured } from './fuzz-runs';
+import { fuzz } from './fuzz-runs';
 
 const STACK_FRAME = /\n\s+at .+[(:]/;
 
@@ -158,19 +158,18 @@ test('fuzz: the local Functions host answers every request below 500, without st
     await host.close();
   });
   const url = new URL(host.url);
-  const parameters = fuzzParameters<[FuzzRequest]>(1500);
-  await measured(t, 'local host over HTTP', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.asyncProperty(fuzzRequest, async (request) => {
-        const { status, text } = await send(url, agent, request);
-        assert.ok(status >= 200 && status < 500, `${request.method} ${request.target} → ${status} ${text}`);
-        if (status >= 400) {
-          assert.ok(request.method === 'HEAD' || text.trim() !== '', `${status} without a message`);
-          assert.doesNotMatch(text, STACK_FRAME);
-        }
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'local host over HTTP',
+    1500,
+    fc.asyncProperty(fuzzRequest, async (request) => {
+      const { status, text } = await send(url, agent, request);
+      assert.ok(status >= 200 && status < 500, `${request.method} ${request.target} → ${status} ${text}`);
+      if (status >= 400) {
+        assert.ok(request.method === 'HEAD' || text.trim() !== '', `${status} without a message`);
+        assert.doesNotMatch(text, STACK_FRAME);
+      }
+    }),
   );
   const unhandledLogs = logs.filter((l) => l.functionName === 'host' && l.level === 'error');
   assert.deepEqual(unhandledLogs.map((l) => l.message), []);
@@ -186,15 +185,14 @@ test('fuzz: raw request bytes never make the local host fail or crash', async (t
   const line = fc.tuple(fc.oneof(method, fc.string({ maxLength: 6 })), target, fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', 'HTTP/1.1 x', ''));
   const rawHeaders = fc.array(fc.oneof(fc.constantFrom('Host: x', 'aeg-event-type: Notification', 'Content-Length: 5', 'Content-Length: -1', 'Transfer-Encoding: chunked', 'Expect: 100-continue', ': x', 'x'), fc.string({ maxLength: 20 })), { maxLength: 5 });
   const raw = fc.tuple(line, rawHeaders, body).map(([[m, p, v], h, b]) => Buffer.concat([Buffer.from(`${m} ${p} ${v}\r\n${h.join('\r\n')}\r\n\r\n`, 'latin1'), b]));
-  const parameters = fuzzParameters<[Buffer]>(300);
-  await measured(t, 'local host raw bytes', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.asyncProperty(raw, async (bytes) => {
-        const status = await sendRaw(url, bytes);
-        assert.ok(status < 500, `${JSON.stringify(bytes.toString('latin1'))} → ${status}`);
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'local host raw bytes',
+    300,
+    fc.asyncProperty(raw, async (bytes) => {
+      const status = await sendRaw(url, bytes);
+      assert.ok(status < 500, `${JSON.stringify(bytes.toString('latin1'))} → ${status}`);
+    }),
   );
   assert.deepEqual(logs.filter((l) => l.functionName === 'host' && l.level === 'error').map((l) => l.message), []);
   assert.deepEqual(unhandled, []);

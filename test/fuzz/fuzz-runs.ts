@@ -6,7 +6,7 @@
 import type { TestContext } from 'node:test';
 import fc from 'fast-check';
 
-export function fuzzRuns(inTest: number): number {
+function fuzzRuns(inTest: number): number {
   const raw = process.env['VMSS_MESH_FUZZ_RUNS'];
   if (raw === undefined || raw === '') return inTest;
   const runs = Number(raw);
@@ -14,15 +14,15 @@ export function fuzzRuns(inTest: number): number {
   return runs;
 }
 
-export function fuzzParameters<T>(inTest: number): fc.Parameters<T> {
+/**
+ * Checks `property` on `fuzzRuns(inTest)` inputs (seeded by VMSS_MESH_FUZZ_SEED when set) and
+ * reports how fast it went as a test diagnostic ("fuzz LABEL: N inputs in S s (R/s)").
+ */
+export async function fuzz<Ts>(t: TestContext, label: string, inTest: number, property: fc.IRawProperty<Ts>): Promise<void> {
   const seed = process.env['VMSS_MESH_FUZZ_SEED'];
-  return { numRuns: fuzzRuns(inTest), ...(seed ? { seed: Number(seed) } : {}) };
-}
-
-/** Runs `fn` and reports how fast it went as a test diagnostic ("fuzz LABEL: N inputs in S s (R/s)"). */
-export async function measured(t: TestContext, label: string, runs: number, fn: () => void | Promise<void>): Promise<void> {
+  const runs = fuzzRuns(inTest);
   const started = process.hrtime.bigint();
-  await fn();
+  await fc.assert(property, { numRuns: runs, ...(seed ? { seed: Number(seed) } : {}) });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   t.diagnostic(`fuzz ${label}: ${runs} inputs in ${seconds.toFixed(2)} s (${Math.round(runs / seconds)}/s)`);
 }

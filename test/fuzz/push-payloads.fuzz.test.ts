@@ -13,7 +13,7 @@ import { InvalidInputError } from '../../src/shared/errors';
 import { endpointPushService, PUSH_METHOD, type WireEndpointHealth, type WirePushRequest } from '../../src/relay/push/push-proto';
 import { validatePushRequest } from '../../src/relay/push/push-server';
 import { mutatedBytesArb } from '../helpers/arbitraries';
-import { fuzzParameters, measured, onlyThrows } from './fuzz-runs';
+import { fuzz, onlyThrows } from './fuzz-runs';
 
 // The service definition is keyed by the proto's method name; the implementation by PUSH_METHOD.
 const definition = Object.values(endpointPushService().service).find((m) => m.path.toLowerCase().endsWith(`/${PUSH_METHOD.toLowerCase()}`));
@@ -92,34 +92,32 @@ function expectedSets(request: WirePushRequest): ServiceEndpointSet[] {
 }
 
 test('fuzz: push payload bytes are read and validated, or refused with InvalidInputError; never anything else', async (t) => {
-  const parameters = fuzzParameters<[Buffer]>(12000);
-  await measured(t, 'push payload (deserialize + validatePushRequest)', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileBytes, (bytes) => {
-        let request: WirePushRequest;
-        try {
-          request = deserialize(bytes);
-        } catch (error) {
-          // grpc-js answers a call whose request cannot be deserialized with INTERNAL; the handler never runs.
-          assert.ok(error instanceof Error && error.message.length > 0, String(error));
-          return;
-        }
-        const error = onlyThrows(InvalidInputError, () => validatePushRequest(request));
-        if (error) assert.match(error.message, /^services\[\d+\]/, 'the message names the field');
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'push payload (deserialize + validatePushRequest)',
+    12000,
+    fc.property(hostileBytes, (bytes) => {
+      let request: WirePushRequest;
+      try {
+        request = deserialize(bytes);
+      } catch (error) {
+        // grpc-js answers a call whose request cannot be deserialized with INTERNAL; the handler never runs.
+        assert.ok(error instanceof Error && error.message.length > 0, String(error));
+        return;
+      }
+      const error = onlyThrows(InvalidInputError, () => validatePushRequest(request));
+      if (error) assert.match(error.message, /^services\[\d+\]/, 'the message names the field');
+    }),
   );
 });
 
 test('fuzz: a valid push survives the wire unchanged (serialize → deserialize → validate)', async (t) => {
-  const parameters = fuzzParameters<[WirePushRequest]>(3000);
-  await measured(t, 'push payload round trip', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(validRequest, (request) => {
-        assert.deepEqual(validatePushRequest(deserialize(serialize(request))), expectedSets(request));
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'push payload round trip',
+    3000,
+    fc.property(validRequest, (request) => {
+      assert.deepEqual(validatePushRequest(deserialize(serialize(request))), expectedSets(request));
+    }),
   );
 });

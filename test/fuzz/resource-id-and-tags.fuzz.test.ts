@@ -10,7 +10,7 @@ import { MAX_MESH_SERVICES, MESH_PROTOCOLS, meshTagsFor, parseMeshTags } from '.
 import { InvalidInputError } from '../../src/shared/errors';
 import { computeTargetOf, parseResourceId, scaleSetRefFromId, type ResourceId } from '../../src/shared/resource-id';
 import { meshServicesArb } from '../helpers/arbitraries';
-import { fuzzParameters, measured, onlyThrows } from './fuzz-runs';
+import { fuzz, onlyThrows } from './fuzz-runs';
 
 const alnum = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const word = (chars: string, min: number, max: number) => fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
@@ -48,35 +48,33 @@ const hostileId: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 test('fuzz: parseResourceId returns a normalised ID that parses to itself, or throws InvalidInputError', async (t) => {
-  const parameters = fuzzParameters<[unknown]>(15000);
-  await measured(t, 'parseResourceId', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileId, (raw) => {
-        let parsed: ResourceId | undefined;
-        onlyThrows(InvalidInputError, () => (parsed = parseResourceId(raw, 'data.resourceUri')));
-        if (!parsed) return;
-        assert.equal(parsed.id, parsed.id.toLowerCase());
-        assert.deepEqual(parseResourceId(parsed.id), parsed, 'normalising twice changes nothing');
-        assert.equal(parsed.id, (raw as string).replace(/\/$/, '').toLowerCase());
-        onlyThrows(InvalidInputError, () => scaleSetRefFromId(parsed as ResourceId));
-        const target = computeTargetOf(parsed);
-        if (target?.kind === 'scale-set') assert.ok(parsed.id.startsWith(target.ref.id));
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'parseResourceId',
+    15000,
+    fc.property(hostileId, (raw) => {
+      let parsed: ResourceId | undefined;
+      onlyThrows(InvalidInputError, () => (parsed = parseResourceId(raw, 'data.resourceUri')));
+      if (!parsed) return;
+      assert.equal(parsed.id, parsed.id.toLowerCase());
+      assert.deepEqual(parseResourceId(parsed.id), parsed, 'normalising twice changes nothing');
+      assert.equal(parsed.id, (raw as string).replace(/\/$/, '').toLowerCase());
+      onlyThrows(InvalidInputError, () => scaleSetRefFromId(parsed as ResourceId));
+      const target = computeTargetOf(parsed);
+      if (target?.kind === 'scale-set') assert.ok(parsed.id.startsWith(target.ref.id));
+    }),
   );
 });
 
 test('fuzz: valid IDs are accepted in any casing', async (t) => {
-  const parameters = fuzzParameters<[string, boolean[]]>(3000);
-  await measured(t, 'parseResourceId (valid)', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(validId, fc.array(fc.boolean(), { minLength: 1, maxLength: 9 }), (id, flips) => {
-        const recased = [...id].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c.toLowerCase())).join('');
-        assert.equal(parseResourceId(recased).id, parseResourceId(id).id);
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'parseResourceId (valid)',
+    3000,
+    fc.property(validId, fc.array(fc.boolean(), { minLength: 1, maxLength: 9 }), (id, flips) => {
+      const recased = [...id].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c.toLowerCase())).join('');
+      assert.equal(parseResourceId(recased).id, parseResourceId(id).id);
+    }),
   );
 });
 
@@ -99,23 +97,22 @@ const hostileTags: fc.Arbitrary<Record<string, string>> = fc.oneof(
 );
 
 test('fuzz: parseMeshTags never throws; ok results hold only valid services and round-trip through meshTagsFor', async (t) => {
-  const parameters = fuzzParameters<[Record<string, string>]>(15000);
-  await measured(t, 'parseMeshTags', parameters.numRuns ?? 0, () =>
-    fc.assert(
-      fc.property(hostileTags, (tags) => {
-        const result = parseMeshTags(tags);
-        if (!result.ok) {
-          assert.ok(result.errors.length > 0 && result.errors.every((e) => typeof e === 'string' && e.length > 0));
-          return;
-        }
-        assert.ok(result.services.length <= MAX_MESH_SERVICES);
-        for (const s of result.services) {
-          assert.ok(Number.isInteger(s.port) && s.port >= 1 && s.port <= 65535);
-          assert.ok(MESH_PROTOCOLS.includes(s.protocol));
-        }
-        assert.deepEqual(parseMeshTags(meshTagsFor(result.services)), result);
-      }),
-      parameters,
-    ),
+  await fuzz(
+    t,
+    'parseMeshTags',
+    15000,
+    fc.property(hostileTags, (tags) => {
+      const result = parseMeshTags(tags);
+      if (!result.ok) {
+        assert.ok(result.errors.length > 0 && result.errors.every((e) => typeof e === 'string' && e.length > 0));
+        return;
+      }
+      assert.ok(result.services.length <= MAX_MESH_SERVICES);
+      for (const s of result.services) {
+        assert.ok(Number.isInteger(s.port) && s.port >= 1 && s.port <= 65535);
+        assert.ok(MESH_PROTOCOLS.includes(s.protocol));
+      }
+      assert.deepEqual(parseMeshTags(meshTagsFor(result.services)), result);
+    }),
   );
 });
