@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransientError } from '../../src/shared/errors';
 import { ReconcileCoalescer } from '../../src/shared/reconcile/coalescer';
-import { VmScaleSetResolver } from '../../src/shared/reconcile/vm-scale-set-resolver';
+import { VmScaleSetResolver, type VmResolution } from '../../src/shared/reconcile/vm-scale-set-resolver';
 import { scaleSetRefFromId } from '../../src/shared/resource-id';
 
 const RG = '/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg';
@@ -28,10 +28,35 @@ test('resolver: concurrent look-ups of one VM share one GET; a listing answers t
   assert.deepEqual(asked, [vm(1)], 'no further GET');
 });
 
-test('resolver: our node remembers the scale set of a deleted VM, without ARM', async () => {
-  const resolver = new VmScaleSetResolver({ askArm: async () => assert.fail('no ARM call'), remembered: async () => SS.id });
+test('resolver: our node remembers the scale set of a deleted VM, asked only once ARM knows none', async () => {
+  const order: string[] = [];
+  const resolver = new VmScaleSetResolver({ askArm: async () => (order.push('arm'), null), remembered: async () => (order.push('consul'), SS.id) });
   const r = await resolver.resolve(vm(9));
   assert.equal(r.kind === 'scale-set' && r.via, 'consul');
+  assert.deepEqual(order, ['arm', 'consul']);
+});
+
+test('resolver: a VM ARM knows is not looked up in Consul (a scale-out burst must not become a burst of catalog queries)', async () => {
+  const resolver = new VmScaleSetResolver({ askArm: async () => SS, remembered: async () => assert.fail('no Consul query') });
+  const r = await resolver.resolve(vm(8));
+  assert.equal(r.kind === 'scale-set' && r.via, 'arm');
+});
+
+test('resolver: a lease nobody releases lets go by itself, so the group is not closed to ARM for good', async () => {
+  const resolver = new VmScaleSetResolver({ askArm: async () => SS, remembered: async () => null }, { armLookupsPerGroup: 1, maxBusyWaitMs: 100 });
+  const first = await resolver.resolve(vm(1));
+  assert.ok(first.kind === 'scale-set' && first.lease, 'a lease was handed out (and is dropped here, as a waiter that gave up does)');
+  // Until the lease lets go, look-ups in the group wait and may fail as busy; after it they are answered again.
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const next: VmResolution | Error = await resolver.resolve(vm(2)).catch((error: Error) => error);
+    if (!(next instanceof Error)) {
+      assert.ok(next.kind === 'scale-set' && next.via === 'arm');
+      break;
+    }
+    assert.match(next.message, /busy for over/);
+    assert.ok(Date.now() < deadline, 'the group stayed closed to ARM');
+  }
 });
 
 test('resolver: a throttled GET pauses the group: the next look-ups fail at once, without ARM', async () => {

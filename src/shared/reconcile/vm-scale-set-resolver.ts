@@ -1,19 +1,22 @@
 /**
  * Which scale set a Flexible-mode VM belongs to, without one ARM call per event. Only ARM knows
  * it (`virtualMachineScaleSet.id`), but a burst of a thousand VM events must not become a thousand
- * GETs (issue 9, D4). Answers come, cheapest first, from:
+ * GETs (issue 9, D4). Answers come from:
  * 1. a bounded cache with a TTL, filled by every answer below and by every listing of a Flexible
  *    scale set the reconciler makes (one listing answers for all its VMs);
- * 2. our Consul node for the VM, which remembers its scale set (also the only answer once the VM is
- *    deleted);
- * 3. one ARM GET per VM, shared by every concurrent request for that VM. Per resource group at most
- *    `armLookupsPerGroup` GETs run at once, and none while a listing of a Flexible scale set of that
- *    group is in progress: requests wait and look in the cache again when it ends. A GET that finds
- *    a scale set hands out a lease; the reconciler holds it until that scale set's next listing (or
- *    the hint's reconcile) ends, so the rest of the burst is answered by the listing, not by GETs.
+ * 2. one ARM GET at a time per VM, shared by every concurrent request for that VM. Per resource
+ *    group at most `armLookupsPerGroup` GETs run at once, and none while a listing of a Flexible
+ *    scale set of that group is in progress: requests wait and look in the cache again when it ends.
+ *    A GET that finds a scale set hands out a lease; the reconciler holds it until that scale set's
+ *    next listing (or the hint's reconcile) ends, so the rest of the burst is answered by the
+ *    listing, not by GETs. A lease lets go by itself after `maxBusyWaitMs` whatever its holder does;
+ * 3. when ARM knows no scale set for the VM (deleted, or standalone), our Consul node for it, which
+ *    remembers its scale set: the only answer once a VM is deleted. Asked after ARM, not before: a
+ *    scale-out burst is of new VMs no node knows, and a thousand catalog queries would be the burst
+ *    all over again, aimed at Consul.
  *
  * A VM's scale set is fixed when the VM is created, so a cached answer is safe for its TTL; only
- * "in this scale set" and "standalone" answers are cached, never "not found" (the VM may be new).
+ * "in this scale set" answers are cached, never "none" (the VM may be new).
  */
 import { InvalidInputError, TransientError } from '../errors';
 import type { ScaleSetRef } from '../model';
@@ -60,8 +63,8 @@ interface GroupGate {
 }
 
 interface CacheEntry {
-  /** Normalised scale set ID, or null for a standalone VM. */
-  readonly scaleSetId: string | null;
+  /** Normalised scale set ID. */
+  readonly scaleSetId: string;
   readonly expiresAt: number;
 }
 
@@ -79,8 +82,6 @@ export class VmScaleSetResolver {
   private readonly maxEntries: number;
   private readonly perGroup: number;
   private readonly now: () => number;
-  /** ARM GETs made (for tests and metrics). */
-  armLookups = 0;
 
   constructor(
     private readonly sources: VmResolverSources,
@@ -166,10 +167,10 @@ export class VmScaleSetResolver {
       this.cache.delete(vmId);
       return undefined;
     }
-    return entry.scaleSetId === null ? { kind: 'none' } : { kind: 'scale-set', ref: scaleSetRefFromId(entry.scaleSetId), via: 'cache' };
+    return { kind: 'scale-set', ref: scaleSetRefFromId(entry.scaleSetId), via: 'cache' };
   }
 
-  private remember(vmId: string, scaleSetId: string | null): void {
+  private remember(vmId: string, scaleSetId: string): void {
     this.cache.delete(vmId);
     this.cache.set(vmId, { scaleSetId, expiresAt: this.now() + this.ttlMs });
     while (this.cache.size > this.maxEntries) {
@@ -180,12 +181,17 @@ export class VmScaleSetResolver {
   }
 
   private async lookUp(vmId: string, group: string): Promise<VmResolution> {
+    const fromArm = await this.askArm(vmId, group);
+    if (fromArm) return fromArm;
     const known = await this.sources.remembered(vmId);
-    if (known) {
-      const ref = scaleSetRefFromId(known);
-      this.remember(vmId, ref.id);
-      return { kind: 'scale-set', ref, via: 'consul' };
-    }
+    if (!known) return { kind: 'none' };
+    const ref = scaleSetRefFromId(known);
+    this.remember(vmId, ref.id);
+    return { kind: 'scale-set', ref, via: 'consul' };
+  }
+
+  /** ARM's answer under the group's gate; undefined when ARM knows no scale set for the VM. */
+  private async askArm(vmId: string, group: string): Promise<VmResolution | undefined> {
     this.failWhileBackingOff(group);
     await this.acquire(group);
     let lease: Lease | undefined;
@@ -193,7 +199,6 @@ export class VmScaleSetResolver {
       const cached = this.cached(vmId);
       if (cached) return cached;
       this.failWhileBackingOff(group);
-      this.armLookups += 1;
       let ref: ScaleSetRef | null;
       try {
         ref = await this.sources.askArm(vmId);
@@ -209,7 +214,7 @@ export class VmScaleSetResolver {
         throw error;
       }
       this.backoff.delete(group);
-      if (!ref) return { kind: 'none' };
+      if (!ref) return undefined;
       this.remember(vmId, ref.id);
       lease = this.leaseFor(group);
       return { kind: 'scale-set', ref, via: 'arm', lease };
@@ -228,13 +233,17 @@ export class VmScaleSetResolver {
 
   private leaseFor(group: string): Lease {
     let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.release(group);
-      },
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      this.release(group);
     };
+    // A holder that never releases (its waiter gave up at the delivery deadline) must not close
+    // the group to ARM for good: the lease lets go by itself after the longest wait we allow.
+    const timer = setTimeout(release, this.maxBusyWaitMs);
+    timer.unref();
+    return { release };
   }
 
   private gate(group: string): GroupGate {
