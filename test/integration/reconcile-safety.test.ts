@@ -195,6 +195,61 @@ test('a 404 whose confirming GET fails removes nothing and retries the trigger',
   assert.equal(lookups.count, 3, 'the first reconcile’s GET, the 404 and its confirmation');
   assert.deepEqual(await registeredAddresses(consul.url), ['127.0.9.1']);
 
-  const misconfigured = new Reconciler({ inventory: scripted, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5, confirmGoneDelayMs: -1 });
-  await assert.rejects(misconfigured.reconcileHint(hint()), { name: 'InvalidInputError', message: /confirmGoneDelayMs.*got -1/ });
+  // A bad delay is a programming error found at construction, not an invalid event: an
+  // InvalidInputError per run would acknowledge (drop) every event instead of failing loudly.
+  assert.throws(() => new Reconciler({ inventory: scripted, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5, confirmGoneDelayMs: -1 }), {
+    name: 'TypeError',
+    message: /confirmGoneDelayMs.*got -1/,
+  });
+});
+
+test('a queued run is reported once, however many hints stopped waiting for it (the trailing run and the run it became)', async (t) => {
+  const consul = await startConsulDouble();
+  t.after(() => consul.close());
+  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url });
+  const registry = new ConsulRegistry(registryOptionsFrom(config));
+  t.after(() => registry.close());
+  const ref = scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api');
+  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 1, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
+  const { state, inventory } = scriptedInventory(scaleSet);
+  state.instances = [{ name: 'api_0', instanceId: '0', resourceId: `${ref.id}/virtualmachines/0`, privateIps: ['127.0.9.1'], provisioningState: 'Succeeded', powerState: 'running' }];
+  // Each listing waits until the test lets it go, so hints give up waiting (deadline 50 ms).
+  const held: Array<() => void> = [];
+  const listings = { started: [] as number[] };
+  const gated: InventoryPort = {
+    ...inventory,
+    listInstances: async (s) => {
+      listings.started.push(Date.now());
+      await new Promise<void>((resolve) => held.push(resolve));
+      return inventory.listInstances(s);
+    },
+  };
+  const reported: string[] = [];
+  const reconciler = new Reconciler(
+    { inventory: gated, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5 },
+    { hintDeadlineMs: 50, coverMarginMs: 0, onQueuedOutcome: (o) => reported.push(o.scaleSetId) },
+  );
+  const at = (eventTime: number): ReconcileHint => ({ ...hint(), eventTime: new Date(eventTime).toISOString() });
+  const waitFor = async (condition: () => boolean, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!condition()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  // Run A starts; a later event queues the trailing run behind it; both hints give up waiting.
+  const first = await reconciler.reconcileHint(at(Date.now()));
+  assert.equal(first.kind, 'queued');
+  const second = await reconciler.reconcileHint(at(Date.now() + 1));
+  assert.equal(second.kind, 'queued', 'held by the trailing run');
+  held.shift()?.();
+  await waitFor(() => held.length === 1, 'the trailing run to start listing');
+  // A hint that the started trailing run covers joins it directly (another promise of the same run).
+  const third = await reconciler.reconcileHint(at(listings.started[1]!));
+  assert.equal(third.kind, 'queued');
+  held.shift()?.();
+  await waitFor(() => reported.length >= 2, 'both runs reported');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(reported.length, 2, `one report per run, got ${reported.length}`);
 });

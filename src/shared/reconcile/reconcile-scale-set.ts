@@ -15,7 +15,7 @@
  *   is `unknown` (retryable, nothing claimed, nothing removed) and a later run decides.
  * Only then is the plan's `not-found` state used, whose removals are uncapped.
  */
-import { InvalidInputError, SupersededError, errorMessage } from '../errors';
+import { SupersededError, errorMessage } from '../errors';
 import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRef } from '../model';
 import type { EndpointPublisher, RelayPushResult } from '../endpoints';
 import { planReconcile } from '../planner/plan';
@@ -28,7 +28,7 @@ export interface ReconcileDeps {
   readonly publisher: EndpointPublisher;
   readonly maxRemovalShare: number;
   readonly now?: () => number;
-  /** Wait between a scale set's 404 and the GET that confirms it (default DEFAULT_CONFIRM_GONE_DELAY_MS). */
+  /** Wait between a scale set's 404 and the GET that confirms it (default DEFAULT_CONFIRM_GONE_DELAY_MS; checked by the Reconciler). */
   readonly confirmGoneDelayMs?: number;
 }
 
@@ -75,8 +75,6 @@ export interface ReconcileReport {
 
 /** Reconciles one scale set. Throws TransientError when ARM or Consul cannot be reached. */
 export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string, context: ReconcileContext = {}): Promise<ReconcileReport> {
-  const delay = deps.confirmGoneDelayMs ?? DEFAULT_CONFIRM_GONE_DELAY_MS;
-  if (!Number.isFinite(delay) || delay < 0) throw new InvalidInputError(`must be a finite number of ms ≥ 0, got ${String(delay)}`, 'confirmGoneDelayMs');
   const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source, context));
   return { ...result, armCalls: calls };
 }

@@ -49,7 +49,8 @@ export class Reconciler {
   private readonly coalescer: ReconcileCoalescer<ReconcileReport>;
   private readonly deadlineMs: number;
   private readonly now: () => number;
-  private readonly reportedQueued = new WeakSet<Promise<ReconcileReport>>();
+  /** Results (reports or errors) of runs whose outcome was reported: one run, one report line. */
+  private readonly reportedQueued = new WeakSet<object>();
 
   constructor(
     deps: ReconcileDeps,
@@ -57,6 +58,8 @@ export class Reconciler {
   ) {
     this.deadlineMs = options.hintDeadlineMs ?? 20_000;
     if (!(this.deadlineMs > 0)) throw new TypeError(`hintDeadlineMs must be positive, got ${this.deadlineMs}`);
+    const gone = deps.confirmGoneDelayMs;
+    if (gone !== undefined && !(Number.isFinite(gone) && gone >= 0)) throw new TypeError(`confirmGoneDelayMs must be a finite number of ms ≥ 0, got ${String(gone)}`);
     this.now = options.now ?? Date.now;
     const inner = deps.inventory;
     this.resolver = new VmScaleSetResolver(
@@ -118,20 +121,29 @@ export class Reconciler {
     });
     try {
       return await Promise.race([resolving, late]);
+    } catch (error) {
+      // Given up: the look-up goes on and fills the cache, but nobody will hold its lease until a
+      // listing, so it is released as soon as it comes (a leaked lease would pause the group's GETs).
+      resolving.then((r) => (r.kind === 'scale-set' ? r.lease?.release() : undefined), () => undefined);
+      throw error;
     } finally {
       clearTimeout(timer);
-      // The lookup goes on and fills the cache; its own failure has been (or will be) reported to a waiter.
-      resolving.catch(() => undefined);
     }
   }
 
   private reportWhenDone(ref: ScaleSetRef, pending: Promise<ReconcileReport>): void {
-    if (this.reportedQueued.has(pending)) return;
-    this.reportedQueued.add(pending);
+    // Hints of one run may hold different promises of it (the queued trailing run, then the run
+    // itself once it started); what they settle with is the same object, so that decides.
+    const firstTime = (settled: unknown): boolean => {
+      if (typeof settled !== 'object' || settled === null) return true;
+      if (this.reportedQueued.has(settled)) return false;
+      this.reportedQueued.add(settled);
+      return true;
+    };
     const report = this.options.onQueuedOutcome;
     pending.then(
-      (result) => report?.({ scaleSetId: ref.id, ok: true, report: result }),
-      (error: unknown) => report?.({ scaleSetId: ref.id, ok: false, error: errorMessage(error) }),
+      (result) => void (firstTime(result) && report?.({ scaleSetId: ref.id, ok: true, report: result })),
+      (error: unknown) => void (firstTime(error) && report?.({ scaleSetId: ref.id, ok: false, error: errorMessage(error) })),
     );
   }
 }
