@@ -84,6 +84,20 @@ describe('listInstances (Flexible)', () => {
 });
 
 describe('confirmInstancesGone', () => {
+  test('a Flexible VM that ARM answers for but that is not in this scale set is gone from it, not present', async (t) => {
+    const { arm, clients } = await startArmFixture(t);
+    const flex = arm.world.createScaleSet(scaleSetInput({ name: 'flex', orchestrationMode: 'Flexible', capacity: 1 }));
+    const other = arm.world.createScaleSet(scaleSetInput({ name: 'other', orchestrationMode: 'Flexible', capacity: 1 }));
+    const [mine] = arm.world.listInstances(flex.id);
+    const [theirs] = arm.world.listInstances(other.id);
+    assert.ok(mine && theirs);
+
+    const { gone, present } = await confirmInstancesGone(clients, meshScaleSetOf(flex), [mine.id, theirs.id]);
+
+    assert.deepEqual([...present], [mine.id.toLowerCase()]);
+    assert.deepEqual([...gone], [theirs.id.toLowerCase()], 'a VM of another scale set does not keep our node alive');
+  });
+
   test('confirms only the VMs ARM answers 404 for (Flexible)', async (t) => {
     const { arm, clients } = await startArmFixture(t, { world: { lifecycle: { drainMs: 60_000 } } });
     const flex = arm.world.createScaleSet(scaleSetInput({ name: 'flex', orchestrationMode: 'Flexible', capacity: 3 }));

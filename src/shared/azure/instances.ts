@@ -142,16 +142,18 @@ export async function listInstances(clients: ArmClients, scaleSet: MeshScaleSet,
   }
 }
 
-/**
- * Which of the given VMs ARM answers 404 for (GET each; Uniform VMSS VM or Flexible VM). Anything
- * else — the VM is there, Deleting, or ARM failed — leaves it unconfirmed. IDs come back normalised.
- */
-/** What ARM answered for instances a listing lacked: 404 (`gone`) or the instance itself (`present`); others are unanswered. */
+/** What ARM answered for instances a listing lacked: gone from this scale set, or still in it; others are unanswered. */
 export interface InstanceCheck {
   readonly gone: ReadonlySet<string>;
   readonly present: ReadonlySet<string>;
 }
 
+/**
+ * Asks ARM about each given VM (one GET each; Uniform VMSS VM or Flexible VM): `gone` when it
+ * answers 404 — or, for a Flexible VM, with a VM that is not in this scale set (a VM of the same
+ * name made since) —, `present` when it answers with the VM in this scale set (running, Deleting,
+ * anything). A failed GET leaves it in neither. IDs come back normalised.
+ */
 export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshScaleSet, instanceResourceIds: readonly string[], options: { readonly concurrency?: number } = {}): Promise<InstanceCheck> {
   const gone = new Set<string>();
   const present = new Set<string>();
@@ -168,7 +170,11 @@ export async function confirmInstancesGone(clients: ArmClients, scaleSet: MeshSc
       if (target?.kind === 'scale-set' && target.instanceId !== undefined && target.childType === 'virtualmachines' && target.ref.id === scaleSet.ref.id) {
         await compute.virtualMachineScaleSetVMs.get(target.ref.resourceGroup, target.ref.name, target.instanceId);
       } else if (target?.kind === 'virtual-machine' && target.childType === '') {
-        await compute.virtualMachines.get(target.resourceGroup, target.vmName);
+        const vm = await compute.virtualMachines.get(target.resourceGroup, target.vmName);
+        if (vm.virtualMachineScaleSet?.id?.toLowerCase() !== scaleSet.ref.id.toLowerCase()) {
+          gone.add(id);
+          return;
+        }
       } else {
         return; // not a VM of this scale set
       }
