@@ -168,3 +168,25 @@ test('an instance one listing page left out is not removed while ARM still answe
   assert.equal((await w.reconcile()).deregistered, 1);
   assert.equal(w.registered(), 3);
 });
+
+test('a listing fresher than a tombstone brings its instance back only when the instance GET agrees (a lagging listing is not proof)', async (t) => {
+  const w = await world(t, 2);
+  await w.reconcile();
+  w.arm.faults.fail(2, NOT_FOUND);
+  w.arm.faults.fail(1, { ...NOT_FOUND, route: 'vmss.list' });
+  assert.equal((await w.reconcile()).deregistered, 2);
+  w.tick(TOMBSTONE_FRESH_LISTING_MARGIN_MS);
+
+  // The listing shows both running, but ARM does not answer their GETs (here: 403): nothing agrees
+  // with the listing, so the tombstones still block. (A 404 would too: the planner takes it as gone.)
+  w.arm.faults.fail(2, { status: 403, code: 'AuthorizationFailed', message: 'The client does not have authorization.', route: 'vmssVm.get' });
+  const doubtful = await w.reconcile();
+  assert.equal(doubtful.registered, 0);
+  assert.equal(w.registered(), 0);
+  assert.equal(w.tombstones(), 2);
+  assert.equal(w.arm.faults.pending, 0, 'both instance GETs were asked');
+
+  // Once the GETs agree with the listing, they are back.
+  assert.equal((await w.reconcile()).registered, 2);
+  assert.equal(w.tombstones(), 0);
+});

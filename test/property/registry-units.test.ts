@@ -86,7 +86,7 @@ describe('planUnits', () => {
         const held = new Map(actual.map((a) => [a.node, a]));
         const { units, skipped, unchanged } = planUnits(
           { scaleSetId: SS, actions: actionsFor(desired, actual), skipped: [] },
-          { scaleSetId: SS, kvPrefix: PREFIX, actual: held, tombstones, expiredTombstones: [], now: 5, listedAt: 4, runId: 'r' },
+          { scaleSetId: SS, kvPrefix: PREFIX, actual: held, tombstones, expiredTombstones: [], liftedTombstones: [], now: 5, listedAt: 4, runId: 'r' },
         );
         for (const unit of units) {
           assert.deepEqual([...new Set(unit.ops.map(nodeOfOp))], [unit.node], 'one node per unit');
@@ -144,7 +144,7 @@ describe('planUnits', () => {
         const desired = nodeOf({ ...after, index: before.index });
         const { units, unchanged } = planUnits(
           { scaleSetId: SS, actions: [{ kind: 'update', desired, actual, changes: [] }], skipped: [] },
-          { scaleSetId: SS, kvPrefix: PREFIX, actual: new Map([[actual.node, actual]]), tombstones: new Set(), expiredTombstones: [], now: 1, listedAt: 1, runId: 'r' },
+          { scaleSetId: SS, kvPrefix: PREFIX, actual: new Map([[actual.node, actual]]), tombstones: new Set(), expiredTombstones: [], liftedTombstones: [], now: 1, listedAt: 1, runId: 'r' },
         );
         const serviceDiffers = (d: DesiredNode['services'][number]): boolean => JSON.stringify(d) !== JSON.stringify(actual.services.find((a) => a.id === d.id));
         const removed = actual.services.filter((a) => !desired.services.some((d) => d.id === a.id));

@@ -21,6 +21,7 @@ function context(released: ReleasedNode[]): UnitContext {
     actual: new Map(),
     tombstones: new Set(),
     expiredTombstones: [],
+    liftedTombstones: [],
     released: new Map(released.map((n) => [n.node, n])),
     now: 1,
     listedAt: 1,

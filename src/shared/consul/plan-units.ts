@@ -74,7 +74,7 @@ export interface UnitContext {
   readonly tombstones: ReadonlySet<string>;
   readonly expiredTombstones: readonly ExpiredTombstone[];
   /** Live tombstones this run's listing is fresher than (tombstone.ts): not in `tombstones`. */
-  readonly liftedTombstones?: readonly ExpiredTombstone[];
+  readonly liftedTombstones: readonly ExpiredTombstone[];
   /** Nodes of this scale set we released (see above), by name; none when absent. */
   readonly released?: ReadonlyMap<string, ReleasedNode>;
   readonly now: number;
@@ -90,8 +90,6 @@ export interface TxnUnit {
   readonly changedServices: readonly string[];
   readonly tombstoneWritten: boolean;
   readonly tombstonesExpired: number;
-  /** Lifted tombstones this unit deletes (0 when absent). */
-  readonly tombstonesLifted?: number;
   /** Node count after/before: +1 register, -1 deregister, 0 otherwise. */
   readonly nodeDelta: number;
 }
@@ -113,7 +111,7 @@ export function planUnits(plan: ReconcilePlan, ctx: UnitContext): PlannedUnits {
   const skipped: PlanSkip[] = [];
   let unchanged = 0;
   const expiredByNode = new Map(ctx.expiredTombstones.map((t) => [t.node, t]));
-  const liftedByNode = new Map((ctx.liftedTombstones ?? []).map((t) => [t.node, t]));
+  const liftedByNode = new Map(ctx.liftedTombstones.map((t) => [t.node, t]));
 
   plan.actions.forEach((action, i) => {
     const node = action.kind === 'deregister' ? action.actual.node : action.desired.node;
@@ -125,8 +123,8 @@ export function planUnits(plan: ReconcilePlan, ctx: UnitContext): PlannedUnits {
       if (ctx.tombstones.has(node)) return void skipped.push(skip(node, SKIP.tombstoned, 'removed recently; a registration from this listing would bring it back'));
       const expired = expiredByNode.get(node);
       if (expired) expiredByNode.delete(node);
-      const lifted = expired ? undefined : liftedByNode.get(node);
-      units.push(registerUnit(checkedDesired(action.desired, ctx, i), ctx, expired ?? lifted, lifted !== undefined));
+      // A tombstone is expired, lifted or live (registry.readTombstones), never two of them.
+      units.push(registerUnit(checkedDesired(action.desired, ctx, i), ctx, expired, liftedByNode.get(node)));
       return;
     }
     if (!actual) return void skipped.push(skip(node, SKIP.notOwned, `not an owned node of ${ctx.scaleSetId} in Consul (read after the claim)`));
@@ -178,8 +176,9 @@ function maintenanceCheck(node: string): TxnOp {
   return checkOps.set(node, { id: MAINTENANCE_CHECK_ID, name: MAINTENANCE_CHECK_NAME, status: 'critical', output: '', notes: MAINTENANCE_NOTES });
 }
 
-/** `replaced`: an expired or lifted tombstone of this node, deleted at its read index first. */
-function registerUnit(desired: DesiredNode, ctx: UnitContext, replaced: ExpiredTombstone | undefined, lifted: boolean): TxnUnit {
+/** `expired` / `lifted`: this node's tombstone of that kind, deleted at its read index first. */
+function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTombstone | undefined, lifted: ExpiredTombstone | undefined): TxnUnit {
+  const replaced = expired ?? lifted;
   const node = desired.node;
   const tombstone = tombstoneKey(ctx.kvPrefix, ctx.scaleSetId, node);
   const ops: TxnOp[] = [];
@@ -201,8 +200,7 @@ function registerUnit(desired: DesiredNode, ctx: UnitContext, replaced: ExpiredT
     ops,
     changedServices: desired.services.map((s) => s.name),
     tombstoneWritten: false,
-    tombstonesExpired: replaced && !lifted ? 1 : 0,
-    ...(lifted ? { tombstonesLifted: 1 } : {}),
+    tombstonesExpired: expired ? 1 : 0,
     nodeDelta: 1,
   };
 }

@@ -55,8 +55,6 @@ export interface ApplyCounts {
   readonly skipped: number;
   readonly tombstonesWritten: number;
   readonly tombstonesExpired: number;
-  /** Tombstones deleted because this run's listing was fresher than them (tombstone.ts). */
-  readonly tombstonesLifted: number;
   /** Transactions committed. */
   readonly batches: number;
 }
@@ -92,7 +90,7 @@ export interface SessionInit {
   readonly tombstones: ReadonlySet<string>;
   readonly expiredTombstones: readonly ExpiredTombstone[];
   /** Live tombstones written before this run's listing started (tombstone.ts); not in `tombstones`. */
-  readonly liftedTombstones?: readonly ExpiredTombstone[];
+  readonly liftedTombstones: readonly ExpiredTombstone[];
   /** Nodes of this scale set we released; a registration of the same instance takes them back. */
   readonly released?: readonly ReleasedNode[];
 }
@@ -109,6 +107,7 @@ export class ConsulReconcileSession implements ReconcileSession {
    * listing started (by more than TOMBSTONE_FRESH_LISTING_MARGIN_MS): a fresh listing is not stale.
    */
   readonly tombstones: ReadonlySet<string>;
+  readonly liftedTombstones: ReadonlySet<string>;
   private readonly init: SessionInit;
   private applied = false;
 
@@ -120,6 +119,7 @@ export class ConsulReconcileSession implements ReconcileSession {
     this.claimIndex = init.claimIndex;
     this.actual = init.actual;
     this.tombstones = init.tombstones;
+    this.liftedTombstones = new Set(init.liftedTombstones.map((t) => t.node));
   }
 
   /**
@@ -136,7 +136,7 @@ export class ConsulReconcileSession implements ReconcileSession {
       actual: new Map(this.actual.map((n) => [n.node, n])),
       tombstones: this.tombstones,
       expiredTombstones: init.expiredTombstones,
-      liftedTombstones: init.liftedTombstones ?? [],
+      liftedTombstones: init.liftedTombstones,
       released: new Map((init.released ?? []).map((n) => [n.node, n])),
       now: init.now(),
       listedAt: this.listedAt,
@@ -184,7 +184,6 @@ export class ConsulReconcileSession implements ReconcileSession {
       skipped: skipped.length,
       tombstonesWritten: committed.filter((u) => u.tombstoneWritten).length,
       tombstonesExpired: committed.reduce((sum, u) => sum + u.tombstonesExpired, 0),
-      tombstonesLifted: committed.reduce((sum, u) => sum + (u.tombstonesLifted ?? 0), 0),
       batches,
     };
     const changedServices = [...new Set(committed.flatMap((u) => u.changedServices))].sort();

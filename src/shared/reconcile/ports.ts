@@ -50,6 +50,11 @@ export interface ReconcileSession {
   /** Node names removed recently that must not be registered again. */
   readonly tombstones: ReadonlySet<string>;
   /**
+   * Node names whose tombstone this run's listing is fresher than (not in `tombstones`): the
+   * listing may bring them back, once ARM's GET of the instance agrees (reconcile-scale-set.ts).
+   */
+  readonly liftedTombstones: ReadonlySet<string>;
+  /**
    * Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile.
    * `facts.scaleSetState` (ARM's answer for the scale set in this run) is recorded with the run's
    * summary: the KV cleanup asks ARM only about scale sets whose last reconcile found them gone.

@@ -137,30 +137,38 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   }
 
   const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
-  const planFor = (checked: { readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }): ReconcilePlan =>
+  const planFor = (checked: { readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }, tombstones: ReadonlySet<string>): ReconcilePlan =>
     planReconcile({
       scaleSetId: ref.id,
       scaleSetState: lookup.state,
       scaleSet,
       listing,
       actual: session.actual,
-      tombstones: session.tombstones,
+      tombstones,
       confirmedGone: checked.gone,
       confirmedPresent: checked.present,
       maxRemovalShare: deps.maxRemovalShare,
     });
 
-  let plan = planFor({ gone: new Set(), present: new Set() });
-  // One listing is not proof either: a page that lost an instance looks like a scale-in. Every
-  // removal of an instance we did not see draining is asked about (one GET each; 404 = really
-  // gone, the instance itself = kept); the cap holds back those ARM did not answer for.
+  let plan = planFor({ gone: new Set(), present: new Set() }, session.tombstones);
+  // One listing is not proof either, in both directions; each costs one GET per instance, asked
+  // together:
+  // - a page that lost an instance looks like a scale-in: every removal of an instance we did not
+  //   see draining is asked about (404 = really gone, the instance itself = kept); the cap holds
+  //   back those ARM did not answer for;
+  // - a lagging replica's listing can still show an instance removed before it: a registration
+  //   over a lifted tombstone (tombstone.ts) needs the instance's GET to answer it too, else the
+  //   tombstone keeps blocking.
   const unconfirmed = new Set([
     ...plan.skipped.filter((s) => skipCode(s) === SKIP.removalCap).map((s) => s.node),
     ...plan.actions.flatMap((a) => (a.kind === 'deregister' && a.because === 'gone' && !a.actual.draining ? [a.actual.node] : [])),
   ]);
-  if (unconfirmed.size > 0 && scaleSet) {
-    const ids = session.actual.filter((n) => unconfirmed.has(n.node)).map((n) => n.instanceResourceId);
-    plan = planFor(await deps.inventory.confirmGone(scaleSet, ids));
+  const reviving = plan.actions.flatMap((a) => (a.kind === 'register' && session.liftedTombstones.has(a.desired.node) ? [a.desired] : []));
+  if ((unconfirmed.size > 0 || reviving.length > 0) && scaleSet) {
+    const ids = [...session.actual.filter((n) => unconfirmed.has(n.node)).map((n) => n.instanceResourceId), ...reviving.map((d) => d.instanceResourceId)];
+    const checked = await deps.inventory.confirmGone(scaleSet, ids);
+    const unconfirmedRevivals = reviving.filter((d) => !checked.present.has(d.instanceResourceId.toLowerCase())).map((d) => d.node);
+    plan = planFor(checked, new Set([...session.tombstones, ...unconfirmedRevivals]));
   }
 
   const counts = {
