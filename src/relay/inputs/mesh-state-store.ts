@@ -85,7 +85,9 @@ export class MeshStateStore {
    * pushed index replaces the push.
    */
   offer(set: ServiceEndpointSet, options: { readonly authoritative?: boolean } = {}): OfferResult {
-    this.overlays.consulIndexSeen(set.consulIndex, options.authoritative === true);
+    // One service's index going back resets only that service (consulAnswered); the bound moves
+    // back only with the list loop's reset (consulIndexSeen).
+    this.overlays.consulIndexSeen(set.consulIndex, false);
     const before = this.get(set.service);
     const held = this.consul.get(set.service);
     if (held && set.consulIndex < held.consulIndex && !options.authoritative) {
@@ -133,12 +135,18 @@ export class MeshStateStore {
     this.overlays.attachReader(reader);
   }
 
-  /** Every Consul answer's index (list and services), so the store knows how far Consul got. */
+  /**
+   * Every Consul answer's index (list and services), so the store knows how far Consul got.
+   * `reset` only from the list loop: Consul's index went back, and the bound goes back with it.
+   */
   consulIndexSeen(index: number, reset = false): void {
     this.overlays.consulIndexSeen(index, reset);
   }
 
-  /** While the watch cannot reach Consul, overlays do not age: pushes are all the relay hears. */
+  /**
+   * While the watch cannot reach Consul, overlays do not age: pushes are all the relay hears. The
+   * list loop answers for reachability (one failing service loop does not make Consul unreachable).
+   */
   setConsulReachable(reachable: boolean): void {
     this.overlays.setReachable(reachable);
   }
@@ -172,11 +180,6 @@ export class MeshStateStore {
   /** The set served for a service: its push overlay if any, else Consul's. */
   get(service: string): ServiceEndpointSet | undefined {
     return this.overlays.get(service) ?? this.consul.get(service);
-  }
-
-  /** Consul's layer alone (what the watch last answered). */
-  fromConsul(service: string): ServiceEndpointSet | undefined {
-    return this.consul.get(service);
   }
 
   /** Services served from a push Consul has not confirmed yet. */
@@ -230,10 +233,10 @@ export class MeshStateStore {
     this.timer = undefined;
   }
 
-  /** A read the store asked for (re-check, push check): Consul's layer takes it if it has the service. */
+  /** A read the overlays asked for (re-check, push check): Consul's layer takes it unless it holds a newer answer. */
   private takeConsulRead(set: ServiceEndpointSet): void {
     const held = this.consul.get(set.service);
-    if (held && set.consulIndex >= held.consulIndex) this.consul.set(set.service, normalised(set));
+    if (!held || set.consulIndex >= held.consulIndex) this.consul.set(set.service, normalised(set));
   }
 
   /** Compares what is served for `service` now with `before`; schedules a publish when it differs. */

@@ -55,7 +55,7 @@ export interface OverlayHost {
   readonly now: () => number;
   /** Consul's layer for a service. */
   consulSet(service: string): ServiceEndpointSet | undefined;
-  /** Lets Consul's layer take an answer the overlays asked for (only services it already holds). */
+  /** Lets Consul's layer take an answer the overlays asked for (unless it holds a newer one), adding the service if it lacks it. */
   takeConsulRead(set: ServiceEndpointSet): void;
   /** Runs `apply` and publishes if what is served for `service` changed. */
   change(service: string, apply: () => void): void;
@@ -63,7 +63,8 @@ export interface OverlayHost {
 }
 
 interface Overlay {
-  readonly set: ServiceEndpointSet;
+  /** Replaced by a re-push of the same index (same claim, maybe other endpoints). */
+  set: ServiceEndpointSet;
   readonly receivedAt: number;
   expiresAt: number;
   /** When Consul's index reached the pushed one, plus the grace; undefined until then. */
@@ -106,15 +107,28 @@ export class PushOverlays {
     this.reader = reader;
   }
 
-  /** Holds a pushed set (the store already decided it is newer than what it serves). */
+  /**
+   * Holds a pushed set (the store already decided it is not older than what it serves). A re-push
+   * of the held index is the same claim: it keeps the held overlay's expiry and re-check, so
+   * repeating a push cannot keep it served for ever.
+   */
   hold(set: ServiceEndpointSet): void {
+    const held = this.held.get(set.service);
+    if (held && held.set.consulIndex === set.consulIndex) {
+      held.set = set;
+      return;
+    }
     const now = this.host.now();
     const overlay: Overlay = { set, receivedAt: now, expiresAt: now + this.host.rules.overlayTtlMs, rechecking: false };
     if (this.latest !== undefined && this.latest >= set.consulIndex) overlay.recheckAt = now + this.host.rules.recheckGraceMs;
     this.held.set(set.service, overlay);
   }
 
-  /** Any answer from Consul: how far its index got (`reset`: it went back in time). */
+  /**
+   * An answer from Consul: how far its index got. `reset` (the list loop saw Consul's index go
+   * back in time) sets the bound to `index` and ends every overlay beyond it; a single service's
+   * index going back is that service's own affair (`consulAnswered`).
+   */
   consulIndexSeen(index: number, reset: boolean): void {
     this.latest = reset || this.latest === undefined ? index : Math.max(this.latest, index);
     const limit = this.indexLimit() as number;
@@ -159,12 +173,7 @@ export class PushOverlays {
   read(service: string): Promise<ServiceEndpointSet> | undefined {
     if (!this.reader) return undefined;
     return this.reader(service).then((set) => {
-      this.consulIndexSeen(set.consulIndex, false);
-      this.host.change(service, () => {
-        this.host.takeConsulRead(set);
-        const overlay = this.held.get(service);
-        if (overlay && this.host.consulSet(service) && set.consulIndex >= overlay.set.consulIndex) this.end(service, 'confirmed');
-      });
+      this.takeRead(service, set, undefined);
       return set;
     });
   }
@@ -185,20 +194,37 @@ export class PushOverlays {
   private recheck(service: string, overlay: Overlay, reader: ConsulReader): void {
     overlay.rechecking = true;
     reader(service).then(
-      (set) => {
-        this.consulIndexSeen(set.consulIndex, false);
-        if (this.held.get(service) !== overlay) return;
-        this.host.change(service, () => {
-          this.host.takeConsulRead(set);
-          this.end(service, set.consulIndex >= overlay.set.consulIndex ? 'confirmed' : 'contradicted');
-        });
-      },
+      (set) => this.takeRead(service, set, overlay),
       () => {
         // Consul did not answer: try again after another grace (expiry still bounds the overlay).
         overlay.rechecking = false;
         overlay.recheckAt = this.host.now() + this.host.rules.recheckGraceMs;
       },
     );
+  }
+
+  /**
+   * A read of `service` from Consul answered (re-check or push check): Consul's layer takes it, and
+   * it ends the overlay if it is at or after the pushed index (`confirmed`); when it is older and
+   * is the answer to a re-check of the overlay still held (`rechecked`), Consul got past the pushed
+   * index without that state (`contradicted`).
+   * When Consul's layer does not hold the service yet, the read becomes its set if it shows the
+   * service (has endpoints) and replaces an overlay: a pushed service Consul confirmed stays served
+   * until its own watch loop answers (the list loop still removes it if Consul does not list it).
+   * An empty read there is Consul not having the service; and with no overlay nothing is served
+   * for the service and the read adds nothing (the push it checks may still be refused).
+   */
+  private takeRead(service: string, set: ServiceEndpointSet, rechecked: Overlay | undefined): void {
+    this.consulIndexSeen(set.consulIndex, false);
+    const overlay = this.held.get(service);
+    const consulHolds = this.host.consulSet(service) !== undefined;
+    if (!overlay && !consulHolds) return;
+    this.host.change(service, () => {
+      if (consulHolds || set.endpoints.length > 0) this.host.takeConsulRead(set);
+      if (!overlay) return;
+      if (set.consulIndex >= overlay.set.consulIndex) this.end(service, 'confirmed');
+      else if (overlay === rechecked) this.end(service, 'contradicted');
+    });
   }
 
   private endWithChange(service: string, reason: OverlayEnd): void {
