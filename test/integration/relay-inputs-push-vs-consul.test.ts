@@ -26,11 +26,13 @@ const TOKEN = 'push-vs-consul';
 class FakeConsul implements WatchSource {
   index = 100;
   down = false;
+  /** Services whose reads fail (Consul answers everything else). */
+  readonly failing = new Set<string>();
   /** Blocking reads do not wake (answers in flight for a while); non-blocking reads still answer. */
   holdBlocking = false;
   readonly reads: Array<{ what: string; index: number | undefined }> = [];
   private readonly services = new Map<string, { index: number; endpoints: readonly MeshEndpoint[] }>();
-  private waiters: Array<{ ready: () => boolean; wake: () => void; fail: (e: Error) => void }> = [];
+  private waiters: Array<{ what: string; ready: () => boolean; wake: () => void; fail: (e: Error) => void }> = [];
 
   constructor(initial: Record<string, readonly MeshEndpoint[]>) {
     for (const [name, endpoints] of Object.entries(initial)) this.services.set(name, { index: this.index, endpoints });
@@ -55,6 +57,13 @@ class FakeConsul implements WatchSource {
     if (down) for (const w of this.waiters.splice(0)) w.fail(new TransientError('connection refused (Consul down)', 'consul'));
   }
 
+  /** Reads of `service` fail (a waiting one at once) until called with `failing` false. */
+  setServiceFailing(service: string, failing: boolean): void {
+    if (!failing) return void this.failing.delete(service);
+    this.failing.add(service);
+    this.waiters = this.waiters.filter((w) => w.what !== `service:${service}` || void w.fail(new TransientError(`${service}: 500`, 'consul')));
+  }
+
   setHoldBlocking(hold: boolean): void {
     this.holdBlocking = hold;
     this.wake();
@@ -62,13 +71,14 @@ class FakeConsul implements WatchSource {
 
   async ownedServices(read: BlockingRead): Promise<ServiceList> {
     this.reads.push({ what: 'services', index: read.index });
-    await this.block(read, () => this.catalogIndex());
+    await this.block('services', read, () => this.catalogIndex());
     return { index: this.catalogIndex(), services: [...this.services.keys()].sort() };
   }
 
   async serviceEndpoints(service: string, read: BlockingRead): Promise<ServiceEndpointSet> {
     this.reads.push({ what: `service:${service}`, index: read.index });
-    await this.block(read, () => this.services.get(service)?.index ?? this.catalogIndex());
+    if (this.failing.has(service)) throw new TransientError(`${service}: 500`, 'consul');
+    await this.block(`service:${service}`, read, () => this.services.get(service)?.index ?? this.catalogIndex());
     const held = this.services.get(service);
     return endpointSet(service, held?.index ?? this.catalogIndex(), held?.endpoints ?? []);
   }
@@ -81,12 +91,12 @@ class FakeConsul implements WatchSource {
     return Math.max(...[...this.services.values()].map((s) => s.index), 1);
   }
 
-  private block(read: BlockingRead, indexNow: () => number): Promise<void> {
+  private block(what: string, read: BlockingRead, indexNow: () => number): Promise<void> {
     if (this.down) return Promise.reject(new TransientError('connection refused (Consul down)', 'consul'));
     const blocking = read.index !== undefined && read.index > 0;
     const ready = () => !blocking || (!this.holdBlocking && indexNow() > (read.index as number));
     if (ready()) return Promise.resolve();
-    return new Promise((wake, fail) => this.waiters.push({ ready, wake, fail }));
+    return new Promise((wake, fail) => this.waiters.push({ what, ready, wake, fail }));
   }
 
   private wake(): void {
@@ -229,6 +239,18 @@ describe('pushes against Consul: Consul wins', { concurrency: true, timeout: 30_
     r.advance(1_000);
     await r.waitServed('web', ep([...A, ...B, ...C]), "Consul's data once the push expired");
     assert.deepEqual(r.ended, ['web@105 expired']);
+  });
+
+  test('one service loop backing off does not pause the expiry: the list loop still reaches Consul', async (t) => {
+    const consul = new FakeConsul({ web: A, api: A });
+    const r = await startRelayInputs(t, consul, { overlayTtlMs: 60_000 });
+    consul.setServiceFailing('api', true);
+    await until(() => r.watch.state === 'backoff');
+    assert.equal((await r.push(endpointSet('ghost', consul.index + 5, B))).ok, true);
+    await r.waitServed('ghost', ep(B), 'the pushed service');
+    r.advance(60_000);
+    await r.waitServed('ghost', undefined, 'the pushed service gone after its expiry');
+    assert.deepEqual(r.ended, ['ghost@105 expired']);
   });
 });
 

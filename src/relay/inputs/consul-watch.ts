@@ -12,8 +12,9 @@
  * At start, everything is loaded (list + every service) before the store publishes anything.
  *
  * The watch also tells the store how far Consul's index got (every answer), whether Consul is
- * reachable (backoff = not), and lends it non-blocking reads of one service: the store uses them
- * to check pushes against Consul (push-overlays.ts).
+ * reachable (the list loop, initial load included, backing off = not; a service loop backing off
+ * is that service's trouble, not Consul's), and lends it non-blocking reads of one service: the
+ * store uses them to check pushes against Consul (push-overlays.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceEndpointSet } from '../../shared/endpoints';
@@ -57,6 +58,7 @@ export class ConsulWatch {
   private readonly serviceLoops = new Map<string, Loop>();
   private readonly running = new Set<Promise<void>>();
   private readonly backingOff = new Set<string>();
+  private consulReachable = true;
   private currentState: WatchState = 'loading';
   private started = false;
   private closed = false;
@@ -240,15 +242,23 @@ export class ConsulWatch {
   private setBackingOff(what: string, on: boolean): void {
     if (on) this.backingOff.add(what);
     else this.backingOff.delete(what);
-    if (this.currentState === 'loading' || this.closed) return;
+    if (this.closed) return;
+    this.setReachable(!this.backingOff.has('initial-load') && !this.backingOff.has('services'));
+    if (this.currentState === 'loading') return;
     this.setState(this.backingOff.size > 0 ? 'backoff' : 'watching');
   }
 
   private setState(state: WatchState): void {
     if (state === this.currentState) return;
     this.currentState = state;
-    if (state === 'backoff' || state === 'watching') this.options.store.setConsulReachable(state === 'watching');
     this.options.observer.onState?.(state);
+  }
+
+  /** The list loop's reachability, for overlay expiry (push-overlays.ts). */
+  private setReachable(reachable: boolean): void {
+    if (reachable === this.consulReachable) return;
+    this.consulReachable = reachable;
+    this.options.store.setConsulReachable(reachable);
   }
 
   private track(promise: Promise<void>): Promise<void> {
