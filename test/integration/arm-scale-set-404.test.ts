@@ -80,7 +80,7 @@ test('one 404 on the scale set GET of an event-triggered reconcile deregisters n
   assert.ok(first && second && second.at - first.at >= CONFIRM_DELAY_MS - 5, `the confirming GET waited ${second && first ? second.at - first.at : NaN} ms`);
 });
 
-test('in the timer sweep, a scale set the same sweep listed is not gone, whatever its GETs answer', async (t) => {
+test('in the timer sweep too, a scale set its resource group still lists is not gone, whatever its GETs answer', async (t) => {
   const w = await world(t);
   await w.sweep();
   assert.equal(w.registered(), 7);
@@ -90,7 +90,7 @@ test('in the timer sweep, a scale set the same sweep listed is not gone, whateve
 
   const report = run.reports.find((r) => r.scaleSetId === ID);
   assert.equal(report?.outcome, 'unknown');
-  assert.match(report?.detail ?? '', /listed .* in this sweep/);
+  assert.match(report?.detail ?? '', /listed .* in its resource group/);
   assert.equal(run.totals.deregistered, 0);
   assert.equal(w.registered(), 7);
   assert.equal(w.tombstones(), 0);

@@ -1,14 +1,15 @@
 /**
  * The brake on mass deregistration (principle 4). A listing that silently lost instances looks
- * exactly like a scale-in, so removals nobody confirmed are limited per mesh service and run:
- * at most floor(maxRemovalShare × registered instances of that service in this scale set).
+ * exactly like a scale-in, so the caller asks ARM about every removal it did not see draining
+ * (GET → 404 puts it in `confirmedGone`, the instance itself in `confirmedPresent`: kept); what
+ * ARM did not answer for is limited per mesh service and run: at most
+ * floor(maxRemovalShare × registered instances of that service in this scale set).
  *
  * - The count is taken per scale set (the planner sees one scale set at a time), which is the
  *   conservative side when a service spans several scale sets.
  * - floor, with no minimum of one: a service with a single registered instance (or any share that
- *   rounds down to zero) never loses an instance unconfirmed. The caller asks ARM about the
- *   capped nodes (GET → 404 puts them in `confirmedGone`) and plans again, so real removals are
- *   delayed by one GET, never blocked.
+ *   rounds down to zero) never loses an instance unconfirmed; the next run asks ARM again, so
+ *   real removals are delayed while ARM does not answer, never blocked.
  * - A node with several services needs room under every one of them.
  * - Candidates are taken in node-name order, so the choice does not depend on input order.
  */

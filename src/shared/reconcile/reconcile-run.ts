@@ -38,12 +38,7 @@ export interface RunOptions {
   readonly onReport?: (report: ReconcileReport | RunFailure) => void;
 }
 
-export function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions = {}): Promise<RunReport> {
-  return runRefs(deps, refs, source, options, new Set());
-}
-
-/** `listedInSweep`: IDs of the scale sets the sweep's own listing contained (they are not gone). */
-async function runRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions, listedInSweep: ReadonlySet<string>): Promise<RunReport> {
+async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions): Promise<RunReport> {
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()];
   const reports: ReconcileReport[] = [];
   const failures: RunFailure[] = [];
@@ -52,7 +47,7 @@ async function runRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source
     while (next < unique.length) {
       const ref = unique[next++]!;
       try {
-        const report = await reconcileScaleSet(deps, ref, source, { listedInSweep: listedInSweep.has(ref.id.toLowerCase()) });
+        const report = await reconcileScaleSet(deps, ref, source);
         reports.push(report);
         options.onReport?.(report);
       } catch (error) {
@@ -78,15 +73,14 @@ export interface SweepReport extends RunReport {
 /**
  * The timer's sweep: every mesh scale set in scope, plus every scale set we still hold entries
  * for; then, once the scale sets are reconciled, the cleanup of expired tombstones and of markers
- * of scale sets ARM no longer has. A scale set this sweep's listing contains is not gone, whatever
- * its GETs answer a moment later (reconcile-scale-set.ts): one 404, or two, is not proof.
+ * of scale sets ARM no longer has.
  */
 export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<SweepReport> {
   const [discovered, owned] = await Promise.all([deps.inventory.listMeshScaleSets(), deps.registry.ownedScaleSetIds()]);
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
   for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));
   const listed = [...discovered.scaleSets.map((s) => s.ref.id), ...discovered.skipped.map((s) => s.id)];
-  const run = await runRefs(deps, [...refs.values()], source, options, new Set(listed.map((id) => id.toLowerCase())));
+  const run = await reconcileRefs(deps, [...refs.values()], source, options);
   return { ...run, skippedScaleSets: discovered.skipped, kvCleanup: await cleanupKv(deps, listed) };
 }
 

@@ -9,10 +9,11 @@
  * - a second GET, `confirmGoneDelayMs` (default 1.5 s) after the first 404, that answers 404 too
  *   (any other answer replaces the first: in the mesh, left it, or a throw that retries the
  *   trigger). Only for scale sets we hold entries for;
- * - and its absence from a listing, another ARM route than the GET: in the timer's sweep, the
- *   sweep's own listing; otherwise one listing of its resource group (one more read per real
- *   deletion). A scale set a listing contains is not gone whatever its GETs answer; the reconcile
- *   is `unknown` (retryable, nothing claimed, nothing removed) and a later run decides.
+ * - and its absence from the listing of its resource group, another ARM route than the GET (one
+ *   more read per real deletion). A scale set that listing contains is not gone whatever its GETs
+ *   answer; the reconcile is `unknown` (retryable, nothing claimed, nothing removed) and a later
+ *   run decides. (The timer sweep's own listing is not used for this: it may be minutes old by the
+ *   time a scale set's turn comes.)
  * Only then is the plan's `not-found` state used, whose removals are uncapped.
  */
 import { SupersededError, errorMessage } from '../errors';
@@ -35,11 +36,6 @@ export interface ReconcileDeps {
 /** Long enough for a replica that briefly lost the scale set to catch up, short against Event Grid's 30 s. */
 export const DEFAULT_CONFIRM_GONE_DELAY_MS = 1_500;
 
-/** What the caller already knows about the scale set from a fresher or wider source. */
-export interface ReconcileContext {
-  /** The timer sweep's own listing of scale sets contained this one: it is not gone. */
-  readonly listedInSweep?: boolean;
-}
 
 export type ReconcileOutcome =
   /** Consul changed (the counts say how). */
@@ -74,12 +70,12 @@ export interface ReconcileReport {
 
 
 /** Reconciles one scale set. Throws TransientError when ARM or Consul cannot be reached. */
-export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string, context: ReconcileContext = {}): Promise<ReconcileReport> {
-  const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source, context));
+export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
+  const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source));
   return { ...result, armCalls: calls };
 }
 
-async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string, context: ReconcileContext): Promise<ReconcileReport> {
+async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
   const now = deps.now ?? Date.now;
   const started = now();
   const base = { scaleSetId: ref.id, registered: 0, updated: 0, deregistered: 0, skipped: [] as PlanSkip[], changedServices: [] as string[], pushes: [] as RelayPushResult[] };
@@ -104,10 +100,10 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     await sleep(deps.confirmGoneDelayMs ?? DEFAULT_CONFIRM_GONE_DELAY_MS);
     lookup = await deps.inventory.lookupScaleSet(ref);
     if (lookup.state === 'unknown') return finish({ outcome: 'unknown', detail: lookup.reason });
-    if (lookup.state === 'not-found' && (context.listedInSweep || (await deps.inventory.isListedInResourceGroup(ref)))) {
+    if (lookup.state === 'not-found' && (await deps.inventory.isListedInResourceGroup(ref))) {
       return finish({
         outcome: 'unknown',
-        detail: `ARM answered 404 for ${ref.id} twice, yet listed it in ${context.listedInSweep ? 'this sweep' : 'its resource group'}; not treated as gone (nothing removed, the next sweep or its delete event decides)`,
+        detail: `ARM answered 404 for ${ref.id} twice, yet listed it in its resource group; not treated as gone (nothing removed, the next sweep or its delete event decides)`,
         retryable: true,
       });
     }
