@@ -153,4 +153,17 @@ describe('push server (EndpointPush)', { concurrency: true, timeout: 30_000 }, (
     const { response } = await rawPush(t, address, valid());
     assert.deepEqual(response?.results.map((r) => r.outcome), ['OUTCOME_CREATED', 'OUTCOME_CREATED'], 'the same request, unspoilt, is fine');
   });
+
+  test('a failure of the relay itself while checking a far-ahead push is INTERNAL (reason internal), not index-unverified', async (t) => {
+    const rejected: string[] = [];
+    const { store, client } = await startPushServer(t, { onRejected: (reason, detail) => rejected.push(`${reason}: ${detail}`) });
+    store.offer(endpointSet('web', 100, [endpoint('10.0.0.1')]));
+    store.consulIndexSeen(100);
+    store.readFromConsul = () => {
+      throw new TypeError('a bug in the relay');
+    };
+    const [result] = await client().publish([endpointSet('web', 100 + 1_000_000, [endpoint('10.0.0.2')])], 'test');
+    assert.equal(result?.error, 'INTERNAL: checking the push against Consul failed: TypeError: a bug in the relay');
+    assert.deepEqual(rejected, ['internal: checking the push against Consul failed: TypeError: a bug in the relay']);
+  });
 });

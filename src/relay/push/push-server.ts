@@ -7,6 +7,7 @@
  *     store's bound ahead of the latest index the relay saw from Consul — after one read of that
  *     service from Consul, which is what an honest push after a long quiet spell needs (UNAVAILABLE
  *     when that read fails): a push must not claim a future Consul has not reached;
+ *     (INTERNAL, reason `internal`, if the relay itself fails while checking);
  *  4. offers each service's set to the MeshStateStore as a push: older than served → IGNORED_STALE,
  *     unknown service → CREATED, else ACCEPTED. A pushed set is served until Consul confirms or
  *     overrules it, or it expires (push-overlays.ts).
@@ -28,8 +29,8 @@ import {
   type WireServiceEndpoints,
 } from './push-proto';
 
-/** Why a push call was refused before it reached the state. */
-export type PushRejection = 'unauthenticated' | 'invalid-argument' | 'index-ahead' | 'index-unverified';
+/** Why a push call was refused before it reached the state (`internal`: a failure of the relay itself, a bug). */
+export type PushRejection = 'unauthenticated' | 'invalid-argument' | 'index-ahead' | 'index-unverified' | 'internal';
 
 export interface PushServerHooks {
   /** After a valid, authenticated call: one entry per service. */
@@ -100,14 +101,17 @@ export function createPushService(options: PushServiceOptions): PushService {
       safe(() => hooks.onRejected?.(refusal.reason, refusal.detail, call.getPeer()));
       callback({ code: refusal.code, details: refusal.detail });
     };
-    if (firstBeyondBound(sets, options.store) === undefined) return accept();
-    checkAgainstConsul(sets, options.store).then((refusal) => (refusal ? refuse(refusal) : accept()), (error: unknown) => refuse({ reason: 'index-unverified', code: grpc.status.INTERNAL, detail: String(error) }));
+    const first = firstBeyondBound(sets, options.store);
+    if (first === undefined) return accept();
+    checkAgainstConsul(sets, first, options.store)
+      .then((refusal) => (refusal ? refuse(refusal) : accept()))
+      .catch((error: unknown) => refuse({ reason: 'internal', code: grpc.status.INTERNAL, detail: `checking the push against Consul failed: ${String(error)}` }));
   };
   return { definition: endpointPushService().service, implementation: { pushEndpoints } };
 }
 
 interface IndexRefusal {
-  readonly reason: Extract<PushRejection, 'index-ahead' | 'index-unverified'>;
+  readonly reason: Extract<PushRejection, 'index-ahead' | 'index-unverified' | 'internal'>;
   readonly code: grpc.status;
   readonly detail: string;
 }
@@ -122,11 +126,10 @@ function firstBeyondBound(sets: readonly ServiceEndpointSet[], store: MeshStateS
 
 /**
  * A push beyond the bound may still be honest (Consul's index moves with writes the watch never
- * sees, such as KV): one read of the first such service from Consul updates the relay's view of
- * Consul's index; whatever is still beyond the bound after it is refused.
+ * sees, such as KV): one read of the first such service (`first`) from Consul updates the relay's
+ * view of Consul's index; whatever is still beyond the bound after it is refused.
  */
-async function checkAgainstConsul(sets: readonly ServiceEndpointSet[], store: MeshStateStore): Promise<IndexRefusal | undefined> {
-  const first = firstBeyondBound(sets, store) as number;
+async function checkAgainstConsul(sets: readonly ServiceEndpointSet[], first: number, store: MeshStateStore): Promise<IndexRefusal | undefined> {
   const suspect = sets[first] as ServiceEndpointSet;
   const read = store.readFromConsul(suspect.service);
   if (read) {
