@@ -96,7 +96,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
     gatewayRoutes: config.gateway.routes,
     coalesceMs: config.coalesceMs,
     push: config.pushOverlay,
-    onOverlayEnded: overlayEndObserver(metrics.registry, log),
+    onOverlayEnded: overlayEndObserver(metrics, log),
     publish: (state, info) => {
       metrics.recordPublish(info);
       publish(state);

@@ -3,6 +3,7 @@
  * never share counters). Every part of the relay reports here through a small adapter:
  *   ADS streams   → metricsHooks() (metrics-hooks.ts, an AdsHooks)
  *   push API      → pushHooks()
+ *   push overlays → overlaysEnded (overlayEndObserver, inputs/overlay-observer.ts)
  *   Consul watch  → watchObserver()
  *   mesh state    → recordPublish()
  * Label values are bounded (profiles, modes, resource kinds, outcomes), never names or node IDs.
@@ -37,7 +38,8 @@ export class RelayMetrics {
     registers: [this.registry],
   });
   readonly pushServices = this.counter('push_services_total', 'Endpoint sets received on the push API, by outcome (accepted, created, ignored-stale).', ['outcome']);
-  readonly pushRejected = this.counter('push_requests_rejected_total', 'Push calls refused before reaching the state (unauthenticated, invalid-argument, index-ahead: consul_index too far beyond Consul, index-unverified: Consul could not be read to check it).', ['reason']);
+  readonly pushRejected = this.counter('push_requests_rejected_total', 'Push calls refused before reaching the state (unauthenticated, invalid-argument, index-ahead: consul_index too far beyond Consul, index-unverified: Consul could not be read to check it, internal: the relay failed checking it).', ['reason']);
+  readonly overlaysEnded = this.counter('push_overlays_ended_total', 'Pushed endpoint sets that stopped being served, by reason (confirmed, contradicted, unlisted, expired, reset, beyond-consul).', ['reason']);
   readonly watchState = this.gauge('consul_watch_state', 'Consul watch state: 1 for the current one of loading, watching, backoff, stopped.', ['state']);
   readonly watchErrors = this.counter('consul_watch_errors_total', 'Failed Consul reads of the watch, by query (initial-load, services, service).', ['query']);
   readonly watchIndex = this.gauge('consul_watch_index', 'X-Consul-Index of the last answer to the service list query.', []);

@@ -1,10 +1,10 @@
 /**
- * Metric and log of push overlays that stopped being served (push-overlays.ts): the counter
- * `vmss_mesh_relay_push_overlays_ended_total{reason}` on the relay's registry, and a log line whose
- * level says whether Consul agreed with the push (debug) or not (warn).
+ * Metric and log of push overlays that stopped being served (push-overlays.ts): the relay's
+ * `push_overlays_ended_total{reason}` counter (admin/metrics.ts), and a log line whose level says
+ * whether Consul agreed with the push (debug) or not (warn).
  */
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { RelayMetrics } from '../admin/metrics';
 import type { OverlayEnd } from './push-overlays';
 
 const LEVEL: Record<OverlayEnd, 'debug' | 'info' | 'warn'> = {
@@ -25,15 +25,9 @@ const MESSAGE: Record<OverlayEnd, string> = {
   'beyond-consul': "a push held before the first Consul load claims an index far beyond Consul's; dropped it",
 };
 
-export function overlayEndObserver(registry: Registry, log: Logger): (service: string, reason: OverlayEnd, pushedIndex: number) => void {
-  const ended = new Counter({
-    name: 'vmss_mesh_relay_push_overlays_ended_total',
-    help: 'Pushed endpoint sets that stopped being served, by reason (confirmed, contradicted, unlisted, expired, reset, beyond-consul).',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
+export function overlayEndObserver(metrics: Pick<RelayMetrics, 'overlaysEnded'>, log: Logger): (service: string, reason: OverlayEnd, pushedIndex: number) => void {
   return (service, reason, pushedIndex) => {
-    ended.inc({ reason });
+    metrics.overlaysEnded.inc({ reason });
     log[LEVEL[reason]]({ service, pushedIndex, reason }, MESSAGE[reason]);
   };
 }
