@@ -1,20 +1,21 @@
 /**
  * The relay settings that decide how long pushes may stand in for Consul (push-overlays.ts); spread
- * into RELAY_SETTINGS (relay-config.ts), which parses them with everything else.
+ * into RELAY_SETTINGS (relay-config.ts), which parses them with everything else. Defaults come from
+ * DEFAULT_PUSH_RULES.
  */
 import { z } from 'zod';
-import type { PushRules } from './push-overlays';
+import { DEFAULT_PUSH_RULES, type PushRules } from './push-overlays';
 
 export const PUSH_OVERLAY_SETTINGS = {
   VMSS_MESH_RELAY_PUSH_MAX_INDEX_AHEAD: {
-    default: '1000',
+    default: String(DEFAULT_PUSH_RULES.maxIndexAhead),
     flag: 'push-max-index-ahead',
     doc: "How far a push's consul_index may be ahead of the latest index the relay saw from Consul; beyond it the relay reads the service from Consul once and refuses the push (FAILED_PRECONDITION) unless Consul confirms it.",
   },
   VMSS_MESH_RELAY_PUSH_EXPIRY_MS: {
-    default: '60000',
+    default: String(DEFAULT_PUSH_RULES.overlayTtlMs),
     flag: 'push-expiry-ms',
-    doc: 'A pushed endpoint set Consul has not confirmed is served at most this long, then Consul\'s own data (or nothing, if Consul does not list the service) is served again; time while the Consul watch is failing does not count.',
+    doc: 'A pushed endpoint set Consul has not confirmed is served at most this long, then Consul\'s own data (or nothing, if Consul does not list the service) is served again; time while the Consul watch cannot reach Consul (its service-list query failing) does not count.',
   },
 } as const;
 
