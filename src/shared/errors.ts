@@ -75,3 +75,8 @@ export function shouldRetryTrigger(error: unknown): boolean {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** `text` cut for a log line or an error message (one line, not megabytes of a poison input). */
+export function shortened(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}

@@ -9,7 +9,7 @@
  *   [/providers/{Namespace}/{type}/{name}[/{type}/{name}]…]      ← a resource and its children
  *   [/providers/{Namespace}/{type}/{name}…]…                      ← extension resources on it
  */
-import { InvalidInputError } from './errors';
+import { InvalidInputError, shortened } from './errors';
 import type { ScaleSetRef } from './model';
 
 /** One `/providers/{namespace}/{type}/{name}…` run of an ID. All lower-case. */
@@ -70,8 +70,7 @@ export function isResourceGroupName(value: string): boolean {
 }
 
 function fail(id: string, why: string, path: string): never {
-  const shown = id.length > 300 ? `${id.slice(0, 300)}… (${id.length} characters)` : id;
-  throw new InvalidInputError(`not an ARM resource ID (${why}): ${JSON.stringify(shown)}`, path);
+  throw new InvalidInputError(`not an ARM resource ID (${why}): ${JSON.stringify(shortened(id))}`, path);
 }
 
 /**

@@ -6,7 +6,7 @@
  * malformed or too large: 400, 413, 414, 431 …) an InvalidInputError, permanent for the event. 404s are not errors here: callers that expect
  * them check `isArmNotFound` first.
  */
-import { ConfigError, InvalidInputError, TransientError, VmssMeshError, errorMessage } from '../errors';
+import { ConfigError, InvalidInputError, TransientError, VmssMeshError, errorMessage, shortened } from '../errors';
 
 /** The parts of the SDK's RestError we read (duck-typed: the class lives in a transitive package). */
 interface RestErrorLike {
@@ -59,7 +59,7 @@ export function retryAfterMs(headers: { get(name: string): string | undefined } 
 function shortMessage(error: RestErrorLike): string {
   const text = error.message.trim();
   if (/^Pagination failed with unexpected statusCode \d+$/.test(text)) return '';
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  return shortened(text);
 }
 
 /**

@@ -3,6 +3,7 @@
  * yields exactly one outcome: a hint, a reasoned ignore, or the Event Grid validation handshake.
  */
 import type { ReconcileHint } from '../model';
+import { shortened } from '../errors';
 
 /** Stable, short codes: dashboards and alerts key on them, so never rename one. */
 export const IGNORE_REASONS = {
@@ -114,6 +115,4 @@ export function summariseOutcomes(outcomes: readonly EventOutcome[]): DeliverySu
   return { events: outcomes.length, hints, validations, ignored };
 }
 
-function shortened(text: string): string {
-  return text.length > 300 ? `${text.slice(0, 300)}… (${text.length} characters)` : text;
-}
+
