@@ -81,7 +81,6 @@ const HTTP_PORT = 8080;
 const CLOSE_STEP_TIMEOUT_MS = 10_000;
 /** The push token of the sandbox's relay (the chaos soak pushes as the Functions app would). */
 export const SANDBOX_RELAY_TOKEN = 'sandbox-push-token';
-const RELAY_TOKEN = SANDBOX_RELAY_TOKEN;
 
 export interface Sandbox {
   readonly world: LocalWorld;
@@ -160,7 +159,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       loadRelayConfig({
         VMSS_MESH_RELAY_LISTEN: listen,
         VMSS_MESH_RELAY_ADMIN_LISTEN: `127.0.0.1:${options.relayAdminPort ?? 18001}`,
-        VMSS_MESH_RELAY_TOKEN: RELAY_TOKEN,
+        VMSS_MESH_RELAY_TOKEN: SANDBOX_RELAY_TOKEN,
         CONSUL_HTTP_ADDR: consul.url,
         VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '50',
       });
@@ -178,7 +177,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...(funcBinary ? { funcBinary } : {}),
       lifecycle: { createDelayMs: options.createDelayMs ?? 2000, drainMs: options.drainMs ?? 4000 },
       relayAddresses: [relayAddress],
-      relayToken: RELAY_TOKEN,
+      relayToken: SANDBOX_RELAY_TOKEN,
       settings: { ...settings, VMSS_MESH_RECONCILE_SCHEDULE: options.timerSchedule ?? '*/10 * * * * *' },
       runTimers: true,
       hostPort: options.hostPort ?? 7071,

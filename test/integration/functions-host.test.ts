@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import type { HttpRequest } from '@azure/functions';
 import type { FunctionDefinition } from '../../src/functions/definitions';
 import { startFunctionsHost, type HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
@@ -122,7 +123,11 @@ test('local host (D6): bad JSON to the admin API is a 400 with a message, not an
   const badInput = await fetch(`${host.url}/admin/functions/vmssEvents`, { method: 'POST', body: JSON.stringify({ input: '{oops' }) });
   assert.equal(badInput.status, 400);
   assert.match(await badInput.text(), /^input is not a JSON event: /);
-  while (seen.length < 2) await new Promise((resolve) => setImmediate(resolve));
+  const deadline = Date.now() + 10_000;
+  while (seen.length < 2) {
+    assert.ok(Date.now() < deadline, `only ${seen.length} of 2 invocations ran`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   assert.deepEqual(seen.map((e) => (e as { id: string }).id).sort(), ['as-json', 'as-string']);
 
   const unknown = await fetch(`${host.url}/admin/functions/nope`, { method: 'POST', body: '{}' });
@@ -152,4 +157,24 @@ test('local host (D6): 4xx bodies are the Functions host messages, never a stack
   // aeg-event-type is matched case-insensitively, and Unsubscribe is accepted, as the extension does.
   assert.equal((await post(route, [{ id: 'lower' }], { 'aeg-event-type': 'notification' })).status, 202);
   assert.equal((await post(route, [], { 'aeg-event-type': 'Unsubscribe' })).status, 202);
+});
+
+test('local host (D6): a request Node cannot parse is answered with a status and a one-line message, not a bare status line', async (t) => {
+  const host = await startFunctionsHost({ definitions: definitions([]).defs, port: 0, log: () => undefined });
+  t.after(() => host.close());
+  const url = new URL(host.url);
+  const exchange = (raw: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname);
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.end(raw);
+    });
+  const malformed = await exchange('GET / HTTP/1.1 x\r\n\r\n');
+  assert.match(malformed, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.match(malformed, /\r\n\r\nmalformed HTTP request \(HPE_[A-Z_]+\)$/);
+  const huge = await exchange(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  assert.match(huge, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n[\s\S]*\r\n\r\nrequest headers too large$/);
 });

@@ -260,7 +260,8 @@ function wrongPage(answer: Reply, kind: PageFaultKind, url: URL): Reply {
   };
   switch (kind) {
     case 'empty-page': {
-      // The real page follows: the same request again, marked so it is not this fault's target twice.
+      // The real page follows: the same request again (the fault was used up by this answer; the
+      // marker only makes the nextLink differ from the request, as ARM's own links do).
       const next = new URL(url.toString());
       next.searchParams.set('chaos-empty-page', String(Date.now()));
       return { ...answer, body: { value: [], nextLink: next.toString() } };
