@@ -10,8 +10,8 @@
  * then is marked ready — streams opened earlier are answered at that moment, not before.
  *
  * The gRPC server runs with the limits of config.limits (src/relay/limits): message size, node and
- * subscription size, send backlog, streams per connection and in total, connections per client
- * address, keepalive and idle timeouts. It accepts connections through a listener of its own
+ * subscription size, streams per connection and in total, connections per client address,
+ * keepalive and idle timeouts. It accepts connections through a listener of its own
  * (limits/connection-limits.ts) so connections can be counted per client address.
  *
  * Shutdown (`close()`): readiness turns false, new streams are refused and open ones end with
@@ -109,26 +109,13 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
   });
 
   const limits = config.limits;
-  const connections = new ConnectionLimiter({
-    maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
-    onLimitExceeded: (limit, peer, detail) => {
-      metrics.limitHits.inc({ limit });
-      log.warn({ limit, peer, detail }, 'refused or ended a client over a limit');
-    },
-  });
-  // A stream ended for its send backlog keeps its unread responses buffered until its connection
-  // goes: a client that still does not read after the keepalive timeout loses the connection.
-  const backlogHooks = {
-    onLimitExceeded: (limit: string, peer: string) => {
-      if (limit === 'send_backlog') connections.closeLater(peer, limits.keepaliveTimeoutMs);
-    },
-  };
+  const adsHooks = combineHooks(metricsHooks(metrics), adsLogHooks(log));
+  const connections = new ConnectionLimiter({ maxConnectionsPerPeer: limits.maxConnectionsPerPeer, onLimitExceeded: adsHooks.onLimitExceeded });
   const ads = createAdsService(snapshots, {
-    hooks: combineHooks(metricsHooks(metrics), adsLogHooks(log), backlogHooks),
+    hooks: adsHooks,
     minSendIntervalMs: config.minSendIntervalMs,
     maxNodeBytes: limits.maxNodeBytes,
     maxSubscriptionBytes: limits.maxSubscriptionBytes,
-    maxSendBacklogBytes: limits.maxSendBacklogBytes,
     maxStreams: limits.maxStreams,
   });
   const server = new grpc.Server({ ...grpcServerOptions(limits), interceptors: [connectionLimitInterceptor(connections)] });
@@ -167,8 +154,12 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
       onError: (error, path) => log.error({ err: error, path }, 'admin endpoint failed'),
     });
   } catch (error) {
-    await listener.close();
+    // The listener's close waits for the connections it accepted: grpc-js ends them first, then
+    // what a client keeps open (it does not read the end) is destroyed.
+    const stopListening = listener.close();
     server.forceShutdown();
+    listener.destroyConnections();
+    await stopListening;
     throw error;
   }
   watch.start();
@@ -184,6 +175,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
       ads.closeAllStreams();
       const stopListening = listener.close();
       await shutdownGrpcServer(server, config.shutdownGraceMs);
+      listener.destroyConnections();
       await stopListening;
       await watch.close();
       meshState.close();
@@ -197,7 +189,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
 }
 
 /** grpc-js's own limits (the others are enforced by the ADS service and the connection limiter). */
-export function grpcServerOptions(limits: RelayLimits): grpc.ServerOptions {
+function grpcServerOptions(limits: RelayLimits): grpc.ServerOptions {
   return {
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,

@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
+import { ConnectionLimiter, listenLimited } from '../../src/relay/limits/connection-limits';
 import { loadRelayConfig } from '../../src/relay/relay-config';
 import { startRelay, type Relay } from '../../src/relay/relay';
 import { startDouble } from '../helpers/consul-fixtures';
@@ -97,6 +99,36 @@ describe('relay gRPC limits', { concurrency: true, timeout: 60_000 }, () => {
     const closed = new Promise<void>((resolve) => raw.once('close', resolve));
     await closed;
     assert.ok(within.every((s) => s.ended === undefined));
+  });
+
+  test('a flood of connections over the limit keeps only a few of them open: the rest are closed at once', async (t) => {
+    const hits: string[] = [];
+    // Over-limit connections that answer their calls would stay a minute: only the few kept may.
+    const limiter = new ConnectionLimiter({ maxConnectionsPerPeer: 1, overLimitCloseMs: 60_000, onLimitExceeded: (limit) => hits.push(limit) });
+    const server = new grpc.Server({ interceptors: [] });
+    const listener = await listenLimited(server, limiter, '127.0.0.1', 0);
+    const sockets: Socket[] = [];
+    t.after(async () => {
+      for (const socket of sockets) socket.destroy();
+      server.forceShutdown();
+      await listener.close();
+    });
+    let closed = 0;
+    const open = async (): Promise<Socket> => {
+      const socket = tcpConnect(listener.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.once('close', () => closed++);
+      sockets.push(socket);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      return socket;
+    };
+    await open(); // within the limit
+    const FLOOD = 12;
+    for (let i = 0; i < FLOOD; i++) await open();
+    await until(() => hits.length === FLOOD, 5_000, 'every connection over the limit is counted');
+    await until(() => closed >= FLOOD - 4, 10_000, `all but 4 of ${FLOOD} connections over the limit are closed`);
+    assert.equal(closed, FLOOD - 4);
+    assert.ok(!sockets[0]!.destroyed && sockets[0]!.readyState === 'open', 'the connection within the limit is open');
   });
 
   test('streams per connection are announced in HTTP/2 SETTINGS (grpc.max_concurrent_streams)', async (t) => {

@@ -30,6 +30,15 @@ export interface AdsHooks {
   onLimitExceeded?(limit: LimitName, peer: string, detail: string): void;
 }
 
+/** Calls a hook; a throwing hook must not break the protocol (its exception is dropped). */
+export function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // dropped by contract (see AdsHooks)
+  }
+}
+
 /** Per-client state the admin API shows (`/debug/clients`). */
 export interface ClientStatus extends StreamInfo {
   readonly connectedAt: string;

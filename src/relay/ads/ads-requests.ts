@@ -6,6 +6,7 @@
  */
 import type * as protobuf from 'protobufjs';
 import { envoyType } from '../xds/envoy-protos';
+import { PROFILE_METADATA_KEY } from './profile';
 
 /**
  * The parts of `envoy.config.core.v3.Node` the relay uses, and nothing else: a client's node can
@@ -20,7 +21,7 @@ export interface NodeIdentity {
 }
 
 /** The `node.metadata` keys the relay reads (profile.ts); every other key is dropped when decoded. */
-export const NODE_METADATA_KEYS: readonly string[] = ['vmss_mesh_profile'];
+export const NODE_METADATA_KEYS: readonly string[] = [PROFILE_METADATA_KEY];
 
 /** UTF-8 bytes of what a stream keeps of a node (its id, cluster, user agent and kept metadata). */
 export function keptNodeBytes(node: NodeIdentity): number {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_LIMITS, LIMIT_SETTING } from '../limits/limit-settings';
 import type { ClientProfile, SnapshotSource } from '../snapshot/snapshot-types';
-import type { AdsHooks, ClientStatus } from './ads-hooks';
+import { safely, type AdsHooks, type ClientStatus } from './ads-hooks';
 import { decodeDeltaRequest, decodeSotwRequest } from './ads-requests';
 import type { OutgoingResponse } from './ads-responses';
 import { AdsStream, type AdsCall, type IncomingRequest, type StreamEnvironment } from './ads-stream';
@@ -33,12 +33,10 @@ export interface AdsServiceOptions {
   readonly readyPollIntervalMs?: number;
   /** Clock in milliseconds (tests). Default `performance.now`. */
   readonly now?: () => number;
-  /** Most bytes a stream keeps of its node (see limit-settings.ts for these four). Default 16 KiB. */
+  /** Most bytes a stream keeps of its node (see limit-settings.ts for these three). Default 16 KiB. */
   readonly maxNodeBytes?: number;
   /** Most bytes of names a stream's client may make it hold. Default 1 MiB. */
   readonly maxSubscriptionBytes?: number;
-  /** Most response bytes written to a stream and not yet taken by its client. Default 4 MiB. */
-  readonly maxSendBacklogBytes?: number;
   /** Most ADS streams open at once; more are refused with RESOURCE_EXHAUSTED. Default 10,000. */
   readonly maxStreams?: number;
 }
@@ -82,7 +80,6 @@ function resolveOptions(options: AdsServiceOptions): ResolvedOptions {
     limits: {
       maxNodeBytes: Math.floor(count('maxNodeBytes', options.maxNodeBytes, DEFAULT_LIMITS.maxNodeBytes, 1)),
       maxSubscriptionBytes: Math.floor(count('maxSubscriptionBytes', options.maxSubscriptionBytes, DEFAULT_LIMITS.maxSubscriptionBytes, 1)),
-      maxSendBacklogBytes: Math.floor(count('maxSendBacklogBytes', options.maxSendBacklogBytes, DEFAULT_LIMITS.maxSendBacklogBytes, 1)),
     },
     maxStreams: Math.floor(count('maxStreams', options.maxStreams, DEFAULT_LIMITS.maxStreams, 1)),
   };
@@ -161,7 +158,7 @@ export function createAdsService(source: SnapshotSource, options: AdsServiceOpti
     source,
     hooks: resolved.hooks,
     minSendIntervalMs: resolved.minSendIntervalMs,
-    // Unique per process and stream, so a nonce from an earlier stream or relay never matches.
+    // Unique per process, so a nonce from an earlier relay never matches (each nonce is random too).
     noncePrefix: `${nonceRandom}.`,
     limits: resolved.limits,
     now: resolved.now,
@@ -187,11 +184,7 @@ export function createAdsService(source: SnapshotSource, options: AdsServiceOpti
         const details = `the relay serves at most ${resolved.maxStreams} ADS streams at once (${LIMIT_SETTING.maxStreams})`;
         call.emit('error', Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details }));
         const hooks = resolved.hooks;
-        try {
-          hooks?.onLimitExceeded?.('max_streams', call.getPeer(), details);
-        } catch {
-          // hooks must not break the protocol
-        }
+        if (hooks?.onLimitExceeded) safely(() => hooks.onLimitExceeded!('max_streams', call.getPeer(), details));
         return;
       }
       const stream = new AdsStream(++nextStreamId, mode, call, env);

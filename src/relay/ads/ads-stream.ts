@@ -6,14 +6,17 @@
  * stream one update per interval.
  *
  * What a stream may cost is bounded whatever its client sends (src/relay/limits): the node it keeps
- * (only the fields used), the names it holds subscribed, and the response bytes written but not yet
- * taken by the client (a client that stops reading is ended instead of buffered without bound).
- * Each ends the stream with RESOURCE_EXHAUSTED and a message naming the setting.
+ * (only the fields used) and the names it holds subscribed; over either limit the stream ends with
+ * RESOURCE_EXHAUSTED and a message naming the setting. Unread responses are bounded by the protocol:
+ * at most one response per kind is unACKed (response-planner.ts), and a client cannot ACK what it
+ * has not read because every nonce carries random bytes — a client that stops reading holds at
+ * most one response per kind.
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage, InvalidInputError } from '../../shared/errors';
 import { kindOfTypeUrl, RESOURCE_KINDS, type ClientProfile, type ResourceKind, type Snapshot, type SnapshotSource } from '../snapshot/snapshot-types';
-import type { AdsHooks, AdsMode, ClientStatus, StreamInfo } from './ads-hooks';
+import { safely, type AdsHooks, type AdsMode, type ClientStatus, type StreamInfo } from './ads-hooks';
 import { LIMIT_SETTING, type LimitName, type RelayLimits } from '../limits/limit-settings';
 import { keptNodeBytes, type DeltaRequest, type MalformedRequest, type SotwRequest } from './ads-requests';
 import { encodeDeltaResponse, encodeSotwResponse, type DeltaResponse, type OutgoingResponse, type SotwResponse } from './ads-responses';
@@ -32,8 +35,7 @@ export interface AdsStreamCall {
   on(event: 'data', listener: (request: IncomingRequest) => void): unknown;
   on(event: 'end' | 'cancelled', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  /** `written` runs once the response has left for the client (grpc-js: the write's callback). */
-  write(response: OutgoingResponse, written: () => void): unknown;
+  write(response: OutgoingResponse): unknown;
   /** Ends the call with OK. */
   end(): void;
   /** grpc-js ends a server call with the status of an emitted error ({code, details}). */
@@ -46,8 +48,9 @@ export interface StreamEnvironment {
   readonly source: SnapshotSource;
   readonly hooks: AdsHooks | undefined;
   readonly minSendIntervalMs: number;
+  /** Start of every nonce (the stream id, a counter and random bytes follow). */
   readonly noncePrefix: string;
-  readonly limits: Pick<RelayLimits, 'maxNodeBytes' | 'maxSubscriptionBytes' | 'maxSendBacklogBytes'>;
+  readonly limits: Pick<RelayLimits, 'maxNodeBytes' | 'maxSubscriptionBytes'>;
   now(): number;
   /** Called once, when the first request has identified the client. */
   opened(stream: AdsStream): void;
@@ -64,15 +67,6 @@ interface LastNack {
   readonly at: string;
 }
 
-/** Calls a hook; a throwing hook must not break the protocol. */
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // dropped by contract (see AdsHooks)
-  }
-}
-
 type AdsStreamEnvironmentLimits = StreamEnvironment['limits'];
 
 export class AdsStream {
@@ -85,8 +79,6 @@ export class AdsStream {
   private responsesSent = 0;
   private lastNack: LastNack | undefined;
   private over = false;
-  /** Response bytes handed to the call and not yet written out to the client. */
-  private backlogBytes = 0;
 
   constructor(
     readonly streamId: number,
@@ -145,9 +137,9 @@ export class AdsStream {
       const kind = kindOfTypeUrl(request.typeUrl);
       // Types the relay does not serve (secrets, runtime, ...) stay unanswered, as xDS allows.
       if (!kind) return;
-      if (request.mode === 'sotw') this.onSotwRequest(kind, request);
-      else this.onDeltaRequest(kind, request);
-      const held = this.subscriptionBytes();
+      const changed = request.mode === 'sotw' ? this.onSotwRequest(kind, request) : this.onDeltaRequest(kind, request);
+      // Only a changed subscription can hold more (ACKs, the bulk of requests, cannot).
+      const held = changed ? this.subscriptionBytes() : 0;
       if (held > this.env.limits.maxSubscriptionBytes) {
         this.exceeded('max_subscription', 'maxSubscriptionBytes', `subscriptions: ${held} bytes of resource names`);
         return;
@@ -210,22 +202,25 @@ export class AdsStream {
     return bytes;
   }
 
-  private onSotwRequest(kind: ResourceKind, request: SotwRequest): void {
+  /** Returns whether the request changed the subscription. */
+  private onSotwRequest(kind: ResourceKind, request: SotwRequest): boolean {
     const sub = this.subs[kind];
     // SotW: a request answering anything but our latest response of its kind is stale.
     if (sub.responded && request.responseNonce !== sub.lastNonce) {
       sub.noteStaleSotwRequest(request.resourceNames);
       this.report(kind, 'stale-nonce', undefined);
-      return;
+      return false;
     }
     const settled = sub.settle(request.responseNonce, request.errorDetail, this.env.now());
     const outcome: Outcome = settled?.outcome ?? (sub.requested ? 'subscription-change' : 'initial');
-    sub.applySotwNames(request.resourceNames);
+    const changed = sub.applySotwNames(request.resourceNames);
     sub.requested = true;
     this.report(kind, outcome, settled);
+    return changed;
   }
 
-  private onDeltaRequest(kind: ResourceKind, request: DeltaRequest): void {
+  /** Returns whether the request changed the subscription (or claimed versions, on the first one). */
+  private onDeltaRequest(kind: ResourceKind, request: DeltaRequest): boolean {
     const sub = this.subs[kind];
     const settled = sub.settle(request.responseNonce, request.errorDetail, this.env.now());
     const stale = !settled && request.responseNonce !== '' && sub.responded && request.responseNonce !== sub.lastNonce;
@@ -235,6 +230,7 @@ export class AdsStream {
     sub.requested = true;
     const outcome: Outcome = settled?.outcome ?? (first ? 'initial' : stale && !changed ? 'stale-nonce' : 'subscription-change');
     this.report(kind, outcome, settled);
+    return changed || first;
   }
 
   private report(kind: ResourceKind, outcome: Outcome, settled: Settlement | undefined): void {
@@ -269,7 +265,7 @@ export class AdsStream {
       const snapshot = this.snapshot;
       if (!snapshot) return;
       for (let planned = planNextResponse(this.mode, this.subs, snapshot); planned; planned = planNextResponse(this.mode, this.subs, snapshot)) {
-        if (!this.send(planned)) return;
+        this.send(planned);
       }
     } catch (error) {
       this.end(`internal error: ${errorMessage(error)}`, { code: grpc.status.INTERNAL, details: errorMessage(error) });
@@ -285,8 +281,9 @@ export class AdsStream {
     this.timer.unref();
   }
 
-  private send(planned: PlannedResponse): boolean {
-    const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.responsesSent}`;
+  private send(planned: PlannedResponse): void {
+    // Random per response, so only a client that read the response can ACK it (see the module comment).
+    const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.responsesSent}.${randomBytes(12).toString('base64url')}`;
     let outgoing: OutgoingResponse;
     if (this.mode === 'sotw') {
       const response: SotwResponse = { kind: planned.kind, versionInfo: planned.version, nonce, resources: planned.resources };
@@ -301,28 +298,18 @@ export class AdsStream {
       };
       outgoing = { response, encoded: encodeDeltaResponse(response) };
     }
-    const bytes = outgoing.encoded.length;
-    // One response always goes out; more only while the client takes what was written.
-    if (this.backlogBytes > 0 && this.backlogBytes + bytes > this.env.limits.maxSendBacklogBytes) {
-      this.exceeded('send_backlog', 'maxSendBacklogBytes', `send backlog: ${this.backlogBytes + bytes} bytes not taken by the client`);
-      return false;
-    }
     commitPlannedResponse(this.subs, planned);
     const sub = this.subs[planned.kind];
     sub.inFlight = { nonce, version: planned.version, sentAt: this.env.now(), resources: planned.resources };
     sub.lastNonce = nonce;
     sub.responded = true;
     sub.lastSentVersion = planned.version;
-    this.backlogBytes += bytes;
-    this.call.write(outgoing, () => {
-      this.backlogBytes -= bytes;
-    });
+    this.call.write(outgoing);
     const info = this.info;
     const hooks = this.env.hooks;
     if (info && hooks?.onResponse) {
       safely(() => hooks.onResponse!(info, planned.kind, planned.version, planned.resources.length + planned.removed.length, outgoing.encoded.length));
     }
-    return true;
   }
 
   status(): ClientStatus | undefined {

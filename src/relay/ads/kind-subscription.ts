@@ -79,17 +79,19 @@ export class KindSubscription {
   }
 
   /**
-   * Bytes of what the client made this subscription hold: the names it asked for, the names it
-   * must be answered about, and the versions it claims. Resources the relay sent are not counted
-   * (the snapshot bounds those).
+   * Bytes of what the client made this subscription hold, each name once: the names it asked for,
+   * the names it must be answered about, and the versions it claims (with their names). Resources
+   * the relay sent, names it answered as absent (they are subscribed names) and MUST_RESEND marks
+   * are the relay's own and not counted.
    */
   clientHeldBytes(): number {
     let bytes = 0;
     for (const name of this.names) bytes += Buffer.byteLength(name);
-    for (const name of this.owedAnswers) bytes += Buffer.byteLength(name);
+    for (const name of this.owedAnswers) if (!this.names.has(name)) bytes += Buffer.byteLength(name);
     for (const [name, known] of this.known) {
-      if (typeof known === 'string') bytes += Buffer.byteLength(name) + Buffer.byteLength(known);
-      else if (known === null) bytes += Buffer.byteLength(name);
+      if (typeof known !== 'string' || known === MUST_RESEND) continue;
+      bytes += Buffer.byteLength(known);
+      if (!this.names.has(name) && !this.owedAnswers.has(name)) bytes += Buffer.byteLength(name);
     }
     return bytes;
   }
@@ -158,9 +160,10 @@ export class KindSubscription {
 
   /**
    * SotW: every request carries the full list of names. Newly requested names are resent even if
-   * the client had them; names left out are forgotten (the client drops them).
+   * the client had them; names left out are forgotten (the client drops them). Returns whether the
+   * subscription changed (an ACK repeats it unchanged).
    */
-  applySotwNames(resourceNames: readonly string[]): void {
+  applySotwNames(resourceNames: readonly string[]): boolean {
     let wildcard = false;
     const names = new Set<string>();
     for (const name of resourceNames) {
@@ -169,12 +172,16 @@ export class KindSubscription {
     }
     if (resourceNames.length === 0 && supportsWildcard(this.kind) && !this.explicitlySubscribed) wildcard = true;
     if (resourceNames.length > 0) this.explicitlySubscribed = true;
+    let changed = wildcard !== this.wildcard || names.size !== this.names.size;
     for (const name of names) {
-      if (!this.names.has(name)) this.mustResend(name);
+      if (this.names.has(name)) continue;
+      changed = true;
+      this.mustResend(name);
     }
     this.names = names;
     this.wildcard = wildcard;
     this.forgetUninterested();
+    return changed;
   }
 
   /**

@@ -4,10 +4,8 @@
  * it to grpc-js (`createConnectionInjector`). A connection beyond VMSS_MESH_RELAY_MAX_CONNECTIONS_PER_PEER
  * is still handed over, but every call on it is refused with RESOURCE_EXHAUSTED (by
  * `connectionLimitInterceptor`) and it is closed after `overLimitCloseMs`, so the client learns why.
- *
- * It also closes the connection of a stream that hit its send backlog and still does not read:
- * grpc-js cannot reset one HTTP/2 stream from outside, and the unread responses stay buffered until
- * the stream's connection goes.
+ * Only `maxPendingOverLimit` such connections per address wait for that; further ones are closed at
+ * once, so a flood of connections costs a bounded number of HTTP/2 sessions.
  */
 import { createServer, isIPv4, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -17,6 +15,9 @@ export interface ConnectionLimitOptions {
   readonly maxConnectionsPerPeer: number;
   /** How long a connection over the limit stays open to answer its calls. Default 1000 ms. */
   readonly overLimitCloseMs?: number;
+  /** Connections over the limit per address that stay open to answer (the rest are closed at once). Default 4. */
+  readonly maxPendingOverLimit?: number;
+  /** Called for every connection over the limit (kept open to answer, or closed at once). */
   readonly onLimitExceeded?: (limit: LimitName, peer: string, detail: string) => void;
 }
 
@@ -31,49 +32,56 @@ function peerKey(address: string | undefined, port: number | undefined): string 
   return `${address ?? 'unknown'}:${port ?? 0}`;
 }
 
+/** Counts per client address; an address is forgotten when its count is back to 0. */
+class AddressCounts {
+  private readonly counts = new Map<string, number>();
+
+  get(address: string): number {
+    return this.counts.get(address) ?? 0;
+  }
+
+  /** Counts one more for `address` until `socket` closes. */
+  holdUntilClosed(address: string, socket: Socket): void {
+    this.counts.set(address, this.get(address) + 1);
+    socket.once('close', () => {
+      const left = this.get(address) - 1;
+      if (left <= 0) this.counts.delete(address);
+      else this.counts.set(address, left);
+    });
+  }
+}
+
 export class ConnectionLimiter {
-  private readonly perAddress = new Map<string, number>();
-  private readonly sockets = new Map<string, Socket>();
+  private readonly open = new AddressCounts();
+  private readonly pendingOverLimit = new AddressCounts();
   private readonly overLimit = new Map<string, string>();
 
   constructor(private readonly options: ConnectionLimitOptions) {}
 
-  /** Accepts a connection: counts it, or marks it over the limit and closes it soon. */
+  /** Accepts a connection: counts it, or marks it over the limit and closes it (soon, or at once). */
   admit(socket: Socket): void {
     const address = clientAddress(socket.remoteAddress);
-    const key = peerKey(socket.remoteAddress, socket.remotePort);
-    const open = this.perAddress.get(address) ?? 0;
-    this.sockets.set(key, socket);
-    socket.once('close', () => this.sockets.delete(key));
-    if (open >= this.options.maxConnectionsPerPeer) {
-      const detail = `${address} already has ${open} connections, the most one client address may open (${LIMIT_SETTING.maxConnectionsPerPeer} = ${this.options.maxConnectionsPerPeer})`;
-      this.overLimit.set(key, detail);
-      socket.once('close', () => this.overLimit.delete(key));
-      this.options.onLimitExceeded?.('connections_per_peer', key, detail);
-      setTimeout(() => socket.destroy(), this.options.overLimitCloseMs ?? 1000).unref();
+    const open = this.open.get(address);
+    if (open < this.options.maxConnectionsPerPeer) {
+      this.open.holdUntilClosed(address, socket);
       return;
     }
-    this.perAddress.set(address, open + 1);
-    socket.once('close', () => {
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-    });
+    const key = peerKey(socket.remoteAddress, socket.remotePort);
+    const detail = `${address} already has ${open} connections, the most one client address may open (${LIMIT_SETTING.maxConnectionsPerPeer} = ${this.options.maxConnectionsPerPeer})`;
+    this.options.onLimitExceeded?.('connections_per_peer', key, detail);
+    if (this.pendingOverLimit.get(address) >= (this.options.maxPendingOverLimit ?? 4)) {
+      socket.destroy();
+      return;
+    }
+    this.pendingOverLimit.holdUntilClosed(address, socket);
+    this.overLimit.set(key, detail);
+    socket.once('close', () => this.overLimit.delete(key));
+    setTimeout(() => socket.destroy(), this.options.overLimitCloseMs ?? 1000).unref();
   }
 
   /** Why calls on this connection (grpc-js peer string) are refused, if they are. */
   refusal(peer: string): string | undefined {
     return this.overLimit.get(peer);
-  }
-
-  /** Closes the connection of `peer` after `graceMs` if it is still open. */
-  closeLater(peer: string, graceMs: number): void {
-    setTimeout(() => this.sockets.get(peer)?.destroy(), graceMs).unref();
-  }
-
-  /** Open connections (within and over the limit). */
-  get connections(): number {
-    return this.sockets.size;
   }
 }
 
@@ -95,17 +103,28 @@ export function connectionLimitInterceptor(limiter: ConnectionLimiter): grpc.Ser
 
 export interface LimitedListener {
   readonly port: number;
-  /** Stops accepting connections (open ones are the gRPC server's to shut down). */
+  /**
+   * Stops accepting connections; resolves once every accepted connection is gone. Open ones are the
+   * gRPC server's to shut down, then `destroyConnections` ends what is left.
+   */
   close(): Promise<void>;
+  /**
+   * Destroys every accepted connection still open. Call it after the gRPC server's shutdown: grpc-js
+   * only ends a connection (FIN), and one whose client does not read stays open until destroyed.
+   */
+  destroyConnections(): void;
 }
 
 /** Listens on host:port and hands every accepted connection to `server` through `limiter`. */
 export async function listenLimited(server: grpc.Server, limiter: ConnectionLimiter, host: string, port: number): Promise<LimitedListener> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const accepted = new Set<Socket>();
   const listener: NetServer = createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => undefined); // a reset connection is the HTTP/2 session's business
+    accepted.add(socket);
+    socket.once('close', () => accepted.delete(socket));
     limiter.admit(socket);
-    injector.injectConnection(socket);
+    if (!socket.destroyed) injector.injectConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -119,5 +138,8 @@ export async function listenLimited(server: grpc.Server, limiter: ConnectionLimi
   return {
     port: bound,
     close: () => new Promise<void>((resolve) => listener.close(() => resolve())),
+    destroyConnections: () => {
+      for (const socket of accepted) socket.destroy();
+    },
   };
 }
