@@ -50,7 +50,7 @@ export class RelayMetrics {
   readonly meshEndpoints = this.gauge('mesh_endpoints', 'Endpoints in the last published mesh state.', []);
   readonly limitHits = this.counter(
     'limit_hits_total',
-    'Calls refused or ended with RESOURCE_EXHAUSTED, by limit: max_node, max_subscription, send_backlog, max_streams, connections_per_peer (see docs/relay.md, Limits).',
+    'Calls refused or ended with RESOURCE_EXHAUSTED, by limit: max_node, max_subscription, max_streams, and connections over connections_per_peer (counted per connection) (see docs/relay.md, Limits).',
     ['limit'],
   );
   readonly ready = this.gauge('ready', '1 while the relay answers clients: the first complete state from Consul is served and it is not shutting down.', []);
