@@ -1,10 +1,15 @@
 /** The chaos soak's result and its table by fault class. */
+import type { NoEndpointSummary } from './no-endpoint';
+
 export interface ClassRow {
   readonly faultClass: string;
   injected: number;
   wrongfulRemovals: number;
   failedToLive: number;
+  /** Calls that reached no instance at all. */
   failedNoEndpoint: number;
+  /** Of those, calls made while ARM had an instance of the service live for longer than the bound (failures). */
+  noEndpointWhileLive: number;
   failedToNotLive: number;
   unownedWrites: number;
   maxConvergenceMs: number;
@@ -26,13 +31,17 @@ export interface ChaosReport {
   readonly foreignIntact: boolean;
   /** One line per invariant violation (capped), with the step it happened in. */
   readonly problems: readonly string[];
-  /** The commonest errors of calls that reached no endpoint (not an invariant: informational). */
+  /** Calls that reached no instance: windows, their time share, and the part that counts as failures. */
+  readonly noEndpoint: NoEndpointSummary;
+  /** Whether the proxyless clients ran with the ADS backoff reset grpc-js-xds 1.14.1 lacks (src/sandbox/traffic/xds-traffic.ts). */
+  readonly adsBackoffFix: string;
+  /** The commonest errors of calls that reached no endpoint. */
   readonly noEndpointErrors: readonly string[];
   readonly ok: boolean;
 }
 
 export function emptyRow(faultClass: string): ClassRow {
-  return { faultClass, injected: 0, wrongfulRemovals: 0, failedToLive: 0, failedNoEndpoint: 0, failedToNotLive: 0, unownedWrites: 0, maxConvergenceMs: 0, convergenceFailures: 0 };
+  return { faultClass, injected: 0, wrongfulRemovals: 0, failedToLive: 0, failedNoEndpoint: 0, noEndpointWhileLive: 0, failedToNotLive: 0, unownedWrites: 0, maxConvergenceMs: 0, convergenceFailures: 0 };
 }
 
 export function totalsOf(rows: readonly ClassRow[]): ClassRow {
@@ -42,6 +51,7 @@ export function totalsOf(rows: readonly ClassRow[]): ClassRow {
     total.wrongfulRemovals += r.wrongfulRemovals;
     total.failedToLive += r.failedToLive;
     total.failedNoEndpoint += r.failedNoEndpoint;
+    total.noEndpointWhileLive += r.noEndpointWhileLive;
     total.failedToNotLive += r.failedToNotLive;
     total.unownedWrites += r.unownedWrites;
     total.maxConvergenceMs = Math.max(total.maxConvergenceMs, r.maxConvergenceMs);
@@ -51,13 +61,14 @@ export function totalsOf(rows: readonly ClassRow[]): ClassRow {
 }
 
 export function renderChaosReport(report: ChaosReport): string {
-  const header = ['fault class', 'faults', 'wrongful removals', 'failed to live', 'no endpoint', 'to not-live', 'unowned writes', 'max convergence', 'not converged'];
-  const cells = (r: ClassRow) => [r.faultClass, String(r.injected), String(r.wrongfulRemovals), String(r.failedToLive), String(r.failedNoEndpoint), String(r.failedToNotLive), String(r.unownedWrites), `${r.maxConvergenceMs} ms`, String(r.convergenceFailures)];
+  const header = ['fault class', 'faults', 'wrongful removals', 'failed to live', 'no endpoint', 'of which live', 'to not-live', 'unowned writes', 'max convergence', 'not converged'];
+  const cells = (r: ClassRow) => [r.faultClass, String(r.injected), String(r.wrongfulRemovals), String(r.failedToLive), String(r.failedNoEndpoint), String(r.noEndpointWhileLive), String(r.failedToNotLive), String(r.unownedWrites), `${r.maxConvergenceMs} ms`, String(r.convergenceFailures)];
   // The actions' row counts actions, not faults: the total counts faults only.
   const rows = [...report.rows.map(cells), cells({ ...totalsOf(report.rows), injected: report.faultsInjected })];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const seconds = report.soakMs / 1000;
+  const n = report.noEndpoint;
   return [
     line(header),
     ...rows.slice(0, -1).map(line),
@@ -65,6 +76,9 @@ export function renderChaosReport(report: ChaosReport): string {
     '',
     `seed ${report.seed}: ${report.faultsInjected} faults and ${report.actions} ARM actions in ${seconds.toFixed(1)} s (${(report.faultsInjected / Math.max(seconds, 0.001)).toFixed(1)} faults/s; ${(report.durationMs / 1000).toFixed(1)} s with start and stop), ${report.calls} client calls`,
     `convergence bound ${report.convergenceBoundMs} ms after each fault ends; memory max heap ${report.memory.maxHeapMb} MB, rss ${report.memory.maxRssMb} MB (limit ${report.memory.limitMb} MB heap); hand-registered Consul entries ${report.foreignIntact ? 'byte-identical' : 'CHANGED'}`,
+    `no endpoint: ${n.calls} calls in ${n.windows} window(s) of ${(n.ms / 1000).toFixed(1)} s in all (${(n.share * 100).toFixed(2)} % of the time, per service; longest ${(n.longestMs / 1000).toFixed(1)} s); ` +
+      `"of which live": ${n.judgedCalls} calls (${(n.judgedMs / 1000).toFixed(1)} s) while ARM had an instance of the service live for over ${report.convergenceBoundMs} ms — failures; ` +
+      `grpc-js-xds ADS backoff reset ${report.adsBackoffFix}`,
     ...(report.noEndpointErrors.length ? ['', 'calls that reached no endpoint, commonest errors:', ...report.noEndpointErrors.map((e) => `  ${e}`)] : []),
     ...(report.problems.length ? ['', 'problems:', ...report.problems.map((p) => `  ${p}`)] : []),
     '',

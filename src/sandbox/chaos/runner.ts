@@ -6,6 +6,7 @@
  * the mesh does not own (all watched continuously), convergence to ARM within the bound once the
  * fault ends, relay (process) memory within its limit.
  */
+import { connect } from 'node:net';
 import { startConsulDouble } from '../consul-double';
 import { SANDBOX_SCALE_SETS, startSandbox, type Sandbox } from '../sandbox';
 import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../local-world';
@@ -16,6 +17,8 @@ import { foreignEntries, seedForeignEntries } from './foreign-seed';
 import { GatewayClient } from './gateway-client';
 import { emptyRow, type ChaosReport, type ClassRow } from './report';
 import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass } from './schedule';
+import { describeWindow, NoEndpointLog } from './no-endpoint';
+import { adsBackoffFix } from '../traffic/xds-traffic';
 import { TrafficProbe, type ProbeCall } from './traffic-probe';
 import { armInstances, differences, expectedState, relayView, runningInstanceAt } from './world-view';
 
@@ -30,6 +33,20 @@ export interface ChaosOptions {
   readonly memoryLimitMb?: number;
   readonly classes?: readonly FaultClass[];
   readonly log?: (line: string) => void;
+}
+
+/** Does anything accept a TCP connection at ip:port (within 500 ms)? */
+function tcpProbe(ip: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: ip, port });
+    const done = (r: string) => {
+      socket.destroy();
+      resolve(r);
+    };
+    socket.setTimeout(500, () => done('timeout'));
+    socket.once('connect', () => done('open'));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+  });
 }
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -81,20 +98,62 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // When each address last stopped being live (failed, draining, gone): calls to it after are not judged.
     const disturbed = new Map<string, number>();
     const known = new Map<string, string>();
-    arm.on('change', () => {
+    // Since when each address has been live (running and healthy in ARM) without a break.
+    const liveSince = new Map<string, number>();
+    const followArm = () => {
       const now = Date.now();
       const seen = new Set<string>();
       for (const { instance, ip } of armInstances(box)) {
         seen.add(ip);
         known.set(ip, instance.name);
-        if (expectedState(instance) !== 'passing') disturbed.set(ip, now);
+        if (expectedState(instance) !== 'passing') {
+          disturbed.set(ip, now);
+          liveSince.delete(ip);
+        } else if (!liveSince.has(ip)) liveSince.set(ip, now);
       }
-      for (const ip of known.keys()) if (!seen.has(ip)) disturbed.set(ip, now);
+      for (const ip of known.keys()) {
+        if (!seen.has(ip)) {
+          disturbed.set(ip, now);
+          liveSince.delete(ip);
+        }
+      }
+    };
+    followArm();
+    arm.on('change', followArm);
+    let soakOrigin = Date.now();
+    const noEndpoints = new NoEndpointLog(bound, (w) => {
+      log(`  ${describeWindow(w, soakOrigin)}`);
+      if (w.judgedCalls > 0) {
+        const [error] = [...w.errors].sort((a, b) => b[1] - a[1])[0] ?? [''];
+        problem(`[${w.step}] ${w.service} reached no instance for ${w.endedAt - w.startedAt} ms (${w.judgedCalls} of ${w.calls} calls while ARM had an instance live for over ${bound} ms, the longest ${w.maxLiveForMs} ms): ${error.slice(0, 160)}`);
+      }
     });
     const judge = (call: ProbeCall) => {
+      if (call.peer) noEndpoints.reached(call);
       if (!call.error) return;
       const r = row(current);
-      if (!call.peer) return void (r.failedNoEndpoint += 1);
+      if (!call.peer) {
+        const now = Date.now();
+        const liveForMs = armInstances(box)
+          .filter((v) => v.service === call.service && expectedState(v.instance) === 'passing')
+          .map((v) => now - (liveSince.get(v.ip) ?? now));
+        const relay = relayView(box, 'proxyless-grpc')(call.service);
+        const { judged, opened } = noEndpoints.record(call, { liveForMs, ...(relay ? { relay } : {}), faultClass: current, step: stepLabel });
+        r.failedNoEndpoint += 1;
+        if (judged) r.noEndpointWhileLive += 1;
+        // What ARM, the relay and the instances' ports said when the service became unreachable (verbose log).
+        if (opened && options.log) {
+          const arms = armInstances(box)
+            .filter((v) => v.service === call.service)
+            .map((v) => `${v.instance.name}@${v.ip} ${v.instance.provisioningState}/${v.instance.powerState}/${v.instance.health ?? '-'} live ${liveSince.has(v.ip) ? now - liveSince.get(v.ip)! : '-'} ms`);
+          const served = [...(relay ?? new Map<string, string>())].map(([ip, h]) => `${ip}=${h}`);
+          const port = SANDBOX_SCALE_SETS.find((s) => s.service === call.service)!.port;
+          void Promise.all([...(relay ?? new Map<string, string>()).keys()].map((ip) => tcpProbe(ip, port).then((r) => `${ip}:${r}`))).then((tcp) =>
+            log(`    ${call.service} reaches no instance from ${((call.startedAt - soakOrigin) / 1000).toFixed(2)} s (${call.error?.slice(0, 90)}): ARM [${arms.join('; ')}] relay [${served.join(', ')}] tcp [${tcp.join(', ')}]`),
+          );
+        }
+        return;
+      }
       const found = armInstances(box).find((v) => v.ip === call.peer);
       const live = found && expectedState(found.instance) === 'passing' && (disturbed.get(call.peer) ?? 0) < call.startedAt - 1_000;
       if (!live) return void (r.failedToNotLive += 1);
@@ -130,6 +189,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const probe = new TrafficProbe(box.relay().xdsAddress, SERVICES, { pauseMs: 10, deadlineMs: 10_000, onCall: judge });
     cleanups.push(() => probe.close());
     await probe.warmUp(30_000);
+    const probeStart = Date.now();
     probe.start();
     cleanups.push(() => probe.stop());
 
@@ -161,6 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const ctx: FaultContext = { sandbox: box, consul, gate, act };
     const soakStart = Date.now();
+    soakOrigin = soakStart;
     let injected = 0;
     let actions = 0;
     const counts = () => ({ removals: observer.removals.length, writes: observer.unownedWrites.length });
@@ -194,12 +255,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       for (const removal of observer.removals.slice(before.removals)) problem(`[${stepLabel}: ${note}] wrongful removal of ${removal.node} (${removal.address}) while ARM said ${removal.arm}`);
       for (const write of observer.unownedWrites.slice(before.writes)) problem(`[${stepLabel}: ${note}] unowned write: ${write.what}`);
-      log(`${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
+      log(`@${((stepStart - soakStart) / 1000).toFixed(2)} s ${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
     }
     const soakMs = Date.now() - soakStart;
     current = 'end';
     stepLabel = 'end';
     await probe.stop();
+    const probeEnd = Date.now();
+    noEndpoints.closeAll(probeEnd);
+    const noEndpoint = noEndpoints.summary(probeEnd - probeStart, SERVICES.length);
     const end = await converge(bound);
     if (end.left.length) problem(`[end] not converged within ${bound} ms after the last fault: ${end.left.slice(0, 6).join('; ')}`);
     for (const r of observer.removals) row(r.faultClass).wrongfulRemovals += 1;
@@ -210,12 +274,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const memory = { maxHeapMb: Math.round(maxHeap / 2 ** 20), maxRssMb: Math.round(maxRss / 2 ** 20), limitMb: limitMb };
     if (memory.maxHeapMb > limitMb) problem(`heap reached ${memory.maxHeapMb} MB (limit ${limitMb} MB)`);
     for (const p of gateway.problems.slice(0, 5)) problem(p);
-    // Calls with no endpoint are not an invariant (a service can have none during a fault); what they said, for the report.
-    const noEndpoint = new Map<string, number>();
-    for (const f of probe.failures) if (!f.peer) noEndpoint.set(`${f.service}: ${f.error ?? ''}`.slice(0, 160), (noEndpoint.get(`${f.service}: ${f.error ?? ''}`.slice(0, 160)) ?? 0) + 1);
-    const noEndpointErrors = [...noEndpoint].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([error, count]) => `${count} × ${error}`);
+    // What calls that reached no instance said, for the report.
+    const noEndpointCounts = new Map<string, number>();
+    for (const f of probe.failures) if (!f.peer) noEndpointCounts.set(`${f.service}: ${f.error ?? ''}`.slice(0, 160), (noEndpointCounts.get(`${f.service}: ${f.error ?? ''}`.slice(0, 160)) ?? 0) + 1);
+    const noEndpointErrors = [...noEndpointCounts].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([error, count]) => `${count} × ${error}`);
     const list = [...rows.values()].filter((r) => r.injected > 0 || r.faultClass === ACTION_ROW);
-    const bad = list.some((r) => r.wrongfulRemovals || r.failedToLive || r.unownedWrites || r.convergenceFailures);
+    const bad = list.some((r) => r.wrongfulRemovals || r.failedToLive || r.noEndpointWhileLive || r.unownedWrites || r.convergenceFailures);
     return {
       seed: options.seed,
       faultsPlanned: options.faults,
@@ -229,7 +293,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       memory,
       foreignIntact,
       problems,
+      noEndpoint,
       noEndpointErrors,
+      adsBackoffFix,
       ok: !bad && end.left.length === 0 && foreignIntact && memory.maxHeapMb <= limitMb && gateway.problems.length === 0,
     };
   } finally {
