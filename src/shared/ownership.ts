@@ -63,6 +63,15 @@ export function isOwnedNodeMeta(meta: Readonly<Record<string, string>> | null | 
 }
 
 /**
+ * A node that is ours or was ours: our source mark, or our released mark (we let it go because
+ * it also carries someone else's entries, and may take it back). Its meta and our entries on it
+ * are the mesh's business; what else sits on it is someone else's.
+ */
+export function isOwnedOrReleasedNodeMeta(meta: Readonly<Record<string, string>> | null | undefined): boolean {
+  return isOwnedNodeMeta(meta) || (meta !== null && meta !== undefined && NODE_META.released in meta);
+}
+
+/**
  * Deterministic Consul node name for a VM: readable VM name plus a hash of its resource ID, so two
  * scale sets with the same name in different resource groups never collide. DNS-safe, ≤ 63 chars.
  */

@@ -6,18 +6,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderChaosReport } from '../../src/sandbox/chaos/report';
+import { renderChaosReport, reproduceCommand, unreachedClasses } from '../../src/sandbox/chaos/report';
 import { runChaos } from '../../src/sandbox/chaos/runner';
 import { FAULT_CLASSES } from '../../src/sandbox/chaos/schedule';
 
 const seed = Number(process.env.VMSS_MESH_CHAOS_SEED ?? 9);
 
-test(`chaos soak, short mode (seed ${seed}): 200 faults, no wrongful removal, no failed call to a live instance, no unowned write, convergence within 15 s`, async (t) => {
+test(`chaos soak, short mode (seed ${seed}): 200 faults, each class reaching what it aims at; no wrongful removal, flip or zombie registration, no failed call to a live instance, no unowned write, hostile pushes refused for their reason, convergence within 15 s`, async (t) => {
   const report = await runChaos({ seed, faults: 200 });
   const table = renderChaosReport(report);
   t.diagnostic(table);
   assert.equal(report.faultsInjected, 200);
   for (const c of FAULT_CLASSES) assert.ok((report.rows.find((r) => r.faultClass === c)?.injected ?? 0) > 0, `fault class ${c} was injected`);
+  // A class whose faults met no request, event or connection tested nothing.
+  assert.deepEqual(unreachedClasses(report), [], `fault classes that reached nothing (seed ${seed})\n${table}`);
   assert.ok(report.calls > 0, 'client traffic flowed');
-  assert.ok(report.ok, `chaos invariants failed (seed ${seed}); reproduce with: npm run chaos -- --seed ${seed} --faults 200\n${table}`);
+  assert.ok(report.ok, `chaos invariants failed (seed ${seed}); reproduce with: ${reproduceCommand(report)}\n${table}`);
 });

@@ -12,6 +12,8 @@ export class EventGate {
   private held: ArmOperationRecord[] = [];
   passed = 0;
   dropped = 0;
+  /** Operations the gate duplicated, dropped or held (those a fault reached). */
+  affected = 0;
 
   readonly filter = (operations: readonly ArmOperationRecord[]): readonly ArmOperationRecord[] => {
     switch (this.mode) {
@@ -20,12 +22,15 @@ export class EventGate {
         return operations;
       case 'duplicate':
         this.passed += operations.length;
+        this.affected += operations.length;
         return [...operations, ...operations];
       case 'drop':
         this.dropped += operations.length;
+        this.affected += operations.length;
         return [];
       case 'hold':
         this.held.push(...operations);
+        this.affected += operations.length;
         return [];
     }
   };

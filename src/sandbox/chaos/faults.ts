@@ -8,7 +8,7 @@ import type { ConsulDouble, HookReply } from '../consul-double';
 import { seededRandom } from '../event-grid/seeded-random';
 import { SANDBOX_SCALE_SETS, SANDBOX_RELAY_TOKEN, type Sandbox } from '../sandbox';
 import type { EventGate } from './event-gate';
-import { endpointSetOf, hostilePush, openHostileXds, type HostilePushKind, type HostileXdsKind } from './hostile-clients';
+import { endpointSetOf, hostilePush, judgePushAnswer, openHostileXds, type HostilePushKind, type HostileXdsKind } from './hostile-clients';
 import type { ChaosAction, Step } from './schedule';
 import { armInstances } from './world-view';
 
@@ -19,8 +19,10 @@ export interface FaultContext {
   act(action: ChaosAction): Promise<void>;
 }
 
-/** How long an armed ARM fault waits for a request to meet it (the timer reconciles every second). */
+/** How long an armed ARM fault waits for a request to meet it (each provokes a reconcile of every set). */
 const ARM_FAULT_WAIT_MS = 1_200;
+/** A Consul window that has answered no request yet stays open until one comes, at most this long. */
+const CONSUL_WINDOW_MAX_MS = 3_000;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const LIST_ROUTES = ['vmss.list', 'vmssVm.list', 'vmssNic.list', 'vm.list', 'nic.list'] as const;
 const ARM_ROUTES = ['vmss.get', ...LIST_ROUTES] as const;
@@ -37,6 +39,17 @@ async function provokeReconcile(ctx: FaultContext): Promise<void> {
   await ctx.sandbox.world.deliver(newest, { seed: Date.now() % 1e9 }).catch(() => undefined);
 }
 
+/**
+ * What a fault did: one line for the log, whether it reached what it aims at (an ARM or Consul
+ * request it answered, an event it held, a relay connection), and a problem when the system's
+ * answer to it was wrong (a hostile push not refused as it must be).
+ */
+export interface FaultOutcome {
+  readonly note: string;
+  readonly reached: boolean;
+  readonly problem?: string;
+}
+
 /** Waits until ARM's armed faults are used up (or `ms`), then clears what is left. */
 async function untilArmFaultsUsed(ctx: FaultContext, ms: number): Promise<number> {
   const faults = ctx.sandbox.world.arm.faults;
@@ -47,22 +60,39 @@ async function untilArmFaultsUsed(ctx: FaultContext, ms: number): Promise<number
   return left;
 }
 
-export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind: 'fault' }>): Promise<string> {
+/** A scale of the action's set (or the first) by one instance, up or down: an ARM change that sends events. */
+function nudge(ctx: FaultContext, action: ChaosAction | undefined): ChaosAction {
+  const set = action?.kind === 'scale' ? action.set : 0;
+  const service = SANDBOX_SCALE_SETS[set]!.service;
+  const capacity = armInstances(ctx.sandbox).filter((v) => v.service === service && v.instance.provisioningState !== 'Deleting').length;
+  return { kind: 'scale', set, capacity: capacity >= 3 ? capacity - 1 : capacity + 1 };
+}
+
+export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind: 'fault' }>): Promise<FaultOutcome> {
   const random = seededRandom(step.seed);
   const arm = ctx.sandbox.world.arm.faults;
   const set = SANDBOX_SCALE_SETS[Math.floor(step.pick * SANDBOX_SCALE_SETS.length)]!;
   const consulState = ctx.consul.state;
-  const armFault = async (what: string) => {
+  const armFault = async (what: string): Promise<FaultOutcome> => {
+    const armed = arm.pending;
     void provokeReconcile(ctx);
     const left = await untilArmFaultsUsed(ctx, ARM_FAULT_WAIT_MS);
-    return `${what}${left ? ` (${left} not reached)` : ''}`;
+    return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed };
   };
-  const consulWindow = async (what: string, reply: () => HookReply | { drop: true } | Promise<undefined>) => {
-    consulState.setBeforeRequest(() => reply());
+  // Open for the step's window, and on until the hook has answered a request (the window is
+  // short and the reconcile it provokes may not have asked Consul yet), at most CONSUL_WINDOW_MAX_MS.
+  const consulWindow = async (what: string, reply: () => HookReply | { drop: true } | Promise<undefined>): Promise<FaultOutcome> => {
+    let answered = 0;
+    const opened = Date.now();
+    consulState.setBeforeRequest(() => {
+      answered += 1;
+      return reply();
+    });
     void provokeReconcile(ctx);
     await pause(step.windowMs);
+    while (answered === 0 && Date.now() - opened < CONSUL_WINDOW_MAX_MS) await pause(10);
     consulState.setBeforeRequest(undefined);
-    return `${what} for ${step.windowMs} ms`;
+    return { note: `${what} for ${Date.now() - opened} ms (${answered} request(s) answered)`, reached: answered > 0 };
   };
   switch (step.faultClass) {
     case 'arm-404':
@@ -111,18 +141,23 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
       const deadline = Date.now() + Math.max(2_000, step.windowMs);
       while (left > 0 && Date.now() < deadline) await pause(20);
       consulState.setAfterWrite(undefined);
-      return `${step.count - Math.max(0, left)} committed write(s) answered by a dropped connection`;
+      const dropped = step.count - Math.max(0, left);
+      return { note: `${dropped} of ${step.count} committed write(s) answered by a dropped connection`, reached: dropped > 0 };
     }
     case 'relay-restart':
       await ctx.sandbox.restartRelay();
-      return 'relay restarted';
+      return { note: 'relay restarted', reached: true };
     case 'event-duplicate':
     case 'event-loss':
     case 'event-delay':
     case 'event-reorder': {
       ctx.gate.mode = step.faultClass === 'event-duplicate' ? 'duplicate' : step.faultClass === 'event-loss' ? 'drop' : 'hold';
+      const affectedBefore = ctx.gate.affected;
       if (step.action) await ctx.act(step.action);
+      // An action that changed nothing (capacity already there) sends no event: change the set by one.
+      if (ctx.gate.affected === affectedBefore) await ctx.act(nudge(ctx, step.action));
       await pause(step.windowMs);
+      const affected = ctx.gate.affected - affectedBefore;
       const held = ctx.gate.release();
       if (step.faultClass === 'event-delay') {
         await pause(step.windowMs);
@@ -133,7 +168,7 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
         const replay = old.length > 0 ? [old[random.int(old.length)]!] : [];
         await ctx.sandbox.world.deliver([...held, ...replay].reverse(), { seed: step.seed, reorder: true, duplicateRate: 0.3 }).catch(() => undefined);
       }
-      return `${step.faultClass.slice(6)} of the events of ${JSON.stringify(step.action)}${held.length ? ` (${held.length} held)` : ''}`;
+      return { note: `${step.faultClass.slice(6)} of the events of ${JSON.stringify(step.action)}: ${affected} operation(s)${held.length ? ` (${held.length} held)` : ''}`, reached: affected > 0 };
     }
     case 'xds-huge-node':
     case 'xds-never-reading':
@@ -142,18 +177,20 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
       const close = openHostileXds(ctx.sandbox.relay().xdsAddress, step.faultClass.slice(4) as HostileXdsKind, random, SANDBOX_SCALE_SETS.map((s) => s.service));
       await pause(step.windowMs);
       close();
-      return `${step.faultClass.slice(4)} client for ${step.windowMs} ms`;
+      return { note: `${step.faultClass.slice(4)} client for ${step.windowMs} ms`, reached: true };
     }
     case 'push-bad-token':
     case 'push-inflated-index':
     case 'push-garbage-payload': {
       const kind = step.faultClass.slice(5) as HostilePushKind;
+      // Inflated: far more than the relay's bound (1000) ahead of Consul, which cannot confirm it.
       const index = consulState.index + (kind === 'inflated-index' ? 1_000_000_000 : 0);
       const pushed = endpointSetOf(set.service, set.port, armInstances(ctx.sandbox), index);
       const answer = await hostilePush(ctx.sandbox.relay().xdsAddress, SANDBOX_RELAY_TOKEN, kind, random, pushed);
       // A change right after: a relay that trusted the push must still follow it.
       await ctx.act({ kind: 'scale', set: SANDBOX_SCALE_SETS.indexOf(set), capacity: armInstances(ctx.sandbox).filter((v) => v.service === set.service && v.instance.provisioningState !== 'Deleting').length === 1 ? 2 : 1 });
-      return `${kind} push of ${set.service}: ${answer}`;
+      const problem = judgePushAnswer(kind, answer);
+      return { note: `${kind} push of ${set.service}: ${answer.text}`, reached: answer.status !== 'UNAVAILABLE' && answer.status !== 'DEADLINE_EXCEEDED', ...(problem ? { problem } : {}) };
     }
   }
 }

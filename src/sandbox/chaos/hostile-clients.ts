@@ -78,17 +78,49 @@ export function endpointSetOf(service: string, port: number, instances: readonly
   return { service, consulIndex, protocol: 'grpc', endpoints };
 }
 
-/** Makes one hostile push; answers what the relay said. */
-export async function hostilePush(address: string, token: string, kind: HostilePushKind, random: SeededRandom, set: ServiceEndpointSet): Promise<string> {
+/** What the relay answered a hostile push: its gRPC status name (`OK` when it accepted it) and the whole text. */
+export interface PushAnswer {
+  readonly status: string;
+  readonly text: string;
+}
+
+/** The answer each hostile push must get; anything else is a hole the push let through. */
+export const EXPECTED_PUSH_STATUS: Readonly<Record<HostilePushKind, (status: string) => boolean>> = {
+  // A wrong token is refused for the token, whatever the push carries.
+  'bad-token': (status) => status === 'UNAUTHENTICATED',
+  // More than 1000 ahead of the relay's index and Consul cannot confirm it.
+  'inflated-index': (status) => status === 'FAILED_PRECONDITION',
+  'garbage-payload': (status) => status !== 'OK',
+};
+
+/** A problem line when the relay's answer is not the one `kind` must get, else undefined. */
+export function judgePushAnswer(kind: HostilePushKind, answer: PushAnswer): string | undefined {
+  if (EXPECTED_PUSH_STATUS[kind](answer.status)) return undefined;
+  const want = kind === 'bad-token' ? 'UNAUTHENTICATED' : kind === 'inflated-index' ? 'FAILED_PRECONDITION' : 'a refusal';
+  return `${kind} push answered ${answer.text.slice(0, 160)} (must be ${want})`;
+}
+
+/** The status name at the start of a push client's error text (`UNAUTHENTICATED: …`). */
+function statusOf(text: string): string {
+  const name = /^([A-Z_]+):/.exec(text)?.[1];
+  return name && name in grpc.status ? name : 'UNKNOWN';
+}
+
+/**
+ * Makes one hostile push; answers what the relay said. A wrong token carries an empty set at the
+ * index given (the relay's current one): only the token can refuse it, and accepted it would cut
+ * the service off.
+ */
+export async function hostilePush(address: string, token: string, kind: HostilePushKind, random: SeededRandom, set: ServiceEndpointSet): Promise<PushAnswer> {
   if (kind === 'garbage-payload') {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     const bytes = Buffer.from(Array.from({ length: 1 + random.int(4096) }, () => random.int(256)));
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     try {
-      return await new Promise<string>((resolve) => {
+      return await new Promise<PushAnswer>((resolve) => {
         client.makeUnaryRequest('/vmss_mesh.relay.v1.EndpointPush/PushEndpoints', (b: Buffer) => b, (b: Buffer) => b, bytes, metadata, { deadline: Date.now() + 2000 }, (error) =>
-          resolve(error ? `${grpc.status[error.code]}: ${error.details}` : 'OK (garbage accepted)'),
+          resolve(error ? { status: grpc.status[error.code] ?? 'UNKNOWN', text: `${grpc.status[error.code]}: ${error.details}` } : { status: 'OK', text: 'OK (garbage accepted)' }),
         );
       });
     } finally {
@@ -97,10 +129,11 @@ export async function hostilePush(address: string, token: string, kind: HostileP
   }
   const client = new GrpcPushClient({ targets: [address], token: kind === 'bad-token' ? `wrong-${random.int(1e9)}` : token });
   try {
-    // A wrong token carries an empty set: accepted, it would cut the service off.
-    const pushed = kind === 'bad-token' ? { ...set, endpoints: [], consulIndex: set.consulIndex + 1_000_000 } : set;
+    const pushed = kind === 'bad-token' ? { ...set, endpoints: [] } : set;
     const [result] = await client.publish([pushed], 'chaos');
-    return result?.ok ? `OK ${result.services?.map((s) => `${s.service}:${s.outcome}@${s.currentIndex}`).join(',')}` : (result?.error ?? 'no result');
+    if (result?.ok) return { status: 'OK', text: `OK ${result.services?.map((s) => `${s.service}:${s.outcome}@${s.currentIndex}`).join(',')}` };
+    const text = result?.error ?? 'no result';
+    return { status: statusOf(text), text };
   } finally {
     client.close();
   }

@@ -133,6 +133,13 @@ export class NoEndpointLog {
     this.open.clear();
   }
 
+  /** The `n` commonest errors of calls that reached no instance, over all windows, as `service: error` with its count. */
+  commonestErrors(n: number): Array<[string, number]> {
+    const counts = new Map<string, number>();
+    for (const w of this.windows) for (const [error, count] of w.errors) counts.set(`${w.service}: ${error}`, (counts.get(`${w.service}: ${error}`) ?? 0) + count);
+    return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
+  }
+
   summary(probeMs: number, services: number): NoEndpointSummary {
     const ms = this.windows.reduce((sum, w) => sum + (w.endedAt - w.startedAt), 0);
     return {

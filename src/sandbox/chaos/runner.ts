@@ -2,25 +2,29 @@
  * The chaos soak: the sandbox's world (ARM emulator, Consul double, the Functions app in the
  * local host, the relay), a proxyless gRPC client per service and an Envoy-profile wire client,
  * a seeded schedule of faults of every class interleaved with real ARM actions, and after every
- * step the invariants: no wrongful removal, no failed call to a live instance, no write to what
- * the mesh does not own (all watched continuously), convergence to ARM within the bound once the
- * fault ends, relay (process) memory within its limit.
+ * step the invariants: no wrongful removal, no passing instance of ARM's turned critical or
+ * drained, no zombie registration, no failed call to a live instance, no write to what the mesh
+ * does not own (all watched continuously), convergence to ARM within the bound once the fault
+ * ends (through events: the timer's full reconcile runs only every 10 s), each fault class
+ * reaching what it aims at, the process's heap within its headroom over the warmed-up baseline.
  */
 import { connect } from 'node:net';
 import { startConsulDouble } from '../consul-double';
 import { SANDBOX_SCALE_SETS, startSandbox, type Sandbox } from '../sandbox';
 import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../local-world';
-import { ConsulObserver } from './consul-observer';
+import { ArmHistory } from './arm-history';
+import { ConsulObserver, foreignChanges, foreignView } from './consul-observer';
 import { EventGate } from './event-gate';
 import { injectFault, type FaultContext } from './faults';
-import { foreignEntries, seedForeignEntries } from './foreign-seed';
+import { seedForeignEntries, seedForeignOnMeshNode } from './foreign-seed';
 import { GatewayClient } from './gateway-client';
-import { emptyRow, type ChaosReport, type ClassRow } from './report';
+import { ACTION_ROW, emptyRow, type ChaosReport, type ClassRow } from './report';
 import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass } from './schedule';
 import { describeWindow, NoEndpointLog } from './no-endpoint';
 import { adsBackoffFix } from '../traffic/xds-traffic';
 import { TrafficProbe, type ProbeCall } from './traffic-probe';
-import { armInstances, differences, expectedState, relayView, runningInstanceAt } from './world-view';
+import { armInstances, differences, expectedState, relayView } from './world-view';
+import { EXTERNAL_SOURCE, NODE_META } from '../../shared/ownership';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -29,8 +33,8 @@ export interface ChaosOptions {
   readonly maxMs?: number;
   /** Each change must converge within this after its fault ends (default 15 s). */
   readonly convergenceBoundMs?: number;
-  /** Heap the process (relay included) may use (default 1536 MB). */
-  readonly memoryLimitMb?: number;
+  /** Heap the process (relay included) may grow by over its baseline after warm-up (default 256 MB). */
+  readonly memoryHeadroomMb?: number;
   readonly classes?: readonly FaultClass[];
   readonly log?: (line: string) => void;
 }
@@ -53,14 +57,19 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const MAX_PROBLEMS = 40;
 /** How long the world must stay equal to ARM to count as converged. */
 const STABLE_MS = 200;
-const ACTION_ROW = 'ARM actions (no fault)';
+/**
+ * The sandbox's timer period (10 s): far longer than STABLE_MS, so a stale write of the event
+ * path is seen before a full reconcile undoes it, and within the convergence bound, so a lost
+ * event still converges.
+ */
+const TIMER_SCHEDULE = '*/10 * * * * *';
+export const DEFAULT_HEAP_HEADROOM_MB = 256;
 const SERVICES = SANDBOX_SCALE_SETS.map((s) => s.service);
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const began = Date.now();
   const log = options.log ?? (() => undefined);
   const bound = options.convergenceBoundMs ?? 15_000;
-  const limitMb = options.memoryLimitMb ?? 1536;
   const schedule = buildSchedule({ seed: options.seed, faults: options.faults, ...(options.classes ? { classes: options.classes } : {}), scaleSets: SANDBOX_SCALE_SETS.length, maxCapacity: 5 });
   const rows = new Map<string, ClassRow>([...(options.classes ?? FAULT_CLASSES), ACTION_ROW].map((c) => [c, emptyRow(c)]));
   const row = (c: string) => rows.get(c) ?? rows.set(c, emptyRow(c)).get(c)!;
@@ -74,7 +83,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let sandbox: Sandbox | undefined;
   try {
     await seedForeignEntries(consul, `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/${SANDBOX_RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachineScaleSets/orders`);
-    const foreignAtStart = foreignEntries(consul.state.snapshot());
     const gate = new EventGate();
     sandbox = await startSandbox({
       azurite: false,
@@ -84,7 +92,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       beforeDelivery: gate.filter,
       createDelayMs: 300,
       drainMs: 1000,
-      timerSchedule: '* * * * * *',
+      timerSchedule: TIMER_SCHEDULE,
       hostPort: 0,
       relayPort: 0,
       relayAdminPort: 0,
@@ -100,8 +108,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const known = new Map<string, string>();
     // Since when each address has been live (running and healthy in ARM) without a break.
     const liveSince = new Map<string, number>();
+    // The same by instance, for the Consul observer (it matches nodes by their instance meta).
+    const history = new ArmHistory();
     const followArm = () => {
       const now = Date.now();
+      history.follow(armInstances(box), now);
       const seen = new Set<string>();
       for (const { instance, ip } of armInstances(box)) {
         seen.add(ip);
@@ -186,14 +197,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     cleanups.push(() => gateway.close());
     const initial = await converge(60_000);
     if (initial.left.length) throw new Error(`the sandbox did not reach ARM's state at start: ${initial.left.join('; ')}`);
+    // Someone else's service and check on one of our orders nodes: kept, and the node released (not deleted) at scale-in.
+    const ordersId = `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourcegroups/${SANDBOX_RESOURCE_GROUP}/providers/microsoft.compute/virtualmachinescalesets/orders`.toLowerCase();
+    const sharedNode = consul.state
+      .snapshot()
+      .nodes.filter((n) => n.meta[NODE_META.externalSource] === EXTERNAL_SOURCE && n.meta[NODE_META.scaleSetId] === ordersId)
+      .map((n) => n.node)
+      .sort()[0];
+    if (!sharedNode) throw new Error('no orders node in Consul to put foreign entries on');
+    await seedForeignOnMeshNode(consul, sharedNode);
+    const foreignAtStart = foreignView(consul.state.snapshot());
+    const afterSeed = await converge(bound);
+    if (afterSeed.left.length) throw new Error(`the sandbox did not stay at ARM's state after foreign entries were added to ${sharedNode}: ${afterSeed.left.join('; ')}`);
     const probe = new TrafficProbe(box.relay().xdsAddress, SERVICES, { pauseMs: 10, deadlineMs: 10_000, onCall: judge });
     cleanups.push(() => probe.close());
     await probe.warmUp(30_000);
+    const baselineHeap = process.memoryUsage().heapUsed;
+    const limitMb = Math.round(baselineHeap / 2 ** 20) + (options.memoryHeadroomMb ?? DEFAULT_HEAP_HEADROOM_MB);
     const probeStart = Date.now();
     probe.start();
     cleanups.push(() => probe.stop());
 
-    const observer = new ConsulObserver(consul.state, { runningInstanceAt: (address) => runningInstanceAt(box, address), currentClass: () => current });
+    const observer = new ConsulObserver(consul.state, {
+      armInstance: (id) => {
+        history.follow(armInstances(box), Date.now());
+        return history.state(id);
+      },
+      currentClass: () => current,
+    });
     cleanups.push(() => observer.close());
     let maxHeap = 0;
     let maxRss = 0;
@@ -224,7 +255,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     soakOrigin = soakStart;
     let injected = 0;
     let actions = 0;
-    const counts = () => ({ removals: observer.removals.length, writes: observer.unownedWrites.length });
+    const counts = () => ({ removals: observer.removals.length, flips: observer.flips.length, zombies: observer.zombies.length, writes: observer.unownedWrites.length });
     for (const [n, step] of schedule.entries()) {
       if (options.maxMs !== undefined && Date.now() - soakStart > options.maxMs) break;
       const before = counts();
@@ -233,9 +264,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (step.kind === 'fault') {
         current = step.faultClass;
         stepLabel = `step ${n} fault #${step.index} ${step.faultClass}`;
-        note = await injectFault(ctx, step);
+        const outcome = await injectFault(ctx, step);
+        note = outcome.note;
         injected += 1;
         row(current).injected += 1;
+        if (outcome.reached) row(current).reached += 1;
+        if (outcome.problem) {
+          row(current).wrongAnswers += 1;
+          problem(`[${stepLabel}] ${outcome.problem}`);
+        }
       } else {
         current = ACTION_ROW;
         stepLabel = `step ${n} action ${JSON.stringify(step.action)}`;
@@ -254,6 +291,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         problem(`[${stepLabel}: ${note}] not converged within ${bound} ms: ${left.slice(0, 4).join('; ')}${left.length > 4 ? ` (+${left.length - 4})` : ''}`);
       }
       for (const removal of observer.removals.slice(before.removals)) problem(`[${stepLabel}: ${note}] wrongful removal of ${removal.node} (${removal.address}) while ARM said ${removal.arm}`);
+      for (const flip of observer.flips.slice(before.flips)) problem(`[${stepLabel}: ${note}] ${flip.node} (${flip.address}) went from passing to ${flip.to} while ARM had said ${flip.arm} for ${flip.armForMs} ms`);
+      for (const zombie of observer.zombies.slice(before.zombies)) problem(`[${stepLabel}: ${note}] zombie: ${zombie.what} ${zombie.node} (${zombie.address}) while ARM had said ${zombie.arm} for ${zombie.armForMs} ms`);
       for (const write of observer.unownedWrites.slice(before.writes)) problem(`[${stepLabel}: ${note}] unowned write: ${write.what}`);
       log(`@${((stepStart - soakStart) / 1000).toFixed(2)} s ${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
     }
@@ -267,22 +306,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const end = await converge(bound);
     if (end.left.length) problem(`[end] not converged within ${bound} ms after the last fault: ${end.left.slice(0, 6).join('; ')}`);
     for (const r of observer.removals) row(r.faultClass).wrongfulRemovals += 1;
+    for (const f of observer.flips) row(f.faultClass).wrongfulFlips += 1;
+    for (const z of observer.zombies) row(z.faultClass).zombieRegistrations += 1;
     for (const w of observer.unownedWrites) row(w.faultClass).unownedWrites += 1;
-    const foreignIntact = JSON.stringify(foreignEntries(consul.state.snapshot())) === JSON.stringify(foreignAtStart);
-    if (!foreignIntact) problem('hand-registered Consul entries changed during the run');
+    const foreignChanged = foreignChanges(foreignAtStart, foreignView(consul.state.snapshot()));
+    const foreignIntact = foreignChanged.length === 0;
+    if (!foreignIntact) problem(`hand-registered Consul entries changed during the run: ${foreignChanged.slice(0, 6).join('; ')}`);
+    const shared = consul.state.snapshot().nodes.find((n) => n.node === sharedNode);
+    const sharedNodeFate = !shared ? 'deleted' : shared.meta[NODE_META.externalSource] === EXTERNAL_SOURCE ? 'still ours' : NODE_META.released in shared.meta ? 'released' : 'neither ours nor released';
     sample();
-    const memory = { maxHeapMb: Math.round(maxHeap / 2 ** 20), maxRssMb: Math.round(maxRss / 2 ** 20), limitMb: limitMb };
-    if (memory.maxHeapMb > limitMb) problem(`heap reached ${memory.maxHeapMb} MB (limit ${limitMb} MB)`);
+    const memory = { baselineHeapMb: Math.round(baselineHeap / 2 ** 20), maxHeapMb: Math.round(maxHeap / 2 ** 20), maxRssMb: Math.round(maxRss / 2 ** 20), limitMb };
+    if (memory.maxHeapMb > limitMb) problem(`heap reached ${memory.maxHeapMb} MB (limit ${limitMb} MB: ${memory.baselineHeapMb} MB after warm-up + ${limitMb - memory.baselineHeapMb} MB)`);
     for (const p of gateway.problems.slice(0, 5)) problem(p);
     // What calls that reached no instance said, for the report.
-    const noEndpointCounts = new Map<string, number>();
-    for (const f of probe.failures) if (!f.peer) noEndpointCounts.set(`${f.service}: ${f.error ?? ''}`.slice(0, 160), (noEndpointCounts.get(`${f.service}: ${f.error ?? ''}`.slice(0, 160)) ?? 0) + 1);
-    const noEndpointErrors = [...noEndpointCounts].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([error, count]) => `${count} × ${error}`);
+    const noEndpointErrors = noEndpoints.commonestErrors(5).map(([error, count]) => `${count} × ${error}`);
     const list = [...rows.values()].filter((r) => r.injected > 0 || r.faultClass === ACTION_ROW);
-    const bad = list.some((r) => r.wrongfulRemovals || r.failedToLive || r.noEndpointWhileLive || r.unownedWrites || r.convergenceFailures);
+    const bad = list.some((r) => r.wrongfulRemovals || r.wrongfulFlips || r.zombieRegistrations || r.failedToLive || r.noEndpointWhileLive || r.unownedWrites || r.convergenceFailures || r.wrongAnswers);
     return {
       seed: options.seed,
       faultsPlanned: options.faults,
+      ...(options.classes ? { classes: options.classes } : {}),
+      ...(options.maxMs !== undefined ? { maxMs: options.maxMs } : {}),
+      sharedNode: `${sharedNode}: ${sharedNodeFate}`,
       faultsInjected: injected,
       actions,
       durationMs: Date.now() - began,
