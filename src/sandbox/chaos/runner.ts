@@ -21,7 +21,7 @@ import { GatewayClient } from './gateway-client';
 import { ACTION_ROW, emptyRow, type ChaosReport, type ClassRow } from './report';
 import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass } from './schedule';
 import { describeWindow, NoEndpointLog } from './no-endpoint';
-import { adsBackoffFix } from '../traffic/xds-traffic';
+import { adsBackoffFix } from '../traffic/grpc-js-xds-workarounds';
 import { TrafficProbe, type ProbeCall } from './traffic-probe';
 import { armInstances, differences, expectedState, relayView } from './world-view';
 import { EXTERNAL_SOURCE, NODE_META } from '../../shared/ownership';

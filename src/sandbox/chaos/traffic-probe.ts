@@ -19,29 +19,6 @@ export interface ProbeCall {
 
 type CheckCall = (request: { service: string }, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall;
 
-type PriorityBalancerPrototype = { destroy(this: { children?: Map<string, { deactivationTimer?: NodeJS.Timeout | null }> }): void };
-let priorityRetentionCleared = false;
-
-/**
- * @grpc/grpc-js-xds 1.14.1 keeps a priority it stopped using for 15 minutes (PriorityChildImpl
- * `deactivate`: a setTimeout it never unrefs) and its balancer's `destroy()` does not clear that
- * timer. A closed probe client that ever dropped a priority (a locality gone at a scale-in) so
- * kept the process alive for up to 15 minutes after the soak. Destroying the balancer now clears
- * its children's retention timers (they would only have deleted those children).
- */
-function clearPriorityRetentionOnDestroy(): void {
-  if (priorityRetentionCleared) return;
-  priorityRetentionCleared = true;
-  const loaded = require('@grpc/grpc-js-xds/build/src/load-balancer-priority') as { PriorityLoadBalancer?: { prototype: PriorityBalancerPrototype } };
-  const prototype = loaded.PriorityLoadBalancer?.prototype;
-  if (!prototype || typeof prototype.destroy !== 'function') return;
-  const destroy = prototype.destroy;
-  prototype.destroy = function (this: ThisParameterType<PriorityBalancerPrototype['destroy']>) {
-    for (const child of this.children?.values() ?? []) if (child.deactivationTimer) clearTimeout(child.deactivationTimer);
-    destroy.call(this);
-  };
-}
-
 export class TrafficProbe {
   private readonly clients = new Map<string, grpc.Client>();
   private running = false;
@@ -56,7 +33,6 @@ export class TrafficProbe {
     private readonly options: { readonly pauseMs: number; readonly deadlineMs: number; readonly onCall?: (call: ProbeCall) => void },
   ) {
     registerXdsResolver();
-    clearPriorityRetentionOnDestroy();
     const Health = healthClientConstructor();
     for (const service of services) {
       const bootstrap = grpcBootstrap({ serverUri: relayAddress, nodeId: `chaos-probe-${service}` });

@@ -6,51 +6,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { healthClientConstructor, INSTANCE_METADATA_KEY } from '../backends/demo-backend';
+import { loadGrpcJsXds } from './grpc-js-xds-workarounds';
 
 let registered = false;
-/** Registers the `xds:` scheme with @grpc/grpc-js (once per process). */
+/** Registers the `xds:` scheme with @grpc/grpc-js (once per process), with the library's known bugs worked around. */
 export function registerXdsResolver(): void {
   if (!registered) {
-    const restore = process.env.VMSS_MESH_STOCK_GRPC_XDS === '1' ? () => undefined : resetAdsBackoffOnResponse();
-    try {
-      (require('@grpc/grpc-js-xds') as { register: () => void }).register();
-    } finally {
-      restore();
-    }
+    loadGrpcJsXds(() => (require('@grpc/grpc-js-xds') as { register: () => void }).register());
     registered = true;
   }
-}
-
-const XDS_CLIENT_FILE = /[\\/]@grpc[\\/]grpc-js-xds[\\/]build[\\/]src[\\/]xds-client\.js$/;
-/** The ADS call's response handler (the LRS call has one of the same name). */
-const ADS_RESPONSE_HANDLER = /(handleResponseMessage\(message\) \{\n)(\s*const parser = new AdsResponseParser\(this\);)/;
-/** Whether the sandbox's proxyless clients run with the ADS backoff fix (see resetAdsBackoffOnResponse). */
-export let adsBackoffFix: 'applied' | 'off' | 'not applicable' = 'off';
-
-/**
- * @grpc/grpc-js-xds 1.14.1 (the latest) never resets the backoff of its ADS stream: every stream
- * start runs the backoff once (1 s × 1.6ⁿ, up to 120 s) and `onAdsStreamReceivedMessage`, which
- * should reset it when the server answers (gRFC A57), is never called. Each relay restart so costs
- * a client one step for good: after about ten it waits up to two minutes before it reconnects,
- * serving calls from endpoints that may all be gone meanwhile (the chaos soak's many "no
- * endpoint" calls). The sandbox's clients get the reset the library means to do, so they show
- * the mesh's behaviour and not that bug; VMSS_MESH_STOCK_GRPC_XDS=1 runs the library as it is.
- * Applied by rewriting that one module while the library loads (the returned function undoes the
- * hook); if the module was loaded before, or its text is not as expected (another version, or
- * one that calls the reset itself), nothing is changed.
- */
-function resetAdsBackoffOnResponse(): () => void {
-  const Module = require('node:module') as { prototype: { _compile: (content: string, filename: string) => unknown } };
-  const compile = Module.prototype._compile;
-  adsBackoffFix = 'not applicable';
-  Module.prototype._compile = function (this: unknown, content: string, filename: string) {
-    if (XDS_CLIENT_FILE.test(filename) && ADS_RESPONSE_HANDLER.test(content) && !content.includes('.onAdsStreamReceivedMessage();')) {
-      content = content.replace(ADS_RESPONSE_HANDLER, '$1this.receivedAnyResponse = true; this.client.onAdsStreamReceivedMessage();\n$2');
-      adsBackoffFix = 'applied';
-    }
-    return compile.call(this, content, filename);
-  };
-  return () => void (Module.prototype._compile = compile);
 }
 
 export interface GrpcBootstrapInput {
