@@ -3,7 +3,7 @@
  * Consul registry and the Consul double; ARM is the emulator (or, for the cap, an inventory whose
  * listing is wrong in a way the emulator cannot be: ARM listing fewer VMs than exist).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 import { getAppRuntime } from '../../src/functions/runtime';
@@ -123,15 +123,20 @@ function scriptedInventory(scaleSet: MeshScaleSet) {
   return { state, inventory };
 }
 
-test('removal cap: unconfirmed removals are capped per run; ARM-confirmed ones are not', async (t) => {
+/** A Consul double and registry, and the `api` scale set (capacity as given) under a scripted inventory. */
+async function scriptedWorld(t: TestContext, capacity: number, settings: Record<string, string> = {}) {
   const consul = await startConsulDouble();
   t.after(() => consul.close());
-  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url, VMSS_MESH_TOMBSTONE_TTL_SECONDS: '0' });
+  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url, ...settings });
   const registry = new ConsulRegistry(registryOptionsFrom(config));
   t.after(() => registry.close());
   const ref = scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api');
-  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 4, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
-  const { state, inventory } = scriptedInventory(scaleSet);
+  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
+  return { consul, registry, ref, ...scriptedInventory(scaleSet) };
+}
+
+test('removal cap: unconfirmed removals are capped per run; ARM-confirmed ones are not', async (t) => {
+  const { consul, registry, ref, state, inventory } = await scriptedWorld(t, 4, { VMSS_MESH_TOMBSTONE_TTL_SECONDS: '0' });
   const reconciler = new Reconciler({ inventory, registry, publisher: noRelayPublisher, maxRemovalShare: 0.5 });
   state.instances = [0, 1, 2, 3].map((n) => ({
     name: `api_${n}`,
@@ -163,14 +168,7 @@ test('removal cap: unconfirmed removals are capped per run; ARM-confirmed ones a
 });
 
 test('a 404 whose confirming GET fails removes nothing and retries the trigger', async (t) => {
-  const consul = await startConsulDouble();
-  t.after(() => consul.close());
-  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url });
-  const registry = new ConsulRegistry(registryOptionsFrom(config));
-  t.after(() => registry.close());
-  const ref = scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api');
-  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 1, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
-  const { state, inventory } = scriptedInventory(scaleSet);
+  const { consul, registry, ref, state, inventory } = await scriptedWorld(t, 1);
   state.instances = [{ name: 'api_0', instanceId: '0', resourceId: `${ref.id}/virtualmachines/0`, privateIps: ['127.0.9.1'], provisioningState: 'Succeeded', powerState: 'running' }];
   const answers: Array<() => Promise<Awaited<ReturnType<InventoryPort['lookupScaleSet']>>>> = [];
   const lookups = { count: 0 };
@@ -204,14 +202,7 @@ test('a 404 whose confirming GET fails removes nothing and retries the trigger',
 });
 
 test('a queued run is reported once, however many hints stopped waiting for it (the trailing run and the run it became)', async (t) => {
-  const consul = await startConsulDouble();
-  t.after(() => consul.close());
-  const config = loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url });
-  const registry = new ConsulRegistry(registryOptionsFrom(config));
-  t.after(() => registry.close());
-  const ref = scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api');
-  const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 1, location: 'westeurope', tags, services: [{ name: 'api', port: 9090, protocol: 'grpc' }] };
-  const { state, inventory } = scriptedInventory(scaleSet);
+  const { registry, ref, state, inventory } = await scriptedWorld(t, 1);
   state.instances = [{ name: 'api_0', instanceId: '0', resourceId: `${ref.id}/virtualmachines/0`, privateIps: ['127.0.9.1'], provisioningState: 'Succeeded', powerState: 'running' }];
   // Each listing waits until the test lets it go, so hints give up waiting (deadline 50 ms).
   const held: Array<() => void> = [];
