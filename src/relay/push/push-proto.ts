@@ -2,11 +2,11 @@
  * Loads the push API's .proto (proto/vmss_mesh/relay/v1/push.proto) once and gives typed views of
  * its messages. Both the push client (used by the Functions app) and the relay's push server use it.
  */
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { packageFile } from '../../shared/package-files';
 
-export const PUSH_PROTO_FILE = path.resolve(__dirname, '../../../proto/vmss_mesh/relay/v1/push.proto');
+export const PUSH_PROTO_FILE = packageFile('proto/vmss_mesh/relay/v1/push.proto');
 
 export type WireEndpointHealth =
   | 'ENDPOINT_HEALTH_UNSPECIFIED'

@@ -5,15 +5,15 @@
  * in the `x-vmss-instance` response metadata.
  */
 import http from 'node:http';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { packageFile } from '../../shared/package-files';
 import { shutdownGrpcServer } from '../../relay/grpc-shutdown';
 
 export const INSTANCE_METADATA_KEY = 'x-vmss-instance';
 /** How long close() lets in-flight gRPC calls finish before it cuts them. */
 const SHUTDOWN_GRACE_MS = 2_000;
-const HEALTH_PROTO = path.resolve(__dirname, '../../../proto/grpc/health/v1/health.proto');
+const HEALTH_PROTO = packageFile('proto/grpc/health/v1/health.proto');
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
