@@ -136,27 +136,27 @@ module "consul" {
 module "gateway" {
   source = "./modules/gateway"
 
-  name                     = var.name
-  location                 = azurerm_resource_group.mesh.location
-  resource_group_name      = azurerm_resource_group.mesh.name
-  subnet_id                = module.network.subnet_ids.gateway
-  subnet_cidr              = module.network.subnet_cidrs.gateway
-  zones                    = var.zones
-  gateway_count            = var.gateway_count
-  vm_size                  = var.gateway_vm_size
-  admin_username           = var.admin_username
-  admin_ssh_public_key     = var.admin_ssh_public_key
-  relay_port               = var.relay_port
-  envoy_image              = var.envoy_image
-  gateway_routes           = var.gateway_routes
-  consul_http_addr         = module.consul.http_addr
-  consul_datacenter        = var.consul_datacenter
-  key_vault_name           = azurerm_key_vault.mesh.name
-  secret_names             = { relay_push_token = azurerm_key_vault_secret.relay_push_token.name, consul_token = module.consul.relay_token_secret_name }
-  secret_resource_ids      = [azurerm_key_vault_secret.relay_push_token.resource_versionless_id, module.consul.relay_token_secret_resource_id]
-  package_url              = azurerm_storage_blob.package.url
-  package_container_id     = azurerm_storage_container.packages.id
-  tags                     = var.tags
+  name                 = var.name
+  location             = azurerm_resource_group.mesh.location
+  resource_group_name  = azurerm_resource_group.mesh.name
+  subnet_id            = module.network.subnet_ids.gateway
+  subnet_cidr          = module.network.subnet_cidrs.gateway
+  zones                = var.zones
+  gateway_count        = var.gateway_count
+  vm_size              = var.gateway_vm_size
+  admin_username       = var.admin_username
+  admin_ssh_public_key = var.admin_ssh_public_key
+  relay_port           = var.relay_port
+  envoy_image          = var.envoy_image
+  gateway_routes       = var.gateway_routes
+  consul_http_addr     = module.consul.http_addr
+  consul_datacenter    = var.consul_datacenter
+  key_vault_name       = azurerm_key_vault.mesh.name
+  secret_names         = { relay_push_token = azurerm_key_vault_secret.relay_push_token.name, consul_token = module.consul.relay_token_secret_name }
+  secret_resource_ids  = [azurerm_key_vault_secret.relay_push_token.resource_versionless_id, module.consul.relay_token_secret_resource_id]
+  package_url          = azurerm_storage_blob.package.url
+  package_container_id = azurerm_storage_container.packages.id
+  tags                 = var.tags
 }
 
 module "functions" {

@@ -115,7 +115,7 @@ resource "azurerm_role_assignment" "server_secrets" {
   for_each = {
     for pair in setproduct(range(var.server_count), keys(local.secrets)) : "${pair[0]}-${pair[1]}" => { server = pair[0], secret = pair[1] }
   }
-  scope                = {
+  scope = {
     bootstrap_token = azurerm_key_vault_secret.bootstrap_token.resource_versionless_id
     gossip_key      = azurerm_key_vault_secret.gossip_key.resource_versionless_id
     app_token       = azurerm_key_vault_secret.app_token.resource_versionless_id
