@@ -100,14 +100,15 @@ describe('structure', () => {
 describe('functions module', () => {
   /**
    * Host and platform settings allowed next to the app's own. Flex Consumption sets the runtime
-   * itself (FUNCTIONS_WORKER_RUNTIME is not allowed there) and the provider writes the storage
-   * and Application Insights settings from their dedicated arguments, so the module sets none of
-   * these today; the list says which ones would be acceptable.
+   * itself (FUNCTIONS_WORKER_RUNTIME is not allowed there) and the provider writes Application
+   * Insights from its dedicated argument; the host's storage has no argument on the Flex
+   * Consumption resource, so the module sets the identity-based AzureWebJobsStorage* settings.
    */
   const ALLOWED_PLATFORM_SETTINGS = new Set([
     'FUNCTIONS_WORKER_RUNTIME',
     'AzureWebJobsStorage',
     'AzureWebJobsStorage__accountName',
+    'AzureWebJobsStorage__credential',
     'APPLICATIONINSIGHTS_CONNECTION_STRING',
     'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   ]);
@@ -131,12 +132,16 @@ describe('functions module', () => {
     assert.equal(settings['VMSS_MESH_ARM_ENDPOINT'], 'https://management.azure.com');
   });
 
-  test('the host gets its runtime, storage and Application Insights from the dedicated arguments', () => {
+  test('the host gets its runtime and Application Insights from the dedicated arguments, its storage through the identity', () => {
     const app = resource('modules/functions', 'azurerm_function_app_flex_consumption.app');
     assert.equal(app['runtime_name'], 'node');
     assert.equal(app['runtime_version'], '20');
-    assert.equal(app['function_app_storage_uses_managed_identity'], true);
-    assert.match(String(app['function_app_storage_account_name']), /azurerm_storage_account\.app\.name/);
+    assert.equal(app['storage_authentication_type'], 'SystemAssignedIdentity');
+    const settings = mod('modules/functions').locals['app_settings'] as Record<string, unknown>;
+    // An empty AzureWebJobsStorage replaces the key-less connection string azurerm writes there.
+    assert.equal(settings['AzureWebJobsStorage'], '');
+    assert.match(String(settings['AzureWebJobsStorage__accountName']), /azurerm_storage_account\.app\.name/);
+    assert.equal(settings['AzureWebJobsStorage__credential'], 'managedidentity');
     assert.match(String(block(app, 'site_config')['application_insights_connection_string']), /azurerm_application_insights\.app\.connection_string/);
     assert.equal(block(app, 'identity')['type'], 'SystemAssigned');
     assert.equal(resource('modules/functions', 'azurerm_service_plan.app')['sku_name'], 'FC1');

@@ -1,9 +1,9 @@
 # The Functions app (Flex Consumption, Node 20) with its storage, Application Insights, VNet
 # integration and a system-assigned identity that may only read scale sets, VMs and NICs.
 # Its app settings are exactly the settings the app reads (src/shared/config.ts SETTINGS);
-# secrets are Key Vault references. The host's own storage and Application Insights settings
-# come from the dedicated arguments (Flex Consumption sets the runtime itself: no
-# FUNCTIONS_WORKER_RUNTIME app setting).
+# secrets are Key Vault references. Application Insights comes from its dedicated argument, the
+# host's storage from the AzureWebJobsStorage* settings (the resource has no argument for it);
+# Flex Consumption sets the runtime itself: no FUNCTIONS_WORKER_RUNTIME app setting.
 
 locals {
   app_settings = {
@@ -32,6 +32,14 @@ locals {
     VMSS_MESH_RELAY_TLS                 = "false"
     VMSS_MESH_RELAY_TIMEOUT_MS          = "2000"
     VMSS_MESH_LOG_LEVEL                 = var.log_level
+
+    # The host's own storage through the system-assigned identity. azurerm 4.55 writes an
+    # AzureWebJobsStorage connection string without a key when storage_authentication_type is an
+    # identity (hashicorp/terraform-provider-azurerm#29693); app_settings win over it, and the
+    # empty value leaves the host the identity-based __accountName/__credential pair.
+    AzureWebJobsStorage              = ""
+    AzureWebJobsStorage__accountName = azurerm_storage_account.app.name
+    AzureWebJobsStorage__credential  = "managedidentity"
   }
 }
 
@@ -91,13 +99,11 @@ resource "azurerm_function_app_flex_consumption" "app" {
   maximum_instance_count = var.maximum_instance_count
   instance_memory_in_mb  = 2048
 
-  # The deployment package and the host's own storage (AzureWebJobsStorage: timer singleton
-  # leases), both through the managed identity.
-  storage_container_type                     = "blobContainer"
-  storage_container_endpoint                 = "${azurerm_storage_account.app.primary_blob_endpoint}${azurerm_storage_container.deployments.name}"
-  storage_authentication_type                = "SystemAssignedIdentity"
-  function_app_storage_account_name          = azurerm_storage_account.app.name
-  function_app_storage_uses_managed_identity = true
+  # The deployment package through the managed identity. The host's own storage (timer
+  # singleton leases) has no argument on this resource: see AzureWebJobsStorage* in app_settings.
+  storage_container_type      = "blobContainer"
+  storage_container_endpoint  = "${azurerm_storage_account.app.primary_blob_endpoint}${azurerm_storage_container.deployments.name}"
+  storage_authentication_type = "SystemAssignedIdentity"
 
   virtual_network_subnet_id = var.subnet_id
   app_settings              = local.app_settings
