@@ -4,12 +4,16 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # 4.42+: azurerm_function_app_flex_consumption and Key Vault's rbac_authorization_enabled.
-      version = "~> 4.42"
+      # The schema check (test/infra/schema-check) reads azurerm 4.55.0's schema (from
+      # @cdktf/provider-azurerm 14.23.1): every resource and data block is checked against it.
+      # 4.42+ was the floor for azurerm_function_app_flex_consumption and Key Vault's
+      # rbac_authorization_enabled.
+      version = "~> 4.55"
     }
     random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
+      source = "hashicorp/random"
+      # Checked against random 3.7.2 (@cdktf/provider-random 12.0.1).
+      version = "~> 3.7"
     }
   }
 }
