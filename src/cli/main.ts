@@ -16,8 +16,10 @@ interface CommandEntry {
   readonly load: () => CommandModule;
 }
 
-// `require` rather than `import()`: under tsx's CommonJS hook (bin/vmss-mesh.js) a dynamic import
-// would go through Node's ESM loader, which cannot resolve extensionless TypeScript paths.
+// `require` rather than `import()`: the compiled CLI (build/cli.mjs, one esbuild bundle) keeps each
+// required module lazy, initialised on first use; and when the sources run under tsx (tests,
+// `npm run vmss-mesh`) a dynamic import would go through Node's ESM loader, which cannot resolve
+// extensionless TypeScript paths.
 const lazy = (summary: string, load: () => unknown): CommandEntry => ({ summary, load: () => load() as CommandModule });
 
 /** Subcommand words → module. Keep sorted; one line each. */
