@@ -1,0 +1,543 @@
+/**
+ * Parser of Consul's `filter` expressions: a hand-written PEG parser for the grammar of go-bexpr
+ * v0.1.2 (grammar.peg, compiled there by pigeon), the version Consul's servers use. It follows the
+ * grammar rule by rule, in the same order, so it accepts and refuses the same inputs, and it
+ * reports errors the way pigeon does:
+ *  - an error raised inside a rule (`Invalid number literal`, `Unmatched parentheses`, a bad escape
+ *    in a string, …) reads `L:C (OFFSET): rule "<rule>": <message>`;
+ *  - otherwise the farthest position reached and what was expected there:
+ *    `L:C (OFFSET): no match found, expected: "==", [ \t\r\n] or EOF`.
+ * Columns count code points from 1 and offsets count UTF-8 bytes from 0, as pigeon's do.
+ */
+import type { Expression, MatchOperator } from './ast';
+import { FilterError } from './ast';
+
+interface RuleError {
+  readonly at: number;
+  readonly text: string;
+}
+
+const WHITESPACE = /^[ \t\r\n]$/;
+const LETTER = /^[a-zA-Z]$/;
+const WORD = /^[a-zA-Z0-9_]$/;
+const DIGIT = /^[0-9]$/;
+const NONZERO = /^[1-9]$/;
+
+/** Parses `source`; throws `FilterError` with pigeon's wording when it is not an expression. */
+export function parseFilter(source: string): Expression {
+  return new Parser(source).parse();
+}
+
+class Parser {
+  private pos = 0;
+  private maxFail = 0;
+  private readonly expected = new Set<string>();
+  private invert = false;
+  private readonly errors: RuleError[] = [];
+  private readonly rules: string[] = [];
+  private readonly orMemo = new Map<number, { end: number; expr: Expression | null }>();
+
+  constructor(private readonly src: string) {}
+
+  parse(): Expression {
+    const result = this.input();
+    if (this.errors.length > 0) {
+      const texts = [...new Set(this.errors.map((e) => `${this.position(e.at)}: ${e.text}`))];
+      throw new FilterError(texts.join('\n'));
+    }
+    if (!result) {
+      let eof = false;
+      const list = [...this.expected].filter((w) => (w === '!.' ? ((eof = true), false) : true)).sort(byBytes);
+      if (eof) list.push('EOF');
+      throw new FilterError(`${this.position(this.maxFail)}: no match found, expected: ${listJoin(list)}`);
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- matchers (pigeon's bookkeeping)
+
+  private failAt(ok: boolean, at: number, want: string): void {
+    if (ok !== this.invert) return;
+    if (at < this.maxFail) return;
+    if (at > this.maxFail) {
+      this.maxFail = at;
+      this.expected.clear();
+    }
+    this.expected.add(this.invert ? `!${want}` : want);
+  }
+
+  private lit(text: string): boolean {
+    const start = this.pos;
+    const ok = this.src.startsWith(text, start);
+    this.failAt(ok, start, JSON.stringify(text));
+    if (ok) this.pos += text.length;
+    return ok;
+  }
+
+  private cls(re: RegExp, shown: string): boolean {
+    const start = this.pos;
+    const ch = this.charAt(start);
+    const ok = ch !== '' && re.test(ch);
+    this.failAt(ok, start, shown);
+    if (ok) this.pos += ch.length;
+    return ok;
+  }
+
+  private any(): boolean {
+    const start = this.pos;
+    const ch = this.charAt(start);
+    this.failAt(ch !== '', start, '.');
+    if (ch !== '') this.pos += ch.length;
+    return ch !== '';
+  }
+
+  private charAt(at: number): string {
+    const cp = this.src.codePointAt(at);
+    return cp === undefined ? '' : String.fromCodePoint(cp);
+  }
+
+  /** `!e`: succeeds when `e` fails; consumes nothing; expectations inside count inverted. */
+  private notPred(e: () => unknown): boolean {
+    const save = this.pos;
+    this.invert = !this.invert;
+    const ok = Boolean(e());
+    this.invert = !this.invert;
+    this.pos = save;
+    return !ok;
+  }
+
+  /** `&e`: succeeds when `e` does; consumes nothing. */
+  private andPred(e: () => unknown): boolean {
+    const save = this.pos;
+    const ok = Boolean(e());
+    this.pos = save;
+    return ok;
+  }
+
+  /** A `&{ return false, errors.New(message) }` code predicate: records the error and fails. */
+  private raise(message: string): false {
+    const rule = this.rules[this.rules.length - 1];
+    this.errors.push({ at: this.pos, text: `rule ${JSON.stringify(rule)}: ${message}` });
+    return false;
+  }
+
+  private rule<T>(name: string, body: () => T): T {
+    this.rules.push(name);
+    try {
+      return body();
+    } finally {
+      this.rules.pop();
+    }
+  }
+
+  /** Runs `e`; on failure puts the position back. */
+  private attempt<T>(e: () => T | null | false): T | null {
+    const save = this.pos;
+    const result = e();
+    if (result === null || result === false) {
+      this.pos = save;
+      return null;
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- grammar
+
+  private ws(): boolean {
+    return this.rule('whitespace', () => {
+      if (!this.cls(WHITESPACE, '[ \\t\\r\\n]')) return false;
+      while (this.cls(WHITESPACE, '[ \\t\\r\\n]'));
+      return true;
+    });
+  }
+
+  private eof(): boolean {
+    return this.notPred(() => this.any());
+  }
+
+  private input(): Expression | null {
+    return this.rule('Input', () => {
+      const first = this.attempt(() => {
+        this.ws();
+        if (!this.lit('(')) return null;
+        this.ws();
+        const e = this.or();
+        if (!e) return null;
+        this.ws();
+        if (!this.lit(')')) return null;
+        this.ws();
+        return this.eof() ? e : null;
+      });
+      if (first) return first;
+      return this.attempt(() => {
+        this.ws();
+        const e = this.or();
+        if (!e) return null;
+        this.ws();
+        return this.eof() ? e : null;
+      });
+    });
+  }
+
+  private or(): Expression | null {
+    const start = this.pos;
+    const memo = this.orMemo.get(start);
+    if (memo) {
+      this.pos = memo.end;
+      return memo.expr;
+    }
+    const expr = this.rule('OrExpression', () => this.binary('or', () => this.and(), () => this.or()));
+    this.orMemo.set(start, { end: expr ? this.pos : start, expr });
+    if (!expr) this.pos = start;
+    return expr;
+  }
+
+  private and(): Expression | null {
+    return this.rule('AndExpression', () => this.binary('and', () => this.not(), () => this.and()));
+  }
+
+  /** `left _ "<word>" _ right / left` — the left side is parsed once (re-parsing it yields the same). */
+  private binary(word: 'and' | 'or', left: () => Expression | null, right: () => Expression | null): Expression | null {
+    const start = this.pos;
+    const l = left();
+    if (!l) {
+      this.pos = start;
+      return null;
+    }
+    const afterLeft = this.pos;
+    const combined = this.attempt(() => {
+      if (!this.ws() || !this.lit(word) || !this.ws()) return null;
+      const r = right();
+      return r ? ({ kind: word, left: l, right: r } as const) : null;
+    });
+    if (combined) return combined;
+    this.pos = afterLeft;
+    return l;
+  }
+
+  private not(): Expression | null {
+    return this.rule('NotExpression', () => {
+      const negated = this.attempt(() => {
+        if (!this.lit('not') || !this.ws()) return null;
+        const operand = this.not();
+        if (!operand) return null;
+        return operand.kind === 'not' ? operand.operand : ({ kind: 'not', operand } as const);
+      });
+      return negated ?? this.parenthesized();
+    });
+  }
+
+  private parenthesized(): Expression | null {
+    return this.rule('grouping', () => {
+      const grouped = this.attempt(() => {
+        if (!this.lit('(')) return null;
+        this.ws();
+        const e = this.or();
+        if (!e) return null;
+        this.ws();
+        return this.lit(')') ? e : null;
+      });
+      if (grouped) return grouped;
+      const match = this.attempt(() => this.match());
+      if (match) return match;
+      this.attempt(() => {
+        if (!this.lit('(')) return null;
+        this.ws();
+        if (!this.or()) return null;
+        this.ws();
+        return this.notPred(() => this.lit(')')) && this.raise('Unmatched parentheses');
+      });
+      return null;
+    });
+  }
+
+  private match(): Expression | null {
+    return this.rule('match', () => {
+      const selectorOpValue = this.attempt(() =>
+        this.rule('match', () => {
+          const selector = this.selector();
+          if (!selector) return null;
+          const operator =
+            this.symbolOp('==', 'Equal') ??
+            this.symbolOp('!=', 'Not Equal') ??
+            this.wordOp(['contains'], 'In') ??
+            this.wordOp(['not', 'contains'], 'Not In') ??
+            this.wordOp(['matches'], 'Matches') ??
+            this.wordOp(['not', 'matches'], 'Not Matches');
+          if (!operator) return null;
+          const value = this.value();
+          return value === null ? null : ({ kind: 'match', selector, operator, value } as const);
+        }),
+      );
+      if (selectorOpValue) return selectorOpValue;
+      const selectorOp = this.attempt(() =>
+        this.rule('match', () => {
+          const selector = this.selector();
+          if (!selector) return null;
+          const operator = this.wordOp(['is', 'empty'], 'Is Empty', false) ?? this.wordOp(['is', 'not', 'empty'], 'Is Not Empty', false);
+          return operator ? ({ kind: 'match', selector, operator } as const) : null;
+        }),
+      );
+      if (selectorOp) return selectorOp;
+      return this.rule('match', () => {
+        const valueOpSelector = this.attempt(() => {
+          const value = this.value();
+          if (value === null) return null;
+          const operator = this.wordOp(['in'], 'In') ?? this.wordOp(['not', 'in'], 'Not In');
+          if (!operator) return null;
+          const selector = this.selector();
+          return selector ? ({ kind: 'match', selector, operator, value } as const) : null;
+        });
+        if (valueOpSelector) return valueOpSelector;
+        this.attempt(() => {
+          if (this.value() === null) return null;
+          if (!(this.wordOp(['in'], 'In') ?? this.wordOp(['not', 'in'], 'Not In'))) return null;
+          return this.notPred(() => this.selector()) && this.raise('Invalid selector');
+        });
+        return null;
+      });
+    });
+  }
+
+  /** `_? "==" _?` */
+  private symbolOp(symbol: string, operator: MatchOperator): MatchOperator | null {
+    return this.attempt(() => {
+      this.ws();
+      if (!this.lit(symbol)) return null;
+      this.ws();
+      return operator;
+    });
+  }
+
+  /** `_ "not" _ "in" _` (words separated and surrounded by whitespace; no trailing `_` when `trailing` is false). */
+  private wordOp(words: readonly string[], operator: MatchOperator, trailing = true): MatchOperator | null {
+    return this.attempt(() => {
+      for (const word of words) if (!this.ws() || !this.lit(word)) return null;
+      if (trailing && !this.ws()) return null;
+      return operator;
+    });
+  }
+
+  private selector(): string[] | null {
+    return this.rule('selector', () =>
+      this.attempt(() => {
+        const first = this.identifier();
+        if (first === null) return null;
+        const parts = [first];
+        for (;;) {
+          const next = this.attempt(() => (this.lit('.') ? this.identifier() : null)) ?? this.index();
+          if (next === null) break;
+          parts.push(next);
+        }
+        return parts;
+      }),
+    );
+  }
+
+  private identifier(): string | null {
+    return this.rule('Identifier', () =>
+      this.attempt(() => {
+        const start = this.pos;
+        if (!this.cls(LETTER, '[a-zA-Z]')) return null;
+        while (this.cls(WORD, '[a-zA-Z0-9_]'));
+        return this.src.slice(start, this.pos);
+      }),
+    );
+  }
+
+  private index(): string | null {
+    return this.rule('index', () => {
+      const key = this.attempt(() => {
+        if (!this.lit('[')) return null;
+        this.ws();
+        const s = this.string();
+        if (s === null) return null;
+        this.ws();
+        return this.lit(']') ? s : null;
+      });
+      if (key !== null) return key;
+      this.attempt(() => {
+        if (!this.lit('[')) return null;
+        this.ws();
+        return this.notPred(() => this.string() !== null) && this.raise('Invalid index');
+      });
+      this.attempt(() => {
+        if (!this.lit('[')) return null;
+        this.ws();
+        if (this.string() === null) return null;
+        this.ws();
+        return this.notPred(() => this.lit(']')) && this.raise('Unclosed index expression');
+      });
+      return null;
+    });
+  }
+
+  private value(): string | null {
+    return this.rule('value', () => {
+      const selector = this.selector();
+      if (selector) return selector.join('.');
+      return this.number() ?? this.string();
+    });
+  }
+
+  private number(): string | null {
+    return this.rule('number', () => {
+      const start = this.pos;
+      const ok = this.attempt(() => {
+        this.lit('-');
+        return this.integerOrFloat() && this.andPred(() => this.afterNumbers());
+      });
+      if (ok) return this.src.slice(start, this.pos);
+      this.attempt(() => {
+        this.lit('-');
+        return this.integerOrFloat() && this.notPred(() => this.afterNumbers()) && this.raise('Invalid number literal');
+      });
+      return null;
+    });
+  }
+
+  private afterNumbers(): boolean {
+    return this.rule('AfterNumbers', () => this.andPred(() => this.ws() || this.eof() || this.lit(')')));
+  }
+
+  private integerOrFloat(): boolean {
+    return this.rule('IntegerOrFloat', () =>
+      Boolean(
+        this.attempt(() => {
+          if (!this.lit('0')) {
+            if (!this.cls(NONZERO, '[1-9]')) return null;
+            while (this.cls(DIGIT, '[0-9]'));
+          }
+          this.attempt(() => {
+            if (!this.lit('.') || !this.cls(DIGIT, '[0-9]')) return null;
+            while (this.cls(DIGIT, '[0-9]'));
+            return true;
+          });
+          return true;
+        }),
+      ),
+    );
+  }
+
+  private string(): string | null {
+    return this.rule('string', () => {
+      const start = this.pos;
+      const closed = this.attempt(() => this.quoted('`', true)) ?? this.attempt(() => this.quoted('"', true));
+      if (closed !== null) {
+        const literal = this.src.slice(start, this.pos);
+        const value = unquote(literal);
+        if (value === null) {
+          this.errors.push({ at: start, text: 'rule "string": invalid syntax' });
+          return '';
+        }
+        return value;
+      }
+      this.attempt(() => {
+        if (this.attempt(() => this.quoted('`', false)) === null && this.attempt(() => this.quoted('"', false)) === null) return null;
+        return this.eof() && this.raise('Unterminated string literal');
+      });
+      return null;
+    });
+  }
+
+  /** `'q' (!'q' .)* 'q'` (the closing quote only when `closing`). */
+  private quoted(q: string, closing: boolean): true | null {
+    if (!this.lit(q)) return null;
+    for (;;) {
+      const save = this.pos;
+      if (this.notPred(() => this.lit(q)) && this.any()) continue;
+      this.pos = save;
+      break;
+    }
+    return !closing || this.lit(q) ? true : null;
+  }
+
+  // ---------------------------------------------------------------- positions
+
+  /** pigeon's `line:col (offset)` of a string index. */
+  private position(at: number): string {
+    let line = 1;
+    let col = 0;
+    let offset = 0;
+    let i = 0;
+    for (;;) {
+      const ch = this.charAt(i);
+      col += 1;
+      if (ch === '\n') {
+        line += 1;
+        col = 0;
+      }
+      if (i >= at || ch === '') break;
+      offset += Buffer.byteLength(ch);
+      i += ch.length;
+    }
+    return `${line}:${col} (${offset})`;
+  }
+}
+
+function byBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function listJoin(list: readonly string[]): string {
+  if (list.length <= 1) return list[0] ?? '';
+  return `${list.slice(0, -1).join(', ')} or ${list[list.length - 1] ?? ''}`;
+}
+
+/** Go's strconv.Unquote for a "…" or `…` literal; null where Go answers ErrSyntax. */
+export function unquote(literal: string): string | null {
+  if (literal.startsWith('`')) return literal.slice(1, -1).replace(/\r/g, '');
+  const body = literal.slice(1, -1);
+  if (body.includes('\n')) return null;
+  let out = '';
+  for (let i = 0; i < body.length; ) {
+    const ch = body[i] ?? '';
+    if (ch !== '\\') {
+      out += ch;
+      i += 1;
+      continue;
+    }
+    const kind = body[i + 1];
+    const simple: Readonly<Record<string, string>> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"' };
+    if (kind !== undefined && simple[kind] !== undefined) {
+      out += simple[kind];
+      i += 2;
+      continue;
+    }
+    const hex = (digits: number): number | null => {
+      const text = body.slice(i + 2, i + 2 + digits);
+      return text.length === digits && /^[0-9a-fA-F]+$/.test(text) ? parseInt(text, 16) : null;
+    };
+    if (kind === 'x') {
+      const v = hex(2);
+      if (v === null) return null;
+      out += byteChar(v);
+      i += 4;
+      continue;
+    }
+    if (kind === 'u' || kind === 'U') {
+      const digits = kind === 'u' ? 4 : 8;
+      const v = hex(digits);
+      if (v === null || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return null;
+      out += String.fromCodePoint(v);
+      i += 2 + digits;
+      continue;
+    }
+    if (kind !== undefined && /[0-7]/.test(kind)) {
+      const text = body.slice(i + 1, i + 4);
+      if (!/^[0-7]{3}$/.test(text)) return null;
+      const v = parseInt(text, 8);
+      if (v > 0xff) return null;
+      out += byteChar(v);
+      i += 4;
+      continue;
+    }
+    return null;
+  }
+  return out;
+}
+
+/** A `\xHH` / `\ooo` escape is one byte in Go; above 0x7f it is no UTF-8 text and equals no record value. */
+function byteChar(v: number): string {
+  return v <= 0x7f ? String.fromCharCode(v) : '\ufffd';
+}
