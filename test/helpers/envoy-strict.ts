@@ -7,6 +7,12 @@
  * `{'@type', ...fields}` (what the builders write) and `{type_url, value: bytes}` (what decoding
  * gives) — whose embedded message is looked up by its type URL and checked the same way.
  * Well-known types (Duration, wrappers, Struct/Value) are ordinary messages to the walker.
+ *
+ * Every assertion here also applies what Envoy itself checks when it loads a resource
+ * (./envoy-validate: the protoc-gen-validate rules of the vendored protos and Envoy's semantic
+ * checks), so each test that asserts a resource is known to Envoy or accepted by grpc-js-xds also
+ * asserts that Envoy would load it. `assertEnvoyLoadsSnapshot` adds the references between the
+ * resources of a whole snapshot.
  */
 import assert from 'node:assert/strict';
 import * as protobuf from 'protobufjs';
@@ -20,7 +26,9 @@ import { ListenerResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-t
 import { RouteConfigurationResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/route-config-resource-type';
 import type { XdsDecodeContext, XdsResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type';
 import { envoyRoot } from '../../src/relay/xds/envoy-protos';
-import { type ResourceKind, TYPE_URLS } from '../../src/relay/snapshot/snapshot-types';
+import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
+import { type ClientProfile, kindOfTypeUrl, type ResourceKind, type Snapshot, TYPE_URLS } from '../../src/relay/snapshot/snapshot-types';
+import { type EnvoyReport, formatViolation, pgvViolations, validateBootstrapJson, validateResource, validateSnapshot } from './envoy-validate';
 
 const ANY = '.google.protobuf.Any';
 const INT32 = new Set(['int32', 'sint32', 'sfixed32']);
@@ -180,6 +188,28 @@ export function strictProblems(typeName: string, value: unknown): string[] {
 export function assertKnownToEnvoy(typeName: string, value: unknown): void {
   const problems = strictProblems(typeName, value);
   assert.deepEqual(problems, [], `not a valid ${typeName}:\n  ${problems.join('\n  ')}`);
+  const kind = kindOfTypeUrl(`type.googleapis.com/${typeName}`);
+  if (kind) assertEnvoyLoads(validateResource(kind, value), `Envoy would refuse this ${typeName}`);
+  else assertNoViolations(pgvViolations(typeName, value).map(formatViolation), `Envoy would refuse this ${typeName}`);
+}
+
+function assertNoViolations(errors: readonly string[], what: string): void {
+  assert.deepEqual(errors, [], `${what}:\n  ${errors.join('\n  ')}`);
+}
+
+/** No PGV violation, no semantic error and no warning. */
+function assertEnvoyLoads(result: EnvoyReport, what: string): void {
+  assertNoViolations([...result.errors, ...result.warnings], what);
+}
+
+/** Envoy (and, for proxyless, gRPC) would load every resource of the snapshot, and every reference between them resolves. */
+export function assertEnvoyLoadsSnapshot(profile: ClientProfile, snapshot: Snapshot): void {
+  assertEnvoyLoads(validateSnapshot(profile, snapshot), `Envoy would refuse the ${profile} snapshot ${snapshot.version}`);
+}
+
+/** Envoy would start with this bootstrap (proto3 JSON, as `vmss-mesh bootstrap envoy` prints it). */
+export function assertEnvoyLoadsBootstrap(document: unknown): void {
+  assertEnvoyLoads(validateBootstrapJson(document), 'Envoy would refuse this bootstrap');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,4 +240,6 @@ export function assertGrpcJsAccepts(kind: ResourceKind, name: string, bytes: Uin
   const verdict = grpcJsDecode(kind, bytes);
   assert.equal(verdict.error, undefined, `grpc-js-xds rejects ${kind} ${name}: ${verdict.error}`);
   assert.equal(verdict.name, name, `grpc-js-xds reads ${kind} ${name} as ${verdict.name}`);
+  const label = `${RESOURCE_TYPE_NAMES[kind].slice(RESOURCE_TYPE_NAMES[kind].lastIndexOf('.') + 1)}(${name})`;
+  assertEnvoyLoads(validateResource(kind, bytes, label), `Envoy would refuse ${kind} ${name}`);
 }
