@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { allFunctions } from '../functions/all-functions';
 import { resetAppRuntime } from '../functions/runtime';
 import { startArmEmulator, type ArmEmulator } from './arm-emulator';
 import type { ArmOperationRecord, IpAllocator, LifecycleDurations } from './arm-emulator';
@@ -107,7 +106,8 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
     const host = options.funcBinary
       ? await startFuncHost({ funcBinary: options.funcBinary, settings, port: options.hostPort ?? 0 })
       : await startFunctionsHost({
-          definitions: allFunctions(process.env),
+          // The packaged app, loaded as the worker loads it, with these settings as its environment.
+          env: { ...process.env, ...settings },
           port: options.hostPort ?? 0,
           runTimers: options.runTimers ?? false,
           log: options.log ?? (() => undefined),

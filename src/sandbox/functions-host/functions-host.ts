@@ -1,21 +1,33 @@
 /**
- * A local host for people without Azure Functions Core Tools. It serves the routes `func start`
- * serves and invokes the same function definitions the runtime registers:
+ * A local host for people without Azure Functions Core Tools. It loads the packaged Functions app
+ * (dist/functions-app) as the Node.js worker does, with the stand-in of `@azure/functions-core`
+ * (src/sandbox/functions-worker), and serves what `func start` serves from the metadata the app
+ * registered — every request, delivery and tick becomes an RPC InvocationRequest run through the
+ * app's own programming model (`@azure/functions`' conversion code, as in Azure):
  * - `POST /runtime/webhooks/eventgrid?functionName=NAME` with `aeg-event-type`
- *   (SubscriptionValidation handshake, Notification deliveries in either schema, one invocation
- *   per event as the Event Grid extension does; any failed invocation → 500 so Event Grid retries);
- * - `/api/<route>` for HTTP functions (keys are not enforced locally, as with `func start`);
+ *   (SubscriptionValidation handshake answered by the host, Notification deliveries in either
+ *   schema, one invocation per event as the Event Grid extension does; any failed invocation →
+ *   500 so Event Grid retries);
+ * - `/<routePrefix>/<route>` for HTTP triggers (route, methods from their bindings; keys are not
+ *   enforced locally, as with `func start`);
  * - `POST /admin/functions/NAME` to run a non-HTTP function now (as the Functions admin API does);
- * - timers on their NCRONTAB schedule, one invocation at a time per timer (the runtime's singleton).
+ * - timers on their NCRONTAB schedule with their retry policy, one run at a time per timer.
  */
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit, type LogLevel, type Timer } from '@azure/functions';
-import { Cron } from 'croner';
-import type { FunctionDefinition } from '../../functions/definitions';
+import type { LogLevel } from '@azure/functions';
+import type { RpcInvocationRequest, RpcInvocationResponse, RpcLog } from '../functions-worker/core-api';
+import { triggerOf } from '../functions-worker/bindings';
+import type { RegisteredFunction } from '../functions-worker/functions-core';
+import { loadFunctionsApp, type FunctionsApp } from '../functions-worker/load-app';
+import { packagedApp } from '../functions-worker/packaged-app';
+import { answerClientError, decoded, jsonKind, parseJson, readBody, requestUrl, send, sendMessage, MAX_BODY_BYTES } from './http-io';
+import { httpRoutesOf, routePrefixOf } from './http-routes';
+import { eventGridInvocation, failureOf, httpAnswerOf, httpInvocation } from './rpc-messages';
+import { timerTrigger, type TimerTrigger } from './timer-trigger';
 
 export interface HostLogRecord {
   readonly time: string;
+  /** The function the line belongs to; 'host' for the host's own lines, 'worker' for the worker's. */
   readonly functionName: string;
   readonly invocationId: string;
   readonly level: LogLevel;
@@ -23,7 +35,10 @@ export interface HostLogRecord {
 }
 
 export interface FunctionsHostOptions {
-  readonly definitions: readonly FunctionDefinition[];
+  /** The Functions app folder (package.json `main`, host.json). Default: the packaged app, dist/functions-app. */
+  readonly appDirectory?: string;
+  /** The app's environment (its `process.env`, i.e. the app settings). Default: this process's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Default 7071, like `func start`; 0 picks a free port. */
   readonly port?: number;
   readonly host?: string;
@@ -37,93 +52,78 @@ export interface FunctionsHostOptions {
 
 export interface FunctionsHost {
   readonly url: string;
-  /** Runs a timer (or any non-HTTP function with no input) now and waits for it. */
+  /** Runs a timer now (one attempt, or the run in progress) and waits for it. */
   invoke(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 64 * 1024 * 1024; // Event Grid caps a delivery at 1 MB; leave room for tests.
+export interface LocalFunctionsHost extends FunctionsHost {
+  /** The loaded app: its functions with the metadata they registered. */
+  readonly app: FunctionsApp;
+  /** The HTTP routes served, e.g. "GET /api/status". */
+  readonly routes: readonly string[];
+}
 
 function defaultLog(record: HostLogRecord): void {
   process.stdout.write(`[${record.time}] ${record.functionName} ${record.level}: ${record.message}\n`);
 }
 
-function format(args: unknown[]): string {
-  return args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.stack ?? a.message : JSON.stringify(a))).join(' ');
+/** What the worker sends the host, as log records: every user line; the worker's own from warning up. */
+function recordOf(log: RpcLog): HostLogRecord | undefined {
+  const level = log.level ?? 'information';
+  if (log.logCategory === 'system' && (level === 'trace' || level === 'debug' || level === 'information' || level === 'none')) return undefined;
+  const functionName = log.category?.endsWith('.Invocation') ? log.category.slice(0, -'.Invocation'.length) : 'worker';
+  return { time: new Date().toISOString(), functionName, invocationId: log.invocationId ?? '-', level, message: log.message ?? '' };
 }
 
-export async function startFunctionsHost(options: FunctionsHostOptions): Promise<FunctionsHost> {
+export async function startFunctionsHost(options: FunctionsHostOptions = {}): Promise<LocalFunctionsHost> {
   const log = options.log ?? defaultLog;
-  const byName = new Map(options.definitions.map((d) => [d.name.toLowerCase(), d]));
-  const httpRoutes = options.definitions.flatMap((d) => (d.kind === 'http' ? [{ definition: d, route: (d.options.route ?? d.name).toLowerCase() }] : []));
+  const hostLog = (level: LogLevel, message: string, functionName = 'host', invocationId = '-') => log({ time: new Date().toISOString(), functionName, invocationId, level, message });
+  const packaged = options.appDirectory === undefined ? packagedApp() : undefined;
+  if (packaged?.warning) hostLog('warning', packaged.warning);
+  const app = await loadFunctionsApp({
+    appDirectory: options.appDirectory ?? packaged?.directory,
+    env: options.env ?? process.env,
+    log: (line) => {
+      const record = recordOf(line);
+      if (record) log(record);
+    },
+  });
 
-  const contextFor = (functionName: string, triggerType: string) => {
-    const invocationId = randomUUID();
-    return new InvocationContext({
-      invocationId,
-      functionName,
-      options: { trigger: { type: triggerType, name: 'trigger' } as never },
-      logHandler: (level, ...args) => log({ time: new Date().toISOString(), functionName, invocationId, level, message: format(args) }),
-    });
-  };
-  const hostLog = (level: LogLevel, message: string) => log({ time: new Date().toISOString(), functionName: 'host', invocationId: '-', level, message });
+  const prefix = routePrefixOf(app.directory);
+  const httpRoutes = httpRoutesOf(app.functions);
+  const kindOf = (fn: RegisteredFunction) => triggerOf(fn.metadata).type.toLowerCase();
 
-  const running = new Map<string, Promise<void>>();
-  const runTimer = async (definition: Extract<FunctionDefinition, { kind: 'timer' }>, cron: Cron | undefined, isPastDue = false) => {
-    const key = definition.name;
-    const busy = running.get(key);
-    if (busy) {
-      hostLog('information', `${definition.name}: previous run still in progress, this tick is skipped (singleton)`);
-      return busy;
+  /** One invocation through the worker, its failure logged as the host logs it. */
+  const run = async (fn: RegisteredFunction, request: RpcInvocationRequest): Promise<{ response: RpcInvocationResponse; failure: string | undefined }> => {
+    const started = Date.now();
+    const response = await app.invoke(request);
+    const failure = failureOf(response);
+    if (failure !== undefined) {
+      hostLog('error', `Executed '${fn.metadata.name}' (Failed, Id=${request.invocationId}, Duration=${Date.now() - started}ms): ${failure}`, fn.metadata.name ?? 'host', request.invocationId ?? '-');
     }
-    const timer: Timer = {
-      isPastDue,
-      schedule: { adjustForDST: true },
-      scheduleStatus: { last: new Date().toISOString(), next: cron?.nextRun()?.toISOString() ?? '', lastUpdated: new Date().toISOString() },
-    };
-    const run = (async () => {
-      try {
-        await definition.options.handler(timer, contextFor(definition.name, 'timerTrigger'));
-      } catch (error) {
-        hostLog('error', `${definition.name} failed: ${format([error])}`);
-      } finally {
-        running.delete(key);
-      }
-    })();
-    running.set(key, run);
-    return run;
+    return { response, failure };
   };
+  const failureOfRun = async (fn: RegisteredFunction, request: RpcInvocationRequest) => (await run(fn, request)).failure;
 
-  const crons: Cron[] = [];
-  if (options.runTimers !== false) {
-    for (const definition of options.definitions) {
-      if (definition.kind !== 'timer') continue;
-      const cron: Cron = new Cron(definition.options.schedule, { protect: true }, () => void runTimer(definition, cron));
-      crons.push(cron);
-      if (definition.options.runOnStartup) void runTimer(definition, cron);
-    }
+  const timers = new Map<string, TimerTrigger>();
+  for (const fn of app.functions) {
+    if (kindOf(fn) !== 'timertrigger') continue;
+    timers.set(
+      (fn.metadata.name ?? '').toLowerCase(),
+      timerTrigger({ fn, env: app.env, invoke: (request) => failureOfRun(fn, request), note: (level, message) => hostLog(level, message) }),
+    );
   }
+  if (options.runTimers !== false) for (const timer of timers.values()) timer.start();
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      hostLog('error', `unhandled: ${format([error])}`);
+      hostLog('error', `unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!res.headersSent) sendMessage(res, 500, 'internal error in the local host');
+      else res.destroy();
     });
   });
-
-  // Requests node:http cannot parse (bad request line, header or framing) never reach `handle`:
-  // answer them with a message too, instead of node's bare status line.
-  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
-    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
-    const [status, reason, message] =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'request headers too large']
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? [408, 'Request Timeout', 'request not received in time']
-          : [400, 'Bad Request', `malformed HTTP request (${error.code ?? 'parse error'})`];
-    const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${head ? '' : message}`);
-  });
+  server.on('clientError', answerClientError);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req).catch(() => null);
@@ -136,47 +136,51 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     if (path === '/runtime/webhooks/eventgrid') return eventGrid(req, res, url, body);
     if (path === '/admin/host/status' && req.method === 'GET') return send(res, 200, { state: 'Running' });
     if (path.startsWith('/admin/functions/') && req.method === 'POST') return adminInvoke(res, decoded(path.slice('/admin/functions/'.length)), body);
-    if (path.startsWith('/api/')) {
-      const route = decoded(path.slice('/api/'.length));
-      const match = httpRoutes.find((r) => r.route === route);
-      if (!match) return sendMessage(res, 404, `no HTTP function serves /api/${route}`);
-      const methods = (match.definition.options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
-      if (!methods.includes((req.method ?? 'GET').toUpperCase())) return sendMessage(res, 405, `method ${req.method} not allowed`);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const request = new HttpRequest({
-        method: req.method ?? 'GET',
-        url: url.href,
-        headers,
-        query: Object.fromEntries(url.searchParams),
-        body: body.length > 0 ? { bytes: body } : undefined,
-      });
-      let result: HttpResponseInit | HttpResponse | void;
-      try {
-        result = await match.definition.options.handler(request, contextFor(match.definition.name, 'httpTrigger'));
-      } catch (error) {
-        hostLog('error', `${match.definition.name} failed: ${format([error])}`);
-        return sendMessage(res, 500, `Exception while executing function: ${match.definition.name}`);
-      }
-      return sendFunctionResponse(res, result);
+    const segments = url.pathname.split('/').filter((s) => s !== '').map(decoded);
+    const prefixSegments = prefix === '' ? [] : prefix.split('/');
+    if (prefixSegments.every((p, i) => segments[i]?.toLowerCase() === p.toLowerCase()) && (prefix === '' || segments.length > prefixSegments.length)) {
+      return httpTrigger(req, res, url, body, segments.slice(prefixSegments.length));
     }
     return sendMessage(res, 404, 'not found');
   }
 
+  async function httpTrigger(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer, segments: string[]): Promise<void> {
+    const shown = `/${prefix ? `${prefix}/` : ''}${segments.join('/')}`;
+    const matches = httpRoutes.flatMap((route) => {
+      const params = route.match(segments);
+      return params ? [{ route, params }] : [];
+    });
+    if (matches.length === 0) return sendMessage(res, 404, `no HTTP function serves ${shown}`);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const match = matches.find((m) => m.route.methods.includes(method));
+    if (!match) return sendMessage(res, 405, `method ${req.method} not allowed`);
+    const { fn } = match.route;
+    const request = httpInvocation(fn, { method, url, rawHeaders: req.rawHeaders, body, params: match.params });
+    const { response, failure } = await run(fn, request);
+    if (failure !== undefined) return sendMessage(res, 500, `Exception while executing function: ${fn.metadata.name}`);
+    const answer = httpAnswerOf(response);
+    const headers: Array<[string, string]> = answer.headers.filter(([k]) => !['content-length', 'transfer-encoding', 'connection'].includes(k.toLowerCase())).map(([k, v]) => [k, v]);
+    headers.push(['content-length', String(answer.body.length)]);
+    res.writeHead(answer.status, headers.flat());
+    res.end(method === 'HEAD' ? undefined : answer.body);
+  }
+
   /** `POST /admin/functions/NAME` with `{"input": ...}` (the host's FunctionInvocation): run a non-HTTP function now, answer 202. */
   function adminInvoke(res: http.ServerResponse, name: string, body: Buffer): void {
-    const definition = byName.get(name.toLowerCase());
+    const fn = app.find(name);
     // The host's own answer for an unknown name (and for HTTP functions, which the admin API does not run).
-    if (!definition || definition.kind === 'http') return sendMessage(res, 404, `cannot find function: '${name}'`);
+    if (!fn || kindOf(fn) === 'httptrigger') return sendMessage(res, 404, `cannot find function: '${name}'`);
     const parsed = parseJson(body, '{}');
     if (!parsed.ok) return sendMessage(res, 400, `request body is not JSON: ${parsed.message}`);
     if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
       return sendMessage(res, 400, `request body must be a JSON object like {"input": ...}, got ${jsonKind(parsed.value)}`);
     }
-    if (definition.kind === 'timer') {
-      void runTimer(definition, undefined);
+    const timer = timers.get(name.toLowerCase());
+    if (timer) {
+      void timer.runNow();
       return send(res, 202, undefined);
     }
+    if (kindOf(fn) !== 'eventgridtrigger') return sendMessage(res, 404, `cannot find function: '${name}'`);
     // The input of an Event Grid function is the event: a JSON string (what the portal's Test/Run sends) or JSON itself.
     const input: unknown = (parsed.value as { input?: unknown }).input;
     let event: unknown = input;
@@ -185,7 +189,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       if (!inner.ok) return sendMessage(res, 400, `input is not a JSON event: ${inner.message}`);
       event = inner.value;
     }
-    void invokeEvent(definition, event);
+    void failureOfRun(fn, eventGridInvocation(fn, event));
     return send(res, 202, undefined);
   }
 
@@ -203,8 +207,8 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
     if (req.method !== 'POST') return sendMessage(res, 405, 'use POST');
     const name = url.searchParams.get('functionName') ?? '';
-    const definition = byName.get(name.toLowerCase());
-    if (!definition || definition.kind !== 'eventGrid') return sendMessage(res, 404, `cannot find function: '${name}'`);
+    const fn = app.find(name);
+    if (!fn || kindOf(fn) !== 'eventgridtrigger') return sendMessage(res, 404, `cannot find function: '${name}'`);
     const eventType = String(req.headers['aeg-event-type'] ?? '').toLowerCase();
     if (eventType === 'subscriptiondeletion' || eventType === 'unsubscribe') return send(res, 202, undefined);
     if (eventType !== 'notification' && eventType !== 'subscriptionvalidation') {
@@ -227,25 +231,14 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     const worker = async () => {
       while (next < events.length) {
         const event = events[next++];
-        if (!(await invokeEvent(definition, event))) failed += 1;
+        if ((await failureOfRun(fn, eventGridInvocation(fn, event))) !== undefined) failed += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.eventConcurrency ?? 8, events.length) }, worker));
     if (failed > 0) {
-      return sendMessage(res, 500, `Exception while executing function: ${definition.name} (${failed} of ${events.length} invocations failed; Event Grid will retry the delivery)`);
+      return sendMessage(res, 500, `Exception while executing function: ${fn.metadata.name} (${failed} of ${events.length} invocations failed; Event Grid will retry the delivery)`);
     }
     return send(res, 202, undefined);
-  }
-
-  async function invokeEvent(definition: Extract<FunctionDefinition, { kind: 'eventGrid' }>, event: unknown): Promise<boolean> {
-    const context = contextFor(definition.name, 'eventGridTrigger');
-    try {
-      await definition.options.handler(event, context);
-      return true;
-    } catch (error) {
-      context.error(`invocation failed: ${format([error])}`);
-      return false;
-    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -255,107 +248,24 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const address = server.address() as import('node:net').AddressInfo;
   const hostName = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
+  let closed: Promise<void> | undefined;
   return {
     url: `http://${hostName}:${address.port}`,
+    app,
+    routes: httpRoutes.map((r) => `${r.methods.join(',')} /${prefix ? `${prefix}/` : ''}${r.template}`),
     async invoke(name) {
-      const definition = byName.get(name.toLowerCase());
-      if (!definition || definition.kind !== 'timer') throw new TypeError(`no timer function named ${name}`);
-      await runTimer(definition, undefined);
+      const timer = timers.get(name.toLowerCase());
+      if (!timer) throw new TypeError(`no timer function named ${name}`);
+      await timer.runNow();
     },
-    async close() {
-      for (const cron of crons) cron.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await Promise.allSettled([...running.values()]);
+    close() {
+      closed ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await Promise.all([...timers.values()].map((t) => t.stop()));
+        await app.terminate();
+      })();
+      return closed;
     },
   };
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The request target as a URL, or undefined when it is not one (absolute-form targets keep only their path and query). */
-function requestUrl(req: http.IncomingMessage): URL | undefined {
-  const address = req.socket.localAddress ?? '127.0.0.1';
-  const fallback = `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort ?? 0}`;
-  const host = req.headers.host;
-  let base = fallback;
-  if (host !== undefined && URL.canParse(`http://${host}`)) {
-    const candidate = new URL(`http://${host}`);
-    // Only a bare host[:port] becomes the base: "user@host" or "host/path" in a Host header is not an authority we serve.
-    if (candidate.username === '' && candidate.password === '' && candidate.pathname === '/' && `${candidate.host}`.toLowerCase() === host.toLowerCase()) base = candidate.origin;
-  }
-  let target = req.url ?? '/';
-  if (!target.startsWith('/')) {
-    // Absolute form ("http://host/path"): serve its path and query.
-    if (!URL.canParse(target)) return undefined;
-    const absolute = new URL(target);
-    if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') return undefined;
-    target = `${absolute.pathname}${absolute.search}`;
-  }
-  // Appended to the origin, "//x/y" stays a path (resolved against a base it would name host x).
-  return URL.canParse(`${base}${target}`) ? new URL(`${base}${target}`) : undefined;
-}
-
-function decoded(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-type JsonResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
-
-/** JSON.parse without the stack: the message is what a client may see. `empty` is what an empty body means (none: an error). */
-function parseJson(body: Buffer, empty?: string): JsonResult {
-  const text = body.toString('utf8').replace(/^\uFEFF/, '');
-  if (text.trim() === '' && empty !== undefined) return { ok: true, value: JSON.parse(empty) as unknown };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-function jsonKind(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/** An error answer: a one-line plain-text message, as the Functions host and its Event Grid extension answer. */
-function sendMessage(res: http.ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message) });
-  res.end(message);
-}
-
-function send(res: http.ServerResponse, status: number, json: unknown): void {
-  if (json === undefined) {
-    res.writeHead(status);
-    res.end();
-    return;
-  }
-  const body = JSON.stringify(json);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-async function sendFunctionResponse(res: http.ServerResponse, result: HttpResponseInit | HttpResponse | void): Promise<void> {
-  const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, key) => (headers[key] = value));
-  const body = Buffer.from(await response.arrayBuffer());
-  res.writeHead(response.status, headers);
-  res.end(body);
 }

@@ -1,0 +1,180 @@
+/**
+ * Loads a Functions app as the Node.js worker does, with the stand-in of `@azure/functions-core`:
+ * WorkerInit (the app's package.json `main` is run; a `require('@azure/functions-core')` from it
+ * gets this load's module; appStart hooks; the programming model's capabilities), then the
+ * host's FunctionsMetadataRequest (registration closes; the functions' metadata is what the
+ * host would index), then invocations through the registered programming model.
+ *
+ * Each load is its own worker: the entry file is compiled afresh (never taken from or put in
+ * require.cache), so its module-level state (the app's cached runtime, the bundled
+ * `@azure/functions` and its cached core module) belongs to this load alone. The app also gets
+ * its own `process.env` (a worker process has its own environment): `process` inside the app is
+ * the real one except for `env`, so two apps in one process run with their own settings.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+import type { AppStartContext, AppTerminateContext, ProgrammingModel, RpcFunctionMetadata, RpcInvocationRequest, RpcInvocationResponse, RpcLog, WorkerCapabilities } from './core-api';
+import { createFunctionsCore, WorkerSystemError, type RegisteredFunction } from './functions-core';
+import { executeHooks, handleInvocation } from './invocation';
+import { packagedAppDirectory } from './packaged-app';
+
+/** The capabilities the worker announces before the programming model adds its own. */
+export const WORKER_CAPABILITIES: Readonly<WorkerCapabilities> = {
+  RawHttpBodyBytes: 'true',
+  RpcHttpTriggerMetadataRemoved: 'true',
+  RpcHttpBodyOnly: 'true',
+  IgnoreEmptyValuedRpcHttpHeaders: 'true',
+  UseNullableValueDictionaryForHttp: 'true',
+  WorkerStatus: 'true',
+  TypedDataCollection: 'true',
+  HandlesWorkerTerminateMessage: 'true',
+};
+
+/** The host version the local host announces (WorkerInitRequest.hostVersion). */
+export const LOCAL_HOST_VERSION = '4.0.0-vmss-mesh-local';
+
+export interface LoadFunctionsAppOptions {
+  /** The app folder (package.json with `main`); default: the packaged app, dist/functions-app. */
+  readonly appDirectory?: string;
+  /** The app's `process.env`; default: a copy of this process's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly hostVersion?: string;
+  /** The worker's log stream (what it would send the host as RpcLog). Default: dropped. */
+  readonly log?: (log: RpcLog) => void;
+}
+
+export interface FunctionsApp {
+  readonly directory: string;
+  readonly entryPoint: string;
+  readonly workerId: string;
+  /** In registration order, with the metadata the host receives. */
+  readonly functions: readonly RegisteredFunction[];
+  readonly programmingModel: ProgrammingModel;
+  readonly capabilities: WorkerCapabilities;
+  /** The app's own environment (what `process.env` is inside it). */
+  readonly env: Record<string, string | undefined>;
+  /** A function by name, case-insensitively (as the host matches names). */
+  find(name: string): RegisteredFunction | undefined;
+  /** One InvocationRequest → its InvocationResponse (failures are in `result`, never thrown). */
+  invoke(request: RpcInvocationRequest): Promise<RpcInvocationResponse>;
+  /** WorkerTerminate: runs the appTerminate hooks once. */
+  terminate(): Promise<void>;
+}
+
+export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): Promise<FunctionsApp> {
+  const directory = path.resolve(options.appDirectory ?? packagedAppDirectory());
+  const entryPoint = entryPointOf(directory);
+  const log = options.log ?? (() => undefined);
+  const core = createFunctionsCore({ hostVersion: options.hostVersion ?? LOCAL_HOST_VERSION, log });
+  const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  const workerId = randomUUID();
+
+  log({ message: `Loading entry point file "${path.basename(entryPoint)}"`, level: 'debug', logCategory: 'system' });
+  core.setCurrentEntryPoint(entryPoint);
+  try {
+    runEntryPoint(entryPoint, core.module, env);
+  } catch (error) {
+    throw new WorkerSystemError(`Worker was unable to load entry point "${path.basename(entryPoint)}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    core.setCurrentEntryPoint(undefined);
+  }
+  log({ message: `Loaded entry point file "${path.basename(entryPoint)}"`, level: 'debug', logCategory: 'system' });
+
+  const appStart = hookContext<AppStartContext>(core.appLevelOnlyHookData, core.appHookData, { functionAppDirectory: directory });
+  await executeHooks(core, 'appStart', appStart);
+
+  const programmingModel = core.programmingModel;
+  if (!programmingModel) throw new WorkerSystemError(`${entryPoint} set no programming model (does it use @azure/functions v4, bundled, with @azure/functions-core left external?)`);
+  const capabilities = programmingModel.getCapabilities ? await programmingModel.getCapabilities({ ...WORKER_CAPABILITIES }) : { ...WORKER_CAPABILITIES };
+
+  // The host's FunctionsMetadataRequest: from now on registrations are refused.
+  core.lockIndexing();
+  const functions = [...core.functions.values()];
+  if (functions.length === 0) throw new WorkerSystemError(`${entryPoint} registered no functions`);
+
+  let terminated: Promise<void> | undefined;
+  return {
+    directory,
+    entryPoint,
+    workerId,
+    functions,
+    programmingModel,
+    capabilities,
+    env,
+    find: (name) => functions.find((f) => (f.metadata.name ?? '').toLowerCase() === name.toLowerCase()),
+    invoke: (request) => handleInvocation(core, request, workerId),
+    terminate() {
+      terminated ??= executeHooks(core, 'appTerminate', hookContext<AppTerminateContext>(core.appLevelOnlyHookData, core.appHookData, {}));
+      return terminated;
+    },
+  };
+}
+
+/** The function's name as registered (metadata.name is always set by registerFunction). */
+export function functionName(metadata: RpcFunctionMetadata): string {
+  return metadata.name ?? metadata.functionId ?? '';
+}
+
+function entryPointOf(directory: string): string {
+  const packageJson = path.join(directory, 'package.json');
+  if (!existsSync(packageJson)) throw new WorkerSystemError(`No package.json in the Functions app folder ${directory}`);
+  const main: unknown = (JSON.parse(readFileSync(packageJson, 'utf8')) as { main?: unknown }).main;
+  if (typeof main !== 'string' || main === '') throw new WorkerSystemError(`${packageJson} names no "main" entry point`);
+  const entryPoint = path.resolve(directory, main);
+  if (!existsSync(entryPoint)) throw new WorkerSystemError(`Worker was unable to load entry point "${main}": File does not exist`);
+  return entryPoint;
+}
+
+/**
+ * Runs a CommonJS entry file as a fresh module: its `require('@azure/functions-core')` returns
+ * `coreModule` (the worker's interception), `process` / `require('process')` show `env`.
+ */
+function runEntryPoint(file: string, coreModule: unknown, env: Record<string, string | undefined>): void {
+  const appProcess = processWithEnv(env);
+  const base = createRequire(file);
+  const appRequire = Object.assign(
+    (id: string): unknown => {
+      if (id === '@azure/functions-core') return coreModule;
+      if (id === 'process' || id === 'node:process') return appProcess;
+      return base(id);
+    },
+    { resolve: base.resolve, cache: base.cache, extensions: base.extensions, main: base.main },
+  );
+  const module = { exports: {} as unknown, id: file, filename: file, path: path.dirname(file), loaded: false, children: [], paths: [], require: appRequire };
+  const wrapper = vm.compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname', 'process'], { filename: file });
+  wrapper.call(module.exports, module.exports, appRequire, module, file, path.dirname(file), appProcess);
+  module.loaded = true;
+}
+
+/** This process, with its own `env`. */
+function processWithEnv(env: Record<string, string | undefined>): NodeJS.Process {
+  let ownEnv = env;
+  return new Proxy(process, {
+    get: (target, key) => (key === 'env' ? ownEnv : Reflect.get(target, key, target)),
+    set: (target, key, value) => {
+      if (key === 'env') {
+        ownEnv = value as Record<string, string | undefined>;
+        return true;
+      }
+      return Reflect.set(target, key, value, target);
+    },
+  });
+}
+
+/** A hook context: `hookData` and `appHookData` are readable, not assignable (as in the worker). */
+function hookContext<T>(hookData: Record<string, unknown>, appHookData: Record<string, unknown>, rest: object): T {
+  const context: Record<string, unknown> = { ...rest };
+  for (const [key, value] of [['hookData', hookData], ['appHookData', appHookData]] as const) {
+    Object.defineProperty(context, key, {
+      enumerable: true,
+      get: () => value,
+      set: () => {
+        throw new TypeError(`Cannot assign to read only property '${key}'`);
+      },
+    });
+  }
+  return context as T;
+}
