@@ -1,0 +1,45 @@
+/**
+ * Schema check of a Terraform configuration without Terraform or network: every resource, data
+ * and provider block under a directory (modules included) against the provider schemas carried by
+ * the CDK for Terraform provider packages (devDependencies).
+ */
+import { topBlocks } from './hcl-blocks';
+import { checkTopBlock, formatProblem, type Problem } from './rules';
+import { loadProviderSchema } from './schema-cache';
+import type { ProviderSchema } from './provider-schema';
+
+export { formatProblem, type Problem };
+
+/** The CDK provider packages the check reads, one per provider `infra/` uses. */
+export const PROVIDER_PACKAGES = ['@cdktf/provider-azurerm', '@cdktf/provider-random'] as const;
+
+/** Provider schemas by local name (`azurerm`, `random`), each loaded once per process. */
+export function providerSchemas(): Map<string, ProviderSchema> {
+  const schemas = new Map<string, ProviderSchema>();
+  for (const name of PROVIDER_PACKAGES) {
+    const { schema } = loadProviderSchema(name);
+    schemas.set(schema.provider, schema);
+  }
+  return schemas;
+}
+
+export interface CheckResult {
+  readonly problems: readonly Problem[];
+  /** How many blocks were checked, by kind. */
+  readonly checked: { readonly resource: number; readonly data: number; readonly provider: number };
+  /** Every `type` checked (resources and data sources). */
+  readonly types: ReadonlySet<string>;
+}
+
+export async function checkTerraformDirectory(dir: string, schemas: ReadonlyMap<string, ProviderSchema> = providerSchemas()): Promise<CheckResult> {
+  const problems: Problem[] = [];
+  const checked = { resource: 0, data: 0, provider: 0 };
+  const types = new Set<string>();
+  for (const top of await topBlocks(dir)) {
+    checked[top.kind]++;
+    if (top.kind !== 'provider') types.add(top.kind === 'data' ? `data.${top.type}` : top.type);
+    problems.push(...checkTopBlock(top, schemas));
+  }
+  problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  return { problems, checked, types };
+}
