@@ -18,7 +18,7 @@ import { autoscaleNotification, autoscaleRequest, postWebhook } from './event-gr
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble, type ConsulDouble } from './consul-double';
 import { startConsulAgent } from './consul-agent';
-import { findOnPath } from './find-binary';
+import { findFuncBinary, findOnPath } from './find-binary';
 import { claimLoopbackBlock } from './loopback-block';
 import { computeTargetOf, parseResourceId } from '../shared/resource-id';
 import type { HostLogRecord } from './functions-host/functions-host';
@@ -169,8 +169,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onClose('relay', () => relay.close());
     await relay.ready;
 
-    const funcBinary = options.useFuncBinary === false ? undefined : findOnPath('func');
-    log(funcBinary ? `Functions app: func start (${funcBinary})` : 'Functions app: the local host (the routes of func start; no func on the PATH)');
+    const func = options.useFuncBinary === false ? { says: 'the local host (the routes of func start; Core Tools not wanted)' } : findFuncBinary();
+    const funcBinary = func.binary;
+    log(`Functions app: ${func.says}`);
     const world = await startLocalWorld({
       consulUrl: consul.url,
       ipAllocator: block.allocator,
