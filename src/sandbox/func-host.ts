@@ -1,17 +1,39 @@
 /**
  * The Functions app under Azure Functions Core Tools (`func start`), for users who have them:
- * the compiled app (npm run build) is staged in a temporary app folder with a generated
- * local.settings.json, so the user's own local.settings.json is never touched.
+ * the packaged app (dist/functions-app from build/functions-app.mjs: host.json, a package.json
+ * whose main is one bundle, main.js, proto/) is copied to a temporary folder with a generated
+ * local.settings.json, so func runs what a deployment runs and the user's own
+ * local.settings.json is never touched.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port';
 import type { FunctionsHost } from './functions-host/functions-host';
 
-const ROOT = path.resolve(__dirname, '../..');
+/** What the packaged app must hold for func (see build/functions-app.mjs). */
+const PACKAGED_APP_FILES = ['host.json', 'package.json', 'main.js'];
 
+/**
+ * The packaged Functions app's folder: dist/functions-app in the nearest folder upwards from
+ * `from` that has one. In a checkout without it, build/functions-app.mjs makes it first.
+ */
+export function packagedFunctionsApp(from: string = __dirname, log: (line: string) => void = () => undefined): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const app = path.join(dir, 'dist', 'functions-app');
+    if (PACKAGED_APP_FILES.every((file) => existsSync(path.join(app, file)))) return app;
+    const script = path.join(dir, 'build', 'functions-app.mjs');
+    if (existsSync(script)) {
+      log('packaging the Functions app for func start (node build/functions-app.mjs)…');
+      const build = spawnSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' });
+      if (build.status !== 0) throw new Error(`node build/functions-app.mjs failed: ${build.stderr || build.stdout}`);
+      if (PACKAGED_APP_FILES.every((file) => existsSync(path.join(app, file)))) return app;
+      throw new Error(`node build/functions-app.mjs did not write ${app}`);
+    }
+    if (path.dirname(dir) === dir) throw new Error(`the packaged Functions app (dist/functions-app) is not found above ${from}: run npm run build in the vmss-mesh checkout`);
+  }
+}
 
 export interface FuncHostOptions {
   readonly funcBinary: string;
@@ -21,18 +43,16 @@ export interface FuncHostOptions {
   readonly port: number;
   readonly log?: (line: string) => void;
   readonly timeoutMs?: number;
+  /** The packaged app to stage (default: packagedFunctionsApp()). */
+  readonly appDir?: string;
 }
 
 export async function startFuncHost(options: FuncHostOptions): Promise<FunctionsHost> {
   const log = options.log ?? (() => undefined);
-  if (!existsSync(path.join(ROOT, 'dist/src/functions/index.js'))) {
-    log('building the app for func start (npm run build)…');
-    const build = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr || build.stdout}`);
-  }
+  const packaged = options.appDir ?? packagedFunctionsApp(__dirname, log);
   const appDir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-func-'));
-  for (const file of ['host.json', 'package.json']) cpSync(path.join(ROOT, file), path.join(appDir, file));
-  for (const dir of ['dist', 'node_modules']) symlinkSync(path.join(ROOT, dir), path.join(appDir, dir), 'dir');
+  // A copy, not links: func and the worker see one self-contained folder, as after a zip deploy.
+  cpSync(packaged, appDir, { recursive: true });
   writeFileSync(
     path.join(appDir, 'local.settings.json'),
     JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', AzureWebJobsStorage: 'UseDevelopmentStorage=true', ...options.settings } }, null, 2),
