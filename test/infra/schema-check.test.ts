@@ -39,8 +39,13 @@ describe('the schema the check reads', () => {
   test('required, at-most-one and computed-only are read from the .jsii', () => {
     const vm = azurerm().resources['azurerm_linux_virtual_machine'];
     assert.ok(vm);
-    assert.deepEqual(vm.attributes['size'], { required: true });
-    assert.deepEqual(vm.attributes['custom_data'], { required: false });
+    assert.deepEqual(vm.attributes['size'], { required: true, kind: 'string' });
+    assert.deepEqual(vm.attributes['custom_data'], { required: false, kind: 'string' });
+    assert.deepEqual(vm.attributes['zone'], { required: false, kind: 'string' });
+    assert.equal(vm.attributes['vtpm_enabled']?.kind, 'bool');
+    assert.equal(vm.attributes['max_bid_price']?.kind, 'number');
+    assert.equal(vm.attributes['network_interface_ids']?.kind, 'list');
+    assert.equal(vm.attributes['tags']?.kind, 'map');
     assert.equal(vm.blocks['os_disk']?.required, true);
     assert.equal(vm.blocks['os_disk']?.maxOne, true);
     assert.equal(vm.blocks['admin_ssh_key']?.maxOne, false);
@@ -277,6 +282,30 @@ resource "aws_instance" "x" {}
       'syntax/main.tf:15: azurerm_linux_virtual_machine.vm: at most one os_disk block is allowed',
       'syntax/main.tf:20: azurerm_linux_virtual_machine.vm: tags is an argument, not a block: write tags = …',
       'syntax/main.tf:23: azurerm_linux_virtual_machine.vm: boot_diagnostics is a block: write boot_diagnostics { … }, not boot_diagnostics = …',
+    ]);
+  });
+
+  test('a literal of the wrong kind; a required argument set to null', async () => {
+    const problems = await check('kinds', {
+      'main.tf': `resource "azurerm_public_ip" "ip" {
+  name                    = null
+  resource_group_name     = "rg"
+  location                = "westeurope"
+  allocation_method       = "Static"
+  zones                   = "1"
+  idle_timeout_in_minutes = "four"
+  tags                    = ["a"]
+  domain_name_label       = "\${var.label}"
+  ip_tags                 = { a = "b" }
+  sku                     = 1
+}
+`,
+    });
+    assert.deepEqual(problems, [
+      'kinds/main.tf:2: azurerm_public_ip.ip: required argument name is null',
+      'kinds/main.tf:6: azurerm_public_ip.ip: zones: the string "1" where a list is required',
+      'kinds/main.tf:7: azurerm_public_ip.ip: idle_timeout_in_minutes: the string "four" where a number is required',
+      'kinds/main.tf:8: azurerm_public_ip.ip: tags: a list where a map is required',
     ]);
   });
 

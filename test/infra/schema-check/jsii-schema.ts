@@ -18,7 +18,7 @@
  *   settable"): SDKv2 adds it as optional+computed but providers ignore a configured value, so the
  *   check counts a top-level `id` as computed-only.
  */
-import type { BodySchema, NestedSchema, ProviderSchema } from './provider-schema';
+import type { AttributeSchema, BodySchema, NestedSchema, ProviderSchema, ValueKind } from './provider-schema';
 
 interface JsiiDocs {
   readonly summary?: string;
@@ -80,6 +80,14 @@ function structOf(assembly: JsiiAssembly, ref: JsiiTypeRef): { fqn: string; list
   return undefined;
 }
 
+function valueKind(ref: JsiiTypeRef): ValueKind {
+  if (ref.primitive === 'string' || ref.primitive === 'number') return ref.primitive;
+  if (ref.primitive === 'boolean') return 'bool';
+  if (ref.collection) return ref.collection.kind === 'array' ? 'list' : 'map';
+  const kinds = new Set((ref.union?.types ?? []).filter((t) => t.fqn !== 'cdktf.IResolvable').map(valueKind));
+  return kinds.size === 1 ? ([...kinds][0] as ValueKind) : 'any';
+}
+
 function terraformName(property: JsiiProperty): string {
   const docs = `${property.docs?.summary ?? ''} ${property.docs?.remarks ?? ''}`;
   return PROPERTY_ANCHOR.exec(docs)?.[1] ?? snakeCase(property.name);
@@ -94,7 +102,7 @@ function structProperties(assembly: JsiiAssembly, fqn: string): JsiiProperty[] {
 }
 
 function readBody(assembly: JsiiAssembly, structFqn: string, getterClassFqn: string, topLevel: boolean): BodySchema {
-  const attributes: Record<string, { required: boolean }> = {};
+  const attributes: Record<string, AttributeSchema> = {};
   const blocks: Record<string, NestedSchema> = {};
   const computed = new Set<string>();
   const settableCdkNames = new Set<string>();
@@ -114,7 +122,7 @@ function readBody(assembly: JsiiAssembly, structFqn: string, getterClassFqn: str
         body: readBody(assembly, nested.fqn, `${nested.fqn}OutputReference`, false),
       };
     } else {
-      attributes[name] = { required: property.optional !== true };
+      attributes[name] = { required: property.optional !== true, kind: valueKind(property.type) };
     }
   }
   const getters = (assembly.types[getterClassFqn]?.properties ?? []).filter((p) => p.static !== true);

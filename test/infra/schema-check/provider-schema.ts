@@ -5,8 +5,12 @@
  * Names are Terraform's (snake_case), not the CDK's.
  */
 
+/** The kind of value an argument takes (enough to tell a literal of the wrong shape). */
+export type ValueKind = 'string' | 'number' | 'bool' | 'list' | 'map' | 'any';
+
 export interface AttributeSchema {
   readonly required: boolean;
+  readonly kind: ValueKind;
 }
 
 export interface NestedSchema {

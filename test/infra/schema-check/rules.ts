@@ -5,7 +5,7 @@
  */
 import { bodyItems, type BodyItem, type JsonBody, type TopBlock } from './hcl-blocks';
 import type { OutlineBlock } from './hcl-locator';
-import type { BodySchema, ProviderSchema } from './provider-schema';
+import type { BodySchema, ProviderSchema, ValueKind } from './provider-schema';
 
 export interface Problem {
   readonly file: string;
@@ -54,6 +54,32 @@ export function suggestion(name: string, candidates: Iterable<string>): string {
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
   return best === undefined ? '' : ` (did you mean ${best}?)`;
+}
+
+/**
+ * Why a literal cannot convert to the argument's kind (Terraform converts between string, number
+ * and bool where the text allows it, never between a scalar and a collection). Expressions are
+ * not evaluated: any string holding an interpolation or directive is left alone.
+ */
+export function literalMismatch(value: unknown, kind: ValueKind): string | undefined {
+  if (kind === 'any' || value === null || value === undefined) return undefined;
+  const describe = Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value === 'string' ? `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"` : `${typeof value === 'boolean' ? 'the bool' : 'the number'} ${String(value)}`;
+  if (typeof value === 'string' && /[$%]\{/.test(value)) return undefined;
+  const ok = (() => {
+    switch (kind) {
+      case 'list':
+        return Array.isArray(value);
+      case 'map':
+        return typeof value === 'object' && !Array.isArray(value);
+      case 'string':
+        return typeof value !== 'object';
+      case 'number':
+        return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)));
+      case 'bool':
+        return typeof value === 'boolean' || value === 'true' || value === 'false';
+    }
+  })();
+  return ok ? undefined : `${describe} where ${kind === 'list' ? 'a list' : kind === 'map' ? 'a map' : `a ${kind}`} is required`;
 }
 
 /** Where else in a schema a nested block of this name lives, as `a.b` paths. */
@@ -125,7 +151,13 @@ class BlockChecker {
   }
 
   private checkAttribute(schema: BodySchema, item: Extract<BodyItem, { syntax: 'attribute' }>, at: string): void {
-    if (schema.attributes[item.name]) return;
+    const attribute = schema.attributes[item.name];
+    if (attribute) {
+      if (attribute.required && item.value === null) this.report(item.line, `required argument ${item.name}${at} is null`);
+      const mismatch = literalMismatch(item.value, attribute.kind);
+      if (mismatch) this.report(item.line, `${item.name}${at}: ${mismatch}`);
+      return;
+    }
     const nested = schema.blocks[item.name];
     if (nested) {
       if (nested.syntax === 'block') this.report(item.line, `${item.name} is a block${at}: write ${item.name} { … }, not ${item.name} = …`);

@@ -1,17 +1,22 @@
 /**
  * Loads a provider schema from its CDK package, once: the azurerm `.jsii` is 88 MB of JSON (about
- * a second to parse), so the derived schema (a few MB) is cached on disk, keyed by the package
- * version and the `.jsii` size and time, under node_modules/.cache (or the OS temp dir when that
- * is not writable). The cache is derived data: never committed, rebuilt when the package changes.
+ * a second to parse), so the derived schema (1.5 MB) is cached on disk under node_modules/.cache
+ * (or the OS temp dir when that is not writable), keyed by the package version, the `.jsii` size
+ * and time, and a hash of the reader's own source. The cache is derived data: never committed,
+ * rebuilt when the package or the reader changes.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { schemaFromAssembly, type JsiiAssembly } from './jsii-schema';
 import type { ProviderSchema } from './provider-schema';
 
-/** Bump when the derived format or the reading rules change. */
-const FORMAT = 3;
+/** Changes whenever the reading rules or the derived format change. */
+const READER_HASH = createHash('sha256')
+  .update(['jsii-schema.ts', 'provider-schema.ts'].map((f) => readFileSync(path.join(__dirname, f), 'utf8')).join('\0'))
+  .digest('hex')
+  .slice(0, 12);
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 export interface LoadedSchema {
@@ -33,13 +38,17 @@ function tryRead(file: string): ProviderSchema | undefined {
   }
 }
 
-function tryWrite(file: string, schema: ProviderSchema): boolean {
+function tryWrite(file: string, schema: ProviderSchema, stalePrefix: string): boolean {
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     // Write then rename: parallel test processes never read a half-written file.
     const temporary = `${file}.${process.pid}.tmp`;
     writeFileSync(temporary, JSON.stringify(schema));
     renameSync(temporary, file);
+    // Older derivations of the same package (another version, an older reader) are garbage now.
+    for (const old of readdirSync(path.dirname(file))) {
+      if (old !== path.basename(file) && old.startsWith(stalePrefix) && old.endsWith('.json')) rmSync(path.join(path.dirname(file), old), { force: true });
+    }
     return true;
   } catch {
     return false;
@@ -57,7 +66,8 @@ export function loadProviderSchema(packageName: string, options: { cache?: boole
   const jsiiFile = path.join(packageDir, '.jsii');
   const { version } = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
   const stat = statSync(jsiiFile);
-  const key = `${packageName.replace(/[@/]/g, '_')}-${version}-${stat.size}-${Math.floor(stat.mtimeMs)}-f${FORMAT}.json`;
+  const slug = `${packageName.replace(/[@/]/g, '_')}@`;
+  const key = `${slug}${version}-${stat.size}-${Math.floor(stat.mtimeMs)}-${READER_HASH}.json`;
   const files = cacheDirs().map((dir) => path.join(dir, key));
   if (useCache) {
     for (const file of files) {
@@ -71,7 +81,7 @@ export function loadProviderSchema(packageName: string, options: { cache?: boole
   }
   const assembly = JSON.parse(readFileSync(jsiiFile, 'utf8')) as JsiiAssembly;
   const schema = schemaFromAssembly(assembly);
-  const cacheFile = useCache ? files.find((file) => tryWrite(file, schema)) : undefined;
+  const cacheFile = useCache ? files.find((file) => tryWrite(file, schema, slug)) : undefined;
   const result: LoadedSchema = { schema, from: 'jsii', cacheFile };
   if (useCache) loaded.set(packageName, result);
   return result;
