@@ -6,6 +6,7 @@ import { parseJsonBody } from './decode';
 import * as kv from './kv-ops';
 import type { ReadAnswer } from './queries';
 import { renderKv } from './render';
+import { READ_PARAMS } from './strict-request';
 import type { Route, RouteContext } from './route';
 import { json, read } from './route';
 import { decodeTxnBody, runTxn, txnHasWrites } from './txn';
@@ -63,7 +64,6 @@ function collapse(key: string, prefix: string, separator: string): string {
 
 function kvPut(ctx: RouteContext, key: string) {
   if (key === '') throw new OpError('Missing key name', 400);
-  if (ctx.params.has('acquire') || ctx.params.has('release')) throw new OpError('the Consul double does not implement sessions', 400);
   if (!ctx.authz.allowed('key', key, 'write')) throw new OpError(ctx.authz.denied('key', key, 'write'), 403);
   const cas = uintParam(ctx, 'cas');
   const flags = uintParam(ctx, 'flags') ?? 0;
@@ -103,7 +103,9 @@ function txn(ctx: RouteContext) {
 
 export const kvRoutes: readonly Route[] = [
   {
+    name: '/v1/kv/:key',
     methods: ['GET', 'PUT', 'DELETE'],
+    params: { GET: [...READ_PARAMS, 'recurse', 'keys', 'separator', 'raw'], PUT: ['cas', 'flags'], DELETE: ['cas', 'recurse'] },
     pattern: /^\/v1\/kv\/?(.*)$/,
     handle: (ctx) => {
       const key = ctx.args[0] ?? '';
@@ -112,6 +114,6 @@ export const kvRoutes: readonly Route[] = [
       return kvDeleteRoute(ctx, key);
     },
   },
-  { methods: ['PUT'], pattern: /^\/v1\/txn$/, handle: txn },
+  { name: '/v1/txn', methods: ['PUT'], params: {}, pattern: /^\/v1\/txn$/, handle: txn },
 ];
 

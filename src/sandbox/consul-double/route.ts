@@ -35,6 +35,10 @@ export interface Route {
   readonly pattern: RegExp;
   /** False for endpoints Consul serves without resolving the token (status). */
   readonly acl?: boolean;
+  /** Query parameters the double implements here, per method (besides dc, token, pretty); any other is refused with 400. */
+  readonly params: Readonly<Record<string, readonly string[]>>;
+  /** How the endpoint is named in error messages, e.g. `/v1/health/service/:service`. */
+  readonly name: string;
   handle(ctx: RouteContext): Reply;
 }
 

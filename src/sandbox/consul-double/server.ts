@@ -13,6 +13,7 @@ import { catalogRoutes } from './catalog-routes';
 import { DoubleCore } from './core';
 import type { ConsulDoubleState, DropReply, HookReply, RequestHook } from './core';
 import { kvRoutes } from './kv-routes';
+import { checkHeaders, checkNoBody, checkQueryParams } from './strict-request';
 import type { ReadAnswer } from './queries';
 import type { DoubleConfig, Reply, Route } from './route';
 import { OpError } from './world';
@@ -156,6 +157,17 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
     return;
   }
 
+  try {
+    checkHeaders(req.headers);
+    checkNoBody(method, body);
+    checkQueryParams(url.searchParams, found.route.params[method] ?? [], `${method} ${found.route.name}`);
+  } catch (error) {
+    if (!(error instanceof OpError)) throw error;
+    send(res, error.status, 'text/plain; charset=utf-8', error.message);
+    log(error.status);
+    return;
+  }
+
   const dc = url.searchParams.get('dc');
   if (dc && dc !== config.datacenter && found.route.acl !== false) {
     send(res, 500, 'text/plain; charset=utf-8', 'No path to datacenter');
@@ -187,7 +199,7 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
   switch (reply.kind) {
     case 'json':
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
-      send(res, reply.status ?? 200, 'application/json', JSON.stringify(reply.body));
+      send(res, reply.status ?? 200, 'application/json', toJson(reply.body, url.searchParams));
       log(reply.status ?? 200);
       return;
     case 'text':
@@ -235,7 +247,12 @@ async function serveRead(core: DoubleCore, config: DoubleConfig, params: URLSear
   const status = answer.status ?? 200;
   if (answer.empty) return send(res, status, undefined, '');
   if (answer.raw) return send(res, status, 'text/plain; charset=utf-8', answer.raw);
-  return send(res, status, 'application/json', JSON.stringify(answer.json ?? null));
+  return send(res, status, 'application/json', toJson(answer.json ?? null, params));
+}
+
+/** `?pretty` indents as Consul's marshalJSON does (4 spaces and a final newline). */
+function toJson(body: unknown, params: URLSearchParams): string {
+  return params.has('pretty') ? `${JSON.stringify(body, null, 4)}\n` : JSON.stringify(body);
 }
 
 function send(res: ServerResponse, status: number, contentType: string | undefined, body: string | Buffer): number {

@@ -4,6 +4,7 @@
  * reported, as Consul does) discards the copy, so the transaction is all-or-nothing.
  */
 import { Authorizer } from './acl';
+import { TXN_OP_SPEC, checkFields } from './body-fields';
 import type { AclResource } from './acl';
 import * as catalog from './catalog-ops';
 import { decodeCheck, decodeNode, decodeService, field, fields } from './decode';
@@ -30,6 +31,7 @@ export function decodeTxnBody(body: unknown, maxOps: number): unknown[] {
   if (body.length > maxOps) {
     throw new OpError(`Transaction contains too many operations (${body.length} > ${maxOps})`, 413);
   }
+  body.forEach((op, i) => checkFields(op, TXN_OP_SPEC, 'Failed to parse body', `[${i}].`));
   return body;
 }
 
