@@ -5,7 +5,6 @@
  * that may pass; a failed KV cleanup is logged as a warning and left to the next sweep.
  */
 import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
-import { SETTINGS } from '../shared/config';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './runtime';
 
@@ -54,4 +53,11 @@ export function reconcileTimerFunction(schedule: string): FunctionDefinition {
   };
 }
 
-export const DEFAULT_RECONCILE_SCHEDULE = SETTINGS.VMSS_MESH_RECONCILE_SCHEDULE.default;
+/**
+ * SETTINGS' default schedule, for an app without the setting (Terraform always sets it). Required
+ * only then: src/shared/config.ts also holds the settings' zod schemas, which registering the
+ * functions does not need (see getAppRuntime).
+ */
+export function defaultReconcileSchedule(): string {
+  return (require('../shared/config') as typeof import('../shared/config')).SETTINGS.VMSS_MESH_RECONCILE_SCHEDULE.default;
+}

@@ -4,16 +4,23 @@
  * and Event Grid keeps retrying until the operator fixes it — nothing is lost).
  */
 import type { InvocationContext } from '@azure/functions';
-import { loadConfig } from '../shared/config';
 import { errorMessage, shouldRetryTrigger } from '../shared/errors';
 import type { ReconcileHint } from '../shared/model';
 import type { HintResult } from '../shared/reconcile/reconciler';
-import { createAppRuntime, type AppRuntime } from './app-runtime';
+import type { AppRuntime } from './app-runtime';
 
 let current: AppRuntime | undefined;
 
 export function getAppRuntime(): AppRuntime {
-  current ??= createAppRuntime(loadConfig(process.env));
+  if (!current) {
+    // Required here, not imported: the runtime's modules (ARM SDKs, identity, Consul, gRPC, the
+    // settings' schemas: most of the app's code) load when the first invocation needs them, not
+    // when the worker loads the app to register the functions. esbuild still bundles both
+    // (build/functions-app.mjs puts their npm packages in vendor.js, read only from here on).
+    const { loadConfig } = require('../shared/config') as typeof import('../shared/config');
+    const { createAppRuntime } = require('./app-runtime') as typeof import('./app-runtime');
+    current = createAppRuntime(loadConfig(process.env));
+  }
   return current;
 }
 

@@ -1,0 +1,70 @@
+// One cold start, in a fresh process (run by bench/cold-start.mjs):
+//
+//   node bench/cold-load.js ENTRY [--also MODULE]... [--invoke]
+//
+// Makes `@azure/functions-core` resolvable first, as the Functions Node worker does (a minimal
+// stand-in: it records the registered functions and otherwise does nothing), then times
+// require(ENTRY): the worker's load of the app (each --also MODULE is required in the same timed
+// span, after the entry). With --invoke it then calls the `status` handler
+// once, as the first invocation would: that builds the app's runtime (ARM clients, Consul
+// registry, push client) from the settings in the environment; the status read then fails
+// against the unreachable Consul address the bench gives, so the time is the runtime's build
+// plus one refused connection. Prints one JSON line.
+'use strict';
+const Module = require('node:module');
+
+const CORE = '@azure/functions-core';
+const registered = [];
+const core = {
+  setProgrammingModel() {},
+  registerFunction(metadata, handler) {
+    registered.push({ name: metadata.name, handler });
+    return { dispose() {} };
+  },
+  registerHook() {
+    return { dispose() {} };
+  },
+  log() {},
+};
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  return request === CORE ? CORE : resolve.call(this, request, ...rest);
+};
+const stub = new Module(CORE);
+stub.loaded = true;
+stub.exports = core;
+require.cache[CORE] = stub;
+
+async function main() {
+  const { values, positionals } = require('node:util').parseArgs({
+    allowPositionals: true,
+    options: { also: { type: 'string', multiple: true, default: [] }, invoke: { type: 'boolean', default: false } },
+  });
+  const [entry] = positionals;
+  if (!entry || positionals.length > 1) throw new TypeError('usage: node bench/cold-load.js ENTRY [--also MODULE]... [--invoke]');
+  const started = performance.now();
+  require(entry);
+  for (const module of values.also) require(module);
+  const loadMs = performance.now() - started;
+  const report = { loadMs, functions: registered.map((f) => f.name), startupMs: started };
+  if (values.invoke) {
+    const status = registered.find((f) => f.name === 'status');
+    if (!status) throw new Error(`${entry} registered no status function`);
+    const errors = [];
+    const ignore = () => undefined;
+    const context = { invocationId: 'cold-start', functionName: 'status', log: ignore, trace: ignore, debug: ignore, info: ignore, warn: ignore, error: (e) => errors.push(e) };
+    const invoked = performance.now();
+    const response = await status.handler({ method: 'GET', url: 'http://localhost/api/status', headers: new Headers(), query: new URLSearchParams(), params: {} }, context);
+    report.firstInvocationMs = performance.now() - invoked;
+    report.firstInvocationStatus = response.status;
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

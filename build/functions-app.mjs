@@ -1,0 +1,257 @@
+// Builds the deployable Functions app (`npm run package`, and part of `npm run build`):
+//
+//   dist/functions-app/       host.json, package.json (main: main.js, no dependencies), main.js
+//                             (one esbuild bundle of src/functions/index.ts with every npm package
+//                             in it), main.js.map, and the files the code reads at run time
+//                             (proto/vmss_mesh/relay/v1/push.proto, found by packageFile()).
+//   dist/functions-app.zip    the same files, host.json at the root: zip deploy and
+//                             `func azure functionapp publish` from the folder both take it as is.
+//
+// `@azure/functions-core` stays external: the Functions Node worker injects it at run time.
+// main.js is minified (half the bytes V8 must scan when the worker loads the app; the bundle's
+// load time is mostly that scan) with a linked source map for stack traces (node
+// --enable-source-maps, or languageWorkers__node__arguments in Azure); the map has no sources
+// content (the sources are in the repository), which keeps it out of the load path and small.
+//
+// Deterministic: the same sources give the same bytes (no timestamps; zip entries sorted, with a
+// fixed date). Fast: when no input of the last build changed (size and mtime of every file the
+// bundle was made from, this script, package.json and the copied files) nothing is rebuilt.
+//
+//   node build/functions-app.mjs [--out DIR] [--force] [--analyze]
+//     --out DIR   write DIR/functions-app/ and DIR/functions-app.zip (default: dist)
+//     --force     rebuild even when the last build is up to date
+//     --analyze   print the bundle's largest inputs, per npm package
+import { build } from 'esbuild';
+import { zipSync } from 'fflate';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SCRIPT = fileURLToPath(import.meta.url);
+const ENTRY = 'src/functions/index.ts';
+/** Files the app reads at run time, copied to the same relative paths (see src/shared/package-files.ts). */
+const RUNTIME_FILES = ['proto/vmss_mesh/relay/v1/push.proto'];
+/** The module the Functions worker provides; everything else is in main.js. */
+const EXTERNAL = ['@azure/functions-core'];
+/** Zip entries' date: fixed, so the same files give the same zip (DOS dates start in 1980). */
+const ZIP_DATE = new Date(Date.UTC(1980, 0, 1, 12));
+
+const { values: options } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'dist' },
+    force: { type: 'boolean', default: false },
+    analyze: { type: 'boolean', default: false },
+  },
+});
+const quiet = process.env.VMSS_MESH_BUILD_QUIET === '1';
+const outRoot = path.resolve(ROOT, options.out);
+const appDir = path.join(outRoot, 'functions-app');
+const zipFile = path.join(outRoot, 'functions-app.zip');
+// Kept beside the package, not in it: what the last build read (for the up-to-date check and --analyze).
+const stampFile = path.join(outRoot, 'functions-app.inputs.json');
+
+const started = performance.now();
+const rootPackage = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+/** Size and mtime of each file, or null for a missing one. */
+function fingerprint(files) {
+  return Object.fromEntries(
+    files.map((file) => {
+      try {
+        const s = statSync(path.resolve(ROOT, file));
+        return [file, `${s.size}:${s.mtimeMs}`];
+      } catch {
+        return [file, null];
+      }
+    }),
+  );
+}
+
+function sameFingerprint(recorded) {
+  const now = fingerprint(Object.keys(recorded));
+  return Object.entries(recorded).every(([file, value]) => now[file] === value);
+}
+
+function upToDate() {
+  if (options.force || !existsSync(stampFile) || !existsSync(zipFile)) return false;
+  try {
+    const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+    const outputs = readdirSync(appDir).sort();
+    return JSON.stringify(outputs) === JSON.stringify(stamp.outputs) && sameFingerprint(stamp.inputs) && sameFingerprint(stamp.written);
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `file` by rename, so a reader never sees half a file (tests may load the app while a build runs). */
+function writeAtomically(file, bytes) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, bytes);
+  renameSync(temporary, file);
+}
+
+function kib(bytes) {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+function printAnalysis(metafile) {
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (file.endsWith('.map')) continue;
+    const perPackage = new Map();
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? (input.startsWith('src/') ? '(our sources)' : input);
+      perPackage.set(name, (perPackage.get(name) ?? 0) + bytesInOutput);
+    }
+    console.log(`${path.basename(file)}: ${kib(output.bytes)}, by package (minified bytes):`);
+    for (const [name, bytes] of [...perPackage].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+      console.log(`  ${kib(bytes).padStart(9)}  ${((bytes / output.bytes) * 100).toFixed(1).padStart(5)} %  ${name}`);
+    }
+  }
+}
+
+if (upToDate()) {
+  if (options.analyze) printAnalysis(JSON.parse(readFileSync(stampFile, 'utf8')).metafile);
+  if (!quiet) console.log(`${path.relative(ROOT, appDir)}/ and ${path.basename(zipFile)} up to date (${(performance.now() - started).toFixed(0)} ms)`);
+  process.exit(0);
+}
+
+/**
+ * npm packages the functions need when they register (at load): they stay in main.js. Every other
+ * package our sources import goes to vendor.js, which main.js requires only when a module that
+ * imports it is first initialised (the app runtime, built by the first invocation).
+ */
+const LOAD_TIME_PACKAGES = new Set(['@azure/functions', 'zod']);
+const VENDOR_FILE = 'vendor.js';
+
+const common = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: EXTERNAL,
+  minify: true,
+  sourcemap: 'linked',
+  sourcesContent: false,
+  // Licence notices of the bundled packages stay, gathered at the end of each file.
+  legalComments: 'eof',
+  write: false,
+  metafile: true,
+  logLevel: 'warning',
+};
+
+const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const isBare = (specifier) => !/^(\.|\/|node:)/.test(specifier) && !EXTERNAL.includes(specifier) && !isBuiltin(specifier);
+
+/**
+ * main.js: every module of ours, plus LOAD_TIME_PACKAGES. An import of any other package from our
+ * sources becomes `require('./vendor.js')[specifier]`: esbuild still initialises the importing
+ * module lazily when it is reached through a lazy `require` (src/functions/runtime.ts), so loading
+ * main.js never reads vendor.js.
+ */
+const deferred = new Set();
+const deferToVendor = {
+  name: 'defer-to-vendor',
+  setup(b) {
+    b.onResolve({ filter: /.*/, namespace: 'vendor' }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (!isBare(args.path) || args.importer.includes(`${path.sep}node_modules${path.sep}`) || LOAD_TIME_PACKAGES.has(packageName(args.path))) return undefined;
+      deferred.add(args.path);
+      return { path: args.path, namespace: 'vendor' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'vendor' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`./${VENDOR_FILE}`)}).packages[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }));
+  },
+};
+const main = await build({ ...common, entryPoints: { main: ENTRY }, outdir: appDir, plugins: [deferToVendor] });
+
+/**
+ * vendor.js: the deferred packages, imported as ES modules (so esbuild takes their ESM builds, as
+ * it does for the same imports in one bundle), each handed over as a module object marked
+ * `__esModule`: main.js's import helpers then read named and default exports exactly as they
+ * would from the package itself.
+ */
+const specifiers = [...deferred].sort();
+const vendorEntry = [
+  ...specifiers.map((s, i) => `import * as p${i} from ${JSON.stringify(s)};`),
+  'const asModule = (namespace) => Object.defineProperty({ ...namespace }, "__esModule", { value: true });',
+  `export const packages = { ${specifiers.map((s, i) => `${JSON.stringify(s)}: asModule(p${i})`).join(', ')} };`,
+].join('\n');
+const vendor = await build({
+  ...common,
+  stdin: { contents: vendorEntry, resolveDir: ROOT, sourcefile: 'vendor-entry.js', loader: 'js' },
+  outfile: path.join(appDir, VENDOR_FILE),
+});
+
+// One copy of each package: a file in both bundles would be two module instances (two classes
+// for one name, two states), which a single bundle never has.
+const packageFilesOf = (metafile) => Object.keys(metafile.inputs).filter((input) => input.includes('node_modules/'));
+const inMain = new Set(packageFilesOf(main.metafile));
+const twice = packageFilesOf(vendor.metafile).filter((input) => inMain.has(input));
+if (twice.length > 0) {
+  throw new Error(`these files are in both main.js and ${VENDOR_FILE}; add their package to LOAD_TIME_PACKAGES or stop importing it from the load-time modules:\n  ${twice.slice(0, 10).join('\n  ')}`);
+}
+const result = { outputFiles: [...main.outputFiles, ...vendor.outputFiles], metafile: { inputs: { ...vendor.metafile.inputs, ...main.metafile.inputs }, outputs: { ...main.metafile.outputs, ...vendor.metafile.outputs } } };
+
+const appPackage = {
+  name: `${rootPackage.name}-functions-app`,
+  version: rootPackage.version,
+  description: `${rootPackage.name}'s Azure Functions app, bundled (made by build/functions-app.mjs; no dependencies to install)`,
+  private: true,
+  type: 'commonjs',
+  main: 'main.js',
+};
+
+/** Relative path (posix) → bytes: the whole package. */
+const files = new Map([
+  ['host.json', readFileSync(path.join(ROOT, 'host.json'))],
+  ['package.json', Buffer.from(`${JSON.stringify(appPackage, null, 2)}\n`)],
+]);
+for (const output of result.outputFiles) files.set(path.relative(appDir, output.path).split(path.sep).join('/'), Buffer.from(output.contents));
+for (const file of RUNTIME_FILES) files.set(file, readFileSync(path.join(ROOT, file)));
+const names = [...files.keys()].sort();
+
+// The folder: every file written by rename, then anything a previous build left removed.
+mkdirSync(appDir, { recursive: true });
+for (const name of names) {
+  const target = path.join(appDir, name);
+  mkdirSync(path.dirname(target), { recursive: true });
+  writeAtomically(target, files.get(name));
+}
+const keep = new Set(names.flatMap((name) => name.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+const removeExtra = (dir, prefix) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (!keep.has(relative)) rmSync(path.join(dir, entry.name), { recursive: true, force: true });
+    else if (entry.isDirectory()) removeExtra(path.join(dir, entry.name), relative);
+  }
+};
+removeExtra(appDir, '');
+
+// The zip: the same files at the same paths, host.json at the root.
+const zip = zipSync(Object.fromEntries(names.map((name) => [name, [files.get(name), { level: 6, mtime: ZIP_DATE }]])));
+writeAtomically(zipFile, zip);
+
+const inputs = [...Object.keys(result.metafile.inputs), path.relative(ROOT, SCRIPT), 'package.json', 'host.json', ...RUNTIME_FILES];
+const written = [...names.map((name) => path.relative(ROOT, path.join(appDir, name))), path.relative(ROOT, zipFile)];
+writeAtomically(
+  stampFile,
+  JSON.stringify({ outputs: readdirSync(appDir).sort(), inputs: fingerprint(inputs), written: fingerprint(written), metafile: result.metafile }),
+);
+
+if (options.analyze) printAnalysis(result.metafile);
+if (!quiet) {
+  const folderBytes = names.reduce((sum, name) => sum + files.get(name).length, 0);
+  const sizes = names.map((name) => `${name} ${kib(files.get(name).length)}`).join(', ');
+  const digest = createHash('sha256').update(zip).digest('hex').slice(0, 12);
+  console.log(
+    `${path.relative(ROOT, appDir) || '.'}/: ${kib(folderBytes)} (${sizes}); ${path.relative(ROOT, zipFile)}: ${kib(zip.length)} sha256 ${digest}…; ` +
+      `${Object.keys(result.metafile.inputs).length} source files in ${(performance.now() - started).toFixed(0)} ms`,
+  );
+}
