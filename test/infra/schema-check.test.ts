@@ -371,6 +371,70 @@ data "azurerm_client_config" "current" {
   });
 });
 
+describe('references to resources, as terraform validate checks them', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tf-schema-refs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('undeclared, unknown attribute, instance keys, nested blocks', async () => {
+    mkdirSync(path.join(dir, 'refs', 'modules', 'm'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'refs', 'main.tf'),
+      `resource "azurerm_resource_group" "rg" {
+  name     = "rg"
+  location = "westeurope"
+}
+
+resource "azurerm_user_assigned_identity" "id" {
+  count               = 2
+  name                = "id-\${count.index}"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+}
+
+resource "azurerm_linux_function_app" "app" {
+  name                 = "app"
+  location             = azurerm_resource_group.rg.locaton
+  resource_group_name  = azurerm_resource_group.rg[0].name
+  service_plan_id      = azurerm_service_plan.missing.id
+  storage_account_name = "st"
+  # azurerm_user_assigned_identity.id.principal_id in a comment is not a reference
+  tags = {
+    a = azurerm_user_assigned_identity.id.principal_id
+    b = azurerm_user_assigned_identity.id[0].principal_id
+    c = azurerm_user_assigned_identity.id[*].client_id
+    d = length(azurerm_user_assigned_identity.id)
+  }
+  site_config {}
+}
+
+output "ids" {
+  value = [
+    azurerm_linux_function_app.app.identity.principal_id,
+    azurerm_linux_function_app.app.identity[0].principal_idd,
+    azurerm_linux_function_app.app.identity[0].principal_id,
+    azurerm_linux_function_app.app.site_config[0].always_on,
+  ]
+}
+`,
+    );
+    // A module does not see its caller's resources.
+    writeFileSync(path.join(dir, 'refs', 'modules', 'm', 'main.tf'), 'output "x" {\n  value = azurerm_resource_group.rg.id\n}\n');
+    const problems = (await checkTerraformDirectory(path.join(dir, 'refs'), schemas)).problems.map(formatProblem);
+    assert.deepEqual(problems, [
+      'refs/main.tf:15: azurerm_resource_group.rg: azurerm_resource_group has no attribute locaton (did you mean location?) (in azurerm_resource_group.rg.locaton)',
+      'refs/main.tf:16: azurerm_resource_group.rg: azurerm_resource_group.rg has neither count nor for_each: no instance key [0] (in azurerm_resource_group.rg[0].name)',
+      'refs/main.tf:17: azurerm_service_plan.missing: reference to azurerm_service_plan.missing, which this module does not declare (in azurerm_service_plan.missing.id)',
+      'refs/main.tf:21: azurerm_user_assigned_identity.id: azurerm_user_assigned_identity.id has count: its attributes are reached through an instance key (azurerm_user_assigned_identity.id[…].principal_id) (in azurerm_user_assigned_identity.id.principal_id)',
+      'refs/main.tf:31: azurerm_linux_function_app.app: identity of azurerm_linux_function_app is a list of blocks: reach principal_id through an index (identity[0].principal_id) (in azurerm_linux_function_app.app.identity.principal_id)',
+      'refs/main.tf:32: azurerm_linux_function_app.app: identity of azurerm_linux_function_app has no attribute principal_idd (did you mean principal_id?) (in azurerm_linux_function_app.app.identity[0].principal_idd)',
+      'refs/modules/m/main.tf:2: azurerm_resource_group.rg: reference to azurerm_resource_group.rg, which this module does not declare (in azurerm_resource_group.rg.id)',
+    ]);
+  });
+});
+
 describe('locator', () => {
   test('lines survive heredocs, templates, comments and one-line blocks', () => {
     const text = `# resource "not" "this" {

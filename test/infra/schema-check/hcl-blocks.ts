@@ -13,9 +13,21 @@ import { outlineHcl, type OutlineBlock, type OutlineBody } from './hcl-locator';
 export type Json = unknown;
 export type JsonBody = Readonly<Record<string, Json>>;
 
+/** One `.tf` file, read both ways. */
+export interface TfFile {
+  /** Path as given to the report (relative to the directory checked, with its name in front). */
+  readonly file: string;
+  /** The module (directory) it belongs to, as a path on disk. */
+  readonly moduleDir: string;
+  readonly text: string;
+  readonly json: JsonBody;
+  readonly outline: OutlineBody;
+}
+
 export interface TopBlock {
   /** Path as given to the report (relative to the directory checked, with its name in front). */
   readonly file: string;
+  readonly moduleDir: string;
   readonly kind: 'resource' | 'data' | 'provider';
   /** Resource / data source type, or the provider's local name. */
   readonly type: string;
@@ -79,21 +91,29 @@ function tfFiles(dir: string): string[] {
   return found;
 }
 
-/** Every resource, data and provider block in `.tf` files under `dir` (modules included). */
-export async function topBlocks(dir: string): Promise<TopBlock[]> {
-  const result: TopBlock[] = [];
+/** Every `.tf` file under `dir` (modules included), parsed by hcl2json and outlined. */
+export async function loadTfFiles(dir: string): Promise<TfFile[]> {
+  const files: TfFile[] = [];
   for (const full of tfFiles(dir)) {
     const file = path.join(path.basename(dir), path.relative(dir, full));
     const text = readFileSync(full, 'utf8');
     const json = (await parse(file, text)) as JsonBody;
-    const outline = outlineHcl(file, text);
+    files.push({ file, moduleDir: path.dirname(full), text, json, outline: outlineHcl(file, text) });
+  }
+  return files;
+}
+
+/** Every resource, data and provider block of the files. */
+export function topBlocks(files: readonly TfFile[]): TopBlock[] {
+  const result: TopBlock[] = [];
+  for (const { file, moduleDir, json, outline } of files) {
     for (const item of bodyItems(file, json, outline)) {
       if (item.syntax !== 'block') continue;
       if ((item.name === 'resource' || item.name === 'data') && item.labels.length === 2) {
         const [type = '', name = ''] = item.labels;
-        result.push({ file, kind: item.name, type, name, json: item.json, outline: item.outline });
+        result.push({ file, moduleDir, kind: item.name, type, name, json: item.json, outline: item.outline });
       } else if (item.name === 'provider' && item.labels.length === 1) {
-        result.push({ file, kind: 'provider', type: item.labels[0] ?? '', name: '', json: item.json, outline: item.outline });
+        result.push({ file, moduleDir, kind: 'provider', type: item.labels[0] ?? '', name: '', json: item.json, outline: item.outline });
       }
     }
   }

@@ -38,7 +38,7 @@ export class OutlineError extends Error {
   }
 }
 
-function tokenize(file: string, text: string): Token[] {
+function tokenize(file: string, text: string, comments: [number, number][] = []): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   let line = 1;
@@ -88,11 +88,13 @@ function tokenize(file: string, text: string): Token[] {
       i++;
     } else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
       while (i < text.length && text[i] !== '\n') i++;
+      comments.push([start, i]);
     } else if (c === '/' && text[i + 1] === '*') {
       const end = text.indexOf('*/', i + 2);
       if (end < 0) throw new OutlineError(file, line, 'unterminated comment');
       countLines(i, end + 2);
       i = end + 2;
+      comments.push([start, i]);
     } else if (c === '"') {
       i = skipQuoted(i + 1);
       countLines(start, i);
@@ -132,6 +134,26 @@ function tokenize(file: string, text: string): Token[] {
     }
   }
   return tokens;
+}
+
+/** The text with every comment blanked out (line breaks kept, so offsets and lines still match). */
+export function withoutComments(file: string, text: string): string {
+  const comments: [number, number][] = [];
+  tokenize(file, text, comments);
+  let result = '';
+  let at = 0;
+  for (const [start, end] of comments) {
+    result += text.slice(at, start) + text.slice(start, end).replace(/[^\n]/g, ' ');
+    at = end;
+  }
+  return result + text.slice(at);
+}
+
+/** 1-based line of a character offset. */
+export function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
 }
 
 const unquote = (token: Token): string => (token.kind === 'string' ? token.text.slice(1, -1) : token.text);

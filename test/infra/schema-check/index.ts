@@ -3,7 +3,8 @@
  * and provider block under a directory (modules included) against the provider schemas carried by
  * the CDK for Terraform provider packages (devDependencies).
  */
-import { topBlocks } from './hcl-blocks';
+import { loadTfFiles, topBlocks } from './hcl-blocks';
+import { checkReferences } from './references';
 import { checkTopBlock, formatProblem, type Problem } from './rules';
 import { loadProviderSchema } from './schema-cache';
 import type { ProviderSchema } from './provider-schema';
@@ -35,11 +36,14 @@ export async function checkTerraformDirectory(dir: string, schemas: ReadonlyMap<
   const problems: Problem[] = [];
   const checked = { resource: 0, data: 0, provider: 0 };
   const types = new Set<string>();
-  for (const top of await topBlocks(dir)) {
+  const files = await loadTfFiles(dir);
+  const blocks = topBlocks(files);
+  for (const top of blocks) {
     checked[top.kind]++;
     if (top.kind !== 'provider') types.add(top.kind === 'data' ? `data.${top.type}` : top.type);
     problems.push(...checkTopBlock(top, schemas));
   }
+  problems.push(...checkReferences(files, blocks, schemas));
   problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return { problems, checked, types };
 }

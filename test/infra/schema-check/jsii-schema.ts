@@ -60,7 +60,11 @@ const CLASS_LINK = /^Represents a \{@link https:\/\/registry\.terraform\.io\/pro
 const PROPERTY_ANCHOR = /#([A-Za-z0-9_]+) [A-Za-z0-9_]+#/;
 const SDK_ID_REMARK = 'automatically added to all resources';
 
-/** `ipv4AddressPrefix` → `ipv4_address_prefix` (only for names without a docs anchor). */
+/**
+ * `ipv4AddressPrefix` → `ipv4_address_prefix`, for names without a docs anchor (getters). Not
+ * exact where Terraform's name has an underscore before a digit (`instance_0_…`): callers compare
+ * such names without underscores.
+ */
 export function snakeCase(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -82,6 +82,16 @@ export function literalMismatch(value: unknown, kind: ValueKind): string | undef
   return ok ? undefined : `${describe} where ${kind === 'list' ? 'a list' : kind === 'map' ? 'a map' : `a ${kind}`} is required`;
 }
 
+/**
+ * Computed-only names come from CDK getter names (`instance0BgpPeeringAddress`), which do not say
+ * where Terraform's underscores were (`instance_0_bgp_peering_address`): compare without them.
+ */
+const squash = (name: string): string => name.replace(/_/g, '').toLowerCase();
+function isComputed(schema: BodySchema, name: string): boolean {
+  const wanted = squash(name);
+  return schema.computed.some((computed) => squash(computed) === wanted);
+}
+
 /** Where else in a schema a nested block of this name lives, as `a.b` paths. */
 function placesOf(name: string, body: BodySchema, prefix = ''): string[] {
   const found: string[] = [];
@@ -163,7 +173,7 @@ class BlockChecker {
       if (nested.syntax === 'block') this.report(item.line, `${item.name} is a block${at}: write ${item.name} { … }, not ${item.name} = …`);
       return;
     }
-    if (schema.computed.includes(item.name)) {
+    if (isComputed(schema, item.name)) {
       this.report(item.line, `${item.name} is computed-only${at} (the provider sets it); it cannot be set`);
       return;
     }
@@ -183,7 +193,7 @@ class BlockChecker {
       this.report(item.line, `${item.name} is an argument${at}, not a block: write ${item.name} = …`);
       return;
     }
-    if (schema.computed.includes(item.name)) {
+    if (isComputed(schema, item.name)) {
       this.report(item.line, `${item.name} is computed-only${at} (the provider sets it); it cannot be set`);
       return;
     }
@@ -208,7 +218,7 @@ class BlockChecker {
     if (contents.length !== 1) this.report(item.line, `dynamic "${label}": needs exactly one content block`);
     const nested = schema.blocks[label];
     if (!nested) {
-      const kind = schema.attributes[label] ? 'an argument' : schema.computed.includes(label) ? 'computed-only' : 'not known';
+      const kind = schema.attributes[label] ? 'an argument' : isComputed(schema, label) ? 'computed-only' : 'not known';
       this.report(item.line, `dynamic "${label}": ${label} is ${kind}${at}, dynamic only generates blocks${kind === 'not known' ? suggestion(label, Object.keys(schema.blocks)) : ''}`);
       return;
     }
@@ -241,7 +251,7 @@ class BlockChecker {
     for (const entry of Array.isArray(value) ? value : []) {
       const name = /^\$\{([A-Za-z_][A-Za-z0-9_-]*)/.exec(String(entry))?.[1] ?? String(entry);
       const schema = this.rootSchema;
-      if (schema.attributes[name] || schema.blocks[name] || schema.computed.includes(name)) continue;
+      if (schema.attributes[name] || schema.blocks[name] || isComputed(schema, name)) continue;
       this.report(line, `lifecycle ignore_changes: ${name} is not an attribute of ${this.top.type}${suggestion(name, Object.keys(schema.attributes))}`);
     }
   }
