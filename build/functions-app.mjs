@@ -1,28 +1,34 @@
 // Builds the deployable Functions app (`npm run package`, and part of `npm run build`):
 //
-//   dist/functions-app/       host.json, package.json (main: main.js, no dependencies), main.js
-//                             (one esbuild bundle of src/functions/index.ts with every npm package
-//                             in it), main.js.map, and the files the code reads at run time
+//   dist/functions-app/       host.json; package.json (main: main.js, no dependencies); main.js,
+//                             the esbuild bundle of src/functions/index.ts (all our code, plus the
+//                             npm packages registering the functions needs); vendor.js, every
+//                             other npm package, which main.js requires when the first invocation
+//                             builds the app's runtime (src/functions/runtime.ts); their linked
+//                             source maps; and the files the code reads at run time
 //                             (proto/vmss_mesh/relay/v1/push.proto, found by packageFile()).
 //   dist/functions-app.zip    the same files, host.json at the root: zip deploy and
 //                             `func azure functionapp publish` from the folder both take it as is.
 //
+// Why two files: a bundle's load time is mostly V8 scanning its text (about 30 ms per MB here,
+// whether or not the code runs), and the ARM SDKs, identity and gRPC are 80 % of the bytes. In one
+// 3.2 MB file the worker's load of the app took 140 ms, more than the unbundled entry with the
+// same deferred runtime; with vendor.js apart, main.js is 0.6 MB. No module is in both files (the
+// build fails otherwise), so there is one instance of each, as in a single bundle.
+//
 // `@azure/functions-core` stays external: the Functions Node worker injects it at run time.
-// main.js is minified (half the bytes V8 must scan when the worker loads the app; the bundle's
-// load time is mostly that scan) with a linked source map for stack traces (node
-// --enable-source-maps, or languageWorkers__node__arguments in Azure); the map has no sources
-// content (the sources are in the repository), which keeps it out of the load path and small.
+// Minified (half the bytes to scan); the linked maps give readable stack traces with node
+// --enable-source-maps (languageWorkers__node__arguments in Azure) and carry no sources content
+// (the sources are in the repository); nothing reads them unless that flag is on.
 //
 // Deterministic: the same sources give the same bytes (no timestamps; zip entries sorted, with a
 // fixed date). Fast: when no input of the last build changed (size and mtime of every file the
-// bundle was made from, this script, package.json and the copied files) nothing is rebuilt.
+// bundles were made from, this script, package.json and the copied files) nothing is rebuilt.
 //
 //   node build/functions-app.mjs [--out DIR] [--force] [--analyze]
 //     --out DIR   write DIR/functions-app/ and DIR/functions-app.zip (default: dist)
 //     --force     rebuild even when the last build is up to date
-//     --analyze   print the bundle's largest inputs, per npm package
-import { build } from 'esbuild';
-import { zipSync } from 'fflate';
+//     --analyze   print each bundle's largest inputs, per npm package
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -35,7 +41,7 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const ENTRY = 'src/functions/index.ts';
 /** Files the app reads at run time, copied to the same relative paths (see src/shared/package-files.ts). */
 const RUNTIME_FILES = ['proto/vmss_mesh/relay/v1/push.proto'];
-/** The module the Functions worker provides; everything else is in main.js. */
+/** The module the Functions worker provides; everything else is in main.js or vendor.js. */
 const EXTERNAL = ['@azure/functions-core'];
 /** Zip entries' date: fixed, so the same files give the same zip (DOS dates start in 1980). */
 const ZIP_DATE = new Date(Date.UTC(1980, 0, 1, 12));
@@ -98,26 +104,39 @@ function kib(bytes) {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
-function printAnalysis(metafile) {
+/** Bytes per npm package (our sources as one) in each bundle: what --analyze prints. */
+function analysisOf(metafile) {
+  const files = {};
   for (const [file, output] of Object.entries(metafile.outputs)) {
     if (file.endsWith('.map')) continue;
-    const perPackage = new Map();
+    const perPackage = {};
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (bytesInOutput === 0) continue;
       const name = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? (input.startsWith('src/') ? '(our sources)' : input);
-      perPackage.set(name, (perPackage.get(name) ?? 0) + bytesInOutput);
+      perPackage[name] = (perPackage[name] ?? 0) + bytesInOutput;
     }
-    console.log(`${path.basename(file)}: ${kib(output.bytes)}, by package (minified bytes):`);
-    for (const [name, bytes] of [...perPackage].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
-      console.log(`  ${kib(bytes).padStart(9)}  ${((bytes / output.bytes) * 100).toFixed(1).padStart(5)} %  ${name}`);
+    files[path.basename(file)] = { bytes: output.bytes, perPackage };
+  }
+  return files;
+}
+
+function printAnalysis(analysis) {
+  for (const [file, { bytes: total, perPackage }] of Object.entries(analysis)) {
+    console.log(`${file}: ${kib(total)}, by package (minified bytes):`);
+    for (const [name, bytes] of Object.entries(perPackage).sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+      console.log(`  ${kib(bytes).padStart(9)}  ${((bytes / total) * 100).toFixed(1).padStart(5)} %  ${name}`);
     }
   }
 }
 
 if (upToDate()) {
-  if (options.analyze) printAnalysis(JSON.parse(readFileSync(stampFile, 'utf8')).metafile);
+  if (options.analyze) printAnalysis(JSON.parse(readFileSync(stampFile, 'utf8')).analysis);
   if (!quiet) console.log(`${path.relative(ROOT, appDir)}/ and ${path.basename(zipFile)} up to date (${(performance.now() - started).toFixed(0)} ms)`);
   process.exit(0);
 }
+
+// Loaded only for a build: the up-to-date path stays a few stat calls.
+const [{ build }, { zipSync }] = await Promise.all([import('esbuild'), import('fflate')]);
 
 /**
  * npm packages the functions need when they register (at load): they stay in main.js. Every other
@@ -238,20 +257,21 @@ removeExtra(appDir, '');
 const zip = zipSync(Object.fromEntries(names.map((name) => [name, [files.get(name), { level: 6, mtime: ZIP_DATE }]])));
 writeAtomically(zipFile, zip);
 
-const inputs = [...Object.keys(result.metafile.inputs), path.relative(ROOT, SCRIPT), 'package.json', 'host.json', ...RUNTIME_FILES];
+const sourceFiles = Object.keys(result.metafile.inputs).filter((input) => existsSync(path.join(ROOT, input)));
+const inputs = [...sourceFiles, path.relative(ROOT, SCRIPT), 'package.json', 'host.json', ...RUNTIME_FILES];
 const written = [...names.map((name) => path.relative(ROOT, path.join(appDir, name))), path.relative(ROOT, zipFile)];
 writeAtomically(
   stampFile,
-  JSON.stringify({ outputs: readdirSync(appDir).sort(), inputs: fingerprint(inputs), written: fingerprint(written), metafile: result.metafile }),
+  JSON.stringify({ outputs: readdirSync(appDir).sort(), inputs: fingerprint(inputs), written: fingerprint(written), analysis: analysisOf(result.metafile) }),
 );
 
-if (options.analyze) printAnalysis(result.metafile);
+if (options.analyze) printAnalysis(analysisOf(result.metafile));
 if (!quiet) {
   const folderBytes = names.reduce((sum, name) => sum + files.get(name).length, 0);
   const sizes = names.map((name) => `${name} ${kib(files.get(name).length)}`).join(', ');
   const digest = createHash('sha256').update(zip).digest('hex').slice(0, 12);
   console.log(
     `${path.relative(ROOT, appDir) || '.'}/: ${kib(folderBytes)} (${sizes}); ${path.relative(ROOT, zipFile)}: ${kib(zip.length)} sha256 ${digest}…; ` +
-      `${Object.keys(result.metafile.inputs).length} source files in ${(performance.now() - started).toFixed(0)} ms`,
+      `${sourceFiles.length} source files in ${(performance.now() - started).toFixed(0)} ms`,
   );
 }
