@@ -14,7 +14,8 @@
  * - exactly one service: `/` on any host → that service;
  * - several services: each service answers on Host `<service>` (e.g. `curl -H 'Host: orders'`),
  *   and any other host gets 404 (no route): guessing a default would send traffic to the wrong
- *   service;
+ *   service; Host matching ignores case, so of names differing only in case the first (sorted)
+ *   gets the Host;
  * - no service: every request gets 404.
  *
  * gRPC services get a route timeout of 0 (disabled): Envoy's default 15 s would cut long streams.
@@ -89,11 +90,27 @@ function route(service: string, pathPrefix: string, services: ReadonlyMap<string
   };
 }
 
+/**
+ * Envoy matches Host case-insensitively and refuses a route configuration in which two virtual
+ * hosts share a lower-cased domain (RouteMatcher: "Only unique values for domains are
+ * permitted"), which would stop every route update of the gateway. Of services whose names differ
+ * only in case, the first in sort order answers on that Host; the others need a routing rule.
+ */
+function firstOfEachHost(names: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return names.filter((name) => {
+    const host = name.toLowerCase();
+    if (taken.has(host)) return false;
+    taken.add(host);
+    return true;
+  });
+}
+
 function defaultVirtualHosts(services: ReadonlyMap<string, RoutedService>): Record<string, unknown>[] {
   const names = [...services.keys()].sort();
   if (names.length === 1) return [{ name: ANY_HOST, domains: [ANY_HOST], routes: [route(names[0]!, '/', services)] }];
   return [
-    ...names.map((name) => ({ name, domains: [name], routes: [route(name, '/', services)] })),
+    ...firstOfEachHost(names).map((name) => ({ name, domains: [name], routes: [route(name, '/', services)] })),
     { name: ANY_HOST, domains: [ANY_HOST], routes: [] },
   ];
 }

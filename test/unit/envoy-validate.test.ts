@@ -1,0 +1,564 @@
+/**
+ * What Envoy checks when it loads configuration, applied offline (test/helpers/envoy-validate):
+ * every snapshot variety the relay builds and the `bootstrap envoy` document pass; and every rule
+ * family and semantic check is proven by injecting one violation and finding it reported at the
+ * path of the offending field.
+ */
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import * as protobuf from 'protobufjs';
+import { envoyBootstrap, runEnvoy } from '../../src/cli/bootstrap';
+import type { CliIo } from '../../src/cli/command';
+import type { MeshState } from '../../src/relay/mesh-state';
+import type { ResourceBuildOptions } from '../../src/relay/resources/build-options';
+import { encodeResource } from '../../src/relay/resources/encode';
+import { RESOURCE_KINDS, type ClientProfile, type ResourceKind } from '../../src/relay/snapshot/snapshot-types';
+import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
+import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
+import { envoyRoot } from '../../src/relay/xds/envoy-protos';
+import { assertEnvoyLoadsBootstrap, assertEnvoyLoadsSnapshot, assertGrpcJsAccepts, assertKnownToEnvoy } from '../helpers/envoy-strict';
+import { pgvViolations, UnsupportedRuleError, validateBootstrapJson, validateResource, validateSnapshot } from '../helpers/envoy-validate';
+import { PgvValidator, type Violation } from '../helpers/envoy-validate/pgv';
+import { REFUSED_RULES, ruleInventory } from '../helpers/envoy-validate/rules';
+import { loadVendoredProtos } from '../helpers/envoy-validate/vendored-protos';
+
+const PROFILES: readonly ClientProfile[] = ['envoy-gateway', 'proxyless-grpc'];
+
+function endpoint(address: string, zone: string, health: EndpointHealth, weight = 1, port = 50051): MeshEndpoint {
+  return { address, port, zone, health, weight, instanceName: `vm-${address}` };
+}
+
+function set(service: string, protocol: string, endpoints: MeshEndpoint[], healthPath?: string): ServiceEndpointSet {
+  return { service, consulIndex: 3, protocol, ...(healthPath ? { healthPath } : {}), endpoints };
+}
+
+function state(sets: ServiceEndpointSet[], gatewayRoutes: MeshState['gatewayRoutes'] = []): MeshState {
+  return { services: new Map(sets.map((s) => [s.service, s])), gatewayRoutes };
+}
+
+const VARIETIES: ReadonlyArray<readonly [string, MeshState]> = [
+  ['no services at all', state([])],
+  ['one service with zero endpoints', state([set('orders', 'grpc', [], '/healthz')])],
+  ['several services with zero endpoints', state([set('orders', 'grpc', []), set('web', 'http', []), set('batch', 'tcp', [])])],
+  ['draining and unhealthy endpoints only', state([set('web', 'http', [endpoint('10.0.0.1', '1', 'draining'), endpoint('10.0.0.2', '1', 'critical'), endpoint('10.0.0.3', '2', 'warning')], '/ready')])],
+  [
+    'several zones, regional instances, IPv6, heavy weights',
+    state([set('orders', 'grpc', [endpoint('10.0.0.4', '1', 'passing'), endpoint('10.0.0.5', '2', 'passing', 100), endpoint('10.0.0.6', '3', 'warning', 70_000), endpoint('fd00::9', '', 'passing'), endpoint('10.0.0.7', '', 'draining')], '/healthz')]),
+  ],
+  [
+    'gateway routing rules: host-specific, wildcard, any-host, a service not in the mesh',
+    state(
+      [set('orders', 'grpc', [endpoint('10.0.0.4', '1', 'passing')]), set('web', 'http', [endpoint('10.0.1.4', '2', 'passing', 1, 8080)], '/ready')],
+      [
+        { pathPrefix: '/', service: 'web' },
+        { host: 'api.example.com', pathPrefix: '/orders', service: 'orders' },
+        { host: 'API.example.com', pathPrefix: '/v1', service: 'web' },
+        { host: '*.example.com', pathPrefix: '/v2', service: 'future' },
+        { host: 'shop.*', pathPrefix: '/', service: 'web' },
+        { host: '[fd00::1]', pathPrefix: '/x', service: 'orders' },
+      ],
+    ),
+  ],
+  ['services whose names differ only in case (one Host each)', state([set('Orders', 'http', [endpoint('10.0.0.1', '1', 'passing')]), set('orders', 'http', [endpoint('10.0.0.2', '1', 'passing')])])],
+];
+
+const OPTIONS: readonly ResourceBuildOptions[] = [
+  {},
+  { routeConfigMode: 'inline', onlyPassing: true, localityRegion: 'westeurope', outlierDetection: false },
+  { gatewayListenerPort: 80, gatewayListenerAddress: '::', connectTimeoutMs: 250, outlierDetection: { consecutive5xx: 1, intervalMs: 1, baseEjectionTimeMs: 1, maxEjectionPercent: 100 }, healthCheck: { intervalMs: 1, timeoutMs: 1 } },
+];
+
+describe('every snapshot the relay builds loads in Envoy', () => {
+  for (const options of OPTIONS) {
+    for (const [label, mesh] of VARIETIES) {
+      test(`${label} ${JSON.stringify(options)}`, () => {
+        const store = new SnapshotStore(options);
+        store.publish(mesh);
+        let resources = 0;
+        for (const profile of PROFILES) {
+          const snapshot = store.current(profile);
+          assertEnvoyLoadsSnapshot(profile, snapshot);
+          for (const kind of RESOURCE_KINDS) {
+            for (const [name, resource] of snapshot.resources[kind]) {
+              assertGrpcJsAccepts(kind, name, resource.bytes);
+              resources += 1;
+            }
+          }
+        }
+        // The gateway always has its listener and route configuration.
+        assert.ok(resources >= 2);
+      });
+    }
+  }
+
+  test('the case-colliding services used to break Envoy (regression): only the first gets the Host', () => {
+    const store = new SnapshotStore({});
+    store.publish(VARIETIES.find(([l]) => l.startsWith('services whose names differ only in case'))![1]);
+    const route = store.current('envoy-gateway').resources.route.get('vmss-mesh-gateway')!;
+    const type = envoyRoot().lookupType('envoy.config.route.v3.RouteConfiguration');
+    const decoded = type.toObject(type.decode(route.bytes)) as { virtual_hosts: Array<{ domains: string[] }> };
+    assert.deepEqual(decoded.virtual_hosts.map((v) => v.domains), [['Orders'], ['*']]);
+  });
+});
+
+function capture(): { io: CliIo; stdout: () => string } {
+  const out = new PassThrough();
+  let text = '';
+  out.setEncoding('utf8').on('data', (c: string) => (text += c));
+  return { io: { stdin: new PassThrough(), stdout: out, stderr: new PassThrough(), env: {}, cwd: process.cwd() }, stdout: () => text };
+}
+
+describe('the bootstrap `vmss-mesh bootstrap envoy` prints loads in Envoy', () => {
+  for (const args of [[], ['--sotw'], ['--delta', '--zone', '2', '--admin-address', '[::1]:9902'], ['--relay', 'relay.mesh.internal:18000', '--sotw']]) {
+    test(`bootstrap envoy ${args.join(' ')}`, async () => {
+      const { io, stdout } = capture();
+      assert.equal(await runEnvoy(['--node-id', 'gw-1', ...args], io), 0);
+      const document = JSON.parse(stdout()) as Record<string, unknown>;
+      assertEnvoyLoadsBootstrap(document);
+      const mode = (document.dynamic_resources as { ads_config: { api_type: string } }).ads_config.api_type;
+      assert.equal(mode, args.includes('--sotw') ? 'GRPC' : 'DELTA_GRPC');
+    });
+  }
+});
+
+// ---- proving the checks: one injected violation per rule family -------------------------------
+
+const CLUSTER = 'envoy.config.cluster.v3.Cluster';
+const HCM_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+const ADS = { ads: {}, resource_api_version: 'V3' };
+
+function goodCluster(): Record<string, unknown> {
+  return { name: 'orders', type: 'EDS', connect_timeout: { seconds: 1 }, eds_cluster_config: { eds_config: ADS }, lb_policy: 'ROUND_ROBIN' };
+}
+
+function listener(hcm: Record<string, unknown>): Record<string, unknown> {
+  return { name: 'orders', api_listener: { api_listener: { '@type': HCM_URL, stat_prefix: 'orders', rds: { config_source: ADS, route_config_name: 'orders' }, http_filters: [ROUTER], ...hcm } } };
+}
+
+function rules(violations: readonly Violation[]): string[] {
+  return violations.map((v) => `${v.path} ${v.rule}`);
+}
+
+describe('PGV rules on Envoy resources: each family caught at its path', () => {
+  const cases: ReadonlyArray<readonly [string, string, Record<string, unknown>, readonly string[]]> = [
+    ['string.min_len', CLUSTER, { ...goodCluster(), name: '' }, ['Cluster.name string.min_len']],
+    ['duration.gt', CLUSTER, { ...goodCluster(), connect_timeout: { seconds: 0 } }, ['Cluster.connect_timeout duration.gt']],
+    ['enum.defined_only', CLUSTER, { ...goodCluster(), lb_policy: 99 }, ['Cluster.lb_policy enum.defined_only']],
+    ['uint32.lte', CLUSTER, { ...goodCluster(), outlier_detection: { max_ejection_percent: { value: 101 } } }, ['Cluster.outlier_detection.max_ejection_percent uint32.lte']],
+    ['double.gte+lte (a wrapper-free double)', CLUSTER, { ...goodCluster(), common_lb_config: { healthy_panic_threshold: { value: 100.5 } } }, ['Cluster.common_lb_config.healthy_panic_threshold.value double.gte+lte']],
+    [
+      'message.required, duration.required, oneof.required, enum.not_in, well_known_regex (strict)',
+      CLUSTER,
+      { ...goodCluster(), health_checks: [{ interval: { seconds: 5 }, healthy_threshold: { value: 1 } }, { timeout: { seconds: 1 }, interval: { seconds: 1 }, unhealthy_threshold: { value: 1 }, healthy_threshold: { value: 1 }, http_health_check: { path: '/x\u0001', method: 'CONNECT' } }] },
+      [
+        'Cluster.health_checks[0].timeout duration.required',
+        'Cluster.health_checks[0].unhealthy_threshold message.required',
+        'Cluster.health_checks[0].health_checker oneof.required',
+        'Cluster.health_checks[1].http_health_check.path string.well_known_regex',
+        'Cluster.health_checks[1].http_health_check.method enum.not_in',
+      ],
+    ],
+    [
+      'uint32.gte and uint32.lte inside repeated messages',
+      'envoy.config.endpoint.v3.ClusterLoadAssignment',
+      { cluster_name: 'x', endpoints: [{ priority: 129, load_balancing_weight: { value: 0 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '', port_value: 70_000 } } }, load_balancing_weight: { value: 0 } }] }] },
+      [
+        'ClusterLoadAssignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address string.min_len',
+        'ClusterLoadAssignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value uint32.lte',
+        'ClusterLoadAssignment.endpoints[0].lb_endpoints[0].load_balancing_weight uint32.gte',
+        'ClusterLoadAssignment.endpoints[0].load_balancing_weight uint32.gte',
+        'ClusterLoadAssignment.endpoints[0].priority uint32.lte',
+      ],
+    ],
+    [
+      'repeated.min_items, repeated.items (non-strict header value), string.pattern, message.required',
+      'envoy.config.route.v3.RouteConfiguration',
+      { name: 'r', virtual_hosts: [{ name: 'a', domains: [] }, { name: 'b', domains: ['ok', 'bad\nhost'], routes: [{ match: { path_separated_prefix: '/a/' }, route: { cluster: 'c' } }, { route: { cluster: 'c' } }] }] },
+      [
+        'RouteConfiguration.virtual_hosts[0].domains repeated.min_items',
+        'RouteConfiguration.virtual_hosts[1].domains[1] string.well_known_regex',
+        'RouteConfiguration.virtual_hosts[1].routes[0].match.path_separated_prefix string.pattern',
+        'RouteConfiguration.virtual_hosts[1].routes[1].match message.required',
+      ],
+    ],
+    ['string.in', 'envoy.config.core.v3.SchemeHeaderTransformation', { scheme_to_overwrite: 'ftp' }, ['SchemeHeaderTransformation.scheme_to_overwrite string.in']],
+    ['string.max_bytes and header name (non-strict) in a repeated message', 'envoy.config.core.v3.HeaderValue', { key: 'a\rb', value: 'x'.repeat(16_385) }, ['HeaderValue.key string.well_known_regex', 'HeaderValue.value string.max_bytes']],
+    [
+      'inside a typed config (Any): HCM stat_prefix, a required oneof, the filter name',
+      'envoy.config.listener.v3.Listener',
+      { name: 'l', api_listener: { api_listener: { '@type': HCM_URL, stat_prefix: '', http_filters: [{ name: '', typed_config: ROUTER.typed_config }] } } },
+      [
+        'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.stat_prefix string.min_len',
+        'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.http_filters[0].name string.min_len',
+        'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.route_specifier oneof.required',
+      ],
+    ],
+    ['an Any whose type URL names nothing Envoy knows', 'envoy.config.listener.v3.Listener', { name: 'l', api_listener: { api_listener: { type_url: 'type.googleapis.com/envoy.Nope', value: new Uint8Array() } } }, ['Listener.api_listener.api_listener any.type_url']],
+    ['any.required on a message that is not an Any (Envoy: ExtensionConfigSource.config_source)', 'envoy.config.core.v3.ExtensionConfigSource', { type_urls: ['type.googleapis.com/x'] }, ['ExtensionConfigSource.config_source any.required']],
+    ['Envoy duration range (negative)', CLUSTER, { ...goodCluster(), connect_timeout: { seconds: 1 }, dns_refresh_rate: { seconds: -1 } }, ['Cluster.dns_refresh_rate envoy.duration_range', 'Cluster.dns_refresh_rate duration.gt']],
+  ];
+  for (const [label, typeName, value, expected] of cases) {
+    test(label, () => {
+      const found = rules(pgvViolations(typeName, value));
+      assert.deepEqual([...found].sort(), [...expected].sort());
+      // The same violations from the encoded bytes (what the relay sends).
+      const type = envoyRoot().lookupType(typeName);
+      assert.deepEqual(rules(pgvViolations(typeName, type.encode(type.fromObject(value)).finish())).sort(), [...expected].sort());
+    });
+  }
+
+  test('messages are read with their default values: an unset required string fails, an unset oneof member does not', () => {
+    assert.deepEqual(rules(pgvViolations(CLUSTER, {})), ['Cluster.name string.min_len']);
+  });
+});
+
+// A proto with every PGV rule family the Envoy protos do not happen to use, parsed like Envoy's.
+const SYNTHETIC = `
+syntax = "proto3";
+package pgvtest;
+import "google/protobuf/duration.proto";
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/any.proto";
+import "google/protobuf/wrappers.proto";
+enum Color { COLOR_UNSPECIFIED = 0; RED = 1; GREEN = 2; BLUE = 3; }
+message Inner { string tag = 1 [(validate.rules).string.min_len = 1]; }
+message Disabled { option (validate.disabled) = true; string tag = 1 [(validate.rules).string.min_len = 1]; }
+message Everything {
+  string s_const = 1 [(validate.rules).string = {ignore_empty: true, const: "exact"}];
+  string s_len = 2 [(validate.rules).string = {ignore_empty: true, len: 3}];
+  string s_max_len = 3 [(validate.rules).string.max_len = 3];
+  string s_bytes = 4 [(validate.rules).string = {ignore_empty: true, min_bytes: 4, max_bytes: 5}];
+  string s_prefix = 5 [(validate.rules).string = {ignore_empty: true, prefix: "pre", suffix: "suf", contains: "mid", not_contains: "bad"}];
+  string s_not_in = 6 [(validate.rules).string = {not_in: "no" not_in: "nope"}];
+  string s_hostname = 7 [(validate.rules).string = {ignore_empty: true, hostname: true}];
+  string s_ip = 8 [(validate.rules).string = {ignore_empty: true, ip: true}];
+  string s_ipv4 = 9 [(validate.rules).string = {ignore_empty: true, ipv4: true}];
+  string s_ipv6 = 10 [(validate.rules).string = {ignore_empty: true, ipv6: true}];
+  string s_address = 11 [(validate.rules).string = {ignore_empty: true, address: true}];
+  string s_uri = 12 [(validate.rules).string = {ignore_empty: true, uri: true}];
+  string s_uri_ref = 13 [(validate.rules).string = {ignore_empty: true, uri_ref: true}];
+  string s_header_name = 14 [(validate.rules).string = {ignore_empty: true, well_known_regex: HTTP_HEADER_NAME}];
+  string s_uuid = 15 [(validate.rules).string = {ignore_empty: true, uuid: true}];
+  uint32 u32 = 16 [(validate.rules).uint32 = {ignore_empty: true, in: [1, 2, 3]}];
+  uint64 u64 = 17 [(validate.rules).uint64 = {ignore_empty: true, lt: 10, gt: 20}];
+  int32 i32 = 18 [(validate.rules).int32 = {ignore_empty: true, gte: -5, lte: 5}];
+  int64 i64 = 19 [(validate.rules).int64 = {ignore_empty: true, not_in: [-1]}];
+  double dbl = 20 [(validate.rules).double = {ignore_empty: true, gt: 0.5, lt: 1.5}];
+  float flt = 21 [(validate.rules).float = {ignore_empty: true, const: 2.5}];
+  bool b_const = 22 [(validate.rules).bool.const = true];
+  Color color = 23 [(validate.rules).enum = {defined_only: true, in: [0, 1, 2]}];
+  Color color_const = 24 [(validate.rules).enum.const = 0];
+  repeated string r_unique = 25 [(validate.rules).repeated = {max_items: 3, unique: true}];
+  repeated uint32 r_items = 26 [(validate.rules).repeated = {ignore_empty: true, min_items: 2, items: {uint32: {lte: 9}}}];
+  map<string, int32> m = 27 [(validate.rules).map = {ignore_empty: true, min_pairs: 1, max_pairs: 2, keys: {string: {min_len: 2}}, values: {int32: {gt: 0}}}];
+  google.protobuf.Duration d = 28 [(validate.rules).duration = {lt: {seconds: 5}, gte: {nanos: 1000}, not_in: {seconds: 2}}];
+  google.protobuf.Timestamp ts = 29 [(validate.rules).timestamp = {gt: {seconds: 1000}, lt_now: true}];
+  google.protobuf.Timestamp ts_within = 30 [(validate.rules).timestamp.within = {seconds: 60}];
+  google.protobuf.Any any = 31 [(validate.rules).any = {in: "type.googleapis.com/pgvtest.Inner"}];
+  google.protobuf.Any any_required = 32 [(validate.rules).any.required = true];
+  bytes bts = 33 [(validate.rules).bytes = {ignore_empty: true, min_len: 2, max_len: 4, prefix: "A", ipv4: true}];
+  google.protobuf.UInt32Value wrapped = 34 [(validate.rules).uint32.gt = 10];
+  Inner inner = 35;
+  Inner inner_skipped = 36 [(validate.rules).message.skip = true];
+  Disabled disabled = 37;
+  optional string opt = 38 [(validate.rules).string.min_len = 3];
+  oneof choice { option (validate.required) = true; string one_a = 39 [(validate.rules).string.min_len = 2]; Inner one_b = 40; }
+}`;
+
+function syntheticRoot(source: string): protobuf.Root {
+  const root = new protobuf.Root();
+  for (const file of ['google/protobuf/duration.proto', 'google/protobuf/timestamp.proto', 'google/protobuf/any.proto', 'google/protobuf/wrappers.proto']) root.addJSON(protobuf.common.get(file)!.nested!);
+  protobuf.parse(source, root, { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
+const NOW = new Date('2026-12-03T10:00:00Z');
+
+function synthetic(value: Record<string, unknown>, source = SYNTHETIC, typeName = 'pgvtest.Everything'): string[] {
+  const root = syntheticRoot(source);
+  const type = root.lookupType(typeName);
+  return rules(new PgvValidator(root, { now: NOW }).run(type, type.fromObject(value) as unknown as Record<string, unknown>, 'E')).sort();
+}
+
+const INNER_ANY = (tag: string) => ({ '@type': 'type.googleapis.com/pgvtest.Inner', tag });
+const VALID: Record<string, unknown> = { s_not_in: 'ok', b_const: true, ts: { seconds: 2000 }, ts_within: { seconds: NOW.getTime() / 1000 - 30 }, any_required: INNER_ANY('x'), one_a: 'ab' };
+
+describe('PGV rule families on a synthetic proto (those Envoy’s protos do not use as well)', () => {
+  test('a valid message passes; disabled messages, skipped fields and ignore_empty are honoured', () => {
+    assert.deepEqual(synthetic({ ...VALID, inner_skipped: { tag: '' }, disabled: { tag: '' } }), []);
+  });
+
+  test('every string rule', () => {
+    const bad = {
+      ...VALID,
+      s_const: 'exac',
+      s_len: 'four',
+      s_max_len: 'ñañañ',
+      s_bytes: 'ñññ',
+      s_prefix: 'xmidbadsuf',
+      s_not_in: 'nope',
+      s_hostname: 'a..b',
+      s_ip: '10.0.0.256',
+      s_ipv4: '::1',
+      s_ipv6: 'fe80::1%eth0',
+      s_address: '-bad-',
+      s_uri: '/relative',
+      s_uri_ref: 'a b',
+      s_header_name: 'x:y',
+      s_uuid: '123',
+    };
+    assert.deepEqual(
+      synthetic(bad),
+      [
+        'E.s_address string.address',
+        'E.s_bytes string.max_bytes',
+        'E.s_const string.const',
+        'E.s_header_name string.well_known_regex',
+        'E.s_hostname string.hostname',
+        'E.s_ip string.ip',
+        'E.s_ipv4 string.ipv4',
+        'E.s_ipv6 string.ipv6',
+        'E.s_len string.len',
+        'E.s_max_len string.max_len',
+        'E.s_not_in string.not_in',
+        'E.s_prefix string.not_contains',
+        'E.s_prefix string.prefix',
+        'E.s_uri string.uri',
+        'E.s_uri_ref string.uri_ref',
+        'E.s_uuid string.uuid',
+      ],
+    );
+    assert.deepEqual(synthetic({ ...VALID, s_bytes: 'abc', s_prefix: 'premidsu', s_max_len: 'ñañ', s_hostname: 'a-1.b', s_address: 'fd00::1', s_uri: 'https://x/y?z=%20', s_uri_ref: '../x' }), ['E.s_bytes string.min_bytes', 'E.s_prefix string.suffix']);
+  });
+
+  test('every numeric rule, bool, enum, wrappers', () => {
+    assert.deepEqual(synthetic({ ...VALID, u32: 4, u64: 15, i32: -6, i64: -1, dbl: 1.5, flt: 2, b_const: false, color: 3, color_const: 2, wrapped: { value: 10 } }), [
+      'E.b_const bool.const',
+      'E.color enum.in',
+      'E.color_const enum.const',
+      'E.dbl double.gt+lt',
+      'E.flt float.const',
+      'E.i32 int32.gte+lte',
+      'E.i64 int64.not_in',
+      'E.u32 uint32.in',
+      'E.u64 uint64.gt+lt',
+      'E.wrapped uint32.gt',
+    ]);
+    // lt 10 / gt 20 means "outside [10, 20]": 5 and 25 pass; an undefined enum value fails defined_only.
+    assert.deepEqual(synthetic({ ...VALID, u64: 5, color: 7 }), ['E.color enum.defined_only', 'E.color enum.in']);
+    assert.deepEqual(synthetic({ ...VALID, u64: '25', wrapped: { value: 11 } }), []);
+  });
+
+  test('repeated, map, duration, timestamp, any, bytes, nested messages, optional, oneof', () => {
+    const bad = {
+      ...VALID,
+      r_unique: ['a', 'b', 'a', 'c'],
+      r_items: [1, 10],
+      m: { k: 0, kk: 1, kkk: 2 },
+      d: { seconds: 2 },
+      ts: { seconds: 999 },
+      ts_within: { seconds: NOW.getTime() / 1000 - 61 },
+      any: { '@type': 'type.googleapis.com/pgvtest.Disabled', tag: '' },
+      any_required: INNER_ANY(''),
+      bts: Buffer.from([0x41, 2, 3]),
+      inner: { tag: '' },
+      opt: 'ab',
+      one_a: undefined,
+    };
+    assert.deepEqual(synthetic(bad), [
+      'E.any any.in',
+      'E.any_required<pgvtest.Inner>.tag string.min_len',
+      'E.bts bytes.ipv4',
+      'E.choice oneof.required',
+      'E.d duration.not_in',
+      'E.inner.tag string.min_len',
+      'E.m map.max_pairs',
+      'E.m["k"] int32.gt',
+      'E.m["k"]<key> string.min_len',
+      'E.opt string.min_len',
+      'E.r_items[1] uint32.lte',
+      'E.r_unique repeated.max_items',
+      'E.r_unique[2] repeated.unique',
+      'E.ts timestamp.gt',
+      'E.ts_within timestamp.within',
+    ]);
+    assert.deepEqual(synthetic({ ...VALID, any_required: undefined, r_items: [1], d: { seconds: 5 }, ts: { seconds: NOW.getTime() / 1000 + 1 }, bts: Buffer.from([2, 2, 2, 2]), one_a: 'a' }), [
+      'E.any_required any.required',
+      'E.bts bytes.prefix',
+      'E.d duration.gte+lt',
+      'E.one_a string.min_len',
+      'E.r_items repeated.min_items',
+      'E.ts timestamp.lt_now',
+    ]);
+    assert.deepEqual(synthetic({ ...VALID, one_a: undefined, one_b: { tag: '' }, d: { nanos: 999 } }), ['E.d duration.gte+lt', 'E.one_b.tag string.min_len']);
+  });
+
+  test('a rule it does not implement is refused, not passed', () => {
+    const refuse = (source: string) => {
+      const root = syntheticRoot(`syntax = "proto3"; package r; message R { ${source} }`);
+      const type = root.lookupType('r.R');
+      return () => new PgvValidator(root).run(type, type.fromObject({}) as unknown as Record<string, unknown>, 'R');
+    };
+    assert.throws(refuse('string mail = 1 [(validate.rules).string.email = true];'), (e: unknown) => e instanceof UnsupportedRuleError && e.rules.join() === 'r.R.mail: string.email');
+    assert.throws(refuse('uint32 n = 1 [(validate.rules).string.min_len = 1];'), /r\.R\.n: string rules on a uint32 field/);
+    assert.throws(refuse('string s = 1 [(validate.rules).string.min_runes = 1];'), /r\.R\.s: string\.min_runes/);
+    assert.throws(refuse('map<string, string> m = 1 [(validate.rules).map.no_sparse = true];'), /r\.R\.m: map\.no_sparse/);
+    assert.throws(refuse('string s = 1 [(validate.rules).string.pattern = "(?i)abc"];'), /pattern "\(\?i\)abc" \(RE2 syntax JavaScript cannot read\)/);
+    assert.deepEqual(REFUSED_RULES, ['string.email', 'map.no_sparse']);
+  });
+
+  test('every rule of every message type in the vendored Envoy protos is one the validator implements', () => {
+    assert.deepEqual(new PgvValidator(envoyRoot()).auditAll(envoyRoot()), [], 'the protos the relay loads');
+    const vendored = loadVendoredProtos();
+    assert.ok(vendored.files.length > 300, `only ${vendored.files.length} proto files found`);
+    // A few files import protos the package does not vendor (opencensus, opentelemetry, prometheus).
+    assert.ok(vendored.failed.length <= 10, vendored.failed.map(([f, why]) => `${f}: ${why}`).join('\n'));
+    assert.deepEqual(new PgvValidator(vendored.root).auditAll(vendored.root), [], 'every vendored v3 proto');
+    // The inventory really sees the rules (e.g. 'gt 0' on Cluster.connect_timeout), and none PGV's C++ cannot enforce.
+    const inventory = ruleInventory(vendored.root);
+    assert.ok((inventory.get('duration.gt') ?? 0) > 10);
+    assert.ok((inventory.get('oneof (validate.required)') ?? 0) > 100);
+    assert.deepEqual([...inventory.keys()].filter((k) => REFUSED_RULES.some((r) => k === r || k.endsWith(`.${r}`))), []);
+  });
+
+  test('no validate rule in the vendored protos spells a \\x or octal escape (protobufjs would misread it)', () => {
+    // protobufjs reads "\x01" in an option string as "01"; a rule spelt that way would be checked wrongly.
+    const root = new protobuf.Root();
+    protobuf.parse('syntax = "proto3"; package e; message E { string s = 1 [(validate.rules).string.prefix = "\\x41"]; }', root, { keepCase: true });
+    assert.notEqual((root.lookupType('e.E').fields.s!.parsedOptions as unknown as Array<Record<string, { string: { prefix: string } }>>)[0]!['(validate.rules)']!.string.prefix, 'A');
+    const offenders = loadVendoredProtos().sources.filter(([, source]) => source.split('\n').some((line) => line.includes('(validate.rules)') && /\\(x[0-9a-fA-F]|[0-7]{3})/.test(line)));
+    assert.deepEqual(offenders.map(([file]) => file), []);
+  });
+});
+
+// ---- proving the semantic checks ---------------------------------------------------------------
+
+function errorsOf(kind: ResourceKind, value: Record<string, unknown>): string[] {
+  return validateResource(kind, value).findings.map((f) => `${f.path} ${f.check} ${f.severity}`);
+}
+
+describe('Envoy semantic checks: each caught at its path', () => {
+  test('the HTTP filter chain must end with the router', () => {
+    const hcmPath = 'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>';
+    const other = { name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions' } };
+    assert.deepEqual(errorsOf('listener', listener({ http_filters: [ROUTER, other] })), [`${hcmPath}.http_filters[0] hcm.router_last error`, `${hcmPath}.http_filters[1] hcm.router_last error`]);
+    assert.deepEqual(errorsOf('listener', listener({ http_filters: [] })), [`${hcmPath}.http_filters hcm.router_last error`]);
+    assert.deepEqual(errorsOf('listener', listener({})), []);
+  });
+
+  test('the HTTP connection manager must be the last network filter', () => {
+    const hcm = { '@type': HCM_URL, stat_prefix: 's', rds: { config_source: ADS, route_config_name: 'r' }, http_filters: [ROUTER] };
+    const l = { name: 'gw', address: { socket_address: { address: '0.0.0.0', port_value: 8080 } }, filter_chains: [{ filters: [{ name: 'hcm', typed_config: hcm }, { name: 'hcm2', typed_config: hcm }] }] };
+    assert.deepEqual(errorsOf('listener', l), ['Listener.filter_chains[0].filters[0] listener.terminal_filter_last error']);
+  });
+
+  test('RDS and EDS config sources must be ADS (or self) and V3; EDS clusters need an EDS config', () => {
+    assert.deepEqual(errorsOf('listener', listener({ rds: { config_source: { path_config_source: { path: '/etc/r.yaml' }, resource_api_version: 'V3' }, route_config_name: 'r' } })), [
+      'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.rds.config_source config_source.ads error',
+    ]);
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), eds_cluster_config: { eds_config: { ads: {} } } }), ['Cluster.eds_cluster_config.eds_config.resource_api_version config_source.v3 error']);
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), eds_cluster_config: { eds_config: { self: {}, resource_api_version: 'V3' } } }), []);
+    const { eds_cluster_config: _eds, ...noEds } = goodCluster();
+    assert.deepEqual(errorsOf('cluster', noEds), ['Cluster.eds_cluster_config cluster.eds_config error']);
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), type: 'STATIC' }), ['Cluster.eds_cluster_config cluster.eds_config error']);
+  });
+
+  test('active health checks need timeout, interval and a checker; gRPC checks need HTTP/2', () => {
+    const hc = { timeout: { seconds: 1 }, interval: { seconds: 5 }, unhealthy_threshold: { value: 1 }, healthy_threshold: { value: 1 } };
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), health_checks: [{ ...hc, http_health_check: { path: '/h' } }] }), []);
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), health_checks: [{ ...hc, timeout: undefined, interval: { seconds: 0 } }] }), [
+      'Cluster.health_checks[0].timeout health_check.complete error',
+      'Cluster.health_checks[0].interval health_check.complete error',
+      'Cluster.health_checks[0] health_check.complete error',
+    ]);
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), health_checks: [{ ...hc, grpc_health_check: {} }] }), ['Cluster.health_checks[0].grpc_health_check health_check.grpc_http2 error']);
+    const http2 = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } };
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), typed_extension_protocol_options: http2, health_checks: [{ ...hc, grpc_health_check: {} }] }), []);
+  });
+
+  test('virtual host domains are unique within a route configuration (case-insensitively), and one "*"', () => {
+    const config = { name: 'r', virtual_hosts: [{ name: 'a', domains: ['api.example.com', '*'] }, { name: 'b', domains: ['API.example.com', '*.example.com'] }, { name: 'c', domains: ['*', '*.EXAMPLE.com'] }] };
+    assert.deepEqual(errorsOf('route', config), [
+      'RouteConfiguration.virtual_hosts[1].domains[0] route.domains_unique error',
+      'RouteConfiguration.virtual_hosts[2].domains[0] route.domains_unique error',
+      'RouteConfiguration.virtual_hosts[2].domains[1] route.domains_unique error',
+    ]);
+  });
+
+  test('references across a snapshot: RDS and EDS names resolve; a route to a missing cluster is an error for gRPC, a warning for the gateway (unless validate_clusters)', () => {
+    const snapshot = (routeConfig: Record<string, unknown>) => {
+      const resources = {
+        listener: new Map([['orders', encodeResource('listener', listener({ rds: { config_source: ADS, route_config_name: 'missing-rds' } }))]]),
+        route: new Map([['r', encodeResource('route', routeConfig)]]),
+        cluster: new Map([['orders', encodeResource('cluster', goodCluster())]]),
+        endpoint: new Map(),
+      };
+      return { version: 'v', resources };
+    };
+    const routes = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'gone' } }] }] };
+    const gateway = validateSnapshot('envoy-gateway', snapshot(routes));
+    assert.deepEqual(gateway.findings.map((f) => `${f.path} ${f.check} ${f.severity}`), [
+      'Listener(orders).api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.rds.route_config_name snapshot.rds_exists error',
+      'RouteConfiguration(r).virtual_hosts[0].routes[0].route.cluster snapshot.route_cluster_exists warning',
+      'Cluster(orders).eds_cluster_config snapshot.eds_exists error',
+    ]);
+    assert.equal(gateway.warnings.length, 1);
+    assert.match(gateway.warnings[0]!, /routes to cluster "gone", which the snapshot does not have \(Envoy answers 503\)/);
+    assert.equal(validateSnapshot('proxyless-grpc', snapshot(routes)).findings[1]!.severity, 'error');
+    assert.equal(validateSnapshot('envoy-gateway', snapshot({ ...routes, validate_clusters: { value: true } })).findings[1]!.severity, 'error');
+    assert.throws(() => assertEnvoyLoadsSnapshot('envoy-gateway', snapshot(routes)), /Envoy would refuse the envoy-gateway snapshot v:\n {2}.*snapshot\.rds_exists/);
+  });
+
+  test('the bootstrap: ADS configured, its cluster static and non-EDS, no cluster_names, V3, a node identity, HTTP/2 to the relay', () => {
+    const good = envoyBootstrap({ relay: '10.0.0.5:18000', nodeId: 'gw', cluster: 'edge' });
+    assert.deepEqual(validateBootstrapJson(good).errors, []);
+    const spoilt = structuredClone(good) as {
+      node: Record<string, unknown>;
+      dynamic_resources: { ads_config: Record<string, unknown>; cds_config: Record<string, unknown> };
+      static_resources: { clusters: Array<Record<string, unknown>> };
+    };
+    spoilt.node.id = '';
+    spoilt.dynamic_resources.ads_config.transport_api_version = 'V2';
+    spoilt.dynamic_resources.ads_config.cluster_names = ['vmss_mesh_relay'];
+    spoilt.dynamic_resources.ads_config.grpc_services = [{ envoy_grpc: { cluster_name: 'nope' } }];
+    spoilt.dynamic_resources.cds_config = { ads: {} };
+    spoilt.static_resources.clusters.push({ ...spoilt.static_resources.clusters[0]!, typed_extension_protocol_options: {} });
+    const result = validateBootstrapJson(spoilt);
+    assert.deepEqual(result.findings.map((f) => `${f.path} ${f.check} ${f.severity}`), [
+      'Bootstrap.node.id bootstrap.node_identity error',
+      'Bootstrap.static_resources.clusters[1].name bootstrap.cluster_unique error',
+      'Bootstrap.dynamic_resources.cds_config.resource_api_version config_source.v3 error',
+      'Bootstrap.dynamic_resources.ads_config.transport_api_version config_source.v3 error',
+      'Bootstrap.dynamic_resources.ads_config.cluster_names bootstrap.ads_grpc error',
+      'Bootstrap.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name bootstrap.ads_cluster_static error',
+    ]);
+    const { ads_config: _ads, ...noAds } = good.dynamic_resources as Record<string, unknown>;
+    assert.deepEqual(validateBootstrapJson({ ...good, dynamic_resources: noAds }).findings.map((f) => f.check), ['bootstrap.ads_configured']);
+    const http1 = structuredClone(good) as { static_resources: { clusters: Array<Record<string, unknown>> } };
+    delete http1.static_resources.clusters[0]!.typed_extension_protocol_options;
+    assert.deepEqual(validateBootstrapJson(http1).warnings.map((w) => w.replace(/:.*\[/, ' [')), ['Bootstrap.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name [bootstrap.ads_http2, warning]']);
+    // PGV on the bootstrap too: an empty admin socket address, a zero connect timeout.
+    const pgv = structuredClone(good) as { admin: { address: { socket_address: Record<string, unknown> } }; static_resources: { clusters: Array<Record<string, unknown>> } };
+    pgv.admin.address.socket_address.address = '';
+    pgv.static_resources.clusters[0]!.connect_timeout = '0s';
+    assert.deepEqual(validateBootstrapJson(pgv).violations.map((v) => `${v.path} ${v.rule}`), [
+      'Bootstrap.static_resources.clusters[0].connect_timeout duration.gt',
+      'Bootstrap.admin.address.socket_address.address string.min_len',
+    ]);
+    assert.throws(() => assertEnvoyLoadsBootstrap(pgv), /Envoy would refuse this bootstrap:\n {2}Bootstrap\.static_resources\.clusters\[0\]\.connect_timeout: value must be greater than 0s, got 0s \[duration\.gt\]/);
+  });
+});
+
+describe('the strict helper now asserts what Envoy checks', () => {
+  test('assertKnownToEnvoy and assertGrpcJsAccepts fail on a resource only Envoy would refuse', () => {
+    // Field names and types are right, and grpc-js-xds accepts it: only Envoy's rules catch the empty stat_prefix.
+    const spec = listener({ stat_prefix: '' });
+    const bytes = encodeResource('listener', spec).bytes;
+    assert.throws(() => assertKnownToEnvoy('envoy.config.listener.v3.Listener', spec), /Envoy would refuse this envoy\.config\.listener\.v3\.Listener:\n {2}Listener\.api_listener\.api_listener<[^>]+>\.stat_prefix: value length must be at least 1 characters, got "" \[string\.min_len\]/);
+    assert.throws(() => assertGrpcJsAccepts('listener', 'orders', bytes), /Envoy would refuse listener orders:\n {2}Listener\(orders\)\.api_listener/);
+    assert.throws(() => assertKnownToEnvoy('envoy.config.core.v3.SchemeHeaderTransformation', { scheme_to_overwrite: 'ftp' }), /\[string\.in\]/);
+  });
+});
