@@ -8,7 +8,7 @@
 import type { Json, JsonBody, TfFile, TopBlock } from './hcl-blocks';
 import { lineAt, withoutComments } from './hcl-locator';
 import type { BodySchema, ProviderSchema } from './provider-schema';
-import { suggestion, type Problem } from './rules';
+import { isComputed, suggestion, type Problem } from './rules';
 
 /** Every string of a parsed file that holds an expression (`${…}`). */
 function expressionStrings(value: Json, into: string[] = []): string[] {
@@ -27,9 +27,8 @@ function schemaFor(kind: 'resource' | 'data', type: string, schemas: ReadonlyMap
   return kind === 'resource' ? provider?.resources[type] : provider?.dataSources[type];
 }
 
-const squash = (name: string): string => name.replace(/_/g, '').toLowerCase();
 function has(schema: BodySchema, name: string): boolean {
-  return name in schema.attributes || name in schema.blocks || schema.computed.some((c) => squash(c) === squash(name));
+  return name in schema.attributes || name in schema.blocks || isComputed(schema, name);
 }
 
 export function checkReferences(files: readonly TfFile[], blocks: readonly TopBlock[], schemas: ReadonlyMap<string, ProviderSchema>): Problem[] {

@@ -87,7 +87,7 @@ export function literalMismatch(value: unknown, kind: ValueKind): string | undef
  * where Terraform's underscores were (`instance_0_bgp_peering_address`): compare without them.
  */
 const squash = (name: string): string => name.replace(/_/g, '').toLowerCase();
-function isComputed(schema: BodySchema, name: string): boolean {
+export function isComputed(schema: BodySchema, name: string): boolean {
   const wanted = squash(name);
   return schema.computed.some((computed) => squash(computed) === wanted);
 }
