@@ -112,7 +112,8 @@ export function createFunctionsCore(options: FunctionsCoreOptions): FunctionsCor
     const functionId = metadata.functionId || metadata.name;
     if (functions.has(functionId)) throw new WorkerSystemError(`A function with id "${functionId}" has already been registered.`);
     checkEnums(metadata);
-    const rpcMetadata: RpcFunctionMetadata = {
+    // As the host receives it over gRPC: no undefined fields.
+    const rpcMetadata: RpcFunctionMetadata = withoutUndefined({
       ...metadata,
       functionId,
       // What the host actually reads: one JSON document per binding, its name included.
@@ -120,7 +121,7 @@ export function createFunctionsCore(options: FunctionsCoreOptions): FunctionsCor
       ...(currentEntryPoint
         ? { scriptFile: path.basename(currentEntryPoint), directory: path.dirname(currentEntryPoint) }
         : { scriptFile: 'unknown' }),
-    };
+    });
     functions.set(functionId, { metadata: rpcMetadata, callback });
     return new Disposable(() => {
       if (locked) throw new WorkerSystemError('A function can only be disposed during app startup.');
@@ -197,4 +198,10 @@ function checkEnums(metadata: FunctionMetadata): void {
   }
   const retry: RpcRetryOptions | undefined = metadata.retryOptions;
   if (retry) checkEnum(retry.retryStrategy, RETRY_STRATEGIES, 'CoreRpcRetryStrategy');
+}
+
+function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutUndefined) as T;
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, withoutUndefined(v)])) as T;
 }
