@@ -92,9 +92,20 @@ function valueKind(ref: JsiiTypeRef): ValueKind {
   return kinds.size === 1 ? ([...kinds][0] as ValueKind) : 'any';
 }
 
-function terraformName(property: JsiiProperty): string {
+/** What the reading could not take from the docs as expected (kept so a test can insist on none). */
+interface Doubts {
+  /** `Struct.property` whose Terraform name had to be guessed (no registry anchor). */
+  readonly unanchored: string[];
+  /** Classes linked to a registry page whose Config struct was not found. */
+  readonly withoutConfig: string[];
+}
+
+function terraformName(property: JsiiProperty, owner: string, doubts: Doubts): string {
   const docs = `${property.docs?.summary ?? ''} ${property.docs?.remarks ?? ''}`;
-  return PROPERTY_ANCHOR.exec(docs)?.[1] ?? snakeCase(property.name);
+  const anchor = PROPERTY_ANCHOR.exec(docs)?.[1];
+  if (anchor) return anchor;
+  doubts.unanchored.push(`${owner}.${property.name}`);
+  return snakeCase(property.name);
 }
 
 /** Own properties plus those of extended structs of the same assembly (not cdktf's meta-arguments). */
@@ -105,13 +116,13 @@ function structProperties(assembly: JsiiAssembly, fqn: string): JsiiProperty[] {
   return [...inherited, ...(type.properties ?? [])];
 }
 
-function readBody(assembly: JsiiAssembly, structFqn: string, getterClassFqn: string, topLevel: boolean): BodySchema {
+function readBody(assembly: JsiiAssembly, structFqn: string, getterClassFqn: string, topLevel: boolean, doubts: Doubts): BodySchema {
   const attributes: Record<string, AttributeSchema> = {};
   const blocks: Record<string, NestedSchema> = {};
   const computed = new Set<string>();
   const settableCdkNames = new Set<string>();
   for (const property of structProperties(assembly, structFqn)) {
-    const name = terraformName(property);
+    const name = terraformName(property, structFqn, doubts);
     settableCdkNames.add(property.name);
     if (topLevel && name === 'id' && property.optional && (property.docs?.remarks ?? '').includes(SDK_ID_REMARK)) {
       computed.add('id');
@@ -123,7 +134,7 @@ function readBody(assembly: JsiiAssembly, structFqn: string, getterClassFqn: str
         required: property.optional !== true,
         maxOne: !nested.list,
         syntax: (property.docs?.summary ?? '').endsWith(' block.') ? 'block' : 'attribute',
-        body: readBody(assembly, nested.fqn, `${nested.fqn}OutputReference`, false),
+        body: readBody(assembly, nested.fqn, `${nested.fqn}OutputReference`, false, doubts),
       };
     } else {
       attributes[name] = { required: property.optional !== true, kind: valueKind(property.type) };
@@ -144,14 +155,18 @@ export function schemaFromAssembly(assembly: JsiiAssembly): ProviderSchema {
   const resources: Record<string, BodySchema> = {};
   const dataSources: Record<string, BodySchema> = {};
   let provider: { name: string; source: string; version: string; body: BodySchema } | undefined;
+  const doubts: Doubts = { unanchored: [], withoutConfig: [] };
   for (const type of Object.values(assembly.types)) {
     if (type.kind !== 'class') continue;
     const link = CLASS_LINK.exec(type.docs?.summary ?? '');
     if (!link) continue;
     const [, namespace, providerName, version, kind, terraformType] = link;
     const configFqn = type.initializer?.parameters?.find((p) => p.name === 'config')?.type.fqn;
-    if (!configFqn || !terraformType || !providerName || !namespace || !version) continue;
-    const body = readBody(assembly, configFqn, type.fqn, true);
+    if (!configFqn || !assembly.types[configFqn] || !terraformType || !providerName || !namespace || !version) {
+      doubts.withoutConfig.push(type.fqn);
+      continue;
+    }
+    const body = readBody(assembly, configFqn, type.fqn, true, doubts);
     if (kind === 'resources') resources[terraformType] = body;
     else if (kind === 'data-sources') dataSources[terraformType] = body;
     else provider = { name: terraformType, source: `registry.terraform.io/${namespace}/${providerName}`, version, body };
@@ -165,5 +180,6 @@ export function schemaFromAssembly(assembly: JsiiAssembly): ProviderSchema {
     providerConfig: provider.body,
     resources,
     dataSources,
+    doubts,
   };
 }

@@ -44,4 +44,6 @@ export interface ProviderSchema {
   readonly providerConfig: BodySchema;
   readonly resources: Readonly<Record<string, BodySchema>>;
   readonly dataSources: Readonly<Record<string, BodySchema>>;
+  /** Where the reader had to guess: both lists are empty when its assumptions held. */
+  readonly doubts: { readonly unanchored: readonly string[]; readonly withoutConfig: readonly string[] };
 }
