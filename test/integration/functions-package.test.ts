@@ -1,0 +1,196 @@
+/**
+ * The deployable Functions app (build/functions-app.mjs, `npm run package`), built into temporary
+ * folders: exactly the expected files, a package.json whose main is the bundle, a zip with the
+ * same bytes and host.json at its root within the size budget, the same bytes from a second build,
+ * nothing required from outside the package but Node's built-ins and `@azure/functions-core`, the
+ * four functions registered by a fresh process, and vendor.js left unread until the first
+ * invocation builds the runtime.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BUILD = path.join(ROOT, 'build/functions-app.mjs');
+const EXPECTED_FILES = ['host.json', 'main.js', 'main.js.map', 'package.json', 'proto/vmss_mesh/relay/v1/push.proto', 'vendor.js', 'vendor.js.map'];
+const FUNCTIONS = ['vmssEvents', 'autoscaleWebhook', 'reconcileTimer', 'status'];
+const MAX_ZIP_BYTES = 5 * 1024 * 1024;
+const run = promisify(execFile);
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+    .sort();
+}
+
+async function buildInto(out: string, ...flags: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [BUILD, '--out', out, ...flags], { cwd: ROOT, timeout: 240_000 });
+  return stdout;
+}
+
+/**
+ * A fresh process that loads the app as the Functions worker does: `@azure/functions-core` is a
+ * minimal stand-in recording registrations, and any other module that is neither a Node built-in
+ * nor a file of the package folder fails to resolve (and is reported). With `invoke`, the status
+ * function is then called once: it builds the runtime from the settings below (Consul unreachable
+ * on purpose, so it answers 503).
+ */
+const CHILD = `
+const Module = require('node:module');
+const path = require('node:path');
+const [appDir, invoke] = process.argv.slice(1);
+const registered = [];
+const outside = [];
+const core = {
+  setProgrammingModel() {},
+  registerFunction(metadata, handler) { registered.push({ name: metadata.name, handler }); return { dispose() {} }; },
+  registerHook() { return { dispose() {} }; },
+  log() {},
+};
+const stub = new Module('@azure/functions-core');
+stub.loaded = true;
+stub.exports = core;
+require.cache['@azure/functions-core'] = stub;
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, parent, ...rest) {
+  if (request === '@azure/functions-core') return request;
+  if (Module.isBuiltin(request)) return resolve.call(this, request, parent, ...rest);
+  const inPackage = (request.startsWith('./') || request.startsWith('../') || path.isAbsolute(request)) &&
+    path.resolve(parent && parent.filename ? path.dirname(parent.filename) : process.cwd(), request).startsWith(appDir + path.sep);
+  if (!inPackage) {
+    outside.push(request + ' (from ' + (parent && parent.filename ? path.relative(appDir, parent.filename) : '?') + ')');
+    throw Object.assign(new Error('outside the package: ' + request), { code: 'MODULE_NOT_FOUND' });
+  }
+  return resolve.call(this, request, parent, ...rest);
+};
+const loaded = () => Object.keys(require.cache).filter((f) => f.startsWith(appDir + path.sep)).map((f) => path.relative(appDir, f)).sort();
+(async () => {
+  require(path.join(appDir, 'main.js'));
+  const report = { functions: registered.map((f) => f.name), loadedAtRegistration: loaded() };
+  if (invoke === 'invoke') {
+    const status = registered.find((f) => f.name === 'status');
+    const ignore = () => undefined;
+    const errors = [];
+    const context = { invocationId: 'test', functionName: 'status', log: ignore, trace: ignore, debug: ignore, info: ignore, warn: ignore, error: (e) => errors.push(e) };
+    const response = await status.handler({ method: 'GET', url: 'http://localhost/api/status', headers: new Headers(), query: new URLSearchParams(), params: {} }, context);
+    Object.assign(report, { status: response.status, errors, loadedAfterInvocation: loaded() });
+  }
+  report.outside = outside;
+  process.stdout.write(JSON.stringify(report));
+  process.exit(0);
+})().catch((error) => { console.error(error); process.exit(1); });
+`;
+
+interface ChildReport {
+  readonly functions: string[];
+  readonly loadedAtRegistration: string[];
+  readonly loadedAfterInvocation?: string[];
+  readonly status?: number;
+  readonly errors?: Array<{ msg?: string }>;
+  readonly outside: string[];
+}
+
+async function loadInFreshProcess(appDir: string, invoke: boolean, env: Record<string, string> = {}): Promise<ChildReport> {
+  const { stdout } = await run(process.execPath, ['-e', CHILD, appDir, invoke ? 'invoke' : ''], {
+    cwd: tmpdir(),
+    timeout: 120_000,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      VMSS_MESH_SUBSCRIPTIONS: '00000000-0000-0000-0000-000000000001',
+      CONSUL_HTTP_ADDR: 'http://127.0.0.1:9',
+      VMSS_MESH_RELAY_ADDRESSES: '127.0.0.1:9',
+      VMSS_MESH_RELAY_TOKEN: 'test',
+      ...env,
+    },
+  });
+  return JSON.parse(stdout) as ChildReport;
+}
+
+describe('the Functions package', () => {
+  let workDir: string;
+  let appDir: string;
+  let zipFile: string;
+
+  before(async () => {
+    workDir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-package-'));
+    await buildInto(path.join(workDir, 'a'));
+    appDir = path.join(workDir, 'a', 'functions-app');
+    zipFile = path.join(workDir, 'a', 'functions-app.zip');
+  });
+  after(() => rmSync(workDir, { recursive: true, force: true }));
+
+  test('the folder holds exactly host.json, package.json, the two bundles with their maps and the push proto', () => {
+    assert.deepEqual(filesUnder(appDir), EXPECTED_FILES);
+    assert.deepEqual(readFileSync(path.join(appDir, 'host.json')), readFileSync(path.join(ROOT, 'host.json')));
+    assert.deepEqual(readFileSync(path.join(appDir, 'proto/vmss_mesh/relay/v1/push.proto')), readFileSync(path.join(ROOT, 'proto/vmss_mesh/relay/v1/push.proto')));
+  });
+
+  test('package.json: main is the bundle, CommonJS, nothing to install', () => {
+    const manifest = JSON.parse(readFileSync(path.join(appDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const root = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(manifest['main'], 'main.js');
+    assert.equal(manifest['type'], 'commonjs');
+    assert.equal(manifest['version'], root.version);
+    for (const key of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'scripts']) assert.equal(manifest[key], undefined, key);
+    assert.match(readFileSync(path.join(appDir, 'main.js'), 'utf8'), /\n\/\/# sourceMappingURL=main\.js\.map\n?$/);
+  });
+
+  test('the zip holds the same files with the same bytes, host.json at its root, within 5 MB', () => {
+    const zipped = readFileSync(zipFile);
+    assert.ok(zipped.length <= MAX_ZIP_BYTES, `zip is ${zipped.length} bytes`);
+    const entries = unzipSync(zipped);
+    assert.deepEqual(Object.keys(entries).sort(), EXPECTED_FILES);
+    assert.ok('host.json' in entries, 'host.json is not at the root of the zip');
+    for (const name of EXPECTED_FILES) assert.deepEqual(Buffer.from(entries[name]!), readFileSync(path.join(appDir, name)), name);
+  });
+
+  test('a second build gives the same bytes; an unchanged one is not rebuilt', async () => {
+    // Same depth as 'a', so the maps' relative source paths are the same too.
+    await buildInto(path.join(workDir, 'b'));
+    assert.deepEqual(readFileSync(path.join(workDir, 'b', 'functions-app.zip')), readFileSync(zipFile));
+    const before = statSync(path.join(appDir, 'main.js')).mtimeMs;
+    const stdout = await buildInto(path.join(workDir, 'a'));
+    assert.match(stdout, /up to date/);
+    assert.equal(statSync(path.join(appDir, 'main.js')).mtimeMs, before);
+  });
+
+  test('the bundles require nothing but Node built-ins, @azure/functions-core and ./vendor.js', () => {
+    const required = (file: string) => [...readFileSync(path.join(appDir, file), 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
+    const foreign = (file: string, allowed: string[]) => [...new Set(required(file))].filter((r) => !isBuiltin(r) && !allowed.includes(r));
+    assert.deepEqual(foreign('main.js', ['@azure/functions-core', './vendor.js']), []);
+    assert.deepEqual(foreign('vendor.js', []), []);
+    assert.ok(required('main.js').includes('./vendor.js'), 'main.js never requires vendor.js: is the runtime still deferred?');
+  });
+
+  test('a fresh process registers the four functions without reading vendor.js, and the first invocation builds the runtime from it', async () => {
+    const settings: Array<Record<string, string>> = [{}, { VMSS_MESH_RECONCILE_SCHEDULE: '0 */5 * * * *' }];
+    for (const env of settings) {
+      const report = await loadInFreshProcess(appDir, true, env);
+      assert.deepEqual(report.functions, FUNCTIONS);
+      assert.deepEqual(report.loadedAtRegistration, ['main.js']);
+      // 503: the runtime was built (ARM clients, Consul registry, push client from vendor.js) and Consul refused.
+      assert.equal(report.status, 503, JSON.stringify(report.errors));
+      assert.deepEqual(report.loadedAfterInvocation, ['main.js', 'vendor.js']);
+      assert.deepEqual(report.outside, []);
+    }
+  });
+
+  test('vendor.js hands main.js every export of each package it holds', () => {
+    const vendor = require(path.join(appDir, 'vendor.js')) as { packages: Record<string, Record<string, unknown>> };
+    assert.ok(Object.keys(vendor.packages).length > 0);
+    for (const [specifier, exported] of Object.entries(vendor.packages)) {
+      assert.equal(exported['__esModule'], true, specifier);
+      const original = require(require.resolve(specifier, { paths: [ROOT] })) as Record<string, unknown>;
+      const missing = Object.keys(original).filter((name) => name !== '__esModule' && !(name in exported));
+      assert.deepEqual(missing, [], `${specifier}: exports missing from vendor.js`);
+      if (typeof original === 'function') assert.equal(typeof exported['default'], 'function', `${specifier}: default export`);
+    }
+  });
+});
