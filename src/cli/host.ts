@@ -57,7 +57,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     if (type === 'eventgridtrigger') io.stdout.write(`  ${name}: POST ${host.url}/runtime/webhooks/eventgrid?functionName=${name}\n`);
     else if (type === 'timertrigger') io.stdout.write(`  ${name}: timer ${String(trigger.schedule)}${values['no-timers'] ? ' (not running: --no-timers)' : ''}; run now: POST ${host.url}/admin/functions/${name}\n`);
   }
-  for (const route of host.routes) io.stdout.write(`  ${route.replace(' /', ` ${host.url}/`)}\n`);
+  for (const route of host.routes) io.stdout.write(`  ${route.functionName}: ${route.methods.join(',')} ${host.url}${route.path} (authLevel ${route.authLevel}; keys are not checked locally)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -128,7 +128,12 @@ test('local host: Event Grid handshake, one invocation per event through the wor
 test('local host: routes, methods and params from the registered bindings, HTTP answers converted by the library, timers through the admin API', async (t) => {
   const logs: HostLogRecord[] = [];
   const host = await startFixtureHost(t, logs);
-  assert.deepEqual([...host.routes].sort(), ['GET /api/broken', 'GET /api/status', 'GET,PUT /api/items/{id:int}/{*rest}', 'POST /api/autoscaleWebhook']);
+  assert.deepEqual(host.routes, [
+    { functionName: 'status', methods: ['GET'], path: '/api/status', authLevel: 'function' },
+    { functionName: 'autoscaleWebhook', methods: ['POST'], path: '/api/autoscaleWebhook', authLevel: 'function' },
+    { functionName: 'items', methods: ['GET', 'PUT'], path: '/api/items/{id:int}/{*rest}', authLevel: 'anonymous' },
+    { functionName: 'broken', methods: ['GET'], path: '/api/broken', authLevel: 'anonymous' },
+  ]);
 
   const status = await fetch(`${host.url}/api/status?x=1`, { headers: { 'X-Agent': 'test' } });
   assert.equal(status.status, 200);
@@ -267,7 +272,10 @@ test('local host: without an app folder it serves the packaged app (dist/functio
   t.after(() => host.close());
   assert.equal(host.app.entryPoint, path.join(ROOT, 'dist', 'functions-app', 'main.js'));
   assert.deepEqual(host.app.functions.map((f) => f.metadata.name), ['vmssEvents', 'autoscaleWebhook', 'reconcileTimer', 'status']);
-  assert.deepEqual([...host.routes].sort(), ['GET /api/status', 'POST /api/autoscaleWebhook']);
+  assert.deepEqual(host.routes, [
+    { functionName: 'autoscaleWebhook', methods: ['POST'], path: '/api/autoscaleWebhook', authLevel: 'function' },
+    { functionName: 'status', methods: ['GET'], path: '/api/status', authLevel: 'function' },
+  ]);
   const notJson = await fetch(`${host.url}/api/autoscaleWebhook`, { method: 'POST', body: '{oops' });
   assert.equal(notJson.status, 400);
   assert.match(((await notJson.json()) as { error: string }).error, /^body is not JSON/);

@@ -60,8 +60,8 @@ export interface FunctionsHost {
 export interface LocalFunctionsHost extends FunctionsHost {
   /** The loaded app: its functions with the metadata they registered. */
   readonly app: FunctionsApp;
-  /** The HTTP routes served, e.g. "GET /api/status". */
-  readonly routes: readonly string[];
+  /** The HTTP routes served, from the registered bindings (path with the route prefix, e.g. "/api/status"). */
+  readonly routes: ReadonlyArray<{ readonly functionName: string; readonly methods: readonly string[]; readonly path: string; readonly authLevel: string }>;
 }
 
 function defaultLog(record: HostLogRecord): void {
@@ -252,7 +252,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
   return {
     url: `http://${hostName}:${address.port}`,
     app,
-    routes: httpRoutes.map((r) => `${r.methods.join(',')} /${prefix ? `${prefix}/` : ''}${r.template}`),
+    routes: httpRoutes.map((r) => ({ functionName: r.fn.metadata.name ?? '', methods: r.methods, path: `/${prefix ? `${prefix}/` : ''}${r.template}`, authLevel: r.authLevel })),
     async invoke(name) {
       const timer = timers.get(name.toLowerCase());
       if (!timer) throw new TypeError(`no timer function named ${name}`);
