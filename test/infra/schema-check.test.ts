@@ -203,12 +203,12 @@ ${VM(`
     storage_account_type = "Standard_LRS"
   }
 `)}`,
-      'second.tf': VM(''),
+      'modules/second/main.tf': VM(''),
     });
     assert.deepEqual(problems, [
       'missing/main.tf:1: azurerm_subnet.s: missing required argument virtual_network_name',
       'missing/main.tf:15: azurerm_linux_virtual_machine.vm: missing required argument caching in os_disk',
-      'missing/second.tf:2: azurerm_linux_virtual_machine.vm: missing required block os_disk',
+      'missing/modules/second/main.tf:2: azurerm_linux_virtual_machine.vm: missing required block os_disk',
     ]);
   });
 
@@ -241,6 +241,12 @@ resource "azurerm_virtual_network" "vnet" {
       'computed/main.tf:7: azurerm_public_ip.ip: id is computed-only (the provider sets it); it cannot be set',
       'computed/main.tf:18: azurerm_virtual_network.vnet: allocated_ip_address_prefixes is computed-only in ip_address_pool (the provider sets it); it cannot be set',
     ]);
+  });
+
+  test('the same address declared twice in a module (not across modules)', async () => {
+    const rg = 'resource "azurerm_resource_group" "rg" {\n  name     = "rg"\n  location = "westeurope"\n}\n';
+    const problems = await check('twice', { 'a.tf': rg, 'b.tf': `\n${rg}`, 'modules/m/main.tf': rg });
+    assert.deepEqual(problems, ['twice/b.tf:2: azurerm_resource_group.rg: declared twice in one module (first at twice/a.tf:1)']);
   });
 
   test('an unknown resource type, data source or provider', async () => {
@@ -314,6 +320,7 @@ resource "aws_instance" "x" {}
   test("Terraform's meta-arguments: dynamic blocks, lifecycle, count/for_each/depends_on/provider", async () => {
     const problems = await check('meta', {
       'main.tf': `resource "azurerm_monitor_autoscale_setting" "a" {
+  for_each            = toset([]) # and count
   count               = 1
   depends_on          = []
   provider            = azurerm
@@ -363,12 +370,13 @@ data "azurerm_client_config" "current" {
 `,
     });
     assert.deepEqual(problems, [
-      'meta/main.tf:19: azurerm_monitor_autoscale_setting.a: dynamic "notifcation": notifcation is not known, dynamic only generates blocks (did you mean notification?)',
-      'meta/main.tf:27: azurerm_monitor_autoscale_setting.a: missing required argument service_uri in notification.webhook',
-      'meta/main.tf:28: azurerm_monitor_autoscale_setting.a: unknown argument service_url in notification.webhook (did you mean service_uri?)',
-      'meta/main.tf:35: azurerm_monitor_autoscale_setting.a: lifecycle ignore_changes: tag is not an attribute of azurerm_monitor_autoscale_setting (did you mean tags?)',
-      'meta/main.tf:42: data.azurerm_client_config.current: lifecycle: unknown argument prevent_destroy (a data block’s lifecycle holds only precondition and postcondition)',
-      'meta/main.tf:43: data.azurerm_client_config.current: lifecycle postcondition: missing error_message',
+      'meta/main.tf:2: azurerm_monitor_autoscale_setting.a: count and for_each cannot both be set',
+      'meta/main.tf:20: azurerm_monitor_autoscale_setting.a: dynamic "notifcation": notifcation is not known, dynamic only generates blocks (did you mean notification?)',
+      'meta/main.tf:28: azurerm_monitor_autoscale_setting.a: missing required argument service_uri in notification.webhook',
+      'meta/main.tf:29: azurerm_monitor_autoscale_setting.a: unknown argument service_url in notification.webhook (did you mean service_uri?)',
+      'meta/main.tf:36: azurerm_monitor_autoscale_setting.a: lifecycle ignore_changes: tag is not an attribute of azurerm_monitor_autoscale_setting (did you mean tags?)',
+      'meta/main.tf:43: data.azurerm_client_config.current: lifecycle: unknown argument prevent_destroy (a data block’s lifecycle holds only precondition and postcondition)',
+      'meta/main.tf:44: data.azurerm_client_config.current: lifecycle postcondition: missing error_message',
     ]);
   });
 });

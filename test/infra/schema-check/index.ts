@@ -3,9 +3,9 @@
  * and provider block under a directory (modules included) against the provider schemas carried by
  * the CDK for Terraform provider packages (devDependencies).
  */
-import { loadTfFiles, topBlocks } from './hcl-blocks';
+import { loadTfFiles, topBlocks, type TopBlock } from './hcl-blocks';
 import { checkReferences } from './references';
-import { checkTopBlock, formatProblem, type Problem } from './rules';
+import { addressOf, checkTopBlock, formatProblem, type Problem } from './rules';
 import { loadProviderSchema } from './schema-cache';
 import type { ProviderSchema } from './provider-schema';
 
@@ -38,7 +38,14 @@ export async function checkTerraformDirectory(dir: string, schemas: ReadonlyMap<
   const types = new Set<string>();
   const files = await loadTfFiles(dir);
   const blocks = topBlocks(files);
+  const declared = new Map<string, TopBlock>();
   for (const top of blocks) {
+    const address = addressOf(top);
+    // A provider block may repeat with an alias; a resource or data address may not.
+    const key = `${top.moduleDir}\u0000${address}`;
+    const first = declared.get(key);
+    if (first && top.kind !== 'provider') problems.push({ file: top.file, line: top.outline.line, address, message: `declared twice in one module (first at ${first.file}:${first.outline.line})` });
+    else declared.set(key, top);
     checked[top.kind]++;
     if (top.kind !== 'provider') types.add(top.kind === 'data' ? `data.${top.type}` : top.type);
     problems.push(...checkTopBlock(top, schemas));

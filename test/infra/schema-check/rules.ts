@@ -148,6 +148,10 @@ class BlockChecker {
     }
 
     const blockLine = outline.line;
+    if (level === 'resource' || level === 'data') {
+      const forEach = items.find((i) => i.syntax === 'attribute' && i.name === 'for_each');
+      if (forEach && items.some((i) => i.syntax === 'attribute' && i.name === 'count')) this.report(forEach.line, 'count and for_each cannot both be set');
+    }
     for (const [name, attribute] of Object.entries(schema.attributes)) {
       if (attribute.required && !counts.has(name)) this.report(blockLine, `missing required argument ${name}${at}`);
     }
@@ -257,9 +261,14 @@ class BlockChecker {
   }
 }
 
+/** `azurerm_subnet.gateway`, `data.azurerm_client_config.current`, `provider.azurerm`. */
+export function addressOf(top: TopBlock): string {
+  return top.kind === 'resource' ? `${top.type}.${top.name}` : top.kind === 'data' ? `data.${top.type}.${top.name}` : `provider.${top.type}`;
+}
+
 /** The problems of one top-level block against the schemas known by provider local name. */
 export function checkTopBlock(top: TopBlock, schemas: ReadonlyMap<string, ProviderSchema>): Problem[] {
-  const address = top.kind === 'resource' ? `${top.type}.${top.name}` : top.kind === 'data' ? `data.${top.type}.${top.name}` : `provider.${top.type}`;
+  const address = addressOf(top);
   const providerName = top.kind === 'provider' ? top.type : top.type.split('_')[0] ?? '';
   const provider = schemas.get(providerName);
   if (!provider) {
