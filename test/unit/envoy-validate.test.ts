@@ -11,7 +11,8 @@ import * as protobuf from 'protobufjs';
 import { envoyBootstrap, runEnvoy } from '../../src/cli/bootstrap';
 import type { CliIo } from '../../src/cli/command';
 import type { MeshState } from '../../src/relay/mesh-state';
-import type { ResourceBuildOptions } from '../../src/relay/resources/build-options';
+import { DEFAULT_HEALTH_CHECK, type ResourceBuildOptions } from '../../src/relay/resources/build-options';
+import { buildGatewayCluster } from '../../src/relay/resources/clusters';
 import { encodeResource } from '../../src/relay/resources/encode';
 import { RESOURCE_KINDS, type ClientProfile, type ResourceKind } from '../../src/relay/snapshot/snapshot-types';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
@@ -208,6 +209,16 @@ describe('PGV rules on Envoy resources: each family caught at its path', () => {
       assert.deepEqual(rules(pgvViolations(typeName, type.encode(type.fromObject(value)).finish())).sort(), [...expected].sort());
     });
   }
+
+  test("Envoy's duration limit: a negative Duration and one above 9 223 372 035 s are refused, the limit itself passes", () => {
+    const at = (seconds: number | string) => rules(pgvViolations(CLUSTER, { ...goodCluster(), connect_timeout: { seconds } }));
+    assert.deepEqual(at(9_223_372_035), []);
+    assert.deepEqual(at('9223372036'), ['Cluster.connect_timeout envoy.duration_range']);
+    // What the relay's builder makes of the largest connectTimeoutMs resolveBuildOptions admits
+    // (315 576 000 000 000 ms): Envoy would refuse it (reported; the fix is in build-options.ts).
+    const cluster = buildGatewayCluster({ service: 'orders', protocol: 'http' }, { connectTimeoutMs: 315_576_000_000_000, outlierDetection: false, healthCheck: DEFAULT_HEALTH_CHECK });
+    assert.deepEqual(rules(pgvViolations(CLUSTER, cluster)), ['Cluster.connect_timeout envoy.duration_range']);
+  });
 
   test('messages are read with their default values: an unset required string fails, an unset oneof member does not', () => {
     assert.deepEqual(rules(pgvViolations(CLUSTER, {})), ['Cluster.name string.min_len']);

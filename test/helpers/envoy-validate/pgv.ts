@@ -13,11 +13,13 @@
  * - repeated and map fields: size rules, then `items` / `keys` / `values` per element;
  * - `(validate.required)` on a oneof: one member must be set;
  * - messages with `(validate.disabled)` or `(validate.ignored)` are not checked at all.
- * Differences, on purpose: every violation is reported (C++ stops at the first); google.protobuf.Any
- * contents are validated too, as Envoy does when it turns a typed config into the extension's
- * message (Config::Utility::translateAnyToFactoryConfig → MessageUtil::anyConvertAndValidate);
- * every Duration is checked for Envoy's range (MessageUtil::validateDurationFields, utility.cc:
- * negative or > 315 576 000 000 s or nanos > 999 999 999 is refused).
+ * Beyond the generated `Validate()`: google.protobuf.Any contents are validated too, as Envoy does
+ * (MessageUtil::recursivePgvCheck in source/common/protobuf/utility.cc runs PGV again on every
+ * message inside an Any, and extension factories validate their typed config); and every Duration
+ * is checked for Envoy's range (MessageUtil::validateDurationFields → validateDurationUnifiedNoThrow,
+ * same file: "Expected positive duration" for negative seconds or nanos, "Duration out-of-range"
+ * above 9 223 372 035 s — (INT64_MAX − 999 999 999) / 10^9, about 292 years — or 999 999 999 ns).
+ * Every violation is reported (C++ stops at the first).
  *
  * A rule kind this module does not implement makes `validate` throw UnsupportedRuleError listing
  * every such rule of every message type it reached, so nothing passes unchecked.
@@ -62,7 +64,10 @@ const DURATION = '.google.protobuf.Duration';
 const TIMESTAMP = '.google.protobuf.Timestamp';
 const ANY = '.google.protobuf.Any';
 const FLOATS = new Set(['double', 'float']);
+/** google.protobuf.Duration's own limit (TimeUtil::kDurationMaxSeconds), for PGV's "valid duration" check. */
 const MAX_DURATION_SECONDS = 315_576_000_000n;
+/** Envoy's stricter limit for every Duration: (INT64_MAX − 999 999 999) / 10^9 seconds. */
+const ENVOY_MAX_DURATION_SECONDS = 9_223_372_035n;
 const NANOS_PER_SECOND = 1_000_000_000n;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -443,12 +448,12 @@ export class PgvValidator {
     this.comparisons('duration', durationRange, v, r, path);
   }
 
-  /** Envoy refuses every Duration outside [0, 315 576 000 000 s] or with nanos outside [0, 999 999 999], whatever the field's rules. */
+  /** Envoy refuses every Duration that is negative or longer than about 292 years, whatever the field's rules. */
   private durationRange(value: Msg, path: string): void {
     const seconds = numeric('int64', value.seconds ?? 0) as bigint;
     const nanos = Number(value.nanos ?? 0);
-    if (seconds < 0n || nanos < 0) this.report(path, 'envoy.duration_range', `Expected positive duration: ${durationText(nanosOf(value))}`);
-    else if (nanos > 999_999_999 || seconds > MAX_DURATION_SECONDS) this.report(path, 'envoy.duration_range', `Duration out-of-range: ${seconds}s ${nanos}ns`);
+    if (seconds < 0n || nanos < 0) this.report(path, 'envoy.duration_range', `Expected positive duration: ${seconds}s ${nanos}ns`);
+    else if (nanos > 999_999_999 || seconds > ENVOY_MAX_DURATION_SECONDS) this.report(path, 'envoy.duration_range', `Duration out-of-range: ${seconds}s ${nanos}ns (Envoy's limit is ${ENVOY_MAX_DURATION_SECONDS}s)`);
   }
 
   private timestamp(value: Msg, r: Rules | undefined, path: string): void {
