@@ -17,10 +17,18 @@ export function renderNode(n: NodeEntry): Record<string, unknown> {
   };
 }
 
-/** A service as `/catalog/node`, `/health/service` and txn results show it. */
+/**
+ * A connect-less service's Proxy and Connect as Consul writes them: both are struct values in
+ * structs.NodeService (never null); inside, only Mode and the two struct fields survive omitempty.
+ */
+const NO_PROXY = (): Record<string, unknown> => ({ Mode: '', MeshGateway: {}, Expose: {} });
+
+/**
+ * A service as `/catalog/node`, `/health/service` and txn results show it (structs.NodeService:
+ * `Kind` is omitempty, so a plain service has none; Proxy and Connect are always present).
+ */
 export function renderNodeService(s: ServiceEntry): Record<string, unknown> {
   return {
-    Kind: '',
     ID: s.id,
     Service: s.service,
     Tags: [...s.tags],
@@ -29,6 +37,8 @@ export function renderNodeService(s: ServiceEntry): Record<string, unknown> {
     Port: s.port,
     Weights: s.weights,
     EnableTagOverride: s.enableTagOverride,
+    Proxy: NO_PROXY(),
+    Connect: {},
     CreateIndex: s.createIndex,
     ModifyIndex: s.modifyIndex,
   };
@@ -52,6 +62,8 @@ export function renderServiceNode(n: NodeEntry, s: ServiceEntry): Record<string,
     ServiceMeta: s.meta,
     ServicePort: s.port,
     ServiceEnableTagOverride: s.enableTagOverride,
+    ServiceProxy: NO_PROXY(),
+    ServiceConnect: {},
     CreateIndex: s.createIndex,
     ModifyIndex: s.modifyIndex,
   };
