@@ -466,6 +466,20 @@ describe('Envoy semantic checks: each caught at its path', () => {
     assert.deepEqual(errorsOf('listener', l), ['Listener.filter_chains[0].filters[0] listener.terminal_filter_last error']);
   });
 
+  test('filter chains of a listener have distinct matches; listeners of a snapshot distinct addresses', () => {
+    const hcm = { '@type': HCM_URL, stat_prefix: 's', rds: { config_source: ADS, route_config_name: 'r' }, http_filters: [ROUTER] };
+    const chain = (match?: Record<string, unknown>) => ({ ...(match ? { filter_chain_match: match } : {}), filters: [{ name: 'hcm', typed_config: hcm }] });
+    const gw = (name: string, chains: unknown[]) => ({ name, address: { socket_address: { address: '0.0.0.0', port_value: 8080 } }, filter_chains: chains });
+    assert.deepEqual(errorsOf('listener', gw('gw', [chain(), chain({ server_names: ['a'] }), chain({})])), ['Listener.filter_chains[2].filter_chain_match listener.filter_chain_match_unique error']);
+    const resources = {
+      listener: new Map([['gw-a', encodeResource('listener', gw('gw-a', [chain()]))], ['gw-b', encodeResource('listener', gw('gw-b', [chain()]))]]),
+      route: new Map([['r', encodeResource('route', { name: 'r', virtual_hosts: [] })]]),
+      cluster: new Map(),
+      endpoint: new Map(),
+    };
+    assert.deepEqual(validateSnapshot('envoy-gateway', { version: 'v', resources }).findings.map((f) => `${f.path} ${f.check}`), ['Listener(gw-b).address snapshot.listener_address_unique']);
+  });
+
   test('RDS and EDS config sources must be ADS (or self) and V3; EDS clusters need an EDS config', () => {
     assert.deepEqual(errorsOf('listener', listener({ rds: { config_source: { path_config_source: { path: '/etc/r.yaml' }, resource_api_version: 'V3' }, route_config_name: 'r' } })), [
       'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.rds.config_source config_source.ads error',

@@ -63,6 +63,14 @@ export function unpackAny(root: protobuf.Root, any: Plain | undefined): { readon
   return { typeName, value: type.toObject(type.decode(bytes), { enums: String, longs: String }) };
 }
 
+/** JSON with sorted keys, so equal messages compare equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const r = record(value);
+  if (r) return `{${Object.keys(r).sort().map((k) => `${JSON.stringify(k)}:${canonical(r[k])}`).join(',')}}`;
+  return JSON.stringify(value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value);
+}
+
 function nanos(duration: unknown): bigint | undefined {
   const d = record(duration);
   if (!d) return undefined;
@@ -124,6 +132,15 @@ export class SemanticChecker {
         if (!terminal && last) this.error(`${chainPath}.filters[${i}]`, 'listener.terminal_filter_last', `non-terminal filter ${text(record(filter)?.name)} of type ${type || '(none)'} is the last filter in a network filter chain`);
       });
     }
+    // Envoy: FilterChainManagerImpl::addFilterChains (source/common/listener_manager/filter_chain_manager_impl.cc):
+    // "error adding listener 'X': multiple filter chains with the same matching rules are defined".
+    const matches = new Map<string, number>();
+    list(listener.filter_chains).forEach((chain, i) => {
+      const key = canonical(record(chain)?.filter_chain_match ?? {});
+      const first = matches.get(key);
+      if (first !== undefined) this.error(`${path}.filter_chains[${i}].filter_chain_match`, 'listener.filter_chain_match_unique', `multiple filter chains with the same matching rules are defined (same as filter_chains[${first}])`);
+      else matches.set(key, i);
+    });
     for (const { hcm, path: hcmPath } of this.hcmsOf(listener, path)) this.httpConnectionManager(hcm, hcmPath);
   }
 
@@ -260,6 +277,17 @@ export class SemanticChecker {
         const inline = record(hcm.route_config);
         if (inline) this.routeClusters(inline, `${path}.route_config`, clusterNames);
       }
+    }
+    // Envoy: ListenerManagerImpl::addOrUpdateListenerInternal (source/common/listener_manager/listener_manager_impl.cc)
+    // refuses a second listener on an address another listener already has ("… has duplicate address …").
+    const bound = new Map<string, string>();
+    for (const [name, listener] of resources.listener) {
+      const socket = record(record(listener.address)?.socket_address);
+      if (!socket) continue;
+      const key = `${text(socket.protocol) || 'TCP'} ${text(socket.address)}:${String(socket.port_value ?? 0)}`;
+      const other = bound.get(key);
+      if (other !== undefined) this.error(`Listener(${name}).address`, 'snapshot.listener_address_unique', `has duplicate address ${key} as listener ${other}`);
+      else bound.set(key, name);
     }
     for (const [name, config] of resources.route) this.routeClusters(config, `RouteConfiguration(${name})`, clusterNames);
     for (const [name, cluster] of resources.cluster) {
