@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { startFunctionsHost, type HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
+import { packagedApp } from '../../src/sandbox/functions-worker/packaged-app';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -279,4 +280,10 @@ test('local host: without an app folder it serves the packaged app (dist/functio
   const notJson = await fetch(`${host.url}/api/autoscaleWebhook`, { method: 'POST', body: '{oops' });
   assert.equal(notJson.status, 400);
   assert.match(((await notJson.json()) as { error: string }).error, /^body is not JSON/);
+});
+
+test('local host: outside a checkout, a missing package is an error that says how to build it', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-no-package-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.throws(() => packagedApp(dir), { name: 'PackagedAppMissingError', message: /dist\/functions-app\/\) was not found above .*: build it with `npm run build` \(or `npm run package`\)/ });
 });

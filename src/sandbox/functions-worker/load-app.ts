@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
-import type { AppStartContext, AppTerminateContext, ProgrammingModel, RpcFunctionMetadata, RpcInvocationRequest, RpcInvocationResponse, RpcLog, WorkerCapabilities } from './core-api';
+import type { AppStartContext, AppTerminateContext, ProgrammingModel, RpcInvocationRequest, RpcInvocationResponse, RpcLog, WorkerCapabilities } from './core-api';
 import { createFunctionsCore, WorkerSystemError, type RegisteredFunction } from './functions-core';
 import { executeHooks, handleInvocation } from './invocation';
 import { packagedAppDirectory } from './packaged-app';
@@ -111,11 +111,6 @@ export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): P
       return terminated;
     },
   };
-}
-
-/** The function's name as registered (metadata.name is always set by registerFunction). */
-export function functionName(metadata: RpcFunctionMetadata): string {
-  return metadata.name ?? metadata.functionId ?? '';
 }
 
 function entryPointOf(directory: string): string {
