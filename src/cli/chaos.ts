@@ -24,6 +24,13 @@ Options:
       --minutes M        Stop injecting after M minutes (default: no limit).
       --bound-ms N       Convergence bound after each fault (default 15000).
       --classes a,b      Only these fault classes (default all): ${FAULT_CLASSES.join(', ')}.
+      --overlap          Run faults of independent classes at the same time (the short mode of
+                         \`npm test\`): a batch takes one step of each lane (ARM faults, Consul
+                         faults, event faults, hostile xDS clients, relay restarts and pushes,
+                         ARM actions) and is judged as one step; ARM faults and health changes
+                         run the timer's sweep at once. A row then counts what happened while its
+                         class ran; the total counts each thing once.
+      --timer-seconds N  Period of the reconcile timer (default 10; must divide 60).
   -v, --verbose          One line per step on stderr.
   -h, --help             Show this help.
 `;
@@ -46,6 +53,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         minutes: { type: 'string' },
         'bound-ms': { type: 'string' },
         classes: { type: 'string' },
+        overlap: { type: 'boolean' },
+        'timer-seconds': { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,13 +71,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const minutes = values.minutes === undefined ? undefined : positive('minutes', values.minutes, 1, false);
   const classes = values.classes?.split(',').map((c) => c.trim());
   for (const c of classes ?? []) if (!(FAULT_CLASSES as readonly string[]).includes(c)) throw new UsageError(`unknown fault class ${JSON.stringify(c)} (there are ${FAULT_CLASSES.join(', ')})`);
-  io.stderr.write(`chaos: seed ${seed}, ${faults} faults${minutes ? `, at most ${minutes} min` : ''}\n`);
+  const timerSeconds = values['timer-seconds'] === undefined ? undefined : positive('timer-seconds', values['timer-seconds'], 10);
+  if (timerSeconds !== undefined && (timerSeconds > 59 || 60 % timerSeconds !== 0)) throw new UsageError(`--timer-seconds must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), got ${timerSeconds}`);
+  io.stderr.write(`chaos: seed ${seed}, ${faults} faults${minutes ? `, at most ${minutes} min` : ''}${values.overlap ? ', overlapped' : ''}\n`);
   const report = await runChaos({
     seed,
     faults,
     ...(minutes ? { maxMs: minutes * 60_000 } : {}),
     convergenceBoundMs: positive('bound-ms', values['bound-ms'], 15_000),
     ...(classes ? { classes: classes as FaultClass[] } : {}),
+    ...(values.overlap ? { overlap: true } : {}),
+    ...(timerSeconds !== undefined ? { timerSeconds } : {}),
     ...(values.verbose ? { log: (line: string) => void io.stderr.write(`  ${line}\n`) } : {}),
   });
   io.stdout.write(renderChaosReport(report));

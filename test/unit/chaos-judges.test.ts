@@ -6,6 +6,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArmHistory } from '../../src/sandbox/chaos/arm-history';
+import { BatchPlanner, batchSteps, conflict, laneOf } from '../../src/sandbox/chaos/batches';
+import { buildSchedule, type Step } from '../../src/sandbox/chaos/schedule';
+import { armFaultSets, changedSet } from '../../src/sandbox/chaos/step-targets';
 import { ConsulObserver, foreignView, judgeCommit, type ArmInstanceState, type ObserverOptions } from '../../src/sandbox/chaos/consul-observer';
 import { judgePushAnswer } from '../../src/sandbox/chaos/hostile-clients';
 import { NoEndpointLog } from '../../src/sandbox/chaos/no-endpoint';
@@ -199,6 +202,11 @@ describe('chaos report', () => {
     );
   });
 
+  test('an overlapped run is reproduced with --overlap (and its timer period when not 10 s)', () => {
+    assert.equal(reproduceCommand({ seed: 9, faultsPlanned: 200, convergenceBoundMs: 15_000, overlap: true }), 'npm run chaos -- --seed 9 --faults 200 --overlap');
+    assert.equal(reproduceCommand({ seed: 9, faultsPlanned: 200, convergenceBoundMs: 15_000, overlap: true, timerSeconds: 5 }), 'npm run chaos -- --seed 9 --faults 200 --overlap --timer-seconds 5');
+  });
+
   test('a class injected that reached nothing is named', () => {
     const rows = [{ ...emptyRow('consul-down'), injected: 3, reached: 0 }, { ...emptyRow('arm-404'), injected: 3, reached: 1 }, emptyRow('ARM actions (no fault)')];
     assert.deepEqual(unreachedClasses({ rows }), ['consul-down']);
@@ -216,5 +224,53 @@ describe('chaos report', () => {
       ['orders: UNAVAILABLE: no healthy upstream', 3],
       ['billing: DEADLINE_EXCEEDED: deadline', 1],
     ]);
+  });
+});
+
+describe('chaos batches (overlapped runs)', () => {
+  const schedule = buildSchedule({ seed: 9, faults: 200, scaleSets: 2, maxCapacity: 5 });
+  const batches = batchSteps(schedule);
+
+  test('every step once, each lane in schedule order, at most one step per lane in a batch', () => {
+    assert.deepEqual(new Set(batches.flat()), new Set(schedule));
+    assert.equal(batches.flat().length, schedule.length);
+    for (const batch of batches) assert.equal(new Set(batch.map(laneOf)).size, batch.length);
+    const order = (steps: readonly Step[], lane: string) => steps.filter((s) => laneOf(s) === lane);
+    for (const lane of ['arm', 'consul', 'events', 'xds', 'relay', 'actions']) assert.deepEqual(order(batches.flat(), lane), order(schedule, lane));
+    // Far fewer units than steps: what the overlap is for.
+    assert.ok(batches.length < schedule.length / 2, `${batches.length} batches for ${schedule.length} steps`);
+  });
+
+  test('no batch holds two steps that conflict', () => {
+    for (const batch of batches) for (const a of batch) for (const b of batch) if (a !== b) assert.equal(conflict(a, b), false);
+  });
+
+  const fault = (faultClass: Extract<Step, { kind: 'fault' }>['faultClass'], extra: Partial<Extract<Step, { kind: 'fault' }>> = {}): Step => ({ kind: 'fault', index: 0, faultClass, windowMs: 100, count: 1, pick: 0, seed: 1, ...extra });
+  const scale = (set: number): Step => ({ kind: 'action', action: { kind: 'scale', set, capacity: 2 } });
+
+  test('an ARM fault stays apart from a change of a scale set it meets, and from a health change (seen by the sweep only)', () => {
+    const on404 = fault('arm-404', { pick: 0 }); // GET of orders
+    assert.deepEqual(armFaultSets(on404, true), [0]);
+    assert.equal(conflict(on404, scale(0)), true);
+    assert.equal(conflict(on404, scale(1)), false);
+    assert.equal(conflict(on404, { kind: 'action', action: { kind: 'fail', pick: 0.5 } }), true);
+    assert.equal(conflict(on404, fault('event-loss', { action: { kind: 'scale', set: 0, capacity: 3 } })), true);
+    assert.equal(conflict(on404, fault('push-bad-token', { pick: 0 })), true);
+    assert.equal(changedSet(fault('push-bad-token', { pick: 0.9 })), 1);
+    assert.equal(conflict(on404, fault('xds-huge-node')), false);
+  });
+
+  test('a push with an inflated index never shares a batch with a Consul fault (its answer needs Consul)', () => {
+    assert.equal(conflict(fault('push-inflated-index'), fault('consul-down')), true);
+    assert.equal(conflict(fault('consul-429'), fault('push-inflated-index')), true);
+    assert.equal(conflict(fault('push-bad-token'), fault('consul-down')), false);
+  });
+
+  test('a step blocked now (its set still held by an earlier ARM fault) waits; the other lanes go on', () => {
+    const planner = new BatchPlanner([scale(0), fault('consul-down')]);
+    assert.deepEqual(planner.next((s) => s.kind === 'action'), [fault('consul-down')]);
+    assert.deepEqual(planner.next((s) => s.kind === 'action'), []);
+    assert.deepEqual(planner.next(), [scale(0)]);
+    assert.equal(planner.done, true);
   });
 });

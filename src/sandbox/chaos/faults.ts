@@ -10,6 +10,7 @@ import { SANDBOX_SCALE_SETS, SANDBOX_RELAY_TOKEN, type Sandbox } from '../sandbo
 import type { EventGate } from './event-gate';
 import { endpointSetOf, hostilePush, judgePushAnswer, openHostileXds, type HostilePushKind, type HostileXdsKind } from './hostile-clients';
 import type { ChaosAction, Step } from './schedule';
+import { armFaultPlan } from './step-targets';
 import { armInstances } from './world-view';
 
 export interface FaultContext {
@@ -17,6 +18,12 @@ export interface FaultContext {
   readonly consul: ConsulDouble;
   readonly gate: EventGate;
   act(action: ChaosAction): Promise<void>;
+  /**
+   * Runs the timer's full sweep now (overlapped runs): an ARM fault then also meets the routes
+   * only the sweep asks (the subscription's scale sets, …), and its wait ends once the event
+   * reconcile and the sweep it provoked are over, instead of at ARM_FAULT_WAIT_MS.
+   */
+  sweep?(): Promise<void>;
 }
 
 /** How long an armed ARM fault waits for a request to meet it (each provokes a reconcile of every set). */
@@ -24,9 +31,6 @@ const ARM_FAULT_WAIT_MS = 1_200;
 /** A Consul window that has answered no request yet stays open until one comes, at most this long. */
 const CONSUL_WINDOW_MAX_MS = 3_000;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const LIST_ROUTES = ['vmss.list', 'vmssVm.list', 'vmssNic.list', 'vm.list', 'nic.list'] as const;
-const ARM_ROUTES = ['vmss.get', ...LIST_ROUTES] as const;
-const PAGE_FAULTS = ['empty-page', 'drop-last-item', 'broken-next-link'] as const;
 
 /** Delivers the newest operation of each scale set again: a reconcile of every set, now. */
 async function provokeReconcile(ctx: FaultContext): Promise<void> {
@@ -48,13 +52,15 @@ export interface FaultOutcome {
   readonly note: string;
   readonly reached: boolean;
   readonly problem?: string;
+  /** ARM faults: the reconcile(s) the fault provoked, which may still be held by it (a hang, Retry-After). */
+  readonly settling?: Promise<unknown>;
 }
 
-/** Waits until ARM's armed faults are used up (or `ms`), then clears what is left. */
-async function untilArmFaultsUsed(ctx: FaultContext, ms: number): Promise<number> {
+/** Waits until ARM's armed faults are used up, `over()` says no request will come, or `ms` passed; then clears what is left. */
+async function untilArmFaultsUsed(ctx: FaultContext, ms: number, over: () => boolean): Promise<number> {
   const faults = ctx.sandbox.world.arm.faults;
   const deadline = Date.now() + ms;
-  while (faults.pending > 0 && Date.now() < deadline) await pause(20);
+  while (faults.pending > 0 && !over() && Date.now() < deadline) await pause(20);
   const left = faults.pending;
   faults.clear();
   return left;
@@ -73,11 +79,15 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
   const arm = ctx.sandbox.world.arm.faults;
   const set = SANDBOX_SCALE_SETS[Math.floor(step.pick * SANDBOX_SCALE_SETS.length)]!;
   const consulState = ctx.consul.state;
+  // Overlapped runs scope a fault on a scale set's GET to the picked set (step-targets.ts).
+  const scope = (route: string) => (ctx.sweep && route === 'vmss.get' ? { pathIncludes: `/${set.name}` } : {});
   const armFault = async (what: string): Promise<FaultOutcome> => {
     const armed = arm.pending;
-    void provokeReconcile(ctx);
-    const left = await untilArmFaultsUsed(ctx, ARM_FAULT_WAIT_MS);
-    return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed };
+    // Without a sweep of its own, a fault waits its whole time: the timer may come and meet it.
+    let provoked = false;
+    const settling = Promise.all([provokeReconcile(ctx), ctx.sweep?.()]).then(() => (provoked = ctx.sweep !== undefined));
+    const left = await untilArmFaultsUsed(ctx, ARM_FAULT_WAIT_MS, () => provoked);
+    return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed, settling };
   };
   // Open for the step's window, and on until the hook has answered a request (the window is
   // short and the reconcile it provokes may not have asked Consul yet), at most CONSUL_WINDOW_MAX_MS.
@@ -99,28 +109,27 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
       arm.fail(1, { status: 404, code: 'ResourceNotFound', message: `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${set.name}' under resource group was not found.`, route: 'vmss.get', pathIncludes: `/${set.name}` });
       return armFault(`one 404 on GET ${set.name}`);
     case 'arm-429': {
-      const route = ARM_ROUTES[random.int(ARM_ROUTES.length)]!;
-      arm.throttle(step.count, { retryAfterSeconds: 1, route });
+      const { route } = armFaultPlan(step);
+      arm.throttle(step.count, { retryAfterSeconds: 1, route, ...scope(route) });
       return armFault(`${step.count} × 429 on ${route}`);
     }
     case 'arm-500': {
-      const route = ARM_ROUTES[random.int(ARM_ROUTES.length)]!;
-      arm.fail(step.count, { route });
+      const { route } = armFaultPlan(step);
+      arm.fail(step.count, { route, ...scope(route) });
       return armFault(`${step.count} × 500 on ${route}`);
     }
     case 'arm-slow': {
-      const route = ARM_ROUTES[random.int(ARM_ROUTES.length)]!;
-      arm.delay(step.count, { route, delayMs: 200 + random.int(1_300) });
+      const { route, delayMs = 200 } = armFaultPlan(step);
+      arm.delay(step.count, { route, delayMs, ...scope(route) });
       return armFault(`${step.count} slow answer(s) on ${route}`);
     }
     case 'arm-hung': {
-      const route = ARM_ROUTES[random.int(ARM_ROUTES.length)]!;
-      arm.delay(1, { route, delayMs: 5_000 });
+      const { route } = armFaultPlan(step);
+      arm.delay(1, { route, delayMs: 5_000, ...scope(route) });
       return armFault(`a 5 s hang on ${route}`);
     }
     case 'arm-wrong-page': {
-      const route = LIST_ROUTES[random.int(LIST_ROUTES.length)]!;
-      const kind = PAGE_FAULTS[random.int(PAGE_FAULTS.length)]!;
+      const { route, pageFault: kind = 'empty-page' } = armFaultPlan(step);
       arm.wrongPage(1, { route, kind });
       return armFault(`${kind} on ${route}`);
     }

@@ -24,6 +24,9 @@ export interface ClassRow {
   convergenceFailures: number;
 }
 
+/** The columns that count things (one per fault, call, commit, …). */
+export type CountField = Exclude<keyof ClassRow, 'faultClass' | 'maxConvergenceMs'>;
+
 export interface ChaosReport {
   readonly seed: number;
   readonly faultsPlanned: number;
@@ -31,6 +34,14 @@ export interface ChaosReport {
   readonly classes?: readonly string[];
   /** The injection time limit asked for. */
   readonly maxMs?: number;
+  /** Faults of independent classes ran at the same time (batches); a row then counts what happened while its class ran. */
+  readonly overlap?: boolean;
+  /** The reconcile timer's period, when not the default 10 s. */
+  readonly timerSeconds?: number;
+  /** Each thing counted once (with overlap, the rows' sum counts it once per class that was running). */
+  readonly total?: ClassRow;
+  /** Wall time of each phase (start-up, first convergence, warm-up, soak, end, stop). */
+  readonly phases?: readonly string[];
   readonly faultsInjected: number;
   readonly actions: number;
   readonly durationMs: number;
@@ -96,11 +107,14 @@ export function totalsOf(rows: readonly ClassRow[]): ClassRow {
 
 export const ACTION_ROW = 'ARM actions (no fault)';
 const DEFAULT_BOUND_MS = 15_000;
+const DEFAULT_TIMER_SECONDS = 10;
 
 /** The command that runs the same schedule again: seed, faults, and the options that shape it when they were given. */
-export function reproduceCommand(report: Pick<ChaosReport, 'seed' | 'faultsPlanned' | 'classes' | 'maxMs' | 'convergenceBoundMs'>): string {
+export function reproduceCommand(report: Pick<ChaosReport, 'seed' | 'faultsPlanned' | 'classes' | 'maxMs' | 'convergenceBoundMs' | 'overlap' | 'timerSeconds'>): string {
   return [
     `npm run chaos -- --seed ${report.seed} --faults ${report.faultsPlanned}`,
+    ...(report.overlap ? ['--overlap'] : []),
+    ...(report.timerSeconds !== undefined && report.timerSeconds !== DEFAULT_TIMER_SECONDS ? [`--timer-seconds ${report.timerSeconds}`] : []),
     ...(report.classes ? [`--classes ${report.classes.join(',')}`] : []),
     ...(report.convergenceBoundMs !== DEFAULT_BOUND_MS ? [`--bound-ms ${report.convergenceBoundMs}`] : []),
     ...(report.maxMs !== undefined ? [`--minutes ${report.maxMs / 60_000}`] : []),
@@ -131,7 +145,7 @@ export function renderChaosReport(report: ChaosReport): string {
     String(r.convergenceFailures),
   ];
   // The actions' row counts actions, not faults: the total counts faults only.
-  const rows = [...report.rows.map(cells), cells({ ...totalsOf(report.rows), injected: report.faultsInjected })];
+  const rows = [...report.rows.map(cells), cells({ ...(report.total ?? totalsOf(report.rows)), injected: report.faultsInjected })];
   const unreached = unreachedClasses(report);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
@@ -143,6 +157,9 @@ export function renderChaosReport(report: ChaosReport): string {
     line(rows[rows.length - 1]!),
     '',
     `seed ${report.seed}: ${report.faultsInjected} faults and ${report.actions} ARM actions in ${seconds.toFixed(1)} s (${(report.faultsInjected / Math.max(seconds, 0.001)).toFixed(1)} faults/s; ${(report.durationMs / 1000).toFixed(1)} s with start and stop), ${report.calls} client calls`,
+    ...(report.overlap ? ['overlapped: faults of independent classes ran at the same time; a row counts what happened while its class ran, the total counts it once'] : []),
+    ...(report.timerSeconds !== undefined && report.timerSeconds !== DEFAULT_TIMER_SECONDS ? [`reconcile timer every ${report.timerSeconds} s`] : []),
+    ...(report.phases?.length ? [`phases: ${report.phases.join(', ')}`] : []),
     `convergence bound ${report.convergenceBoundMs} ms after each fault ends; memory: heap ${report.memory.baselineHeapMb} MB after warm-up, max ${report.memory.maxHeapMb} MB (limit ${report.memory.limitMb} MB), rss max ${report.memory.maxRssMb} MB; hand-registered Consul entries ${report.foreignIntact ? 'byte-identical' : 'CHANGED'} (mesh node with foreign entries: ${report.sharedNode})`,
     ...(unreached.length ? [`fault classes that reached nothing (untested): ${unreached.join(', ')}`] : []),
     `no endpoint: ${n.calls} calls in ${n.windows} window(s) of ${(n.ms / 1000).toFixed(1)} s in all (${(n.share * 100).toFixed(2)} % of the time, per service; longest ${(n.longestMs / 1000).toFixed(1)} s); ` +

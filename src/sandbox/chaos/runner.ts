@@ -18,11 +18,13 @@ import { EventGate } from './event-gate';
 import { injectFault, type FaultContext } from './faults';
 import { seedForeignEntries, seedForeignOnMeshNode } from './foreign-seed';
 import { GatewayClient } from './gateway-client';
-import { ACTION_ROW, emptyRow, type ChaosReport, type ClassRow } from './report';
-import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass } from './schedule';
+import { BatchPlanner, holds } from './batches';
+import { ACTION_ROW, emptyRow, type ChaosReport, type ClassRow, type CountField } from './report';
+import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass, type Step } from './schedule';
 import { describeWindow, NoEndpointLog } from './no-endpoint';
 import { adsBackoffFix } from '../traffic/grpc-js-xds-workarounds';
 import { TrafficProbe, type ProbeCall } from './traffic-probe';
+import { armFaultSets, changedSet } from './step-targets';
 import { armInstances, differences, expectedState, relayView } from './world-view';
 import { EXTERNAL_SOURCE, NODE_META } from '../../shared/ownership';
 
@@ -36,6 +38,15 @@ export interface ChaosOptions {
   /** Heap the process (relay included) may grow by over its baseline after warm-up (default 256 MB). */
   readonly memoryHeadroomMb?: number;
   readonly classes?: readonly FaultClass[];
+  /**
+   * Run faults of independent classes at the same time (the short mode): the schedule's steps in
+   * batches (batches.ts), each batch injected at once and then judged like one step; ARM faults
+   * and health changes run the timer's sweep at once instead of waiting for its tick. What happens
+   * during a batch counts in the row of every class in it (the total counts it once).
+   */
+  readonly overlap?: boolean;
+  /** Period of the reconcile timer in seconds (default 10). */
+  readonly timerSeconds?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -62,7 +73,11 @@ const STABLE_MS = 200;
  * path is seen before a full reconcile undoes it, and within the convergence bound, so a lost
  * event still converges.
  */
-const TIMER_SCHEDULE = '*/10 * * * * *';
+export const DEFAULT_TIMER_SECONDS = 10;
+const TIMER_FUNCTION = 'reconcileTimer';
+/** A label of what is running now: one class, or the classes of a batch joined by ' + '. */
+const JOIN = ' + ';
+export const classesOf = (label: string): string[] => label.split(JOIN);
 export const DEFAULT_HEAP_HEADROOM_MB = 256;
 const SERVICES = SANDBOX_SCALE_SETS.map((s) => s.service);
 
@@ -73,11 +88,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const schedule = buildSchedule({ seed: options.seed, faults: options.faults, ...(options.classes ? { classes: options.classes } : {}), scaleSets: SANDBOX_SCALE_SETS.length, maxCapacity: 5 });
   const rows = new Map<string, ClassRow>([...(options.classes ?? FAULT_CLASSES), ACTION_ROW].map((c) => [c, emptyRow(c)]));
   const row = (c: string) => rows.get(c) ?? rows.set(c, emptyRow(c)).get(c)!;
+  // Counted once per thing that happened, whatever number of classes was running then.
+  const total = emptyRow('total');
+  /** Adds one to `field` in the row of each class of `label`, and once to the total. */
+  const blame = (label: string, field: CountField) => {
+    for (const c of classesOf(label)) row(c)[field] += 1;
+    total[field] += 1;
+  };
+  const timerSeconds = options.timerSeconds ?? DEFAULT_TIMER_SECONDS;
+  if (!Number.isInteger(timerSeconds) || timerSeconds < 1 || timerSeconds > 59 || 60 % timerSeconds !== 0) throw new TypeError(`the timer period must divide a minute in whole seconds, got ${timerSeconds}`);
+  const phases: string[] = [];
+  let phaseStart = began;
+  const phase = (name: string) => {
+    const now = Date.now();
+    phases.push(`${name} ${((now - phaseStart) / 1000).toFixed(1)} s`);
+    log(`phase: ${name} took ${now - phaseStart} ms`);
+    phaseStart = now;
+  };
   const problems: string[] = [];
   const problem = (line: string) => void (problems.length < MAX_PROBLEMS ? problems.push(line) : undefined);
   let current = 'start';
   let stepLabel = 'start';
 
+  let result: ChaosReport;
   const consul = await startConsulDouble();
   const cleanups: Array<() => Promise<void> | void> = [() => consul.close()];
   let sandbox: Sandbox | undefined;
@@ -92,7 +125,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       beforeDelivery: gate.filter,
       createDelayMs: 300,
       drainMs: 1000,
-      timerSchedule: TIMER_SCHEDULE,
+      timerSchedule: `*/${timerSeconds} * * * * *`,
       hostPort: 0,
       relayPort: 0,
       relayAdminPort: 0,
@@ -100,6 +133,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log,
     });
     const box = sandbox;
+    phase('start-up');
     cleanups.push(() => box.close());
     const arm = box.world.arm.world;
 
@@ -142,7 +176,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const judge = (call: ProbeCall) => {
       if (call.peer) noEndpoints.reached(call);
       if (!call.error) return;
-      const r = row(current);
       if (!call.peer) {
         const now = Date.now();
         const liveForMs = armInstances(box)
@@ -150,8 +183,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           .map((v) => now - (liveSince.get(v.ip) ?? now));
         const relay = relayView(box, 'proxyless-grpc')(call.service);
         const { judged, opened } = noEndpoints.record(call, { liveForMs, ...(relay ? { relay } : {}), faultClass: current, step: stepLabel });
-        r.failedNoEndpoint += 1;
-        if (judged) r.noEndpointWhileLive += 1;
+        blame(current, 'failedNoEndpoint');
+        if (judged) blame(current, 'noEndpointWhileLive');
         // What ARM, the relay and the instances' ports said when the service became unreachable (verbose log).
         if (opened && options.log) {
           const arms = armInstances(box)
@@ -167,8 +200,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       const found = armInstances(box).find((v) => v.ip === call.peer);
       const live = found && expectedState(found.instance) === 'passing' && (disturbed.get(call.peer) ?? 0) < call.startedAt - 1_000;
-      if (!live) return void (r.failedToNotLive += 1);
-      r.failedToLive += 1;
+      if (!live) return void blame(current, 'failedToNotLive');
+      blame(current, 'failedToLive');
       problem(`[${stepLabel}] call to live ${found.instance.name} (${call.peer}) failed: ${call.error}`);
     };
 
@@ -196,6 +229,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const gateway = new GatewayClient(box.relay().xdsAddress, SERVICES);
     cleanups.push(() => gateway.close());
     const initial = await converge(60_000);
+    phase('first convergence');
     if (initial.left.length) throw new Error(`the sandbox did not reach ARM's state at start: ${initial.left.join('; ')}`);
     // Someone else's service and check on one of our orders nodes: kept, and the node released (not deleted) at scale-in.
     const ordersId = `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourcegroups/${SANDBOX_RESOURCE_GROUP}/providers/microsoft.compute/virtualmachinescalesets/orders`.toLowerCase();
@@ -212,6 +246,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const probe = new TrafficProbe(box.relay().xdsAddress, SERVICES, { pauseMs: 10, deadlineMs: 10_000, onCall: judge });
     cleanups.push(() => probe.close());
     await probe.warmUp(30_000);
+    phase('warm-up');
     const baselineHeap = process.memoryUsage().heapUsed;
     const limitMb = Math.round(baselineHeap / 2 ** 20) + (options.memoryHeadroomMb ?? DEFAULT_HEAP_HEADROOM_MB);
     const probeStart = Date.now();
@@ -250,43 +285,82 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const target = candidates[Math.floor(action.pick * candidates.length)];
       if (target) await box.act({ action: action.kind, instance: target.instance.name });
     };
-    const ctx: FaultContext = { sandbox: box, consul, gate, act };
+    const sweep = () => box.world.host.invoke(TIMER_FUNCTION).catch((error: unknown) => log(`sweep: ${error instanceof Error ? error.message : String(error)}`));
+    const ctx: FaultContext = { sandbox: box, consul, gate, act, ...(options.overlap ? { sweep } : {}) };
     const soakStart = Date.now();
     soakOrigin = soakStart;
     let injected = 0;
     let actions = 0;
     const counts = () => ({ removals: observer.removals.length, flips: observer.flips.length, zombies: observer.zombies.length, writes: observer.unownedWrites.length });
-    for (const [n, step] of schedule.entries()) {
+    // One unit = one step (sequential) or one batch (overlapped): injected at once, then judged.
+    const numbers = new Map(schedule.map((step, n) => [step, n]));
+    const planner = options.overlap ? new BatchPlanner(schedule) : undefined;
+    // Reconciles still held by an ARM fault (overlapped runs), with the scale sets the fault meets.
+    const held = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
+    const blocked = (step: Step) => [...held.values()].some((sets) => holds(sets, changedSet(step)));
+    let next = 0;
+    const nextUnit = async (): Promise<Array<{ step: Step; n: number }> | undefined> => {
+      if (!planner) return next < schedule.length ? [{ step: schedule[next]!, n: next++ }] : undefined;
+      while (!planner.done) {
+        const batch = planner.next(blocked);
+        if (batch.length > 0) return batch.map((step) => ({ step, n: numbers.get(step)! }));
+        await Promise.race([...held.keys(), pause(1_000)]);
+      }
+      return undefined;
+    };
+    const run = async ({ step, n }: { step: Step; n: number }): Promise<string> => {
+      if (step.kind === 'action') {
+        await act(step.action);
+        // A health change reaches the mesh through the timer's sweep alone: run it now instead of waiting
+        // for the tick (after the sweep in progress, if any: it may have read the instance before).
+        if (options.overlap && step.action.kind !== 'scale') void sweep().then(sweep);
+        actions += 1;
+        row(ACTION_ROW).injected += 1;
+        return JSON.stringify(step.action);
+      }
+      const label = `step ${n} fault #${step.index} ${step.faultClass}`;
+      const outcome = await injectFault(ctx, step);
+      const sets = armFaultSets(step, true);
+      if (options.overlap && outcome.settling && sets) {
+        const settling = outcome.settling.catch(() => undefined);
+        held.set(settling, sets);
+        void settling.then(() => held.delete(settling));
+      }
+      injected += 1;
+      row(step.faultClass).injected += 1;
+      total.injected += 1;
+      if (outcome.reached) {
+        row(step.faultClass).reached += 1;
+        total.reached += 1;
+      }
+      if (outcome.problem) {
+        row(step.faultClass).wrongAnswers += 1;
+        total.wrongAnswers += 1;
+        problem(`[${label}] ${outcome.problem}`);
+      }
+      return outcome.note;
+    };
+    for (let u = 0; ; u += 1) {
       if (options.maxMs !== undefined && Date.now() - soakStart > options.maxMs) break;
+      const unit = await nextUnit();
+      if (!unit) break;
       const before = counts();
       const stepStart = Date.now();
-      let note: string;
-      if (step.kind === 'fault') {
-        current = step.faultClass;
-        stepLabel = `step ${n} fault #${step.index} ${step.faultClass}`;
-        const outcome = await injectFault(ctx, step);
-        note = outcome.note;
-        injected += 1;
-        row(current).injected += 1;
-        if (outcome.reached) row(current).reached += 1;
-        if (outcome.problem) {
-          row(current).wrongAnswers += 1;
-          problem(`[${stepLabel}] ${outcome.problem}`);
-        }
-      } else {
-        current = ACTION_ROW;
-        stepLabel = `step ${n} action ${JSON.stringify(step.action)}`;
-        await act(step.action);
-        actions += 1;
-        row(current).injected += 1;
-        note = JSON.stringify(step.action);
-      }
+      current = unit.map(({ step }) => (step.kind === 'fault' ? step.faultClass : ACTION_ROW)).join(JOIN);
+      const names = unit.map(({ step, n }) => (step.kind === 'fault' ? `step ${n} fault #${step.index} ${step.faultClass}` : `step ${n} action ${JSON.stringify(step.action)}`));
+      stepLabel = options.overlap ? `batch ${u} (${names.join(', ')})` : names[0]!;
+      const timed = async (member: { step: Step; n: number }) => {
+        const started = Date.now();
+        const note = await run(member);
+        return unit.length > 1 ? `${note} [${Date.now() - started} ms]` : note;
+      };
+      const note = (await Promise.all(unit.map(timed))).join('; ');
       const injectedMs = Date.now() - stepStart;
       const { ms, left } = await converge(bound);
-      const r = row(current);
-      r.maxConvergenceMs = Math.max(r.maxConvergenceMs, ms);
+      for (const c of classesOf(current)) row(c).maxConvergenceMs = Math.max(row(c).maxConvergenceMs, ms);
+      total.maxConvergenceMs = Math.max(total.maxConvergenceMs, ms);
       if (left.length) {
-        r.convergenceFailures += 1;
+        blame(current, 'convergenceFailures');
         for (const p of left) stuck.add(p);
         problem(`[${stepLabel}: ${note}] not converged within ${bound} ms: ${left.slice(0, 4).join('; ')}${left.length > 4 ? ` (+${left.length - 4})` : ''}`);
       }
@@ -297,6 +371,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log(`@${((stepStart - soakStart) / 1000).toFixed(2)} s ${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
     }
     const soakMs = Date.now() - soakStart;
+    phase('soak');
     current = 'end';
     stepLabel = 'end';
     await probe.stop();
@@ -304,11 +379,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     noEndpoints.closeAll(probeEnd);
     const noEndpoint = noEndpoints.summary(probeEnd - probeStart, SERVICES.length);
     const end = await converge(bound);
+    phase('end convergence');
     if (end.left.length) problem(`[end] not converged within ${bound} ms after the last fault: ${end.left.slice(0, 6).join('; ')}`);
-    for (const r of observer.removals) row(r.faultClass).wrongfulRemovals += 1;
-    for (const f of observer.flips) row(f.faultClass).wrongfulFlips += 1;
-    for (const z of observer.zombies) row(z.faultClass).zombieRegistrations += 1;
-    for (const w of observer.unownedWrites) row(w.faultClass).unownedWrites += 1;
+    for (const r of observer.removals) blame(r.faultClass, 'wrongfulRemovals');
+    for (const f of observer.flips) blame(f.faultClass, 'wrongfulFlips');
+    for (const z of observer.zombies) blame(z.faultClass, 'zombieRegistrations');
+    for (const w of observer.unownedWrites) blame(w.faultClass, 'unownedWrites');
     const foreignChanged = foreignChanges(foreignAtStart, foreignView(consul.state.snapshot()));
     const foreignIntact = foreignChanged.length === 0;
     if (!foreignIntact) problem(`hand-registered Consul entries changed during the run: ${foreignChanged.slice(0, 6).join('; ')}`);
@@ -321,12 +397,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // What calls that reached no instance said, for the report.
     const noEndpointErrors = noEndpoints.commonestErrors(5).map(([error, count]) => `${count} × ${error}`);
     const list = [...rows.values()].filter((r) => r.injected > 0 || r.faultClass === ACTION_ROW);
-    const bad = list.some((r) => r.wrongfulRemovals || r.wrongfulFlips || r.zombieRegistrations || r.failedToLive || r.noEndpointWhileLive || r.unownedWrites || r.convergenceFailures || r.wrongAnswers);
-    return {
+    // The total holds what happened outside the steps too (at the end, while converging).
+    const bad = [...list, total].some((r) => r.wrongfulRemovals || r.wrongfulFlips || r.zombieRegistrations || r.failedToLive || r.noEndpointWhileLive || r.unownedWrites || r.convergenceFailures || r.wrongAnswers);
+    result = {
       seed: options.seed,
       faultsPlanned: options.faults,
       ...(options.classes ? { classes: options.classes } : {}),
       ...(options.maxMs !== undefined ? { maxMs: options.maxMs } : {}),
+      ...(options.overlap ? { overlap: true } : {}),
+      total,
+      ...(options.timerSeconds !== undefined ? { timerSeconds } : {}),
       sharedNode: `${sharedNode}: ${sharedNodeFate}`,
       faultsInjected: injected,
       actions,
@@ -352,4 +432,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     }
   }
+  phase('stop');
+  return { ...result, durationMs: Date.now() - began, phases };
 }

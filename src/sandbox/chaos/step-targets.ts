@@ -1,0 +1,53 @@
+/**
+ * What a schedule step touches, known from the step alone (its seed draws the same way when the
+ * fault is injected): the ARM route and scale set an ARM fault meets, the scale set an ARM change
+ * scales. Overlapped runs keep an ARM fault and a change of the same scale set apart, because the
+ * fault holds that set's reconcile (a hang for 5 s, Retry-After, back-off) and the change would
+ * wait for it.
+ */
+import { seededRandom } from '../event-grid/seeded-random';
+import { SANDBOX_SCALE_SETS } from '../sandbox';
+import type { Step } from './schedule';
+
+export const ARM_LIST_ROUTES = ['vmss.list', 'vmssVm.list', 'vmssNic.list', 'vm.list', 'nic.list'] as const;
+export const ARM_ROUTES = ['vmss.get', ...ARM_LIST_ROUTES] as const;
+export const PAGE_FAULTS = ['empty-page', 'drop-last-item', 'broken-next-link'] as const;
+export type ArmRoute = (typeof ARM_ROUTES)[number];
+
+/** The ARM route of an ARM fault, with a wrong page's kind and a slow answer's delay: the first draws of the step's seed. */
+export function armFaultPlan(step: Extract<Step, { kind: 'fault' }>): { readonly route: ArmRoute; readonly pageFault?: (typeof PAGE_FAULTS)[number]; readonly delayMs?: number } {
+  const random = seededRandom(step.seed);
+  if (step.faultClass === 'arm-404') return { route: 'vmss.get' };
+  if (step.faultClass === 'arm-wrong-page') {
+    const route = ARM_LIST_ROUTES[random.int(ARM_LIST_ROUTES.length)]!;
+    return { route, pageFault: PAGE_FAULTS[random.int(PAGE_FAULTS.length)]! };
+  }
+  const route = ARM_ROUTES[random.int(ARM_ROUTES.length)]!;
+  return step.faultClass === 'arm-slow' ? { route, delayMs: 200 + random.int(1_300) } : { route };
+}
+
+/** The scale set (index in SANDBOX_SCALE_SETS) a fault's `pick` names. */
+export const pickedSet = (step: Extract<Step, { kind: 'fault' }>): number => Math.floor(step.pick * SANDBOX_SCALE_SETS.length);
+
+const MODE_ROUTES: Readonly<Record<'Uniform' | 'Flexible', readonly ArmRoute[]>> = { Uniform: ['vmssVm.list', 'vmssNic.list'], Flexible: ['vm.list', 'nic.list'] };
+
+/**
+ * The scale sets whose reconcile an ARM fault can meet (indexes), or 'sweep' when only the
+ * timer's sweep asks its route (the subscription's scale sets). A GET of a scale set is one set's
+ * when scoped (`scoped`: overlapped runs scope it to the picked set), else every set's.
+ */
+export function armFaultSets(step: Step, scoped: boolean): readonly number[] | 'sweep' | undefined {
+  if (step.kind !== 'fault' || !step.faultClass.startsWith('arm-')) return undefined;
+  const { route } = armFaultPlan(step);
+  if (route === 'vmss.list') return 'sweep';
+  if (route === 'vmss.get') return step.faultClass === 'arm-404' || scoped ? [pickedSet(step)] : SANDBOX_SCALE_SETS.map((_, i) => i);
+  return SANDBOX_SCALE_SETS.flatMap((spec, i) => (MODE_ROUTES[spec.mode].includes(route) ? [i] : []));
+}
+
+/** The scale set an ARM change of the step scales, 'health' for a fail or heal (any set, seen by the sweep only), else undefined. */
+export function changedSet(step: Step): number | 'health' | undefined {
+  if (step.kind === 'action') return step.action.kind === 'scale' ? step.action.set : 'health';
+  if (step.action?.kind === 'scale') return step.action.set;
+  if (step.faultClass.startsWith('push-')) return pickedSet(step);
+  return undefined;
+}
