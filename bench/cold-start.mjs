@@ -2,21 +2,22 @@
 //
 //   node bench/cold-start.mjs [--runs 7]
 //
-// - unbundled: the sources compiled by tsc (tsconfig.build.json) into a temporary folder whose
-//   node_modules is the repository's, entry src/functions/index.js: what a deployment of `dist/`
-//   plus `npm ci --omit=dev` loads.
+// - unbundled: the sources compiled by tsc (tsconfig.build.json's options) into a temporary folder
+//   whose node_modules is the repository's, entry src/functions/index.js: what a deployment of
+//   `dist/` plus `npm ci --omit=dev` loads.
 // - bundle: dist/functions-app/main.js, as `npm run package` ships it.
 //
 // Each figure is taken in fresh `node` processes (bench/cold-load.js: `@azure/functions-core`
 // stubbed as the worker provides it, then the entry required and timed), the variants taking
 // turns so that other load on the machine hits both alike. "first invocation" is the `status`
 // function's first call: it builds the app's runtime (ARM clients, Consul registry, push client)
-// from the settings below, then fails fast on the unreachable Consul address (503). "unbundled,
-// runtime loaded eagerly" also requires the runtime's modules with the entry, as the entry did
-// before they were deferred to the first invocation (src/functions/runtime.ts).
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// from the settings below, then fails fast on the unreachable Consul address (503).
+// Three rows: the unbundled entry as it was before the runtime was deferred to the first
+// invocation (src/functions/runtime.ts; the runtime's modules are required with the entry, as its
+// imports did), the unbundled entry as it is now, and the bundle.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,14 +44,24 @@ if (!existsSync(path.join(APP_DIR, 'main.js')) || !existsSync(APP_ZIP)) {
   throw new Error(`${path.relative(ROOT, APP_DIR)}/main.js or ${path.relative(ROOT, APP_ZIP)} is missing: run \`npm run package\` first (\`npm run bench:cold\` does)`);
 }
 
-/** The unbundled app: tsc's output of src/, with the repository's node_modules and proto/ beside it. */
+/**
+ * The unbundled app: tsc's output (tsconfig.build.json's options) of the functions entry and every
+ * module it reaches, with the repository's node_modules and proto/ beside it. Only that graph is
+ * compiled (quicker than all of src/, and other modules' type errors do not stop the bench); tsc
+ * emits even when it reports type errors, so only a missing entry stops the bench.
+ */
 function compileUnbundled() {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-cold-'));
   const started = performance.now();
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', dir], { cwd: ROOT, stdio: 'inherit' });
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   cpSync(path.join(ROOT, 'proto'), path.join(dir, 'proto'), { recursive: true });
-  return { dir, compileMs: performance.now() - started };
+  const tsconfig = path.join(dir, 'tsconfig.cold-start.json');
+  writeFileSync(tsconfig, JSON.stringify({ extends: path.join(ROOT, 'tsconfig.build.json'), compilerOptions: { outDir: dir, sourceMap: false }, files: [path.join(ROOT, 'src/functions/index.ts')], include: [] }));
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, encoding: 'utf8' });
+  const entry = path.join(dir, 'src/functions/index.js');
+  if (!existsSync(entry)) throw new Error(`tsc wrote no ${path.relative(dir, entry)}:\n${tsc.stdout}${tsc.stderr}`);
+  if (tsc.status !== 0) console.warn(`tsc reported errors (its output is used all the same):\n${tsc.stdout.split('\n').slice(0, 5).join('\n')}`);
+  return { dir, entry, compileMs: performance.now() - started };
 }
 
 /** One fresh process; resolves with cold-load.js's report. */
@@ -98,41 +109,42 @@ const ms = (n) => `${n.toFixed(0)} ms`;
 const mib = (n) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 const triple = (s) => `${ms(s.median).padStart(7)} ${ms(s.p90).padStart(7)} ${ms(s.min).padStart(7)}`;
 
-const { dir, compileMs } = compileUnbundled();
+const { dir, entry: unbundledEntry, compileMs } = compileUnbundled();
 try {
-  const unbundledEntry = path.join(dir, 'src/functions/index.js');
   // Before the deferral the entry's imports reached these (through runtime.ts and reconcileTimer.ts).
   const eagerModules = ['src/functions/app-runtime.js', 'src/shared/config.js'].map((m) => path.join(dir, m));
   const bundleEntry = path.join(APP_DIR, 'main.js');
-  const samples = { unbundled: [], bundle: [], eager: [] };
+  const samples = { eager: [], unbundled: [], bundle: [] };
   for (let i = 0; i < runs; i++) {
+    samples.eager.push(await coldLoad([unbundledEntry, ...eagerModules.flatMap((m) => ['--also', m]), '--invoke']));
     samples.unbundled.push(await coldLoad([unbundledEntry, '--invoke']));
     samples.bundle.push(await coldLoad([bundleEntry, '--invoke']));
-    samples.eager.push(await coldLoad([unbundledEntry, ...eagerModules.flatMap((m) => ['--also', m])]));
   }
-  const load = (name) => stats(samples[name].map((r) => r.loadMs));
-  const invoke = (name) => stats(samples[name].map((r) => r.firstInvocationMs));
-  const total = (name) => stats(samples[name].map((r) => r.loadMs + r.firstInvocationMs));
+  const figures = (name) => ({
+    load: stats(samples[name].map((r) => r.loadMs)),
+    invoke: stats(samples[name].map((r) => r.firstInvocationMs)),
+    total: stats(samples[name].map((r) => r.loadMs + r.firstInvocationMs)),
+  });
   const rows = [
-    ['unbundled (tsc + node_modules)', load('unbundled'), invoke('unbundled'), total('unbundled')],
-    ['bundle (dist/functions-app)', load('bundle'), invoke('bundle'), total('bundle')],
+    ['unbundled, as before (eager)', figures('eager')],
+    ['unbundled, runtime deferred', figures('unbundled')],
+    ['bundle (dist/functions-app)', figures('bundle')],
   ];
-  const eager = load('eager');
-  const ratio = load('unbundled').median / load('bundle').median;
-  const eagerRatio = eager.median / load('bundle').median;
-  const totalRatio = total('unbundled').median / total('bundle').median;
+  const bundle = figures('bundle');
+  const times = (name, key) => `${(figures(name)[key].median / bundle[key].median).toFixed(1)}x`;
   const zipBytes = statSync(APP_ZIP).size;
   const bundleFiles = readdirSync(APP_DIR).filter((f) => f.endsWith('.js'));
 
-  console.log(`Functions app cold start: ${runs} fresh node processes per row (median / p90 / min); tsc took ${ms(compileMs)}`);
-  console.log(`  ${''.padEnd(34)} ${'load (registration)'.padEnd(24)} ${'first invocation'.padEnd(24)} load + first invocation`);
-  for (const [name, a, b, c] of rows) console.log(`  ${name.padEnd(34)} ${triple(a)}  ${triple(b)}  ${triple(c)}`);
-  console.log(`  ${'unbundled, runtime loaded eagerly'.padEnd(34)} ${triple(eager)}  (the entry before the runtime was deferred)`);
-  console.log(`  bundle load faster by:          ${ratio.toFixed(1)}x than the unbundled entry, ${eagerRatio.toFixed(1)}x than the eager one; load + first invocation ${totalRatio.toFixed(1)}x`);
-  console.log(`  package:                        ${path.relative(ROOT, APP_DIR)}/ ${mib(folderBytes(APP_DIR))} (${bundleFiles.map((f) => `${f} ${mib(statSync(path.join(APP_DIR, f)).size)}`).join(', ')}), ${path.relative(ROOT, APP_ZIP)} ${mib(zipBytes)}`);
+  console.log(`Functions app cold start, ${runs} fresh node processes per row (load average ${loadavg()[0].toFixed(1)}; tsc took ${ms(compileMs)})`);
+  console.log(`  ${''.padEnd(30)} ${'load (registration)'.padEnd(26)}${'first invocation'.padEnd(26)}load + first invocation`);
+  console.log(`  ${''.padEnd(30)} ${`${'median'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)}   `.repeat(3).trimEnd()}`);
+  for (const [name, f] of rows) console.log(`  ${name.padEnd(30)} ${triple(f.load)}   ${triple(f.invoke)}   ${triple(f.total)}`);
+  console.log(`  bundle faster by:              load ${times('eager', 'load')} (as before), ${times('unbundled', 'load')} (runtime deferred); load + first invocation ${times('eager', 'total')}, ${times('unbundled', 'total')}`);
+  console.log(`  package:                       ${path.relative(ROOT, APP_DIR)}/ ${mib(folderBytes(APP_DIR))} (${bundleFiles.map((f) => `${f} ${mib(statSync(path.join(APP_DIR, f)).size)}`).join(', ')}), ${path.relative(ROOT, APP_ZIP)} ${mib(zipBytes)}`);
   const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  const ratio = figures('eager').load.median / bundle.load.median;
   console.log(
-    `  goals:                          load ≤ ${GOAL.loadMs} ms ${verdict(load('bundle').median <= GOAL.loadMs)}, ≥ ${GOAL.ratio}x the eager unbundled entry ${verdict(eagerRatio >= GOAL.ratio)}, zip ≤ ${mib(GOAL.zipBytes)} ${verdict(zipBytes <= GOAL.zipBytes)}`,
+    `  goals:                         bundle load ≤ ${GOAL.loadMs} ms ${verdict(bundle.load.median <= GOAL.loadMs)}; ≥ ${GOAL.ratio}x faster than the unbundled entry as before ${verdict(ratio >= GOAL.ratio)}; zip ≤ ${mib(GOAL.zipBytes)} ${verdict(zipBytes <= GOAL.zipBytes)}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
