@@ -11,6 +11,7 @@ import { InvocationContext, type LogLevel } from '@azure/functions';
 import { vmssEvents } from '../functions/vmssEvents';
 import { resetAppRuntime } from '../functions/runtime';
 import { loadConfig, type ScopeConfig } from '../shared/config';
+import { envelopeProblem } from '../shared/events/sdk-envelope';
 import { errorMessage, InvalidInputError } from '../shared/errors';
 import {
   createContainerStore,
@@ -146,8 +147,15 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   return summary.ok ? EXIT.ok : EXIT.failure;
 }
 
-/** The function's own code path: the `vmssEvents` handler with an InvocationContext, as the host invokes it. */
+/**
+ * The function's own code path: the `vmssEvents` handler with an InvocationContext, as the host
+ * invokes it. The host first deserializes the event with the Event Grid SDK and refuses an
+ * incomplete envelope; so does this, with @azure/eventgrid's EventGridDeserializer: such an event
+ * is not delivered and its blob stays.
+ */
 async function deliverToVmssEvents(event: DeadLetteredEvent): Promise<DeliveryResult> {
+  const problem = await envelopeProblem(event.event);
+  if (problem !== undefined) return { ok: false, error: `${problem}; not delivered`, log: [] };
   const log: string[] = [];
   const context = new InvocationContext({
     invocationId: randomUUID(),

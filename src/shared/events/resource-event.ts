@@ -10,6 +10,7 @@ import { expectObject, joinPath, optionalString, requiredString, timestampAt } f
 import { decideOperation } from './operation-policy';
 import type { EventOutcome, IgnoreReason, IgnoredOutcome } from './outcome';
 import type { ScopeMatcher } from './scope';
+import { RESOURCE_DATA, RESOURCE_EVENT_RESULTS, VALIDATION_DATA, VALIDATION_EVENT_TYPE } from './sdk-event-types';
 
 /** The parts of an event both schemas share (Event Grid `eventType`/`eventTime` = CloudEvents `type`/`time`). */
 export interface EventEnvelope {
@@ -24,29 +25,32 @@ export interface EventEnvelope {
   readonly path: string;
 }
 
-const RESOURCE_EVENT = /^microsoft\.resources\.resource(?:write|delete|action)(success|failure|cancel)$/i;
-export const VALIDATION_EVENT_TYPE = 'Microsoft.EventGrid.SubscriptionValidationEvent';
+export { VALIDATION_EVENT_TYPE };
+/** Lower-cased resource event type → the operation's result (types are matched case-insensitively). */
+const RESOURCE_EVENT_RESULT: ReadonlyMap<string, 'success' | 'failure' | 'cancel'> = new Map(Object.entries(RESOURCE_EVENT_RESULTS).map(([type, result]) => [type.toLowerCase(), result]));
+const VALIDATION_EVENT_TYPE_LOWER = VALIDATION_EVENT_TYPE.toLowerCase();
 
 export function classifyEnvelope(event: EventEnvelope, scope: ScopeMatcher): EventOutcome {
   const dataPath = joinPath(event.path, 'data');
-  if (event.eventType.toLowerCase() === VALIDATION_EVENT_TYPE.toLowerCase()) {
+  const eventType = event.eventType.toLowerCase();
+  if (eventType === VALIDATION_EVENT_TYPE_LOWER) {
     const data = expectObject(event.data, dataPath);
-    const validationCode = requiredString(data, 'validationCode', dataPath);
-    const validationUrl = optionalString(data, 'validationUrl', dataPath);
+    const validationCode = requiredString(data, VALIDATION_DATA.validationCode, dataPath);
+    const validationUrl = optionalString(data, VALIDATION_DATA.validationUrl, dataPath);
     return validationUrl === undefined
       ? { kind: 'validation', eventId: event.eventId, validationCode }
       : { kind: 'validation', eventId: event.eventId, validationCode, validationUrl };
   }
 
-  const match = RESOURCE_EVENT.exec(event.eventType);
-  if (!match) {
+  const result = RESOURCE_EVENT_RESULT.get(eventType);
+  if (result === undefined) {
     return ignored(event, 'unsupported-event-type', `event type ${event.eventType} is not an ARM resource event`);
   }
   const eventTime = timestampAt(event.eventTime, joinPath(event.path, event.timeKey));
   const data = expectObject(event.data, dataPath);
-  const resourceUri = requiredString(data, 'resourceUri', dataPath);
-  const operationName = requiredString(data, 'operationName', dataPath);
-  const status = optionalString(data, 'status', dataPath);
+  const resourceUri = requiredString(data, RESOURCE_DATA.resourceUri, dataPath);
+  const operationName = requiredString(data, RESOURCE_DATA.operationName, dataPath);
+  const status = optionalString(data, RESOURCE_DATA.status, dataPath);
   const context = { eventType: event.eventType, operationName, resourceUri };
 
   let resource: ResourceId;
@@ -62,7 +66,6 @@ export function classifyEnvelope(event: EventEnvelope, scope: ScopeMatcher): Eve
   const outOfScope = scope.check(resource.subscriptionId, target.kind === 'scale-set' ? target.ref.resourceGroup : target.resourceGroup);
   if (outOfScope) return ignored(event, outOfScope, `${resource.id} is outside the configured scope (${scope.describe})`, context);
 
-  const result = (match[1] as string).toLowerCase();
   if (result !== 'success') {
     const statusText = status === undefined ? '' : ` (status ${status})`;
     return ignored(
