@@ -145,6 +145,12 @@ describe('errors, worded as Consul words them', () => {
     assert.match(errorOf('Service.ID matches "a(?=b)"'), /invalid or unsupported Perl syntax/);
   });
 
+  test('long chains parse (Consul has no limit); nesting beyond the stack is a FilterError, not a crash', () => {
+    const chain = Array.from({ length: 3000 }, (_, i) => `Node.Node != n${i}`).join(' and ');
+    assert.equal(createFilter(chain, CHECK_SERVICE_NODE)({ Node: { Node: 'x' }, Service: {}, Checks: [] }), true);
+    assert.equal(errorOf(`${'('.repeat(5000)}Node.Node == a${')'.repeat(5000)}`), 'expression nested too deeply for the Consul double');
+  });
+
   test('the first failing match in the tree is reported (left before right)', () => {
     assert.equal(errorOf('Service.Foo == 1 or Node.Bar == 2'), 'Selector "Service.Foo" is not valid');
   });

@@ -25,6 +25,8 @@ export function createFilter(expression: string, root: StructType): Predicate {
     return compile(parseFilter(expression), root);
   } catch (error) {
     if (error instanceof FilterError) throw new FilterError(`${FILTER_ERROR_PREFIX}${error.message}`);
+    // Deep parentheses or `not`s recurse; Consul (Go, growing stacks) has no such limit.
+    if (error instanceof RangeError) throw new FilterError(`${FILTER_ERROR_PREFIX}expression nested too deeply for the Consul double`);
     throw error;
   }
 }

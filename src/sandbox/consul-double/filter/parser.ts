@@ -186,33 +186,34 @@ class Parser {
       this.pos = memo.end;
       return memo.expr;
     }
-    const expr = this.rule('OrExpression', () => this.binary('or', () => this.and(), () => this.or()));
+    const expr = this.rule('OrExpression', () => this.binary('or', () => this.and()));
     this.orMemo.set(start, { end: expr ? this.pos : start, expr });
     if (!expr) this.pos = start;
     return expr;
   }
 
   private and(): Expression | null {
-    return this.rule('AndExpression', () => this.binary('and', () => this.not(), () => this.and()));
+    return this.rule('AndExpression', () => this.binary('and', () => this.not()));
   }
 
-  /** `left _ "<word>" _ right / left` — the left side is parsed once (re-parsing it yields the same). */
-  private binary(word: 'and' | 'or', left: () => Expression | null, right: () => Expression | null): Expression | null {
+  /**
+   * `left _ "<word>" _ right / left`, right-recursive in the grammar; parsed here as a loop (the
+   * same inputs, failures and right-leaning tree) so that long chains do not exhaust the stack.
+   */
+  private binary(word: 'and' | 'or', operand: () => Expression | null): Expression | null {
     const start = this.pos;
-    const l = left();
-    if (!l) {
+    const first = operand();
+    if (!first) {
       this.pos = start;
       return null;
     }
-    const afterLeft = this.pos;
-    const combined = this.attempt(() => {
-      if (!this.ws() || !this.lit(word) || !this.ws()) return null;
-      const r = right();
-      return r ? ({ kind: word, left: l, right: r } as const) : null;
-    });
-    if (combined) return combined;
-    this.pos = afterLeft;
-    return l;
+    const operands = [first];
+    for (;;) {
+      const next = this.attempt(() => (this.ws() && this.lit(word) && this.ws() ? operand() : null));
+      if (!next) break;
+      operands.push(next);
+    }
+    return operands.reduceRight((right, left) => ({ kind: word, left, right }));
   }
 
   private not(): Expression | null {
