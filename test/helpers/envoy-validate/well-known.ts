@@ -50,7 +50,6 @@ export function isUuid(value: string): boolean {
 
 /** What Go's url.Parse refuses: control characters and spaces, and `%` not followed by two hex digits. */
 function uriProblem(value: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f]/.test(value)) return 'contains a control character or a space';
   if (/%(?![0-9A-Fa-f]{2})/.test(value)) return 'has an invalid percent escape';
   return undefined;
@@ -71,10 +70,8 @@ export function isUriReference(value: string): boolean {
  * (`+`, `,`, `-`, `.`), spelt out below.
  */
 const HEADER_NAME_STRICT = /^:?[0-9a-zA-Z!#$%&'*+,\-.^_|~`]+$/;
-// eslint-disable-next-line no-control-regex
 const HEADER_VALUE_STRICT = /^[^\u0000-\u0008\u000A-\u001F\u007F]*$/;
 /** `strict: false` on either header regex: only NUL, LF and CR are refused. */
-// eslint-disable-next-line no-control-regex
 const HEADER_STRING = /^[^\u0000\u000A\u000D]*$/;
 
 export type KnownRegex = 'HTTP_HEADER_NAME' | 'HTTP_HEADER_VALUE';
