@@ -22,6 +22,7 @@ app.eventGrid('vmssEvents', {
   handler: async (event, context) => {
     context.log('got', event.id, 'via', context.options.trigger.type);
     if (event.id === 'poison-transient') throw new Error('Consul unreachable');
+    if (event.id === 'with-data') context.log('trigger metadata', JSON.stringify(context.triggerMetadata.data), context.triggerMetadata.sys.methodName);
   },
 });
 app.http('status', {
@@ -105,11 +106,19 @@ test('local host: Event Grid handshake, one invocation per event through the wor
   assert.deepEqual(await validation.json(), { validationResponse: 'abc-123' });
   assert.deepEqual(got(logs), [], 'the host answers the handshake; the function is not invoked');
 
+  // A CloudEvents handshake with its data JSON-encoded in a string.
+  const cloudValidation = await post(route, { specversion: '1.0', id: 'v2', type: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: JSON.stringify({ validationCode: 'ce-code' }) }, { 'aeg-event-type': 'SubscriptionValidation' });
+  assert.deepEqual(await cloudValidation.json(), { validationResponse: 'ce-code' });
+
   const ok = await post(route, [{ id: 'e1' }, { id: 'e2' }, { id: 'e3' }], { 'aeg-event-type': 'Notification' });
   assert.equal(ok.status, 202);
   assert.deepEqual(got(logs).sort(), ['e1', 'e2', 'e3']);
   const invocations = new Set(logs.filter((l) => l.functionName === 'vmssEvents').map((l) => l.invocationId));
   assert.equal(invocations.size, 3, 'one invocation per event');
+  logs.length = 0;
+
+  assert.equal((await post(route, [{ id: 'with-data', data: { a: [1] } }], { 'aeg-event-type': 'Notification' })).status, 202);
+  assert.ok(logs.some((l) => l.message === 'trigger metadata {"a":[1]} vmssEvents'), 'the event\'s data and sys reach context.triggerMetadata');
 
   const single = await post(route, { id: 'ce1', specversion: '1.0' }, { 'aeg-event-type': 'Notification' });
   assert.equal(single.status, 202, 'a CloudEvents structured-mode single event is accepted');

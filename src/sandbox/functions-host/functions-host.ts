@@ -221,7 +221,10 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
     }
     const events: unknown[] = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
     if (eventType === 'subscriptionvalidation') {
-      const code = (events[0] as { data?: { validationCode?: unknown } } | undefined)?.data?.validationCode;
+      // The extension reads data.validationCode of the first event; a CloudEvent's data may come JSON-encoded in a string.
+      let data: unknown = (events[0] as { data?: unknown } | null | undefined)?.data;
+      if (typeof data === 'string') data = parseJson(Buffer.from(data, 'utf8')).ok ? (JSON.parse(data) as unknown) : undefined;
+      const code = (data as { validationCode?: unknown } | null | undefined)?.validationCode;
       if (typeof code !== 'string') return sendMessage(res, 400, 'SubscriptionValidation without data.validationCode');
       return send(res, 200, { validationResponse: code });
     }

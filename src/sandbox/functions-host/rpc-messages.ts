@@ -1,7 +1,8 @@
 /**
  * The host's side of the worker protocol, as the Functions host builds its messages for a Node.js
  * worker (which announces RawHttpBodyBytes, RpcHttpBodyOnly and UseNullableValueDictionaryForHttp):
- * - an Event Grid event: the trigger binding's data as JSON typed data, one invocation per event;
+ * - an Event Grid event: the trigger binding's data as JSON typed data, one invocation per event,
+ *   its `data` as trigger metadata (the Event Grid extension's binding data);
  * - an HTTP request: RPC http with method, full URL, lower-cased headers, query and route params
  *   as nullable strings (repeated keys joined with ","), the body as bytes when there is one;
  * - a timer tick: the TimerInfo object as JSON in the host's casing
@@ -32,8 +33,10 @@ function invocation(fn: RegisteredFunction, data: RpcTypedData, triggerMetadata:
   };
 }
 
+/** The event as JSON; its `data` is also binding data (the extension's binding contract), as trigger metadata. */
 export function eventGridInvocation(fn: RegisteredFunction, event: unknown, options: InvocationOptions = {}): RpcInvocationRequest {
-  return invocation(fn, { json: JSON.stringify(event) }, {}, options);
+  const data = typeof event === 'object' && event !== null && !Array.isArray(event) ? (event as { data?: unknown }).data : undefined;
+  return invocation(fn, { json: JSON.stringify(event) }, { data: data === undefined || data === null ? {} : { json: JSON.stringify(data) } }, options);
 }
 
 export interface HttpRequestMessage {
