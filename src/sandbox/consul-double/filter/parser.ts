@@ -2,7 +2,7 @@
  * Parser of Consul's `filter` expressions: a hand-written PEG parser for the grammar of go-bexpr
  * v0.1.2 (grammar.peg, compiled there by pigeon), the version Consul's servers use. It follows the
  * grammar rule by rule, in the same order, so it accepts and refuses the same inputs, and it
- * reports errors the way pigeon does:
+ * reports errors the way pigeon does (peg.ts):
  *  - an error raised inside a rule (`Invalid number literal`, `Unmatched parentheses`, a bad escape
  *    in a string, …) reads `L:C (OFFSET): rule "<rule>": <message>`;
  *  - otherwise the farthest position reached and what was expected there:
@@ -10,12 +10,8 @@
  * Columns count code points from 1 and offsets count UTF-8 bytes from 0, as pigeon's do.
  */
 import type { Expression, MatchOperator } from './ast';
-import { FilterError } from './ast';
-
-interface RuleError {
-  readonly at: number;
-  readonly text: string;
-}
+import { PegMachine } from './peg';
+import { unquote } from './unquote';
 
 const WHITESPACE = /^[ \t\r\n]$/;
 const LETTER = /^[a-zA-Z]$/;
@@ -28,120 +24,12 @@ export function parseFilter(source: string): Expression {
   return new Parser(source).parse();
 }
 
-class Parser {
-  private pos = 0;
-  private maxFail = 0;
-  private readonly expected = new Set<string>();
-  private invert = false;
-  private readonly errors: RuleError[] = [];
-  private readonly rules: string[] = [];
+class Parser extends PegMachine {
   private readonly orMemo = new Map<number, { end: number; expr: Expression | null }>();
 
-  constructor(private readonly src: string) {}
-
   parse(): Expression {
-    const result = this.input();
-    if (this.errors.length > 0) {
-      const texts = [...new Set(this.errors.map((e) => `${this.position(e.at)}: ${e.text}`))];
-      throw new FilterError(texts.join('\n'));
-    }
-    if (!result) {
-      let eof = false;
-      const list = [...this.expected].filter((w) => (w === '!.' ? ((eof = true), false) : true)).sort(byBytes);
-      if (eof) list.push('EOF');
-      throw new FilterError(`${this.position(this.maxFail)}: no match found, expected: ${listJoin(list)}`);
-    }
-    return result;
+    return this.run(() => this.input());
   }
-
-  // ---------------------------------------------------------------- matchers (pigeon's bookkeeping)
-
-  private failAt(ok: boolean, at: number, want: string): void {
-    if (ok !== this.invert) return;
-    if (at < this.maxFail) return;
-    if (at > this.maxFail) {
-      this.maxFail = at;
-      this.expected.clear();
-    }
-    this.expected.add(this.invert ? `!${want}` : want);
-  }
-
-  private lit(text: string): boolean {
-    const start = this.pos;
-    const ok = this.src.startsWith(text, start);
-    this.failAt(ok, start, JSON.stringify(text));
-    if (ok) this.pos += text.length;
-    return ok;
-  }
-
-  private cls(re: RegExp, shown: string): boolean {
-    const start = this.pos;
-    const ch = this.charAt(start);
-    const ok = ch !== '' && re.test(ch);
-    this.failAt(ok, start, shown);
-    if (ok) this.pos += ch.length;
-    return ok;
-  }
-
-  private any(): boolean {
-    const start = this.pos;
-    const ch = this.charAt(start);
-    this.failAt(ch !== '', start, '.');
-    if (ch !== '') this.pos += ch.length;
-    return ch !== '';
-  }
-
-  private charAt(at: number): string {
-    const cp = this.src.codePointAt(at);
-    return cp === undefined ? '' : String.fromCodePoint(cp);
-  }
-
-  /** `!e`: succeeds when `e` fails; consumes nothing; expectations inside count inverted. */
-  private notPred(e: () => unknown): boolean {
-    const save = this.pos;
-    this.invert = !this.invert;
-    const ok = Boolean(e());
-    this.invert = !this.invert;
-    this.pos = save;
-    return !ok;
-  }
-
-  /** `&e`: succeeds when `e` does; consumes nothing. */
-  private andPred(e: () => unknown): boolean {
-    const save = this.pos;
-    const ok = Boolean(e());
-    this.pos = save;
-    return ok;
-  }
-
-  /** A `&{ return false, errors.New(message) }` code predicate: records the error and fails. */
-  private raise(message: string): false {
-    const rule = this.rules[this.rules.length - 1];
-    this.errors.push({ at: this.pos, text: `rule ${JSON.stringify(rule)}: ${message}` });
-    return false;
-  }
-
-  private rule<T>(name: string, body: () => T): T {
-    this.rules.push(name);
-    try {
-      return body();
-    } finally {
-      this.rules.pop();
-    }
-  }
-
-  /** Runs `e`; on failure puts the position back. */
-  private attempt<T>(e: () => T | null | false): T | null {
-    const save = this.pos;
-    const result = e();
-    if (result === null || result === false) {
-      this.pos = save;
-      return null;
-    }
-    return result;
-  }
-
-  // ---------------------------------------------------------------- grammar
 
   private ws(): boolean {
     return this.rule('whitespace', () => {
@@ -452,93 +340,4 @@ class Parser {
     }
     return !closing || this.lit(q) ? true : null;
   }
-
-  // ---------------------------------------------------------------- positions
-
-  /** pigeon's `line:col (offset)` of a string index. */
-  private position(at: number): string {
-    let line = 1;
-    let col = 0;
-    let offset = 0;
-    let i = 0;
-    for (;;) {
-      const ch = this.charAt(i);
-      col += 1;
-      if (ch === '\n') {
-        line += 1;
-        col = 0;
-      }
-      if (i >= at || ch === '') break;
-      offset += Buffer.byteLength(ch);
-      i += ch.length;
-    }
-    return `${line}:${col} (${offset})`;
-  }
-}
-
-function byBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-function listJoin(list: readonly string[]): string {
-  if (list.length <= 1) return list[0] ?? '';
-  return `${list.slice(0, -1).join(', ')} or ${list[list.length - 1] ?? ''}`;
-}
-
-/** Go's strconv.Unquote for a "…" or `…` literal; null where Go answers ErrSyntax. */
-export function unquote(literal: string): string | null {
-  if (literal.startsWith('`')) return literal.slice(1, -1).replace(/\r/g, '');
-  const body = literal.slice(1, -1);
-  if (body.includes('\n')) return null;
-  let out = '';
-  for (let i = 0; i < body.length; ) {
-    const ch = body[i] ?? '';
-    if (ch !== '\\') {
-      out += ch;
-      i += 1;
-      continue;
-    }
-    const kind = body[i + 1];
-    const simple: Readonly<Record<string, string>> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"' };
-    if (kind !== undefined && simple[kind] !== undefined) {
-      out += simple[kind];
-      i += 2;
-      continue;
-    }
-    const hex = (digits: number): number | null => {
-      const text = body.slice(i + 2, i + 2 + digits);
-      return text.length === digits && /^[0-9a-fA-F]+$/.test(text) ? parseInt(text, 16) : null;
-    };
-    if (kind === 'x') {
-      const v = hex(2);
-      if (v === null) return null;
-      out += byteChar(v);
-      i += 4;
-      continue;
-    }
-    if (kind === 'u' || kind === 'U') {
-      const digits = kind === 'u' ? 4 : 8;
-      const v = hex(digits);
-      if (v === null || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return null;
-      out += String.fromCodePoint(v);
-      i += 2 + digits;
-      continue;
-    }
-    if (kind !== undefined && /[0-7]/.test(kind)) {
-      const text = body.slice(i + 1, i + 4);
-      if (!/^[0-7]{3}$/.test(text)) return null;
-      const v = parseInt(text, 8);
-      if (v > 0xff) return null;
-      out += byteChar(v);
-      i += 4;
-      continue;
-    }
-    return null;
-  }
-  return out;
-}
-
-/** A `\xHH` / `\ooo` escape is one byte in Go; above 0x7f it is no UTF-8 text and equals no record value. */
-function byteChar(v: number): string {
-  return v <= 0x7f ? String.fromCharCode(v) : '\ufffd';
 }
