@@ -7,7 +7,11 @@
  *
  * Each load is its own worker: the entry file is compiled afresh (never taken from or put in
  * require.cache), so its module-level state (the app's cached runtime, the bundled
- * `@azure/functions` and its cached core module) belongs to this load alone. The app also gets
+ * `@azure/functions` and its cached core module) belongs to this load alone. The worker patches
+ * Module.prototype.require for the whole process; here only the entry file's `require` is
+ * intercepted, which is the same for a bundle (all its code shares that one `require`) and keeps
+ * two loads in one process apart. An app that requires `@azure/functions` from node_modules is
+ * therefore not supported (its library would not see this load's module): load the bundle. The app also gets
  * its own `process.env` (a worker process has its own environment): `process` inside the app is
  * the real one except for `env`, so two apps in one process run with their own settings.
  */
@@ -87,7 +91,11 @@ export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): P
   await executeHooks(core, 'appStart', appStart);
 
   const programmingModel = core.programmingModel;
-  if (!programmingModel) throw new WorkerSystemError(`${entryPoint} set no programming model (does it use @azure/functions v4, bundled, with @azure/functions-core left external?)`);
+  if (!programmingModel) {
+    // Only the entry file's own require is intercepted: a library it requires from node_modules
+    // would not see this load's core module (and would run in its "test mode").
+    throw new WorkerSystemError(`${entryPoint} set no programming model: the entry point must be one bundle with @azure/functions v4 inside and @azure/functions-core left external (\`npm run package\` builds dist/functions-app that way)`);
+  }
   const capabilities = programmingModel.getCapabilities ? await programmingModel.getCapabilities({ ...WORKER_CAPABILITIES }) : { ...WORKER_CAPABILITIES };
 
   // The host's FunctionsMetadataRequest: from now on registrations are refused.
