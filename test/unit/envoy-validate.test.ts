@@ -310,9 +310,20 @@ describe('Envoy semantic checks: each caught at its path', () => {
       'Cluster(orders).eds_cluster_config snapshot.eds_exists error',
     ]);
     assert.equal(gateway.warnings.length, 1);
-    assert.match(gateway.warnings[0]!, /routes to cluster "gone", which the snapshot does not have \(Envoy answers 503\)/);
+    assert.match(gateway.warnings[0]!, /routes to cluster "gone", which the snapshot does not have \(Envoy answers cluster_not_found_response_code, 503 by default\)/);
     assert.equal(validateSnapshot('proxyless-grpc', snapshot(routes)).findings[1]!.severity, 'error');
     assert.equal(validateSnapshot('envoy-gateway', snapshot({ ...routes, validate_clusters: { value: true } })).findings[1]!.severity, 'error');
+    // Inline in the HCM, validate_clusters defaults to true: an error even for the gateway.
+    const inline = {
+      version: 'v',
+      resources: {
+        listener: new Map([['orders', encodeResource('listener', listener({ rds: undefined, route_config: routes }))]]),
+        route: new Map(),
+        cluster: new Map(),
+        endpoint: new Map(),
+      },
+    };
+    assert.deepEqual(validateSnapshot('envoy-gateway', inline).findings.map((f) => `${f.check} ${f.severity}`), ['snapshot.route_cluster_exists error']);
     assert.throws(() => assertEnvoyLoadsSnapshot('envoy-gateway', snapshot(routes)), /Envoy would refuse the envoy-gateway snapshot v:\n {2}.*snapshot\.rds_exists/);
   });
 

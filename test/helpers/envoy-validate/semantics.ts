@@ -259,10 +259,10 @@ export class SemanticChecker {
    * References between resources: a listener's RDS name and an EDS cluster's assignment must be in
    * the snapshot (or the client waits for them: Envoy keeps the listener or cluster warming until
    * its initial_fetch_timeout, gRPC fails the channel); a route's cluster must exist. Route →
-   * cluster is an error for proxyless gRPC (the client fails RPCs routed there) and for a route
-   * configuration with validate_clusters set (Envoy: "route: unknown cluster 'X'",
-   * source/common/router/config_impl.cc); otherwise a warning, since Envoy accepts RDS routes to
-   * unknown clusters (validate_clusters defaults to false for RDS) and answers 503.
+   * cluster is an error for proxyless gRPC (the client fails RPCs routed there) and where
+   * validate_clusters is on — set, or by default for a route configuration inline in the HCM
+   * (Envoy: "route: unknown cluster 'X'", source/common/router/config_impl.cc); otherwise a
+   * warning, since Envoy accepts RDS routes to unknown clusters and answers 503.
    */
   snapshot(resources: Readonly<Record<ResourceKind, ReadonlyMap<string, Plain>>>): void {
     const routeNames = new Set(resources.route.keys());
@@ -275,7 +275,7 @@ export class SemanticChecker {
         const rdsName = text(rds?.route_config_name);
         if (rds && !routeNames.has(rdsName)) this.error(`${path}.rds.route_config_name`, 'snapshot.rds_exists', `names route configuration ${JSON.stringify(rdsName)}, which the snapshot does not have`);
         const inline = record(hcm.route_config);
-        if (inline) this.routeClusters(inline, `${path}.route_config`, clusterNames);
+        if (inline) this.routeClusters(inline, `${path}.route_config`, clusterNames, true);
       }
     }
     // Envoy: ListenerManagerImpl::addOrUpdateListenerInternal (source/common/listener_manager/listener_manager_impl.cc)
@@ -289,7 +289,7 @@ export class SemanticChecker {
       if (other !== undefined) this.error(`Listener(${name}).address`, 'snapshot.listener_address_unique', `has duplicate address ${key} as listener ${other}`);
       else bound.set(key, name);
     }
-    for (const [name, config] of resources.route) this.routeClusters(config, `RouteConfiguration(${name})`, clusterNames);
+    for (const [name, config] of resources.route) this.routeClusters(config, `RouteConfiguration(${name})`, clusterNames, false);
     for (const [name, cluster] of resources.cluster) {
       if (cluster.type !== 'EDS') continue;
       const serviceName = text(record(cluster.eds_cluster_config)?.service_name) || name;
@@ -297,8 +297,10 @@ export class SemanticChecker {
     }
   }
 
-  private routeClusters(config: Plain, path: string, clusters: ReadonlySet<string>): void {
-    const validate = record(config.validate_clusters)?.value === true;
+  /** `validate_clusters` defaults to true for a route configuration inline in the HCM, false for RDS (route.proto). */
+  private routeClusters(config: Plain, path: string, clusters: ReadonlySet<string>, inline: boolean): void {
+    const explicit = record(config.validate_clusters);
+    const validate = explicit ? explicit.value === true : inline;
     list(config.virtual_hosts).forEach((vhost, v) => {
       list(record(vhost)?.routes).forEach((route, r) => {
         const action = record(record(route)?.route);
@@ -310,7 +312,7 @@ export class SemanticChecker {
           const at = `${path}.virtual_hosts[${v}].routes[${r}].${field}`;
           const message = `routes to cluster ${JSON.stringify(cluster)}, which the snapshot does not have`;
           if (this.profile === 'proxyless-grpc' || validate) this.error(at, 'snapshot.route_cluster_exists', message);
-          else this.warning(at, 'snapshot.route_cluster_exists', `${message} (Envoy answers 503)`);
+          else this.warning(at, 'snapshot.route_cluster_exists', `${message} (Envoy answers cluster_not_found_response_code, 503 by default)`);
         }
       });
     });
