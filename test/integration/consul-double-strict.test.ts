@@ -90,6 +90,11 @@ describe('Consul double: query parameters', () => {
     assert.equal(ok.status, 200, ok.text);
     const both = await consulHttp(consul.url, 'GET', '/v1/catalog/nodes?stale&consistent');
     assert.deepEqual([both.status, both.text], [400, 'Cannot specify ?stale with ?consistent, conflicting semantics.']);
+    const passing = async (value: string): Promise<number | string> => {
+      const res = await consulHttp(consul.url, 'GET', `/v1/health/service/web?${value}`);
+      return res.status === 200 ? (res.body as unknown[]).length : res.text;
+    };
+    assert.deepEqual([await passing('passing'), await passing('passing=1'), await passing('passing=false'), await passing('passing=maybe')], [1, 1, 2, 'Invalid value for ?passing']);
     const pretty = await consulHttp(consul.url, 'GET', '/v1/catalog/datacenters?pretty');
     assert.equal(pretty.text, '[\n    "dc1"\n]\n');
   });

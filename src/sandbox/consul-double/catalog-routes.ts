@@ -7,6 +7,7 @@ import * as catalog from './catalog-ops';
 import { decodeDeregister, decodeRegister, parseJsonBody } from './decode';
 import { CHECK_SERVICE_NODE, FilterError, HEALTH_CHECK, NODE, NODE_SERVICE, SERVICE_NODE, createFilter } from './filter';
 import type { Predicate, StructType } from './filter';
+import { coerceValue } from './filter/evaluate';
 import * as q from './queries';
 import type { Route, RouteContext } from './route';
 import { json, read } from './route';
@@ -83,6 +84,18 @@ function filterOf(ctx: RouteContext, root: StructType): Predicate | undefined {
   }
 }
 
+/** `?passing` (health_endpoint.go): present without a value means true; otherwise strconv.ParseBool. */
+function passingOf(params: URLSearchParams): boolean {
+  const raw = params.get('passing');
+  if (raw === null) return false;
+  if (raw === '') return true;
+  try {
+    return coerceValue(raw, 'bool') === true;
+  } catch {
+    throw new OpError('Invalid value for ?passing', 400);
+  }
+}
+
 const NODE_READ = [...READ_PARAMS, 'node-meta', 'filter'];
 
 export const catalogRoutes: readonly Route[] = [
@@ -149,7 +162,7 @@ export const catalogRoutes: readonly Route[] = [
     pattern: /^\/v1\/health\/service\/(.*)$/,
     handle: (ctx) => {
       const name = required(ctx.args[0] ?? '', 'service name');
-      const passing = ctx.params.has('passing') && !['0', 'false'].includes(ctx.params.get('passing') ?? '');
+      const passing = passingOf(ctx.params);
       const keep = filterOf(ctx, CHECK_SERVICE_NODE);
       return read(() => q.healthService(ctx.core.world, name, q.parseMetaFilter(ctx.params), ctx.params.getAll('tag'), passing, ctx.authz, keep));
     },
