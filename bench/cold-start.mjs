@@ -16,7 +16,7 @@
 // invocation (src/functions/runtime.ts; the runtime's modules are required with the entry, as its
 // imports did), the unbundled entry as it is now, and the bundle.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,14 @@ try {
   for (const [name, f] of rows) console.log(`  ${name.padEnd(30)} ${triple(f.load)}   ${triple(f.invoke)}   ${triple(f.total)}`);
   console.log(`  bundle faster by:              load ${times('eager', 'load')} (as before), ${times('unbundled', 'load')} (runtime deferred); load + first invocation ${times('eager', 'total')}, ${times('unbundled', 'total')}`);
   console.log(`  package:                       ${path.relative(ROOT, APP_DIR)}/ ${mib(folderBytes(APP_DIR))} (${bundleFiles.map((f) => `${f} ${mib(statSync(path.join(APP_DIR, f)).size)}`).join(', ')}), ${path.relative(ROOT, APP_ZIP)} ${mib(zipBytes)}`);
+  // What each bundle holds (build/functions-app.mjs --analyze has the full list): main.js is read at load, vendor.js by the first invocation.
+  const stamp = path.join(ROOT, 'dist/functions-app.inputs.json');
+  if (existsSync(stamp)) {
+    for (const [file, { bytes, perPackage }] of Object.entries(JSON.parse(readFileSync(stamp, 'utf8')).analysis ?? {})) {
+      const top = Object.entries(perPackage).sort((a, b) => b[1] - a[1]).slice(0, 4);
+      console.log(`  ${`${file} holds:`.padEnd(30)} ${top.map(([name, n]) => `${name} ${((n / bytes) * 100).toFixed(0)} %`).join(', ')} of ${mib(bytes)}`);
+    }
+  }
   const verdict = (ok) => (ok ? 'met' : 'MISSED');
   const ratio = figures('eager').load.median / bundle.load.median;
   console.log(
