@@ -14,7 +14,7 @@ import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
 import { type ClientProfile, type EncodedResource, RESOURCE_KINDS, type Snapshot } from '../../src/relay/snapshot/snapshot-types';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
-import { assertGrpcJsAccepts } from '../helpers/envoy-strict';
+import { assertEnvoyLoadsSnapshot, assertGrpcJsAccepts } from '../helpers/envoy-strict';
 
 const PROFILES: readonly ClientProfile[] = ['envoy-gateway', 'proxyless-grpc'];
 const SERVICES = ['web', 'api', 'orders', 'grpc-echo', 'cart'];
@@ -167,6 +167,7 @@ describe('snapshot store properties', () => {
         for (const profile of PROFILES) {
           const snapshot = store.current(profile);
           assertWhole(snapshot);
+          assertEnvoyLoadsSnapshot(profile, snapshot);
           for (const kind of RESOURCE_KINDS) for (const [name, r] of snapshot.resources[kind]) assertGrpcJsAccepts(kind, name, r.bytes);
         }
         for (const set of state.services.values()) {

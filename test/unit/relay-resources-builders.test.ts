@@ -318,7 +318,9 @@ describe('build options', () => {
     const cases: Array<[Parameters<typeof resolveBuildOptions>[0], string]> = [
       [{ gatewayListenerPort: 0 }, 'gatewayListenerPort: must be a whole number from 1 to 65535, got 0'],
       [{ gatewayListenerAddress: 'localhost' }, 'gatewayListenerAddress: must be an IP literal, got "localhost"'],
-      [{ connectTimeoutMs: 0.5 }, 'connectTimeoutMs: must be a whole number from 1 to 315576000000000, got 0.5'],
+      [{ connectTimeoutMs: 0.5 }, 'connectTimeoutMs: must be a whole number from 1 to 9223372035000, got 0.5'],
+      // Envoy refuses a Duration over (INT64_MAX - 999999999) / 1e9 s, so the option does too.
+      [{ healthCheck: { intervalMs: 9_223_372_035_001 } }, 'healthCheck.intervalMs: must be a whole number from 1 to 9223372035000, got 9223372035001'],
       [{ outlierDetection: { maxEjectionPercent: 101 } }, 'outlierDetection.maxEjectionPercent: must be a whole number from 0 to 100, got 101'],
       [{ healthCheck: { healthyThreshold: 0 } }, 'healthCheck.healthyThreshold: must be a whole number from 1 to 4294967295, got 0'],
       [{ routeConfigMode: 'eds' as 'rds' }, 'routeConfigMode: must be "rds" or "inline", got "eds"'],

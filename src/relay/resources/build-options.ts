@@ -85,8 +85,12 @@ export const DEFAULT_BUILD_OPTIONS: BuildOptions = {
   localityRegion: '',
 };
 
-/** Durations must fit a google.protobuf.Duration and be > 0 (Envoy rejects a zero connect timeout or interval). */
-const MAX_DURATION_MS = 315_576_000_000_000;
+/**
+ * Durations must be > 0 (Envoy rejects a zero connect timeout or interval) and within what Envoy
+ * accepts of a google.protobuf.Duration: (INT64_MAX - 999999999) / 1e9 s, about 292 years
+ * (validateDurationUnifiedNoThrow), well below the Duration type's own 10,000 years.
+ */
+const MAX_DURATION_MS = 9_223_372_035_000;
 
 function int(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
