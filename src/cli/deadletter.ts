@@ -149,9 +149,9 @@ async function replay(args: string[], io: CliIo): Promise<number> {
 
 /**
  * The function's own code path: the `vmssEvents` handler with an InvocationContext, as the host
- * invokes it. The host first deserializes the event with the Event Grid SDK and refuses an
- * incomplete envelope; so does this, with @azure/eventgrid's EventGridDeserializer: such an event
- * is not delivered and its blob stays.
+ * invokes it. The event comes from a blob, not from Event Grid: @azure/eventgrid's
+ * EventGridDeserializer first checks it has the complete envelope every Event Grid event has; an
+ * event without one (a blob edited or cut short) is not delivered and its blob stays.
  */
 async function deliverToVmssEvents(event: DeadLetteredEvent): Promise<DeliveryResult> {
   const problem = await envelopeProblem(event.event);

@@ -1,9 +1,9 @@
 /**
  * `deadletter replay` checks each event's envelope with @azure/eventgrid's EventGridDeserializer
- * before it calls the handler, as the Functions host deserializes an event before the trigger
- * runs: an event the SDK refuses (here: an Event Grid schema event without `topic`, which the
- * parser alone would accept, since it reads only what it uses) is not delivered and its blob
- * stays; the complete events beside it are delivered.
+ * before it calls the handler (the events come from blobs, not from Event Grid): an event the SDK
+ * refuses (here: an Event Grid schema event without `topic`, which the parser alone would accept,
+ * since it reads only what it uses) is not delivered and its blob stays; the complete events
+ * beside it are delivered.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,11 +1,11 @@
 /**
- * The envelope check of @azure/eventgrid's EventGridDeserializer, for events that reach the
- * `vmssEvents` handler without the Functions host: the host deserializes each delivered event
- * into the Event Grid SDK's model before the trigger runs, refusing envelopes that miss a
- * required field; `deadletter replay` calls the handler directly, so it makes the same check
- * with the SDK. Event Grid schema: id, topic, subject, eventType, eventTime, dataVersion (strings),
- * metadataVersion "1", data present; CloudEvents 1.0: id, source, type, specversion "1.0"
- * (strings), time, subject, dataschema, datacontenttype strings when present.
+ * The envelope check of @azure/eventgrid's EventGridDeserializer, for events that come from
+ * somewhere other than Event Grid's wire: `deadletter replay` reads them from blobs (which anyone
+ * with write access can have edited or truncated) and calls the `vmssEvents` handler directly.
+ * The parser reads only the fields it uses; this checks the whole envelope every real event
+ * has, by the SDK's rules: Event Grid schema: id, topic, subject, eventType, eventTime,
+ * dataVersion (strings), metadataVersion "1", data present; CloudEvents 1.0: id, source, type,
+ * specversion "1.0" (strings), time, subject, dataschema, datacontenttype strings when present.
  *
  * Loads the SDK (about 0.1 s): not re-exported from ./index, so the Functions bundle never
  * includes it; only the CLI command that needs it loads it, when it runs.
