@@ -18,6 +18,7 @@ import { loadFunctionsApp, type FunctionsApp } from '../../src/sandbox/functions
 import { packagedAppDirectory } from '../../src/sandbox/functions-worker/packaged-app';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 import { autoscaleNotification, buildDeliveries } from '../../src/sandbox/event-grid';
+import { startConsulDouble } from '../../src/sandbox/consul-double';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000c1';
 /** Settings that need no world (nothing listens at CONSUL_HTTP_ADDR; no reconcile is reached). */
@@ -90,6 +91,23 @@ test('each load is its own worker: fresh module state, its own environment, its 
   assert.notEqual(first.find('status')?.callback, second.find('status')?.callback, 'the bundle ran again');
   assert.deepEqual({ ...process.env }, before, 'loading an app does not touch this process’s environment');
   assert.equal(process.env.VMSS_MESH_RECONCILE_SCHEDULE, undefined);
+});
+
+test('two loads of the packaged app in one process keep their own runtime: each reaches the Consul of its own settings', async (t) => {
+  const healthy = await startConsulDouble();
+  t.after(() => healthy.close());
+  const down = await startConsulDouble();
+  t.after(() => down.close());
+  down.state.setBeforeRequest(() => ({ status: 503, body: 'No cluster leader' }));
+  const a = await loadPackaged({ ...OFFLINE_ENV, CONSUL_HTTP_ADDR: healthy.url });
+  const b = await loadPackaged({ ...OFFLINE_ENV, CONSUL_HTTP_ADDR: down.url });
+  const status = (app: FunctionsApp) =>
+    app.invoke(httpRequest('status', 'httpTriggerb834ea4228', { method: 'GET', url: 'http://localhost:7071/api/status', headers: {}, nullableHeaders: {}, nullableQuery: {}, nullableParams: {} }));
+  // Interleaved, twice: a runtime cached by the first invocation of one app must not serve the other.
+  for (let round = 0; round < 2; round += 1) {
+    assert.equal(httpAnswer(await status(a)).status, '200');
+    assert.equal(httpAnswer(await status(b)).status, '503');
+  }
 });
 
 /** The worker's InvocationHandler, spelled out: getInvocationModel → getArguments → invokeFunction → getResponse. */
