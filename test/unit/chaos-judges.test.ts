@@ -236,7 +236,7 @@ describe('chaos batches (overlapped runs)', () => {
     assert.equal(batches.flat().length, schedule.length);
     for (const batch of batches) assert.equal(new Set(batch.map(laneOf)).size, batch.length);
     const order = (steps: readonly Step[], lane: string) => steps.filter((s) => laneOf(s) === lane);
-    for (const lane of ['arm', 'consul', 'events', 'xds', 'relay', 'actions']) assert.deepEqual(order(batches.flat(), lane), order(schedule, lane));
+    for (const lane of ['arm-0', 'arm-1', 'consul', 'events', 'xds', 'relay', 'actions']) assert.deepEqual(order(batches.flat(), lane), order(schedule, lane));
     // Far fewer units than steps: what the overlap is for.
     assert.ok(batches.length < schedule.length / 2, `${batches.length} batches for ${schedule.length} steps`);
   });

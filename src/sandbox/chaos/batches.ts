@@ -9,19 +9,24 @@
  *   — a 5 s hang, Retry-After, back-off — and the change would wait for it); a fail or heal, seen
  *   through the timer's sweep only, and any ARM fault (the sweep meets them all);
  * - a push with an inflated index, which must be answered FAILED_PRECONDITION after the relay reads
- *   Consul, and a Consul fault.
+ *   Consul, and a Consul fault; a slow Consul, which holds every reconcile, and an ARM fault, an
+ *   ARM change or the relay's restart;
+ * - two ARM faults on the subscription's listing (nothing would tell which one a request used).
  * The steps and their order in each lane come from the seed; which batch a step lands in also
  * depends on what is still held when the batch starts (`blocked`).
  */
 import type { Step } from './schedule';
-import { armFaultSets, changedSet } from './step-targets';
+import { armFaultSets, changedSet, pickedSet } from './step-targets';
 
-export type Lane = 'arm' | 'consul' | 'events' | 'xds' | 'relay' | 'actions';
+/** ARM faults have a lane per scale set they meet (`arm-0`, …); one the sweep alone meets goes by its pick. */
+export type Lane = `arm-${number}` | 'consul' | 'events' | 'xds' | 'relay' | 'actions';
 
 export function laneOf(step: Step): Lane {
   if (step.kind === 'action') return 'actions';
   const c = step.faultClass;
-  if (c.startsWith('arm-')) return 'arm';
+  const sets = armFaultSets(step, true);
+  if (sets === 'sweep') return `arm-${pickedSet(step as Extract<Step, { kind: 'fault' }>)}`;
+  if (sets !== undefined) return `arm-${sets[0] ?? 0}`;
   if (c.startsWith('consul-')) return 'consul';
   if (c.startsWith('event-')) return 'events';
   if (c.startsWith('xds-')) return 'xds';
@@ -39,8 +44,14 @@ export function holds(sets: readonly number[] | 'sweep', changed: number | 'heal
 export function conflict(a: Step, b: Step): boolean {
   const one = (x: Step, y: Step) => {
     if (x.kind === 'fault' && x.faultClass === 'push-inflated-index' && laneOf(y) === 'consul') return true;
+    // A slow Consul (up to 1.5 s a request) holds every reconcile and the relay's start: only passive faults share its batch.
+    if (x.kind === 'fault' && x.faultClass === 'consul-slow' && (changedSet(y) !== undefined || laneOf(y) === 'relay')) return true;
     const sets = armFaultSets(x, true);
-    return sets !== undefined && holds(sets, changedSet(y));
+    if (sets === undefined) return false;
+    // Two faults on the subscription's listing would be told apart by nothing; a slow Consul holds every reconcile the fault provokes.
+    if (sets === 'sweep' && armFaultSets(y, true) === 'sweep') return true;
+    if (y.kind === 'fault' && y.faultClass === 'consul-slow') return true;
+    return holds(sets, changedSet(y));
   };
   return one(a, b) || one(b, a);
 }

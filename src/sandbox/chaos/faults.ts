@@ -10,6 +10,7 @@ import { SANDBOX_SCALE_SETS, SANDBOX_RELAY_TOKEN, type Sandbox } from '../sandbo
 import type { EventGate } from './event-gate';
 import { endpointSetOf, hostilePush, judgePushAnswer, openHostileXds, type HostilePushKind, type HostileXdsKind } from './hostile-clients';
 import type { ChaosAction, Step } from './schedule';
+import type { ArmFaultWatch, TrackedMatch } from './arm-fault-watch';
 import { armFaultPlan } from './step-targets';
 import { armInstances } from './world-view';
 
@@ -17,6 +18,8 @@ export interface FaultContext {
   readonly sandbox: Sandbox;
   readonly consul: ConsulDouble;
   readonly gate: EventGate;
+  /** Counts the requests each armed ARM fault met (two may be armed at once in overlapped runs). */
+  readonly armWatch: ArmFaultWatch;
   act(action: ChaosAction): Promise<void>;
   /**
    * Runs the timer's full sweep now (overlapped runs): an ARM fault then also meets the routes
@@ -56,16 +59,6 @@ export interface FaultOutcome {
   readonly settling?: Promise<unknown>;
 }
 
-/** Waits until ARM's armed faults are used up, `over()` says no request will come, or `ms` passed; then clears what is left. */
-async function untilArmFaultsUsed(ctx: FaultContext, ms: number, over: () => boolean): Promise<number> {
-  const faults = ctx.sandbox.world.arm.faults;
-  const deadline = Date.now() + ms;
-  while (faults.pending > 0 && !over() && Date.now() < deadline) await pause(20);
-  const left = faults.pending;
-  faults.clear();
-  return left;
-}
-
 /** A scale of the action's set (or the first) by one instance, up or down: an ARM change that sends events. */
 function nudge(ctx: FaultContext, action: ChaosAction | undefined): ChaosAction {
   const set = action?.kind === 'scale' ? action.set : 0;
@@ -80,13 +73,22 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
   const set = SANDBOX_SCALE_SETS[Math.floor(step.pick * SANDBOX_SCALE_SETS.length)]!;
   const consulState = ctx.consul.state;
   // Overlapped runs scope a fault on a scale set's GET to the picked set (step-targets.ts).
-  const scope = (route: string) => (ctx.sweep && route === 'vmss.get' ? { pathIncludes: `/${set.name}` } : {});
-  const armFault = async (what: string): Promise<FaultOutcome> => {
-    const armed = arm.pending;
-    // Without a sweep of its own, a fault waits its whole time: the timer may come and meet it.
+  const matchOf = (route: string): TrackedMatch => (ctx.sweep && route === 'vmss.get' ? { route, pathIncludes: `/${set.name}` } : { route });
+  /**
+   * Arms a fault (`armIt`, with `match`), provokes a reconcile of every set (and, in overlapped
+   * runs, the sweep), and waits until the fault's `armed` takes are used up, or the provoked
+   * reconciles are over (overlapped runs; without a sweep of its own a fault waits its whole
+   * time: the timer may come and meet it), at most ARM_FAULT_WAIT_MS; then it is cleared.
+   */
+  const armFault = async (what: string, match: TrackedMatch, armed: number, armIt: (match: TrackedMatch) => void): Promise<FaultOutcome> => {
+    const watch = ctx.armWatch.track(match);
+    armIt(match);
     let provoked = false;
     const settling = Promise.all([provokeReconcile(ctx), ctx.sweep?.()]).then(() => (provoked = ctx.sweep !== undefined));
-    const left = await untilArmFaultsUsed(ctx, ARM_FAULT_WAIT_MS, () => provoked);
+    const deadline = Date.now() + ARM_FAULT_WAIT_MS;
+    while (watch.used() < armed && !provoked && Date.now() < deadline) await pause(20);
+    const left = Math.max(0, armed - watch.used());
+    watch.end();
     return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed, settling };
   };
   // Open for the step's window, and on until the hook has answered a request (the window is
@@ -105,33 +107,29 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
     return { note: `${what} for ${Date.now() - opened} ms (${answered} request(s) answered)`, reached: answered > 0 };
   };
   switch (step.faultClass) {
-    case 'arm-404':
-      arm.fail(1, { status: 404, code: 'ResourceNotFound', message: `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${set.name}' under resource group was not found.`, route: 'vmss.get', pathIncludes: `/${set.name}` });
-      return armFault(`one 404 on GET ${set.name}`);
+    case 'arm-404': {
+      const message = `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${set.name}' under resource group was not found.`;
+      return armFault(`one 404 on GET ${set.name}`, { route: 'vmss.get', pathIncludes: `/${set.name}` }, 1, (m) => arm.fail(1, { status: 404, code: 'ResourceNotFound', message, ...m }));
+    }
     case 'arm-429': {
       const { route } = armFaultPlan(step);
-      arm.throttle(step.count, { retryAfterSeconds: 1, route, ...scope(route) });
-      return armFault(`${step.count} × 429 on ${route}`);
+      return armFault(`${step.count} × 429 on ${route}`, matchOf(route), step.count, (m) => arm.throttle(step.count, { retryAfterSeconds: 1, ...m }));
     }
     case 'arm-500': {
       const { route } = armFaultPlan(step);
-      arm.fail(step.count, { route, ...scope(route) });
-      return armFault(`${step.count} × 500 on ${route}`);
+      return armFault(`${step.count} × 500 on ${route}`, matchOf(route), step.count, (m) => arm.fail(step.count, m));
     }
     case 'arm-slow': {
       const { route, delayMs = 200 } = armFaultPlan(step);
-      arm.delay(step.count, { route, delayMs, ...scope(route) });
-      return armFault(`${step.count} slow answer(s) on ${route}`);
+      return armFault(`${step.count} slow answer(s) on ${route}`, matchOf(route), step.count, (m) => arm.delay(step.count, { delayMs, ...m }));
     }
     case 'arm-hung': {
       const { route } = armFaultPlan(step);
-      arm.delay(1, { route, delayMs: 5_000, ...scope(route) });
-      return armFault(`a 5 s hang on ${route}`);
+      return armFault(`a 5 s hang on ${route}`, matchOf(route), 1, (m) => arm.delay(1, { delayMs: 5_000, ...m }));
     }
     case 'arm-wrong-page': {
       const { route, pageFault: kind = 'empty-page' } = armFaultPlan(step);
-      arm.wrongPage(1, { route, kind });
-      return armFault(`${kind} on ${route}`);
+      return armFault(`${kind} on ${route}`, { route }, 1, (m) => arm.wrongPage(1, { kind, ...m }));
     }
     case 'consul-down':
       return consulWindow('Consul down (connections dropped)', () => ({ drop: true }));

@@ -18,6 +18,7 @@ import { EventGate } from './event-gate';
 import { injectFault, type FaultContext } from './faults';
 import { seedForeignEntries, seedForeignOnMeshNode } from './foreign-seed';
 import { GatewayClient } from './gateway-client';
+import { ArmFaultWatch } from './arm-fault-watch';
 import { BatchPlanner, holds } from './batches';
 import { ACTION_ROW, emptyRow, type ChaosReport, type ClassRow, type CountField } from './report';
 import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass, type Step } from './schedule';
@@ -286,7 +287,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (target) await box.act({ action: action.kind, instance: target.instance.name });
     };
     const sweep = () => box.world.host.invoke(TIMER_FUNCTION).catch((error: unknown) => log(`sweep: ${error instanceof Error ? error.message : String(error)}`));
-    const ctx: FaultContext = { sandbox: box, consul, gate, act, ...(options.overlap ? { sweep } : {}) };
+    const ctx: FaultContext = { sandbox: box, consul, gate, act, armWatch: new ArmFaultWatch(box.world.arm.faults), ...(options.overlap ? { sweep } : {}) };
     const soakStart = Date.now();
     soakOrigin = soakStart;
     let injected = 0;
@@ -297,7 +298,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const planner = options.overlap ? new BatchPlanner(schedule) : undefined;
     // Reconciles still held by an ARM fault (overlapped runs), with the scale sets the fault meets.
     const held = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
-    const blocked = (step: Step) => [...held.values()].some((sets) => holds(sets, changedSet(step)));
+    // A set with instances being created or deleted has reconciles to come (the operation's completion): an ARM fault on it would hold them.
+    const transitional = (set: number) => armInstances(box).some((v) => v.service === SANDBOX_SCALE_SETS[set]!.service && v.instance.provisioningState !== 'Succeeded');
+    const blocked = (step: Step) => {
+      if ([...held.values()].some((sets) => holds(sets, changedSet(step)))) return true;
+      const sets = armFaultSets(step, true);
+      return Array.isArray(sets) && sets.some(transitional);
+    };
     let next = 0;
     const nextUnit = async (): Promise<Array<{ step: Step; n: number }> | undefined> => {
       if (!planner) return next < schedule.length ? [{ step: schedule[next]!, n: next++ }] : undefined;
