@@ -9,6 +9,7 @@ import { ignoredEventLogRecord } from '../shared/events/outcome';
 import { InvalidInputError, TransientError, errorMessage, isRetryable } from '../shared/errors';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime, hintSummary } from './runtime';
+import { logLine } from './log-line';
 
 export async function autoscaleWebhook(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runtime = getAppRuntime();
@@ -23,23 +24,23 @@ export async function autoscaleWebhook(request: HttpRequest, context: Invocation
     [outcome] = parseAutoscaleNotification(body, { scope: runtime.config.scope }).outcomes;
   } catch (error) {
     if (error instanceof InvalidInputError) {
-      context.warn({ msg: `malformed autoscale notification: ${error.message}`, event: 'autoscale-malformed' });
+      context.warn(logLine({ msg: `malformed autoscale notification: ${error.message}`, event: 'autoscale-malformed' }));
       return { status: 400, jsonBody: { error: error.message } };
     }
     throw error;
   }
   if (!outcome || outcome.kind !== 'hint') {
     const record = outcome?.kind === 'ignored' ? ignoredEventLogRecord(outcome) : { msg: 'nothing to do', event: 'autoscale-empty' };
-    context.info(record);
+    context.info(logLine(record));
     return { status: 200, jsonBody: { action: 'ignored', ...record } };
   }
   try {
     const result = await runtime.reconciler.reconcileHint(outcome.hint);
     const summary = hintSummary(outcome.hint, result);
-    context.info(summary);
+    context.info(logLine(summary));
     return { status: 200, jsonBody: { action: 'reconciled', ...summary } };
   } catch (error) {
-    context.error({ msg: `autoscale reconcile failed: ${errorMessage(error)}`, event: 'reconcile-failed', retryable: isRetryable(error) });
+    context.error(logLine({ msg: `autoscale reconcile failed: ${errorMessage(error)}`, event: 'reconcile-failed', retryable: isRetryable(error) }));
     if (!isRetryable(error)) return { status: 500, jsonBody: { error: errorMessage(error) } };
     const retryAfterS = error instanceof TransientError && error.retryAfterMs ? Math.ceil(error.retryAfterMs / 1000) : 30;
     return { status: 503, headers: { 'Retry-After': String(retryAfterS) }, jsonBody: { error: errorMessage(error) } };

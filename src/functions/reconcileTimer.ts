@@ -7,21 +7,22 @@
 import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './runtime';
+import { logLine } from './log-line';
 
 export async function reconcileTimer(timer: Timer, context: InvocationContext): Promise<void> {
   const runtime = getAppRuntime();
   const run = await runtime.reconciler.reconcileAll(`timer${timer.isPastDue ? ' (past due)' : ''}`, {
     onReport: (r) =>
       'outcome' in r
-        ? context.debug({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r })
-        : context.error({ msg: `${r.scaleSetId}: ${r.error}`, event: 'reconcile-failed', ...r }),
+        ? context.debug(logLine({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r }))
+        : context.error(logLine({ msg: `${r.scaleSetId}: ${r.error}`, event: 'reconcile-failed', ...r })),
   });
   const outcomes: Record<string, number> = {};
   for (const r of run.reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   const { kvCleanup } = run;
-  if (!kvCleanup.ok) context.warn({ msg: kvCleanup.error, event: 'kv-cleanup-failed' });
+  if (!kvCleanup.ok) context.warn(logLine({ msg: kvCleanup.error, event: 'kv-cleanup-failed' }));
   const cleanupText = kvCleanup.ok ? `KV cleanup -${kvCleanup.tombstonesRemoved} tombstones -${kvCleanup.markersRemoved} markers` : 'KV cleanup failed';
-  context.info({
+  context.info(logLine({
     msg: `swept ${run.totals.scaleSets + run.failures.length} scale sets: +${run.totals.registered} ~${run.totals.updated} -${run.totals.deregistered}, ${run.totals.instances} instances, ${run.totals.armCalls} ARM calls, ${run.failures.length} failed; ${cleanupText}`,
     event: 'sweep',
     ...run.totals,
@@ -29,7 +30,7 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
     failures: run.failures,
     skippedScaleSets: run.skippedScaleSets,
     kvCleanup,
-  });
+  }));
   // Fail the run (so monitoring sees it and the runtime retries) when retrying can help: a
   // transient failure, or a wrong setting the operator will fix.
   const worthRetrying = run.failures.filter((f) => f.retryTrigger);

@@ -8,6 +8,7 @@ import { errorMessage, shouldRetryTrigger } from '../shared/errors';
 import type { ReconcileHint } from '../shared/model';
 import type { HintResult } from '../shared/reconcile/reconciler';
 import type { AppRuntime } from './app-runtime';
+import { logLine } from './log-line';
 
 let current: AppRuntime | undefined;
 
@@ -37,7 +38,7 @@ export function resetAppRuntime(): void {
  */
 export function failUnlessPermanent(context: InvocationContext, error: unknown, extra: Record<string, unknown>): void {
   const retryable = shouldRetryTrigger(error);
-  context.error({ msg: `reconcile failed (${retryable ? 'will be retried' : 'not retried'}): ${errorMessage(error)}`, event: 'reconcile-failed', retryable, ...extra });
+  context.error(logLine({ msg: `reconcile failed (${retryable ? 'will be retried' : 'not retried'}): ${errorMessage(error)}`, event: 'reconcile-failed', retryable, ...extra }));
   if (retryable) throw error;
 }
 

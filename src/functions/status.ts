@@ -3,12 +3,13 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { errorMessage, isRetryable } from '../shared/errors';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './runtime';
+import { logLine } from './log-line';
 
 export async function status(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     return { status: 200, jsonBody: await getAppRuntime().status() };
   } catch (error) {
-    context.error({ msg: `status failed: ${errorMessage(error)}`, event: 'status-failed' });
+    context.error(logLine({ msg: `status failed: ${errorMessage(error)}`, event: 'status-failed' }));
     return { status: isRetryable(error) ? 503 : 500, jsonBody: { error: errorMessage(error) } };
   }
 }

@@ -9,6 +9,7 @@ import { ignoredEventLogRecord } from '../shared/events/outcome';
 import { InvalidInputError } from '../shared/errors';
 import type { FunctionDefinition } from './definitions';
 import { failUnlessPermanent, getAppRuntime, hintSummary } from './runtime';
+import { logLine } from './log-line';
 
 export async function vmssEvents(event: unknown, context: InvocationContext): Promise<void> {
   const runtime = getAppRuntime();
@@ -17,16 +18,16 @@ export async function vmssEvents(event: unknown, context: InvocationContext): Pr
     outcome = classifyEvent(event, { matcher: runtime.scopeMatcher });
   } catch (error) {
     if (error instanceof InvalidInputError) {
-      context.warn({ msg: `malformed event ignored: ${error.message}`, event: 'event-malformed' });
+      context.warn(logLine({ msg: `malformed event ignored: ${error.message}`, event: 'event-malformed' }));
       return;
     }
     throw error;
   }
-  if (outcome.kind === 'ignored') return context.info(ignoredEventLogRecord(outcome));
-  if (outcome.kind === 'validation') return context.info({ msg: 'subscription validation event (answered by the host)', event: 'event-validation' });
+  if (outcome.kind === 'ignored') return context.info(logLine(ignoredEventLogRecord(outcome)));
+  if (outcome.kind === 'validation') return context.info(logLine({ msg: 'subscription validation event (answered by the host)', event: 'event-validation' }));
   try {
     const result = await runtime.reconciler.reconcileHint(outcome.hint);
-    context.info(hintSummary(outcome.hint, result));
+    context.info(logLine(hintSummary(outcome.hint, result)));
   } catch (error) {
     failUnlessPermanent(context, error, { eventId: outcome.hint.eventId });
   }
