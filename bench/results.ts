@@ -1,0 +1,31 @@
+/**
+ * The bench results contract (issue 12): every part prints its own table and writes
+ * `bench/results/<part>.json` with the machine it ran on; bench/suite.ts reads them all.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+
+export type Verdict = 'met' | 'missed' | 'info';
+
+export interface Figure {
+  readonly figure: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly verdict: Verdict;
+  readonly value?: number;
+  readonly unit?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+const startedAt = new Date().toISOString();
+
+/** Writes `bench/results/<part>.json`; returns its path. */
+export function writeResults(part: string, figures: readonly Figure[]): string {
+  const dir = path.join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${part}.json`);
+  const machine = { cpus: cpus().length, loadavg: loadavg(), node: process.version };
+  writeFileSync(file, `${JSON.stringify({ part, machine, startedAt, figures }, null, 2)}\n`);
+  return file;
+}
