@@ -10,10 +10,14 @@
  *    read again and that answer replaces it; it expires after `overlayTtlMs`; and a push may not
  *    claim an index more than `maxIndexAhead` beyond the latest index the relay saw from Consul.
  *
- * Changes are coalesced: the first change after a publish opens a window of `coalesceMs`, and
- * everything that arrives inside it goes out as one `publish(state)` — one new version per client
- * instead of one per push. Nothing is published before the first complete load from Consul
- * (`markLoaded`), so clients never see a partial mesh as the truth.
+ * Changes are coalesced without delaying a lone one: a change that finds no publish in the last
+ * `coalesceMs` is published at once (on the next turn of the event loop, so what the same turn
+ * brings goes with it); a change that arrives inside the window after a publish waits for the
+ * window's end, and everything that arrived by then goes out as one `publish(state)`, which opens
+ * the next window. So two publishes are always at least `coalesceMs` apart (a burst gives at most
+ * one new version per window and client) and no change waits more than `coalesceMs`. Nothing is
+ * published before the first complete load from Consul (`markLoaded`), so clients never see a
+ * partial mesh as the truth.
  */
 import type { MeshEndpoint, PushOutcome, ServiceEndpointSet } from '../../shared/endpoints';
 import type { GatewayRoute, MeshState } from '../mesh-state';
@@ -38,14 +42,14 @@ export interface PublishInfo {
 
 export interface MeshStateStoreOptions {
   readonly gatewayRoutes: readonly GatewayRoute[];
-  /** Window that turns a burst of changes into one publish; 0 = the next timer tick. */
+  /** Least time between two publishes: changes inside it after a publish go out together at its end. 0 = no window. */
   readonly coalesceMs: number;
   /** Receives every new state; must not alter it. Exceptions are reported to `onPublishError`. */
   readonly publish: (state: MeshState, info: PublishInfo) => void;
   readonly onPublishError?: (error: unknown) => void;
   /** How pushes are held against Consul; defaults in push-overlays.ts. */
   readonly push?: Partial<PushRules>;
-  /** Monotonic clock in ms for overlay expiry and re-checks; default performance.now (tests inject one). */
+  /** Monotonic clock in ms for the coalescing window, overlay expiry and re-checks; default performance.now (tests inject one). */
   readonly now?: () => number;
   /** A push overlay stopped being served, and why. */
   readonly onOverlayEnded?: (service: string, reason: OverlayEnd, pushedIndex: number) => void;
@@ -56,7 +60,13 @@ export class MeshStateStore {
   private readonly consul = new Map<string, ServiceEndpointSet>();
   private readonly overlays: PushOverlays;
   private readonly options: MeshStateStoreOptions;
+  private readonly now: () => number;
+  /** The window's end: a publish is due then. */
   private timer: NodeJS.Timeout | undefined;
+  /** A lone change: published on the next turn of the event loop. */
+  private immediate: NodeJS.Immediate | undefined;
+  /** When the last publish ended (by `now`); the coalescing window runs from there. */
+  private lastPublishAt: number | undefined;
   private pendingChanges = 0;
   private loadedAt: number | undefined;
   private last: MeshState | undefined;
@@ -65,9 +75,10 @@ export class MeshStateStore {
   constructor(options: MeshStateStoreOptions) {
     if (!Number.isInteger(options.coalesceMs) || options.coalesceMs < 0) throw new TypeError(`coalesceMs must be a whole number ≥ 0, got ${options.coalesceMs}`);
     this.options = options;
+    this.now = options.now ?? (() => performance.now());
     this.overlays = new PushOverlays({
       rules: resolvePushRules(options.push ?? {}),
-      now: options.now ?? (() => performance.now()),
+      now: this.now,
       consulSet: (service) => this.consul.get(service),
       takeConsulRead: (set) => this.takeConsulRead(set),
       change: (service, apply) => {
@@ -165,7 +176,7 @@ export class MeshStateStore {
     return this.get(service) === undefined;
   }
 
-  /** The first complete load from Consul is in: publish at once, and from now on after each window. */
+  /** The first complete load from Consul is in: publish at once; from now on as `changed()` says. */
   markLoaded(): void {
     if (this.loadedAt !== undefined) return;
     this.overlays.loaded();
@@ -203,8 +214,7 @@ export class MeshStateStore {
 
   /** Publishes pending changes now (no-op before the first load or when nothing changed since). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelScheduled();
     if (this.closed || this.loadedAt === undefined) return;
     if (this.last && this.pendingChanges === 0) return;
     const services = new Map<string, ServiceEndpointSet>();
@@ -223,14 +233,21 @@ export class MeshStateStore {
     } catch (error) {
       this.options.onPublishError?.(error);
     }
+    this.lastPublishAt = this.now();
   }
 
   /** Cancels a pending publish and the overlay timer; later offers are still held but never published. */
   close(): void {
     this.closed = true;
     this.overlays.close();
+    this.cancelScheduled();
+  }
+
+  private cancelScheduled(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
   }
 
   /** A read the overlays asked for (re-check, push check): Consul's layer takes it unless it holds a newer answer. */
@@ -247,10 +264,16 @@ export class MeshStateStore {
     return changed;
   }
 
+  /**
+   * A change is pending: publish it at once (next turn of the event loop) when the last publish
+   * is at least a window ago, else at the window's end. Already scheduled → it goes with that one.
+   */
   private changed(): void {
     this.pendingChanges += 1;
-    if (this.closed || this.loadedAt === undefined || this.timer) return;
-    this.timer = setTimeout(() => this.flush(), this.options.coalesceMs);
+    if (this.closed || this.loadedAt === undefined || this.timer || this.immediate) return;
+    const since = this.lastPublishAt === undefined ? Infinity : this.now() - this.lastPublishAt;
+    if (since >= this.options.coalesceMs) this.immediate = setImmediate(() => this.flush());
+    else this.timer = setTimeout(() => this.flush(), this.options.coalesceMs - since);
   }
 }
 
