@@ -57,6 +57,8 @@ export interface FaultOutcome {
   readonly problem?: string;
   /** ARM faults: the reconcile(s) the fault provoked, which may still be held by it (a hang, Retry-After). */
   readonly settling?: Promise<unknown>;
+  /** ARM faults: until the fault is cleared (overlapped runs go on before, once it met a request). */
+  readonly armedUntil?: Promise<unknown>;
 }
 
 /** A scale of the action's set (or the first) by one instance, up or down: an ARM change that sends events. */
@@ -84,12 +86,24 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
     const watch = ctx.armWatch.track(match);
     armIt(match);
     let provoked = false;
-    const settling = Promise.all([provokeReconcile(ctx), ctx.sweep?.()]).then(() => (provoked = ctx.sweep !== undefined));
+    const provocations = Promise.all([provokeReconcile(ctx), ctx.sweep?.()]).then(() => (provoked = ctx.sweep !== undefined));
     const deadline = Date.now() + ARM_FAULT_WAIT_MS;
-    while (watch.used() < armed && !provoked && Date.now() < deadline) await pause(20);
-    const left = Math.max(0, armed - watch.used());
-    watch.end();
-    return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed, settling };
+    const armedFor = (async () => {
+      while (watch.used() < armed && !provoked && Date.now() < deadline) await pause(20);
+      const left = Math.max(0, armed - watch.used());
+      watch.end();
+      return left;
+    })();
+    const settling = Promise.all([provocations, armedFor]);
+    if (ctx.sweep) {
+      // Overlapped runs go on once the fault met a request; the rest stays armed for the retries
+      // until the reconciles end (at most ARM_FAULT_WAIT_MS), and the fault holds its set meanwhile (`settling`).
+      while (watch.used() === 0 && Date.now() < deadline && !provoked) await pause(20);
+      const used = watch.used();
+      if (used > 0 && used < armed) return { note: `${what} (met ${used} request(s) by the time the batch went on; armed until its reconciles end)`, reached: true, settling, armedUntil: armedFor };
+    }
+    const left = await armedFor;
+    return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed, settling, armedUntil: armedFor };
   };
   // Open for the step's window, and on until the hook has answered a request (the window is
   // short and the reconcile it provokes may not have asked Consul yet), at most CONSUL_WINDOW_MAX_MS.

@@ -298,12 +298,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const planner = options.overlap ? new BatchPlanner(schedule) : undefined;
     // Reconciles still held by an ARM fault (overlapped runs), with the scale sets the fault meets.
     const held = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
+    // ARM faults still armed (for the retries of the reconciles they met), with their sets.
+    const armedNow = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
     // A set with instances being created or deleted has reconciles to come (the operation's completion): an ARM fault on it would hold them.
     const transitional = (set: number) => armInstances(box).some((v) => v.service === SANDBOX_SCALE_SETS[set]!.service && v.instance.provisioningState !== 'Succeeded');
     const blocked = (step: Step) => {
       if ([...held.values()].some((sets) => holds(sets, changedSet(step)))) return true;
       const sets = armFaultSets(step, true);
-      return Array.isArray(sets) && sets.some(transitional);
+      if (sets === undefined) return false;
+      // One ARM fault per set armed at a time (the one before may still be armed for its retries).
+      if ([...armedNow.values()].some((h) => (h === 'sweep' ? sets === 'sweep' : sets !== 'sweep' && h.some((i) => sets.includes(i))))) return true;
+      return sets !== 'sweep' && sets.some(transitional);
     };
     let next = 0;
     const nextUnit = async (): Promise<Array<{ step: Step; n: number }> | undefined> => {
@@ -311,7 +316,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (!planner.done) {
         const batch = planner.next(blocked);
         if (batch.length > 0) return batch.map((step) => ({ step, n: numbers.get(step)! }));
-        await Promise.race([...held.keys(), pause(1_000)]);
+        await Promise.race([...held.keys(), ...armedNow.keys(), pause(1_000)]);
       }
       return undefined;
     };
@@ -328,10 +333,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const label = `step ${n} fault #${step.index} ${step.faultClass}`;
       const outcome = await injectFault(ctx, step);
       const sets = armFaultSets(step, true);
-      if (options.overlap && outcome.settling && sets) {
-        const settling = outcome.settling.catch(() => undefined);
-        held.set(settling, sets);
-        void settling.then(() => held.delete(settling));
+      if (options.overlap && sets) {
+        for (const [promise, into] of [[outcome.settling, held], [outcome.armedUntil, armedNow]] as const) {
+          if (!promise) continue;
+          const done = promise.catch(() => undefined);
+          into.set(done, sets);
+          void done.then(() => into.delete(done));
+        }
       }
       injected += 1;
       row(step.faultClass).injected += 1;
