@@ -125,8 +125,7 @@ export function ensureService(w: World, idx: number, node: string, input: Servic
   const meta = { ...(input.meta ?? {}) };
   validateMeta(meta, `Service Meta for node ${node} and serviceID ${input.id}`);
   if (!w.nodes.has(node)) throw new OpError(MISSING_NODE);
-  const perNode = w.services.get(node) ?? new Map<string, ServiceEntry>();
-  const existing = perNode.get(input.id);
+  const existing = w.services.get(node)?.get(input.id);
   const next: ServiceEntry = {
     node,
     id: input.id,
@@ -153,14 +152,13 @@ export function ensureService(w: World, idx: number, node: string, input: Servic
   ) {
     return existing;
   }
-  perNode.set(input.id, next);
-  w.services.set(node, perNode);
+  w.putService(next);
   w.tables.services = idx;
   w.touchServices(idx, [next.service]);
   if (existing && existing.service !== next.service) w.noteServiceRemoved(idx, existing.service);
   // Service checks carry the service's name and tags.
   for (const check of w.checksOf(node).filter((c) => c.serviceId === input.id)) {
-    w.checks.get(node)?.set(check.checkId, { ...check, serviceName: next.service, serviceTags: [...next.tags] });
+    w.putCheck({ ...check, serviceName: next.service, serviceTags: [...next.tags] });
   }
   return next;
 }
@@ -177,7 +175,7 @@ export function deleteService(w: World, idx: number, node: string, serviceId: st
   const existing = w.services.get(node)?.get(serviceId);
   if (!existing) return;
   for (const check of w.checksOf(node).filter((c) => c.serviceId === serviceId)) deleteCheck(w, idx, node, check.checkId);
-  w.services.get(node)?.delete(serviceId);
+  w.removeService(node, serviceId);
   w.tables.services = idx;
   w.noteServiceRemoved(idx, existing.service);
 }
@@ -208,8 +206,7 @@ export function ensureCheck(w: World, idx: number, input: CheckInput): CheckEntr
     serviceName = service.service;
     serviceTags = [...service.tags];
   }
-  const perNode = w.checks.get(input.node) ?? new Map<string, CheckEntry>();
-  const existing = perNode.get(input.checkId);
+  const existing = w.checks.get(input.node)?.get(input.checkId);
   const next: CheckEntry = {
     node: input.node,
     checkId: input.checkId,
@@ -237,8 +234,7 @@ export function ensureCheck(w: World, idx: number, input: CheckInput): CheckEntr
   ) {
     return existing;
   }
-  perNode.set(input.checkId, next);
-  w.checks.set(input.node, perNode);
+  w.putCheck(next);
   w.tables.checks = idx;
   touchServicesOfCheck(w, idx, next);
   if (existing && existing.serviceId !== next.serviceId) touchServicesOfCheck(w, idx, existing);
@@ -256,7 +252,7 @@ export function ensureCheckCas(w: World, idx: number, input: CheckInput): CheckE
 export function deleteCheck(w: World, idx: number, node: string, checkId: string): void {
   const existing = w.checks.get(node)?.get(checkId);
   if (!existing) return;
-  w.checks.get(node)?.delete(checkId);
+  w.removeCheck(node, checkId);
   w.tables.checks = idx;
   touchServicesOfCheck(w, idx, existing);
 }

@@ -1,6 +1,6 @@
 /**
- * The double's single writer: every write runs against a copy of the world at the next index and
- * replaces it only when it succeeds, then wakes blocked queries. Also what tests see of the world
+ * The double's single writer: every write runs against the world at the next index (World.transact
+ * undoes it when it fails), then wakes blocked queries. Also what tests see of the world
  * (`ConsulDoubleState`): snapshots, the request log, and a hook that runs before each request.
  */
 import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
@@ -129,25 +129,29 @@ export class DoubleCore implements ConsulDoubleState {
     this.log.length = 0;
   }
 
-  /** Applies `fn` to a copy at the next index; the copy replaces the world only if `fn` returns. */
+  /** Applies `fn` at the next index; a throw undoes everything it changed and rethrows. */
   commit<T>(fn: (w: World, idx: number) => T): T {
-    const next = this.current.clone();
-    const idx = this.current.index + 1;
-    const result = fn(next, idx);
-    this.install(next, idx);
-    return result;
+    return this.attempt(fn, () => true).result;
   }
 
-  /** Installs a world built elsewhere (a committed transaction) at `idx`. */
-  install(next: World, idx: number): void {
-    const before = this.commitObservers.size > 0 ? snapshotOf(this.current) : undefined;
-    next.index = idx;
-    this.current = next;
+  /**
+   * Applies `fn` at the next index and keeps what it did only when `keep(result)` (a transaction
+   * whose operations failed is undone without throwing). Observers and blocked queries hear of
+   * kept writes only.
+   */
+  attempt<T>(fn: (w: World, idx: number) => T, keep: (result: T) => boolean): { readonly result: T; readonly kept: boolean } {
+    const world = this.current;
+    const before = this.commitObservers.size > 0 ? snapshotOf(world) : undefined;
+    const idx = world.index + 1;
+    const outcome = world.transact(() => fn(world, idx), keep);
+    if (!outcome.kept) return outcome;
+    world.index = idx;
     if (before) {
-      const commit = { before, after: snapshotOf(next) };
+      const commit = { before, after: snapshotOf(world) };
       for (const observer of [...this.commitObservers]) observer(commit);
     }
     this.notify();
+    return outcome;
   }
 
   /** Resolves on the next change, after `ms`, or at close; whichever comes first. */

@@ -10,7 +10,9 @@ import { READ_PARAMS } from './strict-request';
 import type { Route, RouteContext } from './route';
 import { json, read } from './route';
 import { decodeTxnBody, runTxn, txnHasWrites } from './txn';
+import type { TxnOutcome } from './txn';
 import { OpError } from './world';
+import type { World } from './world';
 
 function uintParam(ctx: RouteContext, name: string): number | undefined {
   const raw = ctx.params.get(name);
@@ -91,13 +93,13 @@ function txn(ctx: RouteContext) {
   const body = parseJsonBody(ctx.body.toString('utf8'), 'Failed to parse body');
   const ops = decodeTxnBody(body, ctx.config.maxTxnOps);
   const writes = txnHasWrites(ops);
-  const world = ctx.core.world;
-  const idx = writes ? world.index + 1 : world.index;
-  const outcome = runTxn(world, idx, ops, ctx.authz, ctx.config.datacenter);
+  const run = (w: World, idx: number): TxnOutcome => runTxn(w, idx, ops, ctx.authz, ctx.config.datacenter);
+  // A read-only transaction changes nothing and takes no index: it runs inside a write that is
+  // never kept, so even a buggy read could not leave a trace.
+  const outcome = writes ? ctx.core.attempt(run, (o) => o.kind === 'committed').result : ctx.core.world.transact(() => run(ctx.core.world, ctx.core.world.index), () => false).result;
   // Only read-only transactions carry leader headers (Consul's fast path for reads).
   const headers: Record<string, string> = writes ? {} : { 'X-Consul-KnownLeader': 'true', 'X-Consul-LastContact': '0' };
   if (outcome.kind === 'rolled-back') return json({ Results: null, Errors: outcome.errors }, 409, headers);
-  if (writes) ctx.core.install(outcome.world, idx);
   return json({ Results: outcome.results, Errors: null }, 200, headers);
 }
 

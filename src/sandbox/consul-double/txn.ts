@@ -1,7 +1,8 @@
 /**
  * PUT /v1/txn for the double: KV, Node, Service and Check verbs as Consul's transaction endpoint
- * defines them. All operations run against a copy of the world; any failure (every failing op is
- * reported, as Consul does) discards the copy, so the transaction is all-or-nothing.
+ * defines them. Any failure (every failing op is reported, as Consul does) undoes the operations
+ * that ran before it (the caller runs this inside World.transact), so the transaction is
+ * all-or-nothing.
  */
 import { Authorizer } from './acl';
 import { TXN_OP_SPEC, checkFields } from './body-fields';
@@ -18,7 +19,7 @@ export interface TxnError {
 }
 
 export type TxnOutcome =
-  | { readonly kind: 'committed'; readonly world: World; readonly results: unknown[]; readonly writes: boolean }
+  | { readonly kind: 'committed'; readonly results: unknown[]; readonly writes: boolean }
   | { readonly kind: 'rolled-back'; readonly errors: TxnError[] };
 
 const KV_WRITES = new Set(['set', 'cas', 'lock', 'unlock', 'delete', 'delete-cas', 'delete-tree']);
@@ -49,8 +50,8 @@ export function txnHasWrites(ops: readonly unknown[]): boolean {
   });
 }
 
-export function runTxn(base: World, idx: number, ops: readonly unknown[], authz: Authorizer, datacenter: string): TxnOutcome {
-  const w = base.clone();
+/** Runs the operations against `w` in place: on `rolled-back` the caller must undo them. */
+export function runTxn(w: World, idx: number, ops: readonly unknown[], authz: Authorizer, datacenter: string): TxnOutcome {
   const results: unknown[] = [];
   const errors: TxnError[] = [];
   ops.forEach((op, opIndex) => {
@@ -62,7 +63,7 @@ export function runTxn(base: World, idx: number, ops: readonly unknown[], authz:
     }
   });
   if (errors.length > 0) return { kind: 'rolled-back', errors };
-  return { kind: 'committed', world: w, results, writes: txnHasWrites(ops) };
+  return { kind: 'committed', results, writes: txnHasWrites(ops) };
 }
 
 function authorize(authz: Authorizer, resource: AclResource, name: string, level: 'read' | 'write'): void {

@@ -1,7 +1,12 @@
 /**
  * The Consul double's state: catalog (nodes, services, checks) and KV, with the Raft-like index
- * bookkeeping that blocking queries depend on. Entries are immutable values: a change replaces the
- * entry, so `clone()` is a cheap copy of the maps and a failed transaction simply drops its copy.
+ * bookkeeping that blocking queries depend on. Entries are immutable values and so are the
+ * per-node service and check maps (a change replaces them: `putService`, `removeCheck`, …).
+ *
+ * Writes change the world in place inside `transact`, which journals what each change replaced
+ * and undoes it when the write fails: a write costs what it touches, not the size of the world
+ * (copying every map on every write made a 10,000-node sweep spend its time in the double).
+ * Everything runs synchronously, so no reader ever sees a half-applied write.
  *
  * Index rules follow Consul's state store: every write gets the next index; an entry only takes it
  * when it really changes (a write of identical data keeps the old ModifyIndex); table indexes and
@@ -84,14 +89,48 @@ export interface TableIndexes {
   kvs: number;
 }
 
+type Undo = () => void;
+
+/** A Map that records how to undo each `set` / `delete` while a journal is attached. */
+class JournaledMap<K, V> extends Map<K, V> {
+  journal: Undo[] | undefined = undefined;
+
+  override set(key: K, value: V): this {
+    const log = this.journal;
+    if (log) {
+      if (Map.prototype.has.call(this, key)) {
+        const old = Map.prototype.get.call(this, key) as V;
+        log.push(() => void Map.prototype.set.call(this, key, old));
+      } else {
+        log.push(() => void Map.prototype.delete.call(this, key));
+      }
+    }
+    return super.set(key, value);
+  }
+
+  override delete(key: K): boolean {
+    const log = this.journal;
+    if (log && Map.prototype.has.call(this, key)) {
+      const old = Map.prototype.get.call(this, key) as V;
+      log.push(() => void Map.prototype.set.call(this, key, old));
+    }
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    if (this.journal) throw new Error('World maps cannot be cleared inside a write');
+    super.clear();
+  }
+}
+
 export class World {
   /** Last Raft index handed out. Starts above 0: Consul never reports index 0. */
   index: number;
   readonly nodes: Map<string, NodeEntry>;
   /** node → service id → entry. */
-  readonly services: Map<string, Map<string, ServiceEntry>>;
+  readonly services: Map<string, ReadonlyMap<string, ServiceEntry>>;
   /** node → check id → entry. */
-  readonly checks: Map<string, Map<string, CheckEntry>>;
+  readonly checks: Map<string, ReadonlyMap<string, CheckEntry>>;
   readonly kv: Map<string, KvEntry>;
   /** Deleted KV keys → index of the delete, so a prefix listing's index never goes backwards. */
   readonly kvGraveyard: Map<string, number>;
@@ -101,20 +140,81 @@ export class World {
   /** Index of the last time a service's final instance went away (Consul's service_last_extinction). */
   serviceExtinction: number;
 
-  constructor(source?: World) {
-    this.index = source?.index ?? 1;
-    this.nodes = new Map(source?.nodes);
-    this.services = new Map([...(source?.services ?? [])].map(([n, m]) => [n, new Map(m)]));
-    this.checks = new Map([...(source?.checks ?? [])].map(([n, m]) => [n, new Map(m)]));
-    this.kv = new Map(source?.kv);
-    this.kvGraveyard = new Map(source?.kvGraveyard);
-    this.tables = { ...(source?.tables ?? { nodes: 1, services: 1, checks: 1, kvs: 1 }) };
-    this.serviceIndexes = new Map(source?.serviceIndexes);
-    this.serviceExtinction = source?.serviceExtinction ?? 0;
+  private readonly journaled: ReadonlyArray<JournaledMap<string, unknown>>;
+  private writing = false;
+
+  constructor() {
+    this.index = 1;
+    this.nodes = new JournaledMap();
+    this.services = new JournaledMap();
+    this.checks = new JournaledMap();
+    this.kv = new JournaledMap();
+    this.kvGraveyard = new JournaledMap();
+    this.tables = { nodes: 1, services: 1, checks: 1, kvs: 1 };
+    this.serviceIndexes = new JournaledMap();
+    this.serviceExtinction = 0;
+    this.journaled = [this.nodes, this.services, this.checks, this.kv, this.kvGraveyard, this.serviceIndexes] as unknown as JournaledMap<string, unknown>[];
   }
 
-  clone(): World {
-    return new World(this);
+  /**
+   * Runs `write` against this world; when it throws, or `keep` says no, every change it made is
+   * undone (all-or-nothing). Not reentrant.
+   */
+  transact<T>(write: () => T, keep: (result: T) => boolean = () => true): { readonly result: T; readonly kept: boolean } {
+    if (this.writing) throw new Error('a World write is already in progress');
+    const journal: Undo[] = [];
+    const saved = { index: this.index, tables: { ...this.tables }, serviceExtinction: this.serviceExtinction };
+    const rollback = (): void => {
+      for (let i = journal.length - 1; i >= 0; i -= 1) (journal[i] as Undo)();
+      this.index = saved.index;
+      Object.assign(this.tables, saved.tables);
+      this.serviceExtinction = saved.serviceExtinction;
+    };
+    this.writing = true;
+    for (const map of this.journaled) map.journal = journal;
+    try {
+      let result: T;
+      try {
+        result = write();
+      } catch (error) {
+        for (const map of this.journaled) map.journal = undefined;
+        rollback();
+        throw error;
+      }
+      for (const map of this.journaled) map.journal = undefined;
+      const kept = keep(result);
+      if (!kept) rollback();
+      return { result, kept };
+    } finally {
+      for (const map of this.journaled) map.journal = undefined;
+      this.writing = false;
+    }
+  }
+
+  /** Sets a service entry; the node's service map is replaced, never changed in place. */
+  putService(entry: ServiceEntry): void {
+    this.services.set(entry.node, new Map(this.services.get(entry.node)).set(entry.id, entry));
+  }
+
+  removeService(node: string, id: string): void {
+    const held = this.services.get(node);
+    if (!held?.has(id)) return;
+    const next = new Map(held);
+    next.delete(id);
+    this.services.set(node, next);
+  }
+
+  /** Sets a check entry; the node's check map is replaced, never changed in place. */
+  putCheck(entry: CheckEntry): void {
+    this.checks.set(entry.node, new Map(this.checks.get(entry.node)).set(entry.checkId, entry));
+  }
+
+  removeCheck(node: string, checkId: string): void {
+    const held = this.checks.get(node);
+    if (!held?.has(checkId)) return;
+    const next = new Map(held);
+    next.delete(checkId);
+    this.checks.set(node, next);
   }
 
   servicesOf(node: string): ServiceEntry[] {
