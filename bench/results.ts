@@ -20,9 +20,11 @@ export interface Figure {
 
 const startedAt = new Date().toISOString();
 
-/** Writes `bench/results/<part>.json`; returns its path. */
-export function writeResults(part: string, figures: readonly Figure[]): string {
-  const dir = path.join(__dirname, 'results');
+/**
+ * Writes `bench/results/<part>.json`; returns its path. An ES module part passes `dir` (there,
+ * `__dirname` is not this file's folder).
+ */
+export function writeResults(part: string, figures: readonly Figure[], dir: string = path.join(__dirname, 'results')): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${part}.json`);
   const machine = { cpus: cpus().length, loadavg: loadavg(), node: process.version };
