@@ -5,6 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/shared/errors';
@@ -30,6 +32,45 @@ describe('createArmClients', () => {
       assert.equal(error.message, `VMSS_MESH_ARM_CA_FILE: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`);
       return true;
     });
+  });
+
+  test('the extra CA is parsed once for the clients, never per request or per connection, and never named in a pool key', async (t) => {
+    const { arm } = await startArmFixture(t);
+    arm.world.createScaleSet(scaleSetInput({ name: 'web' }));
+    // Counts the secure contexts made with a CA (one per client set is the goal; the SDK's
+    // tlsOptions.ca made one per new connection) and the pool names https.Agent computes.
+    const made: unknown[] = [];
+    const names: string[] = [];
+    const original = tls.createSecureContext;
+    const originalGetName = Agent.prototype.getName;
+    tls.createSecureContext = (options) => {
+      if (options?.ca !== undefined) made.push(options.ca);
+      return original(options);
+    };
+    Agent.prototype.getName = function (this: Agent, options) {
+      const name = originalGetName.call(this, options);
+      names.push(name);
+      return name;
+    };
+    t.after(() => {
+      tls.createSecureContext = original;
+      Agent.prototype.getName = originalGetName;
+    });
+
+    const clients = createArmClients({ endpoint: arm.url, staticToken: TOKEN, subscriptionId: SUBSCRIPTION }, { caPem: arm.caPem });
+    const ref = scaleSetRef(SUBSCRIPTION, 'rg-mesh', 'web');
+    // Concurrent requests open several connections; then more over the kept-alive ones.
+    for (let round = 0; round < 3; round += 1) {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => getScaleSet(clients, ref)));
+      assert.deepEqual(new Set(answers.map((a) => a.state)), new Set(['in-mesh']));
+    }
+    assert.equal(arm.requests.count({ route: 'vmss.get' }), 24);
+    assert.equal(made.length, 1, 'one secure context with the CA, made when the clients were');
+    assert.ok(names.length >= 24, `every request asks the agent for its pool (${names.length})`);
+    const caBody = arm.caPem.split('\n')[1] ?? '';
+    assert.ok(caBody.length > 20);
+    assert.deepEqual(names.filter((n) => n.includes(caBody)), [], 'no pool name carries the CA text');
+    assert.ok(Math.max(...names.map((n) => n.length)) < 200, `pool names stay short (longest ${Math.max(...names.map((n) => n.length))})`);
   });
 
   test('an empty static token is a ConfigError', () => {
