@@ -288,7 +288,7 @@ describe('ConsulRegistry against the Consul double', () => {
     const desired = vms(4).map((vm) => desiredNode(ss, vm));
     let other: Promise<unknown> | undefined;
     const registry = registryFor(t, consul.url, {
-      txnBatchSize: 8,
+      txnBatchSize: 6, // a registration is 3 operations: one node per transaction
       hooks: {
         beforeStep: async (step: ReconcileStep, run) => {
           // After the first batch of the old run committed, a newer run claims the scale set.
@@ -517,7 +517,7 @@ describe('ConsulRegistry against the Consul double', () => {
     const registry = registryFor(t, consul.url, { txnBatchSize: 5 });
     const ss = scaleSetId(`big-${uniqueSuffix()}`);
     const session = await registry.beginReconcile(ss, 1_000);
-    const node = desiredNode(ss, { name: 'big', ip: '10.0.0.1', services: [{ name: 'a', port: 1 }, { name: 'b', port: 2 }] });
+    const node = desiredNode(ss, { name: 'big', ip: '10.0.0.1', services: [{ name: 'a', port: 1 }, { name: 'b', port: 2 }, { name: 'c', port: 3 }] });
     await assert.rejects(
       session.apply({ scaleSetId: ss, actions: [{ kind: 'register', desired: node }], skipped: [] }),
       new ConfigError(`node ${node.node} needs 5 operations plus the marker check, more than one transaction of 5 allows; raise the batch size`, 'VMSS_MESH_TXN_BATCH_SIZE'),

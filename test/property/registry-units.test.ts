@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DesiredNode, ForeignEntries, OwnedNode, PlanAction } from '../../src/shared/model';
-import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, NODE_META, tombstoneKey } from '../../src/shared/ownership';
+import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, NODE_META } from '../../src/shared/ownership';
 import { healthOf, packBatches } from '../../src/shared/consul';
 import { planUnits } from '../../src/shared/consul/plan-units';
 import type { TxnUnit } from '../../src/shared/consul/plan-units';
@@ -92,8 +92,11 @@ describe('planUnits', () => {
           assert.deepEqual([...new Set(unit.ops.map(nodeOfOp))], [unit.node], 'one node per unit');
           const first = unit.ops[0] as TxnOp;
           if (unit.kind === 'register') {
-            assert.deepEqual(first, { KV: { Verb: 'check-not-exists', Key: tombstoneKey(PREFIX, SS, unit.node) } });
-            assert.ok(unit.ops.some((op) => 'Node' in op && op.Node.Verb === 'cas' && op.Node.Node.ModifyIndex === 0), 'create-only node');
+            // No tombstone was read for it (none expired or lifted here): the marker fence guards it, no KV op.
+            assert.ok('Node' in first && first.Node.Verb === 'cas' && first.Node.Node.ModifyIndex === 0, 'opens with the create-only node');
+            assert.ok(!unit.ops.some((op) => 'KV' in op), 'no tombstone check');
+            const d = desired.find((x) => x.node === unit.node) as DesiredNode;
+            assert.equal(unit.ops.length, 2 + d.services.length + (d.draining ? 1 : 0), 'node + services + Azure check [+ maintenance]');
             assert.ok(!tombstones.has(unit.node), 'tombstoned nodes are never registered');
           }
           if (unit.kind === 'update') {
@@ -200,6 +203,53 @@ describe('packBatches', () => {
         }
       }),
     );
+  });
+});
+
+describe('packBatches uses the fewest transactions', () => {
+  /** Fewest batches of at most `capacity` ops that keep the units' order (dynamic programming). */
+  function fewestInOrder(sizes: readonly number[], capacity: number): number {
+    const best = [0, ...sizes.map(() => Infinity)];
+    for (let end = 1; end <= sizes.length; end += 1) {
+      let size = 0;
+      for (let start = end - 1; start >= 0; start -= 1) {
+        size += sizes[start] as number;
+        if (size > capacity) break;
+        best[end] = Math.min(best[end] as number, (best[start] as number) + 1);
+      }
+    }
+    return best[sizes.length] as number;
+  }
+  const unitOf = (size: number, i: number): TxnUnit => ({
+    node: `n${i}`,
+    kind: 'register',
+    ops: Array.from({ length: size }, () => ({ Node: { Verb: 'cas', Node: { Node: `n${i}`, Address: '10.0.0.1', Meta: {}, ModifyIndex: 0 } } })),
+    changedServices: ['web'],
+    tombstoneWritten: false,
+    tombstonesExpired: 0,
+    nodeDelta: 1,
+  });
+
+  test('no order-keeping packing needs fewer batches, and none fewer than ceil(ops / capacity)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 40 }), fc.integer({ min: 9, max: 63 }), (sizes, capacity) => {
+        const batches = packBatches(sizes.map(unitOf), capacity, capacity + 1);
+        assert.equal(batches.length, fewestInOrder(sizes, capacity));
+        assert.ok(batches.length >= Math.ceil(sizes.reduce((a, b) => a + b, 0) / capacity));
+      }),
+    );
+  });
+
+  test('a first sweep of one-service instances fills every transaction of 64 (marker check + 21 × 3 ops)', () => {
+    const desired = Array.from({ length: 500 }, (_, i) => desiredNode(SS, { name: `vm_${i}`, ip: `10.1.${i >> 8}.${i & 255}` }));
+    const { units } = planUnits(
+      { scaleSetId: SS, actions: desired.map((d) => ({ kind: 'register', desired: d })), skipped: [] },
+      { scaleSetId: SS, kvPrefix: PREFIX, actual: new Map(), tombstones: new Set(), expiredTombstones: [], liftedTombstones: [], now: 5, listedAt: 4, runId: 'r' },
+    );
+    assert.ok(units.every((u) => u.ops.length === 3));
+    const batches = packBatches(units, 63, 64);
+    assert.equal(batches.length, Math.ceil(500 / 21));
+    assert.ok(batches.slice(0, -1).every((b) => b.reduce((n, u) => n + u.ops.length, 0) === 63));
   });
 });
 

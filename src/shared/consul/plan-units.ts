@@ -4,9 +4,18 @@
  * batching and what to do with failures.
  *
  * Per action (only what differs is written; every unit is guarded):
- * - register:   [delete-cas expired or lifted tombstone] + KV check-not-exists tombstone
+ * - register:   [delete-cas expired or lifted tombstone + KV check-not-exists tombstone]
  *               + Node cas(0, or the ModifyIndex of the node we released for this instance)
  *               + Service set per service + Check set Azure check [+ Check set maintenance]
+ *   A plain registration (no tombstone read for the node) carries no tombstone check: 3 operations
+ *   for a one-service instance, so a transaction of 64 holds 21 of them with the marker check
+ *   (15 with the check: 61 operations, 720 calls for a first sweep of 20 × 500). The check would
+ *   only repeat what the marker fence already guarantees: tombstones are written only by
+ *   deregistrations inside fenced transactions (this module), the session read the scale set's
+ *   tombstones after its claim, and any later fenced write carries another claim's index, which
+ *   the marker cannot hold again before ours fails (registry.ts). The property test of concurrent
+ *   reconciles (test/property/registry-concurrency.test.ts) checks that no tombstoned node is ever
+ *   present.
  * - update:     Node cas(read ModifyIndex) + Service set/delete for changed services
  *               + Check set Azure check if changed + Check set/delete maintenance if drain changed
  * - deregister: Node delete-cas(read ModifyIndex) (services and checks go with it)
@@ -182,8 +191,9 @@ function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTo
   const node = desired.node;
   const tombstone = tombstoneKey(ctx.kvPrefix, ctx.scaleSetId, node);
   const ops: TxnOp[] = [];
-  if (replaced) ops.push(kvOps.deleteCas(replaced.key, replaced.modifyIndex));
-  ops.push(kvOps.checkNotExists(tombstone));
+  // A tombstone rewritten since we read it (a newer removal) fails the delete-cas; the check names
+  // the tombstone in Consul's error, which the session reports as `tombstoned`.
+  if (replaced) ops.push(kvOps.deleteCas(replaced.key, replaced.modifyIndex), kvOps.checkNotExists(tombstone));
   const meta = nodeMetaFor(desired, ctx.scaleSetId);
   const prior = ctx.released?.get(node);
   if (prior && prior.instanceResourceId === desired.instanceResourceId.toLowerCase()) {
