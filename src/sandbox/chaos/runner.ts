@@ -15,7 +15,7 @@ import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../local-world';
 import { ArmHistory } from './arm-history';
 import { ConsulObserver, foreignChanges, foreignView } from './consul-observer';
 import { EventGate } from './event-gate';
-import { injectFault, type FaultContext } from './faults';
+import { injectFault, type FaultContext, type FaultOutcome } from './faults';
 import { seedForeignEntries, seedForeignOnMeshNode } from './foreign-seed';
 import { GatewayClient } from './gateway-client';
 import { ArmFaultWatch } from './arm-fault-watch';
@@ -299,6 +299,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const planner = options.overlap ? new BatchPlanner(schedule) : undefined;
     // Reconciles still held by an ARM fault (overlapped runs), with the scale sets the fault meets.
     const held = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
+    // ARM faults waiting for their request in the background, with their class.
+    const background = new Map<Promise<FaultOutcome>, FaultClass>();
     // ARM faults still armed (for the retries of the reconciles they met), with their sets.
     const armedNow = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
     // A set with instances being created or deleted has reconciles to come (the operation's completion): an ARM fault on it would hold them.
@@ -332,16 +334,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         return JSON.stringify(step.action);
       }
       const label = `step ${n} fault #${step.index} ${step.faultClass}`;
-      const outcome = await injectFault(ctx, step);
+      const injecting = injectFault(ctx, step);
       const sets = armFaultSets(step, true);
       if (options.overlap && sets) {
-        for (const [promise, into] of [[outcome.settling, held], [outcome.armedUntil, armedNow]] as const) {
-          if (!promise) continue;
+        // Armed now (injectFault arms before its first wait); it holds its set until its reconciles
+        // end and its set's next ARM fault until it is cleared. It waits for its request in the
+        // background: the batch goes on, and its class counts as running until it is over.
+        for (const [promise, into] of [[injecting.then((o) => o.settling), held], [injecting.then((o) => o.armedUntil), armedNow]] as const) {
           const done = promise.catch(() => undefined);
           into.set(done, sets);
           void done.then(() => into.delete(done));
         }
+        background.set(injecting, step.faultClass);
+        void injecting.then((outcome) => {
+          background.delete(injecting);
+          account(step, label, outcome);
+          log(`  ${label} (in the background): ${outcome.note}`);
+        });
+        return `${step.faultClass}: armed, waits for its request in the background`;
       }
+      const outcome = await injecting;
+      account(step, label, outcome);
+      return outcome.note;
+    };
+    const account = (step: Extract<Step, { kind: 'fault' }>, label: string, outcome: FaultOutcome) => {
       injected += 1;
       row(step.faultClass).injected += 1;
       total.injected += 1;
@@ -354,7 +370,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         total.wrongAnswers += 1;
         problem(`[${label}] ${outcome.problem}`);
       }
-      return outcome.note;
     };
     for (let u = 0; ; u += 1) {
       if (options.maxMs !== undefined && Date.now() - soakStart > options.maxMs) break;
@@ -362,7 +377,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (!unit) break;
       const before = counts();
       const stepStart = Date.now();
-      current = unit.map(({ step }) => (step.kind === 'fault' ? step.faultClass : ACTION_ROW)).join(JOIN);
+      const classes = unit.map(({ step }) => (step.kind === 'fault' ? step.faultClass : ACTION_ROW));
+      current = [...new Set([...classes, ...background.values()])].join(JOIN);
       const names = unit.map(({ step, n }) => (step.kind === 'fault' ? `step ${n} fault #${step.index} ${step.faultClass}` : `step ${n} action ${JSON.stringify(step.action)}`));
       stepLabel = options.overlap ? `batch ${u} (${names.join(', ')})` : names[0]!;
       const timed = async (member: { step: Step; n: number }) => {
@@ -372,6 +388,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       };
       const note = (await Promise.all(unit.map(timed))).join('; ');
       const injectedMs = Date.now() - stepStart;
+      // Faults still waiting in the background ran during this batch too.
+      current = [...new Set([...classesOf(current), ...background.values()])].join(JOIN);
       const { ms, left } = await converge(bound);
       for (const c of classesOf(current)) row(c).maxConvergenceMs = Math.max(row(c).maxConvergenceMs, ms);
       total.maxConvergenceMs = Math.max(total.maxConvergenceMs, ms);
@@ -386,6 +404,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const write of observer.unownedWrites.slice(before.writes)) problem(`[${stepLabel}: ${note}] unowned write: ${write.what}`);
       log(`@${((stepStart - soakStart) / 1000).toFixed(2)} s ${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
     }
+    await Promise.all(background.keys());
     const soakMs = Date.now() - soakStart;
     phase('soak');
     current = 'end';
