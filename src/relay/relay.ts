@@ -188,8 +188,8 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
   return { xdsAddress, xdsPort, adminUrl: admin.url, ready, isReady: () => snapshots.ready() && !closing, snapshots, meshState, metrics, ads, close };
 }
 
-/** grpc-js's own limits (the others are enforced by the ADS service and the connection limiter). */
-function grpcServerOptions(limits: RelayLimits): grpc.ServerOptions {
+/** grpc-js's own limits (the others are enforced by the ADS service and the connection limiter); the fan-out bench serves with them too. */
+export function grpcServerOptions(limits: RelayLimits): grpc.ServerOptions {
   return {
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,

@@ -1,0 +1,173 @@
+/**
+ * Bench clients for the ADS fan-out benches: child processes ("workers") that each open a share
+ * of the SotW streams, `perConnection` streams per HTTP/2 connection, subscribe like a proxyless
+ * gRPC client to one service (listener, route, cluster, endpoints) and ACK every response.
+ *
+ * Lean on purpose so the clients are not what is measured: a response is decoded only as far as
+ * its envelope (version, type URL, nonce — protobufjs, the resources stay bytes) and an ACK is
+ * encoded from that. Each worker reports its CPU time on request, so a bench can say whether the
+ * clients were the bottleneck.
+ *
+ *   parent: const fleet = await ClientFleet.start(address, { streams, perConnection, workers })
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import type { Type } from 'protobufjs';
+import { envoyType } from '../src/relay/xds/envoy-protos';
+import { TYPE_URLS, RESOURCE_KINDS, type ResourceKind } from '../src/relay/snapshot/snapshot-types';
+
+const METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+/** Kinds in the order a proxyless gRPC client asks for them. */
+const SUBSCRIBE: readonly ResourceKind[] = ['listener', 'route', 'cluster', 'endpoint'];
+
+export interface FleetOptions {
+  readonly streams: number;
+  readonly perConnection: number;
+  readonly workers: number;
+  /** Names subscribed for every kind. */
+  readonly names: readonly string[];
+}
+
+type ToWorker = { type: 'cpu' } | { type: 'exit' };
+type FromWorker = { type: 'ready'; streams: number; connections: number } | { type: 'cpu'; ms: number } | { type: 'error'; message: string };
+
+/** The parent's handle on the client workers. */
+export class ClientFleet {
+  private constructor(
+    private readonly children: readonly ChildProcess[],
+    readonly connections: number,
+  ) {}
+
+  /** Forks the workers; resolves once every stream has received its first endpoints. */
+  static async start(address: string, options: FleetOptions): Promise<ClientFleet> {
+    const workers = Math.max(1, Math.min(options.workers, Math.ceil(options.streams / options.perConnection)));
+    const children: ChildProcess[] = [];
+    const ready: Promise<number>[] = [];
+    let first = 0;
+    for (let w = 0; w < workers; w++) {
+      // Whole connections per worker, so no connection is split between two processes.
+      const connectionsLeft = Math.ceil((options.streams - first) / options.perConnection);
+      const share = Math.min(options.streams - first, Math.ceil(connectionsLeft / (workers - w)) * options.perConnection);
+      const child = fork(__filename, [], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, BENCH_CLIENT: JSON.stringify({ address, first, streams: share, perConnection: options.perConnection, names: options.names }) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      children.push(child);
+      first += share;
+      ready.push(
+        new Promise<number>((resolve, reject) => {
+          const onMessage = (message: FromWorker): void => {
+            if (message.type === 'ready') {
+              child.off('message', onMessage);
+              resolve(message.connections);
+            } else if (message.type === 'error') reject(new Error(message.message));
+          };
+          child.on('message', onMessage);
+          child.once('exit', (code) => reject(new Error(`bench client worker exited with ${code}`)));
+        }),
+      );
+    }
+    const connections = (await Promise.all(ready)).reduce((a, b) => a + b, 0);
+    return new ClientFleet(children, connections);
+  }
+
+  get workers(): number {
+    return this.children.length;
+  }
+
+  /** CPU time (user + system) the workers have used so far, in ms, summed. */
+  async cpuMs(): Promise<number> {
+    const each = await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<number>((resolve) => {
+            const onMessage = (message: FromWorker): void => {
+              if (message.type !== 'cpu') return;
+              child.off('message', onMessage);
+              resolve(message.ms);
+            };
+            child.on('message', onMessage);
+            child.send({ type: 'cpu' } satisfies ToWorker);
+          }),
+      ),
+    );
+    return each.reduce((a, b) => a + b, 0);
+  }
+
+  /** Ends the workers (their connections close with them). */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.removeAllListeners('exit');
+            child.once('exit', () => resolve());
+            child.send({ type: 'exit' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+}
+
+interface WorkerPlan {
+  readonly address: string;
+  readonly first: number;
+  readonly streams: number;
+  readonly perConnection: number;
+  readonly names: readonly string[];
+}
+
+interface ResponseEnvelope {
+  version_info: string;
+  type_url: string;
+  nonce: string;
+}
+
+function runWorker(plan: WorkerPlan): void {
+  const requestType: Type = envoyType('envoy.service.discovery.v3.DiscoveryRequest');
+  const responseType: Type = envoyType('envoy.service.discovery.v3.DiscoveryResponse');
+  const encode = (value: Record<string, unknown>): Buffer => Buffer.from(requestType.encode(requestType.fromObject(value)).finish());
+  const kindOf = new Map(RESOURCE_KINDS.map((kind) => [TYPE_URLS[kind], kind]));
+  const clients: grpc.Client[] = [];
+  let withEndpoints = 0;
+  let client: grpc.Client | undefined;
+  for (let i = 0; i < plan.streams; i++) {
+    if (i % plan.perConnection === 0) {
+      client = new grpc.Client(plan.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+      clients.push(client);
+    }
+    const call = client!.makeBidiStreamRequest(METHOD, (b: Buffer) => b, (b: Buffer) => b);
+    const node = { id: `bench-${plan.first + i}`, cluster: 'bench', user_agent_name: 'gRPC Node Pure JS' };
+    SUBSCRIBE.forEach((kind, k) => call.write(encode({ ...(k === 0 ? { node } : {}), type_url: TYPE_URLS[kind], resource_names: plan.names })));
+    let gotEndpoints = false;
+    call.on('data', (buffer: Buffer) => {
+      const reply = responseType.decode(buffer) as unknown as ResponseEnvelope;
+      call.write(encode({ version_info: reply.version_info, type_url: reply.type_url, resource_names: plan.names, response_nonce: reply.nonce }));
+      if (kindOf.get(reply.type_url) === 'endpoint' && !gotEndpoints) {
+        gotEndpoints = true;
+        if (++withEndpoints === plan.streams) process.send!({ type: 'ready', streams: plan.streams, connections: clients.length } satisfies FromWorker);
+      }
+    });
+    call.on('error', () => undefined); // ends when the bench closes the server or this worker
+  }
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'cpu') {
+      const usage = process.cpuUsage();
+      process.send!({ type: 'cpu', ms: (usage.user + usage.system) / 1000 } satisfies FromWorker);
+    } else if (message.type === 'exit') {
+      for (const c of clients) c.close();
+      process.exit(0);
+    }
+  });
+}
+
+if (process.env.BENCH_CLIENT) {
+  try {
+    runWorker(JSON.parse(process.env.BENCH_CLIENT) as WorkerPlan);
+  } catch (error) {
+    process.send?.({ type: 'error', message: String(error) } satisfies FromWorker);
+    process.exit(1);
+  }
+}
