@@ -25,21 +25,49 @@ function decodeToken(token: string): string | undefined {
   }
 }
 
+interface Keyed<T> {
+  readonly key: string;
+  readonly item: T;
+}
+
+const byKey = <T>(a: Keyed<T>, b: Keyed<T>): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Index of the first entry whose key is above `after` (entries sorted by key). */
+function firstAfter<T>(sorted: readonly Keyed<T>[], after: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.key > after) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Whether the entries are already in key order (the world's reads mostly are: then no sort). */
+function inOrder<T>(entries: readonly Keyed<T>[]): boolean {
+  for (let i = 1; i < entries.length; i += 1) if (entries[i - 1]!.key > entries[i]!.key) return false;
+  return true;
+}
+
 /** Returns one page of `items` (sorted by `keyOf`) and the nextLink to the rest, if any. */
 export function page<T>(items: readonly T[], keyOf: (item: T) => string, request: PageRequest): { value: T[]; nextLink?: string } | { invalidToken: string } {
-  const sorted = [...items].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  // Each key computed once; sorted only when the items do not already come in key order.
+  const sorted = items.map((item) => ({ key: keyOf(item), item }));
+  if (!inOrder(sorted)) sorted.sort(byKey);
   const token = request.query.get('$skiptoken');
-  let rest = sorted;
+  let start = 0;
   if (token !== null) {
     const after = decodeToken(token);
     if (after === undefined) return { invalidToken: token };
-    rest = sorted.filter((item) => keyOf(item) > after);
+    start = firstAfter(sorted, after);
   }
-  const value = rest.slice(0, request.pageSize);
-  const last = value[value.length - 1];
-  if (rest.length <= request.pageSize || last === undefined) return { value };
+  const entries = sorted.slice(start, start + request.pageSize);
+  const value = entries.map((e) => e.item);
+  const last = entries[entries.length - 1];
+  if (sorted.length - start <= request.pageSize || last === undefined) return { value };
   const query = new URLSearchParams(request.query);
-  query.set('$skiptoken', encodeToken(keyOf(last)));
+  query.set('$skiptoken', encodeToken(last.key));
   return { value, nextLink: `${request.baseUrl}${request.path}?${query.toString()}` };
 }
 

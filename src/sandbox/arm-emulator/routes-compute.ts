@@ -62,7 +62,7 @@ function uniformOnly(ss: EmulatedScaleSet, what: string): void {
 function requireVmssVm(ctx: RouteContext): { ss: EmulatedScaleSet; vm: EmulatedInstance } {
   const ss = requireScaleSet(ctx);
   uniformOnly(ss, 'VirtualMachineScaleSetVMs');
-  const vm = ctx.world.getInstance(ss.id, param(ctx, 'instanceId'));
+  const vm = ctx.world.viewInstance(ss.id, param(ctx, 'instanceId'));
   if (!vm) throw notFound('NotFound', `The entity was not found in this resource group: instance '${param(ctx, 'instanceId')}' of '${ss.name}'.`);
   return { ss, vm };
 }
@@ -97,9 +97,11 @@ function listFlexibleVms(ctx: RouteContext, resourceGroup?: string): Reply {
     // ARM: "'instanceView' … can only be specified if a valid $filter option is specified".
     throw new ArmEmulatorError(400, 'InvalidParameter', "The $expand option 'instanceView' can only be specified together with a valid $filter option.");
   }
-  const vms = ctx.world.listFlexibleVms(param(ctx, 'sub'), resourceGroup).filter((vm) => filterId === undefined || vm.scaleSetId.toLowerCase() === filterId);
+  const vms = ctx.world.viewFlexibleVms(param(ctx, 'sub'), resourceGroup).filter((vm) => filterId === undefined || vm.scaleSetId.toLowerCase() === filterId);
+  const scaleSets = new Map<string, EmulatedScaleSet | undefined>(); // each read once per request
   return paged(ctx, vms, (vm) => vm.id.toLowerCase(), (vm) => {
-    const ss = ctx.world.getScaleSet(vm.scaleSetId);
+    if (!scaleSets.has(vm.scaleSetId)) scaleSets.set(vm.scaleSetId, ctx.world.getScaleSet(vm.scaleSetId));
+    const ss = scaleSets.get(vm.scaleSetId);
     return ss ? flexibleVmJson(vm, ss, expand, ctx.json) : undefined;
   });
 }
@@ -166,7 +168,7 @@ export const computeRoutes: readonly Route[] = [
     const ss = requireScaleSet(ctx);
     uniformOnly(ss, 'VirtualMachineScaleSetVMs.List');
     const expand = expandsInstanceView(ctx);
-    return paged(ctx, ctx.world.listInstances(ss.id), (vm) => numericKey(vm.instanceId), (vm) => uniformVmJson(vm, ss, expand));
+    return paged(ctx, ctx.world.viewInstances(ss.id), (vm) => numericKey(vm.instanceId), (vm) => uniformVmJson(vm, ss, expand));
   }),
   route('vmssVm.get', 'GET', `${VMSS}/virtualMachines/{instanceId}`, (ctx) => {
     const { ss, vm } = requireVmssVm(ctx);

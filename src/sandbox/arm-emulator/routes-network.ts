@@ -9,7 +9,7 @@ import { nicJson } from './arm-json';
 import { numericKey } from './paging';
 import { paged, param, requireScaleSet, requireScope, route } from './router';
 import type { Route, RouteContext } from './router';
-import type { EmulatedInstance, EmulatedNic } from './world-types';
+import type { EmulatedInstance, EmulatedNic, EmulatedScaleSet } from './world-types';
 
 const SUB = '/subscriptions/{sub}';
 const RG = `${SUB}/resourceGroups/{rg}`;
@@ -21,26 +21,37 @@ interface NicOfVm {
 }
 
 function nicsOf(vms: readonly EmulatedInstance[]): NicOfVm[] {
-  return vms.flatMap((vm) => vm.nics.map((nic) => ({ nic, vm })));
+  const nics: NicOfVm[] = [];
+  for (const vm of vms) for (const nic of vm.nics) nics.push({ nic, vm });
+  return nics;
 }
 
+/** Renders NICs; each scale set is read once per request, not once per NIC. */
 function render(ctx: RouteContext) {
+  const scaleSets = new Map<string, EmulatedScaleSet | undefined>();
   return ({ nic, vm }: NicOfVm) => {
-    const ss = ctx.world.getScaleSet(vm.scaleSetId);
+    if (!scaleSets.has(vm.scaleSetId)) scaleSets.set(vm.scaleSetId, ctx.world.getScaleSet(vm.scaleSetId));
+    const ss = scaleSets.get(vm.scaleSetId);
     return ss ? nicJson(nic, vm, ss, ctx.json) : undefined;
   };
 }
 
-function uniformVms(ctx: RouteContext): EmulatedInstance[] {
+function requireUniform(ctx: RouteContext): EmulatedScaleSet {
   const ss = requireScaleSet(ctx);
   if (ss.orchestrationMode !== 'Uniform') {
     throw new ArmEmulatorError(409, 'OperationNotAllowed', `Listing network interfaces through scale set '${ss.name}' is not supported in Flexible orchestration mode; list Microsoft.Network/networkInterfaces instead.`);
   }
-  return ctx.world.listInstances(ss.id);
+  return ss;
+}
+
+function uniformVms(ctx: RouteContext): readonly EmulatedInstance[] {
+  const ss = requireUniform(ctx);
+  return ctx.world.viewInstances(ss.id);
 }
 
 function uniformVm(ctx: RouteContext): EmulatedInstance {
-  const vm = uniformVms(ctx).find((i) => i.instanceId.toLowerCase() === param(ctx, 'instanceId').toLowerCase());
+  const ss = requireUniform(ctx);
+  const vm = ctx.world.viewInstance(ss.id, param(ctx, 'instanceId'));
   if (!vm) throw notFound('NotFound', `The entity was not found in this resource group: instance '${param(ctx, 'instanceId')}'.`);
   return vm;
 }
@@ -58,16 +69,15 @@ export const networkRoutes: readonly Route[] = [
   }),
   route('nic.listAll', 'GET', `${SUB}/providers/Microsoft.Network/networkInterfaces`, (ctx) => {
     requireScope(ctx);
-    return paged(ctx, nicsOf(ctx.world.listFlexibleVms(param(ctx, 'sub'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
+    return paged(ctx, nicsOf(ctx.world.viewFlexibleVms(param(ctx, 'sub'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
   }),
   route('nic.list', 'GET', `${RG}/providers/Microsoft.Network/networkInterfaces`, (ctx) => {
     requireScope(ctx);
-    return paged(ctx, nicsOf(ctx.world.listFlexibleVms(param(ctx, 'sub'), param(ctx, 'rg'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
+    return paged(ctx, nicsOf(ctx.world.viewFlexibleVms(param(ctx, 'sub'), param(ctx, 'rg'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
   }),
   route('nic.get', 'GET', `${RG}/providers/Microsoft.Network/networkInterfaces/{nic}`, (ctx) => {
     requireScope(ctx);
-    const name = param(ctx, 'nic').toLowerCase();
-    const hit = nicsOf(ctx.world.listFlexibleVms(param(ctx, 'sub'), param(ctx, 'rg'))).find(({ nic }) => nic.name.toLowerCase() === name);
+    const hit = ctx.world.viewFlexibleNic(param(ctx, 'sub'), param(ctx, 'rg'), param(ctx, 'nic'));
     if (!hit) {
       throw notFound(
         'ResourceNotFound',

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { ArmEmulatorError, notFound } from './arm-error';
 import { sequentialIpv4Allocator } from './ip-allocator';
-import { flexibleVmResourceId, guidFrom, scaleSetResourceId } from './naming';
+import { flexibleVmResourceId, guidFrom, networkNicResourceId, scaleSetResourceId } from './naming';
 import { buildInstance } from './instance-factory';
 import type { MutableInstance } from './instance-factory';
 import { pickForScaleIn, pickZone } from './placement';
@@ -73,6 +73,9 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
   private readonly lifecycle: LifecycleDurations;
   private readonly defaultLocation: string;
   private readonly operationLog: ArmOperationRecord[] = [];
+  /** Flexible VMs by lower-cased resource ID, and by each of their NICs' lower-cased IDs (the routes' look-ups). */
+  private readonly flexibleVmsById = new Map<string, InstanceState>();
+  private readonly flexibleVmsByNicId = new Map<string, InstanceState>();
   private ordinal = 0;
 
   constructor(options: WorldOptions = {}) {
@@ -140,8 +143,44 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
 
   /** Finds a Flexible VM by resource group and name. */
   findFlexibleVm(subscriptionId: string, resourceGroup: string, vmName: string): EmulatedInstance | undefined {
-    const id = flexibleVmResourceId(subscriptionId, resourceGroup, vmName).toLowerCase();
-    return this.listFlexibleVms(subscriptionId, resourceGroup).find((vm) => vm.id.toLowerCase() === id);
+    const vm = this.flexibleVmsById.get(flexibleVmResourceId(subscriptionId, resourceGroup, vmName).toLowerCase());
+    return vm && this.instanceSnapshot(vm);
+  }
+
+  // ---- reads without copies, for the routes ------------------------------------------------------
+  // The live objects, typed read-only: valid until the world next changes, so a route renders
+  // them at once and keeps none. Same contents and order as the copying reads above.
+
+  /** As `listInstances`, without the copies. */
+  viewInstances(selector: ScaleSetSelector): readonly EmulatedInstance[] {
+    // Instances enter the map in creation order (ordinals only grow), so no sort is needed.
+    return [...this.require(selector).instances.values()];
+  }
+
+  /** As `getInstance`, without the copy. */
+  viewInstance(selector: ScaleSetSelector, instanceId: string): EmulatedInstance | undefined {
+    return this.scaleSets.get(this.keyOf(selector))?.instances.get(instanceId.toLowerCase());
+  }
+
+  /** As `listFlexibleVms`, without the copies. */
+  viewFlexibleVms(subscriptionId: string, resourceGroup?: string): readonly EmulatedInstance[] {
+    const sub = subscriptionId.toLowerCase();
+    const rg = resourceGroup?.toLowerCase();
+    const vms: EmulatedInstance[] = [];
+    for (const state of this.scaleSets.values()) {
+      if (state.info.orchestrationMode !== 'Flexible' || state.info.subscriptionId.toLowerCase() !== sub) continue;
+      if (rg !== undefined && state.info.resourceGroup.toLowerCase() !== rg) continue;
+      for (const vm of state.instances.values()) vms.push(vm);
+    }
+    return vms;
+  }
+
+  /** The Flexible VM a NIC of this resource group belongs to, and the NIC; one map look-up. */
+  viewFlexibleNic(subscriptionId: string, resourceGroup: string, nicName: string): { readonly vm: EmulatedInstance; readonly nic: EmulatedInstance['nics'][number] } | undefined {
+    const id = networkNicResourceId(subscriptionId, resourceGroup, nicName).toLowerCase();
+    const vm = this.flexibleVmsByNicId.get(id);
+    const nic = vm?.nics.find((n) => n.id.toLowerCase() === id);
+    return vm && nic ? { vm, nic } : undefined;
   }
 
   // ---- ARM operations --------------------------------------------------------------------------
@@ -316,7 +355,8 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
 
   private resize(state: ScaleSetState, capacity: number): void {
     const active = () => [...state.instances.values()].filter(isActive);
-    while (active().length < capacity) this.addInstance(state);
+    let count = active().length;
+    for (; count < capacity; count += 1) this.addInstance(state);
     while (active().length > capacity) {
       const victim = pickForScaleIn(state.info.scaleInPolicy, state.info.zones, active());
       if (!victim) break;
@@ -346,6 +386,10 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
     state.nextInstanceNumber += 1;
     const instanceId = instance.instanceId;
     state.instances.set(instanceId.toLowerCase(), instance);
+    if (info.orchestrationMode === 'Flexible') {
+      this.flexibleVmsById.set(instance.id.toLowerCase(), instance);
+      for (const nic of instance.nics) this.flexibleVmsByNicId.set(nic.id.toLowerCase(), instance);
+    }
     this.changed({ kind: 'instance-created', scaleSetId: info.id, instanceId });
     if (!creating) return;
     this.transitions.schedule(state.lifecycle.createDelayMs, () => {
@@ -371,6 +415,10 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
   private remove(state: ScaleSetState, instance: InstanceState): void {
     if (state.instances.get(instance.instanceId.toLowerCase()) !== instance) return;
     state.instances.delete(instance.instanceId.toLowerCase());
+    if (this.flexibleVmsById.get(instance.id.toLowerCase()) === instance) this.flexibleVmsById.delete(instance.id.toLowerCase());
+    for (const nic of instance.nics) {
+      if (this.flexibleVmsByNicId.get(nic.id.toLowerCase()) === instance) this.flexibleVmsByNicId.delete(nic.id.toLowerCase());
+    }
     this.changed({ kind: 'instance-removed', scaleSetId: state.info.id, instanceId: instance.instanceId });
   }
 
