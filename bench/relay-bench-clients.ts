@@ -26,10 +26,20 @@ export interface FleetOptions {
   readonly workers: number;
   /** Names subscribed for every kind. */
   readonly names: readonly string[];
+  /**
+   * Told of every endpoint response a stream receives (and ACKs at once): the stream's index, the
+   * response's version and when it arrived (performance.timeOrigin + performance.now(), in ms:
+   * comparable across processes on one machine).
+   */
+  readonly onEndpoints?: (stream: number, version: string, atMs: number) => void;
 }
 
 type ToWorker = { type: 'cpu' } | { type: 'exit' };
-type FromWorker = { type: 'ready'; streams: number; connections: number } | { type: 'cpu'; ms: number } | { type: 'error'; message: string };
+type FromWorker =
+  | { type: 'ready'; streams: number; connections: number }
+  | { type: 'cpu'; ms: number }
+  | { type: 'endpoints'; stream: number; version: string; at: number }
+  | { type: 'error'; message: string };
 
 /** The parent's handle on the client workers. */
 export class ClientFleet {
@@ -50,11 +60,13 @@ export class ClientFleet {
       const share = Math.min(options.streams - first, Math.ceil(connectionsLeft / (workers - w)) * options.perConnection);
       const child = fork(__filename, [], {
         execArgv: ['--import', 'tsx'],
-        env: { ...process.env, BENCH_CLIENT: JSON.stringify({ address, first, streams: share, perConnection: options.perConnection, names: options.names }) },
+        env: { ...process.env, BENCH_CLIENT: JSON.stringify({ address, first, streams: share, perConnection: options.perConnection, names: options.names, report: options.onEndpoints !== undefined }) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.push(child);
       first += share;
+      const onEndpoints = options.onEndpoints;
+      if (onEndpoints) child.on('message', (message: FromWorker) => message.type === 'endpoints' && onEndpoints(message.stream, message.version, message.at));
       ready.push(
         new Promise<number>((resolve, reject) => {
           const onMessage = (message: FromWorker): void => {
@@ -117,6 +129,7 @@ interface WorkerPlan {
   readonly streams: number;
   readonly perConnection: number;
   readonly names: readonly string[];
+  readonly report: boolean;
 }
 
 interface ResponseEnvelope {
@@ -142,9 +155,13 @@ function runWorker(plan: WorkerPlan): void {
     const node = { id: `bench-${plan.first + i}`, cluster: 'bench', user_agent_name: 'gRPC Node Pure JS' };
     SUBSCRIBE.forEach((kind, k) => call.write(encode({ ...(k === 0 ? { node } : {}), type_url: TYPE_URLS[kind], resource_names: plan.names })));
     let gotEndpoints = false;
+    const index = plan.first + i;
     call.on('data', (buffer: Buffer) => {
       const reply = responseType.decode(buffer) as unknown as ResponseEnvelope;
       call.write(encode({ version_info: reply.version_info, type_url: reply.type_url, resource_names: plan.names, response_nonce: reply.nonce }));
+      if (plan.report && kindOf.get(reply.type_url) === 'endpoint') {
+        process.send!({ type: 'endpoints', stream: index, version: reply.version_info, at: performance.timeOrigin + performance.now() } satisfies FromWorker);
+      }
       if (kindOf.get(reply.type_url) === 'endpoint' && !gotEndpoints) {
         gotEndpoints = true;
         if (++withEndpoints === plan.streams) process.send!({ type: 'ready', streams: plan.streams, connections: clients.length } satisfies FromWorker);
