@@ -7,10 +7,13 @@
  * HOSTILE_SHAPE=metadata puts the 3.5 MB in metadata, so the streams are accepted, not refused).
  */
 import { fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createAdsService } from '../src/relay/ads/ads-service';
 import { FakeSnapshotSource } from '../test/helpers/fake-snapshots';
 import { RawAdsClient, until, type RawSotwStream, type TestNode } from '../test/helpers/raw-ads-client';
+import { writeResults, type Figure } from './results';
 
 const STREAMS = Number(process.env.STREAMS ?? 200);
 const MAX_MESSAGE = 8 * 1024 * 1024;
@@ -39,11 +42,46 @@ async function server(): Promise<void> {
   const perStream = (a: number, b: number) => Math.round((a - b) / STREAMS);
   const shape = process.env.HOSTILE_SHAPE === 'metadata' ? '3.5 MB in unused metadata (accepted)' : '3.5 MB in kept fields (refused)';
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-  console.log(
-    `hostile nodes, ${shape}: ${STREAMS} streams, ${service.streamCount()} open; per stream: heap ${kib(perStream(after.heap, before.heap))}, buffers ${kib(perStream(after.external, before.external))}`,
+  const heap = perStream(after.heap, before.heap);
+  const buffers = perStream(after.external, before.external);
+  const open = service.streamCount();
+  console.log(`hostile nodes, ${shape}: ${STREAMS} streams, ${open} open; per stream: heap ${kib(heap)}, buffers ${kib(buffers)}`);
+  recordFigure(
+    process.env.HOSTILE_SHAPE === 'metadata'
+      ? {
+          figure: `Hostile 3.5 MB nodes, in metadata the relay does not keep (${STREAMS} streams, accepted): memory per stream after GC`,
+          goal: 'bounded (node ≤ 16 KiB kept; grpc-js holds the last message until the next)',
+          measured: `heap ${kib(heap)}, buffers ${kib(buffers)}; ${open} open`,
+          verdict: 'info',
+          value: heap / 1024,
+          unit: 'KiB',
+          details: { streams: STREAMS, open, heapPerStream: heap, buffersPerStream: buffers },
+        }
+      : {
+          figure: `Hostile 3.5 MB nodes, in kept fields (${STREAMS} streams): refused, memory per stream after GC`,
+          goal: 'all refused; < 2 KiB heap per stream',
+          measured: `heap ${kib(heap)}, buffers ${kib(buffers)}; ${open} open`,
+          verdict: open === 0 && heap < 2048 ? 'met' : 'missed',
+          value: heap / 1024,
+          unit: 'KiB',
+          details: { streams: STREAMS, open, heapPerStream: heap, buffersPerStream: buffers },
+        },
   );
   child.kill();
   grpcServer.forceShutdown();
+}
+
+/**
+ * `npm run bench:hostile` runs this file twice (kept fields, then HOSTILE_SHAPE=metadata): the
+ * first run writes bench/results/hostile.json, the second adds its figure to it.
+ */
+function recordFigure(figure: Figure): void {
+  const file = path.join(__dirname, 'results', 'hostile.json');
+  let earlier: Figure[] = [];
+  if (process.env.HOSTILE_SHAPE === 'metadata' && existsSync(file)) {
+    earlier = ((JSON.parse(readFileSync(file, 'utf8')) as { figures?: Figure[] }).figures ?? []).filter((f) => !f.figure.includes('in metadata'));
+  }
+  console.log(`written: ${writeResults('hostile', [...earlier, figure])}`);
 }
 
 async function clients(port: string): Promise<void> {
