@@ -12,7 +12,6 @@
  * has not read because every nonce carries random bytes — a client that stops reading holds at
  * most one response per kind.
  */
-import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage, InvalidInputError } from '../../shared/errors';
 import { kindOfTypeUrl, RESOURCE_KINDS, type ClientProfile, type ResourceKind, type Snapshot, type SnapshotSource } from '../snapshot/snapshot-types';
@@ -21,6 +20,7 @@ import { LIMIT_SETTING, type LimitName, type RelayLimits } from '../limits/limit
 import { keptNodeBytes, type DeltaRequest, type MalformedRequest, type SotwRequest } from './ads-requests';
 import { encodeDeltaResponse, encodeSotwResponse, type DeltaResponse, type OutgoingResponse, type SotwResponse } from './ads-responses';
 import { KindSubscription, type Settlement } from './kind-subscription';
+import { nonceRandomPart } from './nonce-random';
 import { profileOfNode } from './profile';
 import { commitPlannedResponse, planNextResponse, type PlannedResponse, type Subscriptions } from './response-planner';
 
@@ -283,7 +283,7 @@ export class AdsStream {
 
   private send(planned: PlannedResponse): void {
     // Random per response, so only a client that read the response can ACK it (see the module comment).
-    const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.responsesSent}.${randomBytes(12).toString('base64url')}`;
+    const nonce = `${this.env.noncePrefix}${this.streamId}.${++this.responsesSent}.${nonceRandomPart()}`;
     let outgoing: OutgoingResponse;
     if (this.mode === 'sotw') {
       const response: SotwResponse = { kind: planned.kind, versionInfo: planned.version, nonce, resources: planned.resources };

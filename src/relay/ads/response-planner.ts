@@ -49,16 +49,14 @@ export const KEEP_STALE_SUFFIX = '+keep-stale';
 
 /** Resources of interest whose version the client does not hold. */
 function changedResources(sub: KindSubscription, resources: ReadonlyMap<string, EncodedResource>): EncodedResource[] {
+  // No closure here: this runs for every stream on every change (a per-call closure showed in profiles).
   const out: EncodedResource[] = [];
-  const consider = (resource: EncodedResource): void => {
-    if (knownVersion(sub.known.get(resource.name)) !== resource.version) out.push(resource);
-  };
   if (sub.wildcard) {
-    for (const resource of resources.values()) consider(resource);
+    for (const resource of resources.values()) if (knownVersion(sub.known.get(resource.name)) !== resource.version) out.push(resource);
   } else {
     for (const name of sub.names) {
       const resource = resources.get(name);
-      if (resource) consider(resource);
+      if (resource && knownVersion(sub.known.get(resource.name)) !== resource.version) out.push(resource);
     }
   }
   return out;
