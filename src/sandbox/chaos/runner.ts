@@ -346,11 +346,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           void done.then(() => into.delete(done));
         }
         background.set(injecting, step.faultClass);
+        // A failure of the injection itself stays in `background`: the wait for it at the end rethrows it.
         void injecting.then((outcome) => {
           background.delete(injecting);
           account(step, label, outcome);
           log(`  ${label} (in the background): ${outcome.note}`);
-        });
+        }, () => undefined);
         return `${step.faultClass}: armed, waits for its request in the background`;
       }
       const outcome = await injecting;
