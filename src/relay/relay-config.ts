@@ -38,7 +38,7 @@ export const RELAY_SETTINGS = {
   CONSUL_TLS_SERVER_NAME: { default: '', flag: 'consul-tls-server-name', doc: "Server name to verify in Consul's certificate." },
   CONSUL_HTTP_SSL_VERIFY: { default: 'true', flag: 'consul-ssl-verify', doc: 'Set to false to skip TLS verification (testing only).' },
   VMSS_MESH_KV_PREFIX: { default: 'vmss-mesh', flag: 'kv-prefix', doc: "Consul KV prefix of the app's markers (same value as the Functions app)." },
-  VMSS_MESH_RELAY_COALESCE_MS: { default: '50', flag: 'coalesce-ms', doc: 'Changes (pushes, Consul) arriving within this window become one new version.' },
+  VMSS_MESH_RELAY_COALESCE_MS: { default: '50', flag: 'coalesce-ms', doc: 'Least time between two published versions: a lone change (pushes, Consul) is published at once; changes arriving within this window after a publish become one new version at its end.' },
   VMSS_MESH_RELAY_MIN_SEND_INTERVAL_MS: { default: '20', flag: 'min-send-interval-ms', doc: 'Least time between two snapshot versions sent to one stream; versions published sooner are coalesced (requests are still answered at once).' },
   VMSS_MESH_GATEWAY_PORT: { default: '8080', flag: 'gateway-port', doc: "Port of the Envoy gateway's HTTP listener." },
   VMSS_MESH_GATEWAY_ROUTES: { default: '', flag: 'gateway-routes', doc: 'Gateway routing rules `[HOST]/PATH=SERVICE,...` (per host the longest matching prefix wins); empty = `/` to the only service.' },
