@@ -189,8 +189,10 @@ function steadyFigures(samples: readonly Sample[]): Figure[] {
   const writes = median(samples.map((s) => s.world.consul.writes));
   const sets = last.sweep.reports.length;
   const bytesPerSet = median(samples.map((s) => s.world.consul.consistentReadBytes)) / sets;
-  const uniformCalls = median(calls.uniform);
-  const flexibleCalls = median(calls.flexible);
+  // Means, not medians: a shared listing of the resource group is paid by one Flexible set and used by others.
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const uniformCalls = mean(calls.uniform);
+  const flexibleCalls = mean(calls.flexible);
   const name = `Timer sweep ${SPEC.sets}×${SPEC.perSet}, nothing changed`;
   return [
     {
@@ -205,8 +207,8 @@ function steadyFigures(samples: readonly Sample[]): Figure[] {
     {
       figure: `${name}: ARM reads per set`,
       goal: 'independent of what else is in the resource group (a Flexible set ≈ a Uniform set)',
-      measured: `${arm} in total; Uniform set ${rangeText(calls.uniform)}, Flexible set ${rangeText(calls.flexible)}`,
-      verdict: flexibleCalls <= uniformCalls + 2 ? 'met' : 'missed',
+      measured: `${arm} in total; Uniform set ${rangeText(calls.uniform)} (mean ${uniformCalls.toFixed(1)}), Flexible set ${rangeText(calls.flexible)} (mean ${flexibleCalls.toFixed(1)})`,
+      verdict: flexibleCalls <= uniformCalls * 1.25 ? 'met' : 'missed',
       value: arm,
       unit: 'requests',
       details: { byRoute: last.world.armByRoute, perSetUniform: calls.uniform, perSetFlexible: calls.flexible, sweepTotal: last.sweep.totals.armCalls },

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confirmInstancesGone, listInstances } from '../../src/shared/azure';
+import { confirmInstancesGone, listInstances, NicGroupReads } from '../../src/shared/azure';
 import type { Instance, InstanceListing } from '../../src/shared/model';
 import { meshScaleSetOf, scaleSetInput, startArmFixture } from '../helpers/arm-fixture';
 
@@ -54,6 +54,37 @@ describe('listInstances (Flexible)', () => {
     assert.equal(complete(result).every((i) => i.privateIps.length === 1), true);
     assert.deepEqual(arm.requests.countsByRoute(), { 'vm.list': 1, 'nic.get': 2 });
     assert.equal(calls, 3);
+  });
+
+  test('once a resource group’s listing is known to take P pages, a set referencing fewer than P NICs reads them one by one, a set referencing more lists the group', async (t) => {
+    const { arm, clients } = await startArmFixture(t, { pageSize: 2 });
+    const big = meshScaleSetOf(arm.world.createScaleSet(scaleSetInput({ name: 'big', orchestrationMode: 'Flexible', capacity: 6 })));
+    const small = meshScaleSetOf(arm.world.createScaleSet(scaleSetInput({ name: 'small', orchestrationMode: 'Flexible', capacity: 3 })));
+    const nicReads = new NicGroupReads();
+    const listed = async (set: typeof big) => {
+      arm.requests.clear();
+      const { result } = await clients.measureCalls(() => listInstances(clients, set, { nicReads }));
+      assert.equal(complete(result).length, set.capacity);
+      return arm.requests.countsByRoute();
+    };
+    // Nothing known yet: 6 NICs ≥ the threshold (3) → the group's 9 NICs in 5 pages.
+    assert.deepEqual(await listed(big), { 'vm.list': 3, 'nic.list': 5 });
+    // 3 NICs < 5 pages → 3 GETs.
+    assert.deepEqual(await listed(small), { 'vm.list': 2, 'nic.get': 3 });
+    // 6 NICs > 5 pages → listed again: the listing made before this one started is not reused.
+    assert.deepEqual(await listed(big), { 'vm.list': 3, 'nic.list': 5 });
+  });
+
+  test('concurrent listings of one resource group share one NIC listing', async (t) => {
+    const { arm, clients } = await startArmFixture(t, { pageSize: 2 });
+    const sets = ['a', 'b', 'c'].map((name) => meshScaleSetOf(arm.world.createScaleSet(scaleSetInput({ name, orchestrationMode: 'Flexible', capacity: 4 }))));
+    const nicReads = new NicGroupReads();
+    const results = await Promise.all(sets.map((set) => listInstances(clients, set, { nicReads })));
+    for (const [i, r] of results.entries()) assert.deepEqual(complete(r), complete(await listInstances(clients, sets[i]!, { nicStrategy: 'get' })));
+    const firstPages = () => arm.requests.filter({ route: 'nic.list' }).filter((r) => r.query['$skiptoken'] === undefined).length;
+    assert.equal(firstPages(), 1);
+    assert.equal(arm.requests.count({ route: 'nic.list' }), 6); // 12 NICs, pages of 2
+
   });
 
   test('a VM whose NIC vanished between the calls is listed without IPs, the listing stays complete', async (t) => {

@@ -7,6 +7,7 @@ import type { ScaleSetLookup as ReconcileLookup } from '../reconcile/ports';
 import type { InstanceListing, MeshScaleSet, ScaleSetRef } from '../model';
 import type { ArmCallStats } from './arm-call-meter';
 import type { ArmClients } from './arm-clients';
+import { NicGroupReads } from './flexible-nics';
 import { confirmInstancesGone, listInstances } from './instances';
 import type { InstanceCheck, ListInstancesOptions } from './instances';
 import { findScaleSetOfVm, getScaleSet, isListedInResourceGroup, listMeshScaleSets } from './scale-sets';
@@ -34,10 +35,12 @@ export interface AzureInventory {
 }
 
 export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, options: ListInstancesOptions = {}): AzureInventory {
+  // One inventory's Flexible listings share their resource groups' NIC listings (flexible-nics.ts).
+  const listOptions: ListInstancesOptions = { nicReads: new NicGroupReads(), ...options };
   return {
     lookupScaleSet: async (ref) => toReconcileLookup(await getScaleSet(clients, ref)),
     isListedInResourceGroup: (ref) => isListedInResourceGroup(clients, ref),
-    listInstances: (scaleSet) => listInstances(clients, scaleSet, options),
+    listInstances: (scaleSet) => listInstances(clients, scaleSet, listOptions),
     confirmGone: (scaleSet, ids) => confirmInstancesGone(clients, scaleSet, ids),
     scaleSetOfVm: async (vmResourceId) => {
       const found = await findScaleSetOfVm(clients, vmResourceId);

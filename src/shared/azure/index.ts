@@ -12,6 +12,8 @@ export type { MeshTagsResult } from './mesh-tags';
 export { classifyScaleSet, findScaleSetOfVm, getScaleSet, isInScope, listMeshScaleSets } from './scale-sets';
 export type { MeshScaleSetListing, ScaleSetLookup, SkippedScaleSet, VmScaleSetLookup } from './scale-sets';
 export { confirmInstancesGone, listInstances } from './instances';
+export { NicGroupReads } from './flexible-nics';
+export type { NicReadStrategy } from './flexible-nics';
 export type { ListInstancesOptions } from './instances';
 export { toInstance } from './instance-mapping';
 export { createAzureInventory } from './azure-inventory';

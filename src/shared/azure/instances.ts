@@ -4,8 +4,9 @@
  *
  *   Uniform:  VMSS VMs ($expand=instanceView)  +  the scale set's NICs          — 2 listings
  *   Flexible: VMs filtered by virtualMachineScaleSet/id ($expand=instanceView)
- *             + the NICs they reference: listed per resource group when there are many,
- *               fetched one by one when there are few (`nicGetThreshold`)
+ *             + the NICs they reference: one GET each or the resource group's NIC listing,
+ *               whichever takes fewer requests, a group listing shared by the Flexible
+ *               listings that may use it (flexible-nics.ts)
  *
  * Failure policy (principle 4, unknown is not empty): `listInstances` never throws for ARM
  * trouble, throttling included. Any failure — 429 past the retry budget, 5xx, network, a page
@@ -20,12 +21,18 @@ import type { Instance, InstanceListing, MeshScaleSet } from '../model';
 import { computeTargetOf, parseResourceId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
 import { isArmNotFound, toArmFailure } from './arm-failures';
+import { NicGroupReads, readFlexibleNics } from './flexible-nics';
+import type { NicReadStrategy } from './flexible-nics';
 import { toInstance } from './instance-mapping';
 import type { NicLike, VmLike } from './instance-mapping';
 
 export interface ListInstancesOptions {
-  /** Flexible: a resource group with at least this many referenced NICs is listed, not GET per NIC. Default 3. */
+  /** Flexible: before a resource group's NICs were ever listed, it is listed when at least this many are referenced, not GET per NIC. Default 3. */
   readonly nicGetThreshold?: number;
+  /** Flexible: how NICs are read (default `auto`: the cheaper way; see flexible-nics.ts). */
+  readonly nicStrategy?: NicReadStrategy;
+  /** Flexible: group listings and page counts shared between listings (one per inventory); default: none shared. */
+  readonly nicReads?: NicGroupReads;
   /** Injected clock for `listedAt`. */
   readonly now?: () => number;
 }
@@ -70,45 +77,12 @@ function armScaleSetId(scaleSet: MeshScaleSet): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
 }
 
-async function fetchNics(clients: ArmClients, nicIds: readonly string[], threshold: number): Promise<NicLike[]> {
-  // Group the referenced NICs by (subscription, resource group): a NIC may live outside the VM's group.
-  const groups = new Map<string, { subscriptionId: string; resourceGroup: string; ids: Set<string> }>();
-  for (const raw of nicIds) {
-    const id = parseResourceId(raw, 'networkProfile.networkInterfaces[].id');
-    if (id.resourceGroup === undefined) continue;
-    const k = `${id.subscriptionId}/${id.resourceGroup}`;
-    const group = groups.get(k) ?? { subscriptionId: id.subscriptionId, resourceGroup: id.resourceGroup, ids: new Set<string>() };
-    group.ids.add(id.id);
-    groups.set(k, group);
-  }
-  const found: NicLike[] = [];
-  for (const group of groups.values()) {
-    const { network } = clients.forSubscription(group.subscriptionId);
-    const missing = new Set(group.ids);
-    if (group.ids.size >= threshold) {
-      const listed = await collect<NicLike>(network.networkInterfaces.list(group.resourceGroup), `listing NICs of resource group ${group.resourceGroup}`);
-      for (const nic of listed) {
-        const id = nic.id?.toLowerCase();
-        if (id && missing.delete(id)) found.push(nic);
-      }
-    }
-    for (const id of missing) {
-      const nicName = id.slice(id.lastIndexOf('/') + 1);
-      try {
-        found.push(await network.networkInterfaces.get(group.resourceGroup, nicName));
-      } catch (error) {
-        // A NIC deleted with its VM between the two calls: that VM simply has no IP any more.
-        if (!isArmNotFound(error)) throw toArmFailure(error, `reading NIC ${nicName}`);
-      }
-    }
-  }
-  return found;
-}
-
-async function listFlexible(clients: ArmClients, scaleSet: MeshScaleSet, threshold: number): Promise<Instance[]> {
+async function listFlexible(clients: ArmClients, scaleSet: MeshScaleSet, options: ListInstancesOptions): Promise<Instance[]> {
   const { subscriptionId, resourceGroup, name } = scaleSet.ref;
   const { compute } = clients.forSubscription(subscriptionId);
   const filter = `'virtualMachineScaleSet/id' eq '${armScaleSetId(scaleSet)}'`;
+  const reads = options.nicReads ?? new NicGroupReads();
+  const vmListingMark = reads.mark();
   const listed = await collect<VmLike & { virtualMachineScaleSet?: { id?: string } }>(
     compute.virtualMachines.list(resourceGroup, { filter, expand: 'instanceView' }),
     `listing VMs of Flexible scale set ${name}`,
@@ -116,7 +90,8 @@ async function listFlexible(clients: ArmClients, scaleSet: MeshScaleSet, thresho
   // Belt and braces: keep only VMs that say they belong to this scale set, whatever the filter did.
   const vms = listed.filter((vm) => vm.virtualMachineScaleSet?.id?.toLowerCase() === scaleSet.ref.id);
   const nicIds = vms.flatMap((vm) => (vm.networkProfile?.networkInterfaces ?? []).map((ref) => ref.id).filter((id): id is string => !!id));
-  const nicsByVm = groupNicsByVm(await fetchNics(clients, nicIds, threshold));
+  const nics = await readFlexibleNics(clients, nicIds, { strategy: options.nicStrategy ?? 'auto', threshold: options.nicGetThreshold ?? 3, reads, vmListingMark });
+  const nicsByVm = groupNicsByVm(nics);
   return vms.map((vm) => toInstance(vm, nicsByVm.get(vm.id?.toLowerCase() ?? '') ?? [], 'Flexible'));
 }
 
@@ -125,7 +100,7 @@ export async function listInstances(clients: ArmClients, scaleSet: MeshScaleSet,
   const listedAt = (options.now ?? Date.now)();
   try {
     const instances =
-      scaleSet.orchestrationMode === 'Flexible' ? await listFlexible(clients, scaleSet, options.nicGetThreshold ?? 3) : await listUniform(clients, scaleSet);
+      scaleSet.orchestrationMode === 'Flexible' ? await listFlexible(clients, scaleSet, options) : await listUniform(clients, scaleSet);
     if (instances.length === 0 && scaleSet.capacity > 0) {
       return { status: 'unknown', listedAt, reason: `ARM listed no VM for scale set ${scaleSet.ref.name} although its capacity is ${scaleSet.capacity}` };
     }

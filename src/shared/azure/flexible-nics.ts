@@ -1,0 +1,163 @@
+/**
+ * The NICs of a Flexible scale set's VMs, read at the least cost ARM allows.
+ *
+ * ARM has no NIC listing scoped to a Flexible scale set: `virtualMachineScaleSets/{vmss}/
+ * networkInterfaces` serves Uniform sets only, and the NIC listing of a resource group takes no
+ * `$filter`. So each resource group the referenced NICs live in is read one of two ways,
+ * whichever costs fewer requests:
+ *   - one GET per referenced NIC (n requests), or
+ *   - the resource group's NIC listing: as many requests as it has pages, known from the last
+ *     listing of that group (before any, the group is listed when n ≥ `nicGetThreshold`).
+ *
+ * A group listing is shared. A Flexible listing joins a listing of the group — running or done —
+ * that started after its own VM listing started: that listing is at least as fresh as one it would
+ * have made itself (the NICs were always read after the VMs), so the concurrent reconciles of a
+ * sweep share one listing of their group instead of one each. NICs a shared listing lacks (VMs
+ * newer than it) are then read one by one. Only the latest listing of each group is kept.
+ */
+import { parseResourceId } from '../resource-id';
+import type { ArmClients } from './arm-clients';
+import { isArmNotFound, toArmFailure } from './arm-failures';
+import type { NicLike } from './instance-mapping';
+
+/** `auto`: the cheaper of the two (see the module comment); `list` / `get`: always that one (tests, comparisons). */
+export type NicReadStrategy = 'auto' | 'list' | 'get';
+
+interface GroupListing {
+  /** Position in the order of listings (see `NicGroupReads.mark`). */
+  readonly startedAt: number;
+  readonly nics: Promise<ReadonlyMap<string, NicLike>>;
+}
+
+/** What the NIC reads of one inventory share: the latest listing of each resource group and its page count. */
+export class NicGroupReads {
+  private sequence = 0;
+  private readonly latest = new Map<string, GroupListing>();
+  private readonly pageCounts = new Map<string, number>();
+
+  /** A point in the order of listings; a VM listing takes one as it starts. */
+  mark(): number {
+    this.sequence += 1;
+    return this.sequence;
+  }
+
+  /** Pages the last complete listing of the group took; undefined before any. */
+  pagesOf(group: string): number | undefined {
+    return this.pageCounts.get(group);
+  }
+
+  /** The group's latest listing when it started after `mark`, else undefined. */
+  joinable(group: string, mark: number): Promise<ReadonlyMap<string, NicLike>> | undefined {
+    const listing = this.latest.get(group);
+    return listing !== undefined && listing.startedAt > mark ? listing.nics : undefined;
+  }
+
+  /** Starts a listing of the group (`run` answers its NICs by lower-cased ID and its page count). */
+  list(group: string, run: () => Promise<{ readonly nics: ReadonlyMap<string, NicLike>; readonly pages: number }>): Promise<ReadonlyMap<string, NicLike>> {
+    const startedAt = this.mark();
+    const nics = run().then(
+      (done) => {
+        this.pageCounts.set(group, done.pages);
+        return done.nics;
+      },
+      (error: unknown) => {
+        // A failed listing is nobody's to join.
+        if (this.latest.get(group)?.startedAt === startedAt) this.latest.delete(group);
+        throw error;
+      },
+    );
+    this.latest.set(group, { startedAt, nics });
+    return nics;
+  }
+}
+
+export interface NicReadOptions {
+  readonly strategy: NicReadStrategy;
+  /** Before a group was ever listed, it is listed when at least this many of its NICs are referenced. */
+  readonly threshold: number;
+  readonly reads: NicGroupReads;
+  /** The mark taken when the VM listing started. */
+  readonly vmListingMark: number;
+  /** Concurrent GETs (default 4). */
+  readonly concurrency?: number;
+}
+
+async function listGroup(clients: ArmClients, subscriptionId: string, resourceGroup: string): Promise<{ nics: ReadonlyMap<string, NicLike>; pages: number }> {
+  const { network } = clients.forSubscription(subscriptionId);
+  const nics = new Map<string, NicLike>();
+  let pages = 0;
+  try {
+    for await (const page of network.networkInterfaces.list(resourceGroup).byPage()) {
+      pages += 1;
+      for (const nic of page) {
+        const id = nic.id?.toLowerCase();
+        if (id) nics.set(id, nic);
+      }
+    }
+  } catch (error) {
+    throw toArmFailure(error, `listing NICs of resource group ${resourceGroup}`);
+  }
+  return { nics, pages };
+}
+
+function shouldList(options: NicReadOptions, referenced: number, knownPages: number | undefined): boolean {
+  if (options.strategy !== 'auto') return options.strategy === 'list';
+  if (knownPages === undefined) return referenced >= options.threshold;
+  return knownPages < referenced;
+}
+
+/** Reads the NICs with these IDs (any casing); a NIC ARM answers 404 for is left out (deleted with its VM meanwhile). */
+export async function readFlexibleNics(clients: ArmClients, nicIds: readonly string[], options: NicReadOptions): Promise<NicLike[]> {
+  // Group the referenced NICs by (subscription, resource group): a NIC may live outside the VM's group.
+  const groups = new Map<string, { subscriptionId: string; resourceGroup: string; ids: Set<string> }>();
+  for (const raw of nicIds) {
+    const id = parseResourceId(raw, 'networkProfile.networkInterfaces[].id');
+    if (id.resourceGroup === undefined) continue;
+    const key = `${id.subscriptionId}/${id.resourceGroup}`.toLowerCase();
+    const group = groups.get(key) ?? { subscriptionId: id.subscriptionId, resourceGroup: id.resourceGroup, ids: new Set<string>() };
+    group.ids.add(id.id.toLowerCase());
+    groups.set(key, group);
+  }
+  const found: NicLike[] = [];
+  for (const [key, group] of groups) {
+    let listed: Promise<ReadonlyMap<string, NicLike>> | undefined;
+    if (options.strategy !== 'get') {
+      listed = options.reads.joinable(key, options.vmListingMark);
+      if (listed === undefined && shouldList(options, group.ids.size, options.reads.pagesOf(key))) {
+        listed = options.reads.list(key, () => listGroup(clients, group.subscriptionId, group.resourceGroup));
+      }
+    }
+    const inListing = listed === undefined ? undefined : await listed;
+    const missing: string[] = [];
+    for (const id of group.ids) {
+      const nic = inListing?.get(id);
+      if (nic) found.push(nic);
+      else missing.push(id);
+    }
+    found.push(...(await getEach(clients, group, missing, options.concurrency ?? 4)));
+  }
+  // In the order the VMs reference them, whichever way each was read (ties among a VM's
+  // non-primary NICs then never depend on the strategy or on which GET answered first).
+  const order = new Map(nicIds.map((id, i) => [id.toLowerCase(), i] as const));
+  const rank = (nic: NicLike): number => order.get(nic.id?.toLowerCase() ?? '') ?? Number.MAX_SAFE_INTEGER;
+  return found.sort((a, b) => rank(a) - rank(b));
+}
+
+async function getEach(clients: ArmClients, group: { subscriptionId: string; resourceGroup: string }, ids: readonly string[], concurrency: number): Promise<NicLike[]> {
+  const { network } = clients.forSubscription(group.subscriptionId);
+  const found: NicLike[] = [];
+  const queue = [...ids];
+  const worker = async (): Promise<void> => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const nicName = id.slice(id.lastIndexOf('/') + 1);
+      try {
+        found.push(await network.networkInterfaces.get(group.resourceGroup, nicName));
+      } catch (error) {
+        // A NIC deleted with its VM between the two calls: that VM simply has no IP any more.
+        if (!isArmNotFound(error)) throw toArmFailure(error, `reading NIC ${nicName}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, worker));
+  return found;
+}
