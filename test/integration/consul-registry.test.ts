@@ -34,7 +34,7 @@ describe('ConsulRegistry against the Consul double', () => {
     assert.deepEqual(result.changedServices, ['api', 'web']);
     assert.ok(result.counts.batches >= 5, `one node (7 ops) per batch of 8, got ${result.counts.batches} batches`);
     assert.equal(result.summaryWritten, true);
-    assert.ok(result.committedIndex > session.claimIndex);
+    assert.ok(session.claimIndex !== undefined && result.committedIndex > session.claimIndex);
 
     const again = await registry.beginReconcile(ss, 2_000);
     assert.equal(again.actual.length, 5);
@@ -279,7 +279,7 @@ describe('ConsulRegistry against the Consul double', () => {
     // An equally fresh listing of another run loses too; the same run seeing its own claim does not.
     await assert.rejects(registry.beginReconcile(ss, 5_000, { runId: 'run-tie' }), /superseded before it started: run run-new already claimed it/);
     const again = await registry.beginReconcile(ss, 5_000, { runId: 'run-new' });
-    assert.ok(again.claimIndex > 0);
+    assert.ok((again.claimIndex ?? 0) > 0, 'claimed: the marker shows a claim, not a finished run');
   });
 
   test('a run superseded between batches stops; the newer run sees whole nodes only', async (t) => {
@@ -542,7 +542,7 @@ test('registry: a marker stamped far in the future (a host with a wrong clock) d
   await registry.beginReconcile(ss, now + 24 * 3_600_000); // a run whose clock is a day ahead
   // A run with a sane clock can still claim: the future marker counts as stale.
   const session = await registry.beginReconcile(ss, now);
-  assert.ok(session.claimIndex > 0);
+  assert.ok((session.claimIndex ?? 0) > 0);
   // Within the skew allowance, the newer listing still wins as usual.
   await registry.beginReconcile(ss, now + 60_000);
   await assert.rejects(registry.beginReconcile(ss, now + 30_000), (e: unknown) => e instanceof SupersededError);

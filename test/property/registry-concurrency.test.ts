@@ -10,11 +10,19 @@
  *  - no node with a tombstone is present: an instance removed by a reconcile never comes back;
  *  - entries without our marks are untouched;
  *  - after a crash of the newest claimer, one more reconcile converges to its listing.
+ *
+ * Runs that find the marker showing a finished run read the state without claiming (registry.ts,
+ * "deferred claim"): one that writes nothing writes only its summary, one that writes claims just
+ * before its first batch, and one that loses either race begins again claiming first, as
+ * reconcile-scale-set.ts does. A completed run counts as a claimer (its summary or claim set the
+ * marker's listing), so "the marker holds the newest claiming listing" also says that no older
+ * listing overwrote a completed run. The property run must exercise each of these paths.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SupersededError } from '../../src/shared/errors';
+import { ClaimLostError } from '../../src/shared/reconcile/ports';
 import type { DesiredNode } from '../../src/shared/model';
 import { AZURE_CHECK_ID, markerKey, tombstoneKey } from '../../src/shared/ownership';
 import { ConsulRegistry } from '../../src/shared/consul';
@@ -125,6 +133,7 @@ type Outcome =
   | { readonly kind: 'crashed'; readonly session: ConsulReconcileSession };
 
 test('concurrent reconciles of one scale set converge on the newest committed listing', async () => {
+  const seen = { claimedFirst: 0, deferredNoWrite: 0, deferredClaim: 0, claimLost: 0 };
   await fc.assert(
     fc.asyncProperty(scenarioArb, async ({ instances, runs, clash, choices }) => {
       const consul = await startConsulDouble();
@@ -145,10 +154,13 @@ test('concurrent reconciles of one scale set converge on the newest committed li
           runs.map(async (run, i): Promise<Outcome> => {
             const runId = `run-${i}`;
             let session: ConsulReconcileSession | undefined;
-            try {
-              await interleaver.gate(runId); // the ARM listing itself: no Consul I/O
-              session = await registry.beginReconcile(SS, listedAt(run), {
+            let claimed = false;
+            // As reconcileScaleSet: begin, plan from what the session read, apply; a lost deferred
+            // claim (nothing written) begins again claiming first.
+            const attempt = async (claimFirst: boolean): Promise<ConsulReconcileSession> => {
+              const s = await registry.beginReconcile(SS, listedAt(run), {
                 runId,
+                claimFirst,
                 hooks: {
                   beforeStep: async (step) => {
                     await interleaver.gate(runId);
@@ -156,10 +168,29 @@ test('concurrent reconciles of one scale set converge on the newest committed li
                   },
                 },
               });
-              await session.apply(localPlan(SS, listingAt(instances, run.listTime), session));
-              return { kind: 'completed', session };
+              session = s;
+              const deferred = s.claimIndex === undefined;
+              if (!deferred) seen.claimedFirst += 1;
+              try {
+                const result = await s.apply(localPlan(SS, listingAt(instances, run.listTime), s));
+                if (deferred && result.counts.batches === 0) seen.deferredNoWrite += 1;
+                if (deferred && result.counts.batches > 0) seen.deferredClaim += 1;
+              } finally {
+                claimed ||= s.claimed;
+              }
+              return s;
+            };
+            try {
+              await interleaver.gate(runId); // the ARM listing itself: no Consul I/O
+              try {
+                return { kind: 'completed', session: await attempt(false) };
+              } catch (error) {
+                if (!(error instanceof ClaimLostError)) throw error;
+                seen.claimLost += 1;
+                return { kind: 'completed', session: await attempt(true) };
+              }
             } catch (error) {
-              if (error instanceof SupersededError) return { kind: 'superseded', claimed: session !== undefined };
+              if (error instanceof SupersededError) return { kind: 'superseded', claimed };
               if (error instanceof Crash && session) return { kind: 'crashed', session };
               throw error;
             } finally {
@@ -176,6 +207,10 @@ test('concurrent reconciles of one scale set converge on the newest committed li
           .map((o, i) => ({ o, run: runs[i] as RunSpec, runId: `run-${i}` }))
           .filter(({ o }) => o.kind !== 'superseded' || o.claimed);
         assert.equal(markerValue.listedAt, Math.max(...claimers.map((c) => listedAt(c.run))), 'the marker holds the newest claiming listing');
+        // A run stops as superseded only for a listing at least as new as its own (never for an older one).
+        outcomes.forEach((o, i) => {
+          if (o.kind !== 'crashed') assert.ok(listedAt(runs[i] as RunSpec) <= markerValue.listedAt, `run-${i} (${o.kind}) is not newer than the marker`);
+        });
         const last = claimers.find((c) => c.runId === markerValue.runId);
         assert.ok(last, 'the marker names a run that claimed');
         assert.notEqual(last.o.kind, 'superseded', 'nobody can supersede the last claimer');
@@ -214,4 +249,6 @@ test('concurrent reconciles of one scale set converge on the newest committed li
     }),
     { numRuns: 100 },
   );
+  // Every path of the protocol was taken, the ones without a claim included.
+  for (const [path, count] of Object.entries(seen)) assert.ok(count > 0, `no run took the path ${path}: ${JSON.stringify(seen)}`);
 });

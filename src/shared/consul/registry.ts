@@ -12,6 +12,18 @@
  *  d) `session.apply` writes in transactions fenced by the marker's claimed index (session.ts);
  *  e) and records the summary on the marker for the status function.
  *
+ * Deferred claim (a run that will write nothing needs no fence): when the marker read in b) shows a
+ * finished run (its summary is the marker's last write: `lastReconcile.runId === runId`), no fence
+ * is valid — every fence is a claim's index and any later marker write kills it — so nothing can
+ * commit to the scale set until someone claims, which moves the marker. The run then reads in c)
+ * without claiming, and `apply` writes the marker with a CAS at the index b) read: the summary
+ * alone (claim and summary in one write) when the plan writes nothing, else the claim before the
+ * first batch. A successful CAS proves the marker did not move since b), so what c) read is still
+ * the truth, exactly as if the claim had come first. A lost CAS (someone claimed after b), perhaps
+ * an older listing) gives ClaimLostError: nothing was written, and the caller begins again with
+ * the claim first (`claimFirst`), so an older listing still cannot win. A nothing-changed sweep
+ * thus writes one marker per scale set instead of two.
+ *
  * Why this is safe: claims succeed in increasing `listedAt` order, and after a claim no older
  * claimer can commit (its fence fails). The last claimer reads after its claim, so it plans from
  * everything committed before it; nothing can commit after it unless a newer claim supersedes it.
@@ -27,7 +39,7 @@ import type { ServiceEndpointSet } from '../endpoints';
 import { InvalidInputError, SupersededError, TransientError } from '../errors';
 import type { OwnedNode } from '../model';
 import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, isOwnedNodeMeta, markerKey, tombstoneKey } from '../ownership';
-import type { KvCleanupReport, KvCleanupRequest, RegistryPort } from '../reconcile/ports';
+import type { BeginReconcileOptions, KvCleanupReport, KvCleanupRequest, RegistryPort } from '../reconcile/ports';
 import { endpointSetFrom } from './endpoint-sets';
 import { cleanupKv } from './kv-cleanup';
 import type { MarkerRecord, MarkerValue } from './marker';
@@ -62,7 +74,7 @@ export interface ConsulRegistryOptions {
   readonly hooks?: ReconcileHooks;
 }
 
-export interface BeginOptions {
+export interface BeginOptions extends BeginReconcileOptions {
   readonly runId?: string;
   /** Replaces the registry's hooks for this reconcile. */
   readonly hooks?: ReconcileHooks;
@@ -112,7 +124,7 @@ export class ConsulRegistry implements RegistryPort {
     };
     const key = markerKey(this.options.kvPrefix, id);
 
-    let claim: { index: number; value: MarkerValue } | undefined;
+    let claim: { index: number; value: MarkerValue; deferred: boolean } | undefined;
     for (let attempt = 1; !claim && attempt <= this.options.maxClaimAttempts; attempt += 1) {
       await step({ kind: 'read-marker', attempt });
       const current = await this.readKv(key, true);
@@ -129,8 +141,12 @@ export class ConsulRegistry implements RegistryPort {
           `reconcile ${runId} of ${id} superseded before it started: run ${previous.runId} already claimed it with a listing from ${iso(previous.listedAt)}, not older than this one from ${iso(listedAt)}`,
         );
       }
-      await step({ kind: 'claim', attempt });
       const value: MarkerValue = { scaleSetId: id, listedAt, runId, claimedAt: this.options.now(), ...(previous?.lastReconcile ? { lastReconcile: previous.lastReconcile } : {}) };
+      if (!begin.claimFirst && current && previous && !fromTheFuture && previous.lastReconcile?.runId === previous.runId) {
+        claim = { index: current.ModifyIndex, value, deferred: true };
+        break;
+      }
+      await step({ kind: 'claim', attempt });
       const res = await this.transport.call({
         method: 'PUT',
         path: '/txn',
@@ -142,7 +158,7 @@ export class ConsulRegistry implements RegistryPort {
       if (res.status === 409) continue; // another reconcile claimed in between: read again and decide again
       const index = answer.Results[0]?.KV?.ModifyIndex;
       if (!index) throw new InvalidInputError(`Consul's answer to the claim of ${id} carries no ModifyIndex`);
-      claim = { index, value };
+      claim = { index, value, deferred: false };
     }
     if (!claim) {
       throw new TransientError(`could not claim ${id} in ${this.options.maxClaimAttempts} attempts: other reconciles kept claiming it`, 'consul');
@@ -157,7 +173,7 @@ export class ConsulRegistry implements RegistryPort {
       runId,
       listedAt,
       markerKey: key,
-      claimIndex: claim.index,
+      claim: claim.deferred ? { kind: 'deferred', markerIndex: claim.index } : { kind: 'claimed', index: claim.index },
       claimed: claim.value,
       kvPrefix: this.options.kvPrefix,
       txnBatchSize: this.options.txnBatchSize,

@@ -1,6 +1,6 @@
 /**
- * One claimed reconcile of one scale set: applies a plan as a series of transactions, each fenced
- * by a KV `check-index` on the scale set's marker at the index our claim produced. When a newer
+ * One reconcile of one scale set: applies a plan as a series of transactions, each fenced by a KV
+ * `check-index` on the scale set's marker at the index our claim produced. When a newer
  * reconcile claims the scale set, our next transaction fails on that first operation and the run
  * stops with SupersededError; what it already committed is whole nodes only (a node's operations
  * never span two transactions) and is visible to the newer run, which read after its own claim.
@@ -8,11 +8,18 @@
  * Any other failure inside a transaction is pinned to the node it belongs to: that node is skipped
  * with a reason (a hand-registered node holding the name, a node changed behind our back, …) and
  * the rest of the batch is retried without it.
+ *
+ * A session may also start unclaimed (registry.ts, "deferred claim"): the marker showed a finished
+ * run, so no fence was valid, and the state was read without claiming. Then a plan that writes
+ * nothing costs one marker write (claim and summary in one CAS at the index read) and a plan that
+ * writes claims at that index before its first batch. Either CAS losing means someone claimed after
+ * our read: ClaimLostError, and the caller begins again with the claim first.
  */
 import { ConfigError, InvalidInputError, SupersededError } from '../errors';
 import type { OwnedNode, PlanSkip, ReconcilePlan } from '../model';
 import { isOwnedNodeMeta } from '../ownership';
 import { SKIP, skip } from '../planner/skip-reasons';
+import { ClaimLostError } from '../reconcile/ports';
 import type { ReconcileSession } from '../reconcile/ports';
 import type { MarkerValue, RecordedScaleSetState, ReconcileSummary } from './marker';
 import { serializeMarker } from './marker';
@@ -72,7 +79,17 @@ export interface ApplyResult {
   readonly skipped: readonly PlanSkip[];
   /** False when a newer reconcile claimed the marker before our summary could be written. */
   readonly summaryWritten: boolean;
+  /** Marker writes of this session: its claim (when not made by beginReconcile) and its summary. */
+  readonly markerWrites: number;
 }
+
+/**
+ * How the session holds the scale set: `claimed` at the index beginReconcile's claim produced, or
+ * `deferred`: not claimed, the state read after the marker showed a finished run at `markerIndex`.
+ */
+export type SessionClaim =
+  | { readonly kind: 'claimed'; readonly index: number }
+  | { readonly kind: 'deferred'; readonly markerIndex: number };
 
 export interface SessionInit {
   readonly transport: ConsulTransport;
@@ -80,7 +97,8 @@ export interface SessionInit {
   readonly runId: string;
   readonly listedAt: number;
   readonly markerKey: string;
-  readonly claimIndex: number;
+  readonly claim: SessionClaim;
+  /** The marker value of our claim (written by beginReconcile, or by apply when deferred). */
   readonly claimed: MarkerValue;
   readonly kvPrefix: string;
   readonly txnBatchSize: number;
@@ -99,8 +117,6 @@ export class ConsulReconcileSession implements ReconcileSession {
   readonly scaleSetId: string;
   readonly runId: string;
   readonly listedAt: number;
-  /** ModifyIndex of the marker after our claim: the fence every transaction checks. */
-  readonly claimIndex: number;
   readonly actual: readonly OwnedNode[];
   /**
    * Node names removed less than the tombstone TTL ago, except those removed before this run's
@@ -110,16 +126,27 @@ export class ConsulReconcileSession implements ReconcileSession {
   readonly liftedTombstones: ReadonlySet<string>;
   private readonly init: SessionInit;
   private applied = false;
+  private fence: number | undefined;
 
   constructor(init: SessionInit) {
     this.init = init;
     this.scaleSetId = init.scaleSetId;
     this.runId = init.runId;
     this.listedAt = init.listedAt;
-    this.claimIndex = init.claimIndex;
+    this.fence = init.claim.kind === 'claimed' ? init.claim.index : undefined;
     this.actual = init.actual;
     this.tombstones = init.tombstones;
     this.liftedTombstones = new Set(init.liftedTombstones.map((t) => t.node));
+  }
+
+  /** ModifyIndex of the marker after our claim (the fence every transaction checks); undefined while unclaimed. */
+  get claimIndex(): number | undefined {
+    return this.fence;
+  }
+
+  /** True once this session holds a claim (or wrote its summary as one): it has set the marker's listing. */
+  get claimed(): boolean {
+    return this.fence !== undefined;
   }
 
   /**
@@ -143,6 +170,18 @@ export class ConsulReconcileSession implements ReconcileSession {
       runId: this.runId,
     });
     const skipped = [...planned.skipped];
+    let markerWrites = 0;
+    if (init.claim.kind === 'deferred') {
+      // Nothing to write: the summary alone, claim and summary in one CAS at the index we read.
+      if (planned.units.length === 0) {
+        const summaryWritten = await this.writeSummary(this.summaryOf({ counts: emptyCounts(planned.unchanged, skipped.length), committedIndex: 0, instanceCount: this.actual.length }, facts), init.claim.markerIndex);
+        if (!summaryWritten) throw this.claimLost();
+        return { committedIndex: 0, changedServices: [], counts: emptyCounts(planned.unchanged, skipped.length), skipped, summaryWritten, markerWrites: 1 };
+      }
+      this.fence = await this.claimAt(init.claim.markerIndex);
+      markerWrites += 1;
+    }
+    const claimIndex = this.fence as number;
     const committed: TxnUnit[] = [];
     let committedIndex = 0;
     let batches = 0;
@@ -151,7 +190,7 @@ export class ConsulReconcileSession implements ReconcileSession {
     for (let attempt = 0; queue.length > 0; attempt += 1) {
       const batch = queue.shift() as TxnUnit[];
       await this.step({ kind: 'batch', index: attempt });
-      const ops: TxnOp[] = [kvOps.checkIndex(init.markerKey, this.claimIndex), ...batch.flatMap((u) => u.ops)];
+      const ops: TxnOp[] = [kvOps.checkIndex(init.markerKey, claimIndex), ...batch.flatMap((u) => u.ops)];
       const res = await init.transport.call({ method: 'PUT', path: '/txn', body: ops, accept: [409] });
       const answer = parseAnswer(wire.txnAnswer, res.body, 'txn');
       if (res.status !== 409) {
@@ -188,39 +227,74 @@ export class ConsulReconcileSession implements ReconcileSession {
     };
     const changedServices = [...new Set(committed.flatMap((u) => u.changedServices))].sort();
     const instanceCount = this.actual.length + committed.reduce((sum, u) => sum + u.nodeDelta, 0);
-    const summaryWritten = await this.writeSummary({
+    const summaryWritten = await this.writeSummary(this.summaryOf({ counts, committedIndex, instanceCount }, facts), claimIndex);
+    markerWrites += 1;
+    return { committedIndex, changedServices, counts, skipped, summaryWritten, markerWrites };
+  }
+
+  private summaryOf(
+    done: { readonly counts: ApplyCounts; readonly committedIndex: number; readonly instanceCount: number },
+    facts: { readonly scaleSetState?: RecordedScaleSetState },
+  ): ReconcileSummary {
+    const { counts } = done;
+    return {
       runId: this.runId,
       listedAt: this.listedAt,
-      finishedAt: init.now(),
+      finishedAt: this.init.now(),
       registered: counts.registered,
       updated: counts.updated,
       deregistered: counts.deregistered,
       skipped: counts.skipped,
       tombstonesWritten: counts.tombstonesWritten,
       tombstonesExpired: counts.tombstonesExpired,
-      instanceCount,
-      committedIndex,
-      batches,
+      instanceCount: done.instanceCount,
+      committedIndex: done.committedIndex,
+      batches: counts.batches,
       ...(facts.scaleSetState ? { scaleSetState: facts.scaleSetState } : {}),
+    };
+  }
+
+  /** The deferred claim: CAS at the index read; losing it means someone claimed after our read. */
+  private async claimAt(markerIndex: number): Promise<number> {
+    await this.step({ kind: 'claim', attempt: 1 });
+    const res = await this.init.transport.call({
+      method: 'PUT',
+      path: '/txn',
+      body: [kvOps.cas(this.init.markerKey, serializeMarker(this.init.claimed), markerIndex)],
+      accept: [409],
     });
-    return { committedIndex, changedServices, counts, skipped, summaryWritten };
+    const answer = parseAnswer(wire.txnAnswer, res.body, 'txn');
+    throwIfDenied(answer);
+    if (res.status === 409) throw this.claimLost();
+    const index = answer.Results[0]?.KV?.ModifyIndex;
+    if (!index) throw new InvalidInputError(`Consul's answer to the claim of ${this.scaleSetId} carries no ModifyIndex`);
+    return index;
+  }
+
+  private claimLost(): ClaimLostError {
+    return new ClaimLostError(`reconcile ${this.runId} of ${this.scaleSetId} read the state without a claim, and another reconcile claimed the scale set before it wrote; begin again with the claim first`);
   }
 
   private async step(step: ReconcileStep): Promise<void> {
     await this.init.hooks.beforeStep?.(step, { scaleSetId: this.scaleSetId, runId: this.runId });
   }
 
-  /** CAS on the marker at our claim: a newer claim keeps its own value (we only lose the summary). */
-  private async writeSummary(summary: ReconcileSummary): Promise<boolean> {
+  /**
+   * CAS on the marker at `index` (our claim, or the index read for a deferred claim): a newer claim
+   * keeps its own value (we only lose the summary).
+   */
+  private async writeSummary(summary: ReconcileSummary, index: number): Promise<boolean> {
     await this.step({ kind: 'summary' });
     const value: MarkerValue = { ...this.init.claimed, lastReconcile: summary };
     const res = await this.init.transport.call({
       method: 'PUT',
       path: '/txn',
-      body: [kvOps.cas(this.init.markerKey, serializeMarker(value), this.claimIndex)],
+      body: [kvOps.cas(this.init.markerKey, serializeMarker(value), index)],
       accept: [409],
     });
-    throwIfDenied(parseAnswer(wire.txnAnswer, res.body, 'txn'));
+    const answer = parseAnswer(wire.txnAnswer, res.body, 'txn');
+    throwIfDenied(answer);
+    if (res.status !== 409 && this.fence === undefined) this.fence = answer.Results[0]?.KV?.ModifyIndex ?? index;
     return res.status !== 409;
   }
 
@@ -242,6 +316,10 @@ export class ConsulReconcileSession implements ReconcileSession {
     }
     return { node: unit.node, reason: `${REGISTRY_SKIP.refused}: ${detail}` };
   }
+}
+
+function emptyCounts(unchanged: number, skipped: number): ApplyCounts {
+  return { registered: 0, updated: 0, deregistered: 0, unchanged, skipped, tombstonesWritten: 0, tombstonesExpired: 0, batches: 0 };
 }
 
 /**

@@ -44,8 +44,28 @@ export interface InventoryPort {
   measureCalls<T>(work: () => Promise<T>): Promise<{ readonly result: T; readonly calls: number }>;
 }
 
+/**
+ * Thrown by `ReconcileSession.apply` of a session that read the state without claiming (its marker
+ * showed a finished run) when another reconcile claimed the scale set before it wrote: nothing was
+ * written; begin again with `{ claimFirst: true }` and plan from that session's state.
+ */
+export class ClaimLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClaimLostError';
+  }
+}
+
+export interface BeginReconcileOptions {
+  /**
+   * Claim before reading the state, whatever the marker shows (default false: when the marker shows
+   * a finished run, the state is read first and a run that writes nothing makes one marker write).
+   */
+  readonly claimFirst?: boolean;
+}
+
 export interface ReconcileSession {
-  /** Our nodes of this scale set, read after the claim. */
+  /** Our nodes of this scale set, read after the claim (or, unclaimed, after a finished run's marker). */
   readonly actual: readonly OwnedNode[];
   /** Node names removed recently that must not be registered again. */
   readonly tombstones: ReadonlySet<string>;
@@ -55,7 +75,8 @@ export interface ReconcileSession {
    */
   readonly liftedTombstones: ReadonlySet<string>;
   /**
-   * Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile.
+   * Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile,
+   * and ClaimLostError (nothing written) when an unclaimed session lost the race to claim.
    * `facts.scaleSetState` (ARM's answer for the scale set in this run) is recorded with the run's
    * summary: the KV cleanup asks ARM only about scale sets whose last reconcile found them gone.
    */
@@ -92,8 +113,11 @@ export interface KvCleanupReport {
 }
 
 export interface RegistryPort {
-  /** Claims the scale set for a reconcile whose ARM listing started at `listedAt`; throws SupersededError. */
-  beginReconcile(scaleSetId: string, listedAt: number): Promise<ReconcileSession>;
+  /**
+   * Begins a reconcile whose ARM listing started at `listedAt`: claims the scale set (or defers the
+   * claim, see BeginReconcileOptions) and reads our state of it; throws SupersededError.
+   */
+  beginReconcile(scaleSetId: string, listedAt: number, options?: BeginReconcileOptions): Promise<ReconcileSession>;
   /** The scale set (normalised ID) of our node for this VM, or null: ARM cannot say once a Flexible VM is deleted. */
   scaleSetOfInstance(vmResourceId: string): Promise<string | null>;
   /**

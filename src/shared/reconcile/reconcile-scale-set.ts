@@ -1,7 +1,8 @@
 /**
  * One level-triggered reconcile of one scale set: ARM is listed first, then the scale set is
- * claimed in Consul, the pure planner decides, the registry applies, and changed services are
- * pushed to the relays. Idempotent: running it twice in a row changes nothing the second time.
+ * claimed in Consul (or, when its last run finished, read first and claimed only by the write:
+ * consul/registry.ts, "deferred claim"), the pure planner decides, the registry applies, and
+ * changed services are pushed to the relays. Idempotent: running it twice in a row changes nothing the second time.
  *
  * One 404 is not proof (principle 4; issue 9, D1). ARM answers 404 for a scale set that exists for
  * a moment during replication and region failover, and so can any proxy; taken at its word, that
@@ -21,7 +22,8 @@ import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRe
 import type { EndpointPublisher, RelayPushResult } from '../endpoints';
 import { planReconcile } from '../planner/plan';
 import { SKIP, skipCode } from '../planner/skip-reasons';
-import type { InventoryPort, RegistryPort, ScaleSetLookup } from './ports';
+import { ClaimLostError } from './ports';
+import type { InventoryPort, ReconcileSession, RegistryPort, ScaleSetLookup } from './ports';
 
 export interface ReconcileDeps {
   readonly inventory: InventoryPort;
@@ -124,19 +126,75 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     });
   }
 
-  let session;
+  const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
+  // A session that read without claiming (the marker showed a finished run) and then lost the race
+  // to claim wrote nothing: begin again, claim first, and plan from what that session reads.
+  let attempt: Attempt;
   try {
-    session = await deps.registry.beginReconcile(ref.id, listedAt);
+    attempt = await claimPlanApply(deps, ref, lookup.state, scaleSet, listing, listedAt, false);
   } catch (error) {
-    if (error instanceof SupersededError) return finish({ outcome: 'superseded', detail: error.message });
+    if (!(error instanceof ClaimLostError)) throw error;
+    attempt = await claimPlanApply(deps, ref, lookup.state, scaleSet, listing, listedAt, true);
+  }
+  if (attempt.kind === 'superseded') return finish({ ...attempt.counts, outcome: 'superseded', detail: attempt.detail });
+  const { plan, counts, applied } = attempt;
+
+  let pushes: readonly RelayPushResult[] = [];
+  if (applied.changedServices.length > 0) {
+    try {
+      const sets = await deps.registry.serviceEndpoints(applied.changedServices);
+      pushes = await deps.publisher.publish(sets, `reconcile ${ref.id} (${source})`);
+    } catch (error) {
+      // The commit stands; relays converge through their own Consul watch.
+      pushes = [{ target: '*', ok: false, error: `reading endpoints for push failed: ${errorMessage(error)}` }];
+    }
+  }
+  return finish({
+    ...counts,
+    outcome: plan.actions.length > 0 ? 'applied' : 'unchanged',
+    committedIndex: applied.committedIndex,
+    changedServices: applied.changedServices,
+    pushes,
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+type Attempt =
+  | { readonly kind: 'superseded'; readonly detail: string; readonly counts?: PlanCounts }
+  | { readonly kind: 'applied'; readonly plan: ReconcilePlan; readonly counts: PlanCounts; readonly applied: Awaited<ReturnType<ReconcileSession['apply']>> };
+
+interface PlanCounts {
+  readonly registered: number;
+  readonly updated: number;
+  readonly deregistered: number;
+  readonly skipped: readonly PlanSkip[];
+  readonly instances: number;
+}
+
+/** Begins (claiming first or not), plans from what the session read, and applies. */
+async function claimPlanApply(
+  deps: ReconcileDeps,
+  ref: ScaleSetRef,
+  scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found',
+  scaleSet: MeshScaleSet | undefined,
+  listing: InstanceListing & { readonly status: 'complete' },
+  listedAt: number,
+  claimFirst: boolean,
+): Promise<Attempt> {
+  let session: ReconcileSession;
+  try {
+    session = await deps.registry.beginReconcile(ref.id, listedAt, claimFirst ? { claimFirst } : undefined);
+  } catch (error) {
+    if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message };
     throw error;
   }
-
-  const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
   const planFor = (checked: { readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }, tombstones: ReadonlySet<string>): ReconcilePlan =>
     planReconcile({
       scaleSetId: ref.id,
-      scaleSetState: lookup.state,
+      scaleSetState,
       scaleSet,
       listing,
       actual: session.actual,
@@ -178,31 +236,10 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   // (one KV write), which the status function shows.
   let applied;
   try {
-    applied = await session.apply(plan, { scaleSetState: lookup.state });
+    applied = await session.apply(plan, { scaleSetState });
   } catch (error) {
-    if (error instanceof SupersededError) return finish({ ...counts, outcome: 'superseded', detail: error.message });
+    if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message, counts };
     throw error;
   }
-
-  let pushes: readonly RelayPushResult[] = [];
-  if (applied.changedServices.length > 0) {
-    try {
-      const sets = await deps.registry.serviceEndpoints(applied.changedServices);
-      pushes = await deps.publisher.publish(sets, `reconcile ${ref.id} (${source})`);
-    } catch (error) {
-      // The commit stands; relays converge through their own Consul watch.
-      pushes = [{ target: '*', ok: false, error: `reading endpoints for push failed: ${errorMessage(error)}` }];
-    }
-  }
-  return finish({
-    ...counts,
-    outcome: plan.actions.length > 0 ? 'applied' : 'unchanged',
-    committedIndex: applied.committedIndex,
-    changedServices: applied.changedServices,
-    pushes,
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  return { kind: 'applied', plan, counts, applied };
 }
