@@ -119,6 +119,31 @@ describe('ARM emulator: reads', () => {
     assert.deepEqual([invalid.status, (errorOf(invalid.body) as { code: string }).code], [400, 'InvalidSkipToken']);
   });
 
+  test('a listing read again after the world changed serves the change (pages of one listing share one sort until then)', async (t) => {
+    const { arm } = await startArmFixture(t, { pageSize: 2 });
+    const flex = arm.world.createScaleSet(scaleSetInput({ name: 'flex', orchestrationMode: 'Flexible', capacity: 3 }));
+    const listAll = async (): Promise<string[]> => {
+      const names: string[] = [];
+      let next: string | undefined = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-mesh/providers/Microsoft.Network/networkInterfaces`;
+      while (next !== undefined) {
+        const body = (await armRequest(arm, 'GET', next)).body as { value: Array<{ name: string }>; nextLink?: string };
+        names.push(...body.value.map((v) => v.name));
+        next = body.nextLink;
+      }
+      return names;
+    };
+    const nicNames = () => arm.world.listInstances(flex.id).flatMap((i) => i.nics.map((n) => n.name)).sort();
+    assert.deepEqual([...(await listAll())].sort(), nicNames());
+    arm.world.scale(flex.id, 5);
+    assert.equal(nicNames().length, 5);
+    assert.deepEqual([...(await listAll())].sort(), nicNames());
+    const [gone] = arm.world.listInstances(flex.id);
+    arm.world.deleteVm(flex.id, gone!.instanceId);
+    await arm.world.settled();
+    assert.deepEqual([...(await listAll())].sort(), nicNames());
+    assert.equal(nicNames().length, 4);
+  });
+
   test('a page boundary is stable when items disappear between pages', async (t) => {
     const { arm } = await startArmFixture(t, { pageSize: 2 });
     const ss = arm.world.createScaleSet(scaleSetInput({ name: 'web', capacity: 5 }));

@@ -25,7 +25,7 @@ function decodeToken(token: string): string | undefined {
   }
 }
 
-interface Keyed<T> {
+export interface Keyed<T> {
   readonly key: string;
   readonly item: T;
 }
@@ -50,11 +50,20 @@ function inOrder<T>(entries: readonly Keyed<T>[]): boolean {
   return true;
 }
 
-/** Returns one page of `items` (sorted by `keyOf`) and the nextLink to the rest, if any. */
-export function page<T>(items: readonly T[], keyOf: (item: T) => string, request: PageRequest): { value: T[]; nextLink?: string } | { invalidToken: string } {
-  // Each key computed once; sorted only when the items do not already come in key order.
+/** The items with their keys, in key order (stable): each key computed once, sorted only when needed. */
+export function sortByKey<T>(items: readonly T[], keyOf: (item: T) => string): Keyed<T>[] {
   const sorted = items.map((item) => ({ key: keyOf(item), item }));
   if (!inOrder(sorted)) sorted.sort(byKey);
+  return sorted;
+}
+
+/** Returns one page of `items` (sorted by `keyOf`) and the nextLink to the rest, if any. */
+export function page<T>(items: readonly T[], keyOf: (item: T) => string, request: PageRequest): { value: T[]; nextLink?: string } | { invalidToken: string } {
+  return pageOfSorted(sortByKey(items, keyOf), request);
+}
+
+/** One page of entries already in key order (see `sortByKey`). */
+export function pageOfSorted<T>(sorted: readonly Keyed<T>[], request: PageRequest): { value: T[]; nextLink?: string } | { invalidToken: string } {
   const token = request.query.get('$skiptoken');
   let start = 0;
   if (token !== null) {

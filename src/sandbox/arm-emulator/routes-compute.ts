@@ -97,7 +97,7 @@ function listFlexibleVms(ctx: RouteContext, resourceGroup?: string): Reply {
     // ARM: "'instanceView' … can only be specified if a valid $filter option is specified".
     throw new ArmEmulatorError(400, 'InvalidParameter', "The $expand option 'instanceView' can only be specified together with a valid $filter option.");
   }
-  const vms = ctx.world.viewFlexibleVms(param(ctx, 'sub'), resourceGroup).filter((vm) => filterId === undefined || vm.scaleSetId.toLowerCase() === filterId);
+  const vms = () => ctx.world.viewFlexibleVms(param(ctx, 'sub'), resourceGroup).filter((vm) => filterId === undefined || vm.scaleSetId.toLowerCase() === filterId);
   const scaleSets = new Map<string, EmulatedScaleSet | undefined>(); // each read once per request
   return paged(ctx, vms, (vm) => vm.id.toLowerCase(), (vm) => {
     if (!scaleSets.has(vm.scaleSetId)) scaleSets.set(vm.scaleSetId, ctx.world.getScaleSet(vm.scaleSetId));

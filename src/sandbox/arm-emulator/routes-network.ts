@@ -69,11 +69,11 @@ export const networkRoutes: readonly Route[] = [
   }),
   route('nic.listAll', 'GET', `${SUB}/providers/Microsoft.Network/networkInterfaces`, (ctx) => {
     requireScope(ctx);
-    return paged(ctx, nicsOf(ctx.world.viewFlexibleVms(param(ctx, 'sub'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
+    return paged(ctx, () => nicsOf(ctx.world.viewFlexibleVms(param(ctx, 'sub'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
   }),
   route('nic.list', 'GET', `${RG}/providers/Microsoft.Network/networkInterfaces`, (ctx) => {
     requireScope(ctx);
-    return paged(ctx, nicsOf(ctx.world.viewFlexibleVms(param(ctx, 'sub'), param(ctx, 'rg'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
+    return paged(ctx, () => nicsOf(ctx.world.viewFlexibleVms(param(ctx, 'sub'), param(ctx, 'rg'))), ({ nic }) => nic.id.toLowerCase(), render(ctx));
   }),
   route('nic.get', 'GET', `${RG}/providers/Microsoft.Network/networkInterfaces/{nic}`, (ctx) => {
     requireScope(ctx);

@@ -77,6 +77,7 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
   private readonly flexibleVmsById = new Map<string, InstanceState>();
   private readonly flexibleVmsByNicId = new Map<string, InstanceState>();
   private ordinal = 0;
+  private changes = 0;
 
   constructor(options: WorldOptions = {}) {
     super();
@@ -86,6 +87,11 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
       drainMs: positiveInt(options.lifecycle?.drainMs, 0, 'lifecycle.drainMs'),
     };
     this.defaultLocation = options.defaultLocation ?? 'westeurope';
+  }
+
+  /** Grows with every change of the world (instances, scale sets): what was read at one version holds until the next. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Every operation recorded so far, oldest first. */
@@ -442,6 +448,7 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
   }
 
   private changed(change: WorldChange): void {
+    this.changes += 1;
     this.emit('change', freeze(change));
   }
 
