@@ -12,7 +12,8 @@
  *   (b) first sweep: a fresh runtime and an empty Consul, 10,000 new instances.
  *
  * Times are medians of RUNS runs (env BENCH_RUNS, default 5). BENCH_SETS / BENCH_PER_SET shrink the
- * world; BENCH_PROFILE=dir writes .cpuprofile files of this process and of the world.
+ * world; BENCH_PROFILE=dir writes .cpuprofile files of this process and of the world;
+ * BENCH_CONCURRENCY overrides the sweep's concurrency (a what-if, not what the timer does).
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ const SPEC: WorldSpec = {
   pageSize: Number(process.env.BENCH_PAGE_SIZE ?? 100),
 };
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** What-if knob: scale sets reconciled at once by the sweep (default: the app's own, 4). */
+const CONCURRENCY = process.env.BENCH_CONCURRENCY === undefined ? undefined : Number(process.env.BENCH_CONCURRENCY);
 
 type Ask = <T extends WorldRequest['kind']>(kind: T, extra?: Omit<Extract<WorldRequest, { kind: T }>, 'id' | 'kind'>) => Promise<Extract<WorldReply, { ok: true }>>;
 
@@ -96,7 +99,7 @@ async function measuredSweep(runtime: AppRuntime, ask: Ask, profileAs?: string):
   }
   const wall = performance.now();
   const cpu = process.cpuUsage();
-  const sweep = await runtime.reconciler.reconcileAll('bench');
+  const sweep = await runtime.reconciler.reconcileAll('bench', CONCURRENCY === undefined ? {} : { concurrency: CONCURRENCY });
   const used = process.cpuUsage(cpu);
   const wallMs = performance.now() - wall;
   if (session && profileAs && PROFILE_DIR) {
@@ -145,7 +148,7 @@ async function main(): Promise<void> {
       return r;
     };
     const instances = SPEC.sets * SPEC.perSet;
-    console.log(`world: ${SPEC.sets} scale sets × ${SPEC.perSet} (${Math.ceil(SPEC.sets / 2)} Uniform, ${Math.floor(SPEC.sets / 2)} Flexible), one resource group, ARM pages of ${SPEC.pageSize}; ${RUNS} runs each`);
+    console.log(`world: ${SPEC.sets} scale sets × ${SPEC.perSet} (${Math.ceil(SPEC.sets / 2)} Uniform, ${Math.floor(SPEC.sets / 2)} Flexible), one resource group, ARM pages of ${SPEC.pageSize}; ${RUNS} runs each${CONCURRENCY === undefined ? '' : `; sweep concurrency ${CONCURRENCY}`}`);
 
     // (b) First sweep: a fresh runtime (a new worker) and an empty Consul every run.
     const first: Sample[] = [];
