@@ -4,8 +4,8 @@
  * gRPC client to one service (listener, route, cluster, endpoints) and ACK every response.
  *
  * Lean on purpose so the clients are not what is measured: a response is decoded only as far as
- * its envelope (version, type URL, nonce — protobufjs, the resources stay bytes) and an ACK is
- * encoded from that. Each worker reports its CPU time on request, so a bench can say whether the
+ * its envelope (version, type URL, nonce; by hand, the resources are skipped) and the ACK is
+ * encoded by hand from that (the first requests, with the node, by protobufjs). Each worker reports its CPU time on request, so a bench can say whether the
  * clients were the bottleneck.
  *
  *   parent: const fleet = await ClientFleet.start(address, { streams, perConnection, workers })
@@ -138,9 +138,70 @@ interface ResponseEnvelope {
   nonce: string;
 }
 
+/** Reads a base-128 varint at `at`; returns [value, next offset]. */
+function varint(buffer: Buffer, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = buffer[at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return [value, at];
+    shift += 7;
+  }
+}
+
+/**
+ * DiscoveryResponse's version_info (1), type_url (4) and nonce (5), skipping the resources: the
+ * clients must cost little next to the server they load (protobufjs decoded every Any too).
+ */
+function decodeEnvelope(buffer: Buffer): ResponseEnvelope {
+  const out: ResponseEnvelope = { version_info: '', type_url: '', nonce: '' };
+  let at = 0;
+  while (at < buffer.length) {
+    let tag: number;
+    [tag, at] = varint(buffer, at);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === 0) {
+      [, at] = varint(buffer, at);
+      continue;
+    }
+    if (wire !== 2) throw new Error(`unexpected wire type ${wire} in a DiscoveryResponse`);
+    let length: number;
+    [length, at] = varint(buffer, at);
+    if (field === 1) out.version_info = buffer.toString('utf8', at, at + length);
+    else if (field === 4) out.type_url = buffer.toString('utf8', at, at + length);
+    else if (field === 5) out.nonce = buffer.toString('utf8', at, at + length);
+    at += length;
+  }
+  return out;
+}
+
+function lengthDelimited(field: number, text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const header: number[] = [(field << 3) | 2];
+  for (let n = bytes.length; ; n = Math.floor(n / 128)) {
+    if (n < 0x80) {
+      header.push(n);
+      break;
+    }
+    header.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from(header), bytes]);
+}
+
+/** The ACK: DiscoveryRequest version_info (1), resource_names (3), type_url (4), response_nonce (5). */
+function encodeAck(reply: ResponseEnvelope, names: readonly string[]): Buffer {
+  return Buffer.concat([
+    lengthDelimited(1, reply.version_info),
+    ...names.map((name) => lengthDelimited(3, name)),
+    lengthDelimited(4, reply.type_url),
+    lengthDelimited(5, reply.nonce),
+  ]);
+}
+
 function runWorker(plan: WorkerPlan): void {
   const requestType: Type = envoyType('envoy.service.discovery.v3.DiscoveryRequest');
-  const responseType: Type = envoyType('envoy.service.discovery.v3.DiscoveryResponse');
   const encode = (value: Record<string, unknown>): Buffer => Buffer.from(requestType.encode(requestType.fromObject(value)).finish());
   const kindOf = new Map(RESOURCE_KINDS.map((kind) => [TYPE_URLS[kind], kind]));
   const clients: grpc.Client[] = [];
@@ -157,8 +218,8 @@ function runWorker(plan: WorkerPlan): void {
     let gotEndpoints = false;
     const index = plan.first + i;
     call.on('data', (buffer: Buffer) => {
-      const reply = responseType.decode(buffer) as unknown as ResponseEnvelope;
-      call.write(encode({ version_info: reply.version_info, type_url: reply.type_url, resource_names: plan.names, response_nonce: reply.nonce }));
+      const reply = decodeEnvelope(buffer);
+      call.write(encodeAck(reply, plan.names));
       if (plan.report && kindOf.get(reply.type_url) === 'endpoint') {
         process.send!({ type: 'endpoints', stream: index, version: reply.version_info, at: performance.timeOrigin + performance.now() } satisfies FromWorker);
       }
