@@ -26,3 +26,13 @@ export {
   type WebhookRequest,
   type WebhookResponse,
 } from './webhook';
+export {
+  AZURE_REDELIVERY,
+  deliverUntilAccepted,
+  EVENT_GRID_RETRY_DELAYS_MS,
+  NON_RETRYABLE_STATUSES,
+  retryDelayMs,
+  SANDBOX_REDELIVERY,
+  type RedeliveryOutcome,
+  type RedeliveryPolicy,
+} from './redelivery';
