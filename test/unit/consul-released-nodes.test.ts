@@ -50,7 +50,7 @@ describe('registering over a released node', () => {
 
 describe('reading a node with entries that are not ours', () => {
   const record = { Node: vm.node, Address: vm.address, Meta: { ...vm.nodeMeta, 'owner-team': 'payments' }, ModifyIndex: 7 };
-  const service = (id: string, tags: string[]) => ({ Node: vm.node, ServiceID: id, ServiceName: id, ServiceTags: tags, ServiceAddress: '', ServicePort: 1, ServiceMeta: {} });
+  const service = (id: string, tags: string[]) => ({ Node: vm.node, ServiceID: id, ServiceName: id, ServiceTags: tags, ServiceAddress: '', ServicePort: 1, ServiceMeta: {}, NodeMeta: {} });
   const check = (id: string, serviceId = '') => ({ Node: vm.node, CheckID: id, Status: 'passing', Output: '', ServiceID: serviceId });
 
   test('only our tag, our node checks and our meta keys are ours; the rest is recorded as foreign', () => {

@@ -58,7 +58,25 @@ export interface OwnedState {
   readonly owned: OwnedNode[];
   /** Only for a scoped read (one scale set); empty otherwise. */
   readonly released: ReleasedNode[];
+  /**
+   * What a scoped read saw beyond our entries, for the endpoint sets a push carries
+   * (pushed-sets.ts): checks on our nodes that are not ours (consul-esm's, someone else's), and the
+   * names of our services whose endpoint set the read cannot vouch for alone (instances of other
+   * scale sets, a service address someone set, a node without our Azure check). Empty for an
+   * unscoped read.
+   */
+  readonly seen: SeenBeyondOurs;
 }
+
+export interface SeenBeyondOurs {
+  /** node → checks on it that are not our Azure or maintenance check (node-level and per service). */
+  readonly otherChecks: ReadonlyMap<string, readonly wire.HealthCheck[]>;
+  readonly unvouchedServices: ReadonlySet<string>;
+  /** Service names read on all our nodes: only for these does the read know who else carries them. */
+  readonly checkedServices: ReadonlySet<string>;
+}
+
+export const NOTHING_SEEN: SeenBeyondOurs = { otherChecks: new Map(), unvouchedServices: new Set(), checkedServices: new Set() };
 
 export async function readOwnedNodes(transport: ConsulTransport, scope: OwnedScope): Promise<OwnedNode[]> {
   return (await readOwnedState(transport, scope)).owned;
@@ -81,15 +99,24 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
   const records = parseAnswer(wire.catalogNodes, nodesRes.body, 'catalog nodes');
   const nodes = records.filter((n) => isOurs(n.Meta, scope.scaleSetId));
   const released = scope.scaleSetId ? records.filter((n) => isReleased(n.Meta, scope.scaleSetId as string)).map(toReleasedNode) : [];
-  if (nodes.length === 0) return { owned: [], released };
+  if (nodes.length === 0) return { owned: [], released, seen: NOTHING_SEEN };
   const filter = ownedNodeMetaFilter(scope.scaleSetId);
 
   const servicesRes = await transport.call({ method: 'GET', path: '/catalog/services', query: { 'node-meta': filter, ...consistency } });
   const names = Object.keys(parseAnswer(wire.catalogServices, servicesRes.body, 'catalog services')).sort();
+  // Per name on all our nodes (not only this scale set's): the same requests then also tell which
+  // services other scale sets carry too, whose endpoint set this run cannot compute alone.
+  const serviceFilter = scope.scaleSetId ? ownedNodeMetaFilter() : filter;
+  const unvouched = new Set<string>();
   const instanceLists = await Promise.all(
     names.map(async (name) => {
-      const res = await transport.call({ method: 'GET', path: `/catalog/service/${encodePath(name)}`, query: { 'node-meta': filter, ...consistency } });
-      return parseAnswer(wire.catalogServiceNodes, res.body, `catalog service ${name}`);
+      const res = await transport.call({ method: 'GET', path: `/catalog/service/${encodePath(name)}`, query: { 'node-meta': serviceFilter, ...consistency } });
+      const all = parseAnswer(wire.catalogServiceNodes, res.body, `catalog service ${name}`);
+      if (!scope.scaleSetId) return all;
+      const here = all.filter((s) => s.NodeMeta[NODE_META.scaleSetId] === scope.scaleSetId);
+      const ours = (s: wire.CatalogServiceNode): boolean => s.ServiceTags.includes(SERVICE_TAG);
+      if (all.some((s) => ours(s) && s.NodeMeta[NODE_META.scaleSetId] !== scope.scaleSetId) || here.some((s) => ours(s) && s.ServiceAddress !== '')) unvouched.add(name);
+      return here;
     }),
   );
   const checksRes = await transport.call({ method: 'GET', path: '/health/state/any', query: { 'node-meta': filter, ...consistency } });
@@ -100,7 +127,15 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
   const owned = nodes
     .map((n) => toOwnedNode(n, servicesByNode.get(n.Node) ?? [], checksByNode.get(n.Node) ?? []))
     .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-  return { owned, released };
+  if (!scope.scaleSetId) return { owned, released, seen: NOTHING_SEEN };
+  const otherChecks = new Map<string, wire.HealthCheck[]>();
+  for (const n of nodes) {
+    const held = checksByNode.get(n.Node) ?? [];
+    const other = held.filter((c) => !(c.ServiceID === '' && OUR_NODE_CHECKS.has(c.CheckID)));
+    if (other.length > 0) otherChecks.set(n.Node, other);
+    if (!held.some((c) => c.ServiceID === '' && c.CheckID === AZURE_CHECK_ID)) for (const s of servicesByNode.get(n.Node) ?? []) unvouched.add(s.ServiceName);
+  }
+  return { owned, released, seen: { otherChecks, unvouchedServices: unvouched, checkedServices: new Set(names) } };
 }
 
 const OUR_NODE_META_KEYS: ReadonlySet<string> = new Set(Object.values(NODE_META));

@@ -101,6 +101,8 @@ export interface TxnUnit {
   readonly tombstonesExpired: number;
   /** Node count after/before: +1 register, -1 deregister, 0 otherwise. */
   readonly nodeDelta: number;
+  /** What the node is once the unit commits (register, update). */
+  readonly desired?: DesiredNode;
 }
 
 export interface PlannedUnits {
@@ -212,6 +214,7 @@ function registerUnit(desired: DesiredNode, ctx: UnitContext, expired: ExpiredTo
     tombstoneWritten: false,
     tombstonesExpired: expired ? 1 : 0,
     nodeDelta: 1,
+    desired,
   };
 }
 
@@ -249,7 +252,7 @@ function updateUnit(desired: DesiredNode, actual: OwnedNode, ctx: UnitContext): 
   if (nodeChanged || checkChanged || drainChanged) {
     for (const s of [...desired.services, ...actual.services]) changedNames.add(s.name);
   }
-  return { node, kind: 'update', ops, changedServices: [...changedNames], tombstoneWritten: false, tombstonesExpired: 0, nodeDelta: 0 };
+  return { node, kind: 'update', ops, changedServices: [...changedNames], tombstoneWritten: false, tombstonesExpired: 0, nodeDelta: 0, desired };
 }
 
 function deregisterUnit(actual: OwnedNode, gone: boolean, ctx: UnitContext): TxnUnit {

@@ -165,7 +165,7 @@ export class ConsulRegistry implements RegistryPort {
     }
 
     await step({ kind: 'read-actual' });
-    const { owned: actual, released } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
+    const { owned: actual, released, seen } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
     const { live, expired, lifted } = await this.readTombstones(id, listedAt);
     return new ConsulReconcileSession({
       transport: this.transport,
@@ -181,6 +181,7 @@ export class ConsulRegistry implements RegistryPort {
       hooks,
       actual,
       released,
+      seen,
       tombstones: live,
       expiredTombstones: expired,
       liftedTombstones: lifted,

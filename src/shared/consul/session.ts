@@ -16,14 +16,17 @@
  * our read: ClaimLostError, and the caller begins again with the claim first.
  */
 import { ConfigError, InvalidInputError, SupersededError } from '../errors';
-import type { OwnedNode, PlanSkip, ReconcilePlan } from '../model';
+import type { DesiredNode, OwnedNode, PlanSkip, ReconcilePlan } from '../model';
 import { isOwnedNodeMeta } from '../ownership';
 import { SKIP, skip } from '../planner/skip-reasons';
 import { ClaimLostError } from '../reconcile/ports';
 import type { ReconcileSession } from '../reconcile/ports';
 import type { MarkerValue, RecordedScaleSetState, ReconcileSummary } from './marker';
 import { serializeMarker } from './marker';
-import type { ReleasedNode } from './owned-reader';
+import { NOTHING_SEEN } from './owned-reader';
+import type { ReleasedNode, SeenBeyondOurs } from './owned-reader';
+import { pushedSets } from './pushed-sets';
+import type { PushedSets } from './pushed-sets';
 import type { ExpiredTombstone, TxnUnit } from './plan-units';
 import { planUnits } from './plan-units';
 import type { ConsulTransport } from './transport';
@@ -81,6 +84,11 @@ export interface ApplyResult {
   readonly summaryWritten: boolean;
   /** Marker writes of this session: its claim (when not made by beginReconcile) and its summary. */
   readonly markerWrites: number;
+  /**
+   * The changed services' endpoint sets as Consul holds them after the commit, computed without a
+   * read where this run can vouch for them (pushed-sets.ts); `toRead` names the others.
+   */
+  readonly pushed: PushedSets;
 }
 
 /**
@@ -111,6 +119,8 @@ export interface SessionInit {
   readonly liftedTombstones: readonly ExpiredTombstone[];
   /** Nodes of this scale set we released; a registration of the same instance takes them back. */
   readonly released?: readonly ReleasedNode[];
+  /** What the read saw beyond our entries (owned-reader.ts); nothing when absent. */
+  readonly seen?: SeenBeyondOurs;
 }
 
 export class ConsulReconcileSession implements ReconcileSession {
@@ -176,13 +186,15 @@ export class ConsulReconcileSession implements ReconcileSession {
       if (planned.units.length === 0) {
         const summaryWritten = await this.writeSummary(this.summaryOf({ counts: emptyCounts(planned.unchanged, skipped.length), committedIndex: 0, instanceCount: this.actual.length }, facts), init.claim.markerIndex);
         if (!summaryWritten) throw this.claimLost();
-        return { committedIndex: 0, changedServices: [], counts: emptyCounts(planned.unchanged, skipped.length), skipped, summaryWritten, markerWrites: 1 };
+        return { committedIndex: 0, changedServices: [], counts: emptyCounts(planned.unchanged, skipped.length), skipped, summaryWritten, markerWrites: 1, pushed: { sets: [], toRead: [] } };
       }
       this.fence = await this.claimAt(init.claim.markerIndex);
       markerWrites += 1;
     }
     const claimIndex = this.fence as number;
     const committed: TxnUnit[] = [];
+    /** The index each committed unit's transaction reported (its marker check's, for pure deletions). */
+    const unitIndexes = new Map<TxnUnit, number>();
     let committedIndex = 0;
     let batches = 0;
     const queue = packBatches(planned.units, init.txnBatchSize - 1, init.txnBatchSize);
@@ -196,7 +208,10 @@ export class ConsulReconcileSession implements ReconcileSession {
       if (res.status !== 409) {
         batches += 1;
         committed.push(...batch);
-        for (const r of answer.Results) committedIndex = Math.max(committedIndex, r.KV?.ModifyIndex ?? 0, r.Node?.ModifyIndex ?? 0, r.Service?.ModifyIndex ?? 0, r.Check?.ModifyIndex ?? 0);
+        let batchIndex = 0;
+        for (const r of answer.Results) batchIndex = Math.max(batchIndex, r.KV?.ModifyIndex ?? 0, r.Node?.ModifyIndex ?? 0, r.Service?.ModifyIndex ?? 0, r.Check?.ModifyIndex ?? 0);
+        for (const unit of batch) unitIndexes.set(unit, batchIndex);
+        committedIndex = Math.max(committedIndex, batchIndex);
         continue;
       }
       if (answer.Errors.some((e) => e.OpIndex === 0)) {
@@ -229,7 +244,25 @@ export class ConsulReconcileSession implements ReconcileSession {
     const instanceCount = this.actual.length + committed.reduce((sum, u) => sum + u.nodeDelta, 0);
     const summaryWritten = await this.writeSummary(this.summaryOf({ counts, committedIndex, instanceCount }, facts), claimIndex);
     markerWrites += 1;
-    return { committedIndex, changedServices, counts, skipped, summaryWritten, markerWrites };
+    return { committedIndex, changedServices, counts, skipped, summaryWritten, markerWrites, pushed: this.pushedAfter(committed, unitIndexes, skipped, changedServices) };
+  }
+
+  /** Our nodes after the commit (what we read, changed by what committed), as endpoint sets. */
+  private pushedAfter(committed: readonly TxnUnit[], unitIndexes: ReadonlyMap<TxnUnit, number>, skipped: readonly PlanSkip[], changedServices: readonly string[]): PushedSets {
+    if (changedServices.length === 0) return { sets: [], toRead: [] };
+    const nodes = new Map<string, DesiredNode>(this.actual.map((n) => [n.node, n]));
+    const released = new Set((this.init.released ?? []).map((n) => n.node));
+    const unsure = new Set(skipped.map((s) => s.node));
+    // A service's index is that of the last transaction that changed it, as Consul's own answer
+    // for the service reports it (the relay confirms a push with that answer).
+    const serviceIndexes = new Map<string, number>();
+    for (const unit of committed) {
+      for (const name of unit.changedServices) serviceIndexes.set(name, Math.max(serviceIndexes.get(name) ?? 0, unitIndexes.get(unit) ?? 0));
+      if (unit.kind === 'deregister') nodes.delete(unit.node);
+      else if (unit.desired) nodes.set(unit.node, unit.desired);
+      if (unit.kind === 'register' && released.has(unit.node)) unsure.add(unit.node);
+    }
+    return pushedSets(changedServices, { nodes, seen: this.init.seen ?? NOTHING_SEEN, unsure, serviceIndexes });
   }
 
   private summaryOf(

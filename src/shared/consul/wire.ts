@@ -39,6 +39,7 @@ export const catalogServiceNode = z.object({
   ServiceAddress: optionalString,
   ServicePort: z.number().int(),
   ServiceMeta: stringMap,
+  NodeMeta: stringMap,
 });
 export type CatalogServiceNode = z.infer<typeof catalogServiceNode>;
 export const catalogServiceNodes = z.array(catalogServiceNode);

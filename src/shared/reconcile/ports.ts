@@ -83,7 +83,16 @@ export interface ReconcileSession {
   apply(
     plan: ReconcilePlan,
     facts?: { readonly scaleSetState?: 'in-mesh' | 'left-mesh' | 'not-found' },
-  ): Promise<{ readonly committedIndex: number; readonly changedServices: readonly string[] }>;
+  ): Promise<{
+    readonly committedIndex: number;
+    readonly changedServices: readonly string[];
+    /**
+     * The changed services' endpoint sets after the commit, as the relays are pushed them: `sets`
+     * computed without reading Consul again, `toRead` the services to read (`serviceEndpoints`)
+     * because this run cannot vouch for their whole set. Absent: read them all.
+     */
+    readonly pushed?: { readonly sets: readonly ServiceEndpointSet[]; readonly toRead: readonly string[] };
+  }>;
 }
 
 /** What the timer's sweep tells the registry when it cleans up the registry's own KV keys. */

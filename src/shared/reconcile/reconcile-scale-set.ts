@@ -19,6 +19,7 @@
  */
 import { SupersededError, errorMessage } from '../errors';
 import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRef } from '../model';
+import { noRelayPublisher } from '../endpoints';
 import type { EndpointPublisher, RelayPushResult } from '../endpoints';
 import { planReconcile } from '../planner/plan';
 import { SKIP, skipCode } from '../planner/skip-reasons';
@@ -139,10 +140,15 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   if (attempt.kind === 'superseded') return finish({ ...attempt.counts, outcome: 'superseded', detail: attempt.detail });
   const { plan, counts, applied } = attempt;
 
+  // The push is the relays' fast path: none when no relay is configured, and built from what this
+  // run read and committed (no read behind the relays' own watch) wherever the run can vouch for the
+  // whole endpoint set; only the other services are read.
   let pushes: readonly RelayPushResult[] = [];
-  if (applied.changedServices.length > 0) {
+  if (applied.changedServices.length > 0 && deps.publisher !== noRelayPublisher) {
     try {
-      const sets = await deps.registry.serviceEndpoints(applied.changedServices);
+      const pushed = applied.pushed ?? { sets: [], toRead: applied.changedServices };
+      const read = pushed.toRead.length > 0 ? await deps.registry.serviceEndpoints(pushed.toRead) : [];
+      const sets = [...pushed.sets, ...read].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
       pushes = await deps.publisher.publish(sets, `reconcile ${ref.id} (${source})`);
     } catch (error) {
       // The commit stands; relays converge through their own Consul watch.
