@@ -106,7 +106,6 @@ describe('functions module', () => {
    */
   const ALLOWED_PLATFORM_SETTINGS = new Set([
     'FUNCTIONS_WORKER_RUNTIME',
-    'AzureWebJobsStorage',
     'AzureWebJobsStorage__accountName',
     'AzureWebJobsStorage__credential',
     'APPLICATIONINSIGHTS_CONNECTION_STRING',
@@ -138,8 +137,8 @@ describe('functions module', () => {
     assert.equal(app['runtime_version'], '20');
     assert.equal(app['storage_authentication_type'], 'SystemAssignedIdentity');
     const settings = mod('modules/functions').locals['app_settings'] as Record<string, unknown>;
-    // An empty AzureWebJobsStorage replaces the key-less connection string azurerm writes there.
-    assert.equal(settings['AzureWebJobsStorage'], '');
+    // No AzureWebJobsStorage: an empty connection string keeps the host from starting.
+    assert.equal('AzureWebJobsStorage' in settings, false);
     assert.match(String(settings['AzureWebJobsStorage__accountName']), /azurerm_storage_account\.app\.name/);
     assert.equal(settings['AzureWebJobsStorage__credential'], 'managedidentity');
     assert.match(String(block(app, 'site_config')['application_insights_connection_string']), /azurerm_application_insights\.app\.connection_string/);

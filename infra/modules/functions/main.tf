@@ -33,11 +33,11 @@ locals {
     VMSS_MESH_RELAY_TIMEOUT_MS          = "2000"
     VMSS_MESH_LOG_LEVEL                 = var.log_level
 
-    # The host's own storage through the system-assigned identity. azurerm 4.55 writes an
-    # AzureWebJobsStorage connection string without a key when storage_authentication_type is an
-    # identity (hashicorp/terraform-provider-azurerm#29693); app_settings win over it, and the
-    # empty value leaves the host the identity-based __accountName/__credential pair.
-    AzureWebJobsStorage              = ""
+    # The host's own storage through the system-assigned identity (the documented pair). No
+    # AzureWebJobsStorage at all: an empty one is a connection string the host tries and fails to
+    # start with (Azure/azure-functions-host#11796). Known provider bug, not fixable here: azurerm
+    # 4.x adds a key-less AzureWebJobsStorage itself when the storage authentication is an identity
+    # (hashicorp/terraform-provider-azurerm#29693, #30732); docs/deploy.md says how to remove it.
     AzureWebJobsStorage__accountName = azurerm_storage_account.app.name
     AzureWebJobsStorage__credential  = "managedidentity"
   }
