@@ -65,12 +65,22 @@ export function catalogNodeServices(w: World, name: string, authz: Authorizer, k
   return { index, json: { Node: renderNode(node), Services: services.map(renderNodeService).filter(keep) } };
 }
 
+/**
+ * Each node the meta filter keeps, with its services (the node first: a filtered read of a few
+ * nodes in a large world then costs a meta comparison per node, not an array of every entry).
+ */
+function* servicesOnNodes(w: World, filter: MetaFilter): Generator<{ node: NodeEntry; service: ServiceEntry }> {
+  for (const node of w.nodes.values()) {
+    if (!metaMatches(node.meta, filter)) continue;
+    const services = w.services.get(node.node);
+    if (services) for (const service of services.values()) yield { node, service };
+  }
+}
+
 export function catalogServices(w: World, filter: MetaFilter, authz: Authorizer, keep: Predicate = keepAll): ReadAnswer {
   const tags = new Map<string, Set<string>>();
   let filtered = false;
-  for (const s of w.allServices()) {
-    const node = w.nodes.get(s.node);
-    if (!node || !metaMatches(node.meta, filter)) continue;
+  for (const { node, service: s } of servicesOnNodes(w, filter)) {
     if (!authz.allowed('service', s.service, 'read')) {
       filtered = true;
       continue;
@@ -93,10 +103,8 @@ interface Instance {
 
 function instances(w: World, name: string, filter: MetaFilter, tags: readonly string[]): Instance[] {
   const out: Instance[] = [];
-  for (const s of w.instancesOf(name)) {
-    const node = w.nodes.get(s.node);
-    if (!node || !metaMatches(node.meta, filter)) continue;
-    if (!tags.every((t) => s.tags.includes(t))) continue;
+  for (const { node, service: s } of servicesOnNodes(w, filter)) {
+    if (s.service !== name || !tags.every((t) => s.tags.includes(t))) continue;
     out.push({ node, service: s });
   }
   return out.sort((a, b) => byName(a.node, b.node) || (a.service.id < b.service.id ? -1 : 1));
@@ -151,10 +159,11 @@ const STATES = new Set(['any', 'passing', 'warning', 'critical']);
 export function healthState(w: World, state: string, filter: MetaFilter, authz: Authorizer, keep: Predicate = keepAll): ReadAnswer {
   if (state === '') throw new OpError('Missing check state', 400);
   if (!STATES.has(state)) throw new OpError('Bad check state', 400);
-  const all = w
-    .allChecks()
-    .filter((c) => state === 'any' || c.status === state)
-    .filter((c) => metaMatches(w.nodes.get(c.node)?.meta ?? {}, filter));
+  const all: CheckEntry[] = [];
+  for (const node of w.nodes.values()) {
+    if (!metaMatches(node.meta, filter)) continue;
+    for (const c of w.checks.get(node.node)?.values() ?? []) if (state === 'any' || c.status === state) all.push(c);
+  }
   const visible = all.filter((c) => authz.allowed('node', c.node, 'read') && (!c.serviceName || authz.allowed('service', c.serviceName, 'read')));
   return { index: w.tables.checks, json: visible.sort(byName).map(renderCheck).filter(keep), filtered: visible.length < all.length };
 }
