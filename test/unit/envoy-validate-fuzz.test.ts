@@ -71,8 +71,8 @@ const optionsArb: fc.Arbitrary<ResourceBuildOptions> = fc.record(
     localityRegion: fc.string({ maxLength: 8 }),
     outlierDetection: fc.oneof(fc.constant(false as const), fc.record({ maxEjectionPercent: fc.integer({ min: 0, max: 100 }), intervalMs: fc.integer({ min: 1, max: 10_000_000 }) })),
     healthCheck: fc.record({ intervalMs: fc.integer({ min: 1, max: 100_000_000 }), timeoutMs: fc.integer({ min: 1, max: 1_000 }) }),
-    // resolveBuildOptions admits up to 315 576 000 000 000 ms, but Envoy refuses a Duration above
-    // 9 223 372 035 s (see the duration test in envoy-validate.test.ts): drawn within Envoy's limit.
+    // Up to the largest value resolveBuildOptions admits, which is Envoy's own Duration limit,
+    // 9 223 372 035 s (see the duration test in envoy-validate.test.ts).
     connectTimeoutMs: fc.integer({ min: 1, max: 9_223_372_035_000 }),
   },
   { requiredKeys: [] },

@@ -11,12 +11,13 @@ import { describe, test } from 'node:test';
 import { envoyBootstrap, runEnvoy } from '../../src/cli/bootstrap';
 import type { CliIo } from '../../src/cli/command';
 import type { MeshState } from '../../src/relay/mesh-state';
-import { DEFAULT_HEALTH_CHECK, type ResourceBuildOptions } from '../../src/relay/resources/build-options';
+import { DEFAULT_HEALTH_CHECK, resolveBuildOptions, type ResourceBuildOptions } from '../../src/relay/resources/build-options';
 import { buildGatewayCluster } from '../../src/relay/resources/clusters';
 import { encodeResource } from '../../src/relay/resources/encode';
 import { RESOURCE_KINDS, type ClientProfile, type ResourceKind } from '../../src/relay/snapshot/snapshot-types';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
+import { ConfigError } from '../../src/shared/errors';
 import { envoyRoot } from '../../src/relay/xds/envoy-protos';
 import { assertEnvoyLoadsBootstrap, assertEnvoyLoadsSnapshot, assertGrpcJsAccepts, assertKnownToEnvoy } from '../helpers/envoy-strict';
 import { pgvViolations, validateBootstrapJson, validateResource, validateSnapshot } from '../helpers/envoy-validate';
@@ -212,10 +213,13 @@ describe('PGV rules on Envoy resources: each family caught at its path', () => {
     const at = (seconds: number | string) => rules(pgvViolations(CLUSTER, { ...goodCluster(), connect_timeout: { seconds } }));
     assert.deepEqual(at(9_223_372_035), []);
     assert.deepEqual(at('9223372036'), ['Cluster.connect_timeout envoy.duration_range']);
-    // What the relay's builder makes of the largest connectTimeoutMs resolveBuildOptions admits
-    // (315 576 000 000 000 ms): Envoy would refuse it (reported; the fix is in build-options.ts).
-    const cluster = buildGatewayCluster({ service: 'orders', protocol: 'http' }, { connectTimeoutMs: 315_576_000_000_000, outlierDetection: false, healthCheck: DEFAULT_HEALTH_CHECK });
-    assert.deepEqual(rules(pgvViolations(CLUSTER, cluster)), ['Cluster.connect_timeout envoy.duration_range']);
+    // The largest connectTimeoutMs resolveBuildOptions admits is Envoy's limit: the builder's
+    // cluster passes, and one millisecond more is refused when the options are resolved.
+    const cluster = buildGatewayCluster({ service: 'orders', protocol: 'http' }, { connectTimeoutMs: 9_223_372_035_000, outlierDetection: false, healthCheck: DEFAULT_HEALTH_CHECK });
+    assert.deepEqual(rules(pgvViolations(CLUSTER, cluster)), []);
+    assert.deepEqual(errorsOf('cluster', cluster), []);
+    assert.equal(resolveBuildOptions({ connectTimeoutMs: 9_223_372_035_000 }).connectTimeoutMs, 9_223_372_035_000);
+    assert.throws(() => resolveBuildOptions({ connectTimeoutMs: 9_223_372_035_001 }), (e: unknown) => e instanceof ConfigError && e.setting === 'connectTimeoutMs' && /^connectTimeoutMs: /.test(e.message));
   });
 
   test('messages are read with their default values: an unset required string fails, an unset oneof member does not', () => {
@@ -223,7 +227,6 @@ describe('PGV rules on Envoy resources: each family caught at its path', () => {
   });
 });
 
-// A proto with every PGV rule family the Envoy protos do not happen to use, parsed like Envoy's.
 // ---- proving the semantic checks ---------------------------------------------------------------
 
 function errorsOf(kind: ResourceKind, value: Record<string, unknown>): string[] {
