@@ -14,7 +14,8 @@ import { errorMessage } from '../shared/errors';
 import type { ArmOperationRecord, EmulatedInstance, WorldChange } from './arm-emulator';
 import { startAzurite } from './azurite';
 import { decideAutoscale, DEFAULT_AUTOSCALE_RULE } from './autoscale';
-import { autoscaleNotification, autoscaleRequest, postWebhook } from './event-grid';
+import { autoscaleNotification, autoscaleRequest, buildDeliveries, postWebhook, type Delivery } from './event-grid';
+import { attemptDelivery, checkPolicy, deliverUntilAccepted, describeAttempt, isAccepted, SANDBOX_REDELIVERY, type AttemptResult, type RedeliveryPolicy } from './event-grid/redelivery';
 import { startDemoBackend, type DemoBackend } from './backends/demo-backend';
 import { startConsulDouble, type ConsulDouble } from './consul-double';
 import { startConsulAgent } from './consul-agent';
@@ -61,6 +62,12 @@ export interface SandboxOptions {
    * instead (fewer, more, other operations): event loss, duplicates and delays for the chaos soak.
    */
   readonly beforeDelivery?: (operations: readonly ArmOperationRecord[]) => readonly ArmOperationRecord[];
+  /**
+   * Event Grid's redelivery of a delivery the app failed (non-2xx other than 400/401/403/413, or
+   * no answer in time): default SANDBOX_REDELIVERY (Azure's schedule at 1/20 of the time: 0.5 s,
+   * 1.5 s, 3 s, 15 s, …, up to 30 attempts); `false` delivers each event once.
+   */
+  readonly eventGridRedelivery?: RedeliveryPolicy | false;
 }
 
 export interface SandboxScaleSetSpec {
@@ -96,7 +103,21 @@ export interface Sandbox {
   restartRelay(): Promise<void>;
   /** Resolves once a fresh state has been built after this call. */
   refreshed(): Promise<SandboxState>;
+  /** The Event Grid feed so far: deliveries (first attempts), those that failed, redeliveries, and how many are waiting or in flight now. */
+  eventGridStats(): EventGridFeedStats;
   close(): Promise<void>;
+}
+
+export interface EventGridFeedStats {
+  readonly deliveries: number;
+  readonly failedFirstAttempts: number;
+  readonly redeliveries: number;
+  /** Deliveries accepted only after a redelivery. */
+  readonly acceptedAfterRetry: number;
+  /** Deliveries given up: not retryable, or out of attempts. */
+  readonly givenUp: number;
+  /** Deliveries not answered yet or waiting for a redelivery (0: the feed is idle). */
+  readonly unsettled: number;
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -189,6 +210,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onClose('Event Grid deliveries', async () => {
       closing = true;
       await deliveries;
+      // Redeliveries still waiting for their turn are dropped (an attempt in flight is aborted).
+      stopRetries.abort();
+      await Promise.allSettled([...retrying]);
     });
     const arm = world.arm.world;
 
@@ -239,23 +263,66 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
 
     // Event Grid: each ARM operation is delivered when it is accepted and again when it completes
-    // (instances provisioned or deleted), as Azure sends the write event at completion.
+    // (instances provisioned or deleted), as Azure sends the write event at completion. First
+    // attempts go one after the other; a failed one is retried in the background on Event Grid's
+    // (compressed) schedule, the same events again, while later deliveries go on.
     let eventChaos = false;
     let deliveries = Promise.resolve();
+    const redelivery = options.eventGridRedelivery ?? SANDBOX_REDELIVERY;
+    if (redelivery) checkPolicy(redelivery);
+    const retrying = new Set<Promise<unknown>>();
+    const stopRetries = new AbortController();
     const lastOperation = new Map<string, ArmOperationRecord>();
     let seed = 1;
+    const stats = { deliveries: 0, failedFirstAttempts: 0, redeliveries: 0, acceptedAfterRetry: 0, givenUp: 0 };
+    let queued = 0;
+    const deliverOne = async (delivery: Delivery, label: string): Promise<AttemptResult> => {
+      if (!redelivery) return attemptDelivery(world.host.url, delivery, 0, SANDBOX_REDELIVERY.timeoutMs);
+      return new Promise<AttemptResult>((first) => {
+        const whole = deliverUntilAccepted(world.host.url, delivery, {
+          policy: redelivery,
+          signal: stopRetries.signal,
+          onFirstAttempt: first,
+          onAttempt: (attempt, result) => {
+            if (attempt > 0) stats.redeliveries += 1;
+            if (attempt > 0) note('event-delivered', `${label}: redelivery ${attempt} of ${delivery.events.length} event(s) → ${describeAttempt(result)}`);
+          },
+        });
+        const settled = whole.then(
+          (outcome) => {
+            if (outcome.result === 'accepted' && outcome.attempts > 1) stats.acceptedAfterRetry += 1;
+            if (outcome.result === 'not-retryable' || outcome.result === 'attempts-exhausted') stats.givenUp += 1;
+            if (outcome.result !== 'accepted' && outcome.attempts > 1) note('event-delivered', `${label}: ${delivery.events.length} event(s) given up after ${outcome.attempts} attempt(s): ${outcome.result}`);
+          },
+          (error: unknown) => {
+            first({ error: errorMessage(error) });
+            note('event-delivered', `${label}: redelivery failed: ${errorMessage(error)}`);
+          },
+        );
+        retrying.add(settled);
+        void settled.finally(() => retrying.delete(settled));
+      });
+    };
     const deliver = (all: readonly ArmOperationRecord[], label: string) => {
       const operations = options.beforeDelivery ? options.beforeDelivery(all) : all;
       if (closing || operations.length === 0) return;
+      queued += 1;
       deliveries = deliveries
         .then(async () => {
           if (closing) return;
           const chaos = eventChaos ? { duplicateRate: 0.5, reorder: true } : {};
-          const responses = await world.deliver(operations, { seed: seed++, maxEventsPerBatch: 10, ...chaos });
-          note('event-delivered', `${label}: ${operations.length} event(s)${eventChaos ? ' with chaos (duplicates, reordered)' : ''} → ${responses.map((r) => r.status).join(',')}`);
+          const answers: string[] = [];
+          for (const delivery of buildDeliveries(operations, { seed: seed++, maxEventsPerBatch: 10, ...chaos })) {
+            const first = await deliverOne(delivery, label);
+            stats.deliveries += 1;
+            if (!('status' in first && isAccepted(first.status))) stats.failedFirstAttempts += 1;
+            answers.push(describeAttempt(first).replace(/^HTTP /, ''));
+          }
+          note('event-delivered', `${label}: ${operations.length} event(s)${eventChaos ? ' with chaos (duplicates, reordered)' : ''} → ${answers.join(',')}`);
         })
         // One failed delivery must not stop the later ones (Event Grid keeps delivering too).
-        .catch((error: unknown) => note('event-delivered', `${label}: delivery failed: ${errorMessage(error)}`));
+        .catch((error: unknown) => note('event-delivered', `${label}: delivery failed: ${errorMessage(error)}`))
+        .finally(() => void (queued -= 1));
     };
     /** The (normalised) scale set an operation concerns; a Flexible VM's is found among the sandbox's sets. */
     const scaleSetOfOperation = (op: ArmOperationRecord): string | undefined => {
@@ -436,6 +503,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       traffic,
       state: () => current!,
       ownedNodes: () => lastOwned,
+      eventGridStats: () => ({ ...stats, unsettled: queued + retrying.size }),
       onChange(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);

@@ -42,6 +42,8 @@ export interface ChaosReport {
   readonly total?: ClassRow;
   /** Wall time of each phase (start-up, first convergence, warm-up, soak, end, stop). */
   readonly phases?: readonly string[];
+  /** The sandbox's Event Grid feed: deliveries, failed first attempts, redeliveries (none when redelivery is off). */
+  readonly eventGrid?: { readonly deliveries: number; readonly failedFirstAttempts: number; readonly redeliveries: number; readonly acceptedAfterRetry: number; readonly givenUp: number };
   readonly faultsInjected: number;
   readonly actions: number;
   readonly durationMs: number;
@@ -160,6 +162,7 @@ export function renderChaosReport(report: ChaosReport): string {
     ...(report.overlap ? ['overlapped: faults of independent classes ran at the same time; a row counts what happened while its class ran, the total counts it once'] : []),
     ...(report.timerSeconds !== undefined && report.timerSeconds !== DEFAULT_TIMER_SECONDS ? [`reconcile timer every ${report.timerSeconds} s`] : []),
     ...(report.phases?.length ? [`phases: ${report.phases.join(', ')}`] : []),
+    ...(report.eventGrid ? [`Event Grid: ${report.eventGrid.deliveries} deliveries, ${report.eventGrid.failedFirstAttempts} failed at first, ${report.eventGrid.redeliveries} redeliveries, ${report.eventGrid.acceptedAfterRetry} accepted after a redelivery, ${report.eventGrid.givenUp} given up`] : []),
     `convergence bound ${report.convergenceBoundMs} ms after each fault ends; memory: heap ${report.memory.baselineHeapMb} MB after warm-up, max ${report.memory.maxHeapMb} MB (limit ${report.memory.limitMb} MB), rss max ${report.memory.maxRssMb} MB; hand-registered Consul entries ${report.foreignIntact ? 'byte-identical' : 'CHANGED'} (mesh node with foreign entries: ${report.sharedNode})`,
     ...(unreached.length ? [`fault classes that reached nothing (untested): ${unreached.join(', ')}`] : []),
     `no endpoint: ${n.calls} calls in ${n.windows} window(s) of ${(n.ms / 1000).toFixed(1)} s in all (${(n.share * 100).toFixed(2)} % of the time, per service; longest ${(n.longestMs / 1000).toFixed(1)} s); ` +

@@ -28,6 +28,7 @@ import { TrafficProbe, type ProbeCall } from './traffic-probe';
 import { armFaultSets, changedSet } from './step-targets';
 import { armInstances, differences, expectedState, relayView } from './world-view';
 import { EXTERNAL_SOURCE, NODE_META } from '../../shared/ownership';
+import type { RedeliveryPolicy } from '../event-grid/redelivery';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -48,6 +49,8 @@ export interface ChaosOptions {
   readonly overlap?: boolean;
   /** Period of the reconcile timer in seconds (default 10). */
   readonly timerSeconds?: number;
+  /** Event Grid's redelivery of failed deliveries in the sandbox (default the sandbox's: 0.5 s, 1.5 s, 3 s, …); false = none. */
+  readonly eventGridRedelivery?: RedeliveryPolicy | false;
   readonly log?: (line: string) => void;
 }
 
@@ -124,6 +127,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       consulDouble: consul,
       traffic: false,
       beforeDelivery: gate.filter,
+      ...(options.eventGridRedelivery !== undefined ? { eventGridRedelivery: options.eventGridRedelivery } : {}),
       // Overlapped runs: ARM's instance operations take less time (the same states, each held shorter).
       createDelayMs: options.overlap ? 100 : 300,
       drainMs: options.overlap ? 400 : 1000,
@@ -407,6 +411,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     await Promise.all(background.keys());
     const soakMs = Date.now() - soakStart;
+    const { unsettled: _unsettled, ...eventGrid } = box.eventGridStats();
     phase('soak');
     current = 'end';
     stepLabel = 'end';
@@ -444,6 +449,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       total,
       ...(options.timerSeconds !== undefined ? { timerSeconds } : {}),
       sharedNode: `${sharedNode}: ${sharedNodeFate}`,
+      eventGrid,
       faultsInjected: injected,
       actions,
       durationMs: Date.now() - began,
