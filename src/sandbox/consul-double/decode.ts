@@ -27,7 +27,24 @@ const num = z.number().int().nonnegative().nullish().transform((v) => v ?? 0);
 const stringMap = z.record(z.string(), z.string()).nullish().transform((v) => v ?? {});
 const stringList = z.array(z.string()).nullish().transform((v) => v ?? []);
 
+const NOT_PLAIN = Symbol('not plain');
+
+/** The common, valid cases of the four field schemas above, without zod (a txn has tens of thousands of fields). */
+function plainField(schema: z.ZodType<unknown>, value: unknown): unknown {
+  const isDefaulted = schema === str || schema === num || schema === stringMap || schema === stringList;
+  if (!isDefaulted) return NOT_PLAIN;
+  if (value === null || value === undefined) return schema === str ? '' : schema === num ? 0 : schema === stringMap ? {} : [];
+  if (schema === str) return typeof value === 'string' ? value : NOT_PLAIN;
+  if (schema === num) return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : NOT_PLAIN;
+  if (schema === stringList) return Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...value] : NOT_PLAIN;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return NOT_PLAIN;
+  const entries = Object.entries(value as Record<string, unknown>);
+  return entries.every(([k, v]) => typeof v === 'string' && k !== '__proto__') ? Object.fromEntries(entries) : NOT_PLAIN;
+}
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const plain = plainField(schema, value);
+  if (plain !== NOT_PLAIN) return plain as T;
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
