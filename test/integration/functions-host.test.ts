@@ -296,3 +296,20 @@ test('local host: outside a checkout, a missing package is an error that says ho
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.throws(() => packagedApp(dir), { name: 'PackagedAppMissingError', message: /dist\/functions-app\/\) was not found above .*: build it with `npm run build` \(or `npm run package`\)/ });
 });
+
+test('local host: close() returns while an invocation hangs (its connection is cut after a short grace)', async (t) => {
+  const logs: HostLogRecord[] = [];
+  const source = `${FIXTURE}\napp.http('hang', { methods: ['GET'], handler: async (request, context) => { context.log('hanging'); return new Promise(() => undefined); } });\n`;
+  const host = await startFixtureHost(t, logs, fixtureApp(t, source));
+  const idle = await fetch(`${host.url}/api/status`);
+  await idle.text(); // a keep-alive connection left idle
+  const hung = fetch(`${host.url}/api/hang`).then(
+    () => 'answered',
+    () => 'cut',
+  );
+  await waitFor(() => logs.some((l) => l.functionName === 'hang' && l.message === 'hanging'), 'the hanging invocation');
+  const started = Date.now();
+  await host.close();
+  assert.ok(Date.now() - started < 5_000, `close() took ${Date.now() - started} ms`);
+  assert.equal(await hung, 'cut');
+});

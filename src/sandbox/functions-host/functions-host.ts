@@ -25,6 +25,9 @@ import { httpRoutesOf, routePrefixOf } from './http-routes';
 import { eventGridInvocation, failureOf, httpAnswerOf, httpInvocation } from './rpc-messages';
 import { timerTrigger, type TimerTrigger } from './timer-trigger';
 
+/** How long close() lets busy connections finish before it cuts them. */
+const CLOSE_GRACE_MS = 500;
+
 export interface HostLogRecord {
   readonly time: string;
   /** The function the line belongs to; 'host' for the host's own lines, 'worker' for the worker's. */
@@ -263,8 +266,14 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
     },
     close() {
       closed ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
+        // server.close() waits for every open connection: idle keep-alive ones are closed at once,
+        // and after a short grace any still busy (an invocation that hangs) are cut, so close()
+        // returns. The hung invocation itself runs on; its answer has nowhere to go.
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        await serverClosed;
+        clearTimeout(grace);
         await Promise.all([...timers.values()].map((t) => t.stop()));
         await app.terminate();
       })();
