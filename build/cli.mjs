@@ -35,4 +35,5 @@ for (const file of result.outputFiles) {
   renameSync(partial, file.path);
 }
 const bytes = result.outputFiles.reduce((sum, file) => sum + file.contents.byteLength, 0);
-if (process.env.VMSS_MESH_BUILD_QUIET !== '1') console.log(`dist/cli/vmss-mesh.js: ${(bytes / 1024).toFixed(0)} KB from ${Object.keys(result.metafile.inputs).length} source files`);
+// On stderr: a diagnostic, so it never mixes with what a caller parses (npm pack --json runs this as prepack).
+if (process.env.VMSS_MESH_BUILD_QUIET !== '1') console.error(`dist/cli/vmss-mesh.js: ${(bytes / 1024).toFixed(0)} KB from ${Object.keys(result.metafile.inputs).length} source files`);

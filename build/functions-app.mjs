@@ -131,7 +131,7 @@ function printAnalysis(analysis) {
 
 if (upToDate()) {
   if (options.analyze) printAnalysis(JSON.parse(readFileSync(stampFile, 'utf8')).analysis);
-  if (!quiet) console.log(`${path.relative(ROOT, appDir)}/ and ${path.basename(zipFile)} up to date (${(performance.now() - started).toFixed(0)} ms)`);
+  if (!quiet) console.error(`${path.relative(ROOT, appDir)}/ and ${path.basename(zipFile)} up to date (${(performance.now() - started).toFixed(0)} ms)`);
   process.exit(0);
 }
 
@@ -267,10 +267,11 @@ writeAtomically(
 
 if (options.analyze) printAnalysis(analysisOf(result.metafile));
 if (!quiet) {
+  // Status lines go to stderr (diagnostics); only --analyze, asked for, prints to stdout.
   const folderBytes = names.reduce((sum, name) => sum + files.get(name).length, 0);
   const sizes = names.map((name) => `${name} ${kib(files.get(name).length)}`).join(', ');
   const digest = createHash('sha256').update(zip).digest('hex').slice(0, 12);
-  console.log(
+  console.error(
     `${path.relative(ROOT, appDir) || '.'}/: ${kib(folderBytes)} (${sizes}); ${path.relative(ROOT, zipFile)}: ${kib(zip.length)} sha256 ${digest}…; ` +
       `${sourceFiles.length} source files in ${(performance.now() - started).toFixed(0)} ms`,
   );

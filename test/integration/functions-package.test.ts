@@ -30,9 +30,9 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-async function buildInto(out: string, ...flags: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [BUILD, '--out', out, ...flags], { cwd: ROOT, timeout: 240_000 });
-  return stdout;
+/** Builds into `out`; resolves with what the build printed (its status lines go to stderr). */
+async function buildInto(out: string, ...flags: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [BUILD, '--out', out, ...flags], { cwd: ROOT, timeout: 240_000 });
 }
 
 /**
@@ -156,8 +156,9 @@ describe('the Functions package', () => {
     await buildInto(path.join(workDir, 'b'));
     assert.deepEqual(readFileSync(path.join(workDir, 'b', 'functions-app.zip')), readFileSync(zipFile));
     const before = statSync(path.join(appDir, 'main.js')).mtimeMs;
-    const stdout = await buildInto(path.join(workDir, 'a'));
-    assert.match(stdout, /up to date/);
+    const { stdout, stderr } = await buildInto(path.join(workDir, 'a'));
+    assert.match(stderr, /up to date/);
+    assert.equal(stdout, '', 'the build prints its status on stderr only');
     assert.equal(statSync(path.join(appDir, 'main.js')).mtimeMs, before);
   });
 

@@ -39,6 +39,13 @@ interface PackResult {
   readonly files: readonly PackedFile[];
 }
 
+/** npm pack --json's report: the JSON array at the end of stdout (lifecycle scripts may print before it). */
+function packJson(stdout: string): PackResult[] {
+  const start = stdout.search(/^\[/m);
+  assert.ok(start >= 0, `no JSON array in npm pack's output: ${stdout.slice(0, 2000)}`);
+  return JSON.parse(stdout.slice(start)) as PackResult[];
+}
+
 let work = '';
 let packed: PackResult;
 /** The folder the tarball is installed into; its CLI is node_modules/.bin/vmss-mesh. */
@@ -61,8 +68,10 @@ describe('the packed tarball, installed with production dependencies only', { ti
     work = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-tarball-'));
     // Compile the CLI from the current sources (npm test has done it already; a targeted run may not have).
     await run(process.execPath, [path.join(ROOT, 'build/cli.mjs')], { cwd: ROOT, env: { ...process.env, VMSS_MESH_BUILD_QUIET: '1' } });
-    const { stdout } = await run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 8 * 1024 * 1024 });
-    [packed] = JSON.parse(stdout) as PackResult[];
+    // npm pack runs `prepack` (build/cli.mjs), whose output shares npm's stdout: the build is told to
+    // be quiet, and the JSON is read from its first '[' anyway, whatever a script prints before it.
+    const { stdout } = await run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, env: { ...process.env, VMSS_MESH_BUILD_QUIET: '1' }, maxBuffer: 8 * 1024 * 1024 });
+    [packed] = packJson(stdout);
     assert.ok(packed, stdout);
     app = path.join(work, 'app');
     mkdirSync(app);
