@@ -7,12 +7,17 @@
 // bytes. Runs at every `npm test` and `npm start` (about 0.3 s); the file is replaced by a rename,
 // so a process starting the CLI meanwhile reads either the old or the new one, never half a file.
 import { build } from 'esbuild';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist/cli');
+/**
+ * What the old tsc build (outDir dist, rootDir .) and its proto copy left in dist/: nothing reads
+ * them any more, and stale compiled sources or protos next to dist/cli only mislead.
+ */
+const OLD_BUILD_LEFTOVERS = ['dist/src', 'dist/proto', 'dist/test', 'dist/bench'];
 
 const result = await build({
   absWorkingDir: root,
@@ -29,6 +34,7 @@ const result = await build({
   write: false,
 });
 mkdirSync(outdir, { recursive: true });
+for (const leftover of OLD_BUILD_LEFTOVERS) rmSync(path.join(root, leftover), { recursive: true, force: true });
 for (const file of result.outputFiles) {
   const partial = `${file.path}.${process.pid}.partial`;
   writeFileSync(partial, file.contents);
