@@ -180,6 +180,21 @@ test('local host: a timer with a retry policy is retried with its retry context 
   assert.ok(logs.some((l) => l.functionName === 'host' && /flakyTimer: retry 1 of 2/.test(l.message)));
 });
 
+test('local host: a tick that falls during a retry delay is skipped; the retry still runs (the run holds the singleton through its retries)', async (t) => {
+  const logs: HostLogRecord[] = [];
+  // Ticks every second, one retry 1.5 s after a failure: the next tick falls inside the delay.
+  const source = FIXTURE.replace("schedule: '0 0 0 1 1 *',\n  retry: { strategy: 'fixedDelay', maxRetryCount: 2, delayInterval: { milliseconds: 1 } },", "schedule: '* * * * * *',\n  retry: { strategy: 'fixedDelay', maxRetryCount: 1, delayInterval: { milliseconds: 1500 } },");
+  assert.notEqual(source, FIXTURE);
+  const host = await startFunctionsHost({ appDirectory: fixtureApp(t, source), env: {}, port: 0, runTimers: true, log: (r) => logs.push(r) });
+  t.after(() => host.close());
+  await waitFor(() => logs.some((l) => / retryCount 1$/.test(l.message)), 'the retry');
+  const lines = logs.filter((l) => (l.functionName === 'flakyTimer' && l.message.startsWith('flaky attempt')) || (l.functionName === 'host' && l.message.startsWith('flakyTimer: ')));
+  const shown = lines.map((l) => l.message.replace(/^flaky attempt \d+ /, '').replace(/^flakyTimer: (retry 1|previous run still in progress).*/, '$1'));
+  const retried = shown.indexOf('retryCount 1');
+  assert.deepEqual(shown.slice(0, 2), ['retryCount 0', 'retry 1'], shown.join(' | '));
+  assert.ok(shown.slice(2, retried).length > 0 && shown.slice(2, retried).every((m) => m === 'previous run still in progress'), `only skipped ticks between the failure and its retry: ${shown.join(' | ')}`);
+});
+
 /** A stack frame line as V8 prints it ("    at fn (file:1:2)"): no answer of the host may carry one. */
 const STACK_FRAME = /\n\s+at .+[(:]/;
 

@@ -3,7 +3,8 @@
  * `schedule` (an app setting when written `%NAME%`), `runOnStartup`, `useMonitor` (the schedule
  * status in the payload), one run at a time (the host's singleton lock: a tick that finds the
  * previous run still going is skipped), and the function's retry policy (`retryOptions`: fixed
- * delay or exponential backoff, up to maxRetryCount more attempts, each with its retry context).
+ * delay or exponential backoff, up to maxRetryCount more attempts, each with its retry context),
+ * retried within the run, so the lock is held through the retry delays.
  */
 import { Cron } from 'croner';
 import type { RpcInvocationRequest, RpcRetryOptions } from '../functions-worker/core-api';
@@ -38,24 +39,35 @@ export function timerTrigger(options: TimerTriggerOptions): TimerTrigger {
   let running: Promise<void> | undefined;
   let last: Date | undefined;
   let stopped = false;
-  const retryTimers = new Set<NodeJS.Timeout>();
+  let wakeRetry: (() => void) | undefined;
 
-  const attempt = async (isPastDue: boolean, retryCount: number, retries = true): Promise<void> => {
-    const now = new Date();
-    const status = useMonitor ? { last: (last ?? new Date(0)).toISOString(), next: cron?.nextRun()?.toISOString() ?? '', lastUpdated: now.toISOString() } : undefined;
-    const failure = await options.invoke(
-      timerInvocation(fn, { isPastDue, ...(status ? { status } : {}) }, retry && retry.maxRetryCount ? { retry: { retryCount, maxRetryCount: retry.maxRetryCount } } : {}),
-    );
-    last = now;
-    if (failure === undefined || !retry || !retries || stopped) return;
-    const delayMs = retryDelayMs(retry, retryCount);
-    if (delayMs === undefined) return;
-    options.note('information', `${name}: retry ${retryCount + 1} of ${retry.maxRetryCount} in ${Math.round(delayMs / 1000)} s (retry policy ${retry.retryStrategy})`);
-    const timer = setTimeout(() => {
-      retryTimers.delete(timer);
-      void run(() => attempt(isPastDue, retryCount + 1));
-    }, delayMs);
-    retryTimers.add(timer);
+  /**
+   * One run: the invocation, and (when `retries`) its retries inside the same run, as the host
+   * retries within the invocation while it holds the timer's singleton lock: a tick or admin run
+   * during a retry delay finds the run in progress and is skipped, never the retry.
+   */
+  const attempts = async (isPastDue: boolean, retries: boolean): Promise<void> => {
+    for (let retryCount = 0; ; retryCount += 1) {
+      const now = new Date();
+      const status = useMonitor ? { last: (last ?? new Date(0)).toISOString(), next: cron?.nextRun()?.toISOString() ?? '', lastUpdated: now.toISOString() } : undefined;
+      const failure = await options.invoke(
+        timerInvocation(fn, { isPastDue, ...(status ? { status } : {}) }, retry && retry.maxRetryCount ? { retry: { retryCount, maxRetryCount: retry.maxRetryCount } } : {}),
+      );
+      last = now;
+      if (failure === undefined || !retry || !retries || stopped) return;
+      const delayMs = retryDelayMs(retry, retryCount);
+      if (delayMs === undefined) return;
+      options.note('information', `${name}: retry ${retryCount + 1} of ${retry.maxRetryCount} in ${Math.round(delayMs / 1000)} s (retry policy ${retry.retryStrategy})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        wakeRetry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeRetry = undefined;
+      if (stopped) return;
+    }
   };
 
   const run = (work: () => Promise<void>): Promise<void> => {
@@ -70,17 +82,16 @@ export function timerTrigger(options: TimerTriggerOptions): TimerTrigger {
   return {
     schedule,
     start() {
-      cron = new Cron(schedule, { protect: true }, () => void run(() => attempt(false, 0)));
-      if (binding.runOnStartup === true) void run(() => attempt(false, 0));
+      cron = new Cron(schedule, { protect: true }, () => void run(() => attempts(false, true)));
+      if (binding.runOnStartup === true) void run(() => attempts(false, true));
     },
     runNow() {
-      return run(() => attempt(false, 0, false));
+      return run(() => attempts(false, false));
     },
     async stop() {
       stopped = true;
       cron?.stop();
-      for (const timer of retryTimers) clearTimeout(timer);
-      retryTimers.clear();
+      wakeRetry?.(); // a run waiting to retry ends now
       await running?.catch(() => undefined);
     },
   };
