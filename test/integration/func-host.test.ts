@@ -9,13 +9,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { findFuncBinary } from '../../src/sandbox/find-binary';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 
 const ROOT = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
 
 test('local world under func start: staged app, generated local.settings.json, same routes', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-fake-func-'));
@@ -38,18 +41,31 @@ if (JSON.parse(fs.readFileSync('package.json', 'utf8')).main !== 'main.js') { co
 const values = JSON.parse(fs.readFileSync('local.settings.json', 'utf8')).Values;
 if (values.FUNCTIONS_WORKER_RUNTIME !== 'node') process.exit(5);
 fs.writeFileSync(${JSON.stringify(path.join(dir, 'seen-settings.json'))}, JSON.stringify(values));
-const child = spawn(process.execPath, [${JSON.stringify(path.join(ROOT, 'bin/vmss-mesh.js'))}, 'host', '--port', args[2], '--no-timers'], { env: { ...process.env, ...values }, stdio: 'inherit' });
+// --app: serve the staged copy checked above, not the repository's dist/functions-app.
+const child = spawn(process.execPath, [${JSON.stringify(path.join(ROOT, 'bin/vmss-mesh.js'))}, 'host', '--port', args[2], '--no-timers', '--app', process.cwd()], { env: { ...process.env, ...values }, stdio: ['ignore', 'pipe', 'inherit'] });
+let out = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  out += chunk;
+  const served = /listening on \\S+ \\(app: (.+)\\)\\n/.exec(out);
+  if (served) { fs.writeFileSync(${JSON.stringify(path.join(dir, 'served.json'))}, JSON.stringify({ staged: fs.realpathSync(process.cwd()), app: served[1] })); out = ''; }
+});
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code) => process.exit(code ?? 0));
 `,
   );
   chmodSync(fakeFunc, 0o755);
 
+  // The fake func runs the compiled CLI: build it from the current sources (npm test has; a targeted run may not have).
+  await run(process.execPath, [path.join(ROOT, 'build/cli.mjs')], { cwd: ROOT, env: { ...process.env, VMSS_MESH_BUILD_QUIET: '1' } });
   const world = await startLocalWorld({ funcBinary: fakeFunc });
   t.after(() => world.close());
-  const seen = JSON.parse(require('fs').readFileSync(path.join(dir, 'seen-settings.json'), 'utf8')) as Record<string, string>;
+  const seen = JSON.parse(readFileSync(path.join(dir, 'seen-settings.json'), 'utf8')) as Record<string, string>;
   assert.equal(seen.VMSS_MESH_ARM_ENDPOINT, world.arm.url);
   assert.equal(seen.CONSUL_HTTP_ADDR, world.consulUrl);
+  // The host serves the staged folder func was started in.
+  const served = JSON.parse(readFileSync(path.join(dir, 'served.json'), 'utf8')) as { staged: string; app: string };
+  assert.ok(realpathSync(served.app).startsWith(served.staged + path.sep), `the host served ${served.app}, not the staged app in ${served.staged}`);
 
   world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
   world.arm.world.createScaleSet({ subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'web', capacity: 2, tags: { 'vmss-mesh-service': 'web', 'vmss-mesh-port': '8080' } });
