@@ -1,6 +1,7 @@
 /**
  * SnapshotStore: publishing, change notification, readiness, reuse of unchanged encodings, and
- * refusal of inputs that cannot make a whole snapshot.
+ * refusal of inputs that cannot make a whole snapshot. Every snapshot published here is one Envoy
+ * would load, for both profiles.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import type { GatewayRoute, MeshState } from '../../src/relay/mesh-state';
 import { type ClientProfile, RESOURCE_KINDS, type Snapshot } from '../../src/relay/snapshot/snapshot-types';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import { snapshotToJson } from '../../src/relay/snapshot/snapshot-json';
+import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';
 
 function ep(address: string, options: Partial<MeshEndpoint> = {}): MeshEndpoint {
   return { address, port: 8080, zone: '1', health: 'passing', weight: 1, instanceName: `vm-${address}`, ...options };
@@ -21,6 +23,20 @@ function set(service: string, endpoints: MeshEndpoint[], extra: Partial<ServiceE
 
 function state(sets: ServiceEndpointSet[], gatewayRoutes: GatewayRoute[] = []): MeshState {
   return { services: new Map(sets.map((s) => [s.service, s])), gatewayRoutes };
+}
+
+const PROFILES: readonly ClientProfile[] = ['envoy-gateway', 'proxyless-grpc'];
+
+/** Envoy would load what the store serves now, for both profiles. */
+function assertLoads(store: SnapshotStore): void {
+  for (const profile of PROFILES) assertEnvoyLoadsSnapshot(profile, store.current(profile));
+}
+
+/** Publishes and checks that Envoy would load the result. */
+function publish(store: SnapshotStore, meshState: MeshState): ReturnType<SnapshotStore['publish']> {
+  const result = store.publish(meshState);
+  assertLoads(store);
+  return result;
 }
 
 function names(snapshot: Snapshot): Record<string, string[]> {
@@ -48,12 +64,13 @@ describe('SnapshotStore', () => {
     store.markReady();
     assert.equal(store.ready(), true);
     assert.deepEqual(calls, [['envoy-gateway', 'proxyless-grpc']]);
+    assertLoads(store);
   });
 
   test('publish builds both profiles and calls listeners synchronously with the changed ones', () => {
     const store = new SnapshotStore();
     const calls = recorder(store);
-    const result = store.publish(state([orders, web]));
+    const result = publish(store, state([orders, web]));
     assert.deepEqual(calls, [['envoy-gateway', 'proxyless-grpc']]);
     assert.deepEqual([...result.changed].sort(), ['envoy-gateway', 'proxyless-grpc']);
     assert.deepEqual(result.rebuiltServices, ['orders', 'web']);
@@ -70,11 +87,11 @@ describe('SnapshotStore', () => {
 
   test('the same content again changes nothing: same snapshot objects, no rebuild, no notification', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders, web]));
+    publish(store, state([orders, web]));
     const before = { gw: store.current('envoy-gateway'), px: store.current('proxyless-grpc') };
     const calls = recorder(store);
     // new objects, new Consul index, same endpoints
-    const result = store.publish(state([{ ...orders, consulIndex: 99, endpoints: [...orders.endpoints] }, web]));
+    const result = publish(store, state([{ ...orders, consulIndex: 99, endpoints: [...orders.endpoints] }, web]));
     assert.deepEqual(result.rebuiltServices, []);
     assert.equal(result.changed.size, 0);
     assert.deepEqual(calls, []);
@@ -84,10 +101,10 @@ describe('SnapshotStore', () => {
 
   test('an endpoint change replaces only that service\'s assignment, shared by both profiles', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders, web]));
+    publish(store, state([orders, web]));
     const gw1 = store.current('envoy-gateway');
     const px1 = store.current('proxyless-grpc');
-    const result = store.publish(state([set('orders', [...orders.endpoints, ep('10.0.0.3')]), web]));
+    const result = publish(store, state([set('orders', [...orders.endpoints, ep('10.0.0.3')]), web]));
     assert.deepEqual(result.rebuiltServices, ['orders']);
     const gw2 = store.current('envoy-gateway');
     const px2 = store.current('proxyless-grpc');
@@ -107,10 +124,10 @@ describe('SnapshotStore', () => {
 
   test('a rebuilt service whose bytes did not change keeps its objects and snapshot version', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     const before = store.current('proxyless-grpc');
     const calls = recorder(store);
-    const result = store.publish(state([set('orders', [...orders.endpoints].reverse())]));
+    const result = publish(store, state([set('orders', [...orders.endpoints].reverse())]));
     assert.deepEqual(result.rebuiltServices, ['orders']);
     assert.deepEqual(calls, []);
     assert.equal(store.current('proxyless-grpc'), before);
@@ -118,31 +135,31 @@ describe('SnapshotStore', () => {
 
   test('a protocol change touches the gateway cluster and route, not the proxyless profile', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     const px = store.current('proxyless-grpc');
     const calls = recorder(store);
-    store.publish(state([{ ...orders, protocol: 'http' }]));
+    publish(store, state([{ ...orders, protocol: 'http' }]));
     assert.deepEqual(calls, [['envoy-gateway']]);
     assert.equal(store.current('proxyless-grpc'), px);
   });
 
   test('a removed service disappears from both profiles', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders, web]));
-    store.publish(state([web]));
+    publish(store, state([orders, web]));
+    publish(store, state([web]));
     assert.deepEqual(names(store.current('proxyless-grpc')), { cluster: ['web'], endpoint: ['web'], listener: ['web'], route: ['web'] });
     assert.deepEqual(names(store.current('envoy-gateway')).cluster, ['web']);
   });
 
   test('inline route mode: proxyless listeners carry their routes, no RouteConfiguration is served', () => {
     const store = new SnapshotStore({ routeConfigMode: 'inline' });
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     assert.deepEqual(names(store.current('proxyless-grpc')), { cluster: ['orders'], endpoint: ['orders'], listener: ['orders'], route: [] });
   });
 
   test('invalid gateway routes and misfiled services are refused, nothing is published', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     const before = store.current('envoy-gateway');
     const calls = recorder(store);
     assert.throws(
@@ -160,31 +177,31 @@ describe('SnapshotStore', () => {
   test('a service whose name cannot name resources is left out with a note, the rest is served', () => {
     const store = new SnapshotStore();
     const odd = set('bad name', [ep('10.0.0.9')]);
-    const result = store.publish(state([orders, odd]));
+    const result = publish(store, state([orders, odd]));
     const note = 'service "bad name" left out: its name cannot name xDS resources (1–253 letters, digits, ".", "-", "_", starting and ending with a letter or digit)';
     assert.deepEqual(result.notes, [note]);
     assert.deepEqual(names(store.current('proxyless-grpc')).listener, ['orders']);
-    assert.deepEqual(store.publish(state([orders, odd])).notes, []);
+    assert.deepEqual(publish(store, state([orders, odd])).notes, []);
     assert.deepEqual(store.notes(), [note]);
   });
 
   test('notes of rebuilt services are returned and kept until the service is fixed', () => {
     const store = new SnapshotStore();
-    const result = store.publish(state([set('orders', [ep('10.0.0.1'), ep('db.internal')])]));
+    const result = publish(store, state([set('orders', [ep('10.0.0.1'), ep('db.internal')])]));
     assert.deepEqual(result.notes, ['service orders: endpoint vm-db.internal left out: address "db.internal" is not an IP literal']);
     assert.deepEqual(store.notes(), result.notes);
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     assert.deepEqual(store.notes(), []);
   });
 
   test('a gateway rule for a missing service gets a placeholder until the service appears', () => {
     const store = new SnapshotStore();
     const rules = [{ pathPrefix: '/', service: 'orders' }];
-    store.publish(state([], rules));
+    publish(store, state([], rules));
     const placeholder = store.current('envoy-gateway').resources.endpoint.get('orders');
     assert.ok(placeholder);
     assert.deepEqual(names(store.current('proxyless-grpc')).cluster, []);
-    store.publish(state([orders], rules));
+    publish(store, state([orders], rules));
     assert.notEqual(store.current('envoy-gateway').resources.endpoint.get('orders'), placeholder);
     assert.deepEqual(names(store.current('proxyless-grpc')).cluster, ['orders']);
   });
@@ -197,6 +214,7 @@ describe('SnapshotStore', () => {
     });
     store.onChange(() => seen.push('second'));
     assert.throws(() => store.publish(state([orders])), /^Error: boom$/);
+    assertLoads(store);
     assert.deepEqual(seen, ['second']);
     assert.deepEqual(names(store.current('proxyless-grpc')).listener, ['orders']);
 
@@ -205,7 +223,7 @@ describe('SnapshotStore', () => {
     quiet.onChange(() => {
       throw new Error('boom');
     });
-    quiet.publish(state([orders]));
+    publish(quiet, state([orders]));
     assert.equal(errors.length, 1);
   });
 
@@ -214,13 +232,13 @@ describe('SnapshotStore', () => {
     const calls: number[] = [];
     const off = store.onChange(() => calls.push(1));
     off();
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     assert.deepEqual(calls, []);
   });
 
   test('snapshotToJson shows every resource decoded, with typed configs by @type', () => {
     const store = new SnapshotStore();
-    store.publish(state([orders]));
+    publish(store, state([orders]));
     const json = snapshotToJson(store.current('proxyless-grpc'));
     assert.equal(json.version, store.current('proxyless-grpc').version);
     const listener = json.resources.listener[0]!;
