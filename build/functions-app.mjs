@@ -24,16 +24,25 @@
 // Deterministic: the same sources give the same bytes (no timestamps; zip entries sorted, with a
 // fixed date). Fast: when no input of the last build changed (size and mtime of every file the
 // bundles were made from, this script, package.json and the copied files) nothing is rebuilt.
+// An input saved while a build runs is not taken as built: the inputs are checked against the
+// build's start time, and if one changed since, no stamp is written (the next run builds again).
+//
+// Concurrent runs into the same folder (npm test starts several test processes, each of which may
+// bring the package up to date) take turns: a build holds DIR/functions-app.lock (its pid; a lock
+// whose process is gone is taken over), and a run that waited finds the package up to date.
+// Temporary files of another live build are never removed, so even two builds that do overlap
+// both end with the same complete package.
 //
 //   node build/functions-app.mjs [--out DIR] [--force] [--analyze]
 //     --out DIR   write DIR/functions-app/ and DIR/functions-app.zip (default: dist)
 //     --force     rebuild even when the last build is up to date
 //     --analyze   print each bundle's largest inputs, per npm package
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,6 +54,15 @@ const RUNTIME_FILES = ['proto/vmss_mesh/relay/v1/push.proto'];
 const EXTERNAL = ['@azure/functions-core'];
 /** Zip entries' date: fixed, so the same files give the same zip (DOS dates start in 1980). */
 const ZIP_DATE = new Date(Date.UTC(1980, 0, 1, 12));
+/**
+ * An input whose mtime is later than the build's start minus this is taken as changed during the
+ * build (file systems with coarse timestamps round mtimes down by up to 2 s).
+ */
+const MTIME_SLACK_MS = 2000;
+/** How long a run waits for another build of the same folder before giving up. */
+const LOCK_WAIT_MS = 10 * 60_000;
+/** writeAtomically's temporary files: `<name>.<pid>.tmp`. */
+const TEMPORARY = /\.(\d+)\.tmp$/;
 
 const { values: options } = parseArgs({
   options: {
@@ -59,6 +77,7 @@ const appDir = path.join(outRoot, 'functions-app');
 const zipFile = path.join(outRoot, 'functions-app.zip');
 // Kept beside the package, not in it: what the last build read (for the up-to-date check and --analyze).
 const stampFile = path.join(outRoot, 'functions-app.inputs.json');
+const lockFile = path.join(outRoot, 'functions-app.lock');
 
 const started = performance.now();
 const rootPackage = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -82,11 +101,27 @@ function sameFingerprint(recorded) {
   return Object.entries(recorded).every(([file, value]) => now[file] === value);
 }
 
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** The package folder's top-level names, without a build's temporary files. */
+function outputNames() {
+  return readdirSync(appDir)
+    .filter((name) => !TEMPORARY.test(name))
+    .sort();
+}
+
 function upToDate() {
   if (options.force || !existsSync(stampFile) || !existsSync(zipFile)) return false;
   try {
     const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
-    const outputs = readdirSync(appDir).sort();
+    const outputs = outputNames();
     return JSON.stringify(outputs) === JSON.stringify(stamp.outputs) && sameFingerprint(stamp.inputs) && sameFingerprint(stamp.written);
   } catch {
     return false;
@@ -134,6 +169,60 @@ if (upToDate()) {
   if (!quiet) console.error(`${path.relative(ROOT, appDir)}/ and ${path.basename(zipFile)} up to date (${(performance.now() - started).toFixed(0)} ms)`);
   process.exit(0);
 }
+
+/**
+ * Takes the build lock of this output folder, waiting while another live process holds it. A lock
+ * left by a process that is gone is removed and taken. Released when this process exits.
+ */
+async function acquireLock() {
+  mkdirSync(outRoot, { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let waited = false;
+  for (;;) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      const release = () => rmSync(lockFile, { force: true });
+      process.once('exit', release);
+      for (const signal of ['SIGINT', 'SIGTERM']) {
+        process.once(signal, () => {
+          release();
+          process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+        });
+      }
+      return waited;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+    } catch {
+      continue; // released meanwhile
+    }
+    // An empty file: its holder is between creating and writing it.
+    if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
+      rmSync(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another build of ${appDir} (pid ${holder}, ${lockFile}) did not finish within ${LOCK_WAIT_MS / 1000} s`);
+    if (!waited && !quiet) console.error(`waiting for another build of ${path.relative(ROOT, appDir) || '.'}/ (pid ${holder})…`);
+    waited = true;
+    await sleep(100);
+  }
+}
+
+if (await acquireLock()) {
+  // Another build finished meanwhile: usually there is nothing left to do.
+  if (upToDate()) {
+    if (options.analyze) printAnalysis(JSON.parse(readFileSync(stampFile, 'utf8')).analysis);
+    if (!quiet) console.error(`${path.relative(ROOT, appDir)}/ and ${path.basename(zipFile)} up to date, built by another process (${(performance.now() - started).toFixed(0)} ms)`);
+    process.exit(0);
+  }
+}
+// Inputs whose mtime is after this were saved while the build read them (see the stamp below).
+const buildStartedAt = Date.now();
 
 // Loaded only for a build: the up-to-date path stays a few stat calls.
 const [{ build }, { zipSync }] = await Promise.all([import('esbuild'), import('fflate')]);
@@ -247,6 +336,9 @@ const keep = new Set(names.flatMap((name) => name.split('/').map((_, i, parts) =
 const removeExtra = (dir, prefix) => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    // A live process's temporary file is its write in progress (only a build that ignored the lock, or a reader-side copy, has one here).
+    const temporaryOf = TEMPORARY.exec(entry.name);
+    if (temporaryOf && Number(temporaryOf[1]) !== process.pid && processAlive(Number(temporaryOf[1]))) continue;
     if (!keep.has(relative)) rmSync(path.join(dir, entry.name), { recursive: true, force: true });
     else if (entry.isDirectory()) removeExtra(path.join(dir, entry.name), relative);
   }
@@ -260,10 +352,21 @@ writeAtomically(zipFile, zip);
 const sourceFiles = Object.keys(result.metafile.inputs).filter((input) => existsSync(path.join(ROOT, input)));
 const inputs = [...sourceFiles, path.relative(ROOT, SCRIPT), 'package.json', 'host.json', ...RUNTIME_FILES];
 const written = [...names.map((name) => path.relative(ROOT, path.join(appDir, name))), path.relative(ROOT, zipFile)];
-writeAtomically(
-  stampFile,
-  JSON.stringify({ outputs: readdirSync(appDir).sort(), inputs: fingerprint(inputs), written: fingerprint(written), analysis: analysisOf(result.metafile) }),
-);
+// The stamp says "these inputs are built": not true of an input saved after the build started (the
+// bundle may hold its old text), so then there is no stamp and the next run builds again.
+const changedDuringBuild = inputs.filter((file) => {
+  try {
+    return statSync(path.join(ROOT, file)).mtimeMs > buildStartedAt - MTIME_SLACK_MS;
+  } catch {
+    return true;
+  }
+});
+if (changedDuringBuild.length > 0) {
+  rmSync(stampFile, { force: true });
+  if (!quiet) console.error(`changed while building, so the next build runs again: ${changedDuringBuild.slice(0, 5).join(', ')}${changedDuringBuild.length > 5 ? ', …' : ''}`);
+} else {
+  writeAtomically(stampFile, JSON.stringify({ outputs: outputNames(), inputs: fingerprint(inputs), written: fingerprint(written), analysis: analysisOf(result.metafile) }));
+}
 
 if (options.analyze) printAnalysis(analysisOf(result.metafile));
 if (!quiet) {

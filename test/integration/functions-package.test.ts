@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -160,6 +160,38 @@ describe('the Functions package', () => {
     assert.match(stderr, /up to date/);
     assert.equal(stdout, '', 'the build prints its status on stderr only');
     assert.equal(statSync(path.join(appDir, 'main.js')).mtimeMs, before);
+  });
+
+  test('two builds started at once into the same folder both succeed, one building and the other waiting for it', async () => {
+    const out = path.join(workDir, 'c');
+    const runs = await Promise.all([buildInto(out), buildInto(out)]);
+    const built = runs.filter((r) => /source files in \d+ ms/.test(r.stderr));
+    const waited = runs.filter((r) => /up to date/.test(r.stderr));
+    assert.equal(built.length, 1, `exactly one build should run: ${runs.map((r) => r.stderr).join(' | ')}`);
+    assert.equal(waited.length, 1, runs.map((r) => r.stderr).join(' | '));
+    assert.deepEqual(filesUnder(path.join(out, 'functions-app')), EXPECTED_FILES);
+    assert.deepEqual(readFileSync(path.join(out, 'functions-app.zip')), readFileSync(zipFile));
+    for (const name of EXPECTED_FILES) assert.deepEqual(readFileSync(path.join(out, 'functions-app', name)), readFileSync(path.join(appDir, name)), name);
+    assert.deepEqual(readdirSync(out).sort(), ['functions-app', 'functions-app.inputs.json', 'functions-app.zip'], 'no lock or temporary file is left');
+  });
+
+  test('an input saved while the build runs is not recorded as built: the next build runs again', async (t) => {
+    const out = path.join(workDir, 'd');
+    // The build script is one of the inputs. Its mtime is set to now while the build runs (the
+    // lock file shows it has started) and put back afterwards, so the repository's own stamp holds.
+    const original = statSync(BUILD);
+    t.after(() => utimesSync(BUILD, original.atime, original.mtime));
+    const building = buildInto(out);
+    const lock = path.join(out, 'functions-app.lock');
+    while (!existsSync(lock)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const now = new Date();
+    utimesSync(BUILD, now, now);
+    const first = await building;
+    assert.match(first.stderr, /changed while building.*build\/functions-app\.mjs/);
+    assert.equal(existsSync(path.join(out, 'functions-app.inputs.json')), false, 'a stamp was written for an input that changed during the build');
+    const second = await buildInto(out);
+    assert.doesNotMatch(second.stderr, /up to date/);
+    assert.deepEqual(readFileSync(path.join(out, 'functions-app.zip')), readFileSync(zipFile));
   });
 
   test('the bundles require nothing but Node built-ins, @azure/functions-core and ./vendor.js', () => {
