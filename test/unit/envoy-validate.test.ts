@@ -229,16 +229,17 @@ describe('PGV rules on Envoy resources: each family caught at its path', () => {
 
 // ---- proving the semantic checks ---------------------------------------------------------------
 
-function errorsOf(kind: ResourceKind, value: Record<string, unknown>): string[] {
-  return validateResource(kind, value).findings.map((f) => `${f.path} ${f.check} ${f.severity}`);
+function errorsOf(kind: ResourceKind, value: Record<string, unknown>, profile: ClientProfile = 'envoy-gateway'): string[] {
+  return validateResource(kind, value, undefined, profile).findings.map((f) => `${f.path} ${f.check} ${f.severity}`);
 }
 
 describe('Envoy semantic checks: each caught at its path', () => {
-  test('the HTTP filter chain must end with the router', () => {
+  test('the HTTP filter chain must end with the router; an empty one only gRPC refuses (A39), Envoy routes nothing', () => {
     const hcmPath = 'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>';
     const other = { name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions' } };
     assert.deepEqual(errorsOf('listener', listener({ http_filters: [ROUTER, other] })), [`${hcmPath}.http_filters[0] hcm.router_last error`, `${hcmPath}.http_filters[1] hcm.router_last error`]);
-    assert.deepEqual(errorsOf('listener', listener({ http_filters: [] })), [`${hcmPath}.http_filters hcm.router_last error`]);
+    assert.deepEqual(errorsOf('listener', listener({ http_filters: [] }), 'proxyless-grpc'), [`${hcmPath}.http_filters hcm.router_last error`]);
+    assert.deepEqual(errorsOf('listener', listener({ http_filters: [] })), [`${hcmPath}.http_filters hcm.router_last warning`]);
     assert.deepEqual(errorsOf('listener', listener({})), []);
   });
 
@@ -262,11 +263,13 @@ describe('Envoy semantic checks: each caught at its path', () => {
     assert.deepEqual(validateSnapshot('envoy-gateway', { version: 'v', resources }).findings.map((f) => `${f.path} ${f.check}`), ['Listener(gw-b).address snapshot.listener_address_unique']);
   });
 
-  test('RDS and EDS config sources must be ADS (or self) and V3; EDS clusters need an EDS config', () => {
+  test('RDS and EDS config sources must be ADS (or self) and V3 or AUTO (v3), not V2; EDS clusters need an EDS config', () => {
     assert.deepEqual(errorsOf('listener', listener({ rds: { config_source: { path_config_source: { path: '/etc/r.yaml' }, resource_api_version: 'V3' }, route_config_name: 'r' } })), [
       'Listener.api_listener.api_listener<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>.rds.config_source config_source.ads error',
     ]);
-    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), eds_cluster_config: { eds_config: { ads: {} } } }), ['Cluster.eds_cluster_config.eds_config.resource_api_version config_source.v3 error']);
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V2' } } }), ['Cluster.eds_cluster_config.eds_config.resource_api_version config_source.v3 error']);
+    // AUTO (unset) means v3 (config_source.proto).
+    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), eds_cluster_config: { eds_config: { ads: {} } } }), []);
     assert.deepEqual(errorsOf('cluster', { ...goodCluster(), eds_cluster_config: { eds_config: { self: {}, resource_api_version: 'V3' } } }), []);
     const { eds_cluster_config: _eds, ...noEds } = goodCluster();
     assert.deepEqual(errorsOf('cluster', noEds), ['Cluster.eds_cluster_config cluster.eds_config error']);
@@ -282,8 +285,17 @@ describe('Envoy semantic checks: each caught at its path', () => {
       'Cluster.health_checks[0] health_check.complete error',
     ]);
     assert.deepEqual(errorsOf('cluster', { ...goodCluster(), health_checks: [{ ...hc, grpc_health_check: {} }] }), ['Cluster.health_checks[0].grpc_health_check health_check.grpc_http2 error']);
-    const http2 = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } };
-    assert.deepEqual(errorsOf('cluster', { ...goodCluster(), typed_extension_protocol_options: http2, health_checks: [{ ...hc, grpc_health_check: {} }] }), []);
+    // Envoy's useHttp2: explicit or downstream-protocol config with HTTP/2 options, or any auto_config.
+    const grpcCheckWith = (options: Record<string, unknown>) => {
+      const typed = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', ...options } };
+      return errorsOf('cluster', { ...goodCluster(), typed_extension_protocol_options: typed, health_checks: [{ ...hc, grpc_health_check: {} }] });
+    };
+    assert.deepEqual(grpcCheckWith({ explicit_http_config: { http2_protocol_options: {} } }), []);
+    assert.deepEqual(grpcCheckWith({ use_downstream_protocol_config: { http2_protocol_options: {} } }), []);
+    assert.deepEqual(grpcCheckWith({ auto_config: {} }), []);
+    const noHttp2 = ['Cluster.health_checks[0].grpc_health_check health_check.grpc_http2 error'];
+    assert.deepEqual(grpcCheckWith({ explicit_http_config: { http_protocol_options: {} } }), noHttp2);
+    assert.deepEqual(grpcCheckWith({ use_downstream_protocol_config: { http_protocol_options: {} } }), noHttp2);
   });
 
   test('virtual host domains are unique within a route configuration (case-insensitively), and one "*"', () => {
@@ -330,7 +342,7 @@ describe('Envoy semantic checks: each caught at its path', () => {
     assert.throws(() => assertEnvoyLoadsSnapshot('envoy-gateway', snapshot(routes)), /Envoy would refuse the envoy-gateway snapshot v:\n {2}.*snapshot\.rds_exists/);
   });
 
-  test('the bootstrap: ADS configured, its cluster static and non-EDS, no cluster_names, V3, a node identity, HTTP/2 to the relay', () => {
+  test('the bootstrap: ADS configured, its cluster static and non-EDS, no cluster_names, not V2, a node identity, HTTP/2 to the relay', () => {
     const good = envoyBootstrap({ relay: '10.0.0.5:18000', nodeId: 'gw', cluster: 'edge' });
     assert.deepEqual(validateBootstrapJson(good).errors, []);
     const spoilt = structuredClone(good) as {
@@ -342,7 +354,7 @@ describe('Envoy semantic checks: each caught at its path', () => {
     spoilt.dynamic_resources.ads_config.transport_api_version = 'V2';
     spoilt.dynamic_resources.ads_config.cluster_names = ['vmss_mesh_relay'];
     spoilt.dynamic_resources.ads_config.grpc_services = [{ envoy_grpc: { cluster_name: 'nope' } }];
-    spoilt.dynamic_resources.cds_config = { ads: {} };
+    spoilt.dynamic_resources.cds_config = { ads: {}, resource_api_version: 'V2' };
     spoilt.static_resources.clusters.push({ ...spoilt.static_resources.clusters[0]!, typed_extension_protocol_options: {} });
     const result = validateBootstrapJson(spoilt);
     assert.deepEqual(result.findings.map((f) => `${f.path} ${f.check} ${f.severity}`), [

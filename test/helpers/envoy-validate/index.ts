@@ -56,14 +56,14 @@ export function pgvViolations(typeName: string, value: unknown, options: Validat
 }
 
 /** One resource of the relay: PGV plus the semantic checks that need only the resource itself. */
-export function validateResource(kind: ResourceKind, value: unknown, label?: string): EnvoyReport {
+export function validateResource(kind: ResourceKind, value: unknown, label?: string, profile: ClientProfile = 'envoy-gateway'): EnvoyReport {
   const root = envoyRoot();
   const type = root.lookupType(RESOURCE_TYPE_NAMES[kind]);
   const message = toMessage(type, value);
   const path = label ?? shortName(RESOURCE_TYPE_NAMES[kind]);
   const violations = new PgvValidator(root).run(type, message, path);
-  // The profile matters only for references between resources (validateSnapshot).
-  const semantics = new SemanticChecker(root, 'envoy-gateway');
+  // The profile matters for references between resources (validateSnapshot) and for an empty HTTP filter chain.
+  const semantics = new SemanticChecker(root, profile);
   semantics.resource(kind, toPlain(type, message), path);
   return report(violations, semantics.findings);
 }

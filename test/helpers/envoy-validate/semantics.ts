@@ -6,8 +6,8 @@
  * out); google.protobuf.Any stays `{type_url, value}` and is unpacked here.
  *
  * Severity: `error` = Envoy (or, for the proxyless profile, gRPC) refuses the resource or the
- * bootstrap; `warning` = accepted, but traffic fails (e.g. a route to a cluster that does not
- * exist answers 503).
+ * bootstrap, or it breaks a policy of the relay's own (the message says so); `warning` = accepted,
+ * but traffic fails (e.g. a route to a cluster that does not exist answers 503).
  */
 import * as protobuf from 'protobufjs';
 import type { ClientProfile, ResourceKind } from '../../../src/relay/snapshot/snapshot-types';
@@ -151,7 +151,14 @@ export class SemanticChecker {
     // envoy.filters.http.router of type envoy.filters.http.router must be the last filter in a http
     // filter chain." and, for a chain ending in anything else, "non-terminal filter … is the last
     // filter in a http filter chain". grpc-js-xds likewise NACKs a chain whose last filter is not the Router.
-    if (filters.length === 0) this.error(`${path}.http_filters`, 'hcm.router_last', 'no HTTP filters: the chain must end with the router (envoy.filters.http.router)');
+    // Envoy runs that check per filter, so it accepts an empty chain (and then routes no request);
+    // gRPC's A39 (xDS HTTP filter support) makes the router required and last, so proxyless
+    // clients refuse it.
+    if (filters.length === 0) {
+      const at = `${path}.http_filters`;
+      if (this.profile === 'proxyless-grpc') this.error(at, 'hcm.router_last', 'no HTTP filters: gRPC A39 requires the router (envoy.filters.http.router) as the last filter');
+      else this.warning(at, 'hcm.router_last', 'no HTTP filters: Envoy accepts the chain, but without the router (envoy.filters.http.router) no request is forwarded');
+    }
     filters.forEach((filter, i) => {
       const type = typeNameOf(record(record(filter)?.typed_config));
       const isRouter = type === ROUTER_TYPE;
@@ -167,12 +174,13 @@ export class SemanticChecker {
 
   /**
    * The relay serves everything over one ADS stream, so every config source of a resource must be
-   * `ads` (or `self`, the server the resource came from) with resource_api_version V3.
-   * Envoy: a config source naming `ads` without `ads_config` in the bootstrap fails with "ADS must
-   * be configured to support an ADS config source" (NullGrpcMuxImpl::addWatch,
-   * source/extensions/config_subscription/grpc/grpc_mux_impl.cc); V2 is gone ("V2 (and AUTO) xDS
-   * transport protocol versions are deprecated", Config::Utility::checkTransportVersion,
-   * source/common/config/utility.cc).
+   * `ads` (or `self`, the server the resource came from): the relay's own policy (Envoy would
+   * follow another source; grpc-js-xds NACKs an RDS source that is neither). Envoy: a config
+   * source naming `ads` without `ads_config` in the bootstrap fails with "ADS must be configured to
+   * support an ADS config source" (NullGrpcMuxImpl::addWatch,
+   * source/extensions/config_subscription/grpc/grpc_mux_impl.cc). resource_api_version may be V3
+   * or AUTO ("When not specified, we assume v3; it is the only supported version",
+   * config_source.proto); V2 is "no longer supported" there, a deprecated enum value.
    */
   private configSource(source: Plain | undefined, path: string): void {
     if (!source) {
@@ -181,9 +189,15 @@ export class SemanticChecker {
     }
     if (!record(source.ads) && !record(source.self)) {
       const which = ['api_config_source', 'path', 'path_config_source'].find((k) => source[k] !== undefined) ?? 'nothing';
-      this.error(path, 'config_source.ads', `names ${which}: the relay serves only over ADS (config_source.ads or self)`);
+      this.error(path, 'config_source.ads', `names ${which}: the relay's own policy is ADS only (config_source.ads or self)`);
     }
-    if (source.resource_api_version !== 'V3') this.error(`${path}.resource_api_version`, 'config_source.v3', `must be V3, got ${text(source.resource_api_version) || 'AUTO (default)'}`);
+    this.apiVersion(source.resource_api_version, `${path}.resource_api_version`);
+  }
+
+  /** An ApiVersion field: AUTO (unset) means v3 (config_source.proto); V2 is no longer supported. */
+  private apiVersion(version: unknown, path: string): void {
+    const value = text(version) || 'AUTO';
+    if (value !== 'V3' && value !== 'AUTO') this.error(path, 'config_source.v3', `must be V3 or AUTO (v3), got ${value}: v2 is no longer supported`);
   }
 
   /**
@@ -241,15 +255,19 @@ export class SemanticChecker {
     }
   }
 
-  /** HTTP/2 upstream: HttpProtocolOptions with explicit HTTP/2 (or the deprecated Cluster.http2_protocol_options). */
+  /**
+   * The cluster has Envoy's HTTP2 feature: the deprecated Cluster.http2_protocol_options, or
+   * HttpProtocolOptions with explicit_http_config or use_downstream_protocol_config holding
+   * http2_protocol_options, or any auto_config (Envoy: useHttp2, source/extensions/upstreams/http/config.cc).
+   */
   speaksHttp2(cluster: Plain): boolean {
     if (cluster.http2_protocol_options !== undefined) return true;
     const options = record(cluster.typed_extension_protocol_options) ?? {};
     return Object.values(options).some((any) => {
       const unpacked = unpackAny(this.root, record(any));
       if (unpacked?.typeName !== HTTP_PROTOCOL_OPTIONS_TYPE) return false;
-      const explicit = record(unpacked.value.explicit_http_config);
-      return explicit?.http2_protocol_options !== undefined;
+      const { explicit_http_config: explicit, use_downstream_protocol_config: downstream, auto_config: auto } = unpacked.value;
+      return record(explicit)?.http2_protocol_options !== undefined || record(downstream)?.http2_protocol_options !== undefined || record(auto) !== undefined;
     });
   }
 
@@ -352,13 +370,13 @@ export class SemanticChecker {
    * cluster_names ("API configs must have either a gRPC service or a cluster name defined",
    * "…::(DELTA_)GRPC must not have a cluster name specified"), and its cluster "must have a
    * statically defined non-EDS cluster: 'X' does not exist, was added via api, or is an EDS
-   * cluster". transport_api_version must be V3 (checkTransportVersion). The gRPC stream needs an
+   * cluster". transport_api_version must not be V2 (checkTransportVersion). The gRPC stream needs an
    * HTTP/2 cluster: Envoy does not check that at load (the stream just fails), so it is a warning.
    */
   private adsConfig(ads: Plain, clusters: ReadonlyMap<string, Plain>, path: string): void {
     const apiType = text(ads.api_type);
     if (!['GRPC', 'DELTA_GRPC', 'AGGREGATED_GRPC', 'AGGREGATED_DELTA_GRPC'].includes(apiType)) this.error(`${path}.api_type`, 'bootstrap.ads_grpc', `ADS needs a gRPC api_type, got ${apiType || 'REST (default)'}`);
-    if (ads.transport_api_version !== 'V3') this.error(`${path}.transport_api_version`, 'config_source.v3', `must be V3, got ${text(ads.transport_api_version) || 'AUTO (default)'}`);
+    this.apiVersion(ads.transport_api_version, `${path}.transport_api_version`);
     const services = list(ads.grpc_services);
     if (list(ads.cluster_names).length > 0) this.error(`${path}.cluster_names`, 'bootstrap.ads_grpc', `${apiType} must not have a cluster name specified`);
     if (services.length === 0) this.error(`${path}.grpc_services`, 'bootstrap.ads_grpc', 'API configs must have either a gRPC service or a cluster name defined');
