@@ -28,7 +28,7 @@ import type { XdsDecodeContext, XdsResourceType } from '@grpc/grpc-js-xds/build/
 import { envoyRoot } from '../../src/relay/xds/envoy-protos';
 import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
 import { type ClientProfile, kindOfTypeUrl, type ResourceKind, type Snapshot, TYPE_URLS } from '../../src/relay/snapshot/snapshot-types';
-import { type EnvoyReport, formatViolation, pgvViolations, validateBootstrapJson, validateResource, validateSnapshot } from './envoy-validate';
+import { type EnvoyReport, formatViolation, pgvViolations, shortName, validateBootstrapJson, validateResource, validateSnapshot } from './envoy-validate';
 
 const ANY = '.google.protobuf.Any';
 const INT32 = new Set(['int32', 'sint32', 'sfixed32']);
@@ -181,7 +181,7 @@ class Walker {
 /** Every problem found, each with its path (`Cluster.outlier_detection.intervall: …`); empty = clean. */
 export function strictProblems(typeName: string, value: unknown): string[] {
   const walker = new Walker();
-  walker.message(envoyRoot().lookupType(typeName), value, typeName.slice(typeName.lastIndexOf('.') + 1));
+  walker.message(envoyRoot().lookupType(typeName), value, shortName(typeName));
   return walker.problems;
 }
 
@@ -240,6 +240,6 @@ export function assertGrpcJsAccepts(kind: ResourceKind, name: string, bytes: Uin
   const verdict = grpcJsDecode(kind, bytes);
   assert.equal(verdict.error, undefined, `grpc-js-xds rejects ${kind} ${name}: ${verdict.error}`);
   assert.equal(verdict.name, name, `grpc-js-xds reads ${kind} ${name} as ${verdict.name}`);
-  const label = `${RESOURCE_TYPE_NAMES[kind].slice(RESOURCE_TYPE_NAMES[kind].lastIndexOf('.') + 1)}(${name})`;
+  const label = `${shortName(RESOURCE_TYPE_NAMES[kind])}(${name})`;
   assertEnvoyLoads(validateResource(kind, bytes, label), `Envoy would refuse ${kind} ${name}`);
 }

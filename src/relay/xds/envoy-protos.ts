@@ -32,25 +32,28 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/config/bootstrap/v3/bootstrap.proto',
 ];
 
+/** A protobufjs `Root.resolvePath` that looks an import up in ENVOY_PROTO_DIRS, in order. */
+export function resolveEnvoyProtoPath(_origin: string, target: string): string {
+  if (path.isAbsolute(target)) return target;
+  for (const dir of ENVOY_PROTO_DIRS) {
+    const candidate = path.join(dir, target);
+    try {
+      accessSync(candidate);
+      return candidate;
+    } catch {
+      // try the next include directory
+    }
+  }
+  return target;
+}
+
 let root: protobuf.Root | undefined;
 
 /** The loaded, resolved root (cached). */
 export function envoyRoot(): protobuf.Root {
   if (!root) {
     const loaded = new protobuf.Root();
-    loaded.resolvePath = (_origin, target) => {
-      if (path.isAbsolute(target)) return target;
-      for (const dir of ENVOY_PROTO_DIRS) {
-        const candidate = path.join(dir, target);
-        try {
-          accessSync(candidate);
-          return candidate;
-        } catch {
-          // try the next include directory
-        }
-      }
-      return target;
-    };
+    loaded.resolvePath = resolveEnvoyProtoPath;
     loaded.loadSync([...ENVOY_PROTO_FILES], { keepCase: true });
     loaded.resolveAll();
     root = loaded;

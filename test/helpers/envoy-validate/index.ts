@@ -34,7 +34,8 @@ function report(violations: readonly Violation[], findings: readonly Finding[]):
   };
 }
 
-function shortName(typeName: string): string {
+/** The last part of a full type name: `envoy.config.cluster.v3.Cluster` → `Cluster`. */
+export function shortName(typeName: string): string {
   return typeName.slice(typeName.lastIndexOf('.') + 1);
 }
 

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { ENVOY_PROTO_DIRS } from '../../../src/relay/xds/envoy-protos';
+import { ENVOY_PROTO_DIRS, resolveEnvoyProtoPath } from '../../../src/relay/xds/envoy-protos';
 
 function protoFiles(dir: string, base: string, out: string[]): string[] {
   for (const entry of readdirSync(dir)) {
@@ -40,19 +40,7 @@ function load(): VendoredProtos {
     .filter((f) => !/\/(v2|v\d+alpha\d*)\//.test(f))
     .sort();
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    if (path.isAbsolute(target)) return target;
-    for (const dir of ENVOY_PROTO_DIRS) {
-      const candidate = path.join(dir, target);
-      try {
-        statSync(candidate);
-        return candidate;
-      } catch {
-        // next include directory
-      }
-    }
-    return target;
-  };
+  root.resolvePath = resolveEnvoyProtoPath;
   const failed: Array<[string, string]> = [];
   for (const file of files) {
     try {
