@@ -91,7 +91,10 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       VMSS_MESH_RELAY_TOKEN: options.relayToken ?? '',
       ...options.settings,
     };
-    // The app reads its settings from the environment, as in Azure.
+    // The local host gets the settings as the app's own environment (below). They also go into
+    // this process's environment for the sources run in-process next to the world, which read
+    // process.env as the app does in Azure: getAppRuntime() (reconcile-safety), `deadletter
+    // replay` run with this process's env (deadletter tests, the sandbox).
     const previous = new Map(Object.keys(settings).map((k) => [k, process.env[k]]));
     Object.assign(process.env, settings);
     resetAppRuntime();

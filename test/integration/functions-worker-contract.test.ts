@@ -108,6 +108,8 @@ test('two loads of the packaged app in one process keep their own runtime: each 
     assert.equal(httpAnswer(await status(a)).status, '200');
     assert.equal(httpAnswer(await status(b)).status, '503');
   }
+  // status reached Consul through vendor.js, which main.js requires lazily: each load compiled its own.
+  assert.equal(require.cache[path.join(packagedAppDirectory(), 'vendor.js')], undefined, 'vendor.js is not shared through require.cache');
 });
 
 /** The worker's InvocationHandler, spelled out: getInvocationModel → getArguments → invokeFunction → getResponse. */
@@ -273,10 +275,14 @@ disposable.dispose();
 core.registerFunction({ name: 'echo', bindings: { t: { type: 'fooTrigger', direction: 'in' } } }, (x, ctx) => {
   if (x === 0) throw new Error('zero');
   if (x === 20) core.registerFunction({ name: 'late', bindings: { t: { type: 'fooTrigger', direction: 'in' } } }, () => 0);
-  return { x, calls: ++calls, env: process.env.FIXTURE, sameCore: require('@azure/functions-core') === core, order: [...order] };
+  // lib.js is required lazily, like the packaged app's vendor.js: it must be this load's module too.
+  const lib = require('./lib.js');
+  return { x, calls: ++calls, env: process.env.FIXTURE, sameCore: require('@azure/functions-core') === core, order: [...order], lib: [lib.next(), ...lib.env()] };
 });
 `,
   );
+  writeFileSync(path.join(dir, 'lib.js'), `let n = 0;\nexports.next = () => ++n;\nexports.env = () => [process.env.FIXTURE, require('node:process').env.FIXTURE, require('./settings.json').name];\n`);
+  writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ name: 'from-json' }));
   const a = await loadFunctionsApp({ appDirectory: dir, env: { FIXTURE: 'a' } });
   const b = await loadFunctionsApp({ appDirectory: dir, env: { FIXTURE: 'b' } });
   assert.deepEqual(a.functions.map((f) => f.metadata.name), ['echo'], 'a disposed registration is gone');
@@ -285,8 +291,10 @@ core.registerFunction({ name: 'echo', bindings: { t: { type: 'fooTrigger', direc
     return { response, value: response.returnValue?.json ? (JSON.parse(response.returnValue.json) as Record<string, unknown>) : undefined };
   };
   const first = await call(a, 1);
-  assert.deepEqual(first.value, { x: 10, calls: 1, env: 'a', sameCore: true, order: ['appStart', 'pre'], post: true, error: null });
+  assert.deepEqual(first.value, { x: 10, calls: 1, env: 'a', sameCore: true, order: ['appStart', 'pre'], lib: [1, 'a', 'a', 'from-json'], post: true, error: null });
   assert.deepEqual((await call(b, 1)).value?.calls, 1, 'the second load has its own module state');
+  assert.deepEqual((await call(b, 1)).value?.lib, [2, 'b', 'b', 'from-json'], 'a file required lazily has its own module per load and the load’s environment');
+  assert.equal(require.cache[path.join(dir, 'lib.js')], undefined, 'the app’s files stay out of require.cache');
   assert.equal((await call(b, 1)).value?.env, 'b');
   assert.equal((await call(a, 1)).value?.calls, 2);
   // A postInvocation hook may clear the error (the worker then answers with the result).

@@ -5,22 +5,24 @@
  * host's FunctionsMetadataRequest (registration closes; the functions' metadata is what the
  * host would index), then invocations through the registered programming model.
  *
- * Each load is its own worker: the entry file is compiled afresh (never taken from or put in
- * require.cache), so its module-level state (the app's cached runtime, the bundled
- * `@azure/functions` and its cached core module) belongs to this load alone. The worker patches
- * Module.prototype.require for the whole process; here only the entry file's `require` is
- * intercepted, which is the same for a bundle (all its code shares that one `require`) and keeps
- * two loads in one process apart. An app that requires `@azure/functions` from node_modules is
- * therefore not supported (its library would not see this load's module): load the bundle. The app also gets
- * its own `process.env` (a worker process has its own environment): `process` inside the app is
- * the real one except for `env`, so two apps in one process run with their own settings.
+ * Each load is its own worker as far as the app's own files go (app-modules.ts): every
+ * `.js`/`.cjs`/`.json` file under the app folder — the entry point and what it requires from there,
+ * such as the packaged app's vendor.js that main.js requires at the first invocation needing it —
+ * is compiled for this load and cached per load (never in require.cache), so its module-level state
+ * (the app's cached runtime, the bundled `@azure/functions` and its cached core module, the
+ * vendored SDKs) belongs to this load alone, and it reads this load's `process.env` (a worker
+ * process has its own environment), so two apps in one process run with their own settings. The
+ * worker patches Module.prototype.require for the whole process; here `require` is intercepted only
+ * in those files. Not isolated: Node's built-in modules, and packages resolved outside the app
+ * folder, which Node's require loads once per process with the real `process.env` — an app that
+ * requires `@azure/functions` from a node_modules is not supported (its library would not see this
+ * load's module): load the bundle.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import vm from 'node:vm';
 import type { AppStartContext, AppTerminateContext, ProgrammingModel, RpcInvocationRequest, RpcInvocationResponse, RpcLog, WorkerCapabilities } from './core-api';
+import { runAppEntryPoint } from './app-modules';
 import { createFunctionsCore, WorkerSystemError, type RegisteredFunction } from './functions-core';
 import { executeHooks, handleInvocation } from './invocation';
 import { packagedAppDirectory } from './packaged-app';
@@ -79,7 +81,7 @@ export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): P
   log({ message: `Loading entry point file "${path.basename(entryPoint)}"`, level: 'debug', logCategory: 'system' });
   core.setCurrentEntryPoint(entryPoint);
   try {
-    runEntryPoint(entryPoint, core.module, env);
+    runAppEntryPoint(directory, entryPoint, core.module, env);
   } catch (error) {
     throw new WorkerSystemError(`Worker was unable to load entry point "${path.basename(entryPoint)}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
@@ -92,8 +94,8 @@ export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): P
 
   const programmingModel = core.programmingModel;
   if (!programmingModel) {
-    // Only the entry file's own require is intercepted: a library it requires from node_modules
-    // would not see this load's core module (and would run in its "test mode").
+    // require is intercepted only in the app folder's own files: a library required from a
+    // node_modules would not see this load's core module (and would run in its "test mode").
     throw new WorkerSystemError(`${entryPoint} set no programming model: the entry point must be one bundle with @azure/functions v4 inside and @azure/functions-core left external (\`npm run package\` builds dist/functions-app that way)`);
   }
   const capabilities = programmingModel.getCapabilities ? await programmingModel.getCapabilities({ ...WORKER_CAPABILITIES }) : { ...WORKER_CAPABILITIES };
@@ -129,42 +131,6 @@ function entryPointOf(directory: string): string {
   const entryPoint = path.resolve(directory, main);
   if (!existsSync(entryPoint)) throw new WorkerSystemError(`Worker was unable to load entry point "${main}": File does not exist`);
   return entryPoint;
-}
-
-/**
- * Runs a CommonJS entry file as a fresh module: its `require('@azure/functions-core')` returns
- * `coreModule` (the worker's interception), `process` / `require('process')` show `env`.
- */
-function runEntryPoint(file: string, coreModule: unknown, env: Record<string, string | undefined>): void {
-  const appProcess = processWithEnv(env);
-  const base = createRequire(file);
-  const appRequire = Object.assign(
-    (id: string): unknown => {
-      if (id === '@azure/functions-core') return coreModule;
-      if (id === 'process' || id === 'node:process') return appProcess;
-      return base(id);
-    },
-    { resolve: base.resolve, cache: base.cache, extensions: base.extensions, main: base.main },
-  );
-  const module = { exports: {} as unknown, id: file, filename: file, path: path.dirname(file), loaded: false, children: [], paths: [], require: appRequire };
-  const wrapper = vm.compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname', 'process'], { filename: file });
-  wrapper.call(module.exports, module.exports, appRequire, module, file, path.dirname(file), appProcess);
-  module.loaded = true;
-}
-
-/** This process, with its own `env`. */
-function processWithEnv(env: Record<string, string | undefined>): NodeJS.Process {
-  let ownEnv = env;
-  return new Proxy(process, {
-    get: (target, key) => (key === 'env' ? ownEnv : Reflect.get(target, key, target)),
-    set: (target, key, value) => {
-      if (key === 'env') {
-        ownEnv = value as Record<string, string | undefined>;
-        return true;
-      }
-      return Reflect.set(target, key, value, target);
-    },
-  });
 }
 
 /** A hook context: `hookData` and `appHookData` are readable, not assignable (as in the worker). */
