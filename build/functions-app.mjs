@@ -61,6 +61,11 @@ const ZIP_DATE = new Date(Date.UTC(1980, 0, 1, 12));
 const MTIME_SLACK_MS = 2000;
 /** How long a run waits for another build of the same folder before giving up. */
 const LOCK_WAIT_MS = 10 * 60_000;
+/**
+ * Files a user keeps in the package folder that the build leaves alone and never packs: Core
+ * Tools' `func start` in dist/functions-app reads its settings from local.settings.json there.
+ */
+const USER_FILES = new Set(['local.settings.json']);
 /** writeAtomically's temporary files: `<name>.<pid>.tmp`. */
 const TEMPORARY = /\.(\d+)\.tmp$/;
 
@@ -110,10 +115,10 @@ function processAlive(pid) {
   }
 }
 
-/** The package folder's top-level names, without a build's temporary files. */
+/** The package folder's top-level names, without a build's temporary files and the user's files. */
 function outputNames() {
   return readdirSync(appDir)
-    .filter((name) => !TEMPORARY.test(name))
+    .filter((name) => !TEMPORARY.test(name) && !USER_FILES.has(name))
     .sort();
 }
 
@@ -339,13 +344,14 @@ const removeExtra = (dir, prefix) => {
     // A live process's temporary file is its write in progress (only a build that ignored the lock, or a reader-side copy, has one here).
     const temporaryOf = TEMPORARY.exec(entry.name);
     if (temporaryOf && Number(temporaryOf[1]) !== process.pid && processAlive(Number(temporaryOf[1]))) continue;
+    if (USER_FILES.has(relative)) continue;
     if (!keep.has(relative)) rmSync(path.join(dir, entry.name), { recursive: true, force: true });
     else if (entry.isDirectory()) removeExtra(path.join(dir, entry.name), relative);
   }
 };
 removeExtra(appDir, '');
 
-// The zip: the same files at the same paths, host.json at the root.
+// The zip: the same files at the same paths, host.json at the root (no USER_FILES: not in `names`).
 const zip = zipSync(Object.fromEntries(names.map((name) => [name, [files.get(name), { level: 6, mtime: ZIP_DATE }]])));
 writeAtomically(zipFile, zip);
 

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -192,6 +192,22 @@ describe('the Functions package', () => {
     const second = await buildInto(out);
     assert.doesNotMatch(second.stderr, /up to date/);
     assert.deepEqual(readFileSync(path.join(out, 'functions-app.zip')), readFileSync(zipFile));
+  });
+
+  test('a local.settings.json the user put in the folder stays there and never goes into the zip', async () => {
+    const out = path.join(workDir, 'e');
+    await buildInto(out);
+    const settings = path.join(out, 'functions-app', 'local.settings.json');
+    const text = JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', SECRET: 'kept-local' } });
+    writeFileSync(settings, text);
+    const unchanged = await buildInto(out);
+    assert.match(unchanged.stderr, /up to date/, 'local.settings.json made the package look out of date');
+    const forced = await buildInto(out, '--force');
+    assert.doesNotMatch(forced.stderr, /up to date/);
+    assert.equal(readFileSync(settings, 'utf8'), text);
+    assert.deepEqual(filesUnder(path.join(out, 'functions-app')), [...EXPECTED_FILES, 'local.settings.json'].sort());
+    assert.deepEqual(Object.keys(unzipSync(readFileSync(path.join(out, 'functions-app.zip')))).sort(), EXPECTED_FILES);
+    assert.match((await buildInto(out)).stderr, /up to date/);
   });
 
   test('the bundles require nothing but Node built-ins, @azure/functions-core and ./vendor.js', () => {
