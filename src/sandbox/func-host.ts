@@ -5,34 +5,27 @@
  * local.settings.json, so func runs what a deployment runs and the user's own
  * local.settings.json is never touched.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port';
 import type { FunctionsHost } from './functions-host/functions-host';
+import { packagedApp } from './functions-worker/packaged-app';
 
 /** What the packaged app must hold for func (see build/functions-app.mjs). */
 const PACKAGED_APP_FILES = ['host.json', 'package.json', 'main.js'];
 
 /**
- * The packaged Functions app's folder: dist/functions-app in the nearest folder upwards from
- * `from` that has one. In a checkout without it, build/functions-app.mjs makes it first.
+ * The packaged app func stages: packagedApp()'s folder, which in a checkout is first brought up
+ * to date with the sources (once per process), so func never runs a bundle older than them.
  */
-export function packagedFunctionsApp(from: string = __dirname, log: (line: string) => void = () => undefined): string {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    const app = path.join(dir, 'dist', 'functions-app');
-    if (PACKAGED_APP_FILES.every((file) => existsSync(path.join(app, file)))) return app;
-    const script = path.join(dir, 'build', 'functions-app.mjs');
-    if (existsSync(script)) {
-      log('packaging the Functions app for func start (node build/functions-app.mjs)…');
-      const build = spawnSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' });
-      if (build.status !== 0) throw new Error(`node build/functions-app.mjs failed: ${build.stderr || build.stdout}`);
-      if (PACKAGED_APP_FILES.every((file) => existsSync(path.join(app, file)))) return app;
-      throw new Error(`node build/functions-app.mjs did not write ${app}`);
-    }
-    if (path.dirname(dir) === dir) throw new Error(`the packaged Functions app (dist/functions-app) is not found above ${from}: run npm run build in the vmss-mesh checkout`);
-  }
+function packagedFunctionsApp(log: (line: string) => void): string {
+  const packaged = packagedApp(__dirname);
+  if (packaged.warning) log(packaged.warning);
+  const missing = PACKAGED_APP_FILES.filter((file) => !existsSync(path.join(packaged.directory, file)));
+  if (missing.length > 0) throw new Error(`the packaged Functions app ${packaged.directory} lacks ${missing.join(', ')}: run npm run package in the vmss-mesh checkout`);
+  return packaged.directory;
 }
 
 export interface FuncHostOptions {
@@ -43,13 +36,13 @@ export interface FuncHostOptions {
   readonly port: number;
   readonly log?: (line: string) => void;
   readonly timeoutMs?: number;
-  /** The packaged app to stage (default: packagedFunctionsApp()). */
+  /** The packaged app to stage (default: packagedApp()'s, brought up to date in a checkout). */
   readonly appDir?: string;
 }
 
 export async function startFuncHost(options: FuncHostOptions): Promise<FunctionsHost> {
   const log = options.log ?? (() => undefined);
-  const packaged = options.appDir ?? packagedFunctionsApp(__dirname, log);
+  const packaged = options.appDir ?? packagedFunctionsApp(log);
   const appDir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-func-'));
   // A copy, not links: func and the worker see one self-contained folder, as after a zip deploy.
   cpSync(packaged, appDir, { recursive: true });
