@@ -79,6 +79,11 @@ const STABLE_MS = 200;
  */
 export const DEFAULT_TIMER_SECONDS = 10;
 const TIMER_FUNCTION = 'reconcileTimer';
+/**
+ * Longest a sweep the soak asks for is waited for: a sweep meeting a 5 s ARM hang takes about
+ * 5-6 s; longer means the timer's run is waiting to retry (10 s and more).
+ */
+const SWEEP_WAIT_MS = 8_000;
 /** A label of what is running now: one class, or the classes of a batch joined by ' + '. */
 const JOIN = ' + ';
 export const classesOf = (label: string): string[] => label.split(JOIN);
@@ -291,7 +296,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const target = candidates[Math.floor(action.pick * candidates.length)];
       if (target) await box.act({ action: action.kind, instance: target.instance.name });
     };
-    const sweep = () => box.world.host.invoke(TIMER_FUNCTION).catch((error: unknown) => log(`sweep: ${error instanceof Error ? error.message : String(error)}`));
+    // A sweep asked for while the timer's run waits between its retries (its retry policy: 10 s,
+    // 20 s, …, the lock held meanwhile) joins that run: what it waits for then is the retry delay,
+    // not a reconcile, and nothing is held by it. Waiting at most SWEEP_WAIT_MS keeps an ARM fault
+    // from holding its set (and every change of it) through the delay.
+    const sweep = () =>
+      Promise.race([
+        box.world.host.invoke(TIMER_FUNCTION).catch((error: unknown) => log(`sweep: ${error instanceof Error ? error.message : String(error)}`)),
+        new Promise<void>((resolve) => setTimeout(resolve, SWEEP_WAIT_MS).unref()),
+      ]);
     const ctx: FaultContext = { sandbox: box, consul, gate, act, armWatch: new ArmFaultWatch(box.world.arm.faults), ...(options.overlap ? { sweep } : {}) };
     const soakStart = Date.now();
     soakOrigin = soakStart;
