@@ -9,11 +9,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { buildSync } from 'esbuild';
 import { startFunctionsHost, type HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
+import { fixtureApp } from '../helpers/functions-fixture-app';
 import { fuzz } from './fuzz-runs';
 
 const STACK_FRAME = /\n\s+at .+[(:]/;
@@ -26,25 +23,6 @@ app.http('status', { methods: ['GET'], authLevel: 'function', route: 'status', h
 app.http('autoscaleWebhook', { methods: ['POST'], authLevel: 'function', handler: async (request) => ({ status: 200, body: 'read ' + (await request.text()).length + ' characters' }) });
 app.timer('reconcileTimer', { schedule: '0 0 0 1 1 *', handler: async () => undefined });
 `;
-
-/** The fixture bundled like the packaged app (library inside, @azure/functions-core external), in a folder of its own. */
-function fixtureApp(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-fuzz-app-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  buildSync({
-    stdin: { contents: FIXTURE, resolveDir: path.join(__dirname, '..', '..'), sourcefile: 'fuzz-app.js', loader: 'js' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['@azure/functions-core'],
-    outfile: path.join(dir, 'main.js'),
-    logLevel: 'warning',
-  });
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ main: 'main.js' }));
-  writeFileSync(path.join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
-  return dir;
-}
 
 interface FuzzRequest {
   readonly method: string;
@@ -166,7 +144,7 @@ function watchUnhandled(t: { after(fn: () => void): void }): unknown[] {
 test('fuzz: the local Functions host answers every request below 500, without stack traces or unhandled errors', async (t) => {
   const unhandled = watchUnhandled(t);
   const logs: HostLogRecord[] = [];
-  const host = await startFunctionsHost({ appDirectory: fixtureApp(t), env: {}, port: 0, runTimers: false, log: (r) => logs.push(r) });
+  const host = await startFunctionsHost({ appDirectory: fixtureApp(t, FIXTURE), env: {}, port: 0, runTimers: false, log: (r) => logs.push(r) });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   t.after(async () => {
     agent.destroy();
@@ -194,7 +172,7 @@ test('fuzz: the local Functions host answers every request below 500, without st
 test('fuzz: raw request bytes never make the local host fail or crash', async (t) => {
   const unhandled = watchUnhandled(t);
   const logs: HostLogRecord[] = [];
-  const host = await startFunctionsHost({ appDirectory: fixtureApp(t), env: {}, port: 0, runTimers: false, log: (r) => logs.push(r) });
+  const host = await startFunctionsHost({ appDirectory: fixtureApp(t, FIXTURE), env: {}, port: 0, runTimers: false, log: (r) => logs.push(r) });
   t.after(() => host.close());
   const url = new URL(host.url);
   const line = fc.tuple(fc.oneof(method, fc.string({ maxLength: 6 })), target, fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', 'HTTP/1.1 x', ''));

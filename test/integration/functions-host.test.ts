@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import { startFunctionsHost, type HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
 import { packagedApp } from '../../src/sandbox/functions-worker/packaged-app';
+import { fixtureApp as bundledFixtureApp } from '../helpers/functions-fixture-app';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -58,24 +58,8 @@ app.timer('flakyTimer', {
 });
 `;
 
-/** The fixture, bundled into its own app folder (package.json main, host.json with the default route prefix). */
-function fixtureApp(t: { after(fn: () => void): void }, source = FIXTURE, hostJson: object = { version: '2.0' }): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-fixture-app-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  buildSync({
-    stdin: { contents: source, resolveDir: ROOT, sourcefile: 'fixture-app.js', loader: 'js' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['@azure/functions-core'],
-    outfile: path.join(dir, 'main.js'),
-    logLevel: 'warning',
-  });
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ main: 'main.js' }));
-  writeFileSync(path.join(dir, 'host.json'), JSON.stringify(hostJson));
-  return dir;
-}
+/** The fixture (or another source) bundled into an app folder of its own. */
+const fixtureApp = (t: { after(fn: () => void): void }, source = FIXTURE, hostJson?: object) => bundledFixtureApp(t, source, hostJson);
 
 async function startFixtureHost(t: { after(fn: () => unknown): void }, logs: HostLogRecord[] = [], appDirectory = fixtureApp(t)) {
   const host = await startFunctionsHost({ appDirectory, env: {}, port: 0, runTimers: false, log: (r) => logs.push(r) });

@@ -7,8 +7,11 @@
  * then retries or reports), never an exception out of here.
  */
 import type {
+  AppStartContext,
+  AppTerminateContext,
   CoreInvocationContext,
   FunctionCallback,
+  HookContext,
   InvocationState,
   PostInvocationContext,
   PreInvocationContext,
@@ -21,12 +24,20 @@ import type {
 import type { FunctionsCore, HookName } from './functions-core';
 import { WorkerSystemError } from './functions-core';
 
+/** The context each hook receives. */
+export interface HookContexts {
+  readonly preInvocation: PreInvocationContext;
+  readonly postInvocation: PostInvocationContext;
+  readonly appStart: AppStartContext;
+  readonly appTerminate: AppTerminateContext;
+}
+
 /** Runs a hook list in order, awaiting each (a throwing hook fails the invocation, as in the worker). */
-export async function executeHooks(core: FunctionsCore, name: HookName, context: unknown, invocationId?: string, category?: string): Promise<void> {
+export async function executeHooks<N extends HookName>(core: FunctionsCore, name: N, context: HookContexts[N], invocationId?: string, category?: string): Promise<void> {
   const callbacks = core.hooks(name);
   if (callbacks.length === 0) return;
   core.log({ message: `Executing ${callbacks.length} "${name}" hooks`, level: 'debug', logCategory: 'system', invocationId, category });
-  for (const callback of [...callbacks]) await callback(context as never);
+  for (const callback of [...callbacks]) await callback(context);
   core.log({ message: `Executed "${name}" hooks`, level: 'debug', logCategory: 'system', invocationId, category });
 }
 
@@ -78,7 +89,7 @@ async function invoke(core: FunctionsCore, request: RpcInvocationRequest, worker
   let inputs = initialInputs;
   let callback: FunctionCallback = registered.callback;
 
-  const pre = withReadOnly<PreInvocationContext>({ inputs, functionCallback: callback }, { hookData, appHookData: core.appHookData, invocationContext: context });
+  const pre = hookContext<PreInvocationContext>({ inputs, functionCallback: callback }, { hookData, appHookData: core.appHookData, invocationContext: context });
   coreContext.state = 'preInvocationHooks';
   try {
     await executeHooks(core, 'preInvocation', pre, invocationId, category);
@@ -88,7 +99,7 @@ async function invoke(core: FunctionsCore, request: RpcInvocationRequest, worker
   inputs = pre.inputs;
   callback = pre.functionCallback;
 
-  const post = withReadOnly<PostInvocationContext>({ inputs, result: null, error: null }, { hookData, appHookData: core.appHookData, invocationContext: context });
+  const post = hookContext<PostInvocationContext>({ inputs, result: null, error: null }, { hookData, appHookData: core.appHookData, invocationContext: context });
   coreContext.state = 'invocation';
   try {
     post.result = await model.invokeFunction(context, inputs, callback);
@@ -107,8 +118,11 @@ async function invoke(core: FunctionsCore, request: RpcInvocationRequest, worker
   return model.getResponse(context, post.result);
 }
 
-/** A hook context: the given fields writable, the others readable only (assigning them throws, as in the worker). */
-function withReadOnly<T extends object>(writable: Partial<T>, readOnly: Record<string, unknown>): T {
+/**
+ * A hook context: the `writable` fields as given, the `readOnly` ones (hookData, appHookData,
+ * invocationContext) readable only — assigning them throws, as in the worker.
+ */
+export function hookContext<T extends HookContext>(writable: Partial<T>, readOnly: Record<string, unknown>): T {
   const target: Record<string, unknown> = { ...writable };
   for (const [key, value] of Object.entries(readOnly)) {
     Object.defineProperty(target, key, {

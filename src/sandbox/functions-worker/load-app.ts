@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { AppStartContext, AppTerminateContext, ProgrammingModel, RpcInvocationRequest, RpcInvocationResponse, RpcLog, WorkerCapabilities } from './core-api';
 import { runAppEntryPoint } from './app-modules';
 import { createFunctionsCore, WorkerSystemError, type RegisteredFunction } from './functions-core';
-import { executeHooks, handleInvocation } from './invocation';
+import { executeHooks, handleInvocation, hookContext } from './invocation';
 import { packagedAppDirectory } from './packaged-app';
 
 /** The capabilities the worker announces before the programming model adds its own. */
@@ -89,7 +89,7 @@ export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): P
   }
   log({ message: `Loaded entry point file "${path.basename(entryPoint)}"`, level: 'debug', logCategory: 'system' });
 
-  const appStart = hookContext<AppStartContext>(core.appLevelOnlyHookData, core.appHookData, { functionAppDirectory: directory });
+  const appStart = hookContext<AppStartContext>({ functionAppDirectory: directory }, { hookData: core.appLevelOnlyHookData, appHookData: core.appHookData });
   await executeHooks(core, 'appStart', appStart);
 
   const programmingModel = core.programmingModel;
@@ -117,7 +117,7 @@ export async function loadFunctionsApp(options: LoadFunctionsAppOptions = {}): P
     find: (name) => functions.find((f) => (f.metadata.name ?? '').toLowerCase() === name.toLowerCase()),
     invoke: (request) => handleInvocation(core, request, workerId),
     terminate() {
-      terminated ??= executeHooks(core, 'appTerminate', hookContext<AppTerminateContext>(core.appLevelOnlyHookData, core.appHookData, {}));
+      terminated ??= executeHooks(core, 'appTerminate', hookContext<AppTerminateContext>({}, { hookData: core.appLevelOnlyHookData, appHookData: core.appHookData }));
       return terminated;
     },
   };
@@ -131,19 +131,4 @@ function entryPointOf(directory: string): string {
   const entryPoint = path.resolve(directory, main);
   if (!existsSync(entryPoint)) throw new WorkerSystemError(`Worker was unable to load entry point "${main}": File does not exist`);
   return entryPoint;
-}
-
-/** A hook context: `hookData` and `appHookData` are readable, not assignable (as in the worker). */
-function hookContext<T>(hookData: Record<string, unknown>, appHookData: Record<string, unknown>, rest: object): T {
-  const context: Record<string, unknown> = { ...rest };
-  for (const [key, value] of [['hookData', hookData], ['appHookData', appHookData]] as const) {
-    Object.defineProperty(context, key, {
-      enumerable: true,
-      get: () => value,
-      set: () => {
-        throw new TypeError(`Cannot assign to read only property '${key}'`);
-      },
-    });
-  }
-  return context as T;
 }
