@@ -1,8 +1,9 @@
 /**
  * The worker contract (issue 10, part 2): the PACKAGED Functions app (dist/functions-app, the
  * folder that is deployed) loaded with the stand-in of `@azure/functions-core` as the Node.js
- * worker loads it. What each function registers is asserted exactly (binding names, types,
- * directions, route, methods, authLevel, schedule, retry options — the host indexes these), then
+ * worker loads it. What each function registers is asserted exactly, as the worker holds it and as
+ * the host reads it (rawBindings parsed: binding names, types, directions, route, methods,
+ * authLevel, schedule; retry options as the proto carries them), then
  * every function is invoked the way the worker invokes it, through the programming model the
  * app's bundled `@azure/functions` registered, with RPC-shaped invocation requests as the host
  * sends them.
@@ -28,7 +29,7 @@ async function loadPackaged(env: Record<string, string>, logs: RpcLog[] = []): P
   return loadFunctionsApp({ env, log: (l) => void logs.push(l) });
 }
 
-test('the packaged app registers exactly these functions and bindings (what the Functions host indexes)', async () => {
+test('the packaged app registers exactly these functions and bindings, as the worker holds them and as the host reads them', async () => {
   const app = await loadPackaged(OFFLINE_ENV);
   const directory = packagedAppDirectory();
   assert.equal(app.directory, directory);
@@ -47,6 +48,45 @@ test('the packaged app registers exactly these functions and bindings (what the 
   const raw = (...bindings: object[]) => bindings.map((b) => JSON.stringify(b));
   const httpReturnRaw = { type: 'http', name: '$return', direction: 'out' };
 
+  // What the host reads: the rawBindings (each a JSON binding) and the retry options as the proto
+  // carries them (RpcRetryOptions: no `strategy`). A renamed binding or a changed route fails here.
+  const hostView = app.functions.map((f) => ({
+    name: f.metadata.name,
+    bindings: (f.metadata.rawBindings ?? []).map((text) => {
+      const { name, type, direction, route, methods, authLevel, schedule } = JSON.parse(text) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries({ name, type, direction, route, methods, authLevel, schedule }).filter(([, v]) => v !== undefined));
+    }),
+    retry: f.metadata.retryOptions
+      ? (({ maxRetryCount, delayInterval, minimumInterval, maximumInterval, retryStrategy }) =>
+          Object.fromEntries(Object.entries({ maxRetryCount, delayInterval, minimumInterval, maximumInterval, retryStrategy }).filter(([, v]) => v !== undefined)))(f.metadata.retryOptions)
+      : null,
+  }));
+  assert.deepEqual(hostView, [
+    { name: 'vmssEvents', bindings: [{ name: 'eventGridTrigger69f302e322', type: 'eventGridTrigger', direction: 'in' }], retry: null },
+    {
+      name: 'autoscaleWebhook',
+      bindings: [
+        { name: 'httpTriggerb7d7e03669', type: 'httpTrigger', direction: 'in', route: 'autoscaleWebhook', methods: ['POST'], authLevel: 'function' },
+        { name: '$return', type: 'http', direction: 'out' },
+      ],
+      retry: null,
+    },
+    {
+      name: 'reconcileTimer',
+      bindings: [{ name: 'timerTrigger058ec10931', type: 'timerTrigger', direction: 'in', schedule: '0 */5 * * * *' }],
+      retry: { maxRetryCount: 3, minimumInterval: { seconds: 10 }, maximumInterval: { seconds: 120 }, retryStrategy: 'exponentialBackoff' },
+    },
+    {
+      name: 'status',
+      bindings: [
+        { name: 'httpTriggerb834ea4228', type: 'httpTrigger', direction: 'in', route: 'status', methods: ['GET'], authLevel: 'function' },
+        { name: '$return', type: 'http', direction: 'out' },
+      ],
+      retry: null,
+    },
+  ]);
+
+  // As the worker holds it (what the library registered, before the worker encodes it for the host).
   assert.deepEqual(
     app.functions.map((f) => f.metadata),
     [

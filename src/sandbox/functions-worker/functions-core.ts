@@ -63,7 +63,12 @@ export class Disposable implements DisposableLike {
 }
 
 export interface RegisteredFunction {
-  /** The metadata as the worker sends it to the host (FunctionMetadataResponse). */
+  /**
+   * The metadata as the worker holds it, before it is encoded for the host's
+   * FunctionMetadataResponse. The host receives the protobuf of it: `rawBindings` (what it reads
+   * the bindings from), `bindings` reduced to type/direction/dataType, `retryOptions` without the
+   * library's extra `strategy` field (only the proto's fields).
+   */
   readonly metadata: RpcFunctionMetadata;
   readonly callback: FunctionCallback;
 }
