@@ -3,37 +3,17 @@
 //   node bench/cold-load.js ENTRY [--also MODULE]... [--invoke]
 //
 // Makes `@azure/functions-core` resolvable first, as the Functions Node worker does (a minimal
-// stand-in: it records the registered functions and otherwise does nothing), then times
-// require(ENTRY): the worker's load of the app (each --also MODULE is required in the same timed
-// span, after the entry). With --invoke it then calls the `status` handler
-// once, as the first invocation would: that builds the app's runtime (ARM clients, Consul
+// stand-in, bench/functions-core-stub.js: it records the registered functions and otherwise does
+// nothing), then times require(ENTRY): the worker's load of the app (each --also MODULE is
+// required in the same timed span, after the entry). With --invoke it then calls the `status`
+// handler once, as the first invocation would: that builds the app's runtime (ARM clients, Consul
 // registry, push client) from the settings in the environment; the status read then fails
 // against the unreachable Consul address the bench gives, so the time is the runtime's build
 // plus one refused connection. Prints one JSON line.
 'use strict';
-const Module = require('node:module');
+const { installFunctionsCoreStub, invokeStatus } = require('./functions-core-stub');
 
-const CORE = '@azure/functions-core';
-const registered = [];
-const core = {
-  setProgrammingModel() {},
-  registerFunction(metadata, handler) {
-    registered.push({ name: metadata.name, handler });
-    return { dispose() {} };
-  },
-  registerHook() {
-    return { dispose() {} };
-  },
-  log() {},
-};
-const resolve = Module._resolveFilename;
-Module._resolveFilename = function (request, ...rest) {
-  return request === CORE ? CORE : resolve.call(this, request, ...rest);
-};
-const stub = new Module(CORE);
-stub.loaded = true;
-stub.exports = core;
-require.cache[CORE] = stub;
+const registered = installFunctionsCoreStub();
 
 async function main() {
   const { values, positionals } = require('node:util').parseArgs({
@@ -46,15 +26,11 @@ async function main() {
   require(entry);
   for (const module of values.also) require(module);
   const loadMs = performance.now() - started;
-  const report = { loadMs, functions: registered.map((f) => f.name), startupMs: started };
+  // loadStartedAtMs: performance.now() when the load began, i.e. ms since the process's time origin (Node's own start-up).
+  const report = { loadMs, functions: registered.map((f) => f.name), loadStartedAtMs: started };
   if (values.invoke) {
-    const status = registered.find((f) => f.name === 'status');
-    if (!status) throw new Error(`${entry} registered no status function`);
-    const errors = [];
-    const ignore = () => undefined;
-    const context = { invocationId: 'cold-start', functionName: 'status', log: ignore, trace: ignore, debug: ignore, info: ignore, warn: ignore, error: (e) => errors.push(e) };
     const invoked = performance.now();
-    const response = await status.handler({ method: 'GET', url: 'http://localhost/api/status', headers: new Headers(), query: new URLSearchParams(), params: {} }, context);
+    const { response } = await invokeStatus(registered, 'cold-start');
     report.firstInvocationMs = performance.now() - invoked;
     report.firstInvocationStatus = response.status;
   }

@@ -18,6 +18,8 @@ import { unzipSync } from 'fflate';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BUILD = path.join(ROOT, 'build/functions-app.mjs');
+/** The `@azure/functions-core` stand-in the fresh processes load the app with (shared with bench/cold-load.js). */
+const CORE_STUB = path.join(ROOT, 'bench/functions-core-stub.js');
 const EXPECTED_FILES = ['host.json', 'main.js', 'main.js.map', 'package.json', 'proto/vmss_mesh/relay/v1/push.proto', 'vendor.js', 'vendor.js.map'];
 const FUNCTIONS = ['vmssEvents', 'autoscaleWebhook', 'reconcileTimer', 'status'];
 const MAX_ZIP_BYTES = 5 * 1024 * 1024;
@@ -37,31 +39,21 @@ async function buildInto(out: string, ...flags: string[]): Promise<{ stdout: str
 
 /**
  * A fresh process that loads the app as the Functions worker does: `@azure/functions-core` is a
- * minimal stand-in recording registrations, and any other module that is neither a Node built-in
- * nor a file of the package folder fails to resolve (and is reported). With `invoke`, the status
- * function is then called once: it builds the runtime from the settings below (Consul unreachable
+ * minimal stand-in recording registrations (bench/functions-core-stub.js), and any other module
+ * that is neither a Node built-in nor a file of the package folder fails to resolve (and is
+ * reported). With `invoke`, the status function is then called once: it builds the runtime from the settings below (Consul unreachable
  * on purpose, so it answers 503).
  */
 const CHILD = `
 const Module = require('node:module');
 const path = require('node:path');
+const { CORE, installFunctionsCoreStub, invokeStatus } = require(${JSON.stringify(CORE_STUB)});
 const [appDir, invoke] = process.argv.slice(1);
-const registered = [];
+const registered = installFunctionsCoreStub();
 const outside = [];
-const core = {
-  setProgrammingModel() {},
-  registerFunction(metadata, handler) { registered.push({ name: metadata.name, handler }); return { dispose() {} }; },
-  registerHook() { return { dispose() {} }; },
-  log() {},
-};
-const stub = new Module('@azure/functions-core');
-stub.loaded = true;
-stub.exports = core;
-require.cache['@azure/functions-core'] = stub;
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, ...rest) {
-  if (request === '@azure/functions-core') return request;
-  if (Module.isBuiltin(request)) return resolve.call(this, request, parent, ...rest);
+  if (request === CORE || Module.isBuiltin(request)) return resolve.call(this, request, parent, ...rest);
   const inPackage = (request.startsWith('./') || request.startsWith('../') || path.isAbsolute(request)) &&
     path.resolve(parent && parent.filename ? path.dirname(parent.filename) : process.cwd(), request).startsWith(appDir + path.sep);
   if (!inPackage) {
@@ -75,11 +67,7 @@ const loaded = () => Object.keys(require.cache).filter((f) => f.startsWith(appDi
   require(path.join(appDir, 'main.js'));
   const report = { functions: registered.map((f) => f.name), loadedAtRegistration: loaded() };
   if (invoke === 'invoke') {
-    const status = registered.find((f) => f.name === 'status');
-    const ignore = () => undefined;
-    const errors = [];
-    const context = { invocationId: 'test', functionName: 'status', log: ignore, trace: ignore, debug: ignore, info: ignore, warn: ignore, error: (e) => errors.push(e) };
-    const response = await status.handler({ method: 'GET', url: 'http://localhost/api/status', headers: new Headers(), query: new URLSearchParams(), params: {} }, context);
+    const { response, errors } = await invokeStatus(registered, 'test');
     Object.assign(report, { status: response.status, errors, loadedAfterInvocation: loaded() });
   }
   report.outside = outside;
