@@ -366,3 +366,53 @@ core.registerFunction({ name: 'echo', bindings: { t: { type: 'fooTrigger', direc
   writeFileSync(path.join(dir, 'app.js'), `const core = require('@azure/functions-core');\nfor (let i = 0; i < 2; i++) core.registerFunction({ name: 'dup', bindings: {} }, () => 0);\n`);
   await assert.rejects(loadFunctionsApp({ appDirectory: dir, env: {} }), { message: 'Worker was unable to load entry point "app.js": A function with id "dup" has already been registered.' });
 });
+
+test('responses are checked as the worker checks them: unknown enum values (fromCoreInvocationResponse) and malformed messages (StreamingMessage.verify) fail the invocation', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-worker-response-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ main: 'app.js' }));
+  // A programming model whose getResponse returns whatever the request names (no library in between).
+  writeFileSync(
+    path.join(dir, 'app.js'),
+    `const core = require('@azure/functions-core');
+core.setProgrammingModel({
+  name: 'fixture', version: '1.0.0',
+  getInvocationModel: (ctx) => ({
+    getArguments: async () => ({ context: ctx, inputs: [JSON.parse(ctx.request.inputData[0].data.json)] }),
+    invokeFunction: async (context, inputs, callback) => callback(...inputs),
+    getResponse: async (context, result) => ({ invocationId: ctx.invocationId, ...result }),
+  }),
+});
+core.registerFunction({ name: 'answer', bindings: { t: { type: 'fooTrigger', direction: 'in' } } }, (response) => response);
+`,
+  );
+  const logs: RpcLog[] = [];
+  const app = await loadFunctionsApp({ appDirectory: dir, env: {}, log: (l) => void logs.push(l) });
+  const answer = (response: unknown) => app.invoke({ invocationId: 'r', functionId: 'answer', inputData: [{ name: 't', data: { json: JSON.stringify(response) } }] });
+  const http = (fields: object) => ({ returnValue: { http: { statusCode: '200', headers: { 'content-type': 'text/plain' }, body: { string: 'ok' }, ...fields } } });
+  const cookie = { name: 'a', value: 'b', domain: { value: 'example.org' }, secure: { value: true }, maxAge: { value: 60 } };
+
+  // Well-formed answers pass, every sameSite the worker knows included.
+  for (const sameSite of ['none', 'lax', 'strict', 'explicitNone', undefined]) {
+    assert.deepEqual((await answer(http({ cookies: [{ ...cookie, sameSite }] }))).result, { status: 'success' }, String(sameSite));
+  }
+  assert.deepEqual((await answer({ outputData: [{ name: 'out', data: { json: '{}' } }], returnValue: { int: 3 } })).result, { status: 'success' });
+
+  const failure = async (response: unknown) => {
+    const result = (await answer(response)).result;
+    assert.equal(result?.status, 'failure', JSON.stringify(response));
+    return result?.exception?.message;
+  };
+  // The worker's enum conversion.
+  assert.equal(await failure(http({ cookies: [{ ...cookie, sameSite: 'sideways' }] })), 'Unexpected value "sideways" for type "CoreRpcHttpCookieSameSite"');
+  assert.equal(await failure(http({ body: { http: { cookies: [{ ...cookie, sameSite: 'Lax' }] } } })), 'Unexpected value "Lax" for type "CoreRpcHttpCookieSameSite"');
+  assert.equal(await failure({ result: { status: 'done' } }), 'Unexpected value "done" for type "CoreRpcStatus"');
+  assert.equal(await failure({ result: { status: 'success', logs: [{ level: 'loud', message: 'x' }] } }), 'Unexpected value "loud" for type "CoreRpcLogLevel"');
+  // The worker's verify of the message it would send.
+  assert.equal(await failure(http({ statusCode: 200 })), 'Worker malformed message: invocationResponse.returnValue.http.statusCode: string expected');
+  assert.equal(await failure({ returnValue: { string: 'a', json: '"a"' } }), 'Worker malformed message: invocationResponse.returnValue.data: multiple values');
+  assert.equal(await failure(http({ headers: { 'x-n': 1 } })), 'Worker malformed message: invocationResponse.returnValue.http.headers.x-n: string expected');
+  assert.equal(await failure(http({ cookies: [{ ...cookie, secure: { value: 'yes' } }] })), 'Worker malformed message: invocationResponse.returnValue.http.cookies[0].secure.value: boolean expected');
+  assert.equal(await failure({ outputData: [{ name: 'out', data: { int: 1.5 } }] }), 'Worker malformed message: invocationResponse.outputData[0].data.int: integer|Long expected');
+  assert.ok(logs.some((l) => l.logCategory === 'system' && l.level === 'error' && l.message?.startsWith('Worker malformed message: ')), 'logged as the worker’s system error');
+});

@@ -8,7 +8,11 @@
  *   string per binding, with its name), `scriptFile`/`directory` of the entry point;
  * - hooks `preInvocation`, `postInvocation`, `appStart`, `appTerminate` (any other name is a
  *   RangeError, as in that worker), disposable;
- * - `setProgrammingModel` (the last one wins; replacing one is logged), `log` → the worker's log.
+ * - `setProgrammingModel` (the last one wins; replacing one is logged), `log` → the worker's log;
+ * - `getProgrammingModel` differs: the worker sets its bundled default model (the v3 programming
+ *   model) before the app loads and returns that until the app sets its own; that model is not
+ *   part of this stand-in, so before `setProgrammingModel` it throws. `@azure/functions` v4 never
+ *   calls it (it only sets its model), and an app that registers no model fails to load here.
  */
 import path from 'node:path';
 import type {

@@ -2,7 +2,8 @@
  * One InvocationRequest handled as the Node.js worker handles it: the registered programming
  * model's invocation model turns the RPC request into the handler's arguments
  * (`getInvocationModel` → `getArguments`), preInvocation hooks, the handler (`invokeFunction`),
- * postInvocation hooks, and the handler's result back into an RPC response (`getResponse`).
+ * postInvocation hooks, and the handler's result back into an RPC response (`getResponse`),
+ * checked as the worker checks it before sending (response-checks.ts).
  * A failure anywhere is the response's `result: { status: 'failure', exception }` (the host
  * then retries or reports), never an exception out of here.
  */
@@ -23,6 +24,7 @@ import type {
 } from './core-api';
 import type { FunctionsCore, HookName } from './functions-core';
 import { WorkerSystemError } from './functions-core';
+import { checkResponseEnums, malformedResponse } from './response-checks';
 
 /** The context each hook receives. */
 export interface HookContexts {
@@ -42,9 +44,9 @@ export async function executeHooks<N extends HookName>(core: FunctionsCore, name
 }
 
 export async function handleInvocation(core: FunctionsCore, request: RpcInvocationRequest, workerId: string): Promise<RpcInvocationResponse> {
+  let response: RpcInvocationResponse;
   try {
-    const response = await invoke(core, request, workerId);
-    return { ...response, result: { status: 'success' } };
+    response = { ...(await invoke(core, request, workerId)), result: { status: 'success' } };
   } catch (error) {
     const { message, stack } = asError(error);
     if ((error as { isAzureFunctionsSystemError?: unknown } | null)?.isAzureFunctionsSystemError === true) {
@@ -52,6 +54,12 @@ export async function handleInvocation(core: FunctionsCore, request: RpcInvocati
     }
     return { invocationId: request.invocationId, result: { status: 'failure', exception: { message, stackTrace: stack } } };
   }
+  // The worker verifies the message before it writes it; one that fails is never sent (the
+  // worker exits and the host fails the invocation): here, a failure result.
+  const malformed = malformedResponse(response);
+  if (malformed === undefined) return response;
+  core.log({ message: malformed, level: 'error', logCategory: 'system', invocationId: request.invocationId });
+  return { invocationId: request.invocationId, result: { status: 'failure', exception: { message: malformed } } };
 }
 
 async function invoke(core: FunctionsCore, request: RpcInvocationRequest, workerId: string): Promise<RpcInvocationResponse> {
@@ -115,7 +123,9 @@ async function invoke(core: FunctionsCore, request: RpcInvocationRequest, worker
     coreContext.state = undefined;
   }
   if (post.error !== null && post.error !== undefined) throw post.error;
-  return model.getResponse(context, post.result);
+  const response = await model.getResponse(context, post.result);
+  checkResponseEnums(response); // the worker's fromCoreInvocationResponse
+  return response;
 }
 
 /**
