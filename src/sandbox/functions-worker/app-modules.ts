@@ -6,9 +6,11 @@
  * `process.env`. In those files `require('@azure/functions-core')` is this load's stand-in module
  * (the worker's interception) and `process` / `require('process')` show the load's own `env`.
  *
- * What stays shared with the hosting process: Node's built-in modules, and any package resolved
+ * What stays shared with the hosting process: Node's built-in modules; any package resolved
  * outside the app folder (a node_modules above it), which Node's own require loads once for the
- * process and which reads the real `process.env`. The packaged app has none (it is bundled).
+ * process and which reads the real `process.env` (the packaged app has none: it is bundled); and
+ * code that reaches the process through the global object instead of the free `process`
+ * (`globalThis.process.env`: in the packaged vendor.js only MSAL's AZURE_REGIONAL_AUTHORITY_NAME).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';

@@ -13,8 +13,8 @@
  * vendored SDKs) belongs to this load alone, and it reads this load's `process.env` (a worker
  * process has its own environment), so two apps in one process run with their own settings. The
  * worker patches Module.prototype.require for the whole process; here `require` is intercepted only
- * in those files. Not isolated: Node's built-in modules, and packages resolved outside the app
- * folder, which Node's require loads once per process with the real `process.env` — an app that
+ * in those files. Not isolated: Node's built-in modules, `globalThis.process`, and packages resolved
+ * outside the app folder, which Node's require loads once per process with the real `process.env` — an app that
  * requires `@azure/functions` from a node_modules is not supported (its library would not see this
  * load's module): load the bundle.
  */
