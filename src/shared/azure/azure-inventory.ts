@@ -7,7 +7,8 @@ import type { ScaleSetLookup as ReconcileLookup } from '../reconcile/ports';
 import type { InstanceListing, MeshScaleSet, ScaleSetRef } from '../model';
 import type { ArmCallStats } from './arm-call-meter';
 import type { ArmClients } from './arm-clients';
-import { NicGroupReads } from './flexible-nics';
+import { NicGroupReads, nicGroupKey } from './flexible-nics';
+import type { GatheredListings } from './flexible-nics';
 import { confirmInstancesGone, listInstances } from './instances';
 import type { InstanceCheck, ListInstancesOptions } from './instances';
 import { findScaleSetOfVm, getScaleSet, isListedInResourceGroup, listMeshScaleSets } from './scale-sets';
@@ -30,6 +31,11 @@ export interface AzureInventory {
   scaleSetOfVm(vmResourceId: string): Promise<ScaleSetRef | null>;
   /** Every mesh scale set in scope (throws rather than return a partial scope). */
   listMeshScaleSets(): Promise<MeshScaleSetListing>;
+  /**
+   * Gathers the listings of Flexible scale sets of one resource group that are about to be
+   * reconciled together: their NICs come from one group listing (flexible-nics.ts, `gather`).
+   */
+  gatherFlexibleListings(group: { readonly subscriptionId: string; readonly resourceGroup: string }, scaleSetIds: readonly string[]): GatheredListings;
   /** Runs `work` and counts the ARM requests it (and only it) made. */
   measureCalls<T>(work: () => Promise<T>): Promise<{ readonly result: T; readonly calls: number; readonly stats: ArmCallStats }>;
 }
@@ -37,6 +43,7 @@ export interface AzureInventory {
 export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, options: ListInstancesOptions = {}): AzureInventory {
   // One inventory's Flexible listings share their resource groups' NIC listings (flexible-nics.ts).
   const listOptions: ListInstancesOptions = { nicReads: new NicGroupReads(), ...options };
+  const nicReads = listOptions.nicReads ?? new NicGroupReads();
   return {
     lookupScaleSet: async (ref) => toReconcileLookup(await getScaleSet(clients, ref)),
     isListedInResourceGroup: (ref) => isListedInResourceGroup(clients, ref),
@@ -47,6 +54,7 @@ export function createAzureInventory(clients: ArmClients, scope: ScopeConfig, op
       return found.state === 'in-scale-set' ? found.ref : null;
     },
     listMeshScaleSets: () => listMeshScaleSets(clients, scope),
+    gatherFlexibleListings: (group, ids) => nicReads.gather(nicGroupKey(group.subscriptionId, group.resourceGroup), ids),
     measureCalls: (work) => clients.measureCalls(work),
   };
 }

@@ -14,6 +14,13 @@
  * have made itself (the NICs were always read after the VMs), so the concurrent reconciles of a
  * sweep share one listing of their group instead of one each. NICs a shared listing lacks (VMs
  * newer than it) are then read one by one. Only the latest listing of each group is kept.
+ *
+ * A sweep that reconciles several Flexible scale sets of one group at once gathers them
+ * (`NicGroupReads.gather`): the group's NIC listing then waits until every gathered set has
+ * started its VM listing (or finished without one), so one listing, started after all their VM
+ * listings, serves them all. The wait is bounded (`GATHER_WAIT_MS`): a slow member costs at most
+ * one more listing, never a stuck sweep. Freshness is unchanged: joining still needs a listing
+ * that started after the joiner's VM listing.
  */
 import { parseResourceId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
@@ -22,6 +29,26 @@ import type { NicLike } from './instance-mapping';
 
 /** `auto`: the cheaper of the two (see the module comment); `list` / `get`: always that one (tests, comparisons). */
 export type NicReadStrategy = 'auto' | 'list' | 'get';
+
+/** Longest a gathered group's NIC listing waits for its members' VM listings to start. */
+export const GATHER_WAIT_MS = 5_000;
+
+/** Lower-cased `subscription/resourceGroup`: how groups are keyed. */
+export function nicGroupKey(subscriptionId: string, resourceGroup: string): string {
+  return `${subscriptionId}/${resourceGroup}`.toLowerCase();
+}
+
+/** Scale sets of one group whose VM listings have not started yet, and who waits for that. */
+interface Gathering {
+  readonly pending: Set<string>;
+  readonly ready: Promise<void>;
+  readonly resolve: () => void;
+}
+
+/** A gathering's handle: a member's reconcile calls `leave` when it ends (listed or not). */
+export interface GatheredListings {
+  leave(scaleSetId: string): void;
+}
 
 interface GroupListing {
   /** Position in the order of listings (see `NicGroupReads.mark`). */
@@ -34,6 +61,61 @@ export class NicGroupReads {
   private sequence = 0;
   private readonly latest = new Map<string, GroupListing>();
   private readonly pageCounts = new Map<string, number>();
+  private readonly gatherings = new Map<string, Set<Gathering>>();
+
+  /**
+   * Gathers the listings of these scale sets (IDs, lower-cased) of group `group`: until each has
+   * started its VM listing (`arrived`) or left, the group's NIC listing waits (see the module comment).
+   */
+  gather(group: string, scaleSetIds: readonly string[]): GatheredListings {
+    let resolve!: () => void;
+    const ready = new Promise<void>((r) => (resolve = r));
+    const gathering: Gathering = { pending: new Set(scaleSetIds.map((id) => id.toLowerCase())), ready, resolve };
+    const all = this.gatherings.get(group) ?? new Set<Gathering>();
+    all.add(gathering);
+    this.gatherings.set(group, all);
+    const settle = (): void => {
+      if (gathering.pending.size > 0) return;
+      all.delete(gathering);
+      if (all.size === 0 && this.gatherings.get(group) === all) this.gatherings.delete(group);
+      resolve();
+    };
+    settle();
+    return {
+      leave: (scaleSetId) => {
+        gathering.pending.delete(scaleSetId.toLowerCase());
+        settle();
+      },
+    };
+  }
+
+  /** A VM listing of this scale set started (after taking its mark). */
+  arrived(group: string, scaleSetId: string): void {
+    for (const gathering of [...(this.gatherings.get(group) ?? [])]) {
+      gathering.pending.delete(scaleSetId.toLowerCase());
+      if (gathering.pending.size === 0) {
+        this.gatherings.get(group)?.delete(gathering);
+        if (this.gatherings.get(group)?.size === 0) this.gatherings.delete(group);
+        gathering.resolve();
+      }
+    }
+  }
+
+  /** Resolves once no gathering of the group waits for a VM listing, or after `GATHER_WAIT_MS`. */
+  async gathered(group: string): Promise<void> {
+    const waiting = [...(this.gatherings.get(group) ?? [])].map((g) => g.ready);
+    if (waiting.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, GATHER_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([Promise.all(waiting), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** A point in the order of listings; a VM listing takes one as it starts. */
   mark(): number {
@@ -113,7 +195,7 @@ export async function readFlexibleNics(clients: ArmClients, nicIds: readonly str
   for (const raw of nicIds) {
     const id = parseResourceId(raw, 'networkProfile.networkInterfaces[].id');
     if (id.resourceGroup === undefined) continue;
-    const key = `${id.subscriptionId}/${id.resourceGroup}`.toLowerCase();
+    const key = nicGroupKey(id.subscriptionId, id.resourceGroup);
     const group = groups.get(key) ?? { subscriptionId: id.subscriptionId, resourceGroup: id.resourceGroup, ids: new Set<string>() };
     group.ids.add(id.id.toLowerCase());
     groups.set(key, group);
@@ -123,6 +205,11 @@ export async function readFlexibleNics(clients: ArmClients, nicIds: readonly str
     let listed: Promise<ReadonlyMap<string, NicLike>> | undefined;
     if (options.strategy !== 'get') {
       listed = options.reads.joinable(key, options.vmListingMark);
+      if (listed === undefined) {
+        // Gathered sets still to start their VM listings: list once they have, then share.
+        await options.reads.gathered(key);
+        listed = options.reads.joinable(key, options.vmListingMark);
+      }
       if (listed === undefined && shouldList(options, group.ids.size, options.reads.pagesOf(key))) {
         listed = options.reads.list(key, () => listGroup(clients, group.subscriptionId, group.resourceGroup));
       }

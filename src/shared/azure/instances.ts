@@ -21,7 +21,7 @@ import type { Instance, InstanceListing, MeshScaleSet } from '../model';
 import { computeTargetOf, parseResourceId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
 import { isArmNotFound, toArmFailure } from './arm-failures';
-import { NicGroupReads, readFlexibleNics } from './flexible-nics';
+import { NicGroupReads, nicGroupKey, readFlexibleNics } from './flexible-nics';
 import type { NicReadStrategy } from './flexible-nics';
 import { toInstance } from './instance-mapping';
 import type { NicLike, VmLike } from './instance-mapping';
@@ -83,6 +83,7 @@ async function listFlexible(clients: ArmClients, scaleSet: MeshScaleSet, options
   const filter = `'virtualMachineScaleSet/id' eq '${armScaleSetId(scaleSet)}'`;
   const reads = options.nicReads ?? new NicGroupReads();
   const vmListingMark = reads.mark();
+  reads.arrived(nicGroupKey(subscriptionId, resourceGroup), scaleSet.ref.id);
   const listed = await collect<VmLike & { virtualMachineScaleSet?: { id?: string } }>(
     compute.virtualMachines.list(resourceGroup, { filter, expand: 'instanceView' }),
     `listing VMs of Flexible scale set ${name}`,

@@ -38,6 +38,12 @@ export interface InventoryPort {
   /** Every scale set in scope whose tags declare the mesh. */
   listMeshScaleSets(): Promise<{ readonly scaleSets: readonly MeshScaleSet[]; readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }> }>;
   /**
+   * Optional: the timer sweep reconciles the Flexible scale sets of one resource group together and
+   * says so here, so that one NIC listing of the group serves them all; each member's reconcile
+   * calls `leave` when it ends. Inventories without it simply list per set.
+   */
+  gatherFlexibleListings?(group: { readonly subscriptionId: string; readonly resourceGroup: string }, scaleSetIds: readonly string[]): { leave(scaleSetId: string): void };
+  /**
    * Runs `work` and counts the ARM requests it made (and only those: concurrent reconciles in the
    * same process are counted apart, e.g. with AsyncLocalStorage).
    */

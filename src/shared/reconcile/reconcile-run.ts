@@ -3,6 +3,11 @@
  * full sweep. Each scale set is reconciled once per run however many events named it; failures of
  * one scale set do not stop the others, and the run reports every outcome. The sweep ends with
  * the cleanup of the registry's own KV keys, whose failure fails nothing (the next sweep retries).
+ *
+ * The sweep starts the Flexible scale sets of one resource group together, as one cohort (up to
+ * `MAX_FLEXIBLE_COHORT`, taking one of the `concurrency` slots): ARM has no NIC listing scoped to
+ * a Flexible set, so they share one listing of the group's NICs (azure/flexible-nics.ts) instead
+ * of paging through it once per wave. Everything else runs one scale set per slot.
  */
 import { errorMessage, shouldRetryTrigger } from '../errors';
 import type { ScaleSetRef } from '../model';
@@ -38,26 +43,72 @@ export interface RunOptions {
   readonly onReport?: (report: ReconcileReport | RunFailure) => void;
 }
 
-async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions): Promise<RunReport> {
+/** Most Flexible scale sets of one resource group a sweep starts at once (one NIC listing each cohort). */
+export const MAX_FLEXIBLE_COHORT = 16;
+
+/**
+ * The sweep's units of work, in first-seen order: each Flexible scale set of a resource group
+ * joins its group's first unit (cohorts of at most MAX_FLEXIBLE_COHORT); every other ref is a unit
+ * of its own.
+ */
+export function sweepUnits(refs: readonly ScaleSetRef[], flexible: ReadonlySet<string>): ScaleSetRef[][] {
+  const units: ScaleSetRef[][] = [];
+  const open = new Map<string, ScaleSetRef[]>();
+  for (const ref of refs) {
+    if (!flexible.has(ref.id)) {
+      units.push([ref]);
+      continue;
+    }
+    const group = `${ref.subscriptionId}/${ref.resourceGroup}`.toLowerCase();
+    let cohort = open.get(group);
+    if (cohort === undefined || cohort.length >= MAX_FLEXIBLE_COHORT) {
+      cohort = [];
+      units.push(cohort);
+      open.set(group, cohort);
+    }
+    cohort.push(ref);
+  }
+  return units;
+}
+
+async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions, flexible: ReadonlySet<string> = new Set()): Promise<RunReport> {
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()];
+  const units = sweepUnits(unique, flexible);
   const reports: ReconcileReport[] = [];
   const failures: RunFailure[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < unique.length) {
-      const ref = unique[next++]!;
-      try {
-        const report = await reconcileScaleSet(deps, ref, source);
-        reports.push(report);
-        options.onReport?.(report);
-      } catch (error) {
-        const failure = { scaleSetId: ref.id, error: errorMessage(error), retryTrigger: shouldRetryTrigger(error) };
-        failures.push(failure);
-        options.onReport?.(failure);
-      }
+  const reconcileOne = async (ref: ScaleSetRef): Promise<void> => {
+    try {
+      const report = await reconcileScaleSet(deps, ref, source);
+      reports.push(report);
+      options.onReport?.(report);
+    } catch (error) {
+      const failure = { scaleSetId: ref.id, error: errorMessage(error), retryTrigger: shouldRetryTrigger(error) };
+      failures.push(failure);
+      options.onReport?.(failure);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, unique.length)) }, worker));
+  const reconcileUnit = async (unit: readonly ScaleSetRef[]): Promise<void> => {
+    const first = unit[0]!;
+    if (unit.length === 1 || !deps.inventory.gatherFlexibleListings) {
+      await Promise.all(unit.map(reconcileOne));
+      return;
+    }
+    const gathered = deps.inventory.gatherFlexibleListings(first, unit.map((r) => r.id));
+    await Promise.all(
+      unit.map(async (ref) => {
+        try {
+          await reconcileOne(ref);
+        } finally {
+          gathered.leave(ref.id);
+        }
+      }),
+    );
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < units.length) await reconcileUnit(units[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, units.length)) }, worker));
   reports.sort((a, b) => a.scaleSetId.localeCompare(b.scaleSetId));
   return { reports, failures, totals: totalsOf(reports) };
 }
@@ -80,7 +131,8 @@ export async function reconcileEverything(deps: ReconcileDeps, source: string, o
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
   for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));
   const listed = [...discovered.scaleSets.map((s) => s.ref.id), ...discovered.skipped.map((s) => s.id)];
-  const run = await reconcileRefs(deps, [...refs.values()], source, options);
+  const flexible = new Set(discovered.scaleSets.filter((s) => s.orchestrationMode === 'Flexible').map((s) => s.ref.id));
+  const run = await reconcileRefs(deps, [...refs.values()], source, options, flexible);
   return { ...run, skippedScaleSets: discovered.skipped, kvCleanup: await cleanupKv(deps, listed) };
 }
 

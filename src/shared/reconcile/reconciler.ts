@@ -167,6 +167,7 @@ function learningInventory(inner: InventoryPort, resolver: VmScaleSetResolver): 
     confirmGone: (scaleSet, ids) => inner.confirmGone(scaleSet, ids),
     scaleSetOfVm: (id) => inner.scaleSetOfVm(id),
     listMeshScaleSets: () => inner.listMeshScaleSets(),
+    ...(inner.gatherFlexibleListings ? { gatherFlexibleListings: inner.gatherFlexibleListings.bind(inner) } : {}),
     measureCalls: (work) => inner.measureCalls(work),
   };
 }
