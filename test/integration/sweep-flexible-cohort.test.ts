@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAzureInventory } from '../../src/shared/azure/azure-inventory';
+import { GATHER_WAIT_MS, NicGroupReads } from '../../src/shared/azure/flexible-nics';
 import type { ListInstancesOptions } from '../../src/shared/azure/instances';
 import { noRelayPublisher } from '../../src/shared/endpoints';
 import { MAX_FLEXIBLE_COHORT, sweepUnits } from '../../src/shared/reconcile/reconcile-run';
@@ -71,4 +72,30 @@ test('sweep units: the Flexible sets of a group form one unit (at most MAX_FLEXI
     units.map((unit) => unit.map((r) => r.name)),
     [a.slice(0, MAX_FLEXIBLE_COHORT).map((r) => r.name), ['u'], ['f'], a.slice(MAX_FLEXIBLE_COHORT).map((r) => r.name)],
   );
+});
+
+test('a gathered group’s NIC listing waits until every member started its VM listing or left, and no longer than GATHER_WAIT_MS', async (t) => {
+  const reads = new NicGroupReads();
+  const group = 'sub/rg';
+  const gathered = reads.gather(group, ['A', 'b']);
+  let ready = false;
+  const waiting = reads.gathered(group).then(() => (ready = true));
+  reads.arrived(group, 'a'); // IDs in any casing
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(ready, false, 'b has neither listed nor left');
+  gathered.leave('B');
+  await waiting;
+  assert.equal(ready, true);
+
+  // A member that never shows up holds the listing back for GATHER_WAIT_MS at most.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  reads.gather(group, ['stuck']);
+  let late = false;
+  const bounded = reads.gathered(group).then(() => (late = true));
+  t.mock.timers.tick(GATHER_WAIT_MS - 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(late, false);
+  t.mock.timers.tick(1);
+  await bounded;
+  assert.equal(late, true);
 });
