@@ -56,6 +56,8 @@ function compileUnbundled() {
   const started = performance.now();
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   cpSync(path.join(ROOT, 'proto'), path.join(dir, 'proto'), { recursive: true });
+  // The package root, where packageFile() looks for proto/ (as in the repository and the package).
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'vmss-mesh-cold-start', private: true, type: 'commonjs' }));
   const tsconfig = path.join(dir, 'tsconfig.cold-start.json');
   writeFileSync(tsconfig, JSON.stringify({ extends: path.join(ROOT, 'tsconfig.build.json'), compilerOptions: { outDir: dir, sourceMap: false }, files: [path.join(ROOT, 'src/functions/index.ts')], include: [] }));
   const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, encoding: 'utf8' });
