@@ -299,15 +299,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // A sweep asked for while the timer's run waits between its retries (its retry policy: 10 s,
     // 20 s, …, the lock held meanwhile) joins that run. Faults wait for it at most SWEEP_WAIT_MS,
     // so an ARM fault does not hold its set's scale changes (event path) through the delay; a
-    // health change, which only a sweep sees, waits until the run is over (`sweepRun`).
-    let sweepRun: Promise<unknown> | undefined;
-    const sweep = () => {
+    // health change or a lost event, which only a sweep repairs, waits until such a run is over
+    // (`stuckSweeps`): the timer's ticks are skipped until then.
+    const stuckSweeps = new Set<Promise<unknown>>();
+    const sweep = async () => {
       const run = box.world.host.invoke(TIMER_FUNCTION).catch((error: unknown) => log(`sweep: ${error instanceof Error ? error.message : String(error)}`));
-      sweepRun = run;
-      void run.then(() => {
-        if (sweepRun === run) sweepRun = undefined;
-      });
-      return Promise.race([run, new Promise<void>((resolve) => setTimeout(resolve, SWEEP_WAIT_MS).unref())]);
+      const timedOut = await Promise.race([run.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), SWEEP_WAIT_MS).unref())]);
+      if (timedOut) {
+        stuckSweeps.add(run);
+        void run.then(() => stuckSweeps.delete(run));
+      }
     };
     const ctx: FaultContext = { sandbox: box, consul, gate, act, armWatch: new ArmFaultWatch(box.world.arm.faults), ...(options.overlap ? { sweep } : {}) };
     const soakStart = Date.now();
@@ -328,7 +329,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const transitional = (set: number) => armInstances(box).some((v) => v.service === SANDBOX_SCALE_SETS[set]!.service && v.instance.provisioningState !== 'Succeeded');
     const blocked = (step: Step) => {
       if ([...held.values()].some((sets) => holds(sets, changedSet(step)))) return true;
-      if (changedSet(step) === 'health' && sweepRun) return true;
+      // What only a sweep repairs (a health change, a lost event) waits while the timer's run waits to retry.
+      if (stuckSweeps.size > 0 && (changedSet(step) === 'health' || (step.kind === 'fault' && step.faultClass === 'event-loss'))) return true;
       const sets = armFaultSets(step, true);
       if (sets === undefined) return false;
       // One ARM fault per set armed at a time (the one before may still be armed for its retries).
@@ -341,7 +343,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (!planner.done) {
         const batch = planner.next(blocked);
         if (batch.length > 0) return batch.map((step) => ({ step, n: numbers.get(step)! }));
-        await Promise.race([...held.keys(), ...armedNow.keys(), ...(sweepRun ? [sweepRun] : []), pause(1_000)]);
+        await Promise.race([...held.keys(), ...armedNow.keys(), ...stuckSweeps, pause(1_000)]);
       }
       return undefined;
     };
