@@ -105,6 +105,13 @@ export interface Sandbox {
   refreshed(): Promise<SandboxState>;
   /** The Event Grid feed so far: deliveries (first attempts), those that failed, redeliveries, and how many are waiting or in flight now. */
   eventGridStats(): EventGridFeedStats;
+  /**
+   * Functions work that may still write: the local host's requests, invocations and timer runs in
+   * flight (a run waiting to retry included), plus 1 while a delivery acknowledged at its deadline
+   * (outcome 'queued': its reconcile runs on in the background) has not been followed by a sweep
+   * that began after it. Undefined when the host cannot tell (func start).
+   */
+  functionsInFlight(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -216,16 +223,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     const arm = world.arm.world;
 
+    /** Sweeps ended since the last delivery acknowledged as 'queued'; undefined when none is waiting for a sweep. */
+    let sweepsSinceQueued: number | undefined;
     // Timeline entries from the app's own log lines (reconciles and their pushes).
     const hostRecord = (record: HostLogRecord) => {
       if (record.level === 'error' || record.level === 'warning') note('sandbox', `${record.functionName}: ${record.message.slice(0, 200)}`);
       if (!record.message.startsWith('{')) return;
-      let line: { event?: string; msg?: string; changedServices?: string[]; failedPushes?: unknown[] };
+      let line: { event?: string; msg?: string; outcome?: string; changedServices?: string[]; failedPushes?: unknown[] };
       try {
         line = JSON.parse(record.message) as typeof line;
       } catch {
         return;
       }
+      // Sweeps run one at a time: the second to end after a 'queued' acknowledgement began after it.
+      if (line.event === 'reconcile' && line.outcome === 'queued') sweepsSinceQueued = 0;
+      if (line.event === 'sweep' && sweepsSinceQueued !== undefined && ++sweepsSinceQueued >= 2) sweepsSinceQueued = undefined;
       if (line.event === 'reconcile' && line.msg && !/unchanged|covered/.test(line.msg)) {
         note('reconcile', line.msg);
         if (line.changedServices?.length) note('push', `pushed ${line.changedServices.join(', ')} to the relay${line.failedPushes ? ' (some pushes failed)' : ''}`);
@@ -504,6 +516,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       state: () => current!,
       ownedNodes: () => lastOwned,
       eventGridStats: () => ({ ...stats, unsettled: queued + retrying.size }),
+      functionsInFlight: () => {
+        const host = world.host.inFlight?.();
+        return host === undefined ? undefined : host + (sweepsSinceQueued === undefined ? 0 : 1);
+      },
       onChange(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);

@@ -312,3 +312,41 @@ test('local host: close() returns while an invocation hangs (its connection is c
   assert.ok(Date.now() - started < 5_000, `close() took ${Date.now() - started} ms`);
   assert.equal(await hung, 'cut');
 });
+
+test('local host: inFlight() counts a request until it is answered, and a timer run through its retry delay', async (t) => {
+  const logs: HostLogRecord[] = [];
+  const source = `${FIXTURE}
+let release;
+const gate = new Promise((resolve) => (release = resolve));
+app.http('held', { methods: ['GET'], handler: async (request, context) => { context.log('holding'); await gate; return { body: 'released' }; } });
+app.http('release', { methods: ['POST'], handler: async () => { release(); return { status: 204 }; } });
+let tries = 0;
+app.timer('retriedTimer', {
+  schedule: '0 0 0 1 1 *',
+  runOnStartup: true,
+  retry: { strategy: 'fixedDelay', maxRetryCount: 1, delayInterval: { seconds: 1 } },
+  handler: async (timer, context) => {
+    tries += 1;
+    context.log('retried attempt', tries);
+    if (tries === 1) throw new Error('transient');
+  },
+});
+`;
+  const appDirectory = fixtureApp(t, source);
+  const host = await startFixtureHost(t, logs, appDirectory);
+  assert.equal(host.inFlight(), 0, 'nothing in flight before the first request');
+  const held = fetch(`${host.url}/api/held`).then((r) => r.text());
+  await waitFor(() => logs.some((l) => l.functionName === 'held' && l.message === 'holding'), 'the held invocation');
+  assert.ok(host.inFlight() > 0, `a running handler is in flight (${host.inFlight()})`);
+  assert.equal((await fetch(`${host.url}/api/release`, { method: 'POST' })).status, 204);
+  assert.equal(await held, 'released');
+  await waitFor(() => host.inFlight() === 0, 'nothing in flight once both requests are answered');
+
+  // A timer run: in flight during its attempts and while it waits to retry (no invocation running then).
+  const timed = await startFunctionsHost({ appDirectory, env: {}, port: 0, runTimers: true, log: (r) => logs.push(r) });
+  t.after(() => timed.close());
+  await waitFor(() => logs.some((l) => l.functionName === 'host' && /retriedTimer: retry 1 of 1/.test(l.message)), 'the retry delay');
+  assert.ok(timed.inFlight() > 0, 'a timer run waiting to retry is in flight');
+  await waitFor(() => logs.some((l) => l.message === 'retried attempt 2'), 'the retry');
+  await waitFor(() => timed.inFlight() === 0, 'nothing in flight once the retried run has ended');
+});

@@ -57,10 +57,17 @@ export interface FunctionsHost {
   readonly url: string;
   /** Runs a timer now (one attempt, or the run in progress) and waits for it. */
   invoke(name: string): Promise<void>;
+  /**
+   * Work in flight now: requests from arrival to their answer, invocations (including those the
+   * admin API starts in the background) and timer runs (including one waiting to retry). 0 = the
+   * host can write nothing until a new request or tick. Absent where the host cannot tell (func start).
+   */
+  inFlight?(): number;
   close(): Promise<void>;
 }
 
 export interface LocalFunctionsHost extends FunctionsHost {
+  inFlight(): number;
   /** The loaded app: its functions with the metadata they registered. */
   readonly app: FunctionsApp;
   /** The HTTP routes served, from the registered bindings (path with the route prefix, e.g. "/api/status"). */
@@ -98,9 +105,12 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
   const kindOf = (fn: RegisteredFunction) => triggerOf(fn.metadata).type.toLowerCase();
 
   /** One invocation through the worker, its failure logged as the host logs it. */
+  /** Requests being answered plus invocations running (a request's invocations count in both). */
+  let busy = 0;
   const run = async (fn: RegisteredFunction, request: RpcInvocationRequest): Promise<{ response: RpcInvocationResponse; failure: string | undefined }> => {
     const started = Date.now();
-    const response = await app.invoke(request);
+    busy += 1;
+    const response = await app.invoke(request).finally(() => void (busy -= 1));
     const failure = failureOf(response);
     if (failure !== undefined) {
       hostLog('error', `Executed '${fn.metadata.name}' (Failed, Id=${request.invocationId}, Duration=${Date.now() - started}ms): ${failure}`, fn.metadata.name ?? 'host', request.invocationId ?? '-');
@@ -120,6 +130,15 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
   if (options.runTimers !== false) for (const timer of timers.values()) timer.start();
 
   const server = http.createServer((req, res) => {
+    // In flight from arrival until the answer is sent or the connection is gone, whichever comes first.
+    busy += 1;
+    let counted = true;
+    const done = () => {
+      if (counted) busy -= 1;
+      counted = false;
+    };
+    res.once('finish', done);
+    res.once('close', done);
     handle(req, res).catch((error: unknown) => {
       hostLog('error', `unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!res.headersSent) sendMessage(res, 500, 'internal error in the local host');
@@ -259,6 +278,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
     url: `http://${hostName}:${address.port}`,
     app,
     routes: httpRoutes.map((r) => ({ functionName: r.fn.metadata.name ?? '', methods: r.methods, path: `/${prefix ? `${prefix}/` : ''}${r.template}`, authLevel: r.authLevel })),
+    inFlight: () => busy + [...timers.values()].filter((t) => t.running()).length,
     async invoke(name) {
       const timer = timers.get(name.toLowerCase());
       if (!timer) throw new TypeError(`no timer function named ${name}`);

@@ -25,6 +25,8 @@ export interface TimerTrigger {
   start(): void;
   /** One run now (no retries), or the run already in progress. */
   runNow(): Promise<void>;
+  /** A run is in progress (an attempt, or a wait before a retry). */
+  running(): boolean;
   stop(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export function timerTrigger(options: TimerTriggerOptions): TimerTrigger {
     runNow() {
       return run(() => attempts(false, false));
     },
+    running: () => running !== undefined,
     async stop() {
       stopped = true;
       cron?.stop();
