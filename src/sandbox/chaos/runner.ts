@@ -223,6 +223,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
      * fault may still be writing when the fault is cleared). `ms` is from the call to the start of
      * that quiet stretch.
      */
+    /**
+     * Nothing can still write (so the STABLE_MS wait can end early): the local host has no request,
+     * invocation or timer run in flight (a run waiting to retry included) and no reconcile left
+     * running past a delivery's deadline, the Event Grid feed and the gate hold nothing, no ARM
+     * operation is under way, and no fault or sweep of the soak is pending. False when the host
+     * cannot tell (func start): the fixed wait stays.
+     */
+    let pendingWork = () => false;
+    const nothingCanWrite = () =>
+      box.functionsInFlight() === 0 && box.eventGridStats().unsettled === 0 && gate.mode === 'pass' && !pendingWork() && !armInstances(box).some((v) => v.instance.provisioningState !== 'Succeeded');
     const converge = async (deadlineMs: number): Promise<{ ms: number; left: string[] }> => {
       const start = Date.now();
       let quietSince: number | undefined;
@@ -231,7 +241,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const now = Date.now();
         if (left.length > 0) quietSince = undefined;
         else quietSince ??= now;
-        if (quietSince !== undefined && now - quietSince >= STABLE_MS) return { ms: quietSince - start, left };
+        if (quietSince !== undefined && (now - quietSince >= STABLE_MS || nothingCanWrite())) return { ms: quietSince - start, left };
         if (now - start > deadlineMs) return { ms: now - start, left };
         await pause(25);
       }
@@ -310,6 +320,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         void run.then(() => stuckSweeps.delete(run));
       }
     };
+    pendingWork = () => held.size + background.size + armedNow.size + stuckSweeps.size > 0;
     const ctx: FaultContext = { sandbox: box, consul, gate, act, armWatch: new ArmFaultWatch(box.world.arm.faults), ...(options.overlap ? { sweep } : {}) };
     const soakStart = Date.now();
     soakOrigin = soakStart;
