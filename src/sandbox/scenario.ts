@@ -143,7 +143,12 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
         removed = new Set(instancesOf(orders).filter((i) => i.provisioningState === 'Deleting').map((i) => i.name));
       },
       () => instancesOf(orders).length === 2,
-      (since) => lastServed(removed) - since,
+      // When the last request reached a removed instance: 0 when traffic had left them before the
+      // first request of the step (clients stop at DRAINING, which can come within milliseconds).
+      (since) => {
+        const last = lastServed(removed);
+        return removed.size > 0 && last > 0 ? Math.max(0, last - since) : undefined;
+      },
     );
 
     const [victim] = instancesOf(catalog);
