@@ -31,6 +31,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   demo: lazy('Run the whole local sandbox (what npm start runs): live table, status page, control API', () => require('./demo')),
   'events explain': lazy('Explain what the app would do with an Event Grid delivery or autoscale webhook body', () => require('./events-explain')),
   host: lazy('Run the Functions app locally (the routes of `func start`) with settings from the environment', () => require('./host')),
+  reconcile: lazy('Reconcile the given scale sets (or --all) as the app does, from a terminal; --dry-run prints the plan and writes nothing', () => require('./reconcile')),
   relay: lazy('Run the xDS relay: ADS (SotW and Delta) and the push API, fed by pushes and a Consul watch', () => require('./relay')),
   sandbox: lazy('Look at and act on the running sandbox: status [--json], scale <set> <n>, fail|heal <instance>, event-chaos on|off', () => require('./sandbox')),
   scenario: lazy('Run the scripted sandbox story and print its report (what npm run scenario runs)', () => require('./scenario')),

@@ -39,7 +39,7 @@ import type { ServiceEndpointSet } from '../endpoints';
 import { InvalidInputError, SupersededError, TransientError } from '../errors';
 import type { OwnedNode } from '../model';
 import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, isOwnedNodeMeta, markerKey, tombstoneKey } from '../ownership';
-import type { BeginReconcileOptions, KvCleanupReport, KvCleanupRequest, RegistryPort } from '../reconcile/ports';
+import type { BeginReconcileOptions, KvCleanupReport, KvCleanupRequest, ReconcileState, RegistryPort } from '../reconcile/ports';
 import { endpointSetFrom } from './endpoint-sets';
 import { cleanupKv } from './kv-cleanup';
 import type { MarkerRecord, MarkerValue } from './marker';
@@ -165,8 +165,7 @@ export class ConsulRegistry implements RegistryPort {
     }
 
     await step({ kind: 'read-actual' });
-    const { owned: actual, released, seen } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
-    const { live, expired, lifted } = await this.readTombstones(id, listedAt);
+    const { actual, released, seen, live, expired, lifted } = await this.readState(id, listedAt);
     return new ConsulReconcileSession({
       transport: this.transport,
       scaleSetId: id,
@@ -186,6 +185,17 @@ export class ConsulRegistry implements RegistryPort {
       expiredTombstones: expired,
       liftedTombstones: lifted,
     });
+  }
+
+  /**
+   * What `beginReconcile` reads, read the same way (linearizable) but without reading or claiming
+   * the marker: nothing is written. For dry runs (see RegistryPort.readReconcileState).
+   */
+  async readReconcileState(scaleSetId: string, listedAt: number): Promise<ReconcileState> {
+    const id = checkedScaleSetId(scaleSetId);
+    if (!Number.isFinite(listedAt) || listedAt < 0) throw new InvalidInputError(`must be a non-negative ms timestamp, got ${listedAt}`, 'listedAt');
+    const { actual, live, lifted } = await this.readState(id, listedAt);
+    return { actual, tombstones: live, liftedTombstones: new Set(lifted.map((t) => t.node)) };
   }
 
   /** Every node we own, of every scale set (for status). */
@@ -273,6 +283,13 @@ export class ConsulRegistry implements RegistryPort {
 
   close(): void {
     this.transport.close();
+  }
+
+  /** One scale set's state as a reconcile plans from it: our nodes (and what surrounds them) and its tombstones. */
+  private async readState(id: string, listedAt: number) {
+    const { owned: actual, released, seen } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
+    const { live, expired, lifted } = await this.readTombstones(id, listedAt);
+    return { actual, released, seen, live, expired, lifted };
   }
 
   private async readKv(key: string, consistent: boolean): Promise<wire.KvEntry | null> {

@@ -70,7 +70,8 @@ export interface BeginReconcileOptions {
   readonly claimFirst?: boolean;
 }
 
-export interface ReconcileSession {
+/** What a reconcile plans from: our state of one scale set as Consul holds it. */
+export interface ReconcileState {
   /** Our nodes of this scale set, read after the claim (or, unclaimed, after a finished run's marker). */
   readonly actual: readonly OwnedNode[];
   /** Node names removed recently that must not be registered again. */
@@ -80,6 +81,9 @@ export interface ReconcileSession {
    * listing may bring them back, once ARM's GET of the instance agrees (reconcile-scale-set.ts).
    */
   readonly liftedTombstones: ReadonlySet<string>;
+}
+
+export interface ReconcileSession extends ReconcileState {
   /**
    * Applies the plan; throws SupersededError when a newer reconcile claimed the scale set meanwhile,
    * and ClaimLostError (nothing written) when an unclaimed session lost the race to claim.
@@ -133,6 +137,13 @@ export interface RegistryPort {
    * claim, see BeginReconcileOptions) and reads our state of it; throws SupersededError.
    */
   beginReconcile(scaleSetId: string, listedAt: number, options?: BeginReconcileOptions): Promise<ReconcileSession>;
+  /**
+   * Reads what `beginReconcile` reads for a listing started at `listedAt` (our nodes of the scale
+   * set, its tombstones) and writes nothing: no claim, no marker. For plans that are never applied
+   * (`vmss-mesh reconcile --dry-run`): without a claim nothing fences off a concurrent run, so the
+   * state may be overtaken by the time anyone reads the plan.
+   */
+  readReconcileState(scaleSetId: string, listedAt: number): Promise<ReconcileState>;
   /** The scale set (normalised ID) of our node for this VM, or null: ARM cannot say once a Flexible VM is deleted. */
   scaleSetOfInstance(vmResourceId: string): Promise<string | null>;
   /**

@@ -24,7 +24,7 @@ import type { EndpointPublisher, RelayPushResult } from '../endpoints';
 import { planReconcile } from '../planner/plan';
 import { SKIP, skipCode } from '../planner/skip-reasons';
 import { ClaimLostError } from './ports';
-import type { InventoryPort, ReconcileSession, RegistryPort, ScaleSetLookup } from './ports';
+import type { InventoryPort, ReconcileSession, ReconcileState, RegistryPort, ScaleSetLookup } from './ports';
 
 export interface ReconcileDeps {
   readonly inventory: InventoryPort;
@@ -34,6 +34,16 @@ export interface ReconcileDeps {
   readonly now?: () => number;
   /** Wait between a scale set's 404 and the GET that confirms it (default DEFAULT_CONFIRM_GONE_DELAY_MS; checked by the Reconciler). */
   readonly confirmGoneDelayMs?: number;
+  /**
+   * Plan only (`vmss-mesh reconcile --dry-run`): ARM is read exactly as in a real run (the listing,
+   * the second GET of a 404, the GETs that confirm removals), Consul is read without claiming
+   * (`RegistryPort.readReconcileState`), the plan is made, and the run stops before its first
+   * write: no claim, no marker, no tombstone, no relay push. Outcome `planned` or `unchanged`,
+   * with the plan on the report.
+   */
+  readonly planOnly?: boolean;
+  /** Put the plan on the report (`plan`) of runs that apply it too (the CLI shows it; the app's logs stay short). */
+  readonly reportPlan?: boolean;
 }
 
 /** Long enough for a replica that briefly lost the scale set to catch up, short against Event Grid's 30 s. */
@@ -45,6 +55,8 @@ export type ReconcileOutcome =
   | 'applied'
   /** Consul already matched ARM. */
   | 'unchanged'
+  /** Plan only (`planOnly`): Consul differs from ARM; nothing was written, the plan is on the report. */
+  | 'planned'
   /** The listing was unknown: nothing was removed, see `detail`. */
   | 'unknown'
   /** A newer reconcile of the same scale set owns the truth; this one stopped without writing. */
@@ -66,6 +78,8 @@ export interface ReconcileReport {
   readonly changedServices: readonly string[];
   readonly pushes: readonly RelayPushResult[];
   readonly durationMs: number;
+  /** What this run applied (or, plan only, would apply); with `planOnly` or `reportPlan` only. */
+  readonly plan?: ReconcilePlan;
   /** Set with outcome `unknown` when asking ARM again later may answer (throttling, 5xx, network). */
   readonly retryable?: boolean;
   readonly retryAfterMs?: number;
@@ -128,6 +142,12 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   }
 
   const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
+  if (deps.planOnly) {
+    // The same plan as below, from the same reads, minus the claim: the run ends here.
+    const state = await deps.registry.readReconcileState(ref.id, listedAt);
+    const { plan, counts } = await planFromState(deps, ref, lookup.state, scaleSet, listing, state);
+    return finish({ ...counts, outcome: plan.actions.length > 0 ? 'planned' : 'unchanged', plan });
+  }
   // A session that read without claiming (the marker showed a finished run) and then lost the race
   // to claim wrote nothing: begin again, claim first, and plan from what that session reads.
   let attempt: Attempt;
@@ -137,7 +157,9 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     if (!(error instanceof ClaimLostError)) throw error;
     attempt = await claimPlanApply(deps, ref, lookup.state, scaleSet, listing, listedAt, true);
   }
-  if (attempt.kind === 'superseded') return finish({ ...attempt.counts, outcome: 'superseded', detail: attempt.detail });
+  if (attempt.kind === 'superseded') {
+    return finish({ ...attempt.counts, outcome: 'superseded', detail: attempt.detail, ...(deps.reportPlan && attempt.plan ? { plan: attempt.plan } : {}) });
+  }
   const { plan, counts, applied } = attempt;
 
   // The push is the relays' fast path: none when no relay is configured, and built from what this
@@ -161,6 +183,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     committedIndex: applied.committedIndex,
     changedServices: applied.changedServices,
     pushes,
+    ...(deps.reportPlan ? { plan } : {}),
   });
 }
 
@@ -169,7 +192,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 type Attempt =
-  | { readonly kind: 'superseded'; readonly detail: string; readonly counts?: PlanCounts }
+  | { readonly kind: 'superseded'; readonly detail: string; readonly counts?: PlanCounts; readonly plan?: ReconcilePlan }
   | { readonly kind: 'applied'; readonly plan: ReconcilePlan; readonly counts: PlanCounts; readonly applied: Awaited<ReturnType<ReconcileSession['apply']>> };
 
 interface PlanCounts {
@@ -197,6 +220,31 @@ async function claimPlanApply(
     if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message };
     throw error;
   }
+  const { plan, counts } = await planFromState(deps, ref, scaleSetState, scaleSet, listing, session);
+  // Applied even when empty: the marker then records this run as the scale set's last reconcile
+  // (one KV write), which the status function shows.
+  let applied;
+  try {
+    applied = await session.apply(plan, { scaleSetState });
+  } catch (error) {
+    if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message, counts, plan };
+    throw error;
+  }
+  return { kind: 'applied', plan, counts, applied };
+}
+
+/**
+ * Plans from what Consul holds (`state`: a claimed session's read, or a plan-only read), asking ARM
+ * about the removals and revivals one listing cannot prove. Reads only; writes nothing.
+ */
+async function planFromState(
+  deps: ReconcileDeps,
+  ref: ScaleSetRef,
+  scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found',
+  scaleSet: MeshScaleSet | undefined,
+  listing: InstanceListing & { readonly status: 'complete' },
+  session: ReconcileState,
+): Promise<{ readonly plan: ReconcilePlan; readonly counts: PlanCounts }> {
   const planFor = (checked: { readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }, tombstones: ReadonlySet<string>): ReconcilePlan =>
     planReconcile({
       scaleSetId: ref.id,
@@ -238,14 +286,5 @@ async function claimPlanApply(
     skipped: plan.skipped,
     instances: listing.instances.length,
   };
-  // Applied even when empty: the marker then records this run as the scale set's last reconcile
-  // (one KV write), which the status function shows.
-  let applied;
-  try {
-    applied = await session.apply(plan, { scaleSetState });
-  } catch (error) {
-    if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message, counts };
-    throw error;
-  }
-  return { kind: 'applied', plan, counts, applied };
+  return { plan, counts };
 }
