@@ -232,7 +232,7 @@ function steadyFigures(samples: readonly Sample[]): Figure[] {
       verdict: 'info',
       value: Math.round(bytesPerSet),
       unit: 'bytes',
-      details: { readsByKind: last.world.consul.readsByKind, readBytes: last.world.consul.readBytes },
+      details: { readsByKind: last.world.consul.readsByKind, readBytes: last.world.consul.readBytes, readBytesByKind: last.world.consul.readBytesByKind },
     },
   ];
 }

@@ -36,6 +36,8 @@ export interface ConsulCounts {
   readonly consistentReads: number;
   readonly consistentReadBytes: number;
   readonly readBytes: number;
+  /** Response bytes of reads by kind (as `readsByKind`). */
+  readonly readBytesByKind: Record<string, number>;
 }
 
 export interface WorldCounts {
@@ -58,7 +60,7 @@ export type WorldReply =
   | { readonly id: number; readonly ok: false; readonly error: string };
 
 function emptyCounts(): { -readonly [K in keyof ConsulCounts]: ConsulCounts[K] } {
-  return { requests: 0, writesByKind: {}, writes: 0, txnCalls: 0, txnOps: [], txnOpsByVerb: {}, readsByKind: {}, consistentReads: 0, consistentReadBytes: 0, readBytes: 0 };
+  return { requests: 0, writesByKind: {}, writes: 0, txnCalls: 0, txnOps: [], txnOpsByVerb: {}, readsByKind: {}, consistentReads: 0, consistentReadBytes: 0, readBytes: 0, readBytesByKind: {} };
 }
 
 const bump = (map: Record<string, number>, key: string, by = 1): void => {
@@ -109,9 +111,9 @@ async function main(): Promise<void> {
           counts.txnOps.push(verbs.length);
           for (const v of verbs) bump(counts.txnOpsByVerb, v);
         }
-      } else {
-        bump(counts.readsByKind, `${method} ${kindOf(url.pathname)}${url.searchParams.has('consistent') ? ' (consistent)' : ''}`);
       }
+      const readKind = `${method} ${kindOf(url.pathname)}${url.searchParams.has('consistent') ? ' (consistent)' : ''}`;
+      if (!isWrite) bump(counts.readsByKind, readKind);
       const consistent = !isWrite && url.searchParams.has('consistent');
       if (consistent) counts.consistentReads += 1;
       const upstream = httpRequest(
@@ -119,7 +121,10 @@ async function main(): Promise<void> {
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.on('data', (c: Buffer) => {
-            if (!isWrite) counts.readBytes += c.length;
+            if (!isWrite) {
+              counts.readBytes += c.length;
+              bump(counts.readBytesByKind, readKind, c.length);
+            }
             if (consistent) counts.consistentReadBytes += c.length;
             res.write(c);
           });

@@ -25,6 +25,8 @@
 import { parseResourceId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
 import { isArmNotFound, toArmFailure } from './arm-failures';
+import { RAW_LIST_API_VERSIONS, rawListing } from './arm-raw-list';
+import { nicFromArm } from './instance-mapping';
 import type { NicLike } from './instance-mapping';
 
 /** `auto`: the cheaper of the two (see the module comment); `list` / `get`: always that one (tests, comparisons). */
@@ -168,8 +170,14 @@ async function listGroup(clients: ArmClients, subscriptionId: string, resourceGr
   const { network } = clients.forSubscription(subscriptionId);
   const nics = new Map<string, NicLike>();
   let pages = 0;
+  // ARM's JSON through the client's pipeline (arm-raw-list.ts), else the SDK's operation.
+  const raw = rawListing(network, {
+    path: `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/Microsoft.Network/networkInterfaces`,
+    apiVersion: RAW_LIST_API_VERSIONS.nics,
+  });
+  const listing: AsyncIterable<readonly NicLike[]> = raw === undefined ? network.networkInterfaces.list(resourceGroup).byPage() : mapPages(raw, nicFromArm);
   try {
-    for await (const page of network.networkInterfaces.list(resourceGroup).byPage()) {
+    for await (const page of listing) {
       pages += 1;
       for (const nic of page) {
         const id = nic.id?.toLowerCase();
@@ -180,6 +188,10 @@ async function listGroup(clients: ArmClients, subscriptionId: string, resourceGr
     throw toArmFailure(error, `listing NICs of resource group ${resourceGroup}`);
   }
   return { nics, pages };
+}
+
+async function* mapPages<T>(pages: AsyncIterable<readonly unknown[]>, map: (raw: unknown) => T): AsyncGenerator<T[]> {
+  for await (const page of pages) yield page.map(map);
 }
 
 function shouldList(options: NicReadOptions, referenced: number, knownPages: number | undefined): boolean {

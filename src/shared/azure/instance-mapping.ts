@@ -121,3 +121,76 @@ export function toInstance(vm: VmLike, nics: readonly NicLike[], mode: Orchestra
     ...(health === undefined ? {} : { healthState: health }),
   };
 }
+
+// ---- from ARM's wire JSON (the raw listings of arm-raw-list.ts) ------------------------------------
+// ARM nests a resource's fields under `properties`; the SDK models flatten them. These read the
+// same fields the SDK's deserialisers would have put in the models above, and nothing else; a field
+// of an unexpected JSON type reads as undefined (as if ARM had not sent it).
+
+type JsonObject = Readonly<Record<string, unknown>>;
+
+function object(value: unknown): JsonObject | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}
+function string(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+function boolean(value: unknown): boolean | undefined {
+  return typeof value === 'boolean' ? value : undefined;
+}
+function number(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+function array(value: unknown): readonly unknown[] | undefined {
+  return Array.isArray(value) ? value : undefined;
+}
+
+function statusFromArm(raw: unknown): InstanceStatusLike {
+  return { code: string(object(raw)?.['code']) };
+}
+
+function instanceViewFromArm(raw: unknown): InstanceViewLike | undefined {
+  const view = object(raw);
+  if (view === undefined) return undefined;
+  const health = object(object(view['vmHealth'])?.['status']);
+  return {
+    platformFaultDomain: number(view['platformFaultDomain']),
+    statuses: array(view['statuses'])?.map(statusFromArm),
+    vmHealth: health === undefined ? undefined : { status: statusFromArm(health) },
+  };
+}
+
+/** A Uniform VMSS VM or a Flexible VM from ARM's JSON (what the SDK model holds of the fields we read). */
+export function vmFromArm(raw: unknown): VmLike & { readonly virtualMachineScaleSet?: { readonly id?: string } } {
+  const vm = object(raw) ?? {};
+  const properties = object(vm['properties']) ?? {};
+  const scaleSet = object(properties['virtualMachineScaleSet']);
+  const nics = array(object(properties['networkProfile'])?.['networkInterfaces']);
+  return {
+    id: string(vm['id']),
+    name: string(vm['name']),
+    instanceId: string(vm['instanceId']),
+    zones: array(vm['zones'])?.filter((z): z is string => typeof z === 'string'),
+    provisioningState: string(properties['provisioningState']),
+    platformFaultDomain: number(properties['platformFaultDomain']),
+    instanceView: instanceViewFromArm(properties['instanceView']),
+    networkProfile: nics === undefined ? undefined : { networkInterfaces: nics.map((ref) => ({ id: string(object(ref)?.['id']), primary: boolean(object(object(ref)?.['properties'])?.['primary']) })) },
+    virtualMachineScaleSet: scaleSet === undefined ? undefined : { id: string(scaleSet['id']) },
+  };
+}
+
+/** A NIC from ARM's JSON (what the SDK model holds of the fields we read). */
+export function nicFromArm(raw: unknown): NicLike {
+  const nic = object(raw) ?? {};
+  const properties = object(nic['properties']) ?? {};
+  const vm = object(properties['virtualMachine']);
+  return {
+    id: string(nic['id']),
+    primary: boolean(properties['primary']),
+    virtualMachine: vm === undefined ? undefined : { id: string(vm['id']) },
+    ipConfigurations: array(properties['ipConfigurations'])?.map((config) => {
+      const p = object(object(config)?.['properties']);
+      return { privateIPAddress: string(p?.['privateIPAddress']), primary: boolean(p?.['primary']) };
+    }),
+  };
+}

@@ -21,9 +21,11 @@ import type { Instance, InstanceListing, MeshScaleSet } from '../model';
 import { computeTargetOf, parseResourceId } from '../resource-id';
 import type { ArmClients } from './arm-clients';
 import { isArmNotFound, toArmFailure } from './arm-failures';
+import { RAW_LIST_API_VERSIONS, rawListing } from './arm-raw-list';
+import type { RawListRequest } from './arm-raw-list';
 import { NicGroupReads, nicGroupKey, readFlexibleNics } from './flexible-nics';
 import type { NicReadStrategy } from './flexible-nics';
-import { toInstance } from './instance-mapping';
+import { nicFromArm, toInstance, vmFromArm } from './instance-mapping';
 import type { NicLike, VmLike } from './instance-mapping';
 
 export interface ListInstancesOptions {
@@ -48,6 +50,30 @@ async function collect<T>(pages: AsyncIterable<T>, what: string, onFailure?: () 
   return items;
 }
 
+/**
+ * A listing's items: ARM's JSON through the client's pipeline, mapped by `fromArm` (arm-raw-list.ts),
+ * or, for a client without the REST layer we know, the SDK operation `sdkList`.
+ */
+export async function collectListing<T>(
+  sdkClient: object,
+  request: RawListRequest,
+  fromArm: (raw: unknown) => T,
+  sdkList: () => AsyncIterable<T>,
+  what: string,
+  onFailure?: () => void,
+): Promise<T[]> {
+  const raw = rawListing(sdkClient, request);
+  if (raw === undefined) return collect(sdkList(), what, onFailure);
+  const items: T[] = [];
+  try {
+    for await (const page of raw) for (const item of page) items.push(fromArm(item));
+  } catch (error) {
+    onFailure?.();
+    throw toArmFailure(error, what);
+  }
+  return items;
+}
+
 function groupNicsByVm(nics: readonly NicLike[]): Map<string, NicLike[]> {
   const byVm = new Map<string, NicLike[]>();
   for (const nic of nics) {
@@ -63,9 +89,24 @@ async function listUniform(clients: ArmClients, scaleSet: MeshScaleSet): Promise
   // Both listings run at once; when one fails the other is cancelled (its pages would be wasted calls).
   const cancel = new AbortController();
   const abortSignal = cancel.signal;
+  const path = `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/Microsoft.Compute/virtualMachineScaleSets/${encodeURIComponent(name)}`;
   const [vms, nics] = await Promise.all([
-    collect<VmLike>(compute.virtualMachineScaleSetVMs.list(resourceGroup, name, { expand: 'instanceView', abortSignal }), `listing VMs of scale set ${name}`, () => cancel.abort()),
-    collect<NicLike>(network.networkInterfaces.listVirtualMachineScaleSetNetworkInterfaces(resourceGroup, name, { abortSignal }), `listing NICs of scale set ${name}`, () => cancel.abort()),
+    collectListing<VmLike>(
+      compute,
+      { path: `${path}/virtualMachines`, apiVersion: RAW_LIST_API_VERSIONS.compute, query: { $expand: 'instanceView' }, abortSignal },
+      vmFromArm,
+      () => compute.virtualMachineScaleSetVMs.list(resourceGroup, name, { expand: 'instanceView', abortSignal }),
+      `listing VMs of scale set ${name}`,
+      () => cancel.abort(),
+    ),
+    collectListing<NicLike>(
+      network,
+      { path: `${path}/networkInterfaces`, apiVersion: RAW_LIST_API_VERSIONS.scaleSetNics, abortSignal },
+      nicFromArm,
+      () => network.networkInterfaces.listVirtualMachineScaleSetNetworkInterfaces(resourceGroup, name, { abortSignal }),
+      `listing NICs of scale set ${name}`,
+      () => cancel.abort(),
+    ),
   ]);
   const nicsByVm = groupNicsByVm(nics);
   return vms.map((vm) => toInstance(vm, nicsByVm.get(vm.id?.toLowerCase() ?? '') ?? [], 'Uniform'));
@@ -84,8 +125,15 @@ async function listFlexible(clients: ArmClients, scaleSet: MeshScaleSet, options
   const reads = options.nicReads ?? new NicGroupReads();
   const vmListingMark = reads.mark();
   reads.arrived(nicGroupKey(subscriptionId, resourceGroup), scaleSet.ref.id);
-  const listed = await collect<VmLike & { virtualMachineScaleSet?: { id?: string } }>(
-    compute.virtualMachines.list(resourceGroup, { filter, expand: 'instanceView' }),
+  const listed = await collectListing<VmLike & { virtualMachineScaleSet?: { id?: string } }>(
+    compute,
+    {
+      path: `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/Microsoft.Compute/virtualMachines`,
+      apiVersion: RAW_LIST_API_VERSIONS.compute,
+      query: { $filter: filter, $expand: 'instanceView' },
+    },
+    vmFromArm,
+    () => compute.virtualMachines.list(resourceGroup, { filter, expand: 'instanceView' }),
     `listing VMs of Flexible scale set ${name}`,
   );
   // Belt and braces: keep only VMs that say they belong to this scale set, whatever the filter did.
