@@ -2,6 +2,7 @@
  * The domain's shared vocabulary: what triggers produce, what ARM tells us, what we want in
  * Consul, and what the planner decides. No Functions, gRPC or SDK types here.
  */
+import type { RoutePolicy } from './traffic';
 
 /** A scale set named by its ARM coordinates. `id` is the normalised (lower-case) resource ID. */
 export interface ScaleSetRef {
@@ -41,6 +42,14 @@ export interface MeshServiceSpec {
   readonly protocol: MeshProtocol;
   /** HTTP health-check path for gateways, when the scale set declares one. */
   readonly healthPath?: string;
+  /**
+   * This scale set's share of the service's traffic, 0–1000 relative to the service's other scale
+   * sets (`vmss-mesh-weight`); absent = share by healthy instances. 0 = drain: registered, healthy,
+   * no new requests.
+   */
+  readonly weight?: number;
+  /** Retries and timeouts for calls to the service (`vmss-mesh-retry-on`, …); absent = none. */
+  readonly policy?: RoutePolicy;
 }
 
 export type OrchestrationMode = 'Uniform' | 'Flexible';

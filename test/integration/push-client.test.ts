@@ -17,7 +17,9 @@ const set = (consulIndex: number, addresses: string[]): ServiceEndpointSet => ({
     health: i === 0 ? 'draining' : 'passing',
     weight: 1,
     instanceName: `web_${i}`,
+    ...(i === 0 ? { scaleSet: '/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/web', scaleSetWeight: 0 } : {}),
   })),
+  policy: { retryOn: ['unavailable', '5xx'], numRetries: 2, timeoutMs: 1500 },
 });
 
 test('push: accepted, created, stale pushes ignored, all fields arrive', async (t) => {
@@ -30,7 +32,23 @@ test('push: accepted, created, stale pushes ignored, all fields arrive', async (
   assert.deepEqual(first, [{ target: relay.address, ok: true, services: [{ service: 'web', outcome: 'created', currentIndex: 10 }] }]);
   const held = relay.held.get('web');
   assert.equal(held?.endpoints.length, 2);
-  assert.deepEqual(held?.endpoints[0], { address: '127.0.1.1', port: 8080, zone: '1', health: 'ENDPOINT_HEALTH_DRAINING', weight: 1, instanceName: 'web_0' });
+  assert.deepEqual(held?.endpoints[0], {
+    address: '127.0.1.1',
+    port: 8080,
+    zone: '1',
+    health: 'ENDPOINT_HEALTH_DRAINING',
+    weight: 1,
+    instanceName: 'web_0',
+    scaleSet: '/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/web',
+    hasScaleSetWeight: true,
+    scaleSetWeight: 0,
+  });
+  assert.deepEqual(
+    [held?.endpoints[1]?.scaleSet, held?.endpoints[1]?.hasScaleSetWeight],
+    ['', false],
+    'no scale set, no weight',
+  );
+  assert.deepEqual(held?.policy, { retryOn: ['unavailable', '5xx'], numRetries: 2, perTryTimeoutMs: 0, timeoutMs: 1500 });
   assert.equal(held?.healthPath, '/healthz');
   assert.equal(relay.requests[0]?.source, 'test');
 

@@ -120,8 +120,9 @@ describe('parseMeshTags: errors name the tag and the rule', () => {
   });
 
   test('unknown mesh tags and out-of-range suffixes', () => {
-    const known = 'unknown mesh tag (known: vmss-mesh-service, vmss-mesh-port, vmss-mesh-protocol, vmss-mesh-health-path, each optionally suffixed -2 … -16)';
-    for (const tag of ['vmss-mesh-prot', 'vmss-mesh-service-1', 'vmss-mesh-service-17', 'vmss-mesh-port-02', 'vmss-mesh-']) {
+    const known =
+      'unknown mesh tag (known: vmss-mesh-service, vmss-mesh-port, vmss-mesh-protocol, vmss-mesh-health-path, vmss-mesh-weight, vmss-mesh-retry-on, vmss-mesh-retries, vmss-mesh-per-try-timeout, vmss-mesh-timeout, each optionally suffixed -2 … -16)';
+    for (const tag of ['vmss-mesh-prot', 'vmss-mesh-service-1', 'vmss-mesh-service-17', 'vmss-mesh-port-02', 'vmss-mesh-', 'vmss-mesh-weights', 'vmss-mesh-retry', 'vmss-mesh-weight-1']) {
       assert.deepEqual(errors({ 'vmss-mesh-service': 'web', 'vmss-mesh-port': '80', [tag]: 'x' }), [`${tag}: ${known}`], tag);
     }
   });

@@ -19,7 +19,7 @@
  * published before the first complete load from Consul (`markLoaded`), so clients never see a
  * partial mesh as the truth.
  */
-import type { MeshEndpoint, PushOutcome, ServiceEndpointSet } from '../../shared/endpoints';
+import { type PushOutcome, sameEndpointSetContent, type ServiceEndpointSet } from '../../shared/endpoints';
 import type { GatewayRoute, MeshState } from '../mesh-state';
 import { PushOverlays, resolvePushRules, type ConsulReader, type OverlayEnd, type PushRules } from './push-overlays';
 
@@ -283,13 +283,9 @@ function normalised(set: ServiceEndpointSet): ServiceEndpointSet {
   return { ...set, endpoints };
 }
 
+/** Scale sets, their weights and the route policy count too: a weight change must reach the data plane. */
 function sameContent(a: ServiceEndpointSet, b: ServiceEndpointSet): boolean {
-  if (a.protocol !== b.protocol || (a.healthPath ?? '') !== (b.healthPath ?? '') || a.endpoints.length !== b.endpoints.length) return false;
-  return a.endpoints.every((e, i) => sameEndpoint(e, b.endpoints[i] as MeshEndpoint));
-}
-
-function sameEndpoint(a: MeshEndpoint, b: MeshEndpoint): boolean {
-  return a.address === b.address && a.port === b.port && a.zone === b.zone && a.health === b.health && a.weight === b.weight && a.instanceName === b.instanceName;
+  return sameEndpointSetContent({ ...a, service: b.service }, b);
 }
 
 function compare(a: string, b: string): number {

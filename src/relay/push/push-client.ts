@@ -46,7 +46,20 @@ export function toWireRequest(sets: readonly ServiceEndpointSet[], source: strin
         health: HEALTH_TO_WIRE[e.health],
         weight: e.weight,
         instanceName: e.instanceName,
+        scaleSet: e.scaleSet ?? '',
+        hasScaleSetWeight: e.scaleSetWeight !== undefined,
+        scaleSetWeight: e.scaleSetWeight ?? 0,
       })),
+      ...(set.policy
+        ? {
+            policy: {
+              retryOn: [...set.policy.retryOn],
+              numRetries: set.policy.numRetries ?? 0,
+              perTryTimeoutMs: set.policy.perTryTimeoutMs ?? 0,
+              timeoutMs: set.policy.timeoutMs ?? 0,
+            },
+          }
+        : {}),
     })),
   };
 }

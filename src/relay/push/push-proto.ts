@@ -22,6 +22,17 @@ export interface WireEndpoint {
   health: WireEndpointHealth;
   weight: number;
   instanceName: string;
+  /** The three scale-set fields are filled by proto-loader (defaults: true); optional for hand-built requests. */
+  scaleSet?: string;
+  hasScaleSetWeight?: boolean;
+  scaleSetWeight?: number;
+}
+
+export interface WireRoutePolicy {
+  retryOn: string[];
+  numRetries: number;
+  perTryTimeoutMs: number;
+  timeoutMs: number;
 }
 
 export interface WireServiceEndpoints {
@@ -30,6 +41,8 @@ export interface WireServiceEndpoints {
   endpoints: WireEndpoint[];
   protocol: string;
   healthPath: string;
+  /** null (or absent) when the pusher sent none. */
+  policy?: WireRoutePolicy | null;
 }
 
 export interface WirePushRequest {

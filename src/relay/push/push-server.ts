@@ -18,6 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { EndpointHealth, MeshEndpoint, PushOutcome, ServiceEndpointSet } from '../../shared/endpoints';
 import { InvalidInputError } from '../../shared/errors';
 import { MESH_PROTOCOLS } from '../../shared/azure/mesh-tags';
+import { isRetryCondition, MAX_RETRIES, MAX_TIMEOUT_MS, MAX_WEIGHT as MAX_SCALE_SET_WEIGHT, type RetryCondition, type RoutePolicy } from '../../shared/traffic';
 import { SERVICE_NAME, SERVICE_NAME_RULE } from '../inputs/service-name';
 import type { MeshStateStore, OfferResult } from '../inputs/mesh-state-store';
 import {
@@ -26,6 +27,7 @@ import {
   type WirePushOutcome,
   type WirePushRequest,
   type WirePushResponse,
+  type WireRoutePolicy,
   type WireServiceEndpoints,
 } from './push-proto';
 
@@ -67,6 +69,7 @@ const OUTCOME_TO_WIRE: Record<PushOutcome, WirePushOutcome> = {
 const DEFAULT_PROTOCOL = 'http';
 const MAX_ZONE_LENGTH = 64;
 const MAX_INSTANCE_NAME_LENGTH = 256;
+const MAX_SCALE_SET_LENGTH = 512;
 /** Envoy sums endpoint weights of a locality in a uint32: a bound per endpoint keeps any sum far from overflow. */
 const MAX_WEIGHT = 1_000_000;
 
@@ -187,7 +190,37 @@ function validateService(wire: WireServiceEndpoints, path: string): ServiceEndpo
     seen.add(key);
     return endpoint;
   });
-  return { service: wire.service, consulIndex: wire.consulIndex, protocol, ...(wire.healthPath ? { healthPath: wire.healthPath } : {}), endpoints };
+  const policy = wire.policy ? validatePolicy(wire.policy, `${path}.policy`) : undefined;
+  return {
+    service: wire.service,
+    consulIndex: wire.consulIndex,
+    protocol,
+    ...(wire.healthPath ? { healthPath: wire.healthPath } : {}),
+    endpoints,
+    ...(policy && (policy.retryOn.length > 0 || policy.timeoutMs !== undefined) ? { policy } : {}),
+  };
+}
+
+function validatePolicy(wire: WireRoutePolicy, path: string): RoutePolicy {
+  const retryOn: RetryCondition[] = [];
+  wire.retryOn.forEach((condition, i) => {
+    if (!isRetryCondition(condition)) throw new InvalidInputError(`${JSON.stringify(condition)} is not a retry condition`, `${path}.retry_on[${i}]`);
+    if (!retryOn.includes(condition)) retryOn.push(condition);
+  });
+  const bounded = (value: number, max: number, field: string): number | undefined => {
+    if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidInputError(`must be a whole number from 0 (= none) to ${max}, got ${value}`, `${path}.${field}`);
+    if (value !== 0 && retryOn.length === 0 && field !== 'timeout_ms') throw new InvalidInputError('is set without retry_on', `${path}.${field}`);
+    return value === 0 ? undefined : value;
+  };
+  const numRetries = bounded(wire.numRetries, MAX_RETRIES, 'num_retries');
+  const perTryTimeoutMs = bounded(wire.perTryTimeoutMs, MAX_TIMEOUT_MS, 'per_try_timeout_ms');
+  const timeoutMs = bounded(wire.timeoutMs, MAX_TIMEOUT_MS, 'timeout_ms');
+  return {
+    retryOn,
+    ...(numRetries !== undefined ? { numRetries } : {}),
+    ...(perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
 }
 
 function validateEndpoint(wire: WireServiceEndpoints['endpoints'][number], path: string): MeshEndpoint {
@@ -200,6 +233,13 @@ function validateEndpoint(wire: WireServiceEndpoints['endpoints'][number], path:
   if (!Number.isInteger(wire.weight) || wire.weight < 0 || wire.weight > MAX_WEIGHT) {
     throw new InvalidInputError(`must be a whole number from 0 (= 1) to ${MAX_WEIGHT}, got ${wire.weight}`, `${path}.weight`);
   }
+  const scaleSet = wire.scaleSet ?? '';
+  if (scaleSet.length > MAX_SCALE_SET_LENGTH || /[^\x21-\x7e]/.test(scaleSet)) throw new InvalidInputError(`${JSON.stringify(scaleSet)} is not a scale set ID`, `${path}.scale_set`);
+  const scaleSetWeight = wire.scaleSetWeight ?? 0;
+  if (!Number.isInteger(scaleSetWeight) || scaleSetWeight < 0 || scaleSetWeight > MAX_SCALE_SET_WEIGHT) {
+    throw new InvalidInputError(`must be a whole number from 0 to ${MAX_SCALE_SET_WEIGHT}, got ${scaleSetWeight}`, `${path}.scale_set_weight`);
+  }
+  if (wire.hasScaleSetWeight && scaleSet === '') throw new InvalidInputError('a scale set weight needs its scale_set', `${path}.has_scale_set_weight`);
   return {
     address: wire.address,
     port: wire.port,
@@ -207,6 +247,8 @@ function validateEndpoint(wire: WireServiceEndpoints['endpoints'][number], path:
     health,
     weight: wire.weight === 0 ? 1 : wire.weight, // 0 = the default (push.proto)
     instanceName: wire.instanceName,
+    ...(scaleSet ? { scaleSet } : {}),
+    ...(wire.hasScaleSetWeight ? { scaleSetWeight } : {}),
   };
 }
 

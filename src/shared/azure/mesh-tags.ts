@@ -1,20 +1,27 @@
 /**
  * The tags that put a scale set into the mesh (documented in docs/mesh-tags.md):
  *
- *   vmss-mesh-service      = api            (required: Consul service name, DNS-safe)
- *   vmss-mesh-port         = 8080           (required: 1–65535)
- *   vmss-mesh-protocol     = http|grpc|tcp  (optional, default http)
- *   vmss-mesh-health-path  = /healthz       (optional, http only)
+ *   vmss-mesh-service          = api            (required: Consul service name, DNS-safe)
+ *   vmss-mesh-port             = 8080           (required: 1–65535)
+ *   vmss-mesh-protocol         = http|grpc|tcp  (optional, default http)
+ *   vmss-mesh-health-path      = /healthz       (optional, http only)
+ *   vmss-mesh-weight           = 0–1000         (optional: this scale set's share of the service)
+ *   vmss-mesh-retry-on         = unavailable,5xx (optional: retry conditions, see traffic.ts)
+ *   vmss-mesh-retries          = 1–4            (optional, needs retry-on; default 1)
+ *   vmss-mesh-per-try-timeout  = 250ms          (optional, needs retry-on; Envoy only)
+ *   vmss-mesh-timeout          = 2s             (optional: overall deadline of a call)
  *
- * More services on the same instances repeat the four names with a suffix `-2` … `-16`
- * (`vmss-mesh-service-2`, `vmss-mesh-port-2`, …): one value per tag keeps every value short
- * (Azure caps tag values at 256 characters) and editable in the portal.
+ * More services on the same instances repeat the names with a suffix `-2` … `-16`
+ * (`vmss-mesh-service-2`, `vmss-mesh-weight-2`, …): one value per tag keeps every value short
+ * (Azure caps tag values at 256 characters) and editable in the portal. Weight and policy are per
+ * service, like the port: a rollout may shift one service of a scale set and not another.
  *
  * Tag names are matched case-insensitively, as Azure does. Any tag starting with `vmss-mesh-`
  * declares intent: a scale set that has one but no valid set is reported, never silently ignored,
  * and an unknown `vmss-mesh-*` name is an error (a typo must not go unnoticed).
  */
 import type { MeshProtocol, MeshServiceSpec } from '../model';
+import { formatDurationMs, GRPC_RETRY_CONDITIONS, HTTP_RETRY_CONDITIONS, isRetryCondition, MAX_RETRIES, MAX_TIMEOUT_MS, MAX_WEIGHT, parseDurationMs, type RetryCondition, type RoutePolicy } from '../traffic';
 
 export const MESH_TAG_PREFIX = 'vmss-mesh-';
 
@@ -23,6 +30,11 @@ export const MESH_TAGS = {
   port: 'vmss-mesh-port',
   protocol: 'vmss-mesh-protocol',
   healthPath: 'vmss-mesh-health-path',
+  weight: 'vmss-mesh-weight',
+  retryOn: 'vmss-mesh-retry-on',
+  retries: 'vmss-mesh-retries',
+  perTryTimeout: 'vmss-mesh-per-try-timeout',
+  timeout: 'vmss-mesh-timeout',
 } as const;
 
 /** Services one scale set may declare (unsuffixed + `-2` … `-16`). */
@@ -35,13 +47,15 @@ export type MeshTagsResult = { readonly ok: true; readonly services: readonly Me
 
 type Field = keyof typeof MESH_TAGS;
 const FIELD_BY_NAME = new Map<string, Field>(Object.entries(MESH_TAGS).map(([field, name]) => [name, field as Field]));
-const TAG_NAME = /^(vmss-mesh-(?:service|port|protocol|health-path))(?:-([1-9][0-9]?))?$/;
+const TAG_NAME = /^(vmss-mesh-(?:service|port|protocol|health-path|weight|retry-on|retries|per-try-timeout|timeout))(?:-([1-9][0-9]?))?$/;
 
 /** Consul service names that are also DNS labels: what `<name>.service.consul` and xDS names need. */
 const SERVICE_NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
 const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
 const MAX_HEALTH_PATH = 256;
+const WEIGHT = /^[0-9]{1,4}$/;
+const RETRIES = /^[0-9]{1,2}$/;
 
 /** True when any tag name starts with `vmss-mesh-` (case-insensitive): the scale set means to be in the mesh. */
 export function hasMeshTags(tags: Readonly<Record<string, string>> | undefined): boolean {
@@ -93,8 +107,69 @@ function validateHealthPath(tag: string, value: string, protocol: MeshProtocol |
   return value;
 }
 
+function validateWeight(tag: string, value: string, errors: string[]): number | undefined {
+  const weight = WEIGHT.test(value) ? Number(value) : NaN;
+  if (weight >= 0 && weight <= MAX_WEIGHT) return weight;
+  errors.push(`${tag}: ${JSON.stringify(value)} is not a weight (a whole number from 0 to ${MAX_WEIGHT}; 0 drains the scale set)`);
+  return undefined;
+}
+
+const RETRY_CONDITION_LIST = `gRPC: ${GRPC_RETRY_CONDITIONS.join(', ')}; HTTP: ${HTTP_RETRY_CONDITIONS.join(', ')}`;
+
+function validateRetryOn(tag: string, value: string, errors: string[]): RetryCondition[] | undefined {
+  const items = value.split(',').map((item) => item.trim().toLowerCase());
+  if (items.every((item) => item === '')) {
+    errors.push(`${tag}: no retry condition given (a comma-separated list of ${RETRY_CONDITION_LIST})`);
+    return undefined;
+  }
+  const unknown = items.filter((item) => !isRetryCondition(item));
+  if (unknown.length > 0) {
+    errors.push(`${tag}: ${unknown.map((u) => JSON.stringify(u)).join(', ')} ${unknown.length === 1 ? 'is not a retry condition' : 'are not retry conditions'} (${RETRY_CONDITION_LIST})`);
+    return undefined;
+  }
+  return [...new Set(items as RetryCondition[])];
+}
+
+function validateRetries(tag: string, value: string, errors: string[]): number | undefined {
+  const retries = RETRIES.test(value) ? Number(value) : NaN;
+  if (retries >= 1 && retries <= MAX_RETRIES) return retries;
+  errors.push(`${tag}: ${JSON.stringify(value)} is not a number of retries (a whole number from 1 to ${MAX_RETRIES}: gRPC clients make at most ${MAX_RETRIES + 1} attempts)`);
+  return undefined;
+}
+
+function validateDuration(tag: string, value: string, errors: string[]): number | undefined {
+  const ms = parseDurationMs(value);
+  if (ms !== undefined && ms >= 1 && ms <= MAX_TIMEOUT_MS) return ms;
+  errors.push(`${tag}: ${JSON.stringify(value)} is not a duration (a whole number with ms, s or m, e.g. 250ms, 2s; from 1ms to ${formatDurationMs(MAX_TIMEOUT_MS)})`);
+  return undefined;
+}
+
+type TagValue = { readonly tag: string; readonly value: string };
+
+/** The policy tags of one service; `undefined` when none is set (errors are pushed to `errors`). */
+function parsePolicy(raw: RawService, errors: string[]): RoutePolicy | undefined {
+  const { retryOn, retries, perTryTimeout, timeout } = raw.values;
+  const conditions = retryOn ? validateRetryOn(retryOn.tag, retryOn.value, errors) : undefined;
+  const numRetries = retries ? validateRetries(retries.tag, retries.value, errors) : undefined;
+  const perTryTimeoutMs = perTryTimeout ? validateDuration(perTryTimeout.tag, perTryTimeout.value, errors) : undefined;
+  const timeoutMs = timeout ? validateDuration(timeout.tag, timeout.value, errors) : undefined;
+  for (const needsRetryOn of [retries, perTryTimeout].filter((v): v is TagValue => v !== undefined)) {
+    if (!retryOn) errors.push(`${needsRetryOn.tag} is set but ${meshTagName('retryOn', raw.index)} is missing (say which failures to retry)`);
+  }
+  if (perTryTimeoutMs !== undefined && timeoutMs !== undefined && perTryTimeoutMs > timeoutMs) {
+    errors.push(`${(perTryTimeout as TagValue).tag}: ${formatDurationMs(perTryTimeoutMs)} is longer than ${(timeout as TagValue).tag} ${formatDurationMs(timeoutMs)} (a try cannot outlast the whole call)`);
+  }
+  if (!conditions && timeoutMs === undefined) return undefined;
+  return {
+    retryOn: conditions ?? [],
+    ...(conditions && numRetries !== undefined ? { numRetries } : {}),
+    ...(conditions && perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
+}
+
 function parseService(raw: RawService, errors: string[]): MeshServiceSpec | undefined {
-  const { service, port, protocol, healthPath } = raw.values;
+  const { service, port, protocol, healthPath, weight } = raw.values;
   if (!service) {
     const present = Object.values(raw.values).map((v) => v.tag);
     errors.push(`${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set but ${meshTagName('service', raw.index)} is missing`);
@@ -106,8 +181,17 @@ function parseService(raw: RawService, errors: string[]): MeshServiceSpec | unde
   if (!port) errors.push(`${service.tag} is set but ${meshTagName('port', raw.index)} is missing`);
   const proto = protocol ? validateProtocol(protocol.tag, protocol.value, errors) : DEFAULT_MESH_PROTOCOL;
   const path = healthPath ? validateHealthPath(healthPath.tag, healthPath.value, proto, errors) : undefined;
+  const share = weight ? validateWeight(weight.tag, weight.value, errors) : undefined;
+  const policy = parsePolicy(raw, errors);
   if (errors.length > before || name === undefined || portNumber === undefined || proto === undefined) return undefined;
-  return path === undefined ? { name, port: portNumber, protocol: proto } : { name, port: portNumber, protocol: proto, healthPath: path };
+  return {
+    name,
+    port: portNumber,
+    protocol: proto,
+    ...(path !== undefined ? { healthPath: path } : {}),
+    ...(share !== undefined ? { weight: share } : {}),
+    ...(policy !== undefined ? { policy } : {}),
+  };
 }
 
 /** Reads the mesh services a scale set's tags declare. No mesh tag at all = `{ok: true, services: []}`. */
@@ -172,6 +256,14 @@ export function meshTagsFor(services: readonly MeshServiceSpec[]): Record<string
     tags[meshTagName('port', i + 1)] = String(spec.port);
     tags[meshTagName('protocol', i + 1)] = spec.protocol;
     if (spec.healthPath !== undefined) tags[meshTagName('healthPath', i + 1)] = spec.healthPath;
+    if (spec.weight !== undefined) tags[meshTagName('weight', i + 1)] = String(spec.weight);
+    const policy = spec.policy;
+    if (policy && policy.retryOn.length > 0) {
+      tags[meshTagName('retryOn', i + 1)] = policy.retryOn.join(',');
+      if (policy.numRetries !== undefined) tags[meshTagName('retries', i + 1)] = String(policy.numRetries);
+      if (policy.perTryTimeoutMs !== undefined) tags[meshTagName('perTryTimeout', i + 1)] = formatDurationMs(policy.perTryTimeoutMs);
+    }
+    if (policy?.timeoutMs !== undefined) tags[meshTagName('timeout', i + 1)] = formatDurationMs(policy.timeoutMs);
   });
   return tags;
 }

@@ -5,6 +5,7 @@
  */
 import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../endpoints';
 import { MAINTENANCE_CHECK_ID, NODE_META, SERVICE_META } from '../ownership';
+import { servicePolicy, trafficFromMeta, type RoutePolicy, type ServiceTraffic } from '../traffic';
 import type { HealthServiceEntry } from './wire';
 
 /** Used for a service with no endpoints left, where no instance meta says otherwise. */
@@ -20,6 +21,7 @@ export function endpointSetFrom(service: string, consulIndex: number, entries: r
     protocol: first?.Service.Meta[SERVICE_META.protocol] || DEFAULT_PROTOCOL,
     ...(healthPath ? { healthPath } : {}),
     endpoints: sorted.map(endpointOf),
+    ...policyField(sorted.map((e) => e.Service.Meta)),
   };
 }
 
@@ -34,7 +36,30 @@ function endpointOf(entry: HealthServiceEntry): MeshEndpoint {
     health,
     weight: Math.max(1, Math.floor(weight ?? 1)),
     instanceName: entry.Service.Meta[SERVICE_META.instanceName] ?? entry.Node.Node,
+    ...scaleSetFields(entry.Service.Meta, entry.Node.Meta),
   };
+}
+
+/** An endpoint's scale set and that scale set's weight, from its registration's meta (absent in older ones). */
+export function scaleSetFields(serviceMeta: Readonly<Record<string, string>>, nodeMeta: Readonly<Record<string, string>>): Pick<MeshEndpoint, 'scaleSet' | 'scaleSetWeight'> {
+  const scaleSet = serviceMeta[SERVICE_META.scaleSetId] || nodeMeta[NODE_META.scaleSetId];
+  const { weight } = trafficFromMeta(serviceMeta);
+  return { ...(scaleSet ? { scaleSet } : {}), ...(weight !== undefined ? { scaleSetWeight: weight } : {}) };
+}
+
+/**
+ * The service's route policy from its registrations' meta: each scale set's own (its registrations
+ * carry the same tags; of a scale set in the middle of an update, the first one read counts), then
+ * `servicePolicy` chooses between scale sets. `{}` when there is none.
+ */
+export function policyField(metas: ReadonlyArray<Readonly<Record<string, string>>>): { policy?: RoutePolicy } {
+  const byScaleSet = new Map<string, ServiceTraffic>();
+  for (const meta of metas) {
+    const scaleSet = meta[SERVICE_META.scaleSetId] ?? '';
+    if (!byScaleSet.has(scaleSet)) byScaleSet.set(scaleSet, trafficFromMeta(meta));
+  }
+  const policy = servicePolicy(byScaleSet);
+  return policy ? { policy } : {};
 }
 
 /** Maintenance (drain) wins; otherwise the worst check; an unknown status counts as critical. */

@@ -27,7 +27,7 @@
 import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../endpoints';
 import type { DesiredNode, DesiredService } from '../model';
 import { NODE_META, SERVICE_META } from '../ownership';
-import { DEFAULT_PROTOCOL } from './endpoint-sets';
+import { DEFAULT_PROTOCOL, policyField, scaleSetFields } from './endpoint-sets';
 import type { SeenBeyondOurs } from './owned-reader';
 import type { HealthCheck } from './wire';
 
@@ -73,6 +73,7 @@ export function pushedSets(services: readonly string[], input: PushedSetsInput):
       protocol: first?.meta[SERVICE_META.protocol] || DEFAULT_PROTOCOL,
       ...(healthPath ? { healthPath } : {}),
       endpoints: entries.map(({ node, service }) => endpointOf(node, service, input.seen.otherChecks.get(node.node) ?? [])),
+      ...policyField(entries.map(({ service }) => service.meta)),
     });
   }
   return { sets, toRead };
@@ -87,6 +88,7 @@ function endpointOf(node: DesiredNode, service: DesiredService, otherChecks: rea
     // Our service registrations always carry weights 1/1 (txn-ops.ts).
     weight: 1,
     instanceName: service.meta[SERVICE_META.instanceName] ?? node.node,
+    ...scaleSetFields(service.meta, node.nodeMeta),
   };
 }
 

@@ -2,9 +2,11 @@
  * ARM's instances → the Consul registrations we want: one external node per instance, one service
  * instance per mesh service of the scale set, one node-level check carrying Azure's view.
  * Pure and deterministic: the same scale set and instances (in any order) give the same result.
+ * Each service's meta carries the scale set's traffic tags (weight, retries, timeouts: traffic.ts).
  */
 import type { DesiredNode, DesiredService, Instance, MeshScaleSet, MeshServiceSpec, PlanSkip } from '../model';
 import { NODE_META, OWNED_NODE_META, SERVICE_META, SERVICE_TAG, nodeNameFor } from '../ownership';
+import { trafficMeta } from '../traffic';
 import { azureViewOf } from './azure-check';
 import { compareStrings, sortedSkips } from './order';
 import { SKIP, WHOLE_SCALE_SET, skip } from './skip-reasons';
@@ -84,6 +86,9 @@ function desiredService(spec: MeshServiceSpec, scaleSetId: string, instanceResou
   };
   if (zone) meta[SERVICE_META.zone] = zone;
   if (spec.healthPath) meta[SERVICE_META.healthPath] = spec.healthPath;
+  // The scale set's weight and the service's retries/timeouts ride on every registration, so a
+  // tag change is an ordinary meta update that reaches the relays like a scale-out does.
+  Object.assign(meta, trafficMeta({ ...(spec.weight !== undefined ? { weight: spec.weight } : {}), ...(spec.policy ? { policy: spec.policy } : {}) }));
   return {
     // One node per instance, so the service name alone is unique on the node and stable across runs.
     id: spec.name,
