@@ -14,8 +14,8 @@ import { findRoute } from './router';
 import type { Reply, Route } from './router';
 import { computeRoutes } from './routes-compute';
 import { networkRoutes } from './routes-network';
-import { DEFAULT_RATE_LIMITS, FaultInjector, RateLimiter, operationKind } from './throttling';
-import type { BucketSettings, OperationKind, PageFaultKind } from './throttling';
+import { ConcurrencyCounter, DEFAULT_RATE_LIMITS, FaultInjector, RateLimiter, operationKind } from './throttling';
+import type { BucketSettings, OperationKind, PageFaultKind, ResourcePolicy } from './throttling';
 import { createTestPki } from './tls';
 import type { TestPki } from './tls';
 import { ArmWorld } from './world';
@@ -31,6 +31,8 @@ export interface ArmEmulatorOptions {
   readonly pageSize?: number;
   /** Token buckets per subscription; `false` turns rate limiting off. Default ARM's published limits. */
   readonly rateLimits?: Partial<Record<OperationKind, BucketSettings>> | false;
+  /** Resource-provider read policies reported in `x-ms-ratelimit-remaining-resource` (e.g. COMPUTE_READ_POLICIES). Default none. */
+  readonly resourcePolicies?: readonly ResourcePolicy[];
   /** Reproduce ARM's upper-cased resource group in ID references. Default true. */
   readonly upperCaseResourceGroupInReferences?: boolean;
   /** Called for every ARM write/delete/action (REST or world API). Same as `world.on('operation')`. */
@@ -54,6 +56,8 @@ export interface ArmEmulator {
   readonly requests: RequestLog;
   /** Injected throttling / failures for the next requests. */
   readonly faults: FaultInjector;
+  /** Requests in flight, now and at most (per route too). */
+  readonly concurrency: ConcurrencyCounter;
   /** Stops the server (dropping open connections) and clears the world's timers if the emulator created it. */
   close(): Promise<void>;
 }
@@ -84,7 +88,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   const pageSize = options.pageSize ?? 5;
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError(`pageSize must be a positive integer, got ${pageSize}`);
   if (options.token !== undefined && options.token.trim() === '') throw new TypeError('token must not be empty (leave it unset to accept any token)');
-  const limiter = options.rateLimits === false ? undefined : new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) });
+  const limiter = options.rateLimits === false ? undefined : new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) }, options.resourcePolicies);
+  const concurrency = new ConcurrencyCounter();
   const json: JsonOptions = { upperCaseResourceGroupInReferences: options.upperCaseResourceGroupInReferences ?? true };
   const requests = new RequestLog(options.requestLogLimit);
   const faults = new FaultInjector();
@@ -116,14 +121,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     }
     const subscription = /^\/subscriptions\/([^/]+)/i.exec(url.pathname)?.[1];
     if (limiter && subscription) {
-      const kind = operationKind(method);
-      const taken = limiter.take(subscription, kind);
-      if (!taken.allowed) {
-        headers['retry-after'] = String(taken.retryAfterSeconds);
-        headers[`x-ms-ratelimit-remaining-subscription-${kind}`] = '0';
-        throw new ArmEmulatorError(429, 'TooManyRequests', `The request is being throttled: the subscription's ${kind} limit has been reached. Retry after ${taken.retryAfterSeconds} seconds.`);
+      const charged = limiter.charge(subscription, method, url.pathname);
+      Object.assign(headers, charged.headers);
+      if (!charged.allowed) {
+        headers['retry-after'] = String(charged.retryAfterSeconds);
+        throw new ArmEmulatorError(429, 'TooManyRequests', `The request is being throttled: a ${operationKind(method)} limit of the subscription has been reached. Retry after ${charged.retryAfterSeconds} seconds.`);
       }
-      headers[`x-ms-ratelimit-remaining-subscription-${kind}`] = String(taken.remaining);
     }
     if (!routeMatch) throw new ArmEmulatorError(404, 'InvalidResourceType', `The ARM emulator does not serve ${method} ${url.pathname}.`);
     if ('methodNotAllowed' in routeMatch) throw new ArmEmulatorError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
@@ -173,6 +176,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     const url = new URL(req.url ?? '/', baseUrl);
     const method = (req.method ?? 'GET').toUpperCase();
     const routeMatch = findRoute(ROUTES, method, url.pathname);
+    const leave = concurrency.enter(routeMatch && 'route' in routeMatch ? routeMatch.route.name : null);
+    res.once('close', leave);
     const clientRequestId = req.headers['x-ms-client-request-id'];
     const headers: Record<string, string> = {
       'content-type': 'application/json; charset=utf-8',
@@ -193,6 +198,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     res.writeHead(reply.status, { ...headers, ...(reply.headers ?? {}), 'content-length': String(Buffer.byteLength(payload)) });
     res.end(payload);
+    leave();
     const query: Record<string, string> = {};
     url.searchParams.forEach((value, name) => (query[name] = value));
     requests.add({
@@ -236,6 +242,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     world,
     requests,
     faults,
+    concurrency,
     close() {
       closed ??= new Promise<void>((resolve) => {
         if (onOperation) world.off('operation', onOperation);

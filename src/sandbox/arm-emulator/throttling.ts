@@ -1,7 +1,9 @@
 /**
- * ARM's two ways of saying "slow down": a token bucket per subscription and operation kind (reads,
- * writes, deletes) whose remainder every response reports in `x-ms-ratelimit-remaining-*`, and, for
- * tests, injected faults ("throttle the next N requests with Retry-After S", "fail the next N").
+ * ARM's two ways of saying "slow down": token buckets per subscription and operation kind (reads,
+ * writes, deletes; the principal's and the subscription's global one, and optionally a resource
+ * provider's read policies) whose remainders every response reports in `x-ms-ratelimit-remaining-*`,
+ * and, for tests, injected faults ("throttle the next N requests with Retry-After S", "fail the next N").
+ * Also the count of requests in flight (`ConcurrencyCounter`).
  */
 export type OperationKind = 'reads' | 'writes' | 'deletes';
 
@@ -24,29 +26,168 @@ export function operationKind(method: string): OperationKind {
   return method === 'DELETE' ? 'deletes' : 'writes';
 }
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
+/**
+ * ARM's global subscription limit: for each operation kind, 15 times one principal's limit, shared by
+ * every principal ("Understand how Azure Resource Manager throttles requests"). The emulator knows
+ * one principal, so it is never the first to run out; it is reported as ARM does.
+ */
+export const GLOBAL_LIMIT_FACTOR = 15;
+
+/**
+ * A resource provider's own read policy, reported in `x-ms-ratelimit-remaining-resource` as
+ * `<name>;<remaining>` on reads under `/providers/<RP>/` (the RP is `name` up to its first `/`).
+ */
+export interface ResourcePolicy extends BucketSettings {
+  /** `<RP>/<policy>`, e.g. `Microsoft.Compute/HighCostGet3Min`. */
+  readonly name: string;
+}
+
+/**
+ * Compute's read policies as its answers name them (3- and 30-minute windows as token buckets: the
+ * 3-minute one refills its burst in 3 minutes). Not on by default: pass them as `resourcePolicies`.
+ */
+export const COMPUTE_READ_POLICIES: readonly ResourcePolicy[] = [
+  { name: 'Microsoft.Compute/HighCostGet3Min', capacity: 200, refillPerSecond: 200 / 180 },
+  { name: 'Microsoft.Compute/HighCostGet30Min', capacity: 1300, refillPerSecond: 1300 / 1800 },
+];
+
+class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly settings: BucketSettings,
+    now: number,
+  ) {
+    this.tokens = settings.capacity;
+    this.updatedAt = now;
+  }
+
+  /** Tokens now (refilled up to `now`). */
+  level(now: number): number {
+    const { capacity, refillPerSecond } = this.settings;
+    this.tokens = Math.min(capacity, this.tokens + (Math.max(0, now - this.updatedAt) / 1000) * refillPerSecond);
+    this.updatedAt = Math.max(this.updatedAt, now);
+    return this.tokens;
+  }
+
+  /** Seconds until one token is there (≥ 1, as ARM's Retry-After). */
+  retryAfterSeconds(now: number): number {
+    return Math.max(1, Math.ceil((1 - this.level(now)) / this.settings.refillPerSecond));
+  }
+
+  take(): number {
+    this.tokens -= 1;
+    return Math.floor(this.tokens);
+  }
 }
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
-  constructor(private readonly limits: Readonly<Record<OperationKind, BucketSettings>>) {}
+  constructor(
+    private readonly limits: Readonly<Record<OperationKind, BucketSettings>>,
+    private readonly resourcePolicies: readonly ResourcePolicy[] = [],
+  ) {
+    for (const policy of resourcePolicies) {
+      if (!/^[^/]+\/[^/]+$/.test(policy.name)) throw new TypeError(`resource policy name must be <provider>/<policy>, got ${JSON.stringify(policy.name)}`);
+      if (!(policy.capacity >= 1 && policy.refillPerSecond > 0)) throw new TypeError(`resource policy ${policy.name} needs capacity ≥ 1 and refillPerSecond > 0`);
+    }
+  }
 
   /** Takes a token; answers what is left, or how long to wait when none is. */
   take(subscriptionId: string, kind: OperationKind, now = Date.now()): { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number } {
-    const { capacity, refillPerSecond } = this.limits[kind];
-    const id = `${subscriptionId.toLowerCase()}/${kind}`;
-    const bucket = this.buckets.get(id) ?? { tokens: capacity, updatedAt: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.updatedAt) / 1000) * refillPerSecond);
-    bucket.updatedAt = now;
-    this.buckets.set(id, bucket);
-    if (bucket.tokens < 1) {
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerSecond)) };
+    const bucket = this.bucket(`${subscriptionId.toLowerCase()}/${kind}`, this.limits[kind], now);
+    if (bucket.level(now) < 1) return { allowed: false, retryAfterSeconds: bucket.retryAfterSeconds(now) };
+    return { allowed: true, remaining: bucket.take() };
+  }
+
+  /**
+   * Charges one request to every bucket it falls under — the principal's, the subscription's global
+   * one, and for reads the resource provider's policies — all or none, and answers the
+   * `x-ms-ratelimit-remaining-*` headers ARM would send (on a 429 too, with 0 where a bucket is empty).
+   */
+  charge(subscriptionId: string, method: string, path: string, now = Date.now()): { readonly allowed: boolean; readonly retryAfterSeconds?: number; readonly headers: Record<string, string> } {
+    const sub = subscriptionId.toLowerCase();
+    const kind = operationKind(method);
+    const own = this.limits[kind];
+    const charged: Array<{ header: string; policy?: string; bucket: TokenBucket }> = [
+      { header: `x-ms-ratelimit-remaining-subscription-${kind}`, bucket: this.bucket(`${sub}/${kind}`, own, now) },
+      {
+        header: `x-ms-ratelimit-remaining-subscription-global-${kind}`,
+        bucket: this.bucket(`${sub}/global-${kind}`, { capacity: own.capacity * GLOBAL_LIMIT_FACTOR, refillPerSecond: own.refillPerSecond * GLOBAL_LIMIT_FACTOR }, now),
+      },
+    ];
+    if (kind === 'reads') {
+      const lower = path.toLowerCase();
+      for (const policy of this.resourcePolicies) {
+        const provider = policy.name.slice(0, policy.name.indexOf('/')).toLowerCase();
+        if (lower.includes(`/providers/${provider}/`)) charged.push({ header: 'x-ms-ratelimit-remaining-resource', policy: policy.name, bucket: this.bucket(`${sub}/resource/${policy.name}`, policy, now) });
+      }
     }
-    bucket.tokens -= 1;
-    return { allowed: true, remaining: Math.floor(bucket.tokens) };
+    const empty = charged.filter((c) => c.bucket.level(now) < 1);
+    const remaining = empty.length > 0 ? charged.map((c) => Math.floor(c.bucket.level(now))) : charged.map((c) => c.bucket.take());
+    const headers: Record<string, string> = {};
+    const resource: string[] = [];
+    charged.forEach((c, i) => {
+      if (c.policy === undefined) headers[c.header] = String(remaining[i]);
+      else resource.push(`${c.policy};${remaining[i]}`);
+    });
+    if (resource.length > 0) headers['x-ms-ratelimit-remaining-resource'] = resource.join(',');
+    if (empty.length === 0) return { allowed: true, headers };
+    return { allowed: false, retryAfterSeconds: Math.max(...empty.map((c) => c.bucket.retryAfterSeconds(now))), headers };
+  }
+
+  private bucket(id: string, settings: BucketSettings, now: number): TokenBucket {
+    let bucket = this.buckets.get(id);
+    if (!bucket) {
+      bucket = new TokenBucket(settings, now);
+      this.buckets.set(id, bucket);
+    }
+    return bucket;
+  }
+}
+
+/**
+ * Requests being answered, now and at most (overall and per route name): how tests see a client's
+ * concurrency without timing it.
+ */
+export class ConcurrencyCounter {
+  private current = 0;
+  private highest = 0;
+  private readonly byRoute = new Map<string, { current: number; highest: number }>();
+
+  /** Counts a request in; call the returned function once when it has been answered. */
+  enter(route: string | null): () => void {
+    const key = route ?? '(none)';
+    const counts = this.byRoute.get(key) ?? { current: 0, highest: 0 };
+    this.byRoute.set(key, counts);
+    this.current += 1;
+    counts.current += 1;
+    this.highest = Math.max(this.highest, this.current);
+    counts.highest = Math.max(counts.highest, counts.current);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.current -= 1;
+      counts.current -= 1;
+    };
+  }
+
+  get inFlight(): number {
+    return this.current;
+  }
+
+  /** Most requests in flight at once since start or `reset()` (of one route when named). */
+  max(route?: string): number {
+    return route === undefined ? this.highest : (this.byRoute.get(route)?.highest ?? 0);
+  }
+
+  /** Starts the maxima again from what is in flight now. */
+  reset(): void {
+    this.highest = this.current;
+    for (const counts of this.byRoute.values()) counts.highest = counts.current;
   }
 }
 

@@ -9,6 +9,10 @@
  * would exceed it, fails the call at once with TransientError('arm', retryAfterMs) so the caller
  * can hand the wait to Event Grid / the timer instead.
  *
+ * Every answer's `x-ms-ratelimit-remaining-*` headers are recorded (arm-budget.ts): into the
+ * process's read budget per subscription (what `status` shows) and to the observers of the request's
+ * scope (the sweep's pacing). A garbled header is logged (once a minute per header) and ignored.
+ *
  * An extra CA (the emulator's) is parsed once into a TLS secure context held by one keep-alive
  * agent that every client uses. Passing it as the SDK's `tlsOptions.ca` instead costs on every
  * request: Node's https.Agent names its connection pool by concatenating `ca` (Node's 140-odd
@@ -24,6 +28,8 @@ import { DefaultAzureCredential } from '@azure/identity';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { AppConfig } from '../config';
 import { ConfigError, TransientError } from '../errors';
+import { parseBudgetHeaders, processArmReadBudget, reportToObservers, subscriptionOfUrl } from './arm-budget';
+import type { ArmReadBudget, IgnoredBudgetHeader } from './arm-budget';
 import { ArmCallMeter } from './arm-call-meter';
 import type { ArmCallStats } from './arm-call-meter';
 import { retryAfterMs } from './arm-failures';
@@ -49,6 +55,13 @@ export interface ArmClientOptions {
   /** PEM of an extra CA to trust (the ARM emulator's); wins over `config.caFile`. */
   readonly caPem?: string;
   readonly retry?: ArmRetryOptions;
+  /** Where the remaining-reads headers are recorded. Default: the process's (`processArmReadBudget`). */
+  readonly budget?: ArmReadBudget;
+  /**
+   * Told about each budget header that could not be read (it is ignored). Default: a `warn` JSON line
+   * on the console, at most once a minute per header.
+   */
+  readonly onIgnoredBudgetHeader?: (ignored: IgnoredBudgetHeader) => void;
 }
 
 export interface ArmClients {
@@ -108,6 +121,44 @@ function meterPolicy(meter: ArmCallMeter): PipelinePolicy {
   };
 }
 
+/**
+ * Records the remaining-reads headers of every answer to a read (runs per retry: a 429's headers
+ * count too). Never throws: what it cannot read is reported and ignored.
+ */
+function budgetPolicy(budget: ArmReadBudget, onIgnored: (ignored: IgnoredBudgetHeader) => void): PipelinePolicy {
+  return {
+    name: 'vmssMeshArmBudget',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (request.method !== 'GET' && request.method !== 'HEAD') return response;
+      try {
+        const subscriptionId = subscriptionOfUrl(request.url);
+        if (subscriptionId === undefined) return response;
+        const { readings, ignored } = parseBudgetHeaders((name) => response.headers.get(name), subscriptionId, Date.now());
+        for (const reading of readings) {
+          budget.record(reading);
+          reportToObservers(reading);
+        }
+        for (const item of ignored) onIgnored(item);
+      } catch {
+        // the budget is advice; the answer stands
+      }
+      return response;
+    },
+  };
+}
+
+/** The default for ignored budget headers: one warn line per header and minute. */
+function logIgnoredBudgetHeaders(): (ignored: IgnoredBudgetHeader) => void {
+  const lastLogged = new Map<string, number>();
+  return (ignored) => {
+    const now = Date.now();
+    if (now - (lastLogged.get(ignored.header) ?? -Infinity) < 60_000) return;
+    lastLogged.set(ignored.header, now);
+    console.warn(JSON.stringify({ msg: `ignored ARM budget header ${ignored.header}: ${JSON.stringify(ignored.value)} (${ignored.reason})`, event: 'arm-budget-header-ignored', ...ignored }));
+  };
+}
+
 function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
@@ -161,6 +212,7 @@ export function createArmClients(config: AppConfig['arm'] & { readonly subscript
     additionalPolicies: [
       { policy: retryAfterBudgetPolicy(maxRetryAfterMs), position: 'perRetry' },
       { policy: meterPolicy(meter), position: 'perRetry' },
+      { policy: budgetPolicy(options.budget ?? processArmReadBudget, options.onIgnoredBudgetHeader ?? logIgnoredBudgetHeaders()), position: 'perRetry' },
     ],
   };
   const cache = new Map<string, ArmClients>();

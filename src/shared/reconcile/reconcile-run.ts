@@ -8,7 +8,16 @@
  * `MAX_FLEXIBLE_COHORT`, taking one of the `concurrency` slots): ARM has no NIC listing scoped to
  * a Flexible set, so they share one listing of the group's NICs (azure/flexible-nics.ts) instead
  * of paging through it once per wave. Everything else runs one scale set per slot.
+ *
+ * The sweep paces itself on ARM's read budget (azure/arm-budget.ts): it observes the
+ * `x-ms-ratelimit-remaining-*` headers of its own requests, and before starting each unit compares
+ * the lowest current value with the thresholds — below `low` (default 100) it halves its concurrency
+ * and pauses `lowSpreadMs` (1 s) between a worker's units, below `critical` (25) it runs one unit at a
+ * time with `criticalSpreadMs` (3 s) between them; it speeds up again when the headers recover. Every
+ * change is in the report (`armBudget.pacing`, `armBudget.note`) for the sweep's log line.
  */
+import { DEFAULT_PACING, SweepBudgetWatch, budgetLevel, observeArmBudget, pacingFor, resolvePacing } from '../azure/arm-budget';
+import type { BudgetLevel, BudgetReading, Pacing, PacingThresholds } from '../azure/arm-budget';
 import { errorMessage, shouldRetryTrigger } from '../errors';
 import type { ScaleSetRef } from '../model';
 import type { KvCleanupReport } from './ports';
@@ -33,7 +42,32 @@ export interface RunReport {
     readonly instances: number;
     readonly armCalls: number;
     readonly failedPushes: number;
+    /** Lowest remaining-reads value ARM reported to the sweep (any subscription or header); null when none came. */
+    readonly armReadsRemaining: number | null;
+    /** Fewest scale sets the sweep ran at once (the configured concurrency unless the budget ran low). */
+    readonly pacedConcurrency: number;
   };
+  readonly armBudget: SweepArmBudget;
+}
+
+/** One pacing decision of a sweep: the first is how it started, each further one a change of level. */
+export interface PacingChange extends Pacing {
+  /** Units (scale sets or Flexible cohorts) started before this decision. */
+  readonly afterUnits: number;
+  /** The reading that decided it (absent when no header had come yet). */
+  readonly remaining?: number;
+  readonly source?: string;
+  readonly subscriptionId?: string;
+}
+
+export interface SweepArmBudget {
+  readonly lowest: { readonly remaining: number; readonly source: string; readonly subscriptionId: string } | null;
+  readonly configuredConcurrency: number;
+  readonly pacing: readonly PacingChange[];
+  /** Did the sweep run slower than configured at any point. */
+  readonly slowedDown: boolean;
+  /** One sentence for the log: the lowest budget seen and whether (and how) the sweep slowed down. */
+  readonly note: string;
 }
 
 export interface RunOptions {
@@ -41,6 +75,10 @@ export interface RunOptions {
   readonly concurrency?: number;
   /** Called after each scale set, for progress on long sweeps. */
   readonly onReport?: (report: ReconcileReport | RunFailure) => void;
+  /** Thresholds of the pacing on ARM's remaining reads (defaults in arm-budget.ts); `false`: never slow down. */
+  readonly armBudget?: Partial<PacingThresholds> | false;
+  /** Told each time the sweep changes its pace (and how it started), as it happens. */
+  readonly onPacing?: (change: PacingChange) => void;
 }
 
 /** Most Flexible scale sets of one resource group a sweep starts at once (one NIC listing each cohort). */
@@ -71,7 +109,74 @@ export function sweepUnits(refs: readonly ScaleSetRef[], flexible: ReadonlySet<s
   return units;
 }
 
-async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions, flexible: ReadonlySet<string> = new Set()): Promise<RunReport> {
+/** The sweep's pace, re-decided from ARM's headers; parked workers wake when it may have changed. */
+class SweepPacer {
+  readonly changes: PacingChange[] = [];
+  private current: Pacing;
+  private readonly waiters = new Set<() => void>();
+  started = 0;
+
+  constructor(
+    private readonly watch: SweepBudgetWatch,
+    readonly configured: number,
+    private readonly thresholds: PacingThresholds | false,
+    private readonly onPacing: RunOptions['onPacing'],
+  ) {
+    this.current = this.decide();
+    this.note(this.current);
+  }
+
+  get pacing(): Pacing {
+    return this.current;
+  }
+
+  /** After a reading or a finished unit: a new level is recorded, and parked workers re-check. */
+  update(): void {
+    const next = this.decide();
+    if (next.level !== this.current.level) {
+      this.current = next;
+      this.note(next);
+    }
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  parked(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.waiters.delete(wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+    });
+  }
+
+  private decide(): Pacing {
+    if (this.thresholds === false) return pacingFor('normal', this.configured, DEFAULT_PACING);
+    const level: BudgetLevel = budgetLevel(this.watch.current()?.remaining, this.thresholds);
+    return pacingFor(level, this.configured, this.thresholds);
+  }
+
+  private note(pacing: Pacing): void {
+    const reading: BudgetReading | undefined = this.watch.current();
+    const change: PacingChange = {
+      ...pacing,
+      afterUnits: this.started,
+      ...(reading ? { remaining: reading.remaining, source: reading.source, subscriptionId: reading.subscriptionId } : {}),
+    };
+    this.changes.push(change);
+    try {
+      this.onPacing?.(change);
+    } catch {
+      // the caller's logging must not stop the sweep
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions, flexible: ReadonlySet<string>, watch: SweepBudgetWatch, bindPacer: (pacer: SweepPacer) => void): Promise<RunReport> {
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()];
   const units = sweepUnits(unique, flexible);
   const reports: ReconcileReport[] = [];
@@ -104,13 +209,48 @@ async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], 
       }),
     );
   };
+  const configured = Math.max(1, Math.min(options.concurrency ?? 4, units.length));
+  const pacer = new SweepPacer(watch, configured, options.armBudget === false ? false : resolvePacing(options.armBudget ?? {}), options.onPacing);
+  bindPacer(pacer);
   let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < units.length) await reconcileUnit(units[next++]!);
+  // Worker `slot` runs while slot < the pace's concurrency (slot 0 always does, so the sweep always
+  // progresses); the others park until the pace or the work changes.
+  const worker = async (slot: number): Promise<void> => {
+    let rest = false;
+    while (next < units.length) {
+      if (slot >= pacer.pacing.concurrency) {
+        await pacer.parked();
+        continue;
+      }
+      if (rest && pacer.pacing.spreadMs > 0) {
+        rest = false;
+        await sleep(pacer.pacing.spreadMs);
+        continue; // the pace, or the work left, may have changed meanwhile
+      }
+      const unit = units[next++]!;
+      pacer.started += 1;
+      await reconcileUnit(unit);
+      rest = true;
+      pacer.update();
+    }
+    pacer.update(); // wake the parked: nothing is left
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, units.length)) }, worker));
+  await Promise.all(Array.from({ length: configured }, (_, slot) => worker(slot)));
   reports.sort((a, b) => a.scaleSetId.localeCompare(b.scaleSetId));
-  return { reports, failures, totals: totalsOf(reports) };
+  const armBudget = sweepBudgetReport(watch, pacer);
+  return { reports, failures, totals: { ...totalsOf(reports), armReadsRemaining: armBudget.lowest?.remaining ?? null, pacedConcurrency: Math.min(...pacer.changes.map((c) => c.concurrency)) }, armBudget };
+}
+
+function sweepBudgetReport(watch: SweepBudgetWatch, pacer: SweepPacer): SweepArmBudget {
+  const low = watch.lowest;
+  const lowest = low ? { remaining: low.remaining, source: low.source, subscriptionId: low.subscriptionId } : null;
+  const slowed = pacer.changes.filter((c) => c.level !== 'normal');
+  const seen = lowest ? `lowest ARM reads remaining ${lowest.remaining} (${lowest.source}, subscription ${lowest.subscriptionId})` : 'no ARM remaining-reads header seen';
+  const worst = slowed.find((c) => c.level === 'critical') ?? slowed[0];
+  const note = worst
+    ? `${seen}; budget ${worst.level}: slowed to ${worst.concurrency} scale set(s) at a time (configured ${pacer.configured}) with ${worst.spreadMs} ms between each worker's scale sets${pacer.changes.length > 1 && pacer.changes.at(-1)?.level === 'normal' ? ', then back to full speed' : ''}`
+    : `${seen}; full speed (${pacer.configured} at a time)`;
+  return { lowest, configuredConcurrency: pacer.configured, pacing: pacer.changes, slowedDown: slowed.length > 0, note };
 }
 
 /** How the sweep's KV cleanup went: what it removed (and the ARM calls it made), or why it failed. */
@@ -127,15 +267,21 @@ export interface SweepReport extends RunReport {
  * of scale sets ARM no longer has.
  */
 export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<SweepReport> {
+  // Fail fast on thresholds that cannot work, before any ARM call.
+  if (options.armBudget !== undefined && options.armBudget !== false) resolvePacing(options.armBudget);
+  let pacer: SweepPacer | undefined;
+  const watch = new SweepBudgetWatch(() => pacer?.update());
+  return observeArmBudget(watch, () => sweep(deps, source, options, watch, (p) => (pacer = p)));
+}
+
+async function sweep(deps: ReconcileDeps, source: string, options: RunOptions, watch: SweepBudgetWatch, bindPacer: (pacer: SweepPacer) => void): Promise<SweepReport> {
   const [discovered, owned] = await Promise.all([deps.inventory.listMeshScaleSets(), deps.registry.ownedScaleSetIds()]);
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
   for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));
   const listed = [...discovered.scaleSets.map((s) => s.ref.id), ...discovered.skipped.map((s) => s.id)];
   const flexible = new Set(discovered.scaleSets.filter((s) => s.orchestrationMode === 'Flexible').map((s) => s.ref.id));
-  const run = await reconcileRefs(deps, [...refs.values()], source, options, flexible);
-  // A plan-only sweep (`vmss-mesh reconcile --all --dry-run`) writes nothing: no KV cleanup either.
-  const kvCleanup: SweepKvCleanup = deps.planOnly ? { ok: false, error: 'KV cleanup not run: a plan-only sweep writes nothing' } : await cleanupKv(deps, listed);
-  return { ...run, skippedScaleSets: discovered.skipped, kvCleanup };
+  const run = await reconcileRefs(deps, [...refs.values()], source, options, flexible, watch, bindPacer);
+  return { ...run, skippedScaleSets: discovered.skipped, kvCleanup: await cleanupKv(deps, listed) };
 }
 
 /** Never throws: a failed cleanup is reported and simply runs again at the next sweep. */
@@ -154,7 +300,7 @@ async function cleanupKv(deps: ReconcileDeps, listedScaleSetIds: readonly string
   }
 }
 
-function totalsOf(reports: readonly ReconcileReport[]): RunReport['totals'] {
+function totalsOf(reports: readonly ReconcileReport[]): Omit<RunReport['totals'], 'armReadsRemaining' | 'pacedConcurrency'> {
   let registered = 0, updated = 0, deregistered = 0, instances = 0, armCalls = 0, failedPushes = 0;
   for (const r of reports) {
     registered += r.registered;

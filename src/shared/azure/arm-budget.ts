@@ -1,0 +1,306 @@
+/**
+ * ARM's read budget as ARM reports it: the `x-ms-ratelimit-remaining-*` headers of every answer,
+ * recorded per subscription, and how the timer sweep paces itself on them.
+ *
+ * Headers read (on answers to GET/HEAD; see docs/arm-budget.md):
+ *   x-ms-ratelimit-remaining-subscription-reads                  this principal's reads bucket
+ *   x-ms-ratelimit-remaining-subscription-global-reads           the subscription's global bucket (all principals)
+ *   x-ms-ratelimit-remaining-subscription-resource-requests      a provider's override of the reads limit
+ *   x-ms-ratelimit-remaining-subscription-resource-entities-read a provider's limit on collection reads
+ *   x-ms-ratelimit-remaining-resource                            `<RP>/<policy>;<count>`, comma-separated
+ *                                                                (Compute: `Microsoft.Compute/HighCostGet3Min;159`)
+ * A value that is not a non-negative integer is ignored and reported (`IgnoredBudgetHeader`), never
+ * thrown: a budget header must not fail a listing.
+ *
+ * Two consumers: the process keeps the lowest value of each subscription over a window (what
+ * `status` shows), and a sweep observes the readings of its own requests through an
+ * AsyncLocalStorage scope (like arm-call-meter.ts), so it paces on what ARM answered it, however
+ * many other reconciles share the clients.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export const BUDGET_HEADERS = [
+  'x-ms-ratelimit-remaining-subscription-reads',
+  'x-ms-ratelimit-remaining-subscription-global-reads',
+  'x-ms-ratelimit-remaining-subscription-resource-requests',
+  'x-ms-ratelimit-remaining-subscription-resource-entities-read',
+] as const;
+export const RESOURCE_BUDGET_HEADER = 'x-ms-ratelimit-remaining-resource';
+
+export interface BudgetReading {
+  /** Lower-case subscription ID the request was made in. */
+  readonly subscriptionId: string;
+  /** The header, plus the policy for resource-provider headers (`x-ms-ratelimit-remaining-resource Microsoft.Compute/HighCostGet3Min`). */
+  readonly source: string;
+  readonly remaining: number;
+  /** ms timestamp of the answer. */
+  readonly at: number;
+}
+
+export interface IgnoredBudgetHeader {
+  readonly subscriptionId: string;
+  readonly header: string;
+  /** The value as received (cut to 200 characters). */
+  readonly value: string;
+  readonly reason: string;
+}
+
+const COUNT = /^\d{1,15}$/;
+const MAX_SHOWN = 200;
+
+function shown(value: string): string {
+  return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
+}
+
+/**
+ * The budget headers of one answer. `get` returns a header's value (undefined when absent); several
+ * `x-ms-ratelimit-remaining-resource` headers arrive joined with commas, as HTTP joins them.
+ */
+export function parseBudgetHeaders(
+  get: (name: string) => string | undefined,
+  subscriptionId: string,
+  at: number,
+): { readonly readings: BudgetReading[]; readonly ignored: IgnoredBudgetHeader[] } {
+  const readings: BudgetReading[] = [];
+  const ignored: IgnoredBudgetHeader[] = [];
+  const sub = subscriptionId.toLowerCase();
+  for (const header of BUDGET_HEADERS) {
+    const raw = get(header);
+    if (raw === undefined) continue;
+    const value = raw.trim();
+    if (COUNT.test(value)) readings.push({ subscriptionId: sub, source: header, remaining: Number(value), at });
+    else ignored.push({ subscriptionId: sub, header, value: shown(raw), reason: 'expected a non-negative integer' });
+  }
+  const resource = get(RESOURCE_BUDGET_HEADER);
+  if (resource !== undefined) {
+    for (const part of resource.split(',')) {
+      const entry = part.trim();
+      if (entry === '') continue;
+      const match = /^([^;\s]+)\s*;\s*(\S+)$/.exec(entry);
+      if (match && COUNT.test(match[2]!)) {
+        readings.push({ subscriptionId: sub, source: `${RESOURCE_BUDGET_HEADER} ${match[1]}`, remaining: Number(match[2]), at });
+      } else {
+        ignored.push({ subscriptionId: sub, header: RESOURCE_BUDGET_HEADER, value: shown(entry), reason: 'expected <provider>/<policy>;<non-negative integer>' });
+      }
+    }
+  }
+  return { readings, ignored };
+}
+
+/** The subscription of an ARM request URL (`/subscriptions/<id>/…`), lower-cased; undefined for tenant-level calls. */
+export function subscriptionOfUrl(url: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+  return /^\/subscriptions\/([^/]+)/i.exec(path)?.[1]?.toLowerCase();
+}
+
+// ---- the process's record: lowest value per subscription over a window ----------------------------
+
+export interface SubscriptionBudget {
+  readonly subscriptionId: string;
+  /** Lowest remaining count any read header reported within the window. */
+  readonly lowestRemaining: number;
+  /** Which header (and policy) reported it, and when. */
+  readonly lowestSource: string;
+  readonly lowestAt: string;
+  /** The lowest of each header's latest value: where the budget stands now. */
+  readonly latestRemaining: number;
+  readonly latestAt: string;
+}
+
+/** Most distinct header sources kept per subscription (resource policies are few; bounds memory). */
+const MAX_SOURCES = 32;
+/** Most subscriptions kept; the oldest is dropped first. */
+const MAX_SUBSCRIPTIONS = 256;
+
+interface SourceRecord {
+  latest: BudgetReading;
+  /** Lowest value per minute (minute number → reading), pruned to the window. */
+  minutes: Map<number, BudgetReading>;
+}
+
+export class ArmReadBudget {
+  private readonly subscriptions = new Map<string, Map<string, SourceRecord>>();
+
+  /** `windowMs`: how far back "recent" reaches (default 15 min: three timer periods of 5 min). */
+  constructor(readonly windowMs = 15 * 60_000) {
+    if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new TypeError(`windowMs must be a positive number of ms, got ${windowMs}`);
+  }
+
+  record(reading: BudgetReading): void {
+    let sources = this.subscriptions.get(reading.subscriptionId);
+    if (!sources) {
+      if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) this.subscriptions.delete(this.subscriptions.keys().next().value as string);
+      sources = new Map();
+      this.subscriptions.set(reading.subscriptionId, sources);
+    }
+    let record = sources.get(reading.source);
+    if (!record) {
+      if (sources.size >= MAX_SOURCES) return;
+      record = { latest: reading, minutes: new Map() };
+      sources.set(reading.source, record);
+    }
+    if (reading.at >= record.latest.at) record.latest = reading;
+    const minute = Math.floor(reading.at / 60_000);
+    const lowest = record.minutes.get(minute);
+    if (!lowest || reading.remaining < lowest.remaining) record.minutes.set(minute, reading);
+    this.prune(record, reading.at);
+  }
+
+  /** Per subscription seen within the window, sorted by ID. */
+  snapshot(now = Date.now()): SubscriptionBudget[] {
+    const out: SubscriptionBudget[] = [];
+    for (const [subscriptionId, sources] of [...this.subscriptions].sort(([a], [b]) => a.localeCompare(b))) {
+      let lowest: BudgetReading | undefined;
+      let latest: BudgetReading | undefined;
+      for (const record of sources.values()) {
+        this.prune(record, now);
+        for (const r of record.minutes.values()) if (!lowest || r.remaining < lowest.remaining) lowest = r;
+        if (now - record.latest.at <= this.windowMs && (!latest || record.latest.remaining < latest.remaining)) latest = record.latest;
+      }
+      if (!lowest || !latest) continue;
+      out.push({
+        subscriptionId,
+        lowestRemaining: lowest.remaining,
+        lowestSource: lowest.source,
+        lowestAt: new Date(lowest.at).toISOString(),
+        latestRemaining: latest.remaining,
+        latestAt: new Date(latest.at).toISOString(),
+      });
+    }
+    return out;
+  }
+
+  private prune(record: SourceRecord, now: number): void {
+    const oldest = Math.floor((now - this.windowMs) / 60_000);
+    for (const minute of record.minutes.keys()) if (minute < oldest) record.minutes.delete(minute);
+  }
+}
+
+/**
+ * The process's record, which ARM clients feed unless given their own: ARM's budget belongs to the
+ * subscription and principal, not to one client object, and `status` reads it from here.
+ */
+export const processArmReadBudget = new ArmReadBudget();
+
+// ---- scoped observation (a sweep sees the readings of its own requests) ---------------------------
+
+export interface BudgetObserver {
+  onReading(reading: BudgetReading): void;
+}
+
+const scopes = new AsyncLocalStorage<readonly BudgetObserver[]>();
+
+/** Runs `work`; every budget reading of an ARM request made inside it (however deep) goes to `observer`. */
+export function observeArmBudget<T>(observer: BudgetObserver, work: () => Promise<T>): Promise<T> {
+  return scopes.run([...(scopes.getStore() ?? []), observer], work);
+}
+
+/** Hands a reading to the observers of the current scope (called by the ARM clients' policy). */
+export function reportToObservers(reading: BudgetReading): void {
+  for (const observer of scopes.getStore() ?? []) {
+    try {
+      observer.onReading(reading);
+    } catch {
+      // an observer's failure is its own; the request goes on
+    }
+  }
+}
+
+// ---- pacing ---------------------------------------------------------------------------------------
+
+export type BudgetLevel = 'normal' | 'low' | 'critical';
+
+export interface PacingThresholds {
+  /** Below this many remaining reads the sweep halves its concurrency and pauses `lowSpreadMs` between scale sets. Default 100. */
+  readonly low: number;
+  /** Below this many, one scale set at a time with `criticalSpreadMs` between them. Default 25 (one second of ARM's refill). */
+  readonly critical: number;
+  /** Default 1 000 ms. */
+  readonly lowSpreadMs: number;
+  /** Default 3 000 ms. */
+  readonly criticalSpreadMs: number;
+}
+
+export const DEFAULT_PACING: PacingThresholds = { low: 100, critical: 25, lowSpreadMs: 1000, criticalSpreadMs: 3000 };
+
+/** Fills in the defaults and rejects values that cannot work (TypeError naming the option). */
+export function resolvePacing(options: Partial<PacingThresholds> = {}): PacingThresholds {
+  const p = { ...DEFAULT_PACING, ...options };
+  const count = (name: keyof PacingThresholds) => {
+    const v = p[name];
+    if (!(Number.isInteger(v) && v >= 0 && v <= 1_000_000)) throw new TypeError(`armBudget.${name} must be an integer from 0 to 1000000 (remaining reads), got ${String(v)}`);
+  };
+  const delay = (name: keyof PacingThresholds) => {
+    const v = p[name];
+    if (!(Number.isFinite(v) && v >= 0 && v <= 60_000)) throw new TypeError(`armBudget.${name} must be a number of ms from 0 to 60000, got ${String(v)}`);
+  };
+  count('low');
+  count('critical');
+  delay('lowSpreadMs');
+  delay('criticalSpreadMs');
+  if (p.critical > p.low) throw new TypeError(`armBudget.critical (${p.critical}) must not be above armBudget.low (${p.low})`);
+  return p;
+}
+
+export function budgetLevel(remaining: number | undefined, thresholds: PacingThresholds): BudgetLevel {
+  if (remaining === undefined) return 'normal';
+  if (remaining < thresholds.critical) return 'critical';
+  return remaining < thresholds.low ? 'low' : 'normal';
+}
+
+export interface Pacing {
+  readonly level: BudgetLevel;
+  /** Scale sets (sweep units) started at the same time. */
+  readonly concurrency: number;
+  /** Pause of each worker before it starts its next scale set. */
+  readonly spreadMs: number;
+}
+
+export function pacingFor(level: BudgetLevel, configuredConcurrency: number, thresholds: PacingThresholds): Pacing {
+  switch (level) {
+    case 'normal':
+      return { level, concurrency: configuredConcurrency, spreadMs: 0 };
+    case 'low':
+      return { level, concurrency: Math.max(1, Math.ceil(configuredConcurrency / 2)), spreadMs: thresholds.lowSpreadMs };
+    case 'critical':
+      return { level, concurrency: 1, spreadMs: thresholds.criticalSpreadMs };
+  }
+}
+
+/**
+ * What one sweep saw: the latest value of each (subscription, header) — where the budget stands — and
+ * the lowest value of all. The level follows the lowest *latest* value, so it recovers when ARM's
+ * bucket refills.
+ */
+export class SweepBudgetWatch implements BudgetObserver {
+  private readonly latest = new Map<string, BudgetReading>();
+  private lowestSeen: BudgetReading | undefined;
+
+  /** `onChange` is called after every reading (the sweep re-decides its pacing). */
+  constructor(private readonly onChange: () => void = () => undefined) {}
+
+  onReading(reading: BudgetReading): void {
+    const key = `${reading.subscriptionId} ${reading.source}`;
+    const previous = this.latest.get(key);
+    if (!previous || reading.at >= previous.at) this.latest.set(key, reading);
+    if (!this.lowestSeen || reading.remaining < this.lowestSeen.remaining) this.lowestSeen = reading;
+    this.onChange();
+  }
+
+  /** The lowest of the latest values (undefined before any reading). */
+  current(): BudgetReading | undefined {
+    let low: BudgetReading | undefined;
+    for (const r of this.latest.values()) if (!low || r.remaining < low.remaining) low = r;
+    return low;
+  }
+
+  /** The lowest value any reading of the sweep had. */
+  get lowest(): BudgetReading | undefined {
+    return this.lowestSeen;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * ARM's remaining-reads headers: what is read from them, what is ignored (never thrown), the
+ * process's per-subscription record over a window, and the pacing levels.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArmReadBudget, DEFAULT_PACING, budgetLevel, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
+
+const SUB = '00000000-0000-4000-8000-00000000000A';
+const headers = (values: Record<string, string>) => (name: string) => values[name];
+
+test('reads the subscription, global and resource-provider headers of one answer', () => {
+  const { readings, ignored } = parseBudgetHeaders(
+    headers({
+      'x-ms-ratelimit-remaining-subscription-reads': '249',
+      'x-ms-ratelimit-remaining-subscription-global-reads': ' 3749 ',
+      'x-ms-ratelimit-remaining-resource': 'Microsoft.Compute/GetVMScaleSet3Min;197,Microsoft.Compute/GetVMScaleSet30Min;1297, Microsoft.Compute/HighCostGet3Min;0',
+    }),
+    SUB,
+    1000,
+  );
+  assert.deepEqual(ignored, []);
+  assert.deepEqual(
+    readings.map((r) => [r.subscriptionId, r.source, r.remaining, r.at]),
+    [
+      [SUB.toLowerCase(), 'x-ms-ratelimit-remaining-subscription-reads', 249, 1000],
+      [SUB.toLowerCase(), 'x-ms-ratelimit-remaining-subscription-global-reads', 3749, 1000],
+      [SUB.toLowerCase(), 'x-ms-ratelimit-remaining-resource Microsoft.Compute/GetVMScaleSet3Min', 197, 1000],
+      [SUB.toLowerCase(), 'x-ms-ratelimit-remaining-resource Microsoft.Compute/GetVMScaleSet30Min', 1297, 1000],
+      [SUB.toLowerCase(), 'x-ms-ratelimit-remaining-resource Microsoft.Compute/HighCostGet3Min', 0, 1000],
+    ],
+  );
+});
+
+test('garbage values are ignored with the reason, the good ones still read', () => {
+  const long = 'x'.repeat(500);
+  const { readings, ignored } = parseBudgetHeaders(
+    headers({
+      'x-ms-ratelimit-remaining-subscription-reads': '-3',
+      'x-ms-ratelimit-remaining-subscription-global-reads': '12.5',
+      'x-ms-ratelimit-remaining-subscription-resource-requests': long,
+      'x-ms-ratelimit-remaining-subscription-resource-entities-read': '',
+      'x-ms-ratelimit-remaining-resource': 'Microsoft.Compute/HighCostGet3Min;abc,;,Microsoft.Compute/GetVMScaleSet3Min;12,no-semicolon,Microsoft.Compute/X;99999999999999999999',
+    }),
+    SUB,
+    0,
+  );
+  assert.deepEqual(readings.map((r) => [r.source, r.remaining]), [['x-ms-ratelimit-remaining-resource Microsoft.Compute/GetVMScaleSet3Min', 12]]);
+  assert.deepEqual(
+    ignored.map((i) => [i.header, i.value, i.reason]),
+    [
+      ['x-ms-ratelimit-remaining-subscription-reads', '-3', 'expected a non-negative integer'],
+      ['x-ms-ratelimit-remaining-subscription-global-reads', '12.5', 'expected a non-negative integer'],
+      ['x-ms-ratelimit-remaining-subscription-resource-requests', `${'x'.repeat(200)}…`, 'expected a non-negative integer'],
+      ['x-ms-ratelimit-remaining-subscription-resource-entities-read', '', 'expected a non-negative integer'],
+      ['x-ms-ratelimit-remaining-resource', 'Microsoft.Compute/HighCostGet3Min;abc', 'expected <provider>/<policy>;<non-negative integer>'],
+      ['x-ms-ratelimit-remaining-resource', ';', 'expected <provider>/<policy>;<non-negative integer>'],
+      ['x-ms-ratelimit-remaining-resource', 'no-semicolon', 'expected <provider>/<policy>;<non-negative integer>'],
+      ['x-ms-ratelimit-remaining-resource', 'Microsoft.Compute/X;99999999999999999999', 'expected <provider>/<policy>;<non-negative integer>'],
+    ],
+  );
+});
+
+test('the subscription comes from the request URL; tenant-level calls have none', () => {
+  assert.equal(subscriptionOfUrl(`https://management.azure.com/subscriptions/${SUB}/resourceGroups/rg?api-version=1`), SUB.toLowerCase());
+  assert.equal(subscriptionOfUrl('https://management.azure.com/SUBSCRIPTIONS/abc'), 'abc');
+  assert.equal(subscriptionOfUrl('https://management.azure.com/tenants?api-version=1'), undefined);
+  assert.equal(subscriptionOfUrl('not a url'), undefined);
+});
+
+test('the process record keeps, per subscription, the lowest value within the window and where each header stands now', () => {
+  const budget = new ArmReadBudget(10 * 60_000);
+  const reading = (sub: string, source: string, remaining: number, at: number) => ({ subscriptionId: sub, source, remaining, at });
+  const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+  budget.record(reading('a', 'reads', 40, t0));
+  budget.record(reading('a', 'reads', 200, t0 + 60_000));
+  budget.record(reading('a', 'global-reads', 3000, t0 + 60_000));
+  budget.record(reading('b', 'reads', 120, t0 + 30_000));
+  assert.deepEqual(budget.snapshot(t0 + 2 * 60_000), [
+    { subscriptionId: 'a', lowestRemaining: 40, lowestSource: 'reads', lowestAt: new Date(t0).toISOString(), latestRemaining: 200, latestAt: new Date(t0 + 60_000).toISOString() },
+    { subscriptionId: 'b', lowestRemaining: 120, lowestSource: 'reads', lowestAt: new Date(t0 + 30_000).toISOString(), latestRemaining: 120, latestAt: new Date(t0 + 30_000).toISOString() },
+  ]);
+  // Eleven minutes on, the 40 has left the window; b has nothing recent any more.
+  assert.deepEqual(budget.snapshot(t0 + 11 * 60_000).map((s) => [s.subscriptionId, s.lowestRemaining, s.latestRemaining]), [['a', 200, 200]]);
+  assert.throws(() => new ArmReadBudget(0), { name: 'TypeError', message: 'windowMs must be a positive number of ms, got 0' });
+});
+
+test('levels and pacing: below low half the concurrency with a pause, below critical one at a time', () => {
+  assert.equal(budgetLevel(undefined, DEFAULT_PACING), 'normal');
+  assert.equal(budgetLevel(100, DEFAULT_PACING), 'normal');
+  assert.equal(budgetLevel(99, DEFAULT_PACING), 'low');
+  assert.equal(budgetLevel(25, DEFAULT_PACING), 'low');
+  assert.equal(budgetLevel(24, DEFAULT_PACING), 'critical');
+  assert.deepEqual(pacingFor('normal', 4, DEFAULT_PACING), { level: 'normal', concurrency: 4, spreadMs: 0 });
+  assert.deepEqual(pacingFor('low', 4, DEFAULT_PACING), { level: 'low', concurrency: 2, spreadMs: 1000 });
+  assert.deepEqual(pacingFor('low', 3, DEFAULT_PACING), { level: 'low', concurrency: 2, spreadMs: 1000 });
+  assert.deepEqual(pacingFor('low', 1, DEFAULT_PACING), { level: 'low', concurrency: 1, spreadMs: 1000 });
+  assert.deepEqual(pacingFor('critical', 4, DEFAULT_PACING), { level: 'critical', concurrency: 1, spreadMs: 3000 });
+  assert.deepEqual(resolvePacing({ low: 10, critical: 10 }), { ...DEFAULT_PACING, low: 10, critical: 10 });
+  assert.throws(() => resolvePacing({ critical: 1.5 }), { name: 'TypeError', message: 'armBudget.critical must be an integer from 0 to 1000000 (remaining reads), got 1.5' });
+  assert.throws(() => resolvePacing({ criticalSpreadMs: 60_001 }), { name: 'TypeError', message: 'armBudget.criticalSpreadMs must be a number of ms from 0 to 60000, got 60001' });
+});
