@@ -4,8 +4,10 @@
 //                             the esbuild bundle of src/functions/index.ts (all our code, plus the
 //                             npm packages registering the functions needs); vendor.js, every
 //                             other npm package, which main.js requires when the first invocation
-//                             builds the app's runtime (src/functions/runtime.ts); their linked
-//                             source maps; and the files the code reads at run time
+//                             builds the app's runtime (src/functions/runtime.ts); azure-monitor.js,
+//                             Azure Monitor's OpenTelemetry distro, required only when
+//                             APPLICATIONINSIGHTS_CONNECTION_STRING is set (src/functions/telemetry);
+//                             their linked source maps; and the files the code reads at run time
 //                             (proto/vmss_mesh/relay/v1/push.proto, found by packageFile()).
 //   dist/functions-app.zip    the same files, host.json at the root: zip deploy and
 //                             `func azure functionapp publish` from the folder both take it as is.
@@ -15,6 +17,11 @@
 // 3.2 MB file the worker's load of the app took 140 ms, more than the unbundled entry with the
 // same deferred runtime; with vendor.js apart, main.js is 0.6 MB. No module is in both files (the
 // build fails otherwise), so there is one instance of each, as in a single bundle.
+//
+// Why a third file: the distro (with the OpenTelemetry SDK and its exporters) is as big as vendor.js
+// and most apps run without it; in vendor.js it would add ~100 ms to every first invocation. The
+// packages it shares with vendor.js at the same version (@opentelemetry/api above all: one global
+// registry of providers) come from vendor.js; the rest of its dependencies are its own copy.
 //
 // `@azure/functions-core` stays external: the Functions Node worker injects it at run time.
 // Minified (half the bytes to scan); the linked maps give readable stack traces with node
@@ -239,6 +246,8 @@ const [{ build }, { zipSync }] = await Promise.all([import('esbuild'), import('f
  */
 const LOAD_TIME_PACKAGES = new Set(['@azure/functions', 'zod']);
 const VENDOR_FILE = 'vendor.js';
+/** Packages that get a chunk of their own, required only where our code requires them (lazily). */
+const OWN_CHUNKS = new Map([['@azure/monitor-opentelemetry', 'azure-monitor.js']]);
 
 const common = {
   absWorkingDir: ROOT,
@@ -271,8 +280,10 @@ const deferToVendor = {
   name: 'defer-to-vendor',
   setup(b) {
     b.onResolve({ filter: /.*/, namespace: 'vendor' }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /.*/, namespace: 'chunk' }, (args) => ({ path: args.path, external: true }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (!isBare(args.path) || args.importer.includes(`${path.sep}node_modules${path.sep}`) || LOAD_TIME_PACKAGES.has(packageName(args.path))) return undefined;
+      if (OWN_CHUNKS.has(args.path)) return { path: args.path, namespace: 'chunk' };
       deferred.add(args.path);
       return { path: args.path, namespace: 'vendor' };
     });
@@ -280,6 +291,7 @@ const deferToVendor = {
       contents: `module.exports = require(${JSON.stringify(`./${VENDOR_FILE}`)}).packages[${JSON.stringify(args.path)}];`,
       loader: 'js',
     }));
+    b.onLoad({ filter: /.*/, namespace: 'chunk' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`./${OWN_CHUNKS.get(args.path)}`)});`, loader: 'js' }));
   },
 };
 const main = await build({ ...common, entryPoints: { main: ENTRY }, outdir: appDir, plugins: [deferToVendor] });
@@ -302,15 +314,58 @@ const vendor = await build({
   outfile: path.join(appDir, VENDOR_FILE),
 });
 
-// One copy of each package: a file in both bundles would be two module instances (two classes
-// for one name, two states), which a single bundle never has.
+/**
+ * The own chunks: each package bundled with its dependencies, except the packages vendor.js hands
+ * over that resolve to the very file vendor.js bundled (same version): those are taken from
+ * vendor.js, so the process has one instance of each (vendor.js is loaded by then: the chunks are
+ * required by the runtime's modules). Other shared dependencies are the chunk's own copy.
+ */
+const vendorFiles = new Set(Object.keys(vendor.metafile.inputs).map((input) => path.resolve(ROOT, input)));
+const fromVendor = {
+  name: 'from-vendor',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === 'from-vendor' || !deferred.has(args.path)) return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'from-vendor' });
+      if (resolved.errors.length > 0 || !vendorFiles.has(resolved.path)) return undefined;
+      return { path: args.path, namespace: 'vendor' };
+    });
+    b.onResolve({ filter: /.*/, namespace: 'vendor' }, (args) => ({ path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'vendor' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`./${VENDOR_FILE}`)}).packages[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }));
+  },
+};
+const chunks = await Promise.all(
+  [...OWN_CHUNKS].map(([specifier, file]) =>
+    build({
+      ...common,
+      stdin: { contents: `export * from ${JSON.stringify(specifier)};`, resolveDir: ROOT, sourcefile: `${file}-entry.js`, loader: 'js' },
+      outfile: path.join(appDir, file),
+      plugins: [fromVendor],
+    }),
+  ),
+);
+
+// One copy of each package between main.js and vendor.js: a file in both bundles would be two
+// module instances (two classes for one name, two states), which a single bundle never has. An own
+// chunk may not share a file with main.js either (main.js's packages are its at load).
 const packageFilesOf = (metafile) => Object.keys(metafile.inputs).filter((input) => input.includes('node_modules/'));
 const inMain = new Set(packageFilesOf(main.metafile));
 const twice = packageFilesOf(vendor.metafile).filter((input) => inMain.has(input));
 if (twice.length > 0) {
   throw new Error(`these files are in both main.js and ${VENDOR_FILE}; add their package to LOAD_TIME_PACKAGES or stop importing it from the load-time modules:\n  ${twice.slice(0, 10).join('\n  ')}`);
 }
-const result = { outputFiles: [...main.outputFiles, ...vendor.outputFiles], metafile: { inputs: { ...vendor.metafile.inputs, ...main.metafile.inputs }, outputs: { ...main.metafile.outputs, ...vendor.metafile.outputs } } };
+for (const chunk of chunks) {
+  const shared = packageFilesOf(chunk.metafile).filter((input) => inMain.has(input));
+  if (shared.length > 0) throw new Error(`these files are in both main.js and ${path.basename(chunk.outputFiles[0].path)}:\n  ${shared.slice(0, 10).join('\n  ')}`);
+}
+const bundles = [main, vendor, ...chunks];
+const result = {
+  outputFiles: bundles.flatMap((b) => b.outputFiles),
+  metafile: { inputs: Object.assign({}, ...bundles.map((b) => b.metafile.inputs).reverse()), outputs: Object.assign({}, ...bundles.map((b) => b.metafile.outputs)) },
+};
 
 const appPackage = {
   name: `${rootPackage.name}-functions-app`,

@@ -1,6 +1,8 @@
 /**
  * Builds everything the functions use from the app settings: ARM clients (one per subscription
- * in scope), the inventory, the Consul registry, the relay push client and the reconciler.
+ * in scope), the inventory, the Consul registry, the relay push client, the reconciler and the
+ * telemetry (metrics through OpenTelemetry; Azure Monitor's distro only with
+ * APPLICATIONINSIGHTS_CONNECTION_STRING).
  */
 import type { AppConfig } from '../shared/config';
 import { createArmClients } from '../shared/azure/arm-clients';
@@ -11,33 +13,46 @@ import { scopeMatcher, type ScopeMatcher } from '../shared/events/scope';
 import { Reconciler, type QueuedOutcome } from '../shared/reconcile/reconciler';
 import { buildStatusView, type StatusView } from '../shared/status-view';
 import { GrpcPushClient } from '../relay/push/push-client';
+import { createAppTelemetry, type AppTelemetry } from './telemetry';
 
 export interface AppRuntime {
   readonly config: AppConfig;
   readonly scopeMatcher: ScopeMatcher;
   readonly reconciler: Reconciler;
+  /** The app's metrics (src/functions/telemetry); handlers record what their reconciles returned. */
+  readonly telemetry: AppTelemetry;
   status(): Promise<StatusView>;
   close(): void;
 }
 
-export function createAppRuntime(config: AppConfig): AppRuntime {
+/** `env`: the process's, where the platform settings are (APPLICATIONINSIGHTS_CONNECTION_STRING). */
+export function createAppRuntime(config: AppConfig, env: Readonly<Record<string, string | undefined>> = process.env): AppRuntime {
   const [firstSubscription] = config.scope.subscriptions;
   if (!firstSubscription) throw new TypeError('createAppRuntime needs at least one subscription in scope');
   const clients = createArmClients({ ...config.arm, subscriptionId: firstSubscription });
   const inventory = createAzureInventory(clients, config.scope);
   const registry = new ConsulRegistry(registryOptionsFrom(config));
+  const telemetry = createAppTelemetry({ env, arm: clients.meter });
+  // noRelayPublisher stays itself: the reconcile skips reading endpoint sets when it is the publisher.
   const publisher: EndpointPublisher =
     config.relay.targets.length > 0
-      ? new GrpcPushClient({ targets: config.relay.targets.map((t) => t.address), token: config.relay.token, tls: config.relay.tls, timeoutMs: config.relay.timeoutMs })
+      ? telemetry.timed(new GrpcPushClient({ targets: config.relay.targets.map((t) => t.address), token: config.relay.token, tls: config.relay.tls, timeoutMs: config.relay.timeoutMs }))
       : noRelayPublisher;
   const reconciler = new Reconciler(
     { inventory, registry, publisher, maxRemovalShare: config.maxRemovalShare },
-    { hintDeadlineMs: config.hintDeadlineMs, onQueuedOutcome: logQueuedOutcome },
+    {
+      hintDeadlineMs: config.hintDeadlineMs,
+      onQueuedOutcome: (outcome) => {
+        logQueuedOutcome(outcome);
+        telemetry.metrics.queuedDone(outcome);
+      },
+    },
   );
   return {
     config,
     scopeMatcher: scopeMatcher(config.scope),
     reconciler,
+    telemetry,
     async status() {
       const [nodes, markers] = await Promise.all([registry.listOwned(), registry.listMarkers()]);
       const summaries = markers.flatMap((m) => (m.value ? [{ scaleSetId: m.value.scaleSetId, lastReconcile: m.value.lastReconcile }] : []));
@@ -46,6 +61,8 @@ export function createAppRuntime(config: AppConfig): AppRuntime {
     close() {
       publisher.close();
       registry.close();
+      // Flushes to Azure Monitor in the background: the worker's shutdown does not wait for close().
+      void telemetry.close();
     },
   };
 }

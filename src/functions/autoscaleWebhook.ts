@@ -17,6 +17,7 @@ export async function autoscaleWebhook(request: HttpRequest, context: Invocation
   try {
     body = JSON.parse(await request.text());
   } catch (error) {
+    runtime.telemetry.metrics.ignored('autoscale', 'malformed');
     return { status: 400, jsonBody: { error: `body is not JSON: ${errorMessage(error)}` } };
   }
   let outcome;
@@ -25,21 +26,25 @@ export async function autoscaleWebhook(request: HttpRequest, context: Invocation
   } catch (error) {
     if (error instanceof InvalidInputError) {
       context.warn(logLine({ msg: `malformed autoscale notification: ${error.message}`, event: 'autoscale-malformed' }));
+      runtime.telemetry.metrics.ignored('autoscale', 'malformed');
       return { status: 400, jsonBody: { error: error.message } };
     }
     throw error;
   }
   if (!outcome || outcome.kind !== 'hint') {
     const record = outcome?.kind === 'ignored' ? ignoredEventLogRecord(outcome) : { msg: 'nothing to do', event: 'autoscale-empty' };
+    runtime.telemetry.metrics.ignored('autoscale', outcome?.kind === 'ignored' ? outcome.reason : 'empty');
     context.info(logLine(record));
     return { status: 200, jsonBody: { action: 'ignored', ...record } };
   }
   try {
     const result = await runtime.reconciler.reconcileHint(outcome.hint);
+    runtime.telemetry.metrics.hintDone('autoscale', outcome.hint, result);
     const summary = hintSummary(outcome.hint, result);
     context.info(logLine(summary));
     return { status: 200, jsonBody: { action: 'reconciled', ...summary } };
   } catch (error) {
+    runtime.telemetry.metrics.hintFailed('autoscale');
     context.error(logLine({ msg: `autoscale reconcile failed: ${errorMessage(error)}`, event: 'reconcile-failed', retryable: isRetryable(error) }));
     if (!isRetryable(error)) return { status: 500, jsonBody: { error: errorMessage(error) } };
     const retryAfterS = error instanceof TransientError && error.retryAfterMs ? Math.ceil(error.retryAfterMs / 1000) : 30;

@@ -17,6 +17,7 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
         ? context.debug(logLine({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r }))
         : context.error(logLine({ msg: `${r.scaleSetId}: ${r.error}`, event: 'reconcile-failed', ...r })),
   });
+  runtime.telemetry.metrics.sweepDone(run);
   const outcomes: Record<string, number> = {};
   for (const r of run.reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   const { kvCleanup } = run;
@@ -39,6 +40,60 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
   }
 }
 
+/**
+ * The retry policy of a failed sweep: exponential from 10 s, 3 retries (10 s, 20 s, 40 s), all
+ * within the same run, so the host holds the timer's singleton lock meanwhile and skips the ticks
+ * that fall in it. With the default schedule (every 5 minutes) that is 70 s of a 300 s period. A
+ * schedule that runs more often gets a policy whose retries end within one period: a retry that
+ * would come after the next tick only delays the sweep that tick would have run (every 10 s, the
+ * 10-20-40 s policy held the lock for 70 s, skipping 7 ticks). The first delay is an eighth of
+ * the shortest gap between ticks (whole seconds, as the programming model sends durations; at
+ * least 1 s, at most 10 s), with as many retries (at most 3) as fit in that gap.
+ */
+export function sweepRetryPolicy(schedule: string): NonNullable<TimerFunctionOptions['retry']> {
+  const period = shortestTickGapSeconds(schedule);
+  const first = period === undefined ? 10 : Math.min(10, Math.max(1, Math.floor(period / 8)));
+  let retries = 3;
+  while (period !== undefined && retries > 1 && first * (2 ** retries - 1) > period) retries -= 1;
+  return { strategy: 'exponentialBackoff', maxRetryCount: retries, minimumInterval: { seconds: first }, maximumInterval: { minutes: 2 } };
+}
+
+/**
+ * The shortest gap between two ticks of an NCRONTAB schedule (second minute hour day month
+ * weekday), from its seconds, minutes or hours field (the first that has more than one value; a
+ * lower bound when a later field skips some), or undefined when a field is beyond this reading or
+ * the schedule runs at most once a day.
+ */
+export function shortestTickGapSeconds(schedule: string): number | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 6) return undefined;
+  const units: ReadonlyArray<readonly [number, number]> = [[60, 1], [60, 60], [24, 3600]];
+  for (const [i, [size, seconds]] of units.entries()) {
+    const values = fieldValues(fields[i]!, size);
+    if (values === undefined) return undefined;
+    if (values.length > 1) {
+      const gaps = values.map((v, k) => (k + 1 < values.length ? values[k + 1]! - v : size - v + values[0]!));
+      return Math.min(...gaps) * seconds;
+    }
+  }
+  return undefined;
+}
+
+/** The sorted values of one NCRONTAB field over 0…size-1 (`*`, `n`, `a-b`, each with an optional `/step`, comma lists). */
+function fieldValues(field: string, size: number): number[] | undefined {
+  const values = new Set<number>();
+  for (const part of field.split(',')) {
+    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+    if (!m) return undefined;
+    const from = m[1] === '*' ? 0 : Number(m[2]);
+    const to = m[1] === '*' ? size - 1 : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? size - 1 : from;
+    const step = m[4] !== undefined ? Number(m[4]) : 1;
+    if (from > to || to >= size || step < 1) return undefined;
+    for (let v = from; v <= to; v += step) values.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
 /** The schedule is read when the app registers its functions (an app setting, like %NAME% would be). */
 export function reconcileTimerFunction(schedule: string): FunctionDefinition {
   return {
@@ -48,7 +103,7 @@ export function reconcileTimerFunction(schedule: string): FunctionDefinition {
       schedule,
       runOnStartup: false,
       useMonitor: true,
-      retry: { strategy: 'exponentialBackoff', maxRetryCount: 3, minimumInterval: { seconds: 10 }, maximumInterval: { minutes: 2 } },
+      retry: sweepRetryPolicy(schedule),
       handler: reconcileTimer,
     } satisfies TimerFunctionOptions,
   };

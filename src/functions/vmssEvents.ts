@@ -19,16 +19,22 @@ export async function vmssEvents(event: unknown, context: InvocationContext): Pr
   } catch (error) {
     if (error instanceof InvalidInputError) {
       context.warn(logLine({ msg: `malformed event ignored: ${error.message}`, event: 'event-malformed' }));
+      runtime.telemetry.metrics.ignored('event', 'malformed');
       return;
     }
     throw error;
   }
-  if (outcome.kind === 'ignored') return context.info(logLine(ignoredEventLogRecord(outcome)));
+  if (outcome.kind === 'ignored') {
+    runtime.telemetry.metrics.ignored('event', outcome.reason);
+    return context.info(logLine(ignoredEventLogRecord(outcome)));
+  }
   if (outcome.kind === 'validation') return context.info(logLine({ msg: 'subscription validation event (answered by the host)', event: 'event-validation' }));
   try {
     const result = await runtime.reconciler.reconcileHint(outcome.hint);
+    runtime.telemetry.metrics.hintDone('event', outcome.hint, result);
     context.info(logLine(hintSummary(outcome.hint, result)));
   } catch (error) {
+    runtime.telemetry.metrics.hintFailed('event');
     failUnlessPermanent(context, error, { eventId: outcome.hint.eventId });
   }
 }

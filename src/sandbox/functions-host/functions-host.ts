@@ -11,7 +11,9 @@
  * - `/<routePrefix>/<route>` for HTTP triggers (route, methods from their bindings; keys are not
  *   enforced locally, as with `func start`);
  * - `POST /admin/functions/NAME` to run a non-HTTP function now (as the Functions admin API does);
- * - timers on their NCRONTAB schedule with their retry policy, one run at a time per timer.
+ * - timers on their NCRONTAB schedule with their retry policy, one run at a time per timer;
+ * - `GET /metrics` (not served by `func start`): the app's OpenTelemetry metrics as Prometheus text
+ *   (local-metrics.ts), unless the app exports them to Azure Monitor.
  */
 import http from 'node:http';
 import type { LogLevel } from '@azure/functions';
@@ -24,6 +26,8 @@ import { answerClientError, decoded, jsonKind, parseJson, readBody, requestUrl, 
 import { httpRoutesOf, routePrefixOf } from './http-routes';
 import { eventGridInvocation, failureOf, httpAnswerOf, httpInvocation } from './rpc-messages';
 import { timerTrigger, type TimerTrigger } from './timer-trigger';
+import { installLocalMetrics, type LocalMetrics } from './local-metrics';
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text';
 
 /** How long close() lets busy connections finish before it cuts them. */
 const CLOSE_GRACE_MS = 500;
@@ -91,9 +95,12 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
   const hostLog = (level: LogLevel, message: string, functionName = 'host', invocationId = '-') => log({ time: new Date().toISOString(), functionName, invocationId, level, message });
   const packaged = options.appDirectory === undefined ? packagedApp() : undefined;
   if (packaged?.warning) hostLog('warning', packaged.warning);
+  // Before the app builds its runtime (its instruments come from the provider registered then).
+  const appEnv = options.env ?? process.env;
+  const localMetrics: LocalMetrics | undefined = appEnv.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim() ? undefined : installLocalMetrics();
   const app = await loadFunctionsApp({
     appDirectory: options.appDirectory ?? packaged?.directory,
-    env: options.env ?? process.env,
+    env: appEnv,
     log: (line) => {
       const record = recordOf(line);
       if (record) log(record);
@@ -157,6 +164,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
 
     if (path === '/runtime/webhooks/eventgrid') return eventGrid(req, res, url, body);
     if (path === '/admin/host/status' && req.method === 'GET') return send(res, 200, { state: 'Running' });
+    if (path === '/metrics' && req.method === 'GET') return metricsPage(res);
     if (path.startsWith('/admin/functions/') && req.method === 'POST') return adminInvoke(res, decoded(path.slice('/admin/functions/'.length)), body);
     const segments = url.pathname.split('/').filter((s) => s !== '').map(decoded);
     const prefixSegments = prefix === '' ? [] : prefix.split('/');
@@ -185,6 +193,13 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
     headers.push(['content-length', String(answer.body.length)]);
     res.writeHead(answer.status, headers.flat());
     res.end(method === 'HEAD' ? undefined : answer.body);
+  }
+
+  async function metricsPage(res: http.ServerResponse): Promise<void> {
+    if (!localMetrics) return sendMessage(res, 404, 'the app exports its metrics to Azure Monitor (APPLICATIONINSIGHTS_CONNECTION_STRING is set)');
+    const text = await localMetrics.prometheus();
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   /** `POST /admin/functions/NAME` with `{"input": ...}` (the host's FunctionInvocation): run a non-HTTP function now, answer 202. */
