@@ -15,16 +15,18 @@ import type { ResourceSpec } from './resource-spec';
 /** What a cluster needs to know of its service (not the endpoints: those go into the CLA). */
 export interface ClusterSubject {
   readonly service: string;
+  /** The cluster's name when it is not the service's own (a scale set's subset: traffic-split.ts). */
+  readonly cluster?: string;
   readonly protocol: string;
   readonly healthPath?: string;
 }
 
 type ClusterOptions = Pick<BuildOptions, 'connectTimeoutMs' | 'outlierDetection'>;
 
-function edsCluster(service: string, options: ClusterOptions): Record<string, unknown> {
+function edsCluster(name: string, options: ClusterOptions): Record<string, unknown> {
   const od = options.outlierDetection;
   return {
-    name: clusterName(service),
+    name,
     type: 'EDS',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
     connect_timeout: duration(options.connectTimeoutMs),
@@ -54,7 +56,7 @@ export function buildGatewayCluster(subject: ClusterSubject, options: Pick<Build
   const grpc = subject.protocol === 'grpc';
   const hc = options.healthCheck;
   return {
-    ...edsCluster(subject.service, options),
+    ...edsCluster(subject.cluster ?? clusterName(subject.service), options),
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
     ...(subject.healthPath
       ? {
@@ -80,6 +82,6 @@ export function buildGatewayCluster(subject: ClusterSubject, options: Pick<Build
 }
 
 /** grpc-js reads outlier detection (success-rate ejection with its defaults; consecutive_5xx is Envoy-only). */
-export function buildProxylessCluster(service: string, options: ClusterOptions): ResourceSpec {
-  return edsCluster(service, options);
+export function buildProxylessCluster(service: string, options: ClusterOptions, cluster = clusterName(service)): ResourceSpec {
+  return edsCluster(cluster, options);
 }

@@ -18,11 +18,15 @@
  *   gets the Host;
  * - no service: every request gets 404.
  *
- * gRPC services get a route timeout of 0 (disabled): Envoy's default 15 s would cut long streams.
+ * Each route's action is the service's (route-actions.ts): its cluster or its scale sets' subset
+ * clusters by weight, its retry policy and timeout; gRPC services without a timeout get a route
+ * timeout of 0 (disabled): Envoy's default 15 s would cut long streams.
  */
 import type { GatewayRoute } from '../mesh-state';
-import { clusterName, GATEWAY_ROUTE_CONFIG_NAME } from './resource-names';
+import { GATEWAY_ROUTE_CONFIG_NAME } from './resource-names';
 import type { ResourceSpec } from './resource-spec';
+import { gatewayRouteAction } from './route-actions';
+import type { ServiceRouting } from './traffic-split';
 
 const ANY_HOST = '*';
 const HOST_CHARS = /^[a-z0-9._-]+$/;
@@ -79,14 +83,16 @@ export function servicesNamedByRoutes(rules: readonly GatewayRoute[]): string[] 
 /** What the route builder needs to know of each service. */
 export interface RoutedService {
   readonly protocol: string;
+  /** Where its calls go and its route policy; absent = its one cluster, no policy. */
+  readonly routing?: ServiceRouting;
 }
 
 function route(service: string, pathPrefix: string, services: ReadonlyMap<string, RoutedService>): Record<string, unknown> {
-  const grpc = services.get(service)?.protocol === 'grpc';
+  const routed = services.get(service);
   return {
     name: `${service}:${pathPrefix}`,
     match: { prefix: pathPrefix },
-    route: { cluster: clusterName(service), ...(grpc ? { timeout: { seconds: 0, nanos: 0 } } : {}) },
+    route: gatewayRouteAction(service, routed?.protocol, routed?.routing),
   };
 }
 

@@ -9,7 +9,6 @@ import type { BuildOptions, RouteConfigMode } from './build-options';
 import {
   anyOf,
   type AnySpec,
-  clusterName,
   GATEWAY_ROUTE_CONFIG_NAME,
   gatewayListenerName,
   HTTP_CONNECTION_MANAGER_FILTER,
@@ -20,6 +19,8 @@ import {
   ROUTER_TYPE,
 } from './resource-names';
 import type { ResourceSpec } from './resource-spec';
+import { proxylessRouteAction } from './route-actions';
+import type { ServiceRouting } from './traffic-split';
 
 function rds(routeConfigName: string): Record<string, unknown> {
   return { rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeConfigName } };
@@ -51,18 +52,19 @@ export function buildGatewayListener(options: Pick<BuildOptions, 'gatewayListene
 /**
  * A proxyless service's routes: one virtual host answering `<service>` (the authority of
  * `xds:///<service>`) and `*` (any other authority the client may use for the same listener),
- * sending every call to the service's cluster.
+ * sending every call to the service's cluster, or by weight to its scale sets' subset clusters,
+ * with the service's retry policy and timeout (route-actions.ts).
  */
-export function buildProxylessRouteConfig(service: string): ResourceSpec {
+export function buildProxylessRouteConfig(service: string, routing?: ServiceRouting): ResourceSpec {
   return {
     name: proxylessRouteConfigName(service),
-    virtual_hosts: [{ name: service, domains: [service, '*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(service) } }] }],
+    virtual_hosts: [{ name: service, domains: [service, '*'], routes: [{ name: 'default', match: { prefix: '/' }, route: proxylessRouteAction(service, routing) }] }],
   };
 }
 
 /** The API listener a client dialing `xds:///<service>` asks for. */
-export function buildProxylessListener(service: string, mode: RouteConfigMode): ResourceSpec {
-  const routes = mode === 'inline' ? { route_config: buildProxylessRouteConfig(service) } : rds(proxylessRouteConfigName(service));
+export function buildProxylessListener(service: string, mode: RouteConfigMode, routing?: ServiceRouting): ResourceSpec {
+  const routes = mode === 'inline' ? { route_config: buildProxylessRouteConfig(service, routing) } : rds(proxylessRouteConfigName(service));
   return {
     name: proxylessListenerName(service),
     api_listener: { api_listener: httpConnectionManager(service, routes) },

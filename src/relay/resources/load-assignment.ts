@@ -82,7 +82,8 @@ function usableEndpoints(set: ServiceEndpointSet, notes: string[]): MeshEndpoint
   return [...seen.values()];
 }
 
-export function buildLoadAssignment(set: ServiceEndpointSet, options: Pick<BuildOptions, 'onlyPassing' | 'localityRegion'>): LoadAssignmentBuild {
+/** `cluster`: the assignment's name when it is not the service's own (a scale set's subset). */
+export function buildLoadAssignment(set: ServiceEndpointSet, options: Pick<BuildOptions, 'onlyPassing' | 'localityRegion'>, cluster = clusterName(set.service)): LoadAssignmentBuild {
   const notes: string[] = [];
   const byZone = new Map<string, MeshEndpoint[]>();
   for (const e of usableEndpoints(set, notes)) {
@@ -116,5 +117,5 @@ export function buildLoadAssignment(set: ServiceEndpointSet, options: Pick<Build
       priority: 0,
     };
   });
-  return { spec: { cluster_name: clusterName(set.service), endpoints }, notes };
+  return { spec: { cluster_name: cluster, endpoints }, notes };
 }

@@ -2,10 +2,12 @@
  * Which resources make up each client profile, built from MeshState.
  *
  * - `envoy-gateway`: the HTTP listener, the `vmss-mesh-gateway` route configuration, and per
- *   service an EDS cluster and its ClusterLoadAssignment; services named by a routing rule but
+ *   service an EDS cluster and its ClusterLoadAssignment (plus, for a service weighted between its
+ *   scale sets, one subset cluster and assignment per scale set: traffic-split.ts); services named by a routing rule but
  *   absent from the mesh get a cluster with an empty assignment (see gateway-routes.ts).
  * - `proxyless-grpc`: per service an API listener `<service>`, a route configuration `<service>`
- *   (RDS mode; inline mode puts it inside the listener), an EDS cluster and its assignment. Every
+ *   (RDS mode; inline mode puts it inside the listener), an EDS cluster and its assignment (and the
+ *   subset clusters and assignments of a weighted service). Every
  *   service is served, whatever its protocol: a proxyless client only subscribes to the listeners
  *   it dials, so serving more costs nothing, and the protocol tag is a hint for gateways.
  *
@@ -21,6 +23,14 @@ import { buildGatewayRouteConfig, type RoutedService, servicesNamedByRoutes } fr
 import { buildGatewayListener, buildProxylessListener, buildProxylessRouteConfig } from './listeners';
 import { buildLoadAssignment } from './load-assignment';
 import type { ResourceSpec } from './resource-spec';
+import { serviceRouting, type ServiceRouting } from './traffic-split';
+
+/** One scale set's subset of a weighted service, in both profiles (the assignment is shared). */
+export interface SubsetParts<T> {
+  readonly loadAssignment: T;
+  readonly gatewayCluster: T;
+  readonly proxylessCluster: T;
+}
 
 /** A mesh service's resources in both profiles. The assignment is shared: both profiles get the same bytes. */
 export interface ServiceParts<T> {
@@ -30,6 +40,8 @@ export interface ServiceParts<T> {
   /** Absent in inline route mode. */
   readonly proxylessRoute?: T;
   readonly proxylessCluster: T;
+  /** Keyed by subset cluster name; empty unless the service is weighted between scale sets. */
+  readonly subsets: ReadonlyMap<string, SubsetParts<T>>;
 }
 
 /** A service the gateway's rules route to that the mesh does not have (yet). */
@@ -48,6 +60,8 @@ export type ProfileResources<T> = Readonly<Record<ClientProfile, Readonly<Record
 export interface ServiceSpecs extends ServiceParts<ResourceSpec> {
   /** Endpoints left out of the assignment, and why. */
   readonly notes: readonly string[];
+  /** Where the routes send the service's calls, and its policy (the gateway's routes need it too). */
+  readonly routing: ServiceRouting;
 }
 
 /** Service names that become listener names, Host domains and stat prefixes: DNS-like, 1–253 characters. */
@@ -62,19 +76,32 @@ const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
 
 export function buildServiceSpecs(set: ServiceEndpointSet, options: BuildOptions): ServiceSpecs {
   const cla = buildLoadAssignment(set, options);
-  const notes = [...cla.notes];
+  const routing = serviceRouting(set, options);
+  const notes = [...cla.notes, ...routing.notes];
   let healthPath = set.healthPath;
   if (healthPath !== undefined && !HEALTH_PATH.test(healthPath)) {
     notes.push(`service ${set.service}: health path ${JSON.stringify(healthPath)} is not an absolute URL path; the gateway does not health-check it`);
     healthPath = undefined;
   }
+  const subject = { service: set.service, protocol: set.protocol, ...(healthPath ? { healthPath } : {}) };
+  const subsets = new Map<string, SubsetParts<ResourceSpec>>();
+  for (const subset of routing.subsets) {
+    subsets.set(subset.cluster, {
+      // The service's own assignment already noted any endpoint left out.
+      loadAssignment: buildLoadAssignment({ ...set, endpoints: subset.endpoints }, options, subset.cluster).spec,
+      gatewayCluster: buildGatewayCluster({ ...subject, cluster: subset.cluster }, options),
+      proxylessCluster: buildProxylessCluster(set.service, options, subset.cluster),
+    });
+  }
   return {
     loadAssignment: cla.spec,
-    gatewayCluster: buildGatewayCluster({ service: set.service, protocol: set.protocol, ...(healthPath ? { healthPath } : {}) }, options),
-    proxylessListener: buildProxylessListener(set.service, options.routeConfigMode),
-    ...(options.routeConfigMode === 'rds' ? { proxylessRoute: buildProxylessRouteConfig(set.service) } : {}),
+    gatewayCluster: buildGatewayCluster(subject, options),
+    proxylessListener: buildProxylessListener(set.service, options.routeConfigMode, routing),
+    ...(options.routeConfigMode === 'rds' ? { proxylessRoute: buildProxylessRouteConfig(set.service, routing) } : {}),
     proxylessCluster: buildProxylessCluster(set.service, options),
+    subsets,
     notes,
+    routing,
   };
 }
 
@@ -106,6 +133,12 @@ export function assembleProfiles<T>(services: Iterable<ServiceParts<T>>, placeho
     if (s.proxylessRoute !== undefined) px.route.push(s.proxylessRoute);
     px.cluster.push(s.proxylessCluster);
     px.endpoint.push(s.loadAssignment);
+    for (const subset of s.subsets.values()) {
+      gw.cluster.push(subset.gatewayCluster);
+      gw.endpoint.push(subset.loadAssignment);
+      px.cluster.push(subset.proxylessCluster);
+      px.endpoint.push(subset.loadAssignment);
+    }
   }
   for (const p of placeholders) {
     gw.cluster.push(p.gatewayCluster);
@@ -120,10 +153,11 @@ export function assembleProfiles<T>(services: Iterable<ServiceParts<T>>, placeho
  */
 export function buildProfileSpecs(state: MeshState, options: BuildOptions): ProfileResources<ResourceSpec> {
   const sets = [...state.services.values()].filter((s) => isServableName(s.service));
-  const routed = new Map<string, RoutedService>(sets.map((s) => [s.service, s]));
+  const specs = sets.map((s) => buildServiceSpecs(s, options));
+  const routed = new Map<string, RoutedService>(sets.map((s, i) => [s.service, { protocol: s.protocol, routing: (specs[i] as ServiceSpecs).routing }]));
   const placeholders = placeholderServices(state, new Set(routed.keys()));
   return assembleProfiles(
-    sets.map((s) => buildServiceSpecs(s, options)),
+    specs,
     placeholders.map((p) => buildPlaceholderSpecs(p, options)),
     buildGatewaySpecs(routed, state, options),
   );

@@ -15,7 +15,7 @@
  *
  * Not thread-safe in the worker sense: call it from one event loop (the relay's coalescer).
  */
-import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
+import { sameEndpointSetContent, type ServiceEndpointSet } from '../../shared/endpoints';
 import { InvalidInputError } from '../../shared/errors';
 import type { MeshState } from '../mesh-state';
 import { type BuildOptions, resolveBuildOptions, type ResourceBuildOptions } from '../resources/build-options';
@@ -31,6 +31,7 @@ import {
   type PlaceholderParts,
   placeholderServices,
   type ServiceParts,
+  type SubsetParts,
 } from '../resources/profile-resources';
 import { referencesOf, type ResourceSpec } from '../resources/resource-spec';
 import { consistencyProblems, type ReferencingResource } from './consistency';
@@ -48,6 +49,8 @@ interface CachedService {
   input: ServiceEndpointSet;
   readonly parts: ServiceParts<Entry>;
   readonly notes: readonly string[];
+  /** What the gateway's routes to the service need (its protocol and routing). */
+  readonly routed: RoutedService;
 }
 
 export interface PublishResult {
@@ -68,15 +71,9 @@ export interface SnapshotStoreOptions extends ResourceBuildOptions {
   readonly onListenerError?: (error: unknown) => void;
 }
 
-function sameEndpoint(a: MeshEndpoint, b: MeshEndpoint): boolean {
-  return a.address === b.address && a.port === b.port && a.zone === b.zone && a.health === b.health && a.weight === b.weight && a.instanceName === b.instanceName;
-}
-
-/** Equal content for the resources (the Consul index is not part of any resource). */
+/** Equal content for the resources (the Consul index is not part of any resource; scale sets, weights and the policy are). */
 export function sameServiceContent(a: ServiceEndpointSet, b: ServiceEndpointSet): boolean {
-  if (a === b) return true;
-  if (a.service !== b.service || a.protocol !== b.protocol || a.healthPath !== b.healthPath || a.endpoints.length !== b.endpoints.length) return false;
-  return a.endpoints.every((e, i) => sameEndpoint(e, b.endpoints[i]!));
+  return sameEndpointSetContent(a, b);
 }
 
 function entryOf(kind: ResourceKind, spec: ResourceSpec, previous: Entry | undefined): Entry {
@@ -155,14 +152,15 @@ export class SnapshotStore implements SnapshotSource {
         if (this.leftOut.get(name) !== set) notes.push(leftOutNote(name));
         continue;
       }
-      routed.set(name, set);
       const cached = this.services.get(name);
       if (cached && sameServiceContent(cached.input, set)) {
         cached.input = set; // identity check first next time
+        routed.set(name, cached.routed);
         continue;
       }
       // A service that was only a gateway placeholder keeps those objects where the bytes match.
       const rebuilt = this.rebuildService(set, cached?.parts ?? this.placeholders.get(name));
+      routed.set(name, rebuilt.routed);
       this.services.set(name, rebuilt);
       rebuiltServices.push(name);
       notes.push(...rebuilt.notes);
@@ -222,10 +220,21 @@ export class SnapshotStore implements SnapshotSource {
 
   private rebuildService(set: ServiceEndpointSet, before: Partial<ServiceParts<Entry>> | undefined): CachedService {
     const specs = buildServiceSpecs(set, this.options);
+    const subsets = new Map<string, SubsetParts<Entry>>();
+    for (const [name, subset] of specs.subsets) {
+      const previous = before?.subsets?.get(name);
+      subsets.set(name, {
+        loadAssignment: entryOf('endpoint', subset.loadAssignment, previous?.loadAssignment),
+        gatewayCluster: entryOf('cluster', subset.gatewayCluster, previous?.gatewayCluster),
+        proxylessCluster: entryOf('cluster', subset.proxylessCluster, previous?.proxylessCluster),
+      });
+    }
     return {
       input: set,
       notes: specs.notes,
+      routed: { protocol: set.protocol, routing: specs.routing },
       parts: {
+        subsets,
         loadAssignment: entryOf('endpoint', specs.loadAssignment, before?.loadAssignment),
         gatewayCluster: entryOf('cluster', specs.gatewayCluster, before?.gatewayCluster),
         proxylessListener: entryOf('listener', specs.proxylessListener, before?.proxylessListener),
@@ -237,7 +246,10 @@ export class SnapshotStore implements SnapshotSource {
 
   /** The gateway listener and route configuration, rebuilt only when service names, protocols or rules change. */
   private gatewayParts(routed: ReadonlyMap<string, RoutedService>, state: MeshState): GatewayParts<Entry> {
-    const key = JSON.stringify([[...routed].map(([name, s]) => `${name} ${s.protocol}`).sort(), state.gatewayRoutes.map((r) => [r.host, r.pathPrefix, r.service])]);
+    const key = JSON.stringify([
+      [...routed].map(([name, s]) => `${name} ${s.protocol} ${JSON.stringify([s.routing?.target, s.routing?.policy])}`).sort(),
+      state.gatewayRoutes.map((r) => [r.host, r.pathPrefix, r.service]),
+    ]);
     if (this.gateway?.key === key) return this.gateway.parts;
     const specs = buildGatewaySpecs(routed, state, this.options);
     const parts = {

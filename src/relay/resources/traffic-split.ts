@@ -1,0 +1,100 @@
+/**
+ * How a service's calls are shared between its scale sets (`vmss-mesh-weight`, docs/mesh-tags.md).
+ *
+ * Without any weight on any endpoint, routes send the service's calls to its one cluster, whose
+ * assignment spreads them over the healthy instances (as before weights existed).
+ *
+ * When any endpoint carries its scale set's weight, every scale set of the service gets a subset
+ * cluster of its own (`<service>@<scale set>-<hash>`, with its own ClusterLoadAssignment) and the
+ * routes use `weighted_clusters` over them, so each scale set's share follows its weight whatever
+ * its instance count. The service's own cluster stays (gateway rules and the fallback below use it).
+ * - A scale set without a weight tag counts as DEFAULT_WEIGHT (100).
+ * - A scale set whose registrations disagree on the weight (an update half applied) counts with
+ *   the value most of them hold (ties: the smaller).
+ * - A scale set with no usable (HEALTHY) endpoint gets route weight 0 whatever its tag: a new scale
+ *   set tagged before its instances are up takes no calls that could only fail.
+ * - Weight 0 drains: the subset stays in the route (clients keep the cluster and its connections)
+ *   but gets no new calls; its instances stay registered and healthy.
+ * - When no scale set with a usable endpoint has a weight above 0, the routes fall back to the
+ *   service's own cluster (share by healthy instances) with a note: Envoy and grpc-js both reject
+ *   a weighted route whose weights sum to 0, and a weight must never make a service with healthy
+ *   instances fail every call.
+ *
+ * The route policy (retries, timeouts) comes with the set (`ServiceEndpointSet.policy`).
+ */
+import { createHash } from 'node:crypto';
+import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
+import { DEFAULT_WEIGHT, type RoutePolicy } from '../../shared/traffic';
+import type { BuildOptions } from './build-options';
+import { envoyHealthStatus } from './load-assignment';
+import { clusterName } from './resource-names';
+
+/** One scale set's part of a weighted service. */
+export interface Subset {
+  /** Lower-case ARM ID of the scale set; '' for endpoints pushed without one. */
+  readonly scaleSet: string;
+  readonly cluster: string;
+  readonly endpoints: readonly MeshEndpoint[];
+  /** The scale set's weight (tag, or DEFAULT_WEIGHT). */
+  readonly weight: number;
+  /** What the route gives it: `weight`, or 0 without a usable endpoint. */
+  readonly routeWeight: number;
+}
+
+export type RouteTarget = { readonly cluster: string } | { readonly weightedClusters: ReadonlyArray<{ readonly name: string; readonly weight: number }> };
+
+export interface ServiceRouting {
+  /** Empty unless the service is weighted. */
+  readonly subsets: readonly Subset[];
+  readonly target: RouteTarget;
+  readonly policy?: RoutePolicy;
+  readonly notes: readonly string[];
+}
+
+/** The cluster (and assignment) name of one scale set's subset of a service. */
+export function subsetClusterName(service: string, scaleSet: string): string {
+  if (scaleSet === '') return `${service}@unknown-scale-set`;
+  const last = scaleSet.split('/').filter(Boolean).pop() ?? '';
+  const readable = last.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'scale-set';
+  const hash = createHash('sha256').update(scaleSet.toLowerCase()).digest('hex').slice(0, 8);
+  return `${service}@${readable}-${hash}`;
+}
+
+function weightOf(endpoints: readonly MeshEndpoint[]): number {
+  const counts = new Map<number, number>();
+  for (const e of endpoints) {
+    const w = e.scaleSetWeight ?? DEFAULT_WEIGHT;
+    counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  let best: [number, number] | undefined;
+  for (const [w, n] of counts) if (!best || n > best[1] || (n === best[1] && w < best[0])) best = [w, n];
+  return best?.[0] ?? DEFAULT_WEIGHT;
+}
+
+export function serviceRouting(set: ServiceEndpointSet, options: Pick<BuildOptions, 'onlyPassing'>): ServiceRouting {
+  const policy = set.policy ? { policy: set.policy } : {};
+  const whole: RouteTarget = { cluster: clusterName(set.service) };
+  if (!set.endpoints.some((e) => e.scaleSetWeight !== undefined)) return { subsets: [], target: whole, ...policy, notes: [] };
+  const byScaleSet = new Map<string, MeshEndpoint[]>();
+  for (const e of set.endpoints) {
+    const key = e.scaleSet ?? '';
+    const list = byScaleSet.get(key);
+    if (list) list.push(e);
+    else byScaleSet.set(key, [e]);
+  }
+  const subsets: Subset[] = [...byScaleSet.keys()].sort().map((scaleSet) => {
+    const endpoints = byScaleSet.get(scaleSet) as MeshEndpoint[];
+    const weight = weightOf(endpoints);
+    const usable = endpoints.some((e) => envoyHealthStatus(e.health, options.onlyPassing) === 'HEALTHY');
+    return { scaleSet, cluster: subsetClusterName(set.service, scaleSet), endpoints, weight, routeWeight: usable ? weight : 0 };
+  });
+  if (subsets.every((s) => s.routeWeight === 0)) {
+    return {
+      subsets,
+      target: whole,
+      ...policy,
+      notes: [`service ${set.service}: no scale set with a healthy instance has a weight above 0; calls are shared by healthy instances as if no weight were set`],
+    };
+  }
+  return { subsets, target: { weightedClusters: subsets.map((s) => ({ name: s.cluster, weight: s.routeWeight })) }, ...policy, notes: [] };
+}
