@@ -32,9 +32,16 @@ README "Settings"; VMSS_MESH_SUBSCRIPTIONS is required) or --settings.
 Options:
   -n, --dry-run        Print the plan — register / update / deregister / skip, each with its reason —
                        and write nothing at all: no claim or marker in Consul, no catalog or KV write,
-                       no relay push (ARM and Consul are only read).
-      --json           Print one JSON document (dryRun, exitCode, changes, totals, scaleSets[] with
-                       outcome, counts and items[] {action, node, code, reason, …}) instead of a list.
+                       no relay push, no KV cleanup. ARM and Consul are read as in a real run; without
+                       a claim, a reconcile running meanwhile may change Consul after the plan.
+      --json           Print one JSON document instead of a list: dryRun, scope, exitCode, changes,
+                       totals, scaleSets[] {scaleSetId, outcome (planned | applied | unchanged |
+                       unknown | not-in-mesh | superseded | failed), detail?, counts, items[]}, and
+                       with --all skippedScaleSets (and kvCleanup after a real run). An item is
+                       {action, node, code, reason, instanceResourceId?, address?, services?,
+                       changes?}; code is absent-from-consul (register), changed (update), gone or
+                       out-of-scope (deregister), or the planner's skip code (tombstoned, deleting,
+                       removal-cap, …).
       --settings FILE  Read app settings from a local.settings.json (its "Values"); as with func start,
                        a setting the environment already sets keeps the environment's value.
   -h, --help           Show this help.

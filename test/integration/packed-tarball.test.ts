@@ -2,7 +2,7 @@
  * What `npm pack` ships, installed the way a gateway VM installs the relay: the tarball goes into
  * an empty folder with production dependencies only (no dev, no optional: Core Tools are for the
  * sandbox), and from there the compiled CLI runs `relay` (serves ADS, answers /readyz), `bootstrap
- * envoy` and `events explain`. Nothing in the installed tree compiles TypeScript (no tsx, no
+ * envoy`, `events explain` and `reconcile --dry-run` (against an ARM emulator and a Consul double). Nothing in the installed tree compiles TypeScript (no tsx, no
  * TypeScript sources), and the tarball holds only what runs (bin/, dist/cli/, proto/).
  *
  * The install may reach the npm registry (CI can); it prefers the local npm cache, so on a
@@ -17,6 +17,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { envoyBootstrap } from '../../src/cli/bootstrap';
 import { GrpcPushClient } from '../../src/relay/push/push-client';
+import { startArmEmulator } from '../../src/sandbox/arm-emulator';
 import { startDouble } from '../helpers/consul-fixtures';
 import { nodeFor, RawAdsClient } from '../helpers/raw-ads-client';
 import { endpoint, endpointSet } from './relay-inputs-helpers';
@@ -53,8 +54,8 @@ let app = '';
 let cli = '';
 
 /** Runs the installed CLI from the install folder with an environment that cannot reach the checkout. */
-function installedCli(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [cli, ...args], { cwd: app, env: cleanEnv(), maxBuffer: 8 * 1024 * 1024 });
+function installedCli(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [cli, ...args], { cwd: app, env: { ...cleanEnv(), ...env }, maxBuffer: 8 * 1024 * 1024 });
 }
 
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -120,6 +121,32 @@ describe('the packed tarball, installed with production dependencies only', { ti
     const printed = JSON.parse(stdout) as Record<string, unknown>;
     assert.deepEqual(printed, envoyBootstrap({ relay: '10.1.0.4:18000', nodeId: 'gw-1', cluster: 'vmss-mesh-gateway', zone: '2' }));
     assert.equal((printed.dynamic_resources as { ads_config?: { api_type?: string } }).ads_config?.api_type, 'DELTA_GRPC');
+  });
+
+  test('reconcile --dry-run plans against ARM and Consul and writes nothing', async (t) => {
+    const arm = await startArmEmulator({ token: 'tarball-token' });
+    t.after(() => arm.close());
+    const consul = await startDouble(t);
+    const caFile = path.join(work, 'arm-ca.pem');
+    writeFileSync(caFile, arm.caPem);
+    const subscription = '00000000-0000-4000-8000-0000000000d1';
+    arm.world.createResourceGroup(subscription, 'rg-tarball');
+    arm.world.createScaleSet({ subscriptionId: subscription, resourceGroup: 'rg-tarball', name: 'api', capacity: 2, tags: { 'vmss-mesh-service': 'api', 'vmss-mesh-port': '9090' } });
+    arm.world.flush();
+    const index = consul.state.index;
+    const env = { VMSS_MESH_SUBSCRIPTIONS: subscription, VMSS_MESH_ARM_ENDPOINT: arm.url, VMSS_MESH_ARM_TOKEN: 'tarball-token', VMSS_MESH_ARM_CA_FILE: caFile, CONSUL_HTTP_ADDR: consul.url };
+    // Exit 3: changes planned (execFile rejects every exit code but 0).
+    const failed = await installedCli(['reconcile', '--all', '--dry-run', '--json'], env).then(
+      () => assert.fail('reconcile --dry-run exited 0 with two instances to register'),
+      (error: { code?: number; stdout?: string; stderr?: string }) => error,
+    );
+    assert.equal(failed.code, 3, failed.stderr);
+    const plan = JSON.parse(failed.stdout ?? '') as { dryRun: boolean; totals: { register: number }; scaleSets: Array<{ outcome: string }> };
+    assert.equal(plan.dryRun, true);
+    assert.equal(plan.totals.register, 2);
+    assert.deepEqual(plan.scaleSets.map((s) => s.outcome), ['planned']);
+    assert.equal(consul.state.index, index, 'the dry run wrote nothing');
+    assert.deepEqual(consul.state.requests.filter((r) => r.method !== 'GET'), []);
   });
 
   test('relay: ready from Consul, takes a push and serves it over ADS', async (t) => {

@@ -3,6 +3,8 @@
  * claimed in Consul (or, when its last run finished, read first and claimed only by the write:
  * consul/registry.ts, "deferred claim"), the pure planner decides, the registry applies, and
  * changed services are pushed to the relays. Idempotent: running it twice in a row changes nothing the second time.
+ * Plan only (`ReconcileDeps.planOnly`, the CLI's `reconcile --dry-run`): the same reads and the same
+ * planning, from a state read without a claim, ending before the first write.
  *
  * One 404 is not proof (principle 4; issue 9, D1). ARM answers 404 for a scale set that exists for
  * a moment during replication and region failover, and so can any proxy; taken at its word, that
