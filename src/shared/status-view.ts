@@ -1,7 +1,13 @@
 /**
  * What the `status` function shows: the mesh as Consul holds it (our nodes only) plus the last
  * reconcile of each scale set, from the per-scale-set markers. Pure: the caller reads Consul.
+ *
+ * The operator's part (`withOperatorView`): each scale set's last *successful* reconcile (the
+ * marker's summary is written only by a reconcile that committed or found nothing to change) and
+ * whether it is stale — older than twice the timer period, or never — and ARM's read budget: the
+ * lowest remaining-reads value of each subscription this process saw recently (azure/arm-budget.ts).
  */
+import type { BudgetLevel, SubscriptionBudget } from './azure/arm-budget';
 import type { OwnedNode } from './model';
 import { NODE_META, SERVICE_META } from './ownership';
 
@@ -31,20 +37,84 @@ export interface StatusInstance {
   readonly services: readonly string[];
 }
 
+/** A scale set is stale when its last successful reconcile is older than this many timer periods. */
+export const STALE_AFTER_PERIODS = 2;
+
+export interface StatusScaleSet {
+  readonly id: string;
+  readonly instances: number;
+  readonly lastReconcile: (ScaleSetMarkerSummary['lastReconcile'] & { readonly finishedAtIso: string }) | null;
+  /** When the last successful reconcile finished (null: none recorded). */
+  readonly lastSuccessAt?: string | null;
+  readonly lastSuccessAgeSeconds?: number | null;
+  /** No successful reconcile within `staleness.thresholdSeconds` (null when the timer period is unknown). */
+  readonly stale?: boolean | null;
+}
+
+export interface StatusStaleness {
+  readonly timerPeriodSeconds: number;
+  readonly thresholdSeconds: number;
+  /** IDs of the stale scale sets. */
+  readonly staleScaleSets: readonly string[];
+}
+
+export interface StatusArmReadBudget {
+  /** Lowest remaining-reads value of any subscription within the window (null: no ARM answer seen yet). */
+  readonly lowestRemaining: number | null;
+  /** What the timer sweep would do at that value (see arm-budget.ts). */
+  readonly level: BudgetLevel;
+  readonly windowSeconds: number;
+  /** Seen by this Functions instance only: each instance keeps its own record. */
+  readonly subscriptions: readonly SubscriptionBudget[];
+}
+
 export interface StatusView {
   readonly generatedAt: string;
   /** Highest Consul index a reconcile committed: the version of the mesh the relays serve. */
   readonly snapshotVersion: number;
   readonly totals: { readonly scaleSets: number; readonly instances: number } & Readonly<Record<InstanceState, number>>;
-  readonly scaleSets: ReadonlyArray<{
-    readonly id: string;
-    readonly instances: number;
-    readonly lastReconcile: (ScaleSetMarkerSummary['lastReconcile'] & { readonly finishedAtIso: string }) | null;
-  }>;
+  readonly scaleSets: readonly StatusScaleSet[];
   readonly instances: readonly StatusInstance[];
+  /** Present when the timer period is known (`withOperatorView`). */
+  readonly staleness?: StatusStaleness | null;
+  readonly armReadBudget?: StatusArmReadBudget;
 }
 
-export function buildStatusView(nodes: readonly OwnedNode[], markers: readonly ScaleSetMarkerSummary[], now: number): StatusView {
+export interface OperatorViewOptions {
+  /** The timer's period (schedule-period.ts); undefined: staleness is not judged. */
+  readonly timerPeriodMs?: number;
+  readonly armReadBudget?: { readonly subscriptions: readonly SubscriptionBudget[]; readonly windowMs: number; readonly levelOf: (remaining: number | undefined) => BudgetLevel };
+}
+
+/** Adds the last successful reconcile and staleness of each scale set, and ARM's read budget. */
+export function withOperatorView(view: StatusView, options: OperatorViewOptions, now: number): StatusView {
+  const period = options.timerPeriodMs;
+  const threshold = period === undefined ? undefined : STALE_AFTER_PERIODS * period;
+  const scaleSets = view.scaleSets.map((s) => {
+    const finishedAt = s.lastReconcile?.finishedAt;
+    const age = finishedAt === undefined ? null : Math.max(0, Math.round((now - finishedAt) / 1000));
+    return {
+      ...s,
+      lastSuccessAt: finishedAt === undefined ? null : new Date(finishedAt).toISOString(),
+      lastSuccessAgeSeconds: age,
+      stale: threshold === undefined ? null : finishedAt === undefined || now - finishedAt > threshold,
+    };
+  });
+  const staleness =
+    period === undefined || threshold === undefined
+      ? null
+      : { timerPeriodSeconds: period / 1000, thresholdSeconds: threshold / 1000, staleScaleSets: scaleSets.filter((s) => s.stale).map((s) => s.id) };
+  const budget = options.armReadBudget;
+  const lowest = budget && budget.subscriptions.length > 0 ? Math.min(...budget.subscriptions.map((b) => b.lowestRemaining)) : null;
+  return {
+    ...view,
+    scaleSets,
+    staleness,
+    ...(budget ? { armReadBudget: { lowestRemaining: lowest, level: budget.levelOf(lowest ?? undefined), windowSeconds: budget.windowMs / 1000, subscriptions: budget.subscriptions } } : {}),
+  };
+}
+
+export function buildStatusView(nodes: readonly OwnedNode[], markers: readonly ScaleSetMarkerSummary[], now: number, operator?: OperatorViewOptions): StatusView {
   const instances: StatusInstance[] = nodes
     .map((n) => ({
       name: n.services[0]?.meta[SERVICE_META.instanceName] ?? n.node,
@@ -66,7 +136,7 @@ export function buildStatusView(nodes: readonly OwnedNode[], markers: readonly S
   const totals = { scaleSets: ids.length, instances: instances.length, passing: 0, warning: 0, critical: 0, draining: 0 };
   for (const i of instances) totals[i.state] += 1;
 
-  return {
+  const view: StatusView = {
     generatedAt: new Date(now).toISOString(),
     snapshotVersion: Math.max(0, ...markers.map((m) => m.lastReconcile?.committedIndex ?? 0)),
     totals,
@@ -76,4 +146,5 @@ export function buildStatusView(nodes: readonly OwnedNode[], markers: readonly S
     }),
     instances,
   };
+  return operator ? withOperatorView(view, operator, now) : view;
 }
