@@ -191,7 +191,7 @@ export function formatText(output: ReconcileOutput): string {
     ].filter((f): f is string => f !== undefined);
     lines.push('', r.scaleSetId);
     lines.push(`  ${r.outcome}: +${c.register} register, ~${c.update} update, -${c.deregister} deregister, ${c.skip} skipped${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`);
-    if (r.detail) lines.push(`  ${r.outcome === 'failed' ? 'error' : 'note'}: ${r.detail}`);
+    if (r.detail) lines.push(`  ${r.outcome === 'failed' ? 'error' : r.outcome === 'unknown' ? 'not reconciled' : 'note'}: ${r.detail}`);
     const width = Math.max(0, ...r.items.map((i) => i.node.length));
     for (const item of r.items) lines.push(`  ${item.action.padEnd(ACTION_WIDTH)}  ${item.node.padEnd(width)}  ${item.address ? `${item.address}  ` : ''}${item.reason}`);
     for (const p of r.failedPushes ?? []) lines.push(`  warning: push to relay ${p.target} failed: ${p.error ?? 'unknown error'} (relays catch up through their Consul watch)`);

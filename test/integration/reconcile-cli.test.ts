@@ -188,6 +188,47 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.deepEqual(one.scaleSets.map((s) => [s.scaleSetId, s.outcome]), [[world.id('api').toLowerCase(), 'unchanged']]);
 });
 
+test('reconcile --dry-run of a deleted scale set, one that left the mesh and one ARM cannot list: the plan the real run applies, exit 1', async (t) => {
+  const world = await startWorld(t);
+  const { arm } = world;
+  arm.world.createScaleSet({ ...selector('old'), capacity: 2, tags: TAGS });
+  arm.world.createScaleSet({ ...selector('left'), capacity: 2, tags: { ...TAGS, 'vmss-mesh-service': 'left' } });
+  arm.world.createScaleSet({ ...selector('flaky'), capacity: 1, tags: { ...TAGS, 'vmss-mesh-service': 'flaky' } });
+  arm.world.flush();
+  assert.equal(parsed(await cli(['--all', '--json'], world.env)).totals.register, 5);
+
+  arm.world.deleteScaleSet(selector('old'));
+  arm.world.flush();
+  arm.world.setTags(selector('left'), { owner: 'someone-else' });
+  // Listing flaky's instances is throttled past the retry budget: its listing is unknown.
+  arm.faults.throttle(1000, { retryAfterSeconds: 600, pathIncludes: '/flaky/virtualMachines' });
+
+  const before = world.consul.state.snapshot();
+  world.consul.state.clearRequests();
+  const dryRun = await cli(['--all', '--dry-run', '--json'], world.env);
+  assert.equal(dryRun.code, 1, dryRun.stdout);
+  const dry = parsed(dryRun);
+  assert.deepEqual(world.consul.state.requests.filter((r) => r.method !== 'GET'), []);
+  assert.deepEqual(world.consul.state.snapshot(), before);
+  const byName = (output: ReconcileOutput, name: string) => output.scaleSets.find((s) => s.scaleSetId.endsWith(`/${name}`))!;
+  assert.equal(byName(dry, 'old').outcome, 'planned');
+  assert.deepEqual(byName(dry, 'old').items.map((i) => [i.action, i.code]), [['deregister', 'gone'], ['deregister', 'gone']]);
+  assert.deepEqual(byName(dry, 'left').items.map((i) => [i.action, i.code]), [['deregister', 'out-of-scope'], ['deregister', 'out-of-scope']]);
+  assert.equal(byName(dry, 'flaky').outcome, 'unknown');
+  assert.match(byName(dry, 'flaky').detail ?? '', /flaky/);
+
+  const real = parsed(await cli(['--all', '--json'], world.env));
+  assert.equal(real.exitCode, 1);
+  assert.deepEqual(plans(real), plans(dry));
+  const left = new Set(world.consul.state.snapshot().nodes.map((n) => n.node));
+  for (const item of [...byName(dry, 'old').items, ...byName(dry, 'left').items]) assert.equal(left.has(item.node), false, `${item.node} was deregistered`);
+  assert.equal(world.consul.state.snapshot().nodes.length, 1, "flaky's node stays (unknown is not empty)");
+
+  arm.faults.clear();
+  const healed = await cli(['--all', '--dry-run'], world.env);
+  assert.equal(healed.code, 0, healed.stdout);
+});
+
 test('reconcile: usage and configuration errors exit 2 with a clear message', async (t) => {
   const world = await startWorld(t);
   const id = world.id('api');
