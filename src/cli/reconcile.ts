@@ -25,7 +25,8 @@ README "Settings"; VMSS_MESH_SUBSCRIPTIONS is required) or --settings.
 
   SCALE_SET_ID   /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/
                  virtualMachineScaleSets/<name> (any case); several may be given, each must be in
-                 the app's scope (VMSS_MESH_SUBSCRIPTIONS, VMSS_MESH_RESOURCE_GROUPS).
+                 the app's scope (VMSS_MESH_SUBSCRIPTIONS, VMSS_MESH_RESOURCE_GROUPS). One that
+                 ARM does not have and Consul holds nothing for is reported not-in-mesh (exit 0).
   --all          What the timer sweeps: every mesh scale set in scope and every scale set Consul
                  holds our entries for; a real run ends with the timer's KV cleanup.
 

@@ -268,7 +268,7 @@ async function runCliHelp(): Promise<string> {
   return out;
 }
 
-test('reconcile: settings from --settings, Consul unreachable exits 1', async (t) => {
+test('reconcile: settings from --settings, an unknown scale set exits 0, Consul unreachable exits 1', async (t) => {
   const world = await startWorld(t);
   world.arm.world.createScaleSet({ ...selector('api'), capacity: 2, tags: TAGS });
   world.arm.world.flush();
@@ -278,6 +278,10 @@ test('reconcile: settings from --settings, Consul unreachable exits 1', async (t
   const viaFile = parsed(await cli([world.id('api'), '--dry-run', '--json', '--settings', 'local.settings.json'], { CONSUL_HTTP_ADDR: world.consul.url }, world.dir));
   assert.equal(viaFile.exitCode, 3);
   assert.deepEqual(viaFile.totals, { scaleSets: 1, register: 2, update: 0, deregister: 0, skip: 0, failed: 0 });
+
+  const ghost = parsed(await cli([world.id('ghost'), '--dry-run', '--json'], world.env));
+  assert.equal(ghost.exitCode, 0);
+  assert.deepEqual(ghost.scaleSets.map((s) => [s.outcome, s.detail]), [['not-in-mesh', 'scale set not found in ARM']]);
 
   const index = world.consul.state.index;
   const closed = await startConsulDouble();
