@@ -6,7 +6,10 @@
  *   push overlays → overlaysEnded (overlayEndObserver, inputs/overlay-observer.ts)
  *   Consul watch  → watchObserver()
  *   mesh state    → recordPublish()
- * Label values are bounded (profiles, modes, resource kinds, outcomes), never names or node IDs.
+ *   data age      → DataAges, fed by watchObserver() and pushHooks(), read at each scrape
+ * Label values are bounded (profiles, modes, resource kinds, outcomes), never node IDs; the one
+ * exception is `service_last_change_age_seconds{service}`, one series per mesh service the relay
+ * has seen (the operator asked for each service's age; services are few, instances are not).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PushServerHooks } from '../push/push-server';
@@ -18,6 +21,61 @@ const PREFIX = 'vmss_mesh_relay_';
 export interface RelayMetricsOptions {
   /** Also export Node's process metrics (memory, CPU, event loop lag, GC). Default true. */
   readonly processMetrics?: boolean;
+  /** Monotonic clock in ms for the data ages (default performance.now; tests inject one). */
+  readonly now?: () => number;
+}
+
+/** When the relay last heard from Consul, and when each service last changed. */
+class DataAges {
+  private lastAnswerAt: number | undefined;
+  private readonly services = new Map<string, { index: number | undefined; changedAt: number }>();
+
+  constructor(
+    readonly now: () => number,
+    private readonly startedAt = now(),
+  ) {}
+
+  /** Any answer of the watch (a blocking query that returns unchanged still says the data is current). */
+  answered(): void {
+    this.lastAnswerAt = this.now();
+  }
+
+  /**
+   * A Consul answer for a service: a change when its index moved. The first answer for a service the
+   * relay already knows (from a publish) only sets the index; for one it does not, it is a change.
+   */
+  serviceIndex(service: string, index: number): void {
+    const known = this.services.get(service);
+    if (known && (known.index === index || known.index === undefined)) {
+      known.index = index;
+      return;
+    }
+    this.services.set(service, { index, changedAt: this.now() });
+  }
+
+  /** A push, or a publish of the state store, that changed what the relay serves for the service. */
+  serviceChanged(service: string): void {
+    this.services.set(service, { index: this.services.get(service)?.index, changedAt: this.now() });
+  }
+
+  /** Only the services served now keep a series (a service gone from the mesh drops out). */
+  keepOnly(served: ReadonlySet<string>): void {
+    for (const name of this.services.keys()) if (!served.has(name)) this.services.delete(name);
+  }
+
+  /** Seconds since Consul last answered (since start when it never did). */
+  consulAgeSeconds(): number {
+    return (this.now() - (this.lastAnswerAt ?? this.startedAt)) / 1000;
+  }
+
+  neverAnswered(): boolean {
+    return this.lastAnswerAt === undefined;
+  }
+
+  serviceAges(): Array<[string, number]> {
+    const now = this.now();
+    return [...this.services].map(([name, s]) => [name, (now - s.changedAt) / 1000]);
+  }
 }
 
 export class RelayMetrics {
@@ -54,8 +112,37 @@ export class RelayMetrics {
     ['limit'],
   );
   readonly ready = this.gauge('ready', '1 while the relay answers clients: the first complete state from Consul is served and it is not shutting down.', []);
+  private readonly ages: DataAges;
 
   constructor(options: RelayMetricsOptions = {}) {
+    const ages = new DataAges(options.now ?? (() => performance.now()));
+    this.ages = ages;
+    new Gauge({
+      name: `${PREFIX}consul_data_age_seconds`,
+      help: "Seconds since Consul last answered the relay's watch (any query; a blocking query answers at least every VMSS_MESH_RELAY_WATCH_WAIT_SECONDS). Since start while it never has.",
+      registers: [this.registry],
+      collect() {
+        this.set(ages.consulAgeSeconds());
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}consul_never_answered`,
+      help: '1 until Consul answers the watch for the first time.',
+      registers: [this.registry],
+      collect() {
+        this.set(ages.neverAnswered() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}service_last_change_age_seconds`,
+      help: "Seconds since each service last changed for the relay: its Consul index moved (first read included) or a push changed its endpoints.",
+      labelNames: ['service'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [service, age] of ages.serviceAges()) this.set({ service }, age);
+      },
+    });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.setWatchState('loading');
     this.ready.set(0);
@@ -66,7 +153,13 @@ export class RelayMetrics {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
 
-  recordPublish(info: PublishInfo): void {
+  /**
+   * `changedServices` / `servedServices`, when the state store gives them, make the service ages
+   * exact: the first publish names every service loaded from Consul, later ones what changed.
+   */
+  recordPublish(info: PublishInfo & { readonly changedServices?: readonly string[]; readonly servedServices?: readonly string[] }): void {
+    if (info.servedServices) this.ages.keepOnly(new Set(info.servedServices));
+    for (const service of info.changedServices ?? []) this.ages.serviceChanged(service);
     this.publishes.inc();
     this.publishedChanges.inc(info.changes);
     this.meshServices.set(info.services);
@@ -81,7 +174,9 @@ export class RelayMetrics {
     return {
       onState: (state) => this.setWatchState(state),
       onRead: (what, index) => {
+        this.ages.answered();
         if (what === 'services') this.watchIndex.set(index);
+        else if (what.startsWith('service:')) this.ages.serviceIndex(what.slice('service:'.length), index);
       },
       onIndexReset: (what) => this.watchResets.inc({ query: queryOf(what) }),
       onError: (what) => this.watchErrors.inc({ query: queryOf(what) }),
@@ -91,7 +186,10 @@ export class RelayMetrics {
   pushHooks(): PushServerHooks {
     return {
       onPush: (_source, results) => {
-        for (const r of results) this.pushServices.inc({ outcome: r.outcome });
+        for (const r of results) {
+          this.pushServices.inc({ outcome: r.outcome });
+          if (r.changed) this.ages.serviceChanged(r.service);
+        }
       },
       onRejected: (reason) => this.pushRejected.inc({ reason }),
     };
