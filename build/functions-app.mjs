@@ -316,18 +316,19 @@ const vendor = await build({
 
 /**
  * The own chunks: each package bundled with its dependencies, except the packages vendor.js hands
- * over that resolve to the very file vendor.js bundled (same version): those are taken from
+ * over that resolve to the very package folder vendor.js bundled (same version): those are taken from
  * vendor.js, so the process has one instance of each (vendor.js is loaded by then: the chunks are
  * required by the runtime's modules). Other shared dependencies are the chunk's own copy.
  */
-const vendorFiles = new Set(Object.keys(vendor.metafile.inputs).map((input) => path.resolve(ROOT, input)));
+const packageRootOf = (file) => file.match(/^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)/)?.[1];
+const vendorPackageRoots = new Set(Object.keys(vendor.metafile.inputs).map((input) => packageRootOf(path.resolve(ROOT, input))).filter(Boolean));
 const fromVendor = {
   name: 'from-vendor',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (args) => {
       if (args.pluginData === 'from-vendor' || !deferred.has(args.path)) return undefined;
       const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'from-vendor' });
-      if (resolved.errors.length > 0 || !vendorFiles.has(resolved.path)) return undefined;
+      if (resolved.errors.length > 0 || !vendorPackageRoots.has(packageRootOf(resolved.path))) return undefined;
       return { path: args.path, namespace: 'vendor' };
     });
     b.onResolve({ filter: /.*/, namespace: 'vendor' }, (args) => ({ path: args.path, external: true }));
@@ -341,7 +342,9 @@ const chunks = await Promise.all(
   [...OWN_CHUNKS].map(([specifier, file]) =>
     build({
       ...common,
-      stdin: { contents: `export * from ${JSON.stringify(specifier)};`, resolveDir: ROOT, sourcefile: `${file}-entry.js`, loader: 'js' },
+      // Required, not imported: the packages' CommonJS builds (their ES builds read import.meta.url,
+      // which a CommonJS bundle does not have).
+      stdin: { contents: `module.exports = require(${JSON.stringify(specifier)});`, resolveDir: ROOT, sourcefile: `${file}-entry.js`, loader: 'js' },
       outfile: path.join(appDir, file),
       plugins: [fromVendor],
     }),
