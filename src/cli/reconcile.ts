@@ -44,7 +44,8 @@ Options:
                        out-of-scope (deregister), or the planner's skip code (tombstoned, deleting,
                        removal-cap, …).
       --settings FILE  Read app settings from a local.settings.json (its "Values"); as with func start,
-                       a setting the environment already sets keeps the environment's value.
+                       a setting the environment already sets keeps the environment's value (a
+                       line on stderr names each such setting whose values differ).
   -h, --help           Show this help.
 
 Exit codes:
@@ -71,7 +72,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   // Required here, not imported: `--help` and bad input answer without loading the ARM SDKs,
   // Consul and gRPC (the bundle keeps each required module lazy, see main.ts).
   const { loadConfig } = require('../shared/config') as typeof import('../shared/config');
-  const config = loadConfig(flags.settings ? withSettingsFile(io.env, path.resolve(io.cwd, flags.settings)) : io.env);
+  const config = loadConfig(flags.settings ? withSettingsFile(io, path.resolve(io.cwd, flags.settings)) : io.env);
   const scope = scopeMatcher(config.scope);
   for (const ref of flags.refs) {
     const outside = scope.check(ref.subscriptionId, ref.resourceGroup);
@@ -152,9 +153,9 @@ function scaleSetRefOf(raw: string): ScaleSetRef {
 
 /**
  * The environment with a local.settings.json's `Values` filled in where the environment leaves a
- * name unset or empty (func start also lets the environment win).
+ * name unset or empty. func start also lets the environment win, and says so: so do we, on stderr.
  */
-function withSettingsFile(env: Env, file: string): Env {
+function withSettingsFile(io: Pick<CliIo, 'env' | 'stderr'>, file: string): Env {
   let document: unknown;
   try {
     document = JSON.parse(readFileSync(file, 'utf8'));
@@ -170,7 +171,11 @@ function withSettingsFile(env: Env, file: string): Env {
     }
     merged[name] = String(value);
   }
-  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') merged[name] = value;
+  for (const [name, value] of Object.entries(io.env)) {
+    if (value === undefined || value === '') continue;
+    if (merged[name] !== undefined && merged[name] !== value) io.stderr.write(`vmss-mesh reconcile: ${name} is taken from the environment, not from ${path.basename(file)}\n`);
+    merged[name] = value;
+  }
   return merged;
 }
 

@@ -275,7 +275,9 @@ test('reconcile: settings from --settings, an unknown scale set exits 0, Consul 
   // The file holds every setting; the environment's CONSUL_HTTP_ADDR wins over the file's (as with func start).
   const file = path.join(world.dir, 'local.settings.json');
   await writeFile(file, JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', ...world.env, CONSUL_HTTP_ADDR: 'http://127.0.0.1:1' } }));
-  const viaFile = parsed(await cli([world.id('api'), '--dry-run', '--json', '--settings', 'local.settings.json'], { CONSUL_HTTP_ADDR: world.consul.url }, world.dir));
+  const viaFileRun = await cli([world.id('api'), '--dry-run', '--json', '--settings', 'local.settings.json'], { CONSUL_HTTP_ADDR: world.consul.url }, world.dir);
+  assert.equal(viaFileRun.stderr, 'vmss-mesh reconcile: CONSUL_HTTP_ADDR is taken from the environment, not from local.settings.json\n');
+  const viaFile = parsed({ ...viaFileRun, stderr: '' });
   assert.equal(viaFile.exitCode, 3);
   assert.deepEqual(viaFile.totals, { scaleSets: 1, register: 2, update: 0, deregister: 0, skip: 0, failed: 0 });
 
