@@ -16,6 +16,7 @@ import { runCli } from '../../src/cli/main';
 import type { ReconcileOutput } from '../../src/cli/reconcile-report';
 import { startArmEmulator, type ArmEmulator } from '../../src/sandbox/arm-emulator';
 import { startConsulDouble, type ConsulDouble } from '../../src/sandbox/consul-double';
+import { startFakeRelay } from '../helpers/fake-relay';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SUBSCRIPTION = '00000000-0000-4000-8000-0000000000c1';
@@ -96,12 +97,15 @@ async function consulIndex(url: string): Promise<number> {
 test('reconcile --dry-run prints the plan a real run then applies, and writes nothing', async (t) => {
   const world = await startWorld(t);
   const { arm } = world;
+  const relay = await startFakeRelay('relay-token');
+  t.after(() => relay.close());
+  const env = { ...world.env, VMSS_MESH_RELAY_ADDRESSES: relay.address, VMSS_MESH_RELAY_TOKEN: 'relay-token' };
   arm.world.createScaleSet({ ...selector('api'), capacity: 3, tags: TAGS });
   arm.world.createScaleSet({ ...selector('web'), capacity: 2, tags: { ...TAGS, 'vmss-mesh-service': 'web' }, lifecycle: { drainMs: 3_600_000 } });
   arm.world.createScaleSet({ ...selector('idle'), capacity: 1, tags: { ...TAGS, 'vmss-mesh-service': 'idle' } });
   arm.world.flush();
 
-  const first = parsed(await cli(['--all', '--json'], world.env));
+  const first = parsed(await cli(['--all', '--json'], env));
   assert.equal(first.exitCode, 3);
   assert.deepEqual(first.totals, { scaleSets: 3, register: 6, update: 0, deregister: 0, skip: 0, failed: 0 });
 
@@ -123,9 +127,10 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   const indexBefore = world.consul.state.index;
   const headerIndexBefore = await consulIndex(world.consul.url);
   world.consul.state.clearRequests();
+  const pushesBefore = relay.requests.length;
 
-  const dryText = await cli(['--all', '--dry-run'], world.env);
-  const dryRun = await cli(['--all', '--dry-run', '--json'], world.env);
+  const dryText = await cli(['--all', '--dry-run'], env);
+  const dryRun = await cli(['--all', '--dry-run', '--json'], env);
   const dry = parsed(dryRun);
 
   // (b) Nothing was written: not a claim, not a marker, not a catalog entry.
@@ -135,6 +140,7 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.equal(world.consul.state.index, indexBefore);
   assert.equal(await consulIndex(world.consul.url), headerIndexBefore);
   assert.deepEqual(world.consul.state.snapshot(), worldBefore);
+  assert.equal(relay.requests.length, pushesBefore, 'the dry runs pushed nothing to the relay');
 
   assert.equal(dry.dryRun, true);
   assert.equal(dry.exitCode, 3);
@@ -158,12 +164,15 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.match(dryText.stdout, /\nTotal: 3 scale sets: \+1 ~1 -1, 1 skipped, 0 failed; changes planned \(exit 3\)\n$/);
 
   // (a) The real run applies exactly that plan…
-  const real = parsed(await cli(['--all', '--json'], world.env));
+  const real = parsed(await cli(['--all', '--json'], env));
   assert.equal(real.exitCode, 3);
   assert.equal(real.dryRun, false);
   assert.deepEqual(plans(real), plans(dry));
   assert.deepEqual(real.scaleSets.map((s) => s.outcome), dry.scaleSets.map((s) => (s.outcome === 'planned' ? 'applied' : s.outcome)));
   assert.equal(real.kvCleanup?.ok, true);
+  // The real run pushed what changed: api (web and idle did not change).
+  assert.deepEqual(relay.requests.slice(pushesBefore).flatMap((r) => r.services.map((set) => set.service)), ['api']);
+  assert.deepEqual(real.scaleSets.map((set) => set.changedServices ?? []), [['api'], [], []]);
 
   // …and Consul changed as the items say: registered nodes appeared, deregistered ones left, the
   // updated one's check moved; no other node was touched.
@@ -180,10 +189,10 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.equal(after.checks.find((c) => c.node === nodesOf('update')[0] && c.status === 'critical')?.node, nodesOf('update')[0]);
 
   // Planned again: nothing to change (the deleting instance stays skipped).
-  const again = await cli(['--all', '--dry-run'], world.env);
+  const again = await cli(['--all', '--dry-run'], env);
   assert.equal(again.code, 0, again.stdout + again.stderr);
   assert.match(again.stdout, /; nothing to change \(exit 0\)\n$/);
-  const one = parsed(await cli([world.id('API'), '--dry-run', '--json'], world.env));
+  const one = parsed(await cli([world.id('API'), '--dry-run', '--json'], env));
   assert.equal(one.exitCode, 0);
   assert.deepEqual(one.scaleSets.map((s) => [s.scaleSetId, s.outcome]), [[world.id('api').toLowerCase(), 'unchanged']]);
 });
