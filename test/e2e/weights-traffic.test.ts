@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startRelay } from '../../src/relay/relay';
 import { loadRelayConfig } from '../../src/relay/relay-config';
+import { GrpcPushClient } from '../../src/relay/push/push-client';
 import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
 import { subsetClusterName } from '../../src/relay/resources/traffic-split';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
@@ -24,6 +25,7 @@ import { claimLoopbackBlock } from '../../src/sandbox/loopback-block';
 import { grpcBootstrap, XdsTraffic } from '../../src/sandbox/traffic/xds-traffic';
 import { parseMeshTags } from '../../src/shared/azure/mesh-tags';
 import { loadConfig } from '../../src/shared/config';
+import type { ServiceEndpointSet } from '../../src/shared/endpoints';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { Instance, MeshScaleSet, ScaleSetRef } from '../../src/shared/model';
 import { planReconcile, type ScaleSetState } from '../../src/shared/planner/plan';
@@ -179,4 +181,62 @@ test('90/10 between two scale sets, a weight change, then the old scale set reti
   assert.equal(totals.failed, 0, `failed calls: ${JSON.stringify(traffic.shares(0).errors.slice(0, 5))}`);
   assert.equal(relay.ads.clients()[0]?.lastNack, undefined, 'the client never rejected a resource');
   t.diagnostic(`calls=${totals.calls} failed=${totals.failed}`);
+});
+
+test('the push path (what the Functions app sends after a commit) carries the weights too: green 0 → 100 is followed at once', async (t) => {
+  const defer = deferrer(t);
+  const consul = await startConsulDouble();
+  defer(() => consul.close());
+  const relay = await startRelay(
+    loadRelayConfig({
+      VMSS_MESH_RELAY_LISTEN: '127.0.0.1:0',
+      VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0',
+      VMSS_MESH_RELAY_TOKEN: 'weights-token',
+      CONSUL_HTTP_ADDR: consul.url,
+      VMSS_MESH_RELAY_COALESCE_MS: '20',
+    }),
+    { log: pino({ level: 'silent' }), processMetrics: false },
+  );
+  defer(() => relay.close());
+  await relay.ready;
+  const backends = await Promise.all(['blue_1', 'blue_2', 'green_1'].map((name, i) => startDemoBackend({ instanceName: name, address: `127.0.65.${i + 1}`, grpcPort: 0 })));
+  defer(() => Promise.all(backends.map((b) => b.close())));
+  const push = new GrpcPushClient({ targets: [relay.xdsAddress], token: 'weights-token' });
+  defer(() => push.close());
+  const blueId = scaleSetRef(SUBSCRIPTION, 'rg', 'blue').id;
+  const greenId = scaleSetRef(SUBSCRIPTION, 'rg', 'green').id;
+  const pushWeights = async (consulIndex: number, blueWeight: number, greenWeight: number) => {
+    const set: ServiceEndpointSet = {
+      service: 'orders',
+      consulIndex,
+      protocol: 'grpc',
+      endpoints: backends.map((b) => {
+        const isGreen = b.instanceName.startsWith('green');
+        return { address: b.address, port: b.grpcPort, zone: '1', health: 'passing' as const, weight: 1, instanceName: b.instanceName, scaleSet: isGreen ? greenId : blueId, scaleSetWeight: isGreen ? greenWeight : blueWeight };
+      }),
+    };
+    const [result] = await push.publish([set], 'e2e');
+    assert.equal(result?.ok, true, result?.error);
+  };
+  await pushWeights(10, 100, 0);
+  const traffic = new XdsTraffic({ service: 'orders', bootstrap: grpcBootstrap({ serverUri: relay.xdsAddress, nodeId: 'weights-push-client' }), concurrency: 4, pauseMs: 0 });
+  defer(() => traffic.close());
+  await traffic.warmUp();
+  traffic.start();
+  let since = Date.now();
+  await traffic.waitFor(() => traffic.recordsSince(since).length >= 500, 20_000, '500 calls at 100/0');
+  assert.equal(traffic.shares(since).perInstance.get('green_1'), undefined, 'green at weight 0 gets no call');
+
+  const changedAt = Date.now();
+  await pushWeights(11, 0, 100);
+  await traffic.waitFor(() => traffic.recordsSince(changedAt).some((r) => r.instance === 'green_1'), 10_000, 'green serves');
+  const firstGreen = (traffic.recordsSince(changedAt).find((r) => r.instance === 'green_1')?.at ?? changedAt) - changedAt;
+  await traffic.waitFor((records) => records.length >= 300 && records.slice(-300).every((r) => r.at > changedAt && r.instance === 'green_1'), 10_000, '300 calls in a row on green');
+  const lastBlue = (traffic.recordsSince(changedAt).filter((r) => r.instance?.startsWith('blue')).pop()?.at ?? changedAt) - changedAt;
+  since = Date.now();
+  await traffic.waitFor(() => traffic.recordsSince(since).length >= 200, 10_000, '200 more calls');
+  await traffic.stop();
+  t.diagnostic(`push path, blue 100→0 / green 0→100: first call on green ${firstGreen} ms, last call on blue ${lastBlue} ms after the push`);
+  assert.ok(firstGreen < 5_000 && lastBlue < 5_000);
+  assert.equal(traffic.totals().failed, 0, JSON.stringify(traffic.shares(0).errors.slice(0, 5)));
 });
