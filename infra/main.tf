@@ -182,6 +182,7 @@ module "functions" {
   reconcile_schedule      = var.reconcile_schedule
   max_removal_share       = var.max_removal_share
   code_published          = var.functions_code_published
+  alert_action_group_ids  = var.alert_action_group_ids
   tags                    = var.tags
 }
 

@@ -41,6 +41,12 @@ variable "vmss_mesh_package" {
   type        = string
 }
 
+variable "alert_action_group_ids" {
+  description = "Azure Monitor action groups notified when the reconcile sweep has not succeeded for 15 minutes; empty = the alert only shows in the portal."
+  type        = list(string)
+  default     = []
+}
+
 variable "functions_code_published" {
   description = "Set to true once the app is published (`func azure functionapp publish`): Event Grid only subscribes to a function that exists, and the autoscale webhook needs its key."
   type        = bool

@@ -100,6 +100,18 @@ variable "code_published" {
   default     = false
 }
 
+variable "sweep_alert_window_minutes" {
+  description = "Alert when no timer sweep succeeded for this long (twice to three times the timer period is the usual choice)."
+  type        = number
+  default     = 15
+}
+
+variable "alert_action_group_ids" {
+  description = "Azure Monitor action groups the sweep alert notifies; empty = the alert only shows in the portal."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   type    = map(string)
   default = {}
