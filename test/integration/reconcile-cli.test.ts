@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -142,6 +143,13 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.deepEqual(world.consul.state.snapshot(), worldBefore);
   assert.equal(relay.requests.length, pushesBefore, 'the dry runs pushed nothing to the relay');
 
+  // The document's field names are its contract.
+  assert.deepEqual(Object.keys(dry).sort(), ['changes', 'dryRun', 'exitCode', 'scaleSets', 'scope', 'skippedScaleSets', 'totals']);
+  assert.deepEqual(Object.keys(dry.scaleSets[0]!).sort(), ['armCalls', 'counts', 'durationMs', 'instances', 'items', 'outcome', 'scaleSetId']);
+  assert.deepEqual(
+    dry.scaleSets[0]!.items.map((i) => Object.keys(i).sort().join()),
+    ['action,address,code,instanceResourceId,node,reason,services', 'action,address,changes,code,instanceResourceId,node,reason,services', 'action,address,code,instanceResourceId,node,reason'],
+  );
   assert.equal(dry.dryRun, true);
   assert.equal(dry.exitCode, 3);
   assert.equal(dryRun.code, 3);
@@ -265,6 +273,8 @@ test('reconcile: usage and configuration errors exit 2 with a clear message', as
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: vmss-mesh reconcile \(SCALE_SET_ID \.\.\. \| --all\) \[options\]/);
   assert.match(help.stdout, /\n {2}0 {2}nothing to change .*\n {2}1 {2}a scale set could not be reconciled .*\n {2}2 {2}usage or configuration error .*\n {2}3 {2}changes planned \(dry run\) \/ changes applied\n$/);
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  assert.match(readme, /\n\| `reconcile \(SCALE_SET_ID \.\.\. \\\| --all\) \[--dry-run\] \[--json\] \[--settings FILE\]` \| .*exit 0 nothing to change, 1 a scale set could not be reconciled, 2 usage or configuration error, 3 changes planned \/ applied \|\n/);
   const top = await runCliHelp();
   assert.match(top, /\n {2}reconcile +Reconcile the given scale sets \(or --all\)/);
 });
