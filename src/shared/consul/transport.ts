@@ -17,6 +17,7 @@ import Consul from 'consul';
 import type { z } from 'zod';
 import type { ConsulConfig } from '../config';
 import { ConfigError, InvalidInputError, TransientError } from '../errors';
+import { INVALID, readerOf } from './wire-readers';
 
 export type QueryValue = string | readonly string[] | undefined;
 
@@ -160,8 +161,17 @@ export class ConsulTransport {
   }
 }
 
-/** Validates a JSON answer at the boundary: Consul speaking an unexpected shape is not retryable. */
+/**
+ * Validates a JSON answer at the boundary: Consul speaking an unexpected shape is not retryable.
+ * A schema with a fast reader (wire-readers.ts) is read by it; only what it refuses goes through
+ * zod, whose answer (and error message) is the one that counts.
+ */
 export function parseAnswer<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const reader = readerOf(schema);
+  if (reader !== undefined) {
+    const fast = reader(body);
+    if (fast !== INVALID) return fast;
+  }
   const result = schema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -3,6 +3,22 @@
  * fields we use; the rest is ignored). Names follow Consul's API documentation.
  */
 import { z } from 'zod';
+import {
+  readArray,
+  readInt,
+  readNullable,
+  readNullableString,
+  readNullish,
+  readNumber,
+  readObject,
+  readOptionalString,
+  readOr,
+  readString,
+  readStringList,
+  readStringMap,
+  withReader,
+  INVALID,
+} from './wire-readers';
 
 const stringMap = z
   .record(z.string(), z.string())
@@ -25,10 +41,21 @@ export const catalogNode = z.object({
   ModifyIndex: z.number().int(),
 });
 export type CatalogNode = z.infer<typeof catalogNode>;
-export const catalogNodes = z.array(catalogNode);
+// The hot shapes (a sweep reads ~1 MB of them per scale set) also have a fast reader (wire-readers.ts).
+const readCatalogNode = readObject({ Node: readString, Address: readString, Meta: readStringMap, ModifyIndex: readInt });
+export const catalogNodes = withReader(z.array(catalogNode), readArray(readCatalogNode));
 
 /** `GET /v1/catalog/services`: service name → union of tags. */
-export const catalogServices = z.record(z.string(), stringList);
+export const catalogServices = withReader(z.record(z.string(), stringList), (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return INVALID;
+  const out: Record<string, string[]> = {};
+  for (const [name, tags] of Object.entries(v)) {
+    const read = readStringList(tags);
+    if (read === INVALID || name === '__proto__') return INVALID;
+    out[name] = read;
+  }
+  return out;
+});
 
 /** An entry of `GET /v1/catalog/service/:name`. */
 export const catalogServiceNode = z.object({
@@ -42,7 +69,21 @@ export const catalogServiceNode = z.object({
   NodeMeta: stringMap,
 });
 export type CatalogServiceNode = z.infer<typeof catalogServiceNode>;
-export const catalogServiceNodes = z.array(catalogServiceNode);
+export const catalogServiceNodes = withReader(
+  z.array(catalogServiceNode),
+  readArray(
+    readObject({
+      Node: readString,
+      ServiceID: readString,
+      ServiceName: readString,
+      ServiceTags: readStringList,
+      ServiceAddress: readOptionalString,
+      ServicePort: readInt,
+      ServiceMeta: readStringMap,
+      NodeMeta: readStringMap,
+    }),
+  ),
+);
 
 /** A health check as `/v1/health/*` returns it. */
 export const healthCheck = z.object({
@@ -53,7 +94,8 @@ export const healthCheck = z.object({
   ServiceID: optionalString,
 });
 export type HealthCheck = z.infer<typeof healthCheck>;
-export const healthChecks = z.array(healthCheck);
+const readHealthCheck = readObject({ Node: readString, CheckID: readString, Status: readString, Output: readOptionalString, ServiceID: readOptionalString });
+export const healthChecks = withReader(z.array(healthCheck), readArray(readHealthCheck));
 
 /** An entry of `GET /v1/health/service/:name`. */
 export const healthServiceEntry = z.object({
@@ -73,7 +115,24 @@ export const healthServiceEntry = z.object({
     .transform((v) => v ?? []),
 });
 export type HealthServiceEntry = z.infer<typeof healthServiceEntry>;
-export const healthServiceEntries = z.array(healthServiceEntry);
+export const healthServiceEntries = withReader(
+  z.array(healthServiceEntry),
+  readArray(
+    readObject({
+      Node: readObject({ Node: readString, Address: readString, Meta: readStringMap }),
+      Service: readObject({
+        ID: readString,
+        Service: readString,
+        Tags: readStringList,
+        Address: readOptionalString,
+        Port: readInt,
+        Meta: readStringMap,
+        Weights: readNullish(readObject({ Passing: readNumber, Warning: readNumber })),
+      }),
+      Checks: readOr(readArray(readHealthCheck), () => []),
+    }),
+  ),
+);
 
 /** A KV entry; `Value` is base64 (null when empty). */
 export const kvEntry = z.object({
@@ -82,7 +141,7 @@ export const kvEntry = z.object({
   ModifyIndex: z.number().int(),
 });
 export type KvEntry = z.infer<typeof kvEntry>;
-export const kvEntries = z.array(kvEntry);
+export const kvEntries = withReader(z.array(kvEntry), readArray(readObject({ Key: readString, Value: readNullableString, ModifyIndex: readInt })));
 
 /** The body of `PUT /v1/txn` on 200 and on 409. */
 export const txnAnswer = z.object({
@@ -102,6 +161,23 @@ export const txnAnswer = z.object({
     .nullish()
     .transform((v) => v ?? []),
 });
+withReader(
+  txnAnswer,
+  readObject({
+    Results: readOr(
+      readArray(
+        readObject({
+          KV: readNullish(readObject({ Key: readString, ModifyIndex: readInt })),
+          Node: readNullish(readObject({ Node: readString, ModifyIndex: readInt })),
+          Service: readNullish(readObject({ ID: readString, ModifyIndex: readInt })),
+          Check: readNullish(readObject({ CheckID: readString, ModifyIndex: readInt })),
+        }),
+      ),
+      () => [],
+    ),
+    Errors: readOr(readArray(readObject({ OpIndex: readInt, What: readString })), () => []),
+  }),
+);
 export type TxnAnswer = z.infer<typeof txnAnswer>;
 
 export function decodeBase64(value: string | null): string {
@@ -109,4 +185,7 @@ export function decodeBase64(value: string | null): string {
 }
 
 /** `GET /v1/catalog/node/:node`: null when the node does not exist. */
-export const catalogNodeWithServices = z.object({ Node: z.object({ Node: z.string(), Meta: stringMap }) }).nullable();
+export const catalogNodeWithServices = withReader(
+  z.object({ Node: z.object({ Node: z.string(), Meta: stringMap }) }).nullable(),
+  readNullable(readObject({ Node: readObject({ Node: readString, Meta: readStringMap }) })),
+);
