@@ -119,7 +119,10 @@ async function main(): Promise<void> {
       const upstream = httpRequest(
         { agent, host: target.hostname, port: target.port, method, path: req.url, headers: { ...req.headers, host: target.host } },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          // Hop-by-hop headers stay with the hop: the double's `Keep-Alive: timeout=1` would make
+          // the app's agent drop every socket after one request (see the server's keepAliveTimeout).
+          const { connection: _connection, 'keep-alive': _keepAlive, ...headers } = answer.headers;
+          res.writeHead(answer.statusCode ?? 502, headers);
           answer.on('data', (c: Buffer) => {
             if (!isWrite) {
               counts.readBytes += c.length;
@@ -138,6 +141,11 @@ async function main(): Promise<void> {
       upstream.end(body);
     });
   });
+  // As Consul's own HTTP server (Go's net/http: no idle timeout, no Keep-Alive hint), the proxy keeps
+  // the app's connections open. Node's agent reuses a socket only while the server's Keep-Alive
+  // hint allows (hint − 1 s): the double's 1 s hint meant a new TCP connection per request,
+  // ~700 in a first sweep, which a real Consul never costs the app.
+  proxy.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
   const consulUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const { Session } = await import('node:inspector/promises');
