@@ -8,7 +8,8 @@
  *    and the gateway profile's resources carry the same weights and pass the Envoy validator.
  * 2. Weight change (blue 0 = drain, green 100): the time from the tag change to the last call on
  *    blue is measured and printed (bench figure: 1 s); blue's instances stay registered and healthy.
- * 3. Blue leaves the mesh and its instances go away. No call fails at any point.
+ * 3. Blue leaves the mesh and its instances go away; 4. green's weight tag goes (back to one
+ *    cluster per service). No call fails at any point.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +35,14 @@ import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';
 import { deferrer } from '../helpers/defer';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000e3';
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 test('90/10 between two scale sets, a weight change, then the old scale set retired: the xDS client follows with no failed call', async (t) => {
   const defer = deferrer(t);
@@ -175,6 +184,13 @@ test('90/10 between two scale sets, a weight change, then the old scale set reti
   await Promise.all(backends.slice(0, 3).map((b) => b.close()));
   since = Date.now();
   await traffic.waitFor(() => traffic.recordsSince(since).length >= 300, 15_000, '300 calls after blue is gone');
+
+  // 4. Green's weight tag goes too: back to one cluster per service (subset clusters removed after the route moved).
+  const { 'vmss-mesh-weight': _dropped, ...unweighted } = tags(100);
+  await reconcile(green, 'in-mesh', greenInstances, scaleSet(green, unweighted));
+  await waitUntil(() => !relay.snapshots.current('proxyless-grpc').resources.cluster.has(subsetClusterName('orders', green.id)), 10_000, 'the subset cluster is gone');
+  since = Date.now();
+  await traffic.waitFor(() => traffic.recordsSince(since).length >= 300, 15_000, '300 calls without weights');
   await traffic.stop();
 
   const totals = traffic.totals();
