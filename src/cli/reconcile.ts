@@ -82,7 +82,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const { createAppRuntime } = require('../functions/app-runtime') as typeof import('../functions/app-runtime');
   const { reconcileScaleSet } = require('../shared/reconcile/reconcile-scale-set') as typeof import('../shared/reconcile/reconcile-scale-set');
   const { reconcileEverything } = require('../shared/reconcile/reconcile-run') as typeof import('../shared/reconcile/reconcile-run');
-  const runtime = createAppRuntime(config);
+  // No platform environment: the terminal's runs are not the app's, so they export no telemetry
+  // (APPLICATIONINSIGHTS_CONNECTION_STRING would start Azure Monitor's exporter).
+  const runtime = createAppRuntime(config, {});
   const source = flags.dryRun ? 'cli dry run' : 'cli';
   try {
     const deps = { ...runtime.reconciler.deps, planOnly: flags.dryRun, reportPlan: true };
