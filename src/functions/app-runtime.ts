@@ -5,6 +5,7 @@
  * APPLICATIONINSIGHTS_CONNECTION_STRING).
  */
 import type { AppConfig } from '../shared/config';
+import { processArmReadBudget } from '../shared/azure/arm-budget';
 import { createArmClients } from '../shared/azure/arm-clients';
 import { createAzureInventory } from '../shared/azure/azure-inventory';
 import { ConsulRegistry, registryOptionsFrom } from '../shared/consul/registry';
@@ -32,7 +33,8 @@ export function createAppRuntime(config: AppConfig, env: Readonly<Record<string,
   const clients = createArmClients({ ...config.arm, subscriptionId: firstSubscription });
   const inventory = createAzureInventory(clients, config.scope);
   const registry = new ConsulRegistry(registryOptionsFrom(config));
-  const telemetry = createAppTelemetry({ env, arm: clients.meter });
+  // The clients record ARM's budget headers into the process's record (createArmClients' default).
+  const telemetry = createAppTelemetry({ env, arm: clients.meter, armBudget: processArmReadBudget });
   // noRelayPublisher stays itself: the reconcile skips reading endpoint sets when it is the publisher.
   const publisher: EndpointPublisher =
     config.relay.targets.length > 0

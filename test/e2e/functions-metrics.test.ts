@@ -59,6 +59,9 @@ test('GET /metrics of the local host shows the reconciles, registrations, ARM re
   assert.ok(value('vmss_mesh_relay_pushes_total{result="ok"}') >= 2);
   assert.ok(value('vmss_mesh_arm_requests_total{result="ok"}') > 0);
   assert.ok(after.has('vmss_mesh_arm_requests_total{result="throttled"}'));
+  // The ARM emulator sends x-ms-ratelimit-remaining-* headers and counts them down.
+  const remaining = value(`vmss_mesh_arm_reads_remaining{subscription="${SANDBOX_SUBSCRIPTION.toLowerCase()}"}`);
+  assert.ok(remaining > 0, JSON.stringify([...after].filter(([k]) => k.includes('remaining'))));
   const latencies = value('vmss_mesh_event_to_push_duration_seconds_count{trigger="event"}');
   assert.ok(latencies >= 2, `event-to-push samples: ${latencies}`);
   // Every sample is under the +Inf bucket's count and the sum is a plausible number of seconds.

@@ -51,7 +51,8 @@ function harness() {
   const arm = { totals: { requests: 10, throttled: 2, failed: 1 } };
   const pushedAt = new WeakMap<readonly RelayPushResult[], number>();
   let now = EVENT_AT + 5_000;
-  const metrics = new AppMetrics({ meter: provider.getMeter('test'), arm, pushDoneAt: (p) => pushedAt.get(p), now: () => now });
+  const armBudget = { snapshot: () => [{ subscriptionId: 'sub-1', latestRemaining: 11_990 }, { subscriptionId: 'sub-2', latestRemaining: 40 }] };
+  const metrics = new AppMetrics({ meter: provider.getMeter('test'), arm, armBudget, pushDoneAt: (p) => pushedAt.get(p), now: () => now });
   return {
     metrics,
     pushedAt,
@@ -103,6 +104,8 @@ test('a reconcile with registrations, deregistrations and skips: names, attribut
   assert.deepEqual(points(collected, METRICS.eventToPush), ['trigger=event → count 2 sum 4']);
   assert.deepEqual(points(collected, METRICS.eventsIgnored), ['reason=malformed,trigger=autoscale → 1', 'reason=no-instance-change,trigger=event → 1']);
   assert.deepEqual(points(collected, METRICS.armRequests), ['result=failed → 1', 'result=ok → 7', 'result=throttled → 2']);
+  assert.deepEqual(points(collected, METRICS.armReadsRemaining), ['subscription=sub-1 → 11990', 'subscription=sub-2 → 40']);
+  assert.equal(metricOf(collected, METRICS.armReadsRemaining)?.dataPointType, DataPointType.GAUGE);
   assert.equal(metricOf(collected, METRICS.reconcileDuration)?.descriptor.unit, 's');
 });
 
@@ -165,6 +168,8 @@ test('Prometheus text of the recorded metrics: counters _total, seconds histogra
     'vmss_mesh_deregistrations_total{trigger="event"} 1',
     'vmss_mesh_skips_total{reason="removal-cap",trigger="event"} 2',
     'vmss_mesh_arm_requests_total{result="throttled"} 2',
+    '# TYPE vmss_mesh_arm_reads_remaining gauge',
+    'vmss_mesh_arm_reads_remaining{subscription="sub-2"} 40',
     '# TYPE vmss_mesh_reconcile_duration_seconds histogram',
     'vmss_mesh_reconcile_duration_seconds_bucket{le="1",outcome="applied",trigger="event"} 0',
     'vmss_mesh_reconcile_duration_seconds_bucket{le="2.5",outcome="applied",trigger="event"} 1',

@@ -8,7 +8,7 @@
  * acknowledged before it ended, through the reconciler's `onQueuedOutcome`. Event-to-push latency
  * is per hint: each event has its own time.
  */
-import type { Attributes, Counter, Histogram, Meter, ObservableCounter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
 import type { ArmCallStats } from '../../shared/azure/arm-call-meter';
 import type { RelayPushResult } from '../../shared/endpoints';
 import type { ReconcileHint } from '../../shared/model';
@@ -22,6 +22,8 @@ export interface AppMetricsOptions {
   readonly meter: Meter;
   /** The ARM clients' request totals (src/shared/azure/arm-call-meter.ts), observed at each collection. */
   readonly arm?: { readonly totals: ArmCallStats };
+  /** ARM's read budget per subscription (src/shared/azure/arm-budget.ts), observed at each collection. */
+  readonly armBudget?: { snapshot(): ReadonlyArray<{ readonly subscriptionId: string; readonly latestRemaining: number }> };
   /** When the relay push of a run ended (see `timedPublisher`); default: when its report arrived here. */
   readonly pushDoneAt?: (pushes: readonly RelayPushResult[]) => number | undefined;
   readonly now?: () => number;
@@ -52,6 +54,8 @@ export class AppMetrics {
   private readonly eventToPush: Histogram;
   private readonly armRequests: ObservableCounter;
   private readonly observeArm: ((result: ObservableResult) => void) | undefined;
+  private readonly armReadsRemaining: ObservableGauge;
+  private readonly observeBudget: ((result: ObservableResult) => void) | undefined;
   private readonly counted = new WeakSet<ReconcileReport>();
   private readonly pending = new Map<string, PendingHint[]>();
   private readonly now: () => number;
@@ -79,6 +83,14 @@ export class AppMetrics {
         result.observe(failed, { result: 'failed' });
       };
       this.armRequests.addCallback(this.observeArm);
+    }
+    this.armReadsRemaining = meter.createObservableGauge(METRICS.armReadsRemaining, { description: "ARM's remaining reads per subscription, from the x-ms-ratelimit-remaining-* headers of its latest answers" });
+    const budget = options.armBudget;
+    if (budget) {
+      this.observeBudget = (result) => {
+        for (const s of budget.snapshot()) result.observe(s.latestRemaining, { subscription: s.subscriptionId });
+      };
+      this.armReadsRemaining.addCallback(this.observeBudget);
     }
   }
 
@@ -126,6 +138,7 @@ export class AppMetrics {
   /** Stops observing (the runtime is closed); instruments already recorded stay with the provider. */
   close(): void {
     if (this.observeArm) this.armRequests.removeCallback(this.observeArm);
+    if (this.observeBudget) this.armReadsRemaining.removeCallback(this.observeBudget);
     this.pending.clear();
   }
 

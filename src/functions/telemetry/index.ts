@@ -8,7 +8,7 @@
 import { metrics } from '@opentelemetry/api';
 import type { ArmCallStats } from '../../shared/azure/arm-call-meter';
 import type { EndpointPublisher, RelayPushResult } from '../../shared/endpoints';
-import { AppMetrics } from './app-metrics';
+import { AppMetrics, type AppMetricsOptions } from './app-metrics';
 import type { AzureMonitorHandle } from './azure-monitor';
 import { METER_NAME } from './metric-names';
 
@@ -31,6 +31,7 @@ export interface AppTelemetry {
 export interface AppTelemetryOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly arm?: { readonly totals: ArmCallStats };
+  readonly armBudget?: AppMetricsOptions['armBudget'];
 }
 
 export function createAppTelemetry(options: AppTelemetryOptions): AppTelemetry {
@@ -42,7 +43,7 @@ export function createAppTelemetry(options: AppTelemetryOptions): AppTelemetry {
     azureMonitor = startAzureMonitor(connectionString);
   }
   const pushDoneAt = new WeakMap<readonly RelayPushResult[], number>();
-  const appMetrics = new AppMetrics({ meter: metrics.getMeter(METER_NAME), arm: options.arm, pushDoneAt: (pushes) => pushDoneAt.get(pushes) });
+  const appMetrics = new AppMetrics({ meter: metrics.getMeter(METER_NAME), arm: options.arm, armBudget: options.armBudget, pushDoneAt: (pushes) => pushDoneAt.get(pushes) });
   let closed: Promise<void> | undefined;
   return {
     metrics: appMetrics,

@@ -28,6 +28,8 @@ export const METRICS = {
   eventsIgnored: 'vmss_mesh_events_ignored',
   /** Observable counter: ARM HTTP requests of this worker, retries included, by result. */
   armRequests: 'vmss_mesh_arm_requests',
+  /** Observable gauge: ARM's remaining reads now (lowest of the x-ms-ratelimit-remaining-* headers' latest values), per subscription. */
+  armReadsRemaining: 'vmss_mesh_arm_reads_remaining',
 } as const;
 
 /** What started a reconcile run. */
