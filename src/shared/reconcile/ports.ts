@@ -72,7 +72,10 @@ export interface BeginReconcileOptions {
 
 /** What a reconcile plans from: our state of one scale set as Consul holds it. */
 export interface ReconcileState {
-  /** Our nodes of this scale set, read after the claim (or, unclaimed, after a finished run's marker). */
+  /**
+   * Our nodes of this scale set, read after the claim (or, unclaimed, after a finished run's
+   * marker; or, for a plan that is never applied, with no regard to the marker).
+   */
   readonly actual: readonly OwnedNode[];
   /** Node names removed recently that must not be registered again. */
   readonly tombstones: ReadonlySet<string>;
