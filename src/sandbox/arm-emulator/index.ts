@@ -13,6 +13,9 @@
  *   arm.world.on('operation', (op) => …);        // what Event Grid would carry, for REST and world writes
  *   arm.faults.throttle(2, { route: 'vmssVm.list', retryAfterSeconds: 1 });
  *   arm.requests.countsByRoute();                // { 'vmssVm.list': 3, … }
+ *   arm.concurrency.max('vmssVm.list');         // most VM listings in flight at once (arm.concurrency.reset())
+ *   // every answer reports x-ms-ratelimit-remaining-subscription-{reads,…} and …-global-…; with
+ *   // startArmEmulator({ resourcePolicies: COMPUTE_READ_POLICIES }) also x-ms-ratelimit-remaining-resource
  *   await arm.close();                           // server stopped, the world's timers cleared
  *
  * Served routes (names as in the request log): vmss.listAll / list / get / createOrUpdate / update /
