@@ -104,14 +104,18 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   arm.world.createScaleSet({ ...selector('api'), capacity: 3, tags: TAGS });
   arm.world.createScaleSet({ ...selector('web'), capacity: 2, tags: { ...TAGS, 'vmss-mesh-service': 'web' }, lifecycle: { drainMs: 3_600_000 } });
   arm.world.createScaleSet({ ...selector('idle'), capacity: 1, tags: { ...TAGS, 'vmss-mesh-service': 'idle' } });
+  // Two Flexible scale sets of one resource group: the sweep lists them together (one NIC listing).
+  for (const name of ['flex-a', 'flex-b']) arm.world.createScaleSet({ ...selector(name), capacity: 1, orchestrationMode: 'Flexible', tags: { ...TAGS, 'vmss-mesh-service': 'flex' } });
   arm.world.flush();
 
   const first = parsed(await cli(['--all', '--json'], env));
   assert.equal(first.exitCode, 3);
-  assert.deepEqual(first.totals, { scaleSets: 3, register: 6, update: 0, deregister: 0, skip: 0, failed: 0 });
+  assert.deepEqual(first.totals, { scaleSets: 5, register: 8, update: 0, deregister: 0, skip: 0, failed: 0 });
 
-  // ARM moves on: api gains an instance, loses one, and one stops; web gains one that is deleted
-  // before anyone registered it (it stays Deleting for an hour); idle does not change.
+  // ARM moves on: api gains an instance, loses one, and one stops; flex-a gains one; web gains one
+  // that is deleted before anyone registered it (it stays Deleting for an hour); idle and flex-b
+  // do not change.
+  arm.world.scale(selector('flex-a'), 2);
   const apiBefore = arm.world.listInstances(selector('api')).map((i) => i.instanceId);
   arm.world.scale(selector('api'), 4);
   arm.world.flush();
@@ -163,13 +167,15 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.equal(web.outcome, 'unchanged');
   assert.deepEqual(web.items.map((i) => [i.action, i.code]), [['skip', 'deleting']]);
   assert.equal(dry.scaleSets.find((s) => s.scaleSetId.endsWith('/idle'))?.outcome, 'unchanged');
+  assert.deepEqual(dry.scaleSets.find((s) => s.scaleSetId.endsWith('/flex-a'))?.items.map((i) => [i.action, i.code]), [['register', 'absent-from-consul']]);
+  assert.equal(dry.scaleSets.find((s) => s.scaleSetId.endsWith('/flex-b'))?.outcome, 'unchanged');
   assert.equal(dry.kvCleanup, undefined, 'a dry run runs no KV cleanup');
 
   assert.equal(dryText.code, 3);
   assert.match(dryText.stdout, /^Dry run: the plan only; nothing was written/);
   assert.match(dryText.stdout, /\n {2}planned: \+1 register, ~1 update, -1 deregister, 0 skipped \(3 instances listed, \d+ ARM calls\)\n/);
   for (const action of ['register', 'update', 'deregister', 'skip']) assert.match(dryText.stdout, new RegExp(`\\n {2}${action} +\\S+ `), `a ${action} line`);
-  assert.match(dryText.stdout, /\nTotal: 3 scale sets: \+1 ~1 -1, 1 skipped, 0 failed; changes planned \(exit 3\)\n$/);
+  assert.match(dryText.stdout, /\nTotal: 5 scale sets: \+2 ~1 -1, 1 skipped, 0 failed; changes planned \(exit 3\)\n$/);
 
   // (a) The real run applies exactly that plan…
   const real = parsed(await cli(['--all', '--json'], env));
@@ -178,9 +184,9 @@ test('reconcile --dry-run prints the plan a real run then applies, and writes no
   assert.deepEqual(plans(real), plans(dry));
   assert.deepEqual(real.scaleSets.map((s) => s.outcome), dry.scaleSets.map((s) => (s.outcome === 'planned' ? 'applied' : s.outcome)));
   assert.equal(real.kvCleanup?.ok, true);
-  // The real run pushed what changed: api (web and idle did not change).
-  assert.deepEqual(relay.requests.slice(pushesBefore).flatMap((r) => r.services.map((set) => set.service)), ['api']);
-  assert.deepEqual(real.scaleSets.map((set) => set.changedServices ?? []), [['api'], [], []]);
+  // The real run pushed what changed: api and flex (web, idle and flex-b did not change).
+  assert.deepEqual(relay.requests.slice(pushesBefore).flatMap((r) => r.services.map((set) => set.service)).sort(), ['api', 'flex']);
+  assert.deepEqual(real.scaleSets.map((set) => set.changedServices ?? []), [['api'], ['flex'], [], [], []]);
 
   // …and Consul changed as the items say: registered nodes appeared, deregistered ones left, the
   // updated one's check moved; no other node was touched.
