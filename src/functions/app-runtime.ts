@@ -23,7 +23,11 @@ export interface AppRuntime {
   /** The app's metrics (src/functions/telemetry); handlers record what their reconciles returned. */
   readonly telemetry: AppTelemetry;
   status(): Promise<StatusView>;
-  close(): void;
+  /**
+   * Closes the Consul and relay connections at once; resolves when the telemetry is flushed
+   * (Azure Monitor's last export), which a worker's shutdown should wait for.
+   */
+  close(): Promise<void>;
 }
 
 /** `env`: the process's, where the platform settings are (APPLICATIONINSIGHTS_CONNECTION_STRING). */
@@ -63,8 +67,7 @@ export function createAppRuntime(config: AppConfig, env: Readonly<Record<string,
     close() {
       publisher.close();
       registry.close();
-      // Flushes to Azure Monitor in the background: the worker's shutdown does not wait for close().
-      void telemetry.close();
+      return telemetry.close();
     },
   };
 }
