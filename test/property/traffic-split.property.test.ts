@@ -15,7 +15,8 @@ import type { MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoint
 import { meshTagsFor, parseMeshTags } from '../../src/shared/azure/mesh-tags';
 import type { MeshServiceSpec } from '../../src/shared/model';
 import { DEFAULT_WEIGHT, GRPC_RETRY_CONDITIONS, HTTP_RETRY_CONDITIONS, type RetryCondition, type RoutePolicy } from '../../src/shared/traffic';
-import { serviceRouting, subsetClusterName } from '../../src/relay/resources/traffic-split';
+import { serviceRouting } from '../../src/relay/resources/traffic-split';
+import { subsetClusterName } from '../../src/relay/resources/resource-names';
 import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
 import { CLIENT_PROFILES, SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import { RESOURCE_KINDS } from '../../src/relay/snapshot/snapshot-types';

@@ -10,7 +10,8 @@ import type { MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoint
 import type { MeshState } from '../../src/relay/mesh-state';
 import { resolveBuildOptions } from '../../src/relay/resources/build-options';
 import { buildProfileSpecs } from '../../src/relay/resources/profile-resources';
-import { serviceRouting, subsetClusterName } from '../../src/relay/resources/traffic-split';
+import { serviceRouting } from '../../src/relay/resources/traffic-split';
+import { subsetClusterName } from '../../src/relay/resources/resource-names';
 import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
 import { CLIENT_PROFILES, SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import { RESOURCE_KINDS, type ClientProfile, type ResourceKind, type Snapshot } from '../../src/relay/snapshot/snapshot-types';

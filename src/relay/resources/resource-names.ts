@@ -2,11 +2,13 @@
  * Names and type names of the resources the relay emits, in one place: the protocol layer, the
  * bootstrap command and the tests read them from here.
  *
- * Naming (both profiles use a service's own name for its cluster and ClusterLoadAssignment):
+ * Naming (both profiles use a service's own name for its cluster and ClusterLoadAssignment, and
+ * `<service>@<scale set name>-<hash of its ID>` for a scale set's subset of a weighted service):
  * - Envoy gateway: listener `vmss-mesh-gateway-<port>`, route configuration `vmss-mesh-gateway`.
  * - Proxyless gRPC: listener `<service>` (what `xds:///<service>` asks for), route configuration
  *   `<service>` (RDS mode only).
  */
+import { createHash } from 'node:crypto';
 import { typeUrlOf } from '../xds/envoy-protos';
 import type { ResourceKind } from '../snapshot/snapshot-types';
 
@@ -43,6 +45,15 @@ export function proxylessRouteConfigName(service: string): string {
 
 export function clusterName(service: string): string {
   return service;
+}
+
+/** The cluster (and assignment) name of one scale set's subset of a service. */
+export function subsetClusterName(service: string, scaleSet: string): string {
+  if (scaleSet === '') return `${service}@unknown-scale-set`;
+  const last = scaleSet.split('/').filter(Boolean).pop() ?? '';
+  const readable = last.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'scale-set';
+  const hash = createHash('sha256').update(scaleSet.toLowerCase()).digest('hex').slice(0, 8);
+  return `${service}@${readable}-${hash}`;
 }
 
 /**

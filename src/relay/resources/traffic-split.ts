@@ -22,12 +22,11 @@
  *
  * The route policy (retries, timeouts) comes with the set (`ServiceEndpointSet.policy`).
  */
-import { createHash } from 'node:crypto';
 import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
 import { DEFAULT_WEIGHT, type RoutePolicy } from '../../shared/traffic';
 import type { BuildOptions } from './build-options';
 import { envoyHealthStatus } from './load-assignment';
-import { clusterName } from './resource-names';
+import { clusterName, subsetClusterName } from './resource-names';
 
 /** One scale set's part of a weighted service. */
 export interface Subset {
@@ -49,15 +48,6 @@ export interface ServiceRouting {
   readonly target: RouteTarget;
   readonly policy?: RoutePolicy;
   readonly notes: readonly string[];
-}
-
-/** The cluster (and assignment) name of one scale set's subset of a service. */
-export function subsetClusterName(service: string, scaleSet: string): string {
-  if (scaleSet === '') return `${service}@unknown-scale-set`;
-  const last = scaleSet.split('/').filter(Boolean).pop() ?? '';
-  const readable = last.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'scale-set';
-  const hash = createHash('sha256').update(scaleSet.toLowerCase()).digest('hex').slice(0, 8);
-  return `${service}@${readable}-${hash}`;
 }
 
 function weightOf(endpoints: readonly MeshEndpoint[]): number {
