@@ -21,6 +21,11 @@
  *   instances fail every call.
  *
  * The route policy (retries, timeouts) comes with the set (`ServiceEndpointSet.policy`).
+ *
+ * Cost: proxyless clients subscribe only to the clusters their route names, so the service's own
+ * cluster costs them nothing while weighted. The gateway gets every cluster (wildcard CDS), so
+ * for a weighted service with a health path Envoy probes each instance from two clusters (its
+ * subset and the service's): twice the probes, at the health-check interval.
  */
 import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
 import { DEFAULT_WEIGHT, type RoutePolicy } from '../../shared/traffic';
