@@ -58,18 +58,26 @@ test('data ages follow the watch answers and the pushes that changed something (
   assert.equal(series(text, 'vmss_mesh_relay_consul_data_age_seconds'), 1.5, 'the index change was an answer too');
 });
 
-test('with the names a publish carries, a loaded service dates from the load, a removed one drops out', async () => {
+test('with the published state, a loaded service dates from the load, a changed one from its change, a removed one drops out', async () => {
   let now = 0;
   const metrics = new RelayMetrics({ processMetrics: false, now: () => now });
   const watch = metrics.watchObserver();
-  metrics.recordPublish({ changes: 2, services: 2, endpoints: 3, changedServices: ['web', 'api'], servedServices: ['web', 'api'] });
+  const web = { endpoints: 1 };
+  const api = { endpoints: 2 };
+  metrics.recordPublish({ changes: 2, services: 2, endpoints: 3 }, { services: new Map<string, unknown>([['web', web], ['api', api]]) });
   now += 300_000;
   // The blocking query of a loaded service times out with the index it was loaded at: no change.
   watch.onRead?.('service:web', 42);
   let text = (await metrics.exposition()).text;
   assert.equal(series(text, 'vmss_mesh_relay_service_last_change_age_seconds', 'service="web"'), 300);
-  watch.onRead?.('service:web', 43);
-  metrics.recordPublish({ changes: 1, services: 1, endpoints: 2, changedServices: ['web'], servedServices: ['web'] });
+  assert.equal(series(text, 'vmss_mesh_relay_service_last_change_age_seconds', 'service="api"'), 300);
+  // Re-read with only its index moved: not a change.
+  metrics.recordPublish({ changes: 1, services: 2, endpoints: 3 }, { services: new Map<string, unknown>([['web', { ...web, consulIndex: 43 }], ['api', api]]) });
+  now += 1000;
+  text = (await metrics.exposition()).text;
+  assert.equal(series(text, 'vmss_mesh_relay_service_last_change_age_seconds', 'service="web"'), 301);
+  // web's endpoints change, api is gone.
+  metrics.recordPublish({ changes: 2, services: 1, endpoints: 2 }, { services: new Map<string, unknown>([['web', { endpoints: 2, consulIndex: 44 }]]) });
   now += 1000;
   text = (await metrics.exposition()).text;
   assert.equal(series(text, 'vmss_mesh_relay_service_last_change_age_seconds', 'service="web"'), 1);

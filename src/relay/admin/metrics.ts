@@ -113,6 +113,7 @@ export class RelayMetrics {
   );
   readonly ready = this.gauge('ready', '1 while the relay answers clients: the first complete state from Consul is served and it is not shutting down.', []);
   private readonly ages: DataAges;
+  private lastServices: ReadonlyMap<string, unknown> | undefined;
 
   constructor(options: RelayMetricsOptions = {}) {
     const ages = new DataAges(options.now ?? (() => performance.now()));
@@ -154,12 +155,21 @@ export class RelayMetrics {
   }
 
   /**
-   * `changedServices` / `servedServices`, when the state store gives them, make the service ages
-   * exact: the first publish names every service loaded from Consul, later ones what changed.
+   * With the published `state`, the service ages are exact: the first publish dates every service
+   * loaded from Consul, later ones each service whose endpoint set changed (its content, Consul's
+   * index aside), and services no longer served drop out.
    */
-  recordPublish(info: PublishInfo & { readonly changedServices?: readonly string[]; readonly servedServices?: readonly string[] }): void {
-    if (info.servedServices) this.ages.keepOnly(new Set(info.servedServices));
-    for (const service of info.changedServices ?? []) this.ages.serviceChanged(service);
+  recordPublish(info: PublishInfo, state?: { readonly services: ReadonlyMap<string, unknown> }): void {
+    if (state) {
+      const previous = this.lastServices;
+      this.ages.keepOnly(new Set(state.services.keys()));
+      for (const [service, set] of state.services) {
+        const before = previous?.get(service);
+        // The store hands a re-read service a new object even when nothing but its index moved.
+        if (before !== set && (before === undefined || contentKey(before) !== contentKey(set))) this.ages.serviceChanged(service);
+      }
+      this.lastServices = state.services;
+    }
     this.publishes.inc();
     this.publishedChanges.inc(info.changes);
     this.meshServices.set(info.services);
@@ -202,6 +212,11 @@ export class RelayMetrics {
   private gauge(name: string, help: string, labelNames: string[]): Gauge {
     return new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
   }
+}
+
+/** An endpoint set's content without its Consul index (the store keeps endpoints in a stable order). */
+function contentKey(set: unknown): string {
+  return JSON.stringify(set, (key, value: unknown) => (key === 'consulIndex' ? undefined : value));
 }
 
 /** `service:<name>` → `service`: service names stay out of label values. */
