@@ -307,6 +307,20 @@ describe('Envoy semantic checks: each caught at its path', () => {
     ]);
   });
 
+  test('weighted clusters: the weights must sum to more than 0 (an absent weight is 0), and stay within 32 bits', () => {
+    const routeWith = (weights: ReadonlyArray<number | undefined>) => ({
+      name: 'r',
+      virtual_hosts: [{ name: 'a', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { weighted_clusters: { clusters: weights.map((w, i) => ({ name: `c${i}`, ...(w === undefined ? {} : { weight: { value: w } }) })) } } }] }],
+    });
+    const sumError = 'RouteConfiguration.virtual_hosts[0].routes[0].route.weighted_clusters route.weighted_clusters_sum error';
+    for (const profile of PROFILES) {
+      assert.deepEqual(errorsOf('route', routeWith([0, 0]), profile), [sumError]);
+      assert.deepEqual(errorsOf('route', routeWith([undefined, 0]), profile), [sumError]);
+      assert.deepEqual(errorsOf('route', routeWith([0xffff_ffff, 1]), profile), [sumError]);
+      assert.deepEqual(errorsOf('route', routeWith([90, 10, 0]), profile), []);
+    }
+  });
+
   test('references across a snapshot: RDS and EDS names resolve; a route to a missing cluster is an error for gRPC, a warning for the gateway (unless validate_clusters)', () => {
     const snapshot = (routeConfig: Record<string, unknown>) => {
       const resources = {

@@ -209,6 +209,7 @@ export class SemanticChecker {
   private routeConfiguration(config: Plain, path: string): void {
     const seen = new Map<string, string>();
     list(config.virtual_hosts).forEach((vhost, v) => {
+      list(record(vhost)?.routes).forEach((route, r) => this.weightedClusters(record(record(route)?.route), `${path}.virtual_hosts[${v}].routes[${r}].route`));
       list(record(vhost)?.domains).forEach((domain, d) => {
         const lower = text(domain).toLowerCase();
         const at = `${path}.virtual_hosts[${v}].domains[${d}]`;
@@ -219,6 +220,19 @@ export class SemanticChecker {
         } else seen.set(lower, at);
       });
     });
+  }
+
+  /**
+   * Envoy: WeightedClusterEntry handling in RouteEntryImplBase (source/common/router/config_impl.cc)
+   * throws "Sum of weights in the weighted_cluster must be greater than 0." (an absent weight is 0);
+   * gRPC's A28 (xDS traffic splitting) rejects a zero sum and one above 2^32-1 alike.
+   */
+  private weightedClusters(action: Plain | undefined, path: string): void {
+    const weighted = record(action?.weighted_clusters);
+    if (!weighted) return;
+    const sum = list(weighted.clusters).reduce<number>((total, w) => total + Number(record(record(w)?.weight)?.value ?? 0), 0);
+    if (sum <= 0) this.error(`${path}.weighted_clusters`, 'route.weighted_clusters_sum', 'sum of weights in the weighted_cluster must be greater than 0');
+    else if (sum > 0xffff_ffff) this.error(`${path}.weighted_clusters`, 'route.weighted_clusters_sum', `sum of weights in the weighted_cluster is ${sum}, above the 32-bit limit`);
   }
 
   private cluster(cluster: Plain, path: string): void {
