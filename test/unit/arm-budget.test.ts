@@ -1,10 +1,11 @@
 /**
  * ARM's remaining-reads headers: what is read from them, what is ignored (never thrown), the
- * process's per-subscription record over a window, and the pacing levels.
+ * process's per-subscription record over a window, the pacing levels, and a sweep's pace over its readings.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArmReadBudget, DEFAULT_PACING, budgetLevel, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
+import { ArmReadBudget, DEFAULT_PACING, SweepBudgetWatch, budgetLevel, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
+import { SweepPacer } from '../../src/shared/reconcile/reconcile-run';
 
 const SUB = '00000000-0000-4000-8000-00000000000A';
 const headers = (values: Record<string, string>) => (name: string) => values[name];
@@ -99,4 +100,28 @@ test('levels and pacing: below low half the concurrency with a pause, below crit
   assert.deepEqual(resolvePacing({ low: 10, critical: 10 }), { ...DEFAULT_PACING, low: 10, critical: 10 });
   assert.throws(() => resolvePacing({ critical: 1.5 }), { name: 'TypeError', message: 'armBudget.critical must be an integer from 0 to 1000000 (remaining reads), got 1.5' });
   assert.throws(() => resolvePacing({ criticalSpreadMs: 60_001 }), { name: 'TypeError', message: 'armBudget.criticalSpreadMs must be a number of ms from 0 to 60000, got 60001' });
+});
+
+test('a sweep’s pace follows the latest readings down and back up, and wakes parked workers', async () => {
+  let pacer: SweepPacer | undefined;
+  const watch = new SweepBudgetWatch(() => pacer?.update());
+  const seen: string[] = [];
+  pacer = new SweepPacer(watch, 4, DEFAULT_PACING, (c) => seen.push(`${c.level}/${c.concurrency}/${c.spreadMs}@${c.afterUnits}:${c.remaining ?? '-'}`));
+  const reading = (remaining: number, source = 'x-ms-ratelimit-remaining-subscription-reads') => watch.onReading({ subscriptionId: 's', source, remaining, at: Date.now() });
+  reading(200);
+  pacer.started = 3;
+  reading(60);
+  assert.equal(pacer.pacing.concurrency, 2);
+  // A second header lower still decides; the first one recovering does not lift it.
+  reading(10, 'x-ms-ratelimit-remaining-resource Microsoft.Compute/HighCostGet3Min');
+  reading(240);
+  assert.equal(pacer.pacing.level, 'critical');
+  let woke = false;
+  const parked = pacer.parked().then(() => (woke = true));
+  reading(150, 'x-ms-ratelimit-remaining-resource Microsoft.Compute/HighCostGet3Min');
+  await parked;
+  assert.equal(woke, true);
+  assert.deepEqual(pacer.pacing, { level: 'normal', concurrency: 4, spreadMs: 0 });
+  assert.deepEqual(seen, ['normal/4/0@0:-', 'low/2/1000@3:60', 'critical/1/3000@3:10', 'normal/4/0@3:150']);
+  assert.equal(watch.lowest?.remaining, 10);
 });

@@ -110,7 +110,7 @@ export function sweepUnits(refs: readonly ScaleSetRef[], flexible: ReadonlySet<s
 }
 
 /** The sweep's pace, re-decided from ARM's headers; parked workers wake when it may have changed. */
-class SweepPacer {
+export class SweepPacer {
   readonly changes: PacingChange[] = [];
   private current: Pacing;
   private readonly waiters = new Set<() => void>();
