@@ -281,7 +281,9 @@ async function sweep(deps: ReconcileDeps, source: string, options: RunOptions, w
   const listed = [...discovered.scaleSets.map((s) => s.ref.id), ...discovered.skipped.map((s) => s.id)];
   const flexible = new Set(discovered.scaleSets.filter((s) => s.orchestrationMode === 'Flexible').map((s) => s.ref.id));
   const run = await reconcileRefs(deps, [...refs.values()], source, options, flexible, watch, bindPacer);
-  return { ...run, skippedScaleSets: discovered.skipped, kvCleanup: await cleanupKv(deps, listed) };
+  // A plan-only sweep (`vmss-mesh reconcile --all --dry-run`) writes nothing: no KV cleanup either.
+  const kvCleanup: SweepKvCleanup = deps.planOnly ? { ok: false, error: 'KV cleanup not run: a plan-only sweep writes nothing' } : await cleanupKv(deps, listed);
+  return { ...run, skippedScaleSets: discovered.skipped, kvCleanup };
 }
 
 /** Never throws: a failed cleanup is reported and simply runs again at the next sweep. */
