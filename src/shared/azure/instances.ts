@@ -78,7 +78,10 @@ function groupNicsByVm(nics: readonly NicLike[]): Map<string, NicLike[]> {
   const byVm = new Map<string, NicLike[]>();
   for (const nic of nics) {
     const vmId = nic.virtualMachine?.id?.toLowerCase();
-    if (vmId) byVm.set(vmId, [...(byVm.get(vmId) ?? []), nic]);
+    if (!vmId) continue;
+    const held = byVm.get(vmId);
+    if (held) held.push(nic);
+    else byVm.set(vmId, [nic]);
   }
   return byVm;
 }
