@@ -1,6 +1,6 @@
 /**
  * Which armed ARM fault each request used, so two ARM faults can be armed at once (overlapped
- * runs: one per scale set) and each still knows whether it reached a request. The emulator's
+ * runs: one per route, and per scale set on a scale set's GET) and each still knows whether it reached a request. The emulator's
  * FaultInjector only tells the sum of what is left (`pending`) and clears everything at once, so
  * the watch wraps its take methods on this one injector, counts the takes that match each tracked
  * fault (route and path, as the injector matches them; tracked faults never overlap), and clears
@@ -25,14 +25,17 @@ const matches = (match: TrackedMatch, request: ArmRequest) =>
 
 export class ArmFaultWatch {
   private readonly tracked = new Set<Tracked>();
+  private readonly take: FaultInjector['take'];
+  private readonly takeDelay: FaultInjector['takeDelay'];
+  private readonly takePageFault: FaultInjector['takePageFault'];
 
   constructor(private readonly faults: FaultInjector) {
     const seen = (request: ArmRequest) => {
       for (const t of this.tracked) if (matches(t.match, request)) return void (t.used += 1);
     };
-    const take = faults.take.bind(faults);
-    const takeDelay = faults.takeDelay.bind(faults);
-    const takePageFault = faults.takePageFault.bind(faults);
+    const take = (this.take = faults.take.bind(faults));
+    const takeDelay = (this.takeDelay = faults.takeDelay.bind(faults));
+    const takePageFault = (this.takePageFault = faults.takePageFault.bind(faults));
     faults.take = (request) => {
       const hit = take(request);
       if (hit) seen(request);
@@ -50,7 +53,11 @@ export class ArmFaultWatch {
     };
   }
 
-  /** Starts counting the takes of a fault about to be armed; `end()` stops, and clears the injector when nothing else is tracked. */
+  /**
+   * Starts counting the takes of a fault about to be armed; `end()` stops and takes away what is
+   * left of that fault (tracked faults never share a route and path, so nothing of another goes
+   * with it), and clears the injector when nothing else is tracked.
+   */
   track(match: TrackedMatch): { used(): number; end(): void } {
     const entry: Tracked = { match, used: 0 };
     this.tracked.add(entry);
@@ -58,7 +65,10 @@ export class ArmFaultWatch {
       used: () => entry.used,
       end: () => {
         this.tracked.delete(entry);
-        if (this.tracked.size === 0) this.faults.clear();
+        if (this.tracked.size === 0) return this.faults.clear();
+        // A request only this fault matches, answered by the injector's own take methods (not counted).
+        const request: ArmRequest = { method: 'GET', route: match.route, path: `/${match.pathIncludes ?? ''}` };
+        for (let left = 1_000; left > 0 && (this.take(request) || this.takeDelay(request) !== undefined || this.takePageFault(request)); left -= 1);
       },
     };
   }

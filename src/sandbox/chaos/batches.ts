@@ -11,22 +11,24 @@
  * - a push with an inflated index, which must be answered FAILED_PRECONDITION after the relay reads
  *   Consul, and a Consul fault; a slow Consul, which holds every reconcile, and an ARM fault, an
  *   ARM change or the relay's restart;
- * - two ARM faults on the subscription's listing (nothing would tell which one a request used).
+ * - two ARM faults on the same route (and scale set, for a GET): nothing would tell which one a
+ *   request used. Each such key is a lane of its own, so ARM faults of different routes, on one
+ *   scale set too, run at the same time.
+ * The ARM faults' lanes start once the other lanes have no change of a scale set left (`next`).
  * The steps and their order in each lane come from the seed; which batch a step lands in also
  * depends on what is still held when the batch starts (`blocked`).
  */
 import type { Step } from './schedule';
-import { armFaultSets, changedSet, pickedSet } from './step-targets';
+import { armFaultKey, armFaultSets, changedSet } from './step-targets';
 
-/** ARM faults have a lane per scale set they meet (`arm-0`, …); one the sweep alone meets goes by its pick. */
-export type Lane = `arm-${number}` | 'consul' | 'events' | 'xds' | 'relay' | 'actions';
+/** ARM faults have a lane per route they arm (`arm-vmssVm.list`, …; a scale set's GET one per set, `arm-vmss.get/orders`). */
+export type Lane = `arm-${string}` | 'consul' | 'events' | 'xds' | 'relay' | 'actions';
 
 export function laneOf(step: Step): Lane {
   if (step.kind === 'action') return 'actions';
   const c = step.faultClass;
-  const sets = armFaultSets(step, true);
-  if (sets === 'sweep') return `arm-${pickedSet(step as Extract<Step, { kind: 'fault' }>)}`;
-  if (sets !== undefined) return `arm-${sets[0] ?? 0}`;
+  const key = armFaultKey(step);
+  if (key !== undefined) return `arm-${key}`;
   if (c.startsWith('consul-')) return 'consul';
   if (c.startsWith('event-')) return 'events';
   if (c.startsWith('xds-')) return 'xds';
@@ -48,8 +50,8 @@ export function conflict(a: Step, b: Step): boolean {
     if (x.kind === 'fault' && x.faultClass === 'consul-slow' && (changedSet(y) !== undefined || laneOf(y) === 'relay')) return true;
     const sets = armFaultSets(x, true);
     if (sets === undefined) return false;
-    // Two faults on the subscription's listing would be told apart by nothing; a slow Consul holds every reconcile the fault provokes.
-    if (sets === 'sweep' && armFaultSets(y, true) === 'sweep') return true;
+    // Two faults on the same route (and set) would be told apart by nothing; a slow Consul holds every reconcile the fault provokes.
+    if (armFaultKey(x) === armFaultKey(y)) return true;
     if (y.kind === 'fault' && y.faultClass === 'consul-slow') return true;
     return holds(sets, changedSet(y));
   };
@@ -78,10 +80,20 @@ export class BatchPlanner {
    * the lanes with the most steps left first, a lane whose head lost to a conflict once going
    * first next time (so the longest lane sets the number of batches and no lane starves). Empty
    * when every head is blocked.
+   *
+   * The ARM faults' lanes start once no other lane has a change of a scale set left: an ARM fault
+   * holds its sets for 1-6 s after its batch (its reconciles and the sweep), far longer than a
+   * change takes, so with both at once the changes of a held set waited, and ARM faults kept
+   * coming, holding every set back to back; the changes then ran after the ARM faults anyway.
+   * The passive lanes (Consul, hostile xDS clients, relay restarts) share the batches of both.
    */
   next(blocked: (step: Step) => boolean = () => false): Step[] {
     const weight = (lane: Lane, left: readonly Step[]) => left.length + 1_000 * (this.waited.get(lane) ?? 0);
-    const order = [...this.lanes.entries()].filter(([, left]) => left.length > 0).sort(([a, x], [b, y]) => weight(b, y) - weight(a, x));
+    const isArm = (lane: Lane) => lane.startsWith('arm-');
+    const changesLeft = [...this.lanes.entries()].some(([lane, left]) => !isArm(lane) && left.some((s) => changedSet(s) !== undefined));
+    const order = [...this.lanes.entries()]
+      .filter(([lane, left]) => left.length > 0 && !(changesLeft && isArm(lane)))
+      .sort(([a, x], [b, y]) => weight(b, y) - weight(a, x));
     const batch: Step[] = [];
     for (const [lane, left] of order) {
       const head = left[0]!;

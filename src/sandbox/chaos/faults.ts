@@ -183,6 +183,9 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
       await pause(step.windowMs);
       const affected = ctx.gate.affected - affectedBefore;
       const held = ctx.gate.release();
+      // Overlapped runs: what was lost is repaired by the timer's sweep, run now instead of at its
+      // next tick (after the run in progress, which may have listed ARM before the change).
+      if (step.faultClass === 'event-loss' && ctx.sweep) void ctx.sweep().then(ctx.sweep);
       if (step.faultClass === 'event-delay') {
         await pause(step.windowMs);
         await ctx.sandbox.world.deliver(held, { seed: step.seed }).catch(() => undefined);

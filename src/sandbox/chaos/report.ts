@@ -1,5 +1,6 @@
 /** The chaos soak's result and its table by fault class. */
 import type { NoEndpointSummary } from './no-endpoint';
+import { renderTiming, type ChaosTiming } from './timing';
 
 export interface ClassRow {
   readonly faultClass: string;
@@ -65,6 +66,8 @@ export interface ChaosReport {
   readonly adsBackoffFix: string;
   /** The commonest errors of calls that reached no endpoint. */
   readonly noEndpointErrors: readonly string[];
+  /** Where the soak's wall time went. */
+  readonly timing?: ChaosTiming;
   readonly ok: boolean;
 }
 
@@ -162,6 +165,7 @@ export function renderChaosReport(report: ChaosReport): string {
     ...(report.overlap ? ['overlapped: faults of independent classes ran at the same time; a row counts what happened while its class ran, the total counts it once'] : []),
     ...(report.timerSeconds !== undefined && report.timerSeconds !== DEFAULT_TIMER_SECONDS ? [`reconcile timer every ${report.timerSeconds} s`] : []),
     ...(report.phases?.length ? [`phases: ${report.phases.join(', ')}`] : []),
+    ...(report.timing ? renderTiming(report.timing) : []),
     ...(report.eventGrid ? [`Event Grid: ${report.eventGrid.deliveries} deliveries, ${report.eventGrid.failedFirstAttempts} failed at first, ${report.eventGrid.redeliveries} redeliveries, ${report.eventGrid.acceptedAfterRetry} accepted after a redelivery, ${report.eventGrid.givenUp} given up`] : []),
     `convergence bound ${report.convergenceBoundMs} ms after each fault ends; memory: heap ${report.memory.baselineHeapMb} MB after warm-up, max ${report.memory.maxHeapMb} MB (limit ${report.memory.limitMb} MB), rss max ${report.memory.maxRssMb} MB; hand-registered Consul entries ${report.foreignIntact ? 'byte-identical' : 'CHANGED'} (mesh node with foreign entries: ${report.sharedNode})`,
     ...(unreached.length ? [`fault classes that reached nothing (untested): ${unreached.join(', ')}`] : []),

@@ -25,7 +25,8 @@ import { buildSchedule, FAULT_CLASSES, type ChaosAction, type FaultClass, type S
 import { describeWindow, NoEndpointLog } from './no-endpoint';
 import { adsBackoffFix } from '../traffic/grpc-js-xds-workarounds';
 import { TrafficProbe, type ProbeCall } from './traffic-probe';
-import { armFaultSets, changedSet } from './step-targets';
+import { TimingLog } from './timing';
+import { armFaultKey, armFaultSets, changedSet } from './step-targets';
 import { armInstances, differences, expectedState, relayView } from './world-view';
 import { EXTERNAL_SOURCE, NODE_META } from '../../shared/ownership';
 import type { RedeliveryPolicy } from '../event-grid/redelivery';
@@ -313,9 +314,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // (`stuckSweeps`): the timer's ticks are skipped until then.
     const stuckSweeps = new Set<Promise<unknown>>();
     const sweep = async () => {
+      const asked = Date.now();
       const run = box.world.host.invoke(TIMER_FUNCTION).catch((error: unknown) => log(`sweep: ${error instanceof Error ? error.message : String(error)}`));
       const timedOut = await Promise.race([run.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), SWEEP_WAIT_MS).unref())]);
+      void run.then(() => timing.sweep(Date.now() - asked, timedOut));
       if (timedOut) {
+        log(`  sweep asked at ${((asked - soakOrigin) / 1000).toFixed(2)} s joined a timer run waiting to retry (not over within ${SWEEP_WAIT_MS} ms)`);
         stuckSweeps.add(run);
         void run.then(() => stuckSweeps.delete(run));
       }
@@ -334,27 +338,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const held = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
     // ARM faults waiting for their request in the background, with their class.
     const background = new Map<Promise<FaultOutcome>, FaultClass>();
-    // ARM faults still armed (for the retries of the reconciles they met), with their sets.
-    const armedNow = new Map<Promise<unknown>, readonly number[] | 'sweep'>();
+    // ARM faults still armed (for the retries of the reconciles they met), with what they arm (armFaultKey).
+    const armedNow = new Map<Promise<unknown>, string>();
     // A set with instances being created or deleted has reconciles to come (the operation's completion): an ARM fault on it would hold them.
     const transitional = (set: number) => armInstances(box).some((v) => v.service === SANDBOX_SCALE_SETS[set]!.service && v.instance.provisioningState !== 'Succeeded');
-    const blocked = (step: Step) => {
-      if ([...held.values()].some((sets) => holds(sets, changedSet(step)))) return true;
+    /** Why a lane's head cannot start now, or undefined when it can. */
+    const blockReason = (step: Step): string | undefined => {
+      if ([...held.values()].some((sets) => holds(sets, changedSet(step)))) return 'set held by an ARM fault';
       // What only a sweep repairs (a health change, a lost event) waits while the timer's run waits to retry.
-      if (stuckSweeps.size > 0 && (changedSet(step) === 'health' || (step.kind === 'fault' && step.faultClass === 'event-loss'))) return true;
+      if (stuckSweeps.size > 0 && (changedSet(step) === 'health' || (step.kind === 'fault' && step.faultClass === 'event-loss'))) return 'stuck sweep';
       const sets = armFaultSets(step, true);
-      if (sets === undefined) return false;
-      // One ARM fault per set armed at a time (the one before may still be armed for its retries).
-      if ([...armedNow.values()].some((h) => (h === 'sweep' ? sets === 'sweep' : sets !== 'sweep' && h.some((i) => sets.includes(i))))) return true;
-      return sets !== 'sweep' && sets.some(transitional);
+      if (sets === undefined) return undefined;
+      // One ARM fault per route (and set) armed at a time (the one before may still be armed for its retries).
+      if ([...armedNow.values()].includes(armFaultKey(step)!)) return 'ARM fault still armed';
+      return sets !== 'sweep' && sets.some(transitional) ? 'set in transition' : undefined;
     };
+    const timing = new TimingLog();
+    const headName = (step: Step) => (step.kind === 'fault' ? step.faultClass : step.action.kind);
     let next = 0;
     const nextUnit = async (): Promise<Array<{ step: Step; n: number }> | undefined> => {
       if (!planner) return next < schedule.length ? [{ step: schedule[next]!, n: next++ }] : undefined;
       while (!planner.done) {
-        const batch = planner.next(blocked);
+        const heldBack: string[] = [];
+        const batch = planner.next((step) => {
+          const reason = blockReason(step);
+          if (reason) heldBack.push(`${headName(step)}: ${reason}`);
+          return reason !== undefined;
+        });
+        timing.heldBack(heldBack);
         if (batch.length > 0) return batch.map((step) => ({ step, n: numbers.get(step)! }));
+        const idleFrom = Date.now();
         await Promise.race([...held.keys(), ...armedNow.keys(), ...stuckSweeps, pause(1_000)]);
+        timing.idle(Date.now() - idleFrom);
       }
       return undefined;
     };
@@ -375,11 +390,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // Armed now (injectFault arms before its first wait); it holds its set until its reconciles
         // end and its set's next ARM fault until it is cleared. It waits for its request in the
         // background: the batch goes on, and its class counts as running until it is over.
-        for (const [promise, into] of [[injecting.then((o) => o.settling), held], [injecting.then((o) => o.armedUntil), armedNow]] as const) {
-          const done = promise.catch(() => undefined);
-          into.set(done, sets);
-          void done.then(() => into.delete(done));
-        }
+        const armedAt = Date.now();
+        const settled = injecting.then((o) => o.settling).catch(() => undefined);
+        held.set(settled, sets);
+        void settled.then(() => {
+          held.delete(settled);
+          timing.hold(step.faultClass, Date.now() - armedAt);
+        });
+        const cleared = injecting.then((o) => o.armedUntil).catch(() => undefined);
+        armedNow.set(cleared, armFaultKey(step)!);
+        void cleared.then(() => armedNow.delete(cleared));
         background.set(injecting, step.faultClass);
         // A failure of the injection itself stays in `background`: the wait for it at the end rethrows it.
         void injecting.then((outcome) => {
@@ -426,7 +446,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const injectedMs = Date.now() - stepStart;
       // Faults still waiting in the background ran during this batch too.
       current = [...new Set([...classesOf(current), ...background.values()])].join(JOIN);
+      const convergeFrom = Date.now();
       const { ms, left } = await converge(bound);
+      timing.unit(injectedMs, Date.now() - convergeFrom, classesOf(current));
       for (const c of classesOf(current)) row(c).maxConvergenceMs = Math.max(row(c).maxConvergenceMs, ms);
       total.maxConvergenceMs = Math.max(total.maxConvergenceMs, ms);
       if (left.length) {
@@ -440,7 +462,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const write of observer.unownedWrites.slice(before.writes)) problem(`[${stepLabel}: ${note}] unowned write: ${write.what}`);
       log(`@${((stepStart - soakStart) / 1000).toFixed(2)} s ${stepLabel}: ${note} (${injectedMs} ms) → converged in ${ms} ms${left.length ? ` (NOT: ${left.length} differences)` : ''}`);
     }
+    const tailFrom = Date.now();
     await Promise.all(background.keys());
+    timing.tail(Date.now() - tailFrom);
     const soakMs = Date.now() - soakStart;
     const { unsettled: _unsettled, ...eventGrid } = box.eventGridStats();
     phase('soak');
@@ -494,6 +518,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       noEndpoint,
       noEndpointErrors,
       adsBackoffFix,
+      timing: timing.result(),
       ok: !bad && end.left.length === 0 && foreignIntact && memory.maxHeapMb <= limitMb && gateway.problems.length === 0,
     };
   } finally {

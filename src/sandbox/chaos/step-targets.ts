@@ -44,6 +44,18 @@ export function armFaultSets(step: Step, scoped: boolean): readonly number[] | '
   return SANDBOX_SCALE_SETS.flatMap((spec, i) => (MODE_ROUTES[spec.mode].includes(route) ? [i] : []));
 }
 
+/**
+ * What an ARM fault arms in overlapped runs: its route, and the scale set for a scale set's GET
+ * (scoped to the picked set). Two faults of the same key would be told apart by nothing (the
+ * requests they meet look alike), so one of each key is armed at a time; faults of different
+ * keys may be armed together, on one scale set too.
+ */
+export function armFaultKey(step: Step): string | undefined {
+  if (step.kind !== 'fault' || !step.faultClass.startsWith('arm-')) return undefined;
+  const { route } = armFaultPlan(step);
+  return route === 'vmss.get' ? `${route}/${SANDBOX_SCALE_SETS[pickedSet(step)]!.name}` : route;
+}
+
 /** The scale set an ARM change of the step scales, 'health' for a fail or heal (any set, seen by the sweep only), else undefined. */
 export function changedSet(step: Step): number | 'health' | undefined {
   if (step.kind === 'action') return step.action.kind === 'scale' ? step.action.set : 'health';

@@ -1,0 +1,88 @@
+/**
+ * The overlapped chaos soak's batches: ARM faults come after the changes of scale sets (they hold
+ * a set for seconds after their batch), each in a lane of its route (and scale set for a GET), and
+ * the ARM fault watch takes away what is left of a fault that ended without touching another's.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BatchPlanner, batchSteps, conflict, laneOf } from '../../src/sandbox/chaos/batches';
+import { buildSchedule, type Step } from '../../src/sandbox/chaos/schedule';
+import { armFaultKey, armFaultPlan, changedSet } from '../../src/sandbox/chaos/step-targets';
+import { ArmFaultWatch } from '../../src/sandbox/chaos/arm-fault-watch';
+import { FaultInjector } from '../../src/sandbox/arm-emulator/throttling';
+
+const schedule = buildSchedule({ seed: 9, faults: 200, scaleSets: 2, maxCapacity: 5 });
+const isArm = (s: Step) => armFaultKey(s) !== undefined;
+
+describe('chaos batches: ARM faults after the changes, one lane per route', () => {
+  const batches = batchSteps(schedule);
+
+  test('every step once, each lane in schedule order, one step per lane in a batch, no conflicts', () => {
+    assert.equal(batches.flat().length, schedule.length);
+    assert.deepEqual(new Set(batches.flat()), new Set(schedule));
+    const lanes = new Set(schedule.map(laneOf));
+    for (const lane of lanes) assert.deepEqual(batches.flat().filter((s) => laneOf(s) === lane), schedule.filter((s) => laneOf(s) === lane), lane);
+    for (const batch of batches) {
+      assert.equal(new Set(batch.map(laneOf)).size, batch.length);
+      for (const a of batch) for (const b of batch) if (a !== b) assert.equal(conflict(a, b), false);
+    }
+  });
+
+  test('no ARM fault shares a batch with, or comes before, a change of a scale set', () => {
+    const firstArm = batches.findIndex((b) => b.some(isArm));
+    const lastChange = batches.findLastIndex((b) => b.some((s) => changedSet(s) !== undefined));
+    assert.ok(firstArm > lastChange, `first ARM fault in batch ${firstArm}, last change in batch ${lastChange}`);
+  });
+
+  test('ARM faults of different routes run in one batch; two of one route (and set) never do', () => {
+    const armBatches = batches.filter((b) => b.some(isArm));
+    assert.ok(armBatches.some((b) => b.filter(isArm).length > 2), 'some batch runs three ARM faults or more at once');
+    for (const b of armBatches) {
+      const keys = b.filter(isArm).map((s) => armFaultKey(s));
+      assert.equal(new Set(keys).size, keys.length);
+    }
+    // Far fewer batches than the ARM faults: they no longer wait for one another per scale set.
+    assert.ok(armBatches.length < schedule.filter(isArm).length / 2, `${armBatches.length} batches for ${schedule.filter(isArm).length} ARM faults`);
+  });
+
+  test('a GET fault is keyed by its scale set, a listing by its route', () => {
+    const fault = (faultClass: Extract<Step, { kind: 'fault' }>['faultClass'], pick: number): Step => ({ kind: 'fault', index: 0, faultClass, windowMs: 100, count: 1, pick, seed: 1 });
+    assert.equal(armFaultKey(fault('arm-404', 0)), 'vmss.get/orders');
+    assert.equal(armFaultKey(fault('arm-404', 0.9)), 'vmss.get/catalog');
+    assert.equal(conflict(fault('arm-404', 0), fault('arm-404', 0.9)), false);
+    assert.equal(conflict(fault('arm-404', 0), fault('arm-404', 0.1)), true);
+    const listing = schedule.find((s): s is Extract<Step, { kind: 'fault' }> => s.kind === 'fault' && s.faultClass !== 'arm-404' && isArm(s) && armFaultPlan(s).route !== 'vmss.get')!;
+    assert.equal(armFaultKey(listing), armFaultPlan(listing).route);
+  });
+
+  test('an ARM fault waits while a change of a scale set is left, even when that change is blocked now', () => {
+    const scale: Step = { kind: 'action', action: { kind: 'scale', set: 0, capacity: 2 } };
+    const arm = schedule.find(isArm)!;
+    const planner = new BatchPlanner([scale, arm]);
+    assert.deepEqual(planner.next((s) => s === scale), []);
+    assert.deepEqual(planner.next(), [scale]);
+    assert.deepEqual(planner.next(), [arm]);
+    assert.equal(planner.done, true);
+  });
+});
+
+describe('ARM fault watch', () => {
+  test("a fault's leftovers go when it ends; another fault, still tracked, keeps its own", () => {
+    const faults = new FaultInjector();
+    const watch = new ArmFaultWatch(faults);
+    const a = watch.track({ route: 'vmssVm.list' });
+    faults.fail(3, { route: 'vmssVm.list' });
+    const b = watch.track({ route: 'vm.list' });
+    faults.fail(2, { route: 'vm.list' });
+    const request = (route: string) => ({ method: 'GET', route, path: '/subscriptions/s/x' });
+    assert.ok(faults.take(request('vmssVm.list')));
+    assert.equal(a.used(), 1);
+    a.end();
+    assert.equal(faults.take(request('vmssVm.list')), undefined, 'what was left of the ended fault is gone');
+    assert.equal(faults.pending, 2, 'the other fault is intact');
+    assert.ok(faults.take(request('vm.list')));
+    assert.equal(b.used(), 1);
+    b.end();
+    assert.equal(faults.pending, 0);
+  });
+});
