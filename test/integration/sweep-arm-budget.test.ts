@@ -99,6 +99,7 @@ test('a budget that runs out during the sweep slows it step by step (normal → 
   assert.equal(run.totals.pacedConcurrency, 1);
   assert.equal(run.armBudget.slowedDown, true);
   assert.match(run.armBudget.note, /budget critical: slowed to 1 scale set\(s\) at a time \(configured 4\) with 1 ms between each worker's scale sets$/);
+  assert.equal(run.totals.armBudgetNote, run.armBudget.note, 'the timer’s log line spreads the totals');
   // The process-wide record the clients fed (what `status` shows): the same lowest value.
   const [recorded] = w.budget.snapshot();
   assert.equal(recorded?.lowestRemaining, 60 - reads);

@@ -46,6 +46,11 @@ export interface RunReport {
     readonly armReadsRemaining: number | null;
     /** Fewest scale sets the sweep ran at once (the configured concurrency unless the budget ran low). */
     readonly pacedConcurrency: number;
+    /**
+     * `armBudget.note`, here too: the timer's log line spreads the totals, so it says whether (and
+     * how) the sweep slowed down.
+     */
+    readonly armBudgetNote: string;
   };
   readonly armBudget: SweepArmBudget;
 }
@@ -238,7 +243,7 @@ async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], 
   await Promise.all(Array.from({ length: configured }, (_, slot) => worker(slot)));
   reports.sort((a, b) => a.scaleSetId.localeCompare(b.scaleSetId));
   const armBudget = sweepBudgetReport(watch, pacer);
-  return { reports, failures, totals: { ...totalsOf(reports), armReadsRemaining: armBudget.lowest?.remaining ?? null, pacedConcurrency: Math.min(...pacer.changes.map((c) => c.concurrency)) }, armBudget };
+  return { reports, failures, totals: { ...totalsOf(reports), armReadsRemaining: armBudget.lowest?.remaining ?? null, pacedConcurrency: Math.min(...pacer.changes.map((c) => c.concurrency)), armBudgetNote: armBudget.note }, armBudget };
 }
 
 function sweepBudgetReport(watch: SweepBudgetWatch, pacer: SweepPacer): SweepArmBudget {
@@ -302,7 +307,7 @@ async function cleanupKv(deps: ReconcileDeps, listedScaleSetIds: readonly string
   }
 }
 
-function totalsOf(reports: readonly ReconcileReport[]): Omit<RunReport['totals'], 'armReadsRemaining' | 'pacedConcurrency'> {
+function totalsOf(reports: readonly ReconcileReport[]): Omit<RunReport['totals'], 'armReadsRemaining' | 'pacedConcurrency' | 'armBudgetNote'> {
   let registered = 0, updated = 0, deregistered = 0, instances = 0, armCalls = 0, failedPushes = 0;
   for (const r of reports) {
     registered += r.registered;
