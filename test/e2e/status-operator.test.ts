@@ -9,10 +9,20 @@ import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, startLocalWorld } from '.
 import { markerKey } from '../../src/shared/ownership';
 import { scaleSetId } from '../../src/shared/resource-id';
 import type { StatusView } from '../../src/shared/status-view';
+import type { HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
 
 test('status shows the last successful reconcile, flags a scale set not reconciled for twice the timer period, and the lowest ARM reads remaining', async (t) => {
   // A 10-minute timer: stale after 20 minutes.
-  const world = await startLocalWorld({ lifecycle: { createDelayMs: 0, drainMs: 0 }, settings: { VMSS_MESH_RECONCILE_SCHEDULE: '0 */10 * * * *' } });
+  const logs: HostLogRecord[] = [];
+  let logged: () => void = () => undefined;
+  const world = await startLocalWorld({
+    lifecycle: { createDelayMs: 0, drainMs: 0 },
+    settings: { VMSS_MESH_RECONCILE_SCHEDULE: '0 */10 * * * *' },
+    log: (record) => {
+      logs.push(record);
+      logged();
+    },
+  });
   t.after(() => world.close());
   world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
   world.arm.world.createScaleSet({ subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'web', capacity: 2, tags: { 'vmss-mesh-service': 'web', 'vmss-mesh-port': '8080' } });
@@ -45,4 +55,15 @@ test('status shows the last successful reconcile, flags a scale set not reconcil
   assert.ok(sub.lowestRemaining < 250 && sub.lowestRemaining > 200, JSON.stringify(sub));
   assert.equal(budget.lowestRemaining, Math.min(...budget.subscriptions.map((s) => s.lowestRemaining)));
   assert.equal(budget.level, 'normal');
+
+  // The timer's sweep line carries the lowest reads remaining and whether the sweep slowed down.
+  const sweepLine = () => logs.map((r) => (r.functionName === 'reconcileTimer' && r.message.includes('"event":"sweep"') ? (JSON.parse(r.message) as Record<string, unknown>) : undefined)).find(Boolean);
+  const run = await fetch(`${world.host.url}/admin/functions/reconcileTimer`, { method: 'POST', body: '{"input":""}' });
+  assert.equal(run.status, 202);
+  while (!sweepLine()) await new Promise<void>((resolve) => (logged = resolve));
+  const line = sweepLine()!;
+  assert.equal(typeof line['armReadsRemaining'], 'number');
+  assert.ok((line['armReadsRemaining'] as number) < 250);
+  assert.equal(line['pacedConcurrency'], 1, 'one scale set to sweep (ghost left the mesh with no instances), at full speed');
+  assert.match(String(line['armBudgetNote']), /^lowest ARM reads remaining \d+ \(x-ms-ratelimit-remaining-subscription-(global-)?reads, subscription [0-9a-f-]+\); full speed \(1 at a time\)$/);
 });
