@@ -182,3 +182,33 @@ test('Prometheus text of the recorded metrics: counters _total, seconds histogra
   }
   assert.ok(text.endsWith('\n'));
 });
+
+test('Prometheus text: label values escaped, up-down sums and gauges as gauges, units as suffixes', async (t) => {
+  const reader = new PullMetricReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  t.after(() => provider.shutdown());
+  const meter = provider.getMeter('test');
+  meter.createCounter('odd.name-total', { description: 'line one\nline \\ two' }).add(3, { reason: 'say "hi"\\\n' });
+  meter.createUpDownCounter('queue_depth').add(-2);
+  meter.createObservableGauge('ratio').addCallback((r) => r.observe(Number.NaN));
+  meter.createHistogram('payload', { unit: 'By', advice: { explicitBucketBoundaries: [10] } }).record(25);
+  const { resourceMetrics } = await reader.collect();
+  assert.equal(
+    prometheusText(resourceMetrics),
+    [
+      '# HELP odd_name_total line one\\nline \\\\ two',
+      '# TYPE odd_name_total counter',
+      'odd_name_total{reason="say \\"hi\\"\\\\\\n"} 3',
+      '# TYPE payload_bytes histogram',
+      'payload_bytes_bucket{le="10"} 0',
+      'payload_bytes_bucket{le="+Inf"} 1',
+      'payload_bytes_sum 25',
+      'payload_bytes_count 1',
+      '# TYPE queue_depth gauge',
+      'queue_depth -2',
+      '# TYPE ratio gauge',
+      'ratio NaN',
+      '',
+    ].join('\n'),
+  );
+});

@@ -38,7 +38,12 @@ export function installLocalMetrics(): LocalMetrics {
     registered,
     async prometheus() {
       const { resourceMetrics, errors } = await reader.collect();
-      const notes = errors.map((e) => `# collection error: ${String(e).replace(/\n/g, ' ')}\n`).join('');
+      const notes = [
+        ...(registered ? [] : ['# another MeterProvider was registered first in this process: the app records into that one, not here']),
+        ...errors.map((e) => `# collection error: ${String(e).replace(/\n/g, ' ')}`),
+      ]
+        .map((line) => `${line}\n`)
+        .join('');
       return notes + prometheusText(resourceMetrics);
     },
   };
