@@ -98,7 +98,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
     push: config.pushOverlay,
     onOverlayEnded: overlayEndObserver(metrics, log),
     publish: (state, info) => {
-      metrics.recordPublish(info);
+      metrics.recordPublish(info, state);
       publish(state);
     },
     onPublishError: (error) => {
