@@ -12,9 +12,11 @@
 // turns so that other load on the machine hits both alike. "first invocation" is the `status`
 // function's first call: it builds the app's runtime (ARM clients, Consul registry, push client)
 // from the settings below, then fails fast on the unreachable Consul address (503).
-// Three rows: the unbundled entry as it was before the runtime was deferred to the first
+// Four rows: the unbundled entry as it was before the runtime was deferred to the first
 // invocation (src/functions/runtime.ts; the runtime's modules are required with the entry, as its
-// imports did), the unbundled entry as it is now, and the bundle.
+// imports did), the unbundled entry as it is now, the bundle, and the bundle with
+// APPLICATIONINSIGHTS_CONNECTION_STRING set (AZURE_MONITOR below: the first invocation also loads
+// azure-monitor.js and starts the distro; the process ends before any export).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -36,6 +38,14 @@ const SETTINGS = {
   VMSS_MESH_RELAY_ADDRESSES: '127.0.0.1:9',
   VMSS_MESH_RELAY_TOKEN: 'bench',
   VMSS_MESH_LOG_LEVEL: 'warn',
+};
+
+/** Azure Monitor on, as in Azure Functions (the distro's resource detection needs no metadata probe); nothing is exported before the process ends. */
+const AZURE_MONITOR = {
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:9/',
+  APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
+  WEBSITE_SITE_NAME: 'vmss-mesh-cold-start',
+  FUNCTIONS_EXTENSION_VERSION: '~4',
 };
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
@@ -68,11 +78,11 @@ function compileUnbundled() {
 }
 
 /** One fresh process; resolves with cold-load.js's report. */
-function coldLoad(args) {
+function coldLoad(args, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOADER, ...args], {
       cwd: tmpdir(),
-      env: { PATH: process.env.PATH ?? '', ...SETTINGS },
+      env: { PATH: process.env.PATH ?? '', ...SETTINGS, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -117,11 +127,12 @@ try {
   // Before the deferral the entry's imports reached these (through runtime.ts and reconcileTimer.ts).
   const eagerModules = ['src/functions/app-runtime.js', 'src/shared/config.js'].map((m) => path.join(dir, m));
   const bundleEntry = path.join(APP_DIR, 'main.js');
-  const samples = { eager: [], unbundled: [], bundle: [] };
+  const samples = { eager: [], unbundled: [], bundle: [], monitor: [] };
   for (let i = 0; i < runs; i++) {
     samples.eager.push(await coldLoad([unbundledEntry, ...eagerModules.flatMap((m) => ['--also', m]), '--invoke']));
     samples.unbundled.push(await coldLoad([unbundledEntry, '--invoke']));
     samples.bundle.push(await coldLoad([bundleEntry, '--invoke']));
+    samples.monitor.push(await coldLoad([bundleEntry, '--invoke'], AZURE_MONITOR));
   }
   const figures = (name) => ({
     load: stats(samples[name].map((r) => r.loadMs)),
@@ -132,6 +143,7 @@ try {
     ['unbundled, as before (eager)', figures('eager')],
     ['unbundled, runtime deferred', figures('unbundled')],
     ['bundle (dist/functions-app)', figures('bundle')],
+    ['bundle + Azure Monitor', figures('monitor')],
   ];
   const bundle = figures('bundle');
   const times = (name, key) => `${(figures(name)[key].median / bundle[key].median).toFixed(1)}x`;
@@ -181,6 +193,14 @@ try {
       measured: `${ms(bundle.total.median)} median (unbundled as before ${ms(figures('eager').total.median)})`,
       verdict: 'info',
       value: bundle.total.median,
+      unit: 'ms',
+    },
+    {
+      figure: 'First invocation, bundle with APPLICATIONINSIGHTS_CONNECTION_STRING (loads azure-monitor.js)',
+      goal: '-',
+      measured: `${ms(figures('monitor').invoke.median)} median vs ${ms(bundle.invoke.median)} without (+${ms(figures('monitor').invoke.median - bundle.invoke.median)}); load ${ms(figures('monitor').load.median)}`,
+      verdict: 'info',
+      value: figures('monitor').invoke.median - bundle.invoke.median,
       unit: 'ms',
     },
     {
