@@ -1,7 +1,8 @@
 /**
  * The app's metrics as the sandbox shows them: the local host's GET /metrics (Prometheus text)
- * after a scale-out and a scale-in delivered through Event Grid and a timer sweep, from the
- * packaged app loaded as the worker loads it.
+ * after a scale-out, a scale-in and a scale set whose instances were scaled in before the app
+ * first saw them (skipped: being deleted), delivered through Event Grid, and a timer sweep, from
+ * the packaged app loaded as the worker loads it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '.
 import { startFakeRelay } from '../helpers/fake-relay';
 
 const selector = { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'web' };
+const api = { ...selector, name: 'api' };
 
 /** `name{labels}` → value, from Prometheus text (labels as rendered: sorted). */
 function samples(text: string): Map<string, number> {
@@ -48,13 +50,24 @@ test('GET /metrics of the local host shows the reconciles, registrations, ARM re
   await world.arm.world.settled();
   for (const response of await world.deliverPending()) assert.equal(response.status, 202, response.body);
   await relay.waitFor((held) => held.get('web')?.endpoints.length === 1);
+  // Created with 3 and scaled in to 1 before any delivery: two instances the app never registered
+  // are Deleting (a long drain) when it first lists them, and are skipped, not registered.
+  world.arm.world.createScaleSet({ ...api, zones: ['1'], capacity: 3, tags: { 'vmss-mesh-service': 'api', 'vmss-mesh-port': '9090' }, lifecycle: { drainMs: 3_600_000 } });
+  world.arm.world.scale(api, 1);
+  for (const response of await world.deliverPending()) assert.equal(response.status, 202, response.body);
+  await relay.waitFor((held) => held.get('api')?.endpoints.length === 1);
   await world.host.invoke('reconcileTimer');
 
   const after = await scrape(world.host.url);
   const value = (key: string) => after.get(key) ?? 0;
   assert.ok(value('vmss_mesh_reconciles_total{outcome="applied",trigger="event"}') >= 2, JSON.stringify([...after]));
-  assert.equal(value('vmss_mesh_reconciles_total{outcome="unchanged",trigger="sweep"}'), 1);
-  assert.equal(value('vmss_mesh_registrations_total{trigger="event"}'), 3);
+  // The sweep: web unchanged; api unchanged too, its Deleting instances skipped again.
+  assert.equal(value('vmss_mesh_reconciles_total{outcome="unchanged",trigger="sweep"}'), 2);
+  assert.equal(value('vmss_mesh_registrations_total{trigger="event"}'), 4);
+  // Every run of api skips them: one per delivery of its creation and its scale-in.
+  const deletingSkips = value('vmss_mesh_skips_total{reason="deleting",trigger="event"}');
+  assert.ok(deletingSkips >= 2 && deletingSkips % 2 === 0, `deleting skips: ${deletingSkips}`);
+  assert.equal(value('vmss_mesh_skips_total{reason="deleting",trigger="sweep"}'), 2);
   assert.equal(value('vmss_mesh_deregistrations_total{trigger="event"}'), 2);
   assert.ok(value('vmss_mesh_relay_pushes_total{result="ok"}') >= 2);
   assert.ok(value('vmss_mesh_arm_requests_total{result="ok"}') > 0);
@@ -67,5 +80,5 @@ test('GET /metrics of the local host shows the reconciles, registrations, ARM re
   // Every sample is under the +Inf bucket's count and the sum is a plausible number of seconds.
   assert.equal(value('vmss_mesh_event_to_push_duration_seconds_bucket{le="+Inf",trigger="event"}'), latencies);
   assert.ok(value('vmss_mesh_event_to_push_duration_seconds_sum{trigger="event"}') < 60 * latencies);
-  assert.equal(value('vmss_mesh_reconcile_duration_seconds_count{outcome="unchanged",trigger="sweep"}'), 1);
+  assert.equal(value('vmss_mesh_reconcile_duration_seconds_count{outcome="unchanged",trigger="sweep"}'), 2);
 });
