@@ -30,7 +30,7 @@ describe('chaos batches: ARM faults after the changes, one lane per route', () =
 
   test('no ARM fault shares a batch with, or comes before, a change of a scale set', () => {
     const firstArm = batches.findIndex((b) => b.some(isArm));
-    const lastChange = batches.findLastIndex((b) => b.some((s) => changedSet(s) !== undefined));
+    const lastChange = Math.max(...batches.map((b, i) => (b.some((s) => changedSet(s) !== undefined) ? i : -1)));
     assert.ok(firstArm > lastChange, `first ARM fault in batch ${firstArm}, last change in batch ${lastChange}`);
   });
 
@@ -84,5 +84,37 @@ describe('ARM fault watch', () => {
     assert.equal(b.used(), 1);
     b.end();
     assert.equal(faults.pending, 0);
+  });
+});
+
+describe('Event Grid gate, one mode per scale set', () => {
+  test('a fault on one set acts on its operations only; the other set passes', async () => {
+    const { EventGate, operationSetByName } = await import('../../src/sandbox/chaos/event-gate');
+    const gate = new EventGate(operationSetByName(['orders', 'catalog']));
+    const op = (resourceUri: string, sequence: number) => ({ sequence, operationName: 'x', resourceUri, resourceProvider: 'Microsoft.Compute' as const, subscriptionId: 's', resourceGroup: 'g', status: 'Succeeded' as const, correlationId: 'c', eventTime: '' });
+    const orders = op('/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/orders/virtualMachines/3', 1);
+    const catalogVm = op('/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/catalog_1a2b3c4d', 2);
+    const catalog = op('/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/catalog', 3);
+    gate.start(0, 'hold');
+    gate.start(1, 'duplicate');
+    assert.equal(gate.idle, false);
+    assert.deepEqual(gate.filter([orders, catalogVm, catalog]), [catalogVm, catalog, catalogVm, catalog]);
+    assert.equal(gate.affected(0), 1);
+    assert.equal(gate.affected(1), 2);
+    assert.deepEqual(gate.release(0), [orders]);
+    gate.release(1);
+    assert.equal(gate.idle, true);
+    assert.deepEqual(gate.filter([orders, catalogVm]), [orders, catalogVm]);
+  });
+});
+
+describe('chaos batches: a slow Consul and the passive lanes wait beside the changes', () => {
+  test('before the ARM faults, batches are no more than the longest lane with changes (plus what is blocked)', () => {
+    const batches = batchSteps(schedule);
+    const firstArm = batches.findIndex((b) => b.some(isArm));
+    const changeLanes = new Map<string, number>();
+    for (const s of schedule) if (changedSet(s) !== undefined || laneOf(s) === 'relay') changeLanes.set(laneOf(s), (changeLanes.get(laneOf(s)) ?? 0) + 1);
+    assert.equal(firstArm, Math.max(...changeLanes.values()), `ARM faults from batch ${firstArm}; lanes with changes: ${[...changeLanes].join(', ')}`);
+    for (const b of batches) if (b.some((s) => s.kind === 'fault' && s.faultClass === 'consul-slow')) assert.ok(!b.some((s) => laneOf(s) === 'consul'), 'a slow Consul never shares a batch with another Consul fault');
   });
 });

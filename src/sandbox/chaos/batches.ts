@@ -22,15 +22,22 @@ import type { Step } from './schedule';
 import { armFaultKey, armFaultSets, changedSet } from './step-targets';
 
 /** ARM faults have a lane per route they arm (`arm-vmssVm.list`, …; a scale set's GET one per set, `arm-vmss.get/orders`). */
-export type Lane = `arm-${string}` | 'consul' | 'events' | 'xds' | 'relay' | 'actions';
+export type Lane = `arm-${string}` | 'consul' | 'consul-slow' | `events-${number}` | 'xds' | 'relay' | 'actions';
 
 export function laneOf(step: Step): Lane {
   if (step.kind === 'action') return 'actions';
   const c = step.faultClass;
   const key = armFaultKey(step);
   if (key !== undefined) return `arm-${key}`;
+  // A slow Consul shares its batch with passive faults only: a lane of its own, so the other
+  // Consul faults go on beside the changes meanwhile (the two never share a batch: one hook).
+  if (c === 'consul-slow') return 'consul-slow';
   if (c.startsWith('consul-')) return 'consul';
-  if (c.startsWith('event-')) return 'events';
+  // The Event Grid gate has a mode per scale set: one lane per set an event fault scales.
+  if (c.startsWith('event-')) {
+    const set = changedSet(step);
+    return `events-${typeof set === 'number' ? set : 0}`;
+  }
   if (c.startsWith('xds-')) return 'xds';
   return 'relay';
 }
@@ -45,9 +52,10 @@ export function holds(sets: readonly number[] | 'sweep', changed: number | 'heal
 /** Steps of different lanes that must not run at the same time. */
 export function conflict(a: Step, b: Step): boolean {
   const one = (x: Step, y: Step) => {
-    if (x.kind === 'fault' && x.faultClass === 'push-inflated-index' && laneOf(y) === 'consul') return true;
-    // A slow Consul (up to 1.5 s a request) holds every reconcile and the relay's start: only passive faults share its batch.
-    if (x.kind === 'fault' && x.faultClass === 'consul-slow' && (changedSet(y) !== undefined || laneOf(y) === 'relay')) return true;
+    if (x.kind === 'fault' && x.faultClass === 'push-inflated-index' && laneOf(y).startsWith('consul')) return true;
+    // A slow Consul (up to 1.5 s a request) holds every reconcile and the relay's start: only passive faults share its batch
+    // (not another Consul fault: both set Consul's one request hook).
+    if (x.kind === 'fault' && x.faultClass === 'consul-slow' && (changedSet(y) !== undefined || laneOf(y) === 'relay' || laneOf(y) === 'consul')) return true;
     const sets = armFaultSets(x, true);
     if (sets === undefined) return false;
     // Two faults on the same route (and set) would be told apart by nothing; a slow Consul holds every reconcile the fault provokes.
@@ -85,21 +93,26 @@ export class BatchPlanner {
    * holds its sets for 1-6 s after its batch (its reconciles and the sweep), far longer than a
    * change takes, so with both at once the changes of a held set waited, and ARM faults kept
    * coming, holding every set back to back; the changes then ran after the ARM faults anyway.
-   * The passive lanes (Consul, hostile xDS clients, relay restarts) share the batches of both.
+   * The passive lanes (Consul, hostile xDS clients) share the batches of both; while changes are
+   * left they come after the lanes with changes and a conflict does not move them forward (they
+   * catch up beside the ARM faults), so what sets the number of batches before the ARM faults is
+   * the longest lane with changes, not a slow Consul or a Consul fault beside an inflated push.
    */
   next(blocked: (step: Step) => boolean = () => false): Step[] {
     const weight = (lane: Lane, left: readonly Step[]) => left.length + 1_000 * (this.waited.get(lane) ?? 0);
     const isArm = (lane: Lane) => lane.startsWith('arm-');
-    const changesLeft = [...this.lanes.entries()].some(([lane, left]) => !isArm(lane) && left.some((s) => changedSet(s) !== undefined));
+    const changing = (left: readonly Step[]) => left.some((s) => changedSet(s) !== undefined);
+    const changesLeft = [...this.lanes.entries()].some(([lane, left]) => !isArm(lane) && changing(left));
+    const rank = ([lane, left]: [Lane, Step[]]) => (changesLeft && !changing(left) ? 0 : 1_000_000) + weight(lane, left);
     const order = [...this.lanes.entries()]
       .filter(([lane, left]) => left.length > 0 && !(changesLeft && isArm(lane)))
-      .sort(([a, x], [b, y]) => weight(b, y) - weight(a, x));
+      .sort((a, b) => rank(b) - rank(a));
     const batch: Step[] = [];
     for (const [lane, left] of order) {
       const head = left[0]!;
       if (blocked(head)) continue;
       if (batch.some((s) => conflict(s, head))) {
-        this.waited.set(lane, (this.waited.get(lane) ?? 0) + 1);
+        if (!(changesLeft && !changing(left))) this.waited.set(lane, (this.waited.get(lane) ?? 0) + 1);
         continue;
       }
       this.waited.delete(lane);

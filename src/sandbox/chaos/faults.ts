@@ -175,14 +175,16 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
     case 'event-loss':
     case 'event-delay':
     case 'event-reorder': {
-      ctx.gate.mode = step.faultClass === 'event-duplicate' ? 'duplicate' : step.faultClass === 'event-loss' ? 'drop' : 'hold';
-      const affectedBefore = ctx.gate.affected;
+      // The fault acts on the events of its action's scale set (the gate has a mode per set).
+      const eventSet = step.action?.kind === 'scale' ? step.action.set : 0;
+      ctx.gate.start(eventSet, step.faultClass === 'event-duplicate' ? 'duplicate' : step.faultClass === 'event-loss' ? 'drop' : 'hold');
+      const affectedBefore = ctx.gate.affected(eventSet);
       if (step.action) await ctx.act(step.action);
       // An action that changed nothing (capacity already there) sends no event: change the set by one.
-      if (ctx.gate.affected === affectedBefore) await ctx.act(nudge(ctx, step.action));
+      if (ctx.gate.affected(eventSet) === affectedBefore) await ctx.act(nudge(ctx, step.action));
       await pause(step.windowMs);
-      const affected = ctx.gate.affected - affectedBefore;
-      const held = ctx.gate.release();
+      const affected = ctx.gate.affected(eventSet) - affectedBefore;
+      const held = ctx.gate.release(eventSet);
       // Overlapped runs: what was lost is repaired by the timer's sweep, run now instead of at its
       // next tick (after the run in progress, which may have listed ARM before the change).
       if (step.faultClass === 'event-loss' && ctx.sweep) void ctx.sweep().then(ctx.sweep);
@@ -191,7 +193,7 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
         await ctx.sandbox.world.deliver(held, { seed: step.seed }).catch(() => undefined);
       } else if (step.faultClass === 'event-reorder') {
         // Newest first, with an old operation replayed among them.
-        const old = ctx.sandbox.world.arm.world.operations;
+        const old = ctx.sandbox.world.arm.world.operations.filter((o) => ctx.gate.setOf(o) === eventSet);
         const replay = old.length > 0 ? [old[random.int(old.length)]!] : [];
         await ctx.sandbox.world.deliver([...held, ...replay].reverse(), { seed: step.seed, reorder: true, duplicateRate: 0.3 }).catch(() => undefined);
       }

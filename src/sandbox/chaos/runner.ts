@@ -14,7 +14,7 @@ import { SANDBOX_SCALE_SETS, startSandbox, type Sandbox } from '../sandbox';
 import { SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../local-world';
 import { ArmHistory } from './arm-history';
 import { ConsulObserver, foreignChanges, foreignView } from './consul-observer';
-import { EventGate } from './event-gate';
+import { EventGate, operationSetByName } from './event-gate';
 import { injectFault, type FaultContext, type FaultOutcome } from './faults';
 import { seedForeignEntries, seedForeignOnMeshNode } from './foreign-seed';
 import { GatewayClient } from './gateway-client';
@@ -126,7 +126,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let sandbox: Sandbox | undefined;
   try {
     await seedForeignEntries(consul, `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/${SANDBOX_RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachineScaleSets/orders`);
-    const gate = new EventGate();
+    const gate = new EventGate(operationSetByName(SANDBOX_SCALE_SETS.map((s) => s.name)));
     sandbox = await startSandbox({
       azurite: false,
       useFuncBinary: false,
@@ -233,7 +233,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
      */
     let pendingWork = () => false;
     const nothingCanWrite = () =>
-      box.functionsInFlight() === 0 && box.eventGridStats().unsettled === 0 && gate.mode === 'pass' && !pendingWork() && !armInstances(box).some((v) => v.instance.provisioningState !== 'Succeeded');
+      box.functionsInFlight() === 0 && box.eventGridStats().unsettled === 0 && gate.idle && !pendingWork() && !armInstances(box).some((v) => v.instance.provisioningState !== 'Succeeded');
     const converge = async (deadlineMs: number): Promise<{ ms: number; left: string[] }> => {
       const start = Date.now();
       let quietSince: number | undefined;
