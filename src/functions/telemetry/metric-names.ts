@@ -38,6 +38,8 @@ export type Trigger = 'event' | 'autoscale' | 'sweep';
 /**
  * A reconcile's outcome: the report's (applied, unchanged, unknown, superseded, not-in-mesh), or
  * `failed` when it threw (ARM or Consul unreachable, a wrong setting: the trigger is retried).
+ * A thrown run leaves no report to recognise it by, so `failed` counts each hint that got the
+ * error (events that shared the run each count) and each scale set a sweep could not reconcile.
  */
 export const FAILED_OUTCOME = 'failed';
 
