@@ -137,7 +137,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
       onProgress: (progress) => io.stderr.write(`${progressLine(progress)}\n`),
     });
   } finally {
-    if (!flags.dryRun) resetAppRuntime();
+    if (!flags.dryRun) await resetAppRuntime();
   }
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ summary, blobs: reports.map((r) => jsonBlob(r, scope)) }, null, 2)}\n`);

@@ -25,10 +25,14 @@ export function getAppRuntime(): AppRuntime {
   return current;
 }
 
-/** Drops the cached runtime (tests, and the local host when it stops). */
-export function resetAppRuntime(): void {
-  current?.close();
+/**
+ * Drops the cached runtime (tests, and the local host when it stops) and closes it; the promise
+ * settles once telemetry has flushed (the appTerminate hook waits on it).
+ */
+export function resetAppRuntime(): Promise<void> {
+  const closing = current?.close() ?? Promise.resolve();
   current = undefined;
+  return closing;
 }
 
 /**

@@ -97,9 +97,9 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
     // replay` run with this process's env (deadletter tests, the sandbox).
     const previous = new Map(Object.keys(settings).map((k) => [k, process.env[k]]));
     Object.assign(process.env, settings);
-    resetAppRuntime();
+    void resetAppRuntime();
     cleanups.push(() => {
-      resetAppRuntime();
+      void resetAppRuntime();
       for (const [k, v] of previous) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;

@@ -20,7 +20,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const BUILD = path.join(ROOT, 'build/functions-app.mjs');
 /** The `@azure/functions-core` stand-in the fresh processes load the app with (shared with bench/cold-load.js). */
 const CORE_STUB = path.join(ROOT, 'bench/functions-core-stub.js');
-const EXPECTED_FILES = ['host.json', 'main.js', 'main.js.map', 'package.json', 'proto/vmss_mesh/relay/v1/push.proto', 'vendor.js', 'vendor.js.map'];
+const EXPECTED_FILES = ['azure-monitor.js', 'azure-monitor.js.map', 'host.json', 'main.js', 'main.js.map', 'package.json', 'proto/vmss_mesh/relay/v1/push.proto', 'vendor.js', 'vendor.js.map'];
 const FUNCTIONS = ['vmssEvents', 'autoscaleWebhook', 'reconcileTimer', 'status'];
 const MAX_ZIP_BYTES = 5 * 1024 * 1024;
 const run = promisify(execFile);
@@ -198,11 +198,14 @@ describe('the Functions package', () => {
     assert.match((await buildInto(out)).stderr, /up to date/);
   });
 
-  test('the bundles require nothing but Node built-ins, @azure/functions-core and ./vendor.js', () => {
+  test('the bundles require nothing but Node built-ins, @azure/functions-core, ./vendor.js and ./azure-monitor.js', () => {
     const required = (file: string) => [...readFileSync(path.join(appDir, file), 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
     const foreign = (file: string, allowed: string[]) => [...new Set(required(file))].filter((r) => !isBuiltin(r) && !allowed.includes(r));
-    assert.deepEqual(foreign('main.js', ['@azure/functions-core', './vendor.js']), []);
+    assert.deepEqual(foreign('main.js', ['@azure/functions-core', './vendor.js', './azure-monitor.js']), []);
     assert.deepEqual(foreign('vendor.js', []), []);
+    // Azure Monitor's distro takes the packages it shares with vendor.js (same version) from there;
+    // it registers a preInvocation hook with the worker's module (trace context for invocations).
+    assert.deepEqual(foreign('azure-monitor.js', ['@azure/functions-core', './vendor.js']), []);
     assert.ok(required('main.js').includes('./vendor.js'), 'main.js never requires vendor.js: is the runtime still deferred?');
   });
 
