@@ -1,16 +1,17 @@
 /**
  * Overlapped runs (the short mode): the schedule's steps grouped into batches whose members run at
  * the same time and are judged together. Each step belongs to a lane — the part of the world its
- * fault arms or drives (ARM's fault queue, Consul's hooks, the Event Grid gate, hostile xDS
- * clients, the relay and its push API, plain ARM actions) — and a batch takes at most one step of
- * each lane, in the lane's schedule order, so two faults never share one mechanism (clearing one
- * would clear the other). Across lanes, steps that would spoil each other stay apart:
+ * fault arms or drives (ARM's fault queue by route, Consul's hook, the Event Grid gate of a scale
+ * set, hostile xDS clients, relay restarts, hostile pushes of a scale set, scale actions of a
+ * scale set, fail and heal) — and a batch takes at most one step of each lane, in the lane's
+ * schedule order, so two faults never share one mechanism (clearing one would clear the other).
+ * Across lanes, steps that would spoil each other stay apart:
  * - an ARM fault and a change of a scale set the fault meets (the fault holds that set's reconcile
  *   — a 5 s hang, Retry-After, back-off — and the change would wait for it); a fail or heal, seen
  *   through the timer's sweep only, and any ARM fault (the sweep meets them all);
  * - a push with an inflated index, which must be answered FAILED_PRECONDITION after the relay reads
  *   Consul, and a Consul fault; a slow Consul, which holds every reconcile, and an ARM fault, an
- *   ARM change or the relay's restart;
+ *   ARM change, another Consul fault or the relay's restart; a push and the relay's restart;
  * - two ARM faults on the same route (and scale set, for a GET): nothing would tell which one a
  *   request used. Each such key is a lane of its own, so ARM faults of different routes, on one
  *   scale set too, run at the same time.
@@ -19,13 +20,15 @@
  * depends on what is still held when the batch starts (`blocked`).
  */
 import type { Step } from './schedule';
-import { armFaultKey, armFaultSets, changedSet } from './step-targets';
+import { armFaultKey, armFaultSets, changedSet, pickedSet } from './step-targets';
 
 /** ARM faults have a lane per route they arm (`arm-vmssVm.list`, …; a scale set's GET one per set, `arm-vmss.get/orders`). */
-export type Lane = `arm-${string}` | 'consul' | 'consul-slow' | `events-${number}` | 'xds' | 'relay' | 'actions';
+export type Lane = `arm-${string}` | 'consul' | 'consul-slow' | `events-${number}` | 'xds' | 'relay' | `push-${number}` | `scale-${number}` | 'health';
 
 export function laneOf(step: Step): Lane {
-  if (step.kind === 'action') return 'actions';
+  // ARM actions: scale changes a lane per scale set; fail and heal one lane (each picks among the
+  // instances still healthy then).
+  if (step.kind === 'action') return step.action.kind === 'scale' ? `scale-${step.action.set}` : 'health';
   const c = step.faultClass;
   const key = armFaultKey(step);
   if (key !== undefined) return `arm-${key}`;
@@ -39,6 +42,8 @@ export function laneOf(step: Step): Lane {
     return `events-${typeof set === 'number' ? set : 0}`;
   }
   if (c.startsWith('xds-')) return 'xds';
+  // Hostile pushes: a lane per scale set they push (and scale after); relay restarts one of their own.
+  if (c.startsWith('push-')) return `push-${pickedSet(step as Extract<Step, { kind: 'fault' }>)}`;
   return 'relay';
 }
 
@@ -53,6 +58,8 @@ export function holds(sets: readonly number[] | 'sweep', changed: number | 'heal
 export function conflict(a: Step, b: Step): boolean {
   const one = (x: Step, y: Step) => {
     if (x.kind === 'fault' && x.faultClass === 'push-inflated-index' && laneOf(y).startsWith('consul')) return true;
+    // A push while the relay restarts would find no relay to answer it.
+    if (laneOf(x) === 'relay' && laneOf(y).startsWith('push-')) return true;
     // A slow Consul (up to 1.5 s a request) holds every reconcile and the relay's start: only passive faults share its batch
     // (not another Consul fault: both set Consul's one request hook).
     if (x.kind === 'fault' && x.faultClass === 'consul-slow' && (changedSet(y) !== undefined || laneOf(y) === 'relay' || laneOf(y) === 'consul')) return true;

@@ -31,6 +31,8 @@ export interface FaultContext {
 
 /** How long an armed ARM fault waits for a request to meet it (each provokes a reconcile of every set). */
 const ARM_FAULT_WAIT_MS = 1_200;
+/** Between the deliveries of a delayed or reordered set of events (overlapped runs). */
+const DELIVERY_GAP_MS = 10;
 /** A Consul window that has answered no request yet stays open until one comes, at most this long. */
 const CONSUL_WINDOW_MAX_MS = 3_000;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -188,14 +190,27 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
       // Overlapped runs: what was lost is repaired by the timer's sweep, run now instead of at its
       // next tick (after the run in progress, which may have listed ARM before the change).
       if (step.faultClass === 'event-loss' && ctx.sweep) void ctx.sweep().then(ctx.sweep);
+      /**
+       * Overlapped runs: one delivery per event, each sent DELIVERY_GAP_MS after the one before
+       * without waiting for its answer (Event Grid's deliveries are concurrent too), so they
+       * arrive in the order given and race in the app. One after the other, each waited for a
+       * reconcile of its own (0.2-0.5 s): 1-3 s a fault, on the events lanes' path.
+       */
+      const deliverApart = (operations: readonly ArmOperationRecord[]) =>
+        Promise.all(operations.map((op, i) => pause(i * DELIVERY_GAP_MS).then(() => ctx.sandbox.world.deliver([op], { seed: step.seed + i }).catch(() => undefined))));
       if (step.faultClass === 'event-delay') {
         await pause(step.windowMs);
-        await ctx.sandbox.world.deliver(held, { seed: step.seed }).catch(() => undefined);
+        await (ctx.sweep ? deliverApart(held) : ctx.sandbox.world.deliver(held, { seed: step.seed }).catch(() => undefined));
       } else if (step.faultClass === 'event-reorder') {
         // Newest first, with an old operation replayed among them.
         const old = ctx.sandbox.world.arm.world.operations.filter((o) => ctx.gate.setOf(o) === eventSet);
         const replay = old.length > 0 ? [old[random.int(old.length)]!] : [];
-        await ctx.sandbox.world.deliver([...held, ...replay].reverse(), { seed: step.seed, reorder: true, duplicateRate: 0.3 }).catch(() => undefined);
+        const reversed = [...held, ...replay].reverse();
+        if (ctx.sweep) {
+          // The same as one delivery with reorder and duplicateRate 0.3 below, sent apart.
+          const events = reversed.flatMap((op) => (random.next() < 0.3 ? [op, op] : [op]));
+          await deliverApart(random.shuffle(events));
+        } else await ctx.sandbox.world.deliver(reversed, { seed: step.seed, reorder: true, duplicateRate: 0.3 }).catch(() => undefined);
       }
       return { note: `${step.faultClass.slice(6)} of the events of ${JSON.stringify(step.action)}: ${affected} operation(s)${held.length ? ` (${held.length} held)` : ''}`, reached: affected > 0 };
     }
