@@ -1,12 +1,13 @@
 /**
- * `vmss-mesh sandbox status|scale|fail|heal|event-chaos`: looks at and acts on the running
- * sandbox through its control server (the same API the status page's buttons use).
+ * `vmss-mesh sandbox status|scale|fail|fail-half|heal|event-chaos|rollout`: looks at and acts on
+ * the running sandbox through its control server (the same API the status page's buttons use).
  */
 import { parseArgs } from 'node:util';
 import { MAX_SANDBOX_CAPACITY, parseSandboxAction } from '../sandbox/control/action-schema';
 import { fetchSandboxState, followSandboxState, sendSandboxAction, SandboxUnreachableError } from '../sandbox/control/control-client';
 import { resolveSandboxUrl, SANDBOX_URL_SETTING } from '../sandbox/control/discovery';
-import type { SandboxAction } from '../sandbox/sandbox-state';
+import { DEFAULT_HOLD_CALLS, parseSteps } from '../sandbox/rollout-request';
+import type { SandboxAction, SandboxState } from '../sandbox/sandbox-state';
 import { renderStatusLines, TerminalView, type TerminalOutput } from '../sandbox/terminal-view';
 import { errorMessage, InvalidInputError } from '../shared/errors';
 import { EXIT, UsageError, type CliIo } from './command';
@@ -20,8 +21,17 @@ Commands:
                               versions, traffic. --json for scripts; --watch keeps it updating.
   scale <set> <n>             Set the capacity of scale set <set> to <n> (0–${MAX_SANDBOX_CAPACITY}).
   fail <instance>             Make an instance fail its application health probe.
-  heal <instance>             Make it healthy again.
+  fail-half <instance>        Make an instance fail every other gRPC call with UNAVAILABLE (its health
+                              probe stays Healthy: what retries are for).
+  heal <instance>             Make it healthy again (ends fail and fail-half).
   event-chaos on|off          Deliver Event Grid events duplicated and out of order (on) or as sent (off).
+  rollout <service|set> --to <new set|image> --steps 10,50,100 [--hold-calls N]
+                              Blue/green: create a second scale set for the service (same tags and
+                              capacity, vmss-mesh-weight=0), wait until its instances are registered
+                              and serving, shift the weight step by step (ARM tag writes: the same
+                              path as a scale-out), then retire the old scale set (weight 0, no call
+                              reaches it, deleted). Prints each step: weights, time from the tag
+                              write to the clients having them, measured shares, failed calls.
 
 Options:
       --url URL   The sandbox's control server. Default: ${SANDBOX_URL_SETTING}, then the file
@@ -29,10 +39,19 @@ Options:
       --json      (status) Print JSON.
       --watch     (status) Redraw the table as the sandbox changes (plain change lines when not a
                   terminal) until Ctrl-C.
+      --to X      (rollout) The new scale set's name, or an image reference (with ":" or "/", e.g.
+                  Canonical:ubuntu-24_04-lts:server:latest; the new set is then named <set>-v2, …).
+      --steps L   (rollout) The new scale set's share after each step, in percent: increasing,
+                  1–100, ending at 100.
+      --hold-calls N  (rollout) Calls of the sandbox's traffic counted at each step before the next
+                  (default ${DEFAULT_HOLD_CALLS}); 0 = move on as soon as the clients have the weights.
   -h, --help      Show this help.
 
-Exit codes: 0 done, 1 no running sandbox or the sandbox refused the action, 2 usage error.
+Exit codes: 0 done, 1 no running sandbox, the sandbox refused the action or the rollout failed,
+2 usage error.
 `;
+
+const COMMAND_LIST = 'status, scale, fail, fail-half, heal, event-chaos or rollout';
 
 interface Parsed {
   readonly command: string | undefined;
@@ -41,6 +60,9 @@ interface Parsed {
   readonly json: boolean;
   readonly watch: boolean;
   readonly help: boolean;
+  readonly to: string | undefined;
+  readonly steps: string | undefined;
+  readonly holdCalls: string | undefined;
 }
 
 function parse(args: string[]): Parsed {
@@ -50,13 +72,22 @@ function parse(args: string[]): Parsed {
       args,
       allowPositionals: true,
       strict: true,
-      options: { url: { type: 'string' }, json: { type: 'boolean' }, watch: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        url: { type: 'string' },
+        json: { type: 'boolean' },
+        watch: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        to: { type: 'string' },
+        steps: { type: 'string' },
+        'hold-calls': { type: 'string' },
+      },
     });
   } catch (error) {
     throw new UsageError(errorMessage(error));
   }
   const [command, ...operands] = result.positionals;
-  return { command, operands, url: result.values.url, json: result.values.json ?? false, watch: result.values.watch ?? false, help: result.values.help ?? false };
+  const v = result.values;
+  return { command, operands, url: v.url, json: v.json ?? false, watch: v.watch ?? false, help: v.help ?? false, to: v.to, steps: v.steps, holdCalls: v['hold-calls'] };
 }
 
 function operandsFor(parsed: Pick<Parsed, 'command' | 'operands'>, names: readonly string[]): string[] {
@@ -68,7 +99,8 @@ function operandsFor(parsed: Pick<Parsed, 'command' | 'operands'>, names: readon
 }
 
 /** The action a command line asks for; argument mistakes are usage errors (exit 2). */
-export function actionOf(parsed: Pick<Parsed, 'command' | 'operands'>): SandboxAction {
+export function actionOf(parsed: Pick<Parsed, 'command' | 'operands'> & Partial<Pick<Parsed, 'to' | 'steps' | 'holdCalls'>>): SandboxAction {
+  if (parsed.command !== 'rollout' && (parsed.to !== undefined || parsed.steps !== undefined || parsed.holdCalls !== undefined)) throw new UsageError('--to, --steps and --hold-calls belong to `sandbox rollout`');
   let action: unknown;
   switch (parsed.command) {
     case 'scale': {
@@ -78,9 +110,24 @@ export function actionOf(parsed: Pick<Parsed, 'command' | 'operands'>): SandboxA
       break;
     }
     case 'fail':
+    case 'fail-half':
     case 'heal': {
       const [instance] = operandsFor(parsed, ['instance']);
       action = { action: parsed.command, instance };
+      break;
+    }
+    case 'rollout': {
+      const [service] = operandsFor(parsed, ['service|set']);
+      if (parsed.to === undefined) throw new UsageError('rollout needs --to <new scale set name or image reference>');
+      if (parsed.steps === undefined) throw new UsageError('rollout needs --steps, e.g. --steps 10,50,100');
+      let steps: number[];
+      try {
+        steps = parseSteps(parsed.steps);
+      } catch (error) {
+        throw new UsageError(errorMessage(error));
+      }
+      if (parsed.holdCalls !== undefined && !/^\d+$/.test(parsed.holdCalls)) throw new UsageError(`--hold-calls must be a whole number, got ${JSON.stringify(parsed.holdCalls)}`);
+      action = { action: 'rollout', service, to: parsed.to, steps, ...(parsed.holdCalls === undefined ? {} : { holdCalls: Number(parsed.holdCalls) }) };
       break;
     }
     case 'event-chaos': {
@@ -90,7 +137,7 @@ export function actionOf(parsed: Pick<Parsed, 'command' | 'operands'>): SandboxA
       break;
     }
     default:
-      throw new UsageError(parsed.command === undefined ? 'missing command (status, scale, fail, heal or event-chaos)' : `unknown command ${JSON.stringify(parsed.command)} (status, scale, fail, heal or event-chaos)`);
+      throw new UsageError(parsed.command === undefined ? `missing command (${COMMAND_LIST})` : `unknown command ${JSON.stringify(parsed.command)} (${COMMAND_LIST})`);
   }
   try {
     return parseSandboxAction(action);
@@ -132,10 +179,49 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const reply = await sendSandboxAction(url, action);
   if (reply.ok) {
     io.stdout.write(`${reply.message}\n`);
-    return EXIT.ok;
+    return action.action === 'rollout' ? followRollout(url, io) : EXIT.ok;
   }
   io.stderr.write(`vmss-mesh sandbox ${parsed.command}: ${reply.status >= 500 ? 'failed' : 'refused'}: ${reply.message}\n`);
   return EXIT.failure;
+}
+
+/**
+ * Prints the rollout's progress lines as the sandbox pushes them, until it is done (exit 0) or
+ * failed (exit 1). Ctrl-C stops following; the rollout goes on in the sandbox.
+ */
+async function followRollout(url: string, io: CliIo): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let id: number | undefined;
+  let printed = 0;
+  let outcome: number | undefined;
+  const onState = (state: SandboxState) => {
+    const rollout = state.rollout;
+    if (!rollout || outcome !== undefined) return;
+    // The rollout this command started is the running one (the sandbox runs one at a time).
+    id ??= rollout.id;
+    if (rollout.id !== id) return;
+    for (const line of rollout.lines.slice(printed)) io.stdout.write(`  ${line}\n`);
+    printed = rollout.lines.length;
+    if (rollout.phase === 'done' || rollout.phase === 'failed') {
+      outcome = rollout.phase === 'done' ? EXIT.ok : EXIT.failure;
+      stop.abort();
+    }
+  };
+  try {
+    await followSandboxState(url, onState, stop.signal);
+    if (outcome === undefined) io.stderr.write('stopped following; the rollout goes on in the sandbox (vmss-mesh sandbox status shows it)\n');
+    return outcome ?? EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof SandboxUnreachableError)) throw error;
+    io.stderr.write(`the sandbox at ${url} stopped answering during the rollout (${error.reason ?? 'no answer'})\n`);
+    return EXIT.failure;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /** Follows the sandbox's event stream until SIGINT/SIGTERM (exit 0) or the sandbox goes away (exit 1). */

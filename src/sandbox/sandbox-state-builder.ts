@@ -6,7 +6,7 @@ import type { ClientStatus } from '../relay/ads/ads-hooks';
 import type { OwnedNode } from '../shared/model';
 import { NODE_META } from '../shared/ownership';
 import type { EmulatedInstance, EmulatedScaleSet } from './arm-emulator';
-import type { ConsulCheckState, SandboxState, TimelineEntry } from './sandbox-state';
+import type { ConsulCheckState, SandboxRollout, SandboxState, TimelineEntry } from './sandbox-state';
 
 export interface ScaleSetView {
   readonly spec: { readonly name: string; readonly mode: 'Uniform' | 'Flexible'; readonly service: string; readonly port: number };
@@ -25,6 +25,8 @@ export interface StateInputs {
   readonly eventChaos: boolean;
   readonly timeline: readonly TimelineEntry[];
   readonly now: number;
+  /** The running or last rollout, if any. */
+  readonly rollout?: SandboxRollout | undefined;
 }
 
 /** The primary NIC's primary private IP. */
@@ -76,5 +78,6 @@ export function assembleSandboxState(input: StateInputs): SandboxState {
     traffic: input.traffic,
     eventChaos: input.eventChaos,
     timeline: [...input.timeline],
+    ...(input.rollout ? { rollout: input.rollout } : {}),
   };
 }

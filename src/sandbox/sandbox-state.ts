@@ -74,6 +74,26 @@ export interface SandboxState {
   readonly eventChaos: boolean;
   /** Newest last; bounded (the last 200 entries). */
   readonly timeline: readonly TimelineEntry[];
+  /** The running or last rollout (`vmss-mesh sandbox rollout`), absent when there was none. */
+  readonly rollout?: SandboxRollout;
+}
+
+export type RolloutPhase = 'creating' | 'shifting' | 'retiring' | 'done' | 'failed';
+
+/** A blue/green rollout between two scale sets of one service, as it goes. */
+export interface SandboxRollout {
+  /** 1, 2, …: which rollout of this sandbox (a CLI follows the one it started). */
+  readonly id: number;
+  readonly service: string;
+  readonly from: string;
+  readonly to: string;
+  readonly image: string;
+  /** The new scale set's share after each step, in percent (ends at 100). */
+  readonly steps: readonly number[];
+  readonly phase: RolloutPhase;
+  /** Progress, one line per thing done, oldest first. */
+  readonly lines: readonly string[];
+  readonly error?: string;
 }
 
 /** What the page's buttons and the `vmss-mesh sandbox …` commands can ask the running sandbox. */
@@ -81,4 +101,8 @@ export type SandboxAction =
   | { readonly action: 'scale'; readonly scaleSet: string; readonly capacity: number }
   | { readonly action: 'fail'; readonly instance: string }
   | { readonly action: 'heal'; readonly instance: string }
-  | { readonly action: 'event-chaos'; readonly enabled: boolean };
+  | { readonly action: 'event-chaos'; readonly enabled: boolean }
+  /** The instance fails every other gRPC call with UNAVAILABLE until `heal`. */
+  | { readonly action: 'fail-half'; readonly instance: string }
+  /** Blue/green: a second scale set for `service` (a service or scale set name), weight shifted in `steps`, the old one retired. */
+  | { readonly action: 'rollout'; readonly service: string; readonly to: string; readonly steps: readonly number[]; readonly holdCalls?: number };

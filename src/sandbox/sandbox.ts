@@ -28,6 +28,8 @@ import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from '.
 import type { OwnedNode } from '../shared/model';
 import { assembleSandboxState, primaryIpOf } from './sandbox-state-builder';
 import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
+import { planRollout, RolloutRefused, runRollout, type RolloutContext, type RolloutOptions, type RolloutRequest, type RolloutStepResult } from './rollout';
+import type { SandboxRollout } from './sandbox-state';
 
 export interface SandboxOptions {
   readonly createDelayMs?: number;
@@ -99,6 +101,13 @@ export interface Sandbox {
   ownedNodes(): readonly OwnedNode[];
   onChange(listener: () => void): () => void;
   act(action: SandboxAction): Promise<{ ok: boolean; message: string }>;
+  /**
+   * Runs a blue/green rollout to its end (what the `rollout` action starts in the background);
+   * rejects with RolloutRefused before doing anything when the request cannot be carried out.
+   */
+  rollout(request: RolloutRequest, options?: RolloutOptions): Promise<RolloutStepResult[]>;
+  /** What an instance's backend counted: calls served, calls it failed on purpose (fail-half); undefined when it has none. */
+  instanceStats(instanceName: string): { readonly served: number; readonly failedOnPurpose: number } | undefined;
   /** Stops the relay and starts it again on the same address (clients keep their config meanwhile). */
   restartRelay(): Promise<void>;
   /** Resolves once a fresh state has been built after this call. */
@@ -222,6 +231,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await Promise.allSettled([...retrying]);
     });
     const arm = world.arm.world;
+    /** A scale set's instances; none once it is gone (a rollout deletes the old scale set). */
+    const instancesIn = (scaleSetIdOrName: string) => (arm.getScaleSet(selectorOf(scaleSetIdOrName)) ? arm.listInstances(selectorOf(scaleSetIdOrName)) : []);
 
     /** Sweeps ended since the last delivery acknowledged as 'queued'; undefined when none is waiting for a sweep. */
     let sweepsSinceQueued: number | undefined;
@@ -251,8 +262,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const backends = new Map<string, DemoBackend>();
     const starting = new Set<Promise<unknown>>();
     let closing = false;
-    const specOf = (scaleSetId: string) => SANDBOX_SCALE_SETS.find((s) => scaleSetId.toLowerCase().endsWith(`/${s.name}`));
-    const exists = (key: string, scaleSetId: string) => arm.listInstances(selectorOf(scaleSetId)).some((i) => instanceKey(i.scaleSetId, i.instanceId) === key);
+    // The scale sets the sandbox runs backends for: its own two, plus any a rollout creates.
+    const specs: SandboxScaleSetSpec[] = [...SANDBOX_SCALE_SETS];
+    const specOf = (scaleSetId: string) => specs.find((s) => scaleSetId.toLowerCase().endsWith(`/${s.name}`));
+    const exists = (key: string, scaleSetId: string) => instancesIn(scaleSetId).some((i) => instanceKey(i.scaleSetId, i.instanceId) === key);
     const ensureBackend = async (instance: EmulatedInstance) => {
       const spec = specOf(instance.scaleSetId);
       const key = instanceKey(instance.scaleSetId, instance.instanceId);
@@ -341,7 +354,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const target = computeTargetOf(parseResourceId(op.resourceUri));
       if (target?.kind === 'scale-set') return target.ref.id;
       if (target?.kind !== 'virtual-machine') return undefined;
-      const owner = SANDBOX_SCALE_SETS.find((spec) => arm.listInstances(selectorOf(spec.name)).some((i) => i.name.toLowerCase() === target.vmName));
+      const owner = specs.find((spec) => instancesIn(spec.name).some((i) => i.name.toLowerCase() === target.vmName));
       return owner ? arm.getScaleSet(selectorOf(owner.name))?.id.toLowerCase() : undefined;
     };
     arm.on('operation', (op) => {
@@ -354,7 +367,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     arm.on('change', (change: WorldChange) => {
       if (!('instanceId' in change)) return;
       const key = instanceKey(change.scaleSetId, change.instanceId);
-      const instance = arm.listInstances(selectorOf(change.scaleSetId)).find((i) => i.instanceId === change.instanceId);
+      const instance = instancesIn(change.scaleSetId).find((i) => i.instanceId === change.instanceId);
       if (change.kind === 'instance-created' && instance) void ensureBackend(instance).catch((e) => log(`backend for ${instance.name}: ${errorMessage(e)}`));
       const completed = change.kind === 'instance-removed' || (instance?.provisioningState === 'Succeeded' && provisioning.get(key) === 'Creating');
       if (change.kind === 'instance-removed') {
@@ -440,7 +453,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       acked = nextAcked;
       return assembleSandboxState({
         endpoints: { armEmulator: world.arm.url, consul: consul.url, consulKind, functionsHost: world.host.url, relayXds: relayAddress, relayAdmin: relay.adminUrl, statusPage: '' },
-        scaleSets: SANDBOX_SCALE_SETS.map((spec) => ({ spec, set: arm.getScaleSet(selectorOf(spec.name)), instances: arm.listInstances(selectorOf(spec.name)) })),
+        rollout: rolloutStatus,
+        scaleSets: specs.map((spec) => ({ spec, set: arm.getScaleSet(selectorOf(spec.name)), instances: instancesIn(spec.name) })),
         owned,
         servedBy,
         traffic: { windowSeconds: windowMs / 1000, requests, failed, failedTotal },
@@ -479,7 +493,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (options.autoscaleIntervalMs) {
       const lastAction = new Map<string, number>();
       const evaluate = async () => {
-        for (const spec of SANDBOX_SCALE_SETS) {
+        for (const spec of specs) {
           const set = arm.getScaleSet(selectorOf(spec.name));
           const client = traffic.get(spec.service);
           if (!set || !client) continue;
@@ -505,6 +519,72 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       onClose('autoscale', () => clearInterval(autoscaleTimer));
     }
     onClose('state refresh', () => clearInterval(timer));
+
+    // Rollouts (one at a time): the plan is checked at once (a refusal writes nothing), the run goes on in the background.
+    const refreshed = () => new Promise<SandboxState>((resolve) => waiters.push({ after: buildsStarted, resolve }));
+    let rolloutStatus: SandboxRollout | undefined;
+    let rolloutRunning: Promise<unknown> | undefined;
+    const rolloutContext: RolloutContext = {
+      arm,
+      relay: () => relay,
+      selectorOf,
+      specs: () => specs,
+      addSpec: (spec) => void specs.push(spec),
+      removeSpec: (name) => void specs.splice(0, specs.length, ...specs.filter((s) => s.name !== name)),
+      refreshed,
+      registeredAddresses: () => lastOwned.map((node) => node.address),
+      traffic: (service) => {
+        const client = traffic.get(service);
+        return client ? [client] : [];
+      },
+    };
+    const stopRollouts = new AbortController();
+    onClose('rollout', async () => {
+      stopRollouts.abort();
+      await rolloutRunning;
+    });
+    const startRollout = (request: RolloutRequest, rolloutOptions: RolloutOptions = {}) => {
+      if (rolloutRunning && rolloutStatus) throw new RolloutRefused(`rollout ${rolloutStatus.id} (${rolloutStatus.from} → ${rolloutStatus.to}) is still running (${rolloutStatus.phase}); wait for it to end`);
+      const plan = planRollout(rolloutContext, request);
+      const id = (rolloutStatus?.id ?? 0) + 1;
+      let status: SandboxRollout = { id, service: plan.service, from: plan.from.name, to: plan.to, image: plan.image, steps: plan.steps, phase: 'creating', lines: [] };
+      const update = (change: Partial<SandboxRollout>) => void (rolloutStatus = status = { ...status, ...change });
+      update({});
+      const say = (text: string) => {
+        update({ lines: [...status.lines, text].slice(-100) });
+        note('sandbox', `rollout ${id}: ${text}`);
+        rolloutOptions.onLine?.(text);
+      };
+      say(`${plan.from.name} → ${plan.to}, steps ${plan.steps.join(', ')} %, ${plan.holdCalls} calls counted per step`);
+      const run = runRollout(rolloutContext, plan, {
+        ...rolloutOptions,
+        signal: stopRollouts.signal,
+        onLine: say,
+        onStep: async (result) => {
+          update({ phase: result.kind === 'create' ? 'shifting' : result.kind === 'shift' && result.weights[plan.to] === 100 ? 'retiring' : status.phase });
+          await rolloutOptions.onStep?.(result);
+        },
+      }).then(
+        (results) => {
+          update({ phase: 'done' });
+          say(`done: ${plan.to} serves ${plan.service}`);
+          return results;
+        },
+        (error: unknown) => {
+          update({ phase: 'failed', error: errorMessage(error) });
+          say(`failed: ${errorMessage(error)} (the scale sets and weights stay as they are)`);
+          throw error;
+        },
+      );
+      rolloutRunning = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      void rolloutRunning.then(() => (rolloutRunning = undefined));
+      // The background run (the action's) must not be an unhandled rejection; callers of rollout() get it.
+      run.catch(() => undefined);
+      return { plan, run };
+    };
     current = await build(); // a sandbox whose state cannot be read does not start
     note('sandbox', 'sandbox started');
 
@@ -527,22 +607,47 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       async act(action) {
         switch (action.action) {
           case 'scale': {
-            const spec = SANDBOX_SCALE_SETS.find((s) => s.name === action.scaleSet);
-            if (!spec) return { ok: false, message: `no scale set ${JSON.stringify(action.scaleSet)} (there are ${SANDBOX_SCALE_SETS.map((s) => s.name).join(', ')})` };
+            const spec = specs.find((s) => s.name === action.scaleSet);
+            if (!spec) return { ok: false, message: `no scale set ${JSON.stringify(action.scaleSet)} (there are ${specs.map((s) => s.name).join(', ')})` };
             arm.scale(selectorOf(spec.name), action.capacity);
             return { ok: true, message: `scaling ${spec.name} to ${action.capacity}` };
           }
           case 'fail':
           case 'heal': {
-            for (const spec of SANDBOX_SCALE_SETS) {
-              const instance = arm.listInstances(selectorOf(spec.name)).find((i) => i.name === action.instance);
+            for (const spec of specs) {
+              const instance = instancesIn(spec.name).find((i) => i.name === action.instance);
               if (!instance) continue;
               arm.setHealth(selectorOf(spec.name), instance.instanceId, action.action === 'fail' ? 'Unhealthy' : 'Healthy');
-              backends.get(instanceKey(instance.scaleSetId, instance.instanceId))?.setServing(action.action === 'fail' ? 'NOT_SERVING' : 'SERVING');
+              const backend = backends.get(instanceKey(instance.scaleSetId, instance.instanceId));
+              backend?.setServing(action.action === 'fail' ? 'NOT_SERVING' : 'SERVING');
+              if (action.action === 'heal') backend?.setFailEvery(0);
               note('sandbox', `${instance.name} ${action.action === 'fail' ? 'fails (application health Unhealthy)' : 'is healthy again'}`);
               return { ok: true, message: `${instance.name}: ${action.action}` };
             }
             return { ok: false, message: `no instance ${JSON.stringify(action.instance)}` };
+          }
+          case 'fail-half': {
+            for (const spec of specs) {
+              const instance = instancesIn(spec.name).find((i) => i.name === action.instance);
+              const backend = instance && backends.get(instanceKey(instance.scaleSetId, instance.instanceId));
+              if (!instance) continue;
+              if (!backend) return { ok: false, message: `${instance.name} has no running backend yet (${instance.provisioningState})` };
+              // Its health probe stays Healthy: the instance is in rotation and fails calls, the case retries are for.
+              backend.setFailEvery(2);
+              note('sandbox', `${instance.name} fails every other call with UNAVAILABLE (health still Healthy)`);
+              return { ok: true, message: `${instance.name}: fails half its calls with UNAVAILABLE until heal` };
+            }
+            return { ok: false, message: `no instance ${JSON.stringify(action.instance)}` };
+          }
+          case 'rollout': {
+            let plan;
+            try {
+              ({ plan } = startRollout(action));
+            } catch (error) {
+              if (error instanceof RolloutRefused) return { ok: false, message: error.message };
+              throw error;
+            }
+            return { ok: true, message: `rollout ${rolloutStatus!.id} started: ${plan.from.name} → ${plan.to} (${plan.image}), steps ${plan.steps.join(', ')} %` };
           }
           case 'event-chaos':
             eventChaos = action.enabled;
@@ -557,7 +662,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         await relay.ready;
         note('sandbox', 'relay back (state loaded from Consul)');
       },
-      refreshed: () => new Promise((resolve) => waiters.push({ after: buildsStarted, resolve })),
+      refreshed,
+      instanceStats: (name) => {
+        const backend = [...backends.values()].find((b) => b.instanceName === name);
+        return backend ? { served: backend.served(), failedOnPurpose: backend.failedOnPurpose() } : undefined;
+      },
+      rollout: (request, rolloutOptions) => {
+        try {
+          return startRollout(request, rolloutOptions).run;
+        } catch (error) {
+          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
       close,
     };
   } catch (error) {

@@ -3,11 +3,22 @@
  * time from the ARM change to the first request served by a new instance (or the last one served
  * by a removed instance), the requests that failed during the step, and whether Consul and the
  * relay ended equal to ARM.
+ *
+ * After the scale-out / scale-in / fail / relay-restart / event-chaos steps comes a blue/green
+ * rollout of `orders` to a new scale set (steps 10, 50, 100 %, then the old one retired): for each
+ * step, the measured share of each scale set against its weight (over ROLLOUT_CALLS calls of a
+ * fast measuring client next to the steady ones), the time from the tag write to every client
+ * having the new weights, and the failed requests (none may fail). Last, retry tags go on the new
+ * scale set and one of its instances fails every other call with UNAVAILABLE: fewer than 1 % of
+ * the calls may fail.
  */
 import { clusterName } from '../relay/resources/resource-names';
 import { envoyType } from '../relay/xds/envoy-protos';
+import { errorMessage } from '../shared/errors';
+import { clientsHave, type RolloutStepResult } from './rollout';
 import { SANDBOX_SCALE_SETS, selectorOf, startSandbox, type Sandbox, type SandboxOptions } from './sandbox';
 import type { SandboxState } from './sandbox-state';
+import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
 
 export interface StepReport {
   readonly step: string;
@@ -19,7 +30,29 @@ export interface StepReport {
   readonly relayEqualsArm: boolean;
   readonly problems: readonly string[];
   readonly durationMs: number;
+  /** Blue/green steps: each scale set's weight (percent) and measured share of the calls counted. */
+  readonly shares?: readonly ScaleSetShare[];
+  /** ms from the tag write to every proxyless client of the service having ACKed the new weights / policy. */
+  readonly shiftMs?: number;
+  /** Share of the requests allowed to fail (0 unless said: the flaky-instance step allows < 1 %). */
+  readonly failureBudget?: number;
 }
+
+export interface ScaleSetShare {
+  readonly scaleSet: string;
+  /** `vmss-mesh-weight` after the step, in percent of the service's weights. */
+  readonly weight: number;
+  /** Measured share (0–1) of the calls counted at the step. */
+  readonly share: number;
+  readonly calls: number;
+}
+
+/** Calls counted at each blue/green step (≥ 2,000 at 90/10: ±5 points is 7.5 standard deviations there). */
+export const ROLLOUT_CALLS: Readonly<Record<number, number>> = { 10: 2_000, 50: 2_000, 100: 500 };
+/** Calls counted while an instance fails half its calls with retries configured. */
+export const FLAKY_CALLS = 2_000;
+/** Where the rollout goes: an image reference, so the new scale set is named orders-v2. */
+export const ROLLOUT_IMAGE = 'vmss-mesh/demo-backend:2';
 
 export interface ScenarioOptions extends SandboxOptions {
   /** Deadline for each step to converge (default 60 s). */
@@ -44,8 +77,12 @@ export function compareWithArm(sandbox: Sandbox, state: SandboxState): { consul:
   const consul: string[] = [];
   const relay: string[] = [];
   const snapshot = sandbox.relay().snapshots.current('proxyless-grpc');
+  // A service's cluster holds the endpoints of all its scale sets (two during a blue/green rollout).
+  const byService = new Map<string, Map<string, string>>();
   for (const set of state.scaleSets) {
+    if (byService.has(set.service)) continue;
     const relayEndpoints = new Map<string, string>();
+    byService.set(set.service, relayEndpoints);
     const resource = snapshot.resources.endpoint.get(clusterName(set.service));
     if (resource) {
       const decoded = CLA().toObject(CLA().decode(resource.bytes), { enums: String }) as {
@@ -58,6 +95,9 @@ export function compareWithArm(sandbox: Sandbox, state: SandboxState): { consul:
         }
       }
     }
+  }
+  for (const set of state.scaleSets) {
+    const relayEndpoints = byService.get(set.service)!;
     for (const i of set.instances) {
       const want = expectedState(i);
       if (i.consul !== want) consul.push(`${i.name}: ARM says ${want}, Consul ${i.consul}`);
@@ -65,8 +105,8 @@ export function compareWithArm(sandbox: Sandbox, state: SandboxState): { consul:
       if (got !== want) relay.push(`${i.name}: ARM says ${want}, relay ${got ?? 'absent'}`);
       relayEndpoints.delete(i.privateIp);
     }
-    for (const [ip, health] of relayEndpoints) relay.push(`${set.service}: relay still has ${ip} (${health}) that ARM does not list`);
   }
+  for (const [service, relayEndpoints] of byService) for (const [ip, health] of relayEndpoints) relay.push(`${service}: relay still has ${ip} (${health}) that ARM does not list`);
   // Registrations ARM no longer backs (e.g. a failed deregistration after a scale-in).
   const armIps = new Set(state.scaleSets.flatMap((set) => set.instances.map((i) => i.privateIp)));
   for (const node of sandbox.ownedNodes()) if (!armIps.has(node.address)) consul.push(`Consul still has ${node.node} (${node.address}) that ARM does not list`);
@@ -76,10 +116,13 @@ export function compareWithArm(sandbox: Sandbox, state: SandboxState): { consul:
 export async function runScenario(options: ScenarioOptions = {}): Promise<StepReport[]> {
   const sandbox = await startSandbox({ azurite: false, ...options });
   const reports: StepReport[] = [];
+  // The fast measuring client of the blue/green steps (its calls and failures count like the steady clients').
+  const measuring: XdsTraffic[] = [];
   try {
     const timeout = options.stepTimeoutMs ?? 60_000;
-    const calls = () => [...sandbox.traffic.values()].reduce((sum, t) => sum + t.totals().calls, 0);
-    const failures = () => [...sandbox.traffic.values()].reduce((sum, t) => sum + t.totals().failed, 0);
+    const clients = () => [...sandbox.traffic.values(), ...measuring];
+    const calls = () => clients().reduce((sum, t) => sum + t.totals().calls, 0);
+    const failures = () => clients().reduce((sum, t) => sum + t.totals().failed, 0);
     const served = (name: string, since: number) => [...sandbox.traffic.values()].some((t) => t.recordsSince(since).some((r) => r.instance === name));
     const lastServed = (names: ReadonlySet<string>) =>
       Math.max(0, ...[...sandbox.traffic.values()].flatMap((t) => t.recordsSince(0).filter((r) => r.instance && names.has(r.instance)).map((r) => r.at)));
@@ -169,14 +212,103 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
       () => instancesOf(catalog).length === 2,
     );
     await sandbox.act({ action: 'event-chaos', enabled: false });
+
+    // Blue/green: orders → orders-v2 in 10, 50, 100 %, measured by a fast client next to the steady one.
+    const fast = new XdsTraffic({ service: orders, bootstrap: grpcBootstrap({ serverUri: sandbox.relay().xdsAddress, nodeId: 'scenario-measuring-client' }), concurrency: 4, pauseMs: 0 });
+    measuring.push(fast);
+    await fast.warmUp(timeout);
+    fast.start();
+    /** Waits (bounded) until Consul and the relay equal ARM; the differences left, if any. */
+    const settle = async (deadline: number) => {
+      let problems = { consul: ['not checked'], relay: [] as string[] };
+      for (;;) {
+        const state = await withinMs(sandbox.refreshed(), Math.max(1, deadline - Date.now()));
+        if (!state) return problems;
+        problems = compareWithArm(sandbox, state);
+        if (sandbox.world.arm.world.pendingTransitions === 0 && problems.consul.length === 0 && problems.relay.length === 0) return problems;
+        if (Date.now() > deadline) return problems;
+      }
+    };
+    let mark = { at: Date.now(), calls: calls(), failed: failures() };
+    const rolloutStep = async (r: RolloutStepResult) => {
+      const problems = await settle(Date.now() + timeout);
+      const report: StepReport = {
+        step: `blue/green: ${r.name}`,
+        ...(r.trafficMs === undefined ? {} : { trafficFollowedMs: r.trafficMs }),
+        ...(r.shiftMs === undefined ? {} : { shiftMs: r.shiftMs }),
+        ...(r.kind === 'shift' ? { shares: Object.entries(r.weights).map(([scaleSet, weight]) => ({ scaleSet, weight, share: r.shares[scaleSet] ?? 0, calls: r.measuredCalls })) } : {}),
+        failedRequests: failures() - mark.failed,
+        requests: calls() - mark.calls,
+        consulEqualsArm: problems.consul.length === 0,
+        relayEqualsArm: problems.relay.length === 0,
+        problems: [...problems.consul, ...problems.relay],
+        durationMs: Date.now() - mark.at,
+      };
+      mark = { at: Date.now(), calls: calls(), failed: failures() };
+      reports.push(report);
+      options.onStep?.(report);
+    };
+    try {
+      await sandbox.rollout(
+        { service: orders, to: ROLLOUT_IMAGE, steps: [10, 50, 100] },
+        { measureWith: [fast], holdCallsAt: (step) => ROLLOUT_CALLS[step] ?? 500, stepTimeoutMs: Math.max(timeout, 120_000), onStep: rolloutStep },
+      );
+    } catch (error) {
+      const report: StepReport = { step: 'blue/green: rollout', failedRequests: failures() - mark.failed, requests: calls() - mark.calls, consulEqualsArm: false, relayEqualsArm: false, problems: [`the rollout stopped: ${errorMessage(error)}`], durationMs: Date.now() - mark.at };
+      reports.push(report);
+      options.onStep?.(report);
+      throw new ScenarioAborted(report.problems[0]);
+    }
+
+    // Retries: the new scale set gets retry tags, then one of its instances fails every other call.
+    const green = sandbox.world.arm.world.listScaleSets().find((set) => set.name !== orders && set.tags['vmss-mesh-service'] === orders);
+    const [flaky] = green ? sandbox.world.arm.world.listInstances(selectorOf(green.name)) : [];
+    if (!green || !flaky) throw new ScenarioAborted('no new scale set of orders with an instance after the rollout');
+    const failedOnPurpose0 = sandbox.instanceStats(flaky.name)?.failedOnPurpose ?? 0;
+    mark = { at: Date.now(), calls: calls(), failed: failures() };
+    const written = Date.now();
+    sandbox.world.arm.world.setTags(selectorOf(green.name), { ...green.tags, 'vmss-mesh-retry-on': 'unavailable', 'vmss-mesh-retries': '3' });
+    const acked = await clientsHave(sandbox.relay(), orders, (set) => set.policy?.retryOn.includes('unavailable') === true && set.policy.numRetries === 3, 'the retry policy', timeout);
+    const failing = await sandbox.act({ action: 'fail-half', instance: flaky.name });
+    if (!failing.ok) throw new Error(failing.message);
+    const measuredFrom = Date.now();
+    await fast.waitFor(() => fast.recordsSince(measuredFrom).length >= FLAKY_CALLS, Math.max(timeout, 120_000), `${FLAKY_CALLS} calls while ${flaky.name} fails half`);
+    await sandbox.act({ action: 'heal', instance: flaky.name });
+    const failedAttempts = (sandbox.instanceStats(flaky.name)?.failedOnPurpose ?? 0) - failedOnPurpose0;
+    const measured = fast.shares(measuredFrom);
+    const problems = await settle(Date.now() + timeout);
+    const flakyReport: StepReport = {
+      step: `retries on (unavailable ×3), ${flaky.name} fails half its calls`,
+      shiftMs: acked - written,
+      shares: [{ scaleSet: `calls answered (${flaky.name} failed ${failedAttempts} attempts)`, weight: 100, share: measured.calls ? 1 - measured.failed / measured.calls : 0, calls: measured.calls }],
+      failureBudget: 0.01,
+      failedRequests: failures() - mark.failed,
+      requests: calls() - mark.calls,
+      consulEqualsArm: problems.consul.length === 0,
+      relayEqualsArm: problems.relay.length === 0,
+      problems: [...problems.consul, ...problems.relay, ...(failedAttempts === 0 ? [`${flaky.name} failed no call: the step tested nothing`] : [])],
+      durationMs: Date.now() - mark.at,
+    };
+    reports.push(flakyReport);
+    options.onStep?.(flakyReport);
     return reports;
   } catch (error) {
     // The reports so far (the last one says why) are the result; the missing steps fail the checks.
     if (error instanceof ScenarioAborted) return reports;
     throw error;
   } finally {
+    for (const client of measuring) {
+      await client.stop();
+      client.close();
+    }
     await sandbox.close();
   }
+}
+
+/** True when the step went as it should: equal to ARM, and no more failed requests than its budget. */
+export function stepPassed(r: StepReport): boolean {
+  const failuresOk = r.failureBudget ? r.failedRequests < r.failureBudget * r.requests : r.failedRequests === 0;
+  return r.consulEqualsArm && r.relayEqualsArm && failuresOk && (r.shares ?? []).every((s) => s.calls === 0 || Math.abs(100 * s.share - s.weight) <= 5);
 }
 
 class ScenarioAborted extends Error {}
@@ -189,8 +321,20 @@ function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 export function renderReport(reports: readonly StepReport[]): string {
-  const header = ['step', 'traffic followed', 'requests', 'failed', 'Consul = ARM', 'relay = ARM', 'took'];
-  const rows = reports.map((r) => [r.step, r.trafficFollowedMs === undefined ? '-' : `${r.trafficFollowedMs} ms`, String(r.requests), String(r.failedRequests), r.consulEqualsArm ? 'yes' : 'NO', r.relayEqualsArm ? 'yes' : 'NO', `${r.durationMs} ms`]);
+  const header = ['step', 'shares (measured / weight)', 'clients had it', 'traffic followed', 'requests', 'failed', 'Consul = ARM', 'relay = ARM', 'took'];
+  const shares = (r: StepReport) => (r.shares?.length ? r.shares.map((s) => `${s.scaleSet} ${(100 * s.share).toFixed(1)}/${s.weight}`).join(', ') + ` (${r.shares[0]!.calls} calls)` : '-');
+  const failed = (r: StepReport) => (r.failureBudget ? `${r.failedRequests} (${((100 * r.failedRequests) / Math.max(1, r.requests)).toFixed(2)} %, < ${100 * r.failureBudget} % allowed)` : String(r.failedRequests));
+  const rows = reports.map((r) => [
+    r.step,
+    shares(r),
+    r.shiftMs === undefined ? '-' : `${r.shiftMs} ms`,
+    r.trafficFollowedMs === undefined ? '-' : `${r.trafficFollowedMs} ms`,
+    String(r.requests),
+    failed(r),
+    r.consulEqualsArm ? 'yes' : 'NO',
+    r.relayEqualsArm ? 'yes' : 'NO',
+    `${r.durationMs} ms`,
+  ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ');
   const problems = reports.flatMap((r) => r.problems.map((p) => `  ${r.step}: ${p}`));

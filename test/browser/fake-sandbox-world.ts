@@ -124,6 +124,9 @@ export class FakeSandboxWorld {
         this.record('sandbox', `event chaos ${action.enabled ? 'on' : 'off'}`);
         this.changed();
         return { ok: true, message: `event chaos ${action.enabled ? 'on' : 'off'}` };
+      case 'fail-half':
+      case 'rollout':
+        return { ok: false, message: `the fake world does not model ${action.action}` };
     }
   };
 

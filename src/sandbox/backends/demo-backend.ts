@@ -38,6 +38,13 @@ export interface DemoBackend {
   served(): number;
   /** What the health service answers (the instance's own view; ARM's view is separate). */
   setServing(status: ServingStatus): void;
+  /**
+   * Fail every `n`th unary gRPC call with UNAVAILABLE (n = 2: every other call, i.e. half of
+   * them; 0 = none). The failure is trailers-only (no response headers were sent), so a client
+   * with a retry policy may retry it. Calls failed so far: `failedOnPurpose()`.
+   */
+  setFailEvery(n: number): void;
+  failedOnPurpose(): number;
   close(): Promise<void>;
 }
 
@@ -60,6 +67,9 @@ export function healthClientConstructor(): grpc.ServiceClientConstructor {
 export async function startDemoBackend(options: DemoBackendOptions): Promise<DemoBackend> {
   let served = 0;
   let serving: ServingStatus = 'SERVING';
+  let failEvery = 0;
+  let unaryCalls = 0;
+  let failedOnPurpose = 0;
   const watchers = new Set<grpc.ServerWritableStream<unknown, { status: string }>>();
   const closers: Array<() => Promise<void>> = [];
   let httpPort = 0;
@@ -95,6 +105,12 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
     };
     server.addService(healthServiceDefinition(), {
       Check(call: grpc.ServerUnaryCall<{ service: string }, { status: string }>, callback: grpc.sendUnaryData<{ status: string }>) {
+        unaryCalls += 1;
+        if (failEvery > 0 && unaryCalls % failEvery === 0) {
+          failedOnPurpose += 1;
+          callback({ code: grpc.status.UNAVAILABLE, details: `${options.instanceName} fails 1 call in ${failEvery} (sandbox fail-half)` });
+          return;
+        }
         served += 1;
         call.sendMetadata(metadata());
         callback(null, { status: serving });
@@ -134,6 +150,11 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
       serving = status;
       for (const w of watchers) w.write({ status });
     },
+    setFailEvery(n) {
+      if (!Number.isInteger(n) || n < 0) throw new TypeError(`setFailEvery takes a whole number 0 or more, got ${String(n)}`);
+      failEvery = n;
+    },
+    failedOnPurpose: () => failedOnPurpose,
     async close() {
       await Promise.all(closers.map((c) => c()));
     },

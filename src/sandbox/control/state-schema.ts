@@ -68,6 +68,19 @@ const stateSchema = z.object({
       summary: z.string(),
     }),
   ),
+  rollout: z
+    .object({
+      id: z.number().int().min(1),
+      service: z.string(),
+      from: z.string(),
+      to: z.string(),
+      image: z.string(),
+      steps: z.array(z.number().int()),
+      phase: z.enum(['creating', 'shifting', 'retiring', 'done', 'failed']),
+      lines: z.array(z.string()),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 
 // Compile-time guard: a field added to the model but not here (or typed differently) fails tsc.
