@@ -36,6 +36,8 @@ export interface StepReport {
   readonly shiftMs?: number;
   /** Share of the requests allowed to fail (0 unless said: the flaky-instance step allows < 1 %). */
   readonly failureBudget?: number;
+  /** The flaky-instance step: the attempts the instance failed on purpose, over `calls` calls of the measuring client. */
+  readonly flakyInstance?: { readonly name: string; readonly failedAttempts: number; readonly calls: number };
 }
 
 export interface ScaleSetShare {
@@ -280,7 +282,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<StepRe
     const flakyReport: StepReport = {
       step: `retries on (unavailable ×3), ${flaky.name} fails half its calls`,
       shiftMs: acked - written,
-      shares: [{ scaleSet: `calls answered (${flaky.name} failed ${failedAttempts} attempts)`, weight: 100, share: measured.calls ? 1 - measured.failed / measured.calls : 0, calls: measured.calls }],
+      flakyInstance: { name: flaky.name, failedAttempts, calls: measured.calls },
       failureBudget: 0.01,
       failedRequests: failures() - mark.failed,
       requests: calls() - mark.calls,
@@ -322,7 +324,10 @@ function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
 
 export function renderReport(reports: readonly StepReport[]): string {
   const header = ['step', 'shares (measured / weight)', 'clients had it', 'traffic followed', 'requests', 'failed', 'Consul = ARM', 'relay = ARM', 'took'];
-  const shares = (r: StepReport) => (r.shares?.length ? r.shares.map((s) => `${s.scaleSet} ${(100 * s.share).toFixed(1)}/${s.weight}`).join(', ') + ` (${r.shares[0]!.calls} calls)` : '-');
+  const shares = (r: StepReport) => {
+    if (r.flakyInstance) return `${r.flakyInstance.name} failed ${r.flakyInstance.failedAttempts} attempts (${r.flakyInstance.calls} calls)`;
+    return r.shares?.length ? r.shares.map((s) => `${s.scaleSet} ${(100 * s.share).toFixed(1)}/${s.weight}`).join(', ') + ` (${r.shares[0]!.calls} calls)` : '-';
+  };
   const failed = (r: StepReport) => (r.failureBudget ? `${r.failedRequests} (${((100 * r.failedRequests) / Math.max(1, r.requests)).toFixed(2)} %, < ${100 * r.failureBudget} % allowed)` : String(r.failedRequests));
   const rows = reports.map((r) => [
     r.step,

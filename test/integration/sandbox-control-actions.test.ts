@@ -53,5 +53,5 @@ test('names are trimmed; the messages name the field', () => {
   const error = (() => { try { parseSandboxAction({ action: 42 }); } catch (e) { return e; } return undefined; })();
   assert.ok(error instanceof InvalidInputError);
   assert.equal(error.path, 'action');
-  assert.equal(error.message, 'action: must be one of "scale", "fail", "heal", "event-chaos", got 42');
+  assert.equal(error.message, 'action: must be one of "scale", "fail", "heal", "event-chaos", "fail-half", "rollout", got 42');
 });

@@ -182,9 +182,9 @@ describe('vmss-mesh sandbox actions', () => {
     const cwd = await tempDir(t);
     const usage = (message: string) => ({ code: 2, stdout: '', stderr: `vmss-mesh sandbox: ${message}\nRun \`vmss-mesh sandbox --help\` for usage.\n` });
     assert.deepEqual(await cli(['scale', 'web', 'many'], { cwd }), usage('<n> must be a whole number 0–1000, got "many"'));
-    assert.deepEqual(await cli([], { cwd }), usage('missing command (status, scale, fail, heal or event-chaos)'));
+    assert.deepEqual(await cli([], { cwd }), usage('missing command (status, scale, fail, fail-half, heal, event-chaos or rollout)'));
     const cases: Array<[string[], string]> = [
-      [['reboot', 'web_0'], 'unknown command "reboot" (status, scale, fail, heal or event-chaos)'],
+      [['reboot', 'web_0'], 'unknown command "reboot" (status, scale, fail, fail-half, heal, event-chaos or rollout)'],
       [['scale', 'web'], 'expected sandbox scale <set> <n>, got 1 argument'],
       [['scale', 'web', '1001'], 'capacity: must be at most 1000'],
       [['fail'], 'expected sandbox fail <instance>, got 0 arguments'],
