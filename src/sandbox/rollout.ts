@@ -72,9 +72,15 @@ export interface RolloutPlan {
   readonly service: string;
   readonly from: SandboxScaleSetSpec;
   readonly to: string;
-  readonly image: string;
+  /** The new scale set's image when `--to` named one; otherwise the old scale set's (if it has one). */
+  readonly image?: string;
   readonly steps: readonly number[];
   readonly holdCalls: number;
+}
+
+/** How a plan's image reads in progress lines. */
+export function imageOf(plan: RolloutPlan): string {
+  return plan.image ?? `same image as ${plan.from.name}`;
 }
 
 export interface RolloutStepResult {
@@ -127,8 +133,7 @@ export function planRollout(ctx: RolloutContext, request: RolloutRequest): Rollo
   if (target.kind === 'scale-set' && taken(to)) throw new RolloutRefused(`scale set ${to} already exists: name a new one, or give an image reference`);
   const holdCalls = request.holdCalls ?? DEFAULT_HOLD_CALLS;
   if (!Number.isInteger(holdCalls) || holdCalls < 0) throw new RolloutRefused(`holdCalls must be a whole number 0 or more, got ${String(request.holdCalls)}`);
-  const image = target.kind === 'image' ? target.image : `${to} (image not given)`;
-  return { service: from.service, from, to, image, steps: [...request.steps], holdCalls };
+  return { service: from.service, from, to, ...(target.kind === 'image' ? { image: target.image } : {}), steps: [...request.steps], holdCalls };
 }
 
 /** The index (1 = unsuffixed) of `service` among a scale set's mesh tags. */
@@ -191,10 +196,11 @@ export async function runRollout(ctx: RolloutContext, plan: RolloutPlan, options
     zones: old.zones,
     orchestrationMode: old.orchestrationMode,
     vmSize: old.vmSize,
+    ...(plan.image !== undefined ? { imageReference: plan.image } : old.imageReference !== undefined ? { imageReference: old.imageReference } : {}),
     capacity,
     tags: withTag(old.tags, weightTag, '0'),
   });
-  line(`created ${newName} (${plan.image}, ${capacity} instance${capacity === 1 ? '' : 's'}, ${weightTag}=0) next to ${oldName}`);
+  line(`created ${newName} (${imageOf(plan)}, ${capacity} instance${capacity === 1 ? '' : 's'}, ${weightTag}=0) next to ${oldName}`);
   const created = ctx.arm.getScaleSet(ctx.selectorOf(newName))!;
   await until(timeoutMs, `${newName}'s instances registered and serving`, () => newServing(ctx, plan, created, capacity));
   const readyMs = Date.now() - started;

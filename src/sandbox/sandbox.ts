@@ -28,7 +28,7 @@ import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from '.
 import type { OwnedNode } from '../shared/model';
 import { assembleSandboxState, primaryIpOf } from './sandbox-state-builder';
 import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
-import { planRollout, RolloutRefused, runRollout, type RolloutContext, type RolloutOptions, type RolloutRequest, type RolloutStepResult } from './rollout';
+import { imageOf, planRollout, RolloutRefused, runRollout, type RolloutContext, type RolloutOptions, type RolloutRequest, type RolloutStepResult } from './rollout';
 import type { SandboxRollout } from './sandbox-state';
 
 export interface SandboxOptions {
@@ -547,7 +547,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (rolloutRunning && rolloutStatus) throw new RolloutRefused(`rollout ${rolloutStatus.id} (${rolloutStatus.from} → ${rolloutStatus.to}) is still running (${rolloutStatus.phase}); wait for it to end`);
       const plan = planRollout(rolloutContext, request);
       const id = (rolloutStatus?.id ?? 0) + 1;
-      let status: SandboxRollout = { id, service: plan.service, from: plan.from.name, to: plan.to, image: plan.image, steps: plan.steps, phase: 'creating', lines: [] };
+      let status: SandboxRollout = { id, service: plan.service, from: plan.from.name, to: plan.to, image: imageOf(plan), steps: plan.steps, phase: 'creating', lines: [] };
       const update = (change: Partial<SandboxRollout>) => void (rolloutStatus = status = { ...status, ...change });
       update({});
       const say = (text: string) => {
@@ -647,7 +647,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
               if (error instanceof RolloutRefused) return { ok: false, message: error.message };
               throw error;
             }
-            return { ok: true, message: `rollout ${rolloutStatus!.id} started: ${plan.from.name} → ${plan.to} (${plan.image}), steps ${plan.steps.join(', ')} %` };
+            return { ok: true, message: `rollout ${rolloutStatus!.id} started: ${plan.from.name} → ${plan.to} (${imageOf(plan)}), steps ${plan.steps.join(', ')} %` };
           }
           case 'event-chaos':
             eventChaos = action.enabled;

@@ -54,7 +54,7 @@ export const ROLLOUT_CALLS: Readonly<Record<number, number>> = { 10: 2_000, 50: 
 /** Calls counted while an instance fails half its calls with retries configured. */
 export const FLAKY_CALLS = 2_000;
 /** Where the rollout goes: an image reference, so the new scale set is named orders-v2. */
-export const ROLLOUT_IMAGE = 'vmss-mesh/demo-backend:2';
+export const ROLLOUT_IMAGE = 'vmss-mesh:demo-backend:grpc:2.0.0';
 
 export interface ScenarioOptions extends SandboxOptions {
   /** Deadline for each step to converge (default 60 s). */

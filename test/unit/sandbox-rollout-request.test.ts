@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { actionOf } from '../../src/cli/sandbox';
+import { ArmWorld } from '../../src/sandbox/arm-emulator';
+import { scaleSetJson } from '../../src/sandbox/arm-emulator/arm-json';
 import { UsageError } from '../../src/cli/command';
 import { parseSandboxAction } from '../../src/sandbox/control/action-schema';
 import { nextScaleSetName, parseSteps, rolloutTarget, stepProblems, weightsAt } from '../../src/sandbox/rollout-request';
@@ -66,4 +68,20 @@ test('sandbox rollout on the command line: the action it sends, and usage errors
   usage({ command: 'rollout', operands: ['orders'], to: 'x', steps: '10,120' }, '--steps: step 2: 120 is not a share in percent (a whole number from 1 to 100)');
   usage({ command: 'rollout', operands: ['orders'], to: 'x', steps: '100', holdCalls: 'lots' }, '--hold-calls must be a whole number, got "lots"');
   usage({ command: 'scale', operands: ['orders', '3'], to: 'x' }, '--to, --steps and --hold-calls belong to `sandbox rollout`');
+});
+
+test('the ARM emulator keeps a scale set\'s image reference and shows it as ARM does (URN fields or an image ID)', () => {
+  const world = new ArmWorld();
+  try {
+    const json = (name: string, imageReference?: string) => {
+      world.createScaleSet({ subscriptionId: 'sub', resourceGroup: 'rg', name, ...(imageReference ? { imageReference } : {}) });
+      const profile = (scaleSetJson(world.getScaleSet({ subscriptionId: 'sub', resourceGroup: 'rg', name })!) as { properties: { virtualMachineProfile: { storageProfile?: unknown } } }).properties.virtualMachineProfile;
+      return profile.storageProfile;
+    };
+    assert.deepEqual(json('urn', 'Canonical:ubuntu-24_04-lts:server:latest'), { imageReference: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' } });
+    assert.deepEqual(json('id', '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/images/orders-2'), { imageReference: { id: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Compute/images/orders-2' } });
+    assert.equal(json('none'), undefined);
+  } finally {
+    world.close();
+  }
 });

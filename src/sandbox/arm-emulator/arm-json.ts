@@ -29,6 +29,12 @@ function reference(id: string, options: JsonOptions): string {
   return options.upperCaseResourceGroupInReferences ? withUpperCaseResourceGroup(id) : id;
 }
 
+/** ARM's imageReference: a URN `publisher:offer:sku:version` as its four fields, anything else as an image ID. */
+function imageReferenceJson(image: string): Json {
+  const urn = image.split(':');
+  return urn.length === 4 && !image.includes('/') ? { publisher: urn[0], offer: urn[1], sku: urn[2], version: urn[3] } : { id: image };
+}
+
 export function scaleSetJson(ss: EmulatedScaleSet): Json {
   const nicConfigName = `${ss.name}-nic01`;
   return {
@@ -46,6 +52,7 @@ export function scaleSetJson(ss: EmulatedScaleSet): Json {
       scaleInPolicy: { rules: [ss.scaleInPolicy], forceDeletion: false },
       virtualMachineProfile: {
         osProfile: { computerNamePrefix: ss.name.slice(0, 9), adminUsername: 'azureuser' },
+        ...(ss.imageReference === undefined ? {} : { storageProfile: { imageReference: imageReferenceJson(ss.imageReference) } }),
         networkProfile: {
           ...(ss.orchestrationMode === 'Flexible' ? { networkApiVersion: '2020-11-01' } : {}),
           networkInterfaceConfigurations: [

@@ -33,6 +33,8 @@ export interface CreateScaleSetInput {
   readonly orchestrationMode?: OrchestrationMode;
   /** Default `Standard_D2s_v3`. */
   readonly vmSize?: string;
+  /** The instances' image: a marketplace URN (`publisher:offer:sku:version`) or an image resource ID. Default none shown. */
+  readonly imageReference?: string;
   /**
    * Whether the Application Health extension is installed: instances then report `vmHealth`
    * (Initializing while they are created, then `initialHealth`). Default true.
@@ -72,6 +74,8 @@ export interface EmulatedScaleSet {
   readonly capacity: number;
   readonly orchestrationMode: OrchestrationMode;
   readonly vmSize: string;
+  /** As created (`virtualMachineProfile.storageProfile.imageReference`); absent when none was given. */
+  readonly imageReference?: string;
   readonly provisioningState: 'Succeeded' | 'Deleting';
   readonly healthExtension: boolean;
   readonly platformFaultDomainCount: number;

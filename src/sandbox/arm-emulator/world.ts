@@ -207,6 +207,7 @@ export class ArmWorld extends EventEmitter<{ operation: [ArmOperationRecord]; ch
         tags: { ...(input.tags ?? {}) },
         orchestrationMode: mode,
         vmSize: input.vmSize ?? 'Standard_D2s_v3',
+        ...(input.imageReference === undefined ? {} : { imageReference: input.imageReference }),
         provisioningState: 'Succeeded',
         healthExtension: input.healthExtension ?? true,
         platformFaultDomainCount: Math.max(1, positiveInt(input.platformFaultDomainCount, mode === 'Uniform' ? 5 : 1, 'platformFaultDomainCount')),
