@@ -33,7 +33,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   host: lazy('Run the Functions app locally (the routes of `func start`) with settings from the environment', () => require('./host')),
   reconcile: lazy('Reconcile the given scale sets (or --all) as the app does, from a terminal; --dry-run prints the plan and writes nothing', () => require('./reconcile')),
   relay: lazy('Run the xDS relay: ADS (SotW and Delta) and the push API, fed by pushes and a Consul watch', () => require('./relay')),
-  sandbox: lazy('Look at and act on the running sandbox: status [--json], scale <set> <n>, fail|heal <instance>, event-chaos on|off', () => require('./sandbox')),
+  sandbox: lazy('Look at and act on the running sandbox: status [--json], scale <set> <n>, fail|fail-half|heal <instance>, event-chaos on|off, rollout <service> --to <set|image> --steps 10,50,100', () => require('./sandbox')),
   scenario: lazy('Run the scripted sandbox story and print its report (what npm run scenario runs)', () => require('./scenario')),
 };
 
