@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import type { GatewayRoute } from '../src/relay/mesh-state';
 import { SnapshotStore } from '../src/relay/snapshot/snapshot-store';
-import type { ResourceKind } from '../src/relay/snapshot/snapshot-types';
+import type { ResourceKind } from '../src/relay/xds/resource-kind';
 import type { ServiceEndpointSet } from '../src/shared/endpoints';
 import { nodeFor, startAdsTestServer, type DeltaReply, type RawDeltaStream, type RawSotwStream, type SotwReply } from '../test/helpers/raw-ads-client';
 import { writeResults } from './results';

@@ -27,7 +27,8 @@ import { ConnectionLimiter, connectionLimitInterceptor, listenLimited } from '..
 import { DEFAULT_LIMITS, type RelayLimits } from '../src/relay/limits/limit-settings';
 import { grpcServerOptions } from '../src/relay/relay';
 import { SnapshotStore } from '../src/relay/snapshot/snapshot-store';
-import { TYPE_URLS, RESOURCE_KINDS, type EncodedResource, type ResourceKind } from '../src/relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../src/relay/xds/kinds';
+import { type EncodedResource, RESOURCE_KINDS, type ResourceKind } from '../src/relay/xds/resource-kind';
 import type { ServiceEndpointSet } from '../src/shared/endpoints';
 import { ClientFleet } from './relay-bench-clients';
 import { startFloorServer } from './relay-floor-server';

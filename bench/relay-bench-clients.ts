@@ -14,7 +14,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import type { Type } from 'protobufjs';
 import { envoyType } from '../src/relay/xds/envoy-protos';
-import { TYPE_URLS, RESOURCE_KINDS, type ResourceKind } from '../src/relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../src/relay/xds/kinds';
+import { RESOURCE_KINDS, type ResourceKind } from '../src/relay/xds/resource-kind';
 
 const METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 /** Kinds in the order a proxyless gRPC client asks for them. */

@@ -17,8 +17,9 @@ import pino from 'pino';
 import { startRelay } from '../../src/relay/relay';
 import { loadRelayConfig } from '../../src/relay/relay-config';
 import { GrpcPushClient } from '../../src/relay/push/push-client';
-import { RESOURCE_TYPE_NAMES, subsetClusterName } from '../../src/relay/resources/resource-names';
+import { subsetClusterName } from '../../src/relay/resources/resource-names';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
+import { XDS_KINDS } from '../../src/relay/xds/kinds';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { startDemoBackend, type DemoBackend } from '../../src/sandbox/backends/demo-backend';
 import { claimLoopbackBlock } from '../../src/sandbox/loopback-block';
@@ -124,7 +125,7 @@ test('90/10 between two scale sets, a weight change, then the old scale set reti
   const gateway = relay.snapshots.current('envoy-gateway');
   assertEnvoyLoadsSnapshot('envoy-gateway', gateway);
   assertEnvoyLoadsSnapshot('proxyless-grpc', relay.snapshots.current('proxyless-grpc'));
-  const routeType = envoyType(RESOURCE_TYPE_NAMES.route);
+  const routeType = envoyType(XDS_KINDS.route.typeName);
   const gatewayRoutes = routeType.toObject(routeType.decode(gateway.resources.route.get('vmss-mesh-gateway')!.bytes), { defaults: false }) as {
     virtual_hosts: Array<{ routes: Array<{ route: { weighted_clusters?: { clusters: Array<{ name: string; weight: { value: number } }> } } }> }>;
   };

@@ -26,8 +26,10 @@ import { ListenerResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-t
 import { RouteConfigurationResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/route-config-resource-type';
 import type { XdsDecodeContext, XdsResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type';
 import { envoyRoot } from '../../src/relay/xds/envoy-protos';
-import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
-import { type ClientProfile, kindOfTypeUrl, type ResourceKind, type Snapshot, TYPE_URLS } from '../../src/relay/snapshot/snapshot-types';
+import type { Snapshot } from '../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../src/relay/xds/client-profile';
+import { kindOfTypeUrl, TYPE_URLS, XDS_KINDS } from '../../src/relay/xds/kinds';
+import type { ResourceKind } from '../../src/relay/xds/resource-kind';
 import { type EnvoyReport, formatViolation, pgvViolations, shortName, validateBootstrapJson, validateResource, validateSnapshot } from './envoy-validate';
 
 const ANY = '.google.protobuf.Any';
@@ -240,6 +242,6 @@ export function assertGrpcJsAccepts(kind: ResourceKind, name: string, bytes: Uin
   const verdict = grpcJsDecode(kind, bytes);
   assert.equal(verdict.error, undefined, `grpc-js-xds rejects ${kind} ${name}: ${verdict.error}`);
   assert.equal(verdict.name, name, `grpc-js-xds reads ${kind} ${name} as ${verdict.name}`);
-  const label = `${shortName(RESOURCE_TYPE_NAMES[kind])}(${name})`;
+  const label = `${shortName(XDS_KINDS[kind].typeName)}(${name})`;
   assertEnvoyLoads(validateResource(kind, bytes, label), `Envoy would refuse ${kind} ${name}`);
 }

@@ -4,10 +4,12 @@
  * EncodedResource object across snapshots (as the real store does), and `encodes` counts how
  * many resources were ever encoded, so tests can prove bytes are shared and never re-encoded.
  */
-import { createHash } from 'node:crypto';
-import type { ClientProfile, EncodedResource, ResourceKind, Snapshot, SnapshotSource } from '../../src/relay/snapshot/snapshot-types';
-import { RESOURCE_KINDS } from '../../src/relay/snapshot/snapshot-types';
+import type { Snapshot, SnapshotSource } from '../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../src/relay/xds/client-profile';
+import { type EncodedResource, RESOURCE_KINDS, type ResourceKind } from '../../src/relay/xds/resource-kind';
+import { encodeResource } from '../../src/relay/xds/encode';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
+import { XDS_KINDS } from '../../src/relay/xds/kinds';
 
 /** `rev` changes the content (and so the version); clusters may name their CLA. */
 export interface FakeResourceSpec {
@@ -20,13 +22,6 @@ export interface FakeResourceSpec {
 export type FakeWorld = Partial<Record<ResourceKind, Readonly<Record<string, number | FakeResourceSpec>>>>;
 
 const PROFILES: readonly ClientProfile[] = ['envoy-gateway', 'proxyless-grpc'];
-
-const MESSAGE_TYPES: Readonly<Record<ResourceKind, string>> = {
-  cluster: 'envoy.config.cluster.v3.Cluster',
-  endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
-  listener: 'envoy.config.listener.v3.Listener',
-  route: 'envoy.config.route.v3.RouteConfiguration',
-};
 
 function messageOf(kind: ResourceKind, name: string, spec: FakeResourceSpec): Record<string, unknown> {
   const rev = spec.rev ?? 1;
@@ -59,14 +54,13 @@ function messageOf(kind: ResourceKind, name: string, spec: FakeResourceSpec): Re
   }
 }
 
+/** Encoded as the relay encodes (so a cluster carries its EDS service name), after a strict check. */
 export function encodeFakeResource(kind: ResourceKind, name: string, spec: FakeResourceSpec): EncodedResource {
-  const type = envoyType(MESSAGE_TYPES[kind]);
-  const message = type.fromObject(messageOf(kind, name, spec));
-  const problem = type.verify(message);
+  const message = messageOf(kind, name, spec);
+  const type = envoyType(XDS_KINDS[kind].typeName);
+  const problem = type.verify(type.fromObject(message));
   if (problem) throw new Error(`fake ${kind} ${name}: ${problem}`);
-  const bytes = type.encode(message).finish();
-  const version = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  return { kind, name, version, bytes };
+  return encodeResource(kind, message);
 }
 
 function emptySnapshot(version: string): Snapshot {

@@ -9,7 +9,10 @@ import type * as protobuf from 'protobufjs';
 import { createAdsService, type AdsService, type AdsServiceOptions } from '../../src/relay/ads/ads-service';
 import { PROFILE_METADATA_KEY } from '../../src/relay/ads/profile';
 import type { AdsHooks, StreamInfo } from '../../src/relay/ads/ads-hooks';
-import { kindOfTypeUrl, TYPE_URLS, type ClientProfile, type ResourceKind, type SnapshotSource } from '../../src/relay/snapshot/snapshot-types';
+import type { SnapshotSource } from '../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../src/relay/xds/client-profile';
+import { kindOfTypeUrl, TYPE_URLS } from '../../src/relay/xds/kinds';
+import type { ResourceKind } from '../../src/relay/xds/resource-kind';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import type { ResourceKind } from '../../src/relay/snapshot/snapshot-types';
+import type { ResourceKind } from '../../src/relay/xds/resource-kind';
 import { FakeSnapshotSource, type FakeWorld } from '../helpers/fake-snapshots';
 import { HookRecorder, nodeFor, startAdsTestServer, until, type DeltaReply, type DeltaRequestInit, type RawDeltaStream } from '../helpers/raw-ads-client';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { KEEP_STALE_SUFFIX } from '../../src/relay/ads/response-planner';
-import type { ResourceKind } from '../../src/relay/snapshot/snapshot-types';
+import type { ResourceKind } from '../../src/relay/xds/resource-kind';
 import { FakeSnapshotSource, type FakeWorld } from '../helpers/fake-snapshots';
 import { HookRecorder, nodeFor, startAdsTestServer, until, type RawSotwStream, type SotwReply } from '../helpers/raw-ads-client';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { encodeDeltaResponse, encodeSotwResponse } from '../../src/relay/ads/ads-responses';
-import { RESOURCE_KINDS, TYPE_URLS, type EncodedResource, type ResourceKind } from '../../src/relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../../src/relay/xds/kinds';
+import { type EncodedResource, RESOURCE_KINDS, type ResourceKind } from '../../src/relay/xds/resource-kind';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 
 const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'grapheme-ascii', minLength: 120, maxLength: 140 }));

@@ -16,7 +16,8 @@ import type { AdsMode } from '../../src/relay/ads/ads-hooks';
 import type { DeltaRequest, SotwRequest } from '../../src/relay/ads/ads-requests';
 import type { DeltaResponse, OutgoingResponse, SotwResponse } from '../../src/relay/ads/ads-responses';
 import { AdsStream, type AdsStreamCall, type IncomingRequest } from '../../src/relay/ads/ads-stream';
-import { RESOURCE_KINDS, TYPE_URLS, type ResourceKind } from '../../src/relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../../src/relay/xds/kinds';
+import { RESOURCE_KINDS, type ResourceKind } from '../../src/relay/xds/resource-kind';
 import { FakeSnapshotSource, type FakeWorld } from '../helpers/fake-snapshots';
 import { DEFAULT_LIMITS } from '../../src/relay/limits/limit-settings';
 

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
 import type { MeshState } from '../../src/relay/mesh-state';
-import type { ClientProfile } from '../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../src/relay/xds/client-profile';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import type { ServiceEndpointSet } from '../../src/shared/endpoints';
 import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';

@@ -10,8 +10,10 @@ import fc from 'fast-check';
 import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
 import type { GatewayRoute, MeshState } from '../../src/relay/mesh-state';
 import type { ResourceBuildOptions } from '../../src/relay/resources/build-options';
-import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
-import { type ClientProfile, type EncodedResource, RESOURCE_KINDS, type Snapshot } from '../../src/relay/snapshot/snapshot-types';
+import type { Snapshot } from '../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../src/relay/xds/client-profile';
+import { XDS_KINDS } from '../../src/relay/xds/kinds';
+import { type EncodedResource, RESOURCE_KINDS } from '../../src/relay/xds/resource-kind';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 import { assertEnvoyLoadsSnapshot, assertGrpcJsAccepts } from '../helpers/envoy-strict';
@@ -85,7 +87,7 @@ const optionsArb: fc.Arbitrary<ResourceBuildOptions> = fc.record({ routeConfigMo
 type Decoded = Record<string, unknown>;
 
 function decode(resource: EncodedResource): Decoded {
-  const type = envoyType(RESOURCE_TYPE_NAMES[resource.kind]);
+  const type = envoyType(XDS_KINDS[resource.kind].typeName);
   return type.toObject(type.decode(resource.bytes), { json: true, enums: String, longs: Number, defaults: true });
 }
 

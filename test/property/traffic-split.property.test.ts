@@ -17,9 +17,9 @@ import type { MeshServiceSpec } from '../../src/shared/model';
 import { DEFAULT_WEIGHT, GRPC_RETRY_CONDITIONS, HTTP_RETRY_CONDITIONS, type RetryCondition, type RoutePolicy } from '../../src/shared/traffic';
 import { serviceRouting } from '../../src/relay/resources/traffic-split';
 import { subsetClusterName } from '../../src/relay/resources/resource-names';
-import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
+import { XDS_KINDS } from '../../src/relay/xds/kinds';
+import { RESOURCE_KINDS } from '../../src/relay/xds/resource-kind';
 import { CLIENT_PROFILES, SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
-import { RESOURCE_KINDS } from '../../src/relay/snapshot/snapshot-types';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 import { assertEnvoyLoadsSnapshot, assertGrpcJsAccepts } from '../helpers/envoy-strict';
 
@@ -97,7 +97,7 @@ describe('weighted routes', () => {
           const snapshot = store.current(profile);
           assertEnvoyLoadsSnapshot(profile, snapshot);
           if (profile === 'proxyless-grpc') for (const kind of RESOURCE_KINDS) for (const [name, r] of snapshot.resources[kind]) assertGrpcJsAccepts(kind, name, r.bytes);
-          const type = envoyType(RESOURCE_TYPE_NAMES.route);
+          const type = envoyType(XDS_KINDS.route.typeName);
           const name = profile === 'envoy-gateway' ? 'vmss-mesh-gateway' : 'orders';
           const config = type.toObject(type.decode(snapshot.resources.route.get(name)!.bytes), { defaults: false }) as { virtual_hosts: Array<{ routes: Route[] }> };
           const action = config.virtual_hosts[0]!.routes[0]!.route;

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdsStream, type AdsStreamCall } from '../../src/relay/ads/ads-stream';
 import { DEFAULT_LIMITS } from '../../src/relay/limits/limit-settings';
-import { TYPE_URLS } from '../../src/relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../../src/relay/xds/kinds';
 import { FakeSnapshotSource } from '../helpers/fake-snapshots';
 
 interface Written {

@@ -13,7 +13,7 @@ import { buildGatewayRouteConfig, validateGatewayRoutes } from '../../src/relay/
 import { buildGatewayListener, buildProxylessListener, buildProxylessRouteConfig } from '../../src/relay/resources/listeners';
 import { buildLoadAssignment, endpointWeight, envoyHealthStatus } from '../../src/relay/resources/load-assignment';
 import { buildProfileSpecs, buildServiceSpecs } from '../../src/relay/resources/profile-resources';
-import { referencesOf } from '../../src/relay/resources/resource-spec';
+import { referencesOf } from '../../src/relay/xds/kinds';
 import { consistencyProblems } from '../../src/relay/snapshot/consistency';
 
 const HCM_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';

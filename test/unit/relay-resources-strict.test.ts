@@ -8,10 +8,10 @@ import { describe, test } from 'node:test';
 import type { MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
 import type { MeshState } from '../../src/relay/mesh-state';
 import { resolveBuildOptions, type ResourceBuildOptions } from '../../src/relay/resources/build-options';
-import { encodeResource } from '../../src/relay/resources/encode';
+import { encodeResource } from '../../src/relay/xds/encode';
+import { XDS_KINDS } from '../../src/relay/xds/kinds';
+import { RESOURCE_KINDS } from '../../src/relay/xds/resource-kind';
 import { buildProfileSpecs } from '../../src/relay/resources/profile-resources';
-import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
-import { RESOURCE_KINDS } from '../../src/relay/snapshot/snapshot-types';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 import { assertGrpcJsAccepts, assertKnownToEnvoy, grpcJsDecode, strictProblems } from '../helpers/envoy-strict';
@@ -58,7 +58,7 @@ describe('every emitted resource', () => {
 
     test(`specs use only fields Envoy knows ${label}`, () => {
       for (const byKind of Object.values(profiles)) {
-        for (const kind of RESOURCE_KINDS) for (const spec of byKind[kind]) assertKnownToEnvoy(RESOURCE_TYPE_NAMES[kind], spec);
+        for (const kind of RESOURCE_KINDS) for (const spec of byKind[kind]) assertKnownToEnvoy(XDS_KINDS[kind].typeName, spec);
       }
     });
 
@@ -66,7 +66,7 @@ describe('every emitted resource', () => {
       for (const byKind of Object.values(profiles)) {
         for (const kind of RESOURCE_KINDS) {
           for (const spec of byKind[kind]) {
-            const type = envoyType(RESOURCE_TYPE_NAMES[kind]);
+            const type = envoyType(XDS_KINDS[kind].typeName);
             const decoded = type.toObject(type.decode(encodeResource(kind, spec).bytes), { json: true, enums: String, longs: Number });
             assert.deepEqual(decoded, withoutEmptyLists(spec));
           }
@@ -81,9 +81,9 @@ describe('every emitted resource', () => {
       for (const profile of ['envoy-gateway', 'proxyless-grpc'] as const) {
         for (const kind of RESOURCE_KINDS) {
           for (const [name, resource] of store.current(profile).resources[kind]) {
-            const type = envoyType(RESOURCE_TYPE_NAMES[kind]);
+            const type = envoyType(XDS_KINDS[kind].typeName);
             // {type_url, value} Anys this time: the checker decodes and checks the embedded messages.
-            assertKnownToEnvoy(RESOURCE_TYPE_NAMES[kind], type.toObject(type.decode(resource.bytes), { enums: String, longs: String, oneofs: true }));
+            assertKnownToEnvoy(XDS_KINDS[kind].typeName, type.toObject(type.decode(resource.bytes), { enums: String, longs: String, oneofs: true }));
             assertGrpcJsAccepts(kind, name, resource.bytes);
             checked += 1;
           }

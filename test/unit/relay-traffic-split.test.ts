@@ -12,9 +12,11 @@ import { resolveBuildOptions } from '../../src/relay/resources/build-options';
 import { buildProfileSpecs } from '../../src/relay/resources/profile-resources';
 import { serviceRouting } from '../../src/relay/resources/traffic-split';
 import { subsetClusterName } from '../../src/relay/resources/resource-names';
-import { RESOURCE_TYPE_NAMES } from '../../src/relay/resources/resource-names';
+import type { Snapshot } from '../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../src/relay/xds/client-profile';
+import { XDS_KINDS } from '../../src/relay/xds/kinds';
+import { RESOURCE_KINDS, type ResourceKind } from '../../src/relay/xds/resource-kind';
 import { CLIENT_PROFILES, SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
-import { RESOURCE_KINDS, type ClientProfile, type ResourceKind, type Snapshot } from '../../src/relay/snapshot/snapshot-types';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 import { assertEnvoyLoadsSnapshot, assertGrpcJsAccepts, assertKnownToEnvoy } from '../helpers/envoy-strict';
 
@@ -50,7 +52,7 @@ function state(...sets: ServiceEndpointSet[]): MeshState {
 }
 
 function decode(kind: ResourceKind, bytes: Uint8Array): Record<string, unknown> {
-  const type = envoyType(RESOURCE_TYPE_NAMES[kind]);
+  const type = envoyType(XDS_KINDS[kind].typeName);
   return type.toObject(type.decode(bytes), { defaults: false, longs: Number, enums: String }) as Record<string, unknown>;
 }
 
@@ -262,7 +264,7 @@ describe('retry policy and timeouts', () => {
 
   test('the specs are known to Envoy field by field', () => {
     const specs = buildProfileSpecs(state(orders(90, 10, { policy: { ...policy, retryOn: [...policy.retryOn] } })), resolveBuildOptions({}));
-    for (const profile of CLIENT_PROFILES) for (const kind of RESOURCE_KINDS) for (const spec of specs[profile][kind]) assertKnownToEnvoy(RESOURCE_TYPE_NAMES[kind], spec);
+    for (const profile of CLIENT_PROFILES) for (const kind of RESOURCE_KINDS) for (const spec of specs[profile][kind]) assertKnownToEnvoy(XDS_KINDS[kind].typeName, spec);
   });
 });
 

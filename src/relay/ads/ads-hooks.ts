@@ -4,7 +4,8 @@
  * throw (an exception is caught and dropped by the server).
  */
 import type { LimitName } from '../limits/limit-settings';
-import type { ClientProfile, ResourceKind } from '../snapshot/snapshot-types';
+import type { ClientProfile } from '../xds/client-profile';
+import type { ResourceKind } from '../xds/resource-kind';
 
 export type AdsMode = 'sotw' | 'delta';
 

@@ -16,8 +16,8 @@
  *   Resource               3 name, 1 version, 2 resource (Any)
  *   google.protobuf.Any    1 type_url, 2 value
  */
-import type { EncodedResource, ResourceKind } from '../snapshot/snapshot-types';
-import { TYPE_URLS } from '../snapshot/snapshot-types';
+import { TYPE_URLS } from '../xds/kinds';
+import type { EncodedResource, ResourceKind } from '../xds/resource-kind';
 
 /** A SotW response as the stream built it (the resources are the shared, immutable objects). */
 export interface SotwResponse {
@@ -228,8 +228,4 @@ export function encodeDeltaResponse(response: DeltaResponse): Buffer {
   if (nonceSize) writer.stringField(5, response.nonce, nonceBytes);
   response.removed.forEach((name, i) => writer.stringField(6, name, removedBytes[i]!));
   return writer.finish();
-}
-
-export function isDeltaResponse(response: SotwResponse | DeltaResponse): response is DeltaResponse {
-  return 'removed' in response;
 }

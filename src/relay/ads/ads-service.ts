@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_LIMITS, LIMIT_SETTING } from '../limits/limit-settings';
-import type { ClientProfile, SnapshotSource } from '../snapshot/snapshot-types';
+import type { SnapshotSource } from '../snapshot/snapshot-types';
+import type { ClientProfile } from '../xds/client-profile';
 import { safely, type AdsHooks, type ClientStatus } from './ads-hooks';
 import { decodeDeltaRequest, decodeSotwRequest } from './ads-requests';
 import type { OutgoingResponse } from './ads-responses';

@@ -14,7 +14,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage, InvalidInputError } from '../../shared/errors';
-import { kindOfTypeUrl, RESOURCE_KINDS, type ClientProfile, type ResourceKind, type Snapshot, type SnapshotSource } from '../snapshot/snapshot-types';
+import type { Snapshot, SnapshotSource } from '../snapshot/snapshot-types';
+import type { ClientProfile } from '../xds/client-profile';
+import { kindOfTypeUrl } from '../xds/kinds';
+import { RESOURCE_KINDS, type ResourceKind } from '../xds/resource-kind';
 import { safely, type AdsHooks, type AdsMode, type ClientStatus, type StreamInfo } from './ads-hooks';
 import { LIMIT_SETTING, type LimitName, type RelayLimits } from '../limits/limit-settings';
 import { keptNodeBytes, type DeltaRequest, type MalformedRequest, type SotwRequest } from './ads-requests';

@@ -3,7 +3,8 @@
  * the server knows), and the response it has not yet ACKed or NACKed. Versions and references to
  * the shared EncodedResource objects only, never copies of bytes.
  */
-import type { EncodedResource, ResourceKind } from '../snapshot/snapshot-types';
+import { XDS_KINDS } from '../xds/kinds';
+import type { EncodedResource, ResourceKind } from '../xds/resource-kind';
 import type { DeltaRequest, ErrorDetail } from './ads-requests';
 
 /**
@@ -27,8 +28,8 @@ export function knownVersion(known: Known | undefined): string | undefined {
 }
 
 /** Listener and Cluster are the kinds with wildcard subscriptions (`*` or the legacy empty request). */
-export function supportsWildcard(kind: ResourceKind): boolean {
-  return kind === 'listener' || kind === 'cluster';
+function supportsWildcard(kind: ResourceKind): boolean {
+  return XDS_KINDS[kind].wildcard;
 }
 
 export const WILDCARD = '*';

@@ -12,7 +12,7 @@
  *   5. Otherwise proxyless-grpc.
  */
 import { InvalidInputError } from '../../shared/errors';
-import type { ClientProfile } from '../snapshot/snapshot-types';
+import type { ClientProfile } from '../xds/client-profile';
 import type { NodeIdentity } from './ads-requests';
 
 export const PROFILE_METADATA_KEY = 'vmss_mesh_profile';

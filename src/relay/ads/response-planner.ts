@@ -15,9 +15,10 @@
  * and removed, step 1 still carries the stale ones and step 5 drops them. SotW has no way to delete
  * a route or ClusterLoadAssignment: they are only forgotten (the parent's update unlinks them).
  */
-import type { EncodedResource, ResourceKind, Snapshot } from '../snapshot/snapshot-types';
+import type { Snapshot } from '../snapshot/snapshot-types';
+import { XDS_KINDS } from '../xds/kinds';
+import type { EncodedResource, ResourceKind } from '../xds/resource-kind';
 import type { AdsMode } from './ads-hooks';
-import { edsNameOfCluster } from './eds-names';
 import { type KindSubscription, knownVersion } from './kind-subscription';
 
 export type Subscriptions = Readonly<Record<ResourceKind, KindSubscription>>;
@@ -102,13 +103,12 @@ function currentSet(sub: KindSubscription, resources: ReadonlyMap<string, Encode
 
 /** LDS and CDS answer the first request even when there is nothing (Envoy waits for it to initialise). */
 function owesFirstResponse(sub: KindSubscription): boolean {
-  return !sub.responded && (sub.kind === 'listener' || sub.kind === 'cluster');
+  return !sub.responded && XDS_KINDS[sub.kind].answersFirstRequest;
 }
 
 function sotwStep(sub: KindSubscription, step: Step, snapshot: Snapshot): PlannedResponse | undefined {
   const resources = snapshot.resources[sub.kind];
-  const full = sub.kind === 'listener' || sub.kind === 'cluster';
-  if (!full) {
+  if (!XDS_KINDS[sub.kind].sotwRequiresAll) {
     // Routes and endpoints: deletions cannot be expressed, only forgotten.
     if (step === 'remove' || sub.kind === 'route') {
       for (const name of goneNames(sub, resources)) sub.known.delete(name);
@@ -188,8 +188,8 @@ export function commitPlannedResponse(subs: Subscriptions, planned: PlannedRespo
     const before = knownVersion(sub.known.get(resource.name));
     sub.known.set(resource.name, resource);
     sub.owedAnswers.delete(resource.name);
-    if (planned.kind === 'cluster' && before !== resource.version) {
-      subs.endpoint.mustResend(edsNameOfCluster(resource));
+    if (resource.edsServiceName !== undefined && before !== resource.version) {
+      subs.endpoint.mustResend(resource.edsServiceName);
     }
   }
   for (const name of planned.removed) {

@@ -10,7 +10,7 @@
  */
 import type { BuildOptions } from './build-options';
 import { anyOf, clusterName, duration, UPSTREAM_HTTP_PROTOCOL_OPTIONS_TYPE } from './resource-names';
-import type { ResourceSpec } from './resource-spec';
+import type { ResourceSpec } from '../xds/resource-kind';
 
 /** What a cluster needs to know of its service (not the endpoints: those go into the CLA). */
 export interface ClusterSubject {

@@ -24,7 +24,7 @@
  */
 import type { GatewayRoute } from '../mesh-state';
 import { GATEWAY_ROUTE_CONFIG_NAME } from './resource-names';
-import type { ResourceSpec } from './resource-spec';
+import type { ResourceSpec } from '../xds/resource-kind';
 import { gatewayRouteAction } from './route-actions';
 import type { ServiceRouting } from './traffic-split';
 

@@ -12,13 +12,13 @@ import {
   GATEWAY_ROUTE_CONFIG_NAME,
   gatewayListenerName,
   HTTP_CONNECTION_MANAGER_FILTER,
-  HTTP_CONNECTION_MANAGER_TYPE,
   proxylessListenerName,
   proxylessRouteConfigName,
   ROUTER_FILTER,
   ROUTER_TYPE,
 } from './resource-names';
-import type { ResourceSpec } from './resource-spec';
+import { HTTP_CONNECTION_MANAGER_TYPE } from '../xds/listener-kind';
+import type { ResourceSpec } from '../xds/resource-kind';
 import { proxylessRouteAction } from './route-actions';
 import type { ServiceRouting } from './traffic-split';
 

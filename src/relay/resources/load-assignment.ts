@@ -20,7 +20,7 @@ import { isIP } from 'node:net';
 import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
 import type { BuildOptions } from './build-options';
 import { clusterName } from './resource-names';
-import type { ResourceSpec } from './resource-spec';
+import type { ResourceSpec } from '../xds/resource-kind';
 
 export type EnvoyHealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'DRAINING';
 

@@ -16,13 +16,13 @@
  */
 import type { ServiceEndpointSet } from '../../shared/endpoints';
 import type { MeshState } from '../mesh-state';
-import type { ClientProfile, ResourceKind } from '../snapshot/snapshot-types';
+import type { ClientProfile } from '../xds/client-profile';
+import type { ResourceKind, ResourceSpec } from '../xds/resource-kind';
 import type { BuildOptions } from './build-options';
 import { buildGatewayCluster, buildProxylessCluster } from './clusters';
 import { buildGatewayRouteConfig, type RoutedService, servicesNamedByRoutes } from './gateway-routes';
 import { buildGatewayListener, buildProxylessListener, buildProxylessRouteConfig } from './listeners';
 import { buildLoadAssignment } from './load-assignment';
-import type { ResourceSpec } from './resource-spec';
 import { serviceRouting, type ServiceRouting } from './traffic-split';
 
 /** One scale set's subset of a weighted service, in both profiles (the assignment is shared). */

@@ -1,6 +1,7 @@
 /**
- * Names and type names of the resources the relay emits, in one place: the protocol layer, the
- * bootstrap command and the tests read them from here.
+ * Names of the resources the relay emits and the extension types inside them, in one place: the
+ * builders, the bootstrap command and the tests read them from here (each kind's message type and
+ * rules are in `../xds/*-kind.ts`).
  *
  * Naming (both profiles use a service's own name for its cluster and ClusterLoadAssignment, and
  * `<service>@<scale set name>-<hash of its ID>` for a scale set's subset of a weighted service):
@@ -10,17 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { typeUrlOf } from '../xds/envoy-protos';
-import type { ResourceKind } from '../snapshot/snapshot-types';
 
-/** The Envoy message type of each resource kind. */
-export const RESOURCE_TYPE_NAMES: Readonly<Record<ResourceKind, string>> = {
-  listener: 'envoy.config.listener.v3.Listener',
-  route: 'envoy.config.route.v3.RouteConfiguration',
-  cluster: 'envoy.config.cluster.v3.Cluster',
-  endpoint: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
-};
-
-export const HTTP_CONNECTION_MANAGER_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 export const UPSTREAM_HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 

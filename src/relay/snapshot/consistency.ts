@@ -2,8 +2,7 @@
  * A snapshot is published only when it is whole: a client must never be told about a route
  * configuration, cluster or assignment it cannot get, nor get a resource nothing refers to.
  */
-import type { ResourceRefs } from '../resources/resource-spec';
-import { RESOURCE_KINDS, type ResourceKind } from './snapshot-types';
+import { RESOURCE_KINDS, type ResourceKind, type ResourceRefs } from '../xds/resource-kind';
 
 export interface ReferencingResource {
   readonly name: string;

@@ -3,7 +3,8 @@
  * hash of every resource's kind, name and version (equal version ⇔ same resources).
  */
 import { createHash } from 'node:crypto';
-import { type EncodedResource, RESOURCE_KINDS, type ResourceKind, type Snapshot } from './snapshot-types';
+import { type EncodedResource, RESOURCE_KINDS, type ResourceKind } from '../xds/resource-kind';
+import type { Snapshot } from './snapshot-types';
 
 const byName = (a: EncodedResource, b: EncodedResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 

@@ -2,9 +2,10 @@
  * Snapshots as JSON for people (the admin API's `/debug/config_dump`): every resource decoded
  * with Envoy's types, typed configs shown with their `@type`, enums by name.
  */
-import { RESOURCE_TYPE_NAMES } from '../resources/resource-names';
 import { envoyType } from '../xds/envoy-protos';
-import { type EncodedResource, RESOURCE_KINDS, type ResourceKind, type Snapshot } from './snapshot-types';
+import { XDS_KINDS } from '../xds/kinds';
+import { type EncodedResource, RESOURCE_KINDS, type ResourceKind } from '../xds/resource-kind';
+import type { Snapshot } from './snapshot-types';
 
 export interface ResourceJson {
   readonly name: string;
@@ -18,7 +19,7 @@ export interface SnapshotJson {
 }
 
 export function resourceToJson(resource: EncodedResource): Record<string, unknown> {
-  const type = envoyType(RESOURCE_TYPE_NAMES[resource.kind]);
+  const type = envoyType(XDS_KINDS[resource.kind].typeName);
   return type.toObject(type.decode(resource.bytes), { json: true, enums: String, longs: String, bytes: String });
 }
 

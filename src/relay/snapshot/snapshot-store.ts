@@ -19,7 +19,6 @@ import { sameEndpointSetContent, type ServiceEndpointSet } from '../../shared/en
 import { InvalidInputError } from '../../shared/errors';
 import type { MeshState } from '../mesh-state';
 import { type BuildOptions, resolveBuildOptions, type ResourceBuildOptions } from '../resources/build-options';
-import { encodeResource, reuseIfUnchanged } from '../resources/encode';
 import { validateGatewayRoutes, type RoutedService } from '../resources/gateway-routes';
 import {
   assembleProfiles,
@@ -33,10 +32,13 @@ import {
   type ServiceParts,
   type SubsetParts,
 } from '../resources/profile-resources';
-import { referencesOf, type ResourceSpec } from '../resources/resource-spec';
+import type { ClientProfile } from '../xds/client-profile';
+import { encodeResource, reuseIfUnchanged } from '../xds/encode';
+import { referencesOf } from '../xds/kinds';
+import type { EncodedResource, ResourceKind, ResourceSpec } from '../xds/resource-kind';
 import { consistencyProblems, type ReferencingResource } from './consistency';
 import { snapshotOf, emptySnapshot } from './snapshot-build';
-import type { ClientProfile, EncodedResource, ResourceKind, Snapshot, SnapshotSource } from './snapshot-types';
+import type { Snapshot, SnapshotSource } from './snapshot-types';
 
 export const CLIENT_PROFILES: readonly ClientProfile[] = ['envoy-gateway', 'proxyless-grpc'];
 

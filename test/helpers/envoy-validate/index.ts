@@ -7,8 +7,10 @@
  * `fromObject` takes (the relay's specs with `{'@type'}` Anys, or `toObject` output).
  */
 import * as protobuf from 'protobufjs';
-import { RESOURCE_TYPE_NAMES } from '../../../src/relay/resources/resource-names';
-import { type ClientProfile, RESOURCE_KINDS, type ResourceKind, type Snapshot } from '../../../src/relay/snapshot/snapshot-types';
+import type { Snapshot } from '../../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../../src/relay/xds/client-profile';
+import { XDS_KINDS } from '../../../src/relay/xds/kinds';
+import { RESOURCE_KINDS, type ResourceKind } from '../../../src/relay/xds/resource-kind';
 import { envoyRoot } from '../../../src/relay/xds/envoy-protos';
 import { formatViolation, PgvValidator, type ValidateOptions, type Violation } from './pgv';
 import { fromProto3Json } from './proto3-json';
@@ -59,9 +61,9 @@ export function pgvViolations(typeName: string, value: unknown, options: Validat
 /** One resource of the relay: PGV plus the semantic checks that need only the resource itself. */
 export function validateResource(kind: ResourceKind, value: unknown, label?: string, profile: ClientProfile = 'envoy-gateway'): EnvoyReport {
   const root = envoyRoot();
-  const type = root.lookupType(RESOURCE_TYPE_NAMES[kind]);
+  const type = root.lookupType(XDS_KINDS[kind].typeName);
   const message = toMessage(type, value);
-  const path = label ?? shortName(RESOURCE_TYPE_NAMES[kind]);
+  const path = label ?? shortName(XDS_KINDS[kind].typeName);
   const violations = new PgvValidator(root).run(type, message, path);
   // The profile matters for references between resources (validateSnapshot) and for an empty HTTP filter chain.
   const semantics = new SemanticChecker(root, profile);
@@ -76,10 +78,10 @@ export function validateSnapshot(profile: ClientProfile, snapshot: Snapshot): En
   const semantics = new SemanticChecker(root, profile);
   const plain = {} as Record<ResourceKind, Map<string, Plain>>;
   for (const kind of RESOURCE_KINDS) {
-    const type = root.lookupType(RESOURCE_TYPE_NAMES[kind]);
+    const type = root.lookupType(XDS_KINDS[kind].typeName);
     plain[kind] = new Map();
     for (const [name, resource] of snapshot.resources[kind]) {
-      const path = `${shortName(RESOURCE_TYPE_NAMES[kind])}(${name})`;
+      const path = `${shortName(XDS_KINDS[kind].typeName)}(${name})`;
       const message = type.decode(resource.bytes) as unknown as Record<string, unknown>;
       violations.push(...new PgvValidator(root).run(type, message, path));
       const asPlain = toPlain(type, message);

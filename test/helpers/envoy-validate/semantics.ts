@@ -10,7 +10,8 @@
  * but traffic fails (e.g. a route to a cluster that does not exist answers 503).
  */
 import * as protobuf from 'protobufjs';
-import type { ClientProfile, ResourceKind } from '../../../src/relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../../src/relay/xds/client-profile';
+import type { ResourceKind } from '../../../src/relay/xds/resource-kind';
 
 export type Plain = Readonly<Record<string, unknown>>;
 
