@@ -49,7 +49,12 @@ export function sameEndpoint(a: MeshEndpoint, b: MeshEndpoint): boolean {
   );
 }
 
-/** Equal content for the data plane: everything but the Consul index, endpoints compared in order. */
+/**
+ * Equal content for the data plane: everything but the Consul index (scale sets, their weights and
+ * the route policy included: a weight change must reach the data plane), endpoints compared in
+ * order. The one rule for "did this service change": the relay's state store and its snapshot
+ * store both use it.
+ */
 export function sameEndpointSetContent(a: ServiceEndpointSet, b: ServiceEndpointSet): boolean {
   if (a === b) return true;
   if (a.service !== b.service || a.protocol !== b.protocol || (a.healthPath ?? '') !== (b.healthPath ?? '') || a.endpoints.length !== b.endpoints.length) return false;

@@ -116,7 +116,7 @@ describe('push server (EndpointPush)', { concurrency: true, timeout: 30_000 }, (
     ['port 70000', (r) => (r.services[0]!.endpoints[0]!.port = 70_000), 'services[0].endpoints[0].port: must be a port from 1 to 65535, got 70000'],
     ['unspecified health', (r) => (r.services[0]!.endpoints[0]!.health = 'ENDPOINT_HEALTH_UNSPECIFIED'), 'services[0].endpoints[0].health: must be passing, warning, critical or draining, got ENDPOINT_HEALTH_UNSPECIFIED'],
     ['consul index 0', (r) => (r.services[1]!.consulIndex = 0), 'services[1].consul_index: must be a Consul index ≥ 1, got 0'],
-    ['a bad service name', (r) => (r.services[1]!.service = 'Web_1'), 'services[1].service: "Web_1" is not a service name (1–63 lower-case letters, digits and "-", starting with a letter)'],
+    ['a bad service name', (r) => (r.services[1]!.service = 'Web_1'), 'services[1].service: "Web_1" is not a service name (1–63 lower-case letters, digits and "-", starting with a letter, not ending with "-")'],
     ['the same service twice', (r) => (r.services[1]!.service = 'web'), 'services[1].service: service "web" appears twice in one push'],
     ['the same endpoint twice', (r) => (r.services[0]!.endpoints[1]!.address = '10.0.0.1'), 'services[0].endpoints[1]: 10.0.0.1 port 8080 appears twice'],
     ['an unknown protocol', (r) => (r.services[0]!.protocol = 'udp'), 'services[0].protocol: "udp" is not one of http, grpc, tcp'],

@@ -70,7 +70,7 @@ describe('VMSS_MESH_GATEWAY_ROUTES syntax', () => {
       ['/=web,', 'rule 2 (""): empty rule (stray comma?)'],
       ['web', 'rule 1 ("web"): expected [HOST]/PATH=SERVICE or HOST=SERVICE'],
       ['=web', 'rule 1 ("=web"): expected [HOST]/PATH=SERVICE or HOST=SERVICE'],
-      ['/=', 'rule 1 ("/="): "" is not a service name (1–63 lower-case letters, digits and "-", starting with a letter)'],
+      ['/=', 'rule 1 ("/="): "" is not a service name (1–63 lower-case letters, digits and "-", starting with a letter, not ending with "-")'],
       ['a b/=web', 'rule 1 ("a b/=web"): host: "a b" may only hold letters, digits, ".", "-", "_" and a leading or trailing "*" (no port: the gateway strips it)'],
       ['example.com:8080/=web', 'rule 1 ("example.com:8080/=web"): host: "example.com:8080" may only hold letters, digits, ".", "-", "_" and a leading or trailing "*" (no port: the gateway strips it)'],
       ['/a b=web', 'rule 1 ("/a b=web"): pathPrefix: "/a b" must start with "/" and hold only URL path characters'],

@@ -99,7 +99,7 @@ describe('relay settings', () => {
     configError(() => loadRelayConfig({ ...BASE, VMSS_MESH_RELAY_WATCH_WAIT_SECONDS: '601' }), 'VMSS_MESH_RELAY_WATCH_WAIT_SECONDS: invalid value "601": Too big: expected number to be <=600');
     configError(() => loadRelayConfig({ ...BASE, CONSUL_HTTP_ADDR: 'ftp://consul' }), 'CONSUL_HTTP_ADDR: scheme must be http or https, got ftp:');
     configError(() => loadRelayConfig({ ...BASE, VMSS_MESH_LOG_LEVEL: 'loud' }), 'VMSS_MESH_LOG_LEVEL: invalid value "loud": Invalid option: expected one of "trace"|"debug"|"info"|"warn"|"error"');
-    configError(() => loadRelayConfig({ ...BASE, VMSS_MESH_GATEWAY_ROUTES: '/=Web' }), 'VMSS_MESH_GATEWAY_ROUTES: rule 1 ("/=Web"): "Web" is not a service name (1–63 lower-case letters, digits and "-", starting with a letter)');
+    configError(() => loadRelayConfig({ ...BASE, VMSS_MESH_GATEWAY_ROUTES: '/=Web' }), 'VMSS_MESH_GATEWAY_ROUTES: rule 1 ("/=Web"): "Web" is not a service name (1–63 lower-case letters, digits and "-", starting with a letter, not ending with "-")');
   });
 
   test("the app's other settings cannot fail the relay (only Consul's are shared)", () => {

@@ -20,7 +20,7 @@
 import { ConfigError } from '../../shared/errors';
 import type { GatewayRoute } from '../mesh-state';
 import { validateGatewayRoutes } from '../resources/gateway-routes';
-import { SERVICE_NAME, SERVICE_NAME_RULE } from './service-name';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../../shared/service-name';
 
 /** Parses the setting; `setting` names it in errors. Hosts are lower-cased, `*` becomes "any host". */
 export function parseGatewayRoutes(raw: string, setting = 'VMSS_MESH_GATEWAY_ROUTES'): GatewayRoute[] {

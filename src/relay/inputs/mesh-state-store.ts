@@ -259,7 +259,7 @@ export class MeshStateStore {
   /** Compares what is served for `service` now with `before`; schedules a publish when it differs. */
   private updated(service: string, before: ServiceEndpointSet | undefined): boolean {
     const after = this.get(service);
-    const changed = before === undefined ? after !== undefined : after === undefined || !sameContent(before, after);
+    const changed = before === undefined ? after !== undefined : after === undefined || !sameEndpointSetContent(before, after);
     if (changed) this.changed();
     return changed;
   }
@@ -281,11 +281,6 @@ export class MeshStateStore {
 function normalised(set: ServiceEndpointSet): ServiceEndpointSet {
   const endpoints = [...set.endpoints].sort((a, b) => compare(a.address, b.address) || a.port - b.port);
   return { ...set, endpoints };
-}
-
-/** Scale sets, their weights and the route policy count too: a weight change must reach the data plane. */
-function sameContent(a: ServiceEndpointSet, b: ServiceEndpointSet): boolean {
-  return sameEndpointSetContent({ ...a, service: b.service }, b);
 }
 
 function compare(a: string, b: string): number {

@@ -19,7 +19,7 @@ import type { EndpointHealth, MeshEndpoint, PushOutcome, ServiceEndpointSet } fr
 import { InvalidInputError } from '../../shared/errors';
 import { MESH_PROTOCOLS } from '../../shared/azure/mesh-tags';
 import { isRetryCondition, MAX_RETRIES, MAX_TIMEOUT_MS, MAX_WEIGHT as MAX_SCALE_SET_WEIGHT, type RetryCondition, type RoutePolicy } from '../../shared/traffic';
-import { SERVICE_NAME, SERVICE_NAME_RULE } from '../inputs/service-name';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../../shared/service-name';
 import type { MeshStateStore, OfferResult } from '../inputs/mesh-state-store';
 import {
   endpointPushService,

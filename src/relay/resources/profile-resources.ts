@@ -65,10 +65,10 @@ export interface ServiceSpecs extends ServiceParts<ResourceSpec> {
 }
 
 /** Service names that become listener names, Host domains and stat prefixes: DNS-like, 1–253 characters. */
-const SERVICE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
+const SERVABLE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 
 export function isServableName(service: string): boolean {
-  return SERVICE_NAME.test(service);
+  return SERVABLE_NAME.test(service);
 }
 
 /** An absolute path of visible ASCII: what Envoy can put on a health-check request line. */

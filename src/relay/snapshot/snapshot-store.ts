@@ -73,11 +73,6 @@ export interface SnapshotStoreOptions extends ResourceBuildOptions {
   readonly onListenerError?: (error: unknown) => void;
 }
 
-/** Equal content for the resources (the Consul index is not part of any resource; scale sets, weights and the policy are). */
-export function sameServiceContent(a: ServiceEndpointSet, b: ServiceEndpointSet): boolean {
-  return sameEndpointSetContent(a, b);
-}
-
 function entryOf(kind: ResourceKind, spec: ResourceSpec, previous: Entry | undefined): Entry {
   const encoded = reuseIfUnchanged(previous?.encoded, encodeResource(kind, spec));
   if (previous && encoded === previous.encoded) return previous;
@@ -155,7 +150,7 @@ export class SnapshotStore implements SnapshotSource {
         continue;
       }
       const cached = this.services.get(name);
-      if (cached && sameServiceContent(cached.input, set)) {
+      if (cached && sameEndpointSetContent(cached.input, set)) {
         cached.input = set; // identity check first next time
         routed.set(name, cached.routed);
         continue;

@@ -22,6 +22,7 @@
  */
 import type { MeshProtocol, MeshServiceSpec } from '../model';
 import { formatDurationMs, GRPC_RETRY_CONDITIONS, HTTP_RETRY_CONDITIONS, isRetryCondition, MAX_RETRIES, MAX_TIMEOUT_MS, MAX_WEIGHT, parseDurationMs, type RetryCondition, type RoutePolicy } from '../traffic';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../service-name';
 
 export const MESH_TAG_PREFIX = 'vmss-mesh-';
 
@@ -49,8 +50,6 @@ type Field = keyof typeof MESH_TAGS;
 const FIELD_BY_NAME = new Map<string, Field>(Object.entries(MESH_TAGS).map(([field, name]) => [name, field as Field]));
 const TAG_NAME = /^(vmss-mesh-(?:service|port|protocol|health-path|weight|retry-on|retries|per-try-timeout|timeout))(?:-([1-9][0-9]?))?$/;
 
-/** Consul service names that are also DNS labels: what `<name>.service.consul` and xDS names need. */
-const SERVICE_NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
 const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
 const MAX_HEALTH_PATH = 256;
@@ -76,7 +75,7 @@ function validateName(tag: string, value: string, errors: string[]): string | un
   if (value === '') errors.push(`${tag}: the service name is empty`);
   else if (value === 'consul') errors.push(`${tag}: "consul" is reserved by Consul itself`);
   else if (!SERVICE_NAME.test(value)) {
-    errors.push(`${tag}: ${JSON.stringify(value)} is not a valid service name (1–63 lower-case letters, digits and "-", starting with a letter, not ending with "-")`);
+    errors.push(`${tag}: ${JSON.stringify(value)} is not a valid service name (${SERVICE_NAME_RULE})`);
   } else return value;
   return undefined;
 }
