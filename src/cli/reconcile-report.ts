@@ -8,6 +8,7 @@ import type { PlanAction, PlanSkip } from '../shared/model';
 import { skipCode } from '../shared/planner/skip-reasons';
 import type { RunFailure, SweepReport } from '../shared/reconcile/reconcile-run';
 import type { ReconcileReport } from '../shared/reconcile/reconcile-scale-set';
+import { compareStrings } from '../shared/compare-strings';
 
 /** Exit codes of `reconcile`: EXIT's (0, 1, 2) plus 3 for "something changed / would change". */
 export const RECONCILE_EXIT = { nothingToChange: 0, failure: 1, usage: 2, changes: 3 } as const;
@@ -156,7 +157,7 @@ export function reconcileOutput(
   results: readonly ScaleSetResult[],
   sweep?: Pick<SweepReport, 'skippedScaleSets' | 'kvCleanup'>,
 ): ReconcileOutput {
-  const sorted = [...results].sort((a, b) => (a.scaleSetId < b.scaleSetId ? -1 : a.scaleSetId > b.scaleSetId ? 1 : 0));
+  const sorted = [...results].sort((a, b) => compareStrings(a.scaleSetId, b.scaleSetId));
   const sum = (pick: (r: ScaleSetResult) => number) => sorted.reduce((n, r) => n + pick(r), 0);
   return {
     dryRun: flags.dryRun,

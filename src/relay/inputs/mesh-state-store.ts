@@ -22,6 +22,7 @@
 import { type PushOutcome, sameEndpointSetContent, type ServiceEndpointSet } from '../../shared/endpoints';
 import type { GatewayRoute, MeshState } from '../mesh-state';
 import { PushOverlays, resolvePushRules, type ConsulReader, type OverlayEnd, type PushRules } from './push-overlays';
+import { compareStrings } from '../../shared/compare-strings';
 
 export type { ConsulReader, OverlayEnd, PushRules } from './push-overlays';
 
@@ -279,10 +280,6 @@ export class MeshStateStore {
 
 /** Endpoints in a stable order, so equal sets compare equal whatever order a pusher used. */
 function normalised(set: ServiceEndpointSet): ServiceEndpointSet {
-  const endpoints = [...set.endpoints].sort((a, b) => compare(a.address, b.address) || a.port - b.port);
+  const endpoints = [...set.endpoints].sort((a, b) => compareStrings(a.address, b.address) || a.port - b.port);
   return { ...set, endpoints };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

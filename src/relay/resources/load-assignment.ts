@@ -21,6 +21,7 @@ import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../../sha
 import type { BuildOptions } from './build-options';
 import { clusterName } from './resource-names';
 import type { ResourceSpec } from '../xds/resource-kind';
+import { compareStrings } from '../../shared/compare-strings';
 
 export type EnvoyHealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'DRAINING';
 
@@ -52,8 +53,6 @@ export interface LoadAssignmentBuild {
   /** Endpoints left out, and why (for logs; the rest of the set is still served). */
   readonly notes: readonly string[];
 }
-
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function usableEndpoints(set: ServiceEndpointSet, notes: string[]): MeshEndpoint[] {
   const valid = set.endpoints.filter((e) => {

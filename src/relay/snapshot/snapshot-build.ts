@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { type EncodedResource, RESOURCE_KINDS, type ResourceKind } from '../xds/resource-kind';
 import type { Snapshot } from './snapshot-types';
+import { compareStrings } from '../../shared/compare-strings';
 
-const byName = (a: EncodedResource, b: EncodedResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: EncodedResource, b: EncodedResource): number => compareStrings(a.name, b.name);
 
 /** Resources must have unique names per kind (the consistency check guarantees it). */
 export function snapshotOf(resources: Readonly<Record<ResourceKind, readonly EncodedResource[]>>): Snapshot {

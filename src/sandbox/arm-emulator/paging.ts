@@ -3,6 +3,7 @@
  * `$skiptoken`. The token holds the sort key of the last item served, not an offset, so items that
  * appear or disappear between pages shift nothing (ARM, too, gives no snapshot across pages).
  */
+import { compareStrings } from '../../shared/compare-strings';
 export interface PageRequest {
   /** `https://127.0.0.1:port` */
   readonly baseUrl: string;
@@ -30,7 +31,7 @@ export interface Keyed<T> {
   readonly item: T;
 }
 
-const byKey = <T>(a: Keyed<T>, b: Keyed<T>): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byKey = <T>(a: Keyed<T>, b: Keyed<T>): number => compareStrings(a.key, b.key);
 
 /** Index of the first entry whose key is above `after` (entries sorted by key). */
 function firstAfter<T>(sorted: readonly Keyed<T>[], after: string): number {

@@ -5,6 +5,7 @@
  */
 import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
 import { World } from './world';
+import { compareStrings } from '../../shared/compare-strings';
 
 export interface RequestInfo {
   readonly method: string;
@@ -196,15 +197,11 @@ export class DoubleCore implements ConsulDoubleState {
 function snapshotOf(w: World): WorldSnapshot {
   return {
       index: w.index,
-      nodes: [...w.nodes.values()].sort((a, b) => cmp(a.node, b.node)),
-      services: w.allServices().sort((a, b) => cmp(a.node, b.node) || cmp(a.id, b.id)),
-      checks: w.allChecks().sort((a, b) => cmp(a.node, b.node) || cmp(a.checkId, b.checkId)),
+      nodes: [...w.nodes.values()].sort((a, b) => compareStrings(a.node, b.node)),
+      services: w.allServices().sort((a, b) => compareStrings(a.node, b.node) || compareStrings(a.id, b.id)),
+      checks: w.allChecks().sort((a, b) => compareStrings(a.node, b.node) || compareStrings(a.checkId, b.checkId)),
       kv: [...w.kv.values()]
-        .sort((a, b) => cmp(a.key, b.key))
+        .sort((a, b) => compareStrings(a.key, b.key))
         .map((e) => ({ ...e, value: e.value === null ? null : Buffer.from(e.value, 'base64').toString('utf8') })),
   };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -5,6 +5,7 @@
  */
 import { OpError, World } from './world';
 import type { KvEntry } from './world';
+import { compareStrings } from '../../shared/compare-strings';
 
 export interface KvInput {
   readonly key: string;
@@ -61,7 +62,7 @@ export function kvDeleteTree(w: World, idx: number, prefix: string): void {
 }
 
 export function kvList(w: World, prefix: string): KvEntry[] {
-  return [...w.kv.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...w.kv.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => compareStrings(a.key, b.key));
 }
 
 export function kvCheckIndex(w: World, key: string, cas: number): KvEntry {

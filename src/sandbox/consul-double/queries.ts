@@ -8,6 +8,7 @@ import type { Predicate } from './filter';
 import { renderCheck, renderNode, renderNodeService, renderServiceNode } from './render';
 import type { CheckEntry, NodeEntry, ServiceEntry, World } from './world';
 import { OpError } from './world';
+import { compareStrings } from '../../shared/compare-strings';
 
 export interface ReadAnswer {
   readonly index: number;
@@ -36,7 +37,7 @@ function metaMatches(meta: Readonly<Record<string, string>>, filter: MetaFilter)
 /** Records a `?filter=` keeps (all without one); applied after the other parameters, before ACL filtering shows. */
 const keepAll: Predicate = () => true;
 
-const byName = (a: { node: string }, b: { node: string }): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
+const byName = (a: { node: string }, b: { node: string }): number => compareStrings(a.node, b.node);
 
 export function catalogNodes(w: World, filter: MetaFilter, authz: Authorizer, keep: Predicate = keepAll): ReadAnswer {
   const matching = [...w.nodes.values()].filter((n) => metaMatches(n.meta, filter)).sort(byName);

@@ -7,12 +7,13 @@ import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../endpoi
 import { MAINTENANCE_CHECK_ID, NODE_META, SERVICE_META } from '../ownership';
 import { servicePolicy, trafficFromMeta, type RoutePolicy, type ServiceTraffic } from '../traffic';
 import type { HealthServiceEntry } from './wire';
+import { compareStrings } from '../compare-strings';
 
 /** Used for a service with no endpoints left, where no instance meta says otherwise. */
 export const DEFAULT_PROTOCOL = 'http';
 
 export function endpointSetFrom(service: string, consulIndex: number, entries: readonly HealthServiceEntry[]): ServiceEndpointSet {
-  const sorted = [...entries].sort((a, b) => compare(a.Node.Node, b.Node.Node) || compare(a.Service.ID, b.Service.ID));
+  const sorted = [...entries].sort((a, b) => compareStrings(a.Node.Node, b.Node.Node) || compareStrings(a.Service.ID, b.Service.ID));
   const first = sorted[0];
   const healthPath = first?.Service.Meta[SERVICE_META.healthPath];
   return {
@@ -72,8 +73,4 @@ export function healthOf(entry: HealthServiceEntry): EndpointHealth {
     else worst = 'critical';
   }
   return worst;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

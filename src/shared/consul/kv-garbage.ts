@@ -29,6 +29,7 @@ import { markerKey, tombstoneKey } from '../ownership';
 import type { MarkerRecord } from './marker';
 import type { TombstoneValue } from './plan-units';
 import { isTombstoneExpired } from './tombstone';
+import { compareStrings } from '../compare-strings';
 
 /**
  * How long a marker of a scale set ARM no longer has is kept after its last claim. Deleting the
@@ -97,7 +98,7 @@ export function goneMarkerCandidates(input: KvGarbageInput): GoneMarkerCandidate
     if (!(lastWrittenAt + input.markerRetentionMs <= input.now)) continue;
     candidates.push({ key: marker.key, modifyIndex: marker.modifyIndex, scaleSetId: id, lastWrittenAt });
   }
-  return candidates.sort((a, b) => a.lastWrittenAt - b.lastWrittenAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return candidates.sort((a, b) => a.lastWrittenAt - b.lastWrittenAt || compareStrings(a.key, b.key));
 }
 
 /** The keys to delete, given which candidates ARM confirmed gone (404) in this sweep. */

@@ -14,6 +14,7 @@ import { AZURE_CHECK_ID, ESM_NODE_CHECKS, EXTERNAL_SOURCE, MAINTENANCE_CHECK_ID,
 import type { ConsulTransport } from './transport';
 import { encodePath, parseAnswer } from './transport';
 import * as wire from './wire';
+import { compareStrings } from '../compare-strings';
 
 export interface OwnedScope {
   /** Only this scale set's nodes (normalised ID); all scale sets when absent. */
@@ -126,7 +127,7 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
   const checksByNode = groupBy(checks, (c) => c.Node);
   const owned = nodes
     .map((n) => toOwnedNode(n, servicesByNode.get(n.Node) ?? [], checksByNode.get(n.Node) ?? []))
-    .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    .sort((a, b) => compareStrings(a.node, b.node));
   if (!scope.scaleSetId) return { owned, released, seen: NOTHING_SEEN };
   const otherChecks = new Map<string, wire.HealthCheck[]>();
   for (const n of nodes) {
@@ -217,7 +218,7 @@ export function toOwnedNode(node: wire.CatalogNode, services: readonly wire.Cata
     nodeMeta: meta.ours,
     services: ours
       .map((s) => ({ id: s.ServiceID, name: s.ServiceName, port: s.ServicePort, tags: s.ServiceTags, meta: s.ServiceMeta }))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      .sort((a, b) => compareStrings(a.id, b.id)),
     azureCheck: {
       status: status === 'passing' || status === 'warning' || status === 'critical' ? status : 'critical',
       output: azure?.Output ?? '',

@@ -30,6 +30,7 @@ import { NODE_META, SERVICE_META } from '../ownership';
 import { DEFAULT_PROTOCOL, policyField, scaleSetFields } from './endpoint-sets';
 import type { SeenBeyondOurs } from './owned-reader';
 import type { HealthCheck } from './wire';
+import { compareStrings } from '../compare-strings';
 
 export interface PushedSetsInput {
   /** Our nodes of the scale set after the commit, by name. */
@@ -64,7 +65,7 @@ export function pushedSets(services: readonly string[], input: PushedSetsInput):
       toRead.push(name);
       continue;
     }
-    const entries = (byService.get(name) ?? []).sort((a, b) => compare(a.node.node, b.node.node) || compare(a.service.id, b.service.id));
+    const entries = (byService.get(name) ?? []).sort((a, b) => compareStrings(a.node.node, b.node.node) || compareStrings(a.service.id, b.service.id));
     const first = entries[0]?.service;
     const healthPath = first?.meta[SERVICE_META.healthPath];
     sets.push({
@@ -103,8 +104,4 @@ function healthOf(node: DesiredNode, service: DesiredService, otherChecks: reado
     else worst = 'critical';
   }
   return worst;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

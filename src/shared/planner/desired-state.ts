@@ -8,8 +8,9 @@ import type { DesiredNode, DesiredService, Instance, MeshScaleSet, MeshServiceSp
 import { NODE_META, OWNED_NODE_META, SERVICE_META, SERVICE_TAG, nodeNameFor } from '../ownership';
 import { trafficMeta } from '../traffic';
 import { azureViewOf } from './azure-check';
-import { compareStrings, sortedSkips } from './order';
+import { sortedSkips } from './order';
 import { SKIP, WHOLE_SCALE_SET, skip } from './skip-reasons';
+import { compareStrings } from '../compare-strings';
 
 export interface DesiredState {
   /** Sorted by node name. */

@@ -1,10 +1,6 @@
 /** Deterministic ordering helpers: plans must not depend on the order ARM or Consul listed things in. */
 import type { PlanSkip } from '../model';
-
-/** Code-unit order, independent of locale (localeCompare is not). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+import { compareStrings } from '../compare-strings';
 
 /** Sorted by node then reason, repeats dropped. */
 export function sortedSkips(skips: readonly PlanSkip[]): PlanSkip[] {

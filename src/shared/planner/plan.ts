@@ -38,9 +38,10 @@ import type { DesiredNode, InstanceListing, MeshScaleSet, OwnedNode, PlanAction,
 import { NODE_META, isOwnedNodeMeta } from '../ownership';
 import { desiredNodes, nodeNameOf } from './desired-state';
 import { nodeChanges } from './node-diff';
-import { compareStrings, sortedSkips } from './order';
+import { sortedSkips } from './order';
 import { applyRemovalCap } from './removal-cap';
 import { SKIP, WHOLE_SCALE_SET, skip } from './skip-reasons';
+import { compareStrings } from '../compare-strings';
 
 export type ScaleSetState = 'in-mesh' | 'left-mesh' | 'not-found' | 'unknown';
 

@@ -14,7 +14,7 @@
  * - Candidates are taken in node-name order, so the choice does not depend on input order.
  */
 import type { OwnedNode } from '../model';
-import { compareStrings } from './order';
+import { compareStrings } from '../compare-strings';
 
 export interface CappedRemoval {
   readonly node: OwnedNode;

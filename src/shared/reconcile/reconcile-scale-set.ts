@@ -27,6 +27,7 @@ import { planReconcile } from '../planner/plan';
 import { SKIP, skipCode } from '../planner/skip-reasons';
 import { ClaimLostError } from './ports';
 import type { InventoryPort, ReconcileSession, ReconcileState, RegistryPort, ScaleSetLookup } from './ports';
+import { compareStrings } from '../compare-strings';
 
 export interface ReconcileDeps {
   readonly inventory: InventoryPort;
@@ -172,7 +173,7 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
     try {
       const pushed = applied.pushed ?? { sets: [], toRead: applied.changedServices };
       const read = pushed.toRead.length > 0 ? await deps.registry.serviceEndpoints(pushed.toRead) : [];
-      const sets = [...pushed.sets, ...read].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+      const sets = [...pushed.sets, ...read].sort((a, b) => compareStrings(a.service, b.service));
       pushes = await deps.publisher.publish(sets, `reconcile ${ref.id} (${source})`);
     } catch (error) {
       // The commit stands; relays converge through their own Consul watch.
