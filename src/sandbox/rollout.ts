@@ -154,9 +154,8 @@ function withTag(tags: Readonly<Record<string, string>>, name: string, value: st
 }
 
 export async function runRollout(ctx: RolloutContext, plan: RolloutPlan, options: RolloutOptions = {}): Promise<RolloutStepResult[]> {
-  const stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_ROLLOUT_STEP_TIMEOUT_MS;
-  const until = (timeoutMs: number, what: string, condition: () => boolean | Promise<boolean>) => waitFor(timeoutMs, what, condition, options.signal);
-  const timeoutMs = stepTimeoutMs;
+  const timeoutMs = options.stepTimeoutMs ?? DEFAULT_ROLLOUT_STEP_TIMEOUT_MS;
+  const until = (deadlineMs: number, what: string, condition: () => boolean | Promise<boolean>) => waitFor(deadlineMs, what, condition, options.signal);
   const line = options.onLine ?? (() => undefined);
   const results: RolloutStepResult[] = [];
   const oldName = plan.from.name;
@@ -164,6 +163,7 @@ export async function runRollout(ctx: RolloutContext, plan: RolloutPlan, options
   const sources = () => [...ctx.traffic(plan.service), ...(options.measureWith ?? [])];
   const totals = () => sources().reduce((sum, t) => ({ calls: sum.calls + t.totals().calls, failed: sum.failed + t.totals().failed }), { calls: 0, failed: 0 });
   const records = (since: number): CallRecord[] => sources().flatMap((t) => t.recordsSince(since)).sort((a, b) => a.at - b.at);
+  const countSince = (since: number): number => sources().reduce((sum, t) => sum + t.recordsSince(since).length, 0);
   const instanceNames = new Map<string, string>();
   const scaleSetOfCall = (instance: string | undefined): string | undefined => {
     if (!instance) return undefined;
@@ -222,7 +222,7 @@ export async function runRollout(ctx: RolloutContext, plan: RolloutPlan, options
     const acked = await clientsHave(ctx.relay(), plan.service, (set) => hasWeights(set, want), `weights ${oldName} ${weights.from} / ${newName} ${weights.to}`, timeoutMs, options.signal);
     const shiftMs = acked - written;
     const hold = options.holdCallsAt?.(step) ?? plan.holdCalls;
-    if (hold > 0) await until(timeoutMs, `${hold} calls at step ${step} %`, () => records(acked).length >= hold);
+    if (hold > 0) await until(timeoutMs, `${hold} calls at step ${step} %`, () => countSince(acked) >= hold);
     const counted = records(acked);
     const shares = sharesOf(counted, scaleSetOfCall, [oldName, newName]);
     const all = records(written);
