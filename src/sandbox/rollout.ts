@@ -222,7 +222,8 @@ export async function runRollout(ctx: RolloutContext, plan: RolloutPlan, options
     const acked = await clientsHave(ctx.relay(), plan.service, (set) => hasWeights(set, want), `weights ${oldName} ${weights.from} / ${newName} ${weights.to}`, timeoutMs, options.signal);
     const shiftMs = acked - written;
     const hold = options.holdCallsAt?.(step) ?? plan.holdCalls;
-    if (hold > 0) await until(timeoutMs, `${hold} calls at step ${step} %`, () => countSince(acked) >= hold);
+    // Without traffic (a sandbox started without its clients) there is nothing to count.
+    if (hold > 0 && sources().length > 0) await until(timeoutMs, `${hold} calls at step ${step} %`, () => countSince(acked) >= hold);
     const counted = records(acked);
     const shares = sharesOf(counted, scaleSetOfCall, [oldName, newName]);
     const all = records(written);
