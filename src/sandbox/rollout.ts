@@ -12,13 +12,12 @@
  * from the tag write to the clients' ACK and to the first (last) call on a scale set whose
  * weight rose from (fell to) 0, and the failed calls.
  */
-import * as grpc from '@grpc/grpc-js';
 import type { Relay } from '../relay/relay';
 import type { ServiceEndpointSet } from '../shared/endpoints';
 import { meshTagName } from '../shared/azure/mesh-tags';
 import { errorMessage } from '../shared/errors';
 import type { ArmWorld, EmulatedScaleSet, ScaleSetSelector } from './arm-emulator';
-import { healthClientConstructor } from './backends/demo-backend';
+import { clientsHave, healthCheck, waitFor } from './rollout-waits';
 import { DEFAULT_HOLD_CALLS, nextScaleSetName, rolloutTarget, stepProblems, weightsAt } from './rollout-request';
 import type { SandboxScaleSetSpec } from './sandbox';
 import { primaryIpOf } from './sandbox-state-builder';
@@ -303,54 +302,12 @@ async function newServing(ctx: RolloutContext, plan: RolloutPlan, created: Emula
   return answers.every(Boolean);
 }
 
-/** One grpc.health.v1 Check straight to an instance (not through the mesh). */
-function healthCheck(address: string, port: number): Promise<boolean> {
-  const Health = healthClientConstructor();
-  const client = new Health(`${address}:${port}`, grpc.credentials.createInsecure());
-  return new Promise<boolean>((resolve) => {
-    (client as unknown as { Check: (r: { service: string }, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: { status?: string }) => void) => void }).Check({ service: '' }, { deadline: Date.now() + 2_000 }, (error, response) => resolve(!error && response?.status === 'SERVING'));
-  }).finally(() => client.close());
-}
-
 /** Every endpoint of each scale set (lower-case ID) carries its weight. */
 function hasWeights(set: ServiceEndpointSet, weights: Readonly<Record<string, number>>): boolean {
   return Object.entries(weights).every(([id, w]) => {
     const endpoints = set.endpoints.filter((e) => e.scaleSet === id);
     return endpoints.length > 0 && endpoints.every((e) => e.scaleSetWeight === w);
   });
-}
-
-/**
- * Resolves with the time once the relay's published data for `service` satisfies `holds` and
- * every proxyless client of the service has ACKed a snapshot built from such data (the listener,
- * or the route configuration in RDS mode, carries the service's routes).
- */
-export async function clientsHave(relay: Relay, service: string, holds: (set: ServiceEndpointSet) => boolean, what: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
-  const good = new Set<string>();
-  const check = () => {
-    const set = relay.meshState.published()?.services.get(service);
-    if (set && holds(set)) good.add(relay.snapshots.current('proxyless-grpc').version);
-  };
-  const unsubscribe = relay.snapshots.onChange(check);
-  try {
-    check();
-    await waitFor(timeoutMs, `the relay's clients of ${service} have ${what}`, () => {
-      if (good.size === 0) return false;
-      const clients = relay.ads.clients().filter((c) => c.profile === 'proxyless-grpc' && subscribes(c.subscriptions.listener, service));
-      return clients.every((c) => {
-        const kind = c.lastSentVersion.route !== undefined ? 'route' : 'listener';
-        const acked = c.lastAckedVersion[kind];
-        return acked !== undefined && good.has(acked);
-      });
-    }, signal);
-    return Date.now();
-  } finally {
-    unsubscribe();
-  }
-}
-
-function subscribes(names: readonly string[] | '*' | undefined, service: string): boolean {
-  return names === '*' || (names?.includes(service) ?? false);
 }
 
 function sharesOf(records: readonly CallRecord[], scaleSetOf: (instance: string | undefined) => string | undefined, names: readonly string[]): Record<string, number> {
@@ -380,15 +337,3 @@ function lastAt(records: readonly CallRecord[], match: (r: CallRecord) => boolea
 function pct(share: number): string {
   return `${(100 * share).toFixed(1)} %`;
 }
-
-/** Polls `condition` (sync or async) every 20 ms until it holds; throws naming `what` after `timeoutMs` or once `signal` aborts. */
-async function waitFor(timeoutMs: number, what: string, condition: () => boolean | Promise<boolean>, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (signal?.aborted) throw new Error(`${what}: stopped (the sandbox is closing)`);
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-

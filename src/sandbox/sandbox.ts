@@ -28,8 +28,8 @@ import type { SandboxAction, SandboxState, TimelineEntry, TimelineKind } from '.
 import type { OwnedNode } from '../shared/model';
 import { assembleSandboxState, primaryIpOf } from './sandbox-state-builder';
 import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
-import { imageOf, planRollout, RolloutRefused, runRollout, type RolloutContext, type RolloutOptions, type RolloutRequest, type RolloutStepResult } from './rollout';
-import type { SandboxRollout } from './sandbox-state';
+import { imageOf, RolloutRefused, type RolloutContext, type RolloutOptions, type RolloutRequest, type RolloutStepResult } from './rollout';
+import { SandboxRollouts } from './rollout-runner';
 
 export interface SandboxOptions {
   readonly createDelayMs?: number;
@@ -428,6 +428,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let lastOwned: readonly OwnedNode[] = [];
     let currentKey = '';
     const windowMs = (options.trafficWindowSeconds ?? 5) * 1000;
+    const refreshed = () => new Promise<SandboxState>((resolve) => waiters.push({ after: buildsStarted, resolve }));
+    // Blue/green rollouts (one at a time): the sandbox's scale sets, ARM, the relay and the traffic they need.
+    const rolloutContext: RolloutContext = {
+      arm,
+      relay: () => relay,
+      selectorOf,
+      specs: () => specs,
+      addSpec: (spec) => void specs.push(spec),
+      removeSpec: (name) => void specs.splice(0, specs.length, ...specs.filter((s) => s.name !== name)),
+      refreshed,
+      registeredAddresses: () => lastOwned.map((node) => node.address),
+      traffic: (service) => {
+        const client = traffic.get(service);
+        return client ? [client] : [];
+      },
+    };
+    const rollouts = new SandboxRollouts(rolloutContext, (line) => note('sandbox', line));
+    onClose('rollout', () => rollouts.close());
     const build = async (): Promise<SandboxState> => {
       const owned = await registry.listOwned();
       lastOwned = owned;
@@ -453,7 +471,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       acked = nextAcked;
       return assembleSandboxState({
         endpoints: { armEmulator: world.arm.url, consul: consul.url, consulKind, functionsHost: world.host.url, relayXds: relayAddress, relayAdmin: relay.adminUrl, statusPage: '' },
-        rollout: rolloutStatus,
+        rollout: rollouts.current(),
         scaleSets: specs.map((spec) => ({ spec, set: arm.getScaleSet(selectorOf(spec.name)), instances: instancesIn(spec.name) })),
         owned,
         servedBy,
@@ -520,71 +538,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     onClose('state refresh', () => clearInterval(timer));
 
-    // Rollouts (one at a time): the plan is checked at once (a refusal writes nothing), the run goes on in the background.
-    const refreshed = () => new Promise<SandboxState>((resolve) => waiters.push({ after: buildsStarted, resolve }));
-    let rolloutStatus: SandboxRollout | undefined;
-    let rolloutRunning: Promise<unknown> | undefined;
-    const rolloutContext: RolloutContext = {
-      arm,
-      relay: () => relay,
-      selectorOf,
-      specs: () => specs,
-      addSpec: (spec) => void specs.push(spec),
-      removeSpec: (name) => void specs.splice(0, specs.length, ...specs.filter((s) => s.name !== name)),
-      refreshed,
-      registeredAddresses: () => lastOwned.map((node) => node.address),
-      traffic: (service) => {
-        const client = traffic.get(service);
-        return client ? [client] : [];
-      },
-    };
-    const stopRollouts = new AbortController();
-    onClose('rollout', async () => {
-      stopRollouts.abort();
-      await rolloutRunning;
-    });
-    const startRollout = (request: RolloutRequest, rolloutOptions: RolloutOptions = {}) => {
-      if (rolloutRunning && rolloutStatus) throw new RolloutRefused(`rollout ${rolloutStatus.id} (${rolloutStatus.from} → ${rolloutStatus.to}) is still running (${rolloutStatus.phase}); wait for it to end`);
-      const plan = planRollout(rolloutContext, request);
-      const id = (rolloutStatus?.id ?? 0) + 1;
-      let status: SandboxRollout = { id, service: plan.service, from: plan.from.name, to: plan.to, image: imageOf(plan), steps: plan.steps, phase: 'creating', lines: [] };
-      const update = (change: Partial<SandboxRollout>) => void (rolloutStatus = status = { ...status, ...change });
-      update({});
-      const say = (text: string) => {
-        update({ lines: [...status.lines, text].slice(-100) });
-        note('sandbox', `rollout ${id}: ${text}`);
-        rolloutOptions.onLine?.(text);
-      };
-      say(`${plan.from.name} → ${plan.to}, steps ${plan.steps.join(', ')} %, ${plan.holdCalls} calls counted per step`);
-      const run = runRollout(rolloutContext, plan, {
-        ...rolloutOptions,
-        signal: stopRollouts.signal,
-        onLine: say,
-        onStep: async (result) => {
-          update({ phase: result.kind === 'create' ? 'shifting' : result.kind === 'shift' && result.weights[plan.to] === 100 ? 'retiring' : status.phase });
-          await rolloutOptions.onStep?.(result);
-        },
-      }).then(
-        (results) => {
-          update({ phase: 'done' });
-          say(`done: ${plan.to} serves ${plan.service}`);
-          return results;
-        },
-        (error: unknown) => {
-          update({ phase: 'failed', error: errorMessage(error) });
-          say(`failed: ${errorMessage(error)} (the scale sets and weights stay as they are)`);
-          throw error;
-        },
-      );
-      rolloutRunning = run.then(
-        () => undefined,
-        () => undefined,
-      );
-      void rolloutRunning.then(() => (rolloutRunning = undefined));
-      // The background run (the action's) must not be an unhandled rejection; callers of rollout() get it.
-      run.catch(() => undefined);
-      return { plan, run };
-    };
     current = await build(); // a sandbox whose state cannot be read does not start
     note('sandbox', 'sandbox started');
 
@@ -642,12 +595,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           case 'rollout': {
             let plan;
             try {
-              ({ plan } = startRollout(action));
+              ({ plan } = rollouts.start(action));
             } catch (error) {
               if (error instanceof RolloutRefused) return { ok: false, message: error.message };
               throw error;
             }
-            return { ok: true, message: `rollout ${rolloutStatus!.id} started: ${plan.from.name} → ${plan.to} (${imageOf(plan)}), steps ${plan.steps.join(', ')} %` };
+            return { ok: true, message: `rollout ${rollouts.current()!.id} started: ${plan.from.name} → ${plan.to} (${imageOf(plan)}), steps ${plan.steps.join(', ')} %` };
           }
           case 'event-chaos':
             eventChaos = action.enabled;
@@ -669,7 +622,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
       rollout: (request, rolloutOptions) => {
         try {
-          return startRollout(request, rolloutOptions).run;
+          return rollouts.start(request, rolloutOptions).run;
         } catch (error) {
           return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }

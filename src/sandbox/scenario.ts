@@ -15,7 +15,8 @@
 import { clusterName } from '../relay/resources/resource-names';
 import { envoyType } from '../relay/xds/envoy-protos';
 import { errorMessage } from '../shared/errors';
-import { clientsHave, type RolloutStepResult } from './rollout';
+import type { RolloutStepResult } from './rollout';
+import { clientsHave } from './rollout-waits';
 import { SANDBOX_SCALE_SETS, selectorOf, startSandbox, type Sandbox, type SandboxOptions } from './sandbox';
 import type { SandboxState } from './sandbox-state';
 import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
