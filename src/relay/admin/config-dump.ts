@@ -4,7 +4,8 @@
  */
 import { snapshotToJson, type SnapshotJson } from '../snapshot/snapshot-json';
 import { CLIENT_PROFILES } from '../snapshot/snapshot-store';
-import type { ClientProfile, SnapshotSource } from '../snapshot/snapshot-types';
+import type { SnapshotSource } from '../snapshot/snapshot-types';
+import type { ClientProfile } from '../xds/client-profile';
 
 export interface ConfigDump {
   /** False until the first complete state from Consul is loaded (clients are not answered before). */

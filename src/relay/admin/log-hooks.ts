@@ -36,36 +36,3 @@ export function watchLogObserver(log: Logger): WatchObserver {
     onError: (what, error, retryInMs) => log.warn({ query: what, retryInMs }, `Consul read failed: ${errorMessage(error)}`),
   };
 }
-
-/** Calls each observer in turn; a throwing one does not stop the others. */
-export function combineObservers(...all: readonly WatchObserver[]): WatchObserver {
-  const each =
-    <K extends keyof WatchObserver>(name: K) =>
-    (...args: unknown[]) => {
-      for (const o of all) {
-        try {
-          (o[name] as ((...a: unknown[]) => void) | undefined)?.apply(o, args);
-        } catch {
-          // an observer's failure is its own
-        }
-      }
-    };
-  return { onState: each('onState'), onRead: each('onRead'), onIndexReset: each('onIndexReset'), onError: each('onError'), onLoaded: each('onLoaded') };
-}
-
-/** Calls each set of push hooks in turn; a throwing one does not stop the others. */
-export function combinePushHooks(...all: readonly PushServerHooks[]): PushServerHooks {
-  const each = (fn: (h: PushServerHooks) => void) => {
-    for (const h of all) {
-      try {
-        fn(h);
-      } catch {
-        // a hook's failure is its own
-      }
-    }
-  };
-  return {
-    onPush: (source, results) => each((h) => h.onPush?.(source, results)),
-    onRejected: (reason, detail, peer) => each((h) => h.onRejected?.(reason, detail, peer)),
-  };
-}

@@ -30,19 +30,3 @@ export function metricsHooks(metrics: RelayMetrics): AdsHooks {
     },
   };
 }
-
-/** Calls every hook set in order (metrics, logging, …); one failing hook does not stop the others. */
-export function combineHooks(...all: readonly AdsHooks[]): AdsHooks {
-  const each = <K extends keyof AdsHooks>(name: K) =>
-    ((...args: unknown[]) => {
-      for (const hooks of all) {
-        const fn = hooks[name] as ((...a: unknown[]) => void) | undefined;
-        try {
-          fn?.apply(hooks, args);
-        } catch {
-          // a hook's failure is its own; the protocol and the other hooks go on
-        }
-      }
-    }) as NonNullable<AdsHooks[K]>;
-  return { onStreamOpen: each('onStreamOpen'), onRequest: each('onRequest'), onResponse: each('onResponse'), onStreamClosed: each('onStreamClosed'), onLimitExceeded: each('onLimitExceeded') };
-}

@@ -3,7 +3,7 @@
  * never share counters). Every part of the relay reports here through a small adapter:
  *   ADS streams   → metricsHooks() (metrics-hooks.ts, an AdsHooks)
  *   push API      → pushHooks()
- *   push overlays → overlaysEnded (overlayEndObserver, inputs/overlay-observer.ts)
+ *   push overlays → overlaysEnded (overlayEndObserver, overlay-end-observer.ts)
  *   Consul watch  → watchObserver()
  *   mesh state    → recordPublish()
  *   data age      → DataAges, fed by watchObserver() and pushHooks(), read at each scrape

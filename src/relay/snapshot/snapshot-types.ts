@@ -6,7 +6,8 @@
 import type { ClientProfile } from '../xds/client-profile';
 import type { EncodedResource, ResourceKind } from '../xds/resource-kind';
 
-// For importers outside the relay's core (admin/, the sandbox) that still take these from here.
+// Only for src/sandbox/chaos (raw-ads, world-view, gateway-client, hostile-clients), which still take
+// these from here; remove once they import ../xds/client-profile and ../xds/kinds.
 export type { ClientProfile } from '../xds/client-profile';
 export { TYPE_URLS } from '../xds/kinds';
 

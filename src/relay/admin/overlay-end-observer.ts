@@ -1,11 +1,11 @@
 /**
- * Metric and log of push overlays that stopped being served (push-overlays.ts): the relay's
- * `push_overlays_ended_total{reason}` counter (admin/metrics.ts), and a log line whose level says
+ * Metric and log of push overlays that stopped being served (inputs/push-overlays.ts): the relay's
+ * `push_overlays_ended_total{reason}` counter (metrics.ts), and a log line whose level says
  * whether Consul agreed with the push (debug) or not (warn).
  */
 import type { Logger } from 'pino';
-import type { RelayMetrics } from '../admin/metrics';
-import type { OverlayEnd } from './push-overlays';
+import type { OverlayEnd } from '../inputs/push-overlays';
+import type { RelayMetrics } from './metrics';
 
 const LEVEL: Record<OverlayEnd, 'debug' | 'info' | 'warn'> = {
   confirmed: 'debug',
