@@ -255,8 +255,8 @@ describe('POST /api/actions', () => {
       [{ action: 'fail', instance: '  ' }, 'instance: must be a non-empty instance name'],
       [{ action: 'heal', instance: 'web_0', force: true }, 'unknown field "force" for action "heal"'],
       [{ action: 'event-chaos', enabled: 'yes' }, 'enabled: must be true or false'],
-      [{ action: 'reboot' }, 'action: must be one of "scale", "fail", "heal", "event-chaos", got "reboot"'],
-      [{}, 'action: must be one of "scale", "fail", "heal", "event-chaos", got nothing'],
+      [{ action: 'reboot' }, 'action: must be one of "scale", "fail", "heal", "event-chaos", "fail-half", "rollout", got "reboot"'],
+      [{}, 'action: must be one of "scale", "fail", "heal", "event-chaos", "fail-half", "rollout", got nothing'],
       [[1, 2], 'an action must be a JSON object such as {"action":"scale","scaleSet":"web","capacity":3}'],
     ];
     for (const [body, message] of cases) assert.deepEqual(await replyOf(await postAction(url, body)), { status: 400, body: { ok: false, message } }, JSON.stringify(body));
