@@ -2,8 +2,10 @@
  * `vmss-mesh demo` (what `npm start` runs): the whole local sandbox, a live terminal view, and the
  * status page / control API that `vmss-mesh sandbox …` talks to. Runs until Ctrl-C.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlServer } from '../sandbox/control/control-server';
+import { removeSettingsFile, settingsPath, writeSettingsFile } from '../sandbox/control/discovery';
 import { startSandbox } from '../sandbox/sandbox';
 import type { SandboxState } from '../sandbox/sandbox-state';
 import { TerminalView } from '../sandbox/terminal-view';
@@ -61,11 +63,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw error;
   });
   pageUrl = control.url;
+  // The app's settings beside sandbox.json, so `vmss-mesh reconcile --settings` runs against this sandbox.
+  const appSettings = sandbox.world.settings;
+  const settingsFile = await writeSettingsFile(io.cwd, appSettings).catch((error: unknown) => {
+    write(`  could not write ${settingsPath(io.cwd)}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return undefined;
+  });
   const endpoints = sandbox.state().endpoints;
   write(`  ARM emulator:   ${endpoints.armEmulator}  (HTTPS)\n`);
   write(`  Functions host: ${endpoints.functionsHost}  (routes of func start; status: ${endpoints.functionsHost}/api/status)\n`);
   write(`  xDS relay:      ${endpoints.relayXds}  (admin ${endpoints.relayAdmin})\n`);
   write(`  status page:    ${control.url}\n`);
+  if (settingsFile) write(`  app settings:   ${path.relative(io.cwd, settingsFile)}  (npx vmss-mesh reconcile --all --dry-run --settings ${path.relative(io.cwd, settingsFile)})\n`);
   write(`  try: npx vmss-mesh sandbox scale orders 5   |   npx vmss-mesh sandbox status --json\n\n`);
 
   const view = new TerminalView(process.stdout);
@@ -79,6 +88,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   view.close();
   write('\nstopping the sandbox…\n');
   await control.close();
+  if (settingsFile) await removeSettingsFile(io.cwd, appSettings).catch(() => undefined);
   await sandbox.close();
   return EXIT.ok;
 }

@@ -1,7 +1,7 @@
 /** `vmss-mesh demo` (what `npm start` runs: the sandbox) and `vmss-mesh host`, as a user runs them: real processes. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -83,8 +83,18 @@ test('demo (npm start): the sandbox comes up, answers `sandbox status --json` an
     await new Promise((resolve) => setTimeout(resolve, 200)); // a CLI process per poll: do not flood the machine
   }
   assert.equal(state?.scaleSets.find((s) => s.name === 'orders')?.instances.filter((x) => x.consul === 'passing').length, 3);
+  // The sandbox's app settings are published beside sandbox.json: the operator's reconcile runs against it.
+  const settingsFile = join(cwd, '.vmss-mesh', 'local.settings.json');
+  assert.match(proc.output(), /app settings:\s+\.vmss-mesh\/local\.settings\.json/);
+  assert.equal(statSync(settingsFile).mode & 0o777, 0o600, 'the settings file (it holds the sandbox tokens) is the owner\'s only');
+  const planned = await cli(['reconcile', '--all', '--dry-run', '--json', '--settings', '.vmss-mesh/local.settings.json']);
+  assert.ok(planned.code === 0 || planned.code === 3, planned.output);
+  const plan = JSON.parse(planned.output) as { dryRun: boolean; scaleSets: Array<{ scaleSetId: string; outcome: string }> };
+  assert.equal(plan.dryRun, true);
+  assert.ok(plan.scaleSets.some((s) => /\/virtualMachineScaleSets\/orders$/i.test(s.scaleSetId)), planned.output);
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0, proc.output());
+  assert.equal(existsSync(settingsFile), false, 'the settings file goes with the sandbox');
 });
 
 test('host: refuses to start without a subscription in scope (exit 2, names the setting)', async () => {

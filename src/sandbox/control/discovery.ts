@@ -35,6 +35,39 @@ export async function writeDiscoveryFile(dir: string, record: DiscoveryRecord): 
   return path;
 }
 
+/** The running sandbox's app settings, as a local.settings.json: `vmss-mesh reconcile --settings` reads it. */
+export const SETTINGS_FILE = 'local.settings.json';
+
+export function settingsPath(dir: string): string {
+  return join(dir, DISCOVERY_DIR, SETTINGS_FILE);
+}
+
+/**
+ * Writes the settings the sandbox's Functions app runs with (owner-only: it holds the sandbox's
+ * tokens), via a temporary file and a rename like the discovery record.
+ */
+export async function writeSettingsFile(dir: string, values: Readonly<Record<string, string>>, pid = process.pid): Promise<string> {
+  const path = settingsPath(dir);
+  await mkdir(join(dir, DISCOVERY_DIR), { recursive: true });
+  const temporary = `${path}.${pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify({ IsEncrypted: false, Values: values }, null, 2)}\n`, { encoding: 'utf8', mode: 0o600 });
+  await rename(temporary, path);
+  return path;
+}
+
+/** Removes the file only if it still holds `values`: a newer sandbox may have replaced it. */
+export async function removeSettingsFile(dir: string, values: Readonly<Record<string, string>>): Promise<void> {
+  const text = await readFile(settingsPath(dir), 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  try {
+    const parsed = JSON.parse(text) as { Values?: unknown };
+    if (JSON.stringify(parsed.Values) !== JSON.stringify(values)) return;
+  } catch {
+    return;
+  }
+  await rm(settingsPath(dir), { force: true });
+}
+
 /** Removes the file only if it is still ours: a newer sandbox may have replaced it. */
 export async function removeDiscoveryFile(dir: string, record: DiscoveryRecord): Promise<void> {
   const current = await readDiscoveryFile(dir, { checkAlive: false });
