@@ -1,15 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReconcileCoalescer } from '../../src/shared/reconcile/coalescer';
+import type { ScaleSetRef } from '../../src/shared/model';
+import { scaleSetRef } from '../../src/shared/resource-id';
+
+/** Scale set `name` of one resource group: a fresh (equal, not identical) reference each call. */
+const set = (name: string): ScaleSetRef => scaleSetRef('s1', 'rg', name);
 
 /** A run whose completion the test controls. */
 function controllableRuns() {
-  const runs: Array<{ key: string; resolve: (v: number) => void; reject: (e: Error) => void }> = [];
+  const runs: Array<{ key: string; ref: ScaleSetRef; resolve: (v: number) => void; reject: (e: Error) => void }> = [];
   let counter = 0;
-  const run = (key: string) =>
+  const run = (ref: ScaleSetRef) =>
     new Promise<number>((resolve, reject) => {
       counter += 1;
-      runs.push({ key, resolve: () => resolve(counter), reject });
+      runs.push({ key: ref.name, ref, resolve: () => resolve(counter), reject });
     });
   return { runs, run };
 }
@@ -20,9 +25,9 @@ test('coalescer: a burst during a run becomes exactly one trailing run shared by
   const { runs, run } = controllableRuns();
   let clock = 1000;
   const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => clock });
-  const first = c.request('a', 900);
+  const first = c.request(set('a'), 900);
   clock = 1100;
-  const burst = Array.from({ length: 50 }, () => c.request('a', 1050)); // events after the first run started
+  const burst = Array.from({ length: 50 }, () => c.request(set('a'), 1050)); // events after the first run started
   await tick();
   assert.equal(runs.length, 1);
   runs[0]!.resolve(0);
@@ -38,21 +43,21 @@ test('coalescer: a run that started after the event covers it; an older one does
   const { runs, run } = controllableRuns();
   let clock = 1000;
   const c = new ReconcileCoalescer(run, { coverMarginMs: 100, now: () => clock });
-  const p = c.request('a');
+  const p = c.request(set('a'));
   runs[0]!.resolve(0);
   await p;
   clock = 5000;
   // Event at 850: the run started at 1000 ≥ 850 + 100 → covered, no new run.
-  assert.equal((await c.request('a', 850)).via, 'covered');
+  assert.equal((await c.request(set('a'), 850)).via, 'covered');
   assert.equal(runs.length, 1);
   // Event at 950: 1000 < 950 + 100 → needs a new run.
-  const q = c.request('a', 950);
+  const q = c.request(set('a'), 950);
   await tick();
   assert.equal(runs.length, 2);
   runs[1]!.resolve(0);
   assert.equal((await q).via, 'ran');
   // Without an event time a fresh run is always made.
-  const r = c.request('a');
+  const r = c.request(set('a'));
   await tick();
   assert.equal(runs.length, 3);
   runs[2]!.resolve(0);
@@ -62,11 +67,11 @@ test('coalescer: a run that started after the event covers it; an older one does
 test('coalescer: scale sets are independent, and a failed run is retried by the trailing one', async () => {
   const { runs, run } = controllableRuns();
   const c = new ReconcileCoalescer(run, { coverMarginMs: 0 });
-  const a = c.request('a');
-  const b = c.request('b');
+  const a = c.request(set('a'));
+  const b = c.request(set('b'));
   await tick();
   assert.deepEqual(runs.map((r) => r.key), ['a', 'b']);
-  const a2 = c.request('a');
+  const a2 = c.request(set('a'));
   runs[0]!.reject(new Error('ARM throttled'));
   await assert.rejects(a, /ARM throttled/);
   await tick();
@@ -81,15 +86,15 @@ test('coalescer: scale sets are independent, and a failed run is retried by the 
 test('coalescer: a failed run never counts as covering a later hint', async () => {
   const { runs, run } = controllableRuns();
   const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => 1000 });
-  const failed = c.request('a');
+  const failed = c.request(set('a'));
   runs[0]!.reject(new Error('Consul unreachable'));
   await assert.rejects(failed, /Consul unreachable/);
-  const again = c.request('a', 0);
+  const again = c.request(set('a'), 0);
   await tick();
   assert.equal(runs.length, 2, 'the hint got a run of its own');
   runs[1]!.resolve(0);
   assert.equal((await again).via, 'ran');
-  assert.equal((await c.request('a', 0)).via, 'covered');
+  assert.equal((await c.request(set('a'), 0)).via, 'covered');
   assert.equal(runs.length, 2);
 });
 
@@ -97,17 +102,39 @@ test('coalescer: idle scale sets are forgotten after forgetAfterMs, busy ones ar
   const { runs, run } = controllableRuns();
   let clock = 0;
   const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => clock, forgetAfterMs: 1000 });
-  const a = c.request('a');
+  const a = c.request(set('a'));
   runs[0]!.resolve(0);
   await a;
-  const b = c.request('b'); // stays in flight
+  const b = c.request(set('b')); // stays in flight
   await tick();
   assert.equal(c.size, 2);
   clock = 5000;
-  const d = c.request('c');
+  const d = c.request(set('c'));
   await tick();
   assert.equal(c.size, 2, '"a" was idle and old: forgotten; "b" is in flight; "c" is new');
   runs[1]!.resolve(0);
   runs[2]!.resolve(0);
   await Promise.all([b, d]);
+});
+
+test('coalescer: keyed by the scale set reference; the run is handed the reference it was asked for', async () => {
+  const { runs, run } = controllableRuns();
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0 });
+  const asked = scaleSetRef('S1', 'RG', 'Web');
+  const first = c.request(asked);
+  const same = c.request(scaleSetRef('s1', 'rg', 'web')); // another spelling, the same scale set
+  const other = c.request(scaleSetRef('s1', 'rg2', 'web')); // same name, another resource group
+  await tick();
+  assert.equal(runs.length, 2, 'one run per scale set');
+  assert.equal(runs[0]!.ref, asked, 'the run gets the reference itself, not one parsed back from its ID');
+  assert.equal(runs[1]!.ref.id, '/subscriptions/s1/resourcegroups/rg2/providers/microsoft.compute/virtualmachinescalesets/web');
+  runs[0]!.resolve(0);
+  runs[1]!.resolve(0);
+  assert.equal((await first).via, 'ran');
+  assert.equal((await other).via, 'ran');
+  await tick();
+  assert.equal(runs.length, 3, 'the second request (no event time) gets the trailing run');
+  assert.equal(runs[2]!.ref.id, asked.id);
+  runs[2]!.resolve(0);
+  assert.equal((await same).via, 'joined');
 });

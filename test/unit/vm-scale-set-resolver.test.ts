@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TransientError } from '../../src/shared/errors';
 import { ReconcileCoalescer } from '../../src/shared/reconcile/coalescer';
 import { VmScaleSetResolver, type VmResolution } from '../../src/shared/reconcile/vm-scale-set-resolver';
-import { scaleSetRefFromId } from '../../src/shared/resource-id';
+import { scaleSetRef, scaleSetRefFromId } from '../../src/shared/resource-id';
 
 const RG = '/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/rg';
 const SS = scaleSetRefFromId(`${RG}/providers/microsoft.compute/virtualmachinescalesets/flex`);
@@ -80,10 +80,10 @@ test('resolver: a throttled GET pauses the group: the next look-ups fail at once
 test('coalescer: requestWithin answers queued at the deadline, and the run goes on', async () => {
   let finish!: (v: number) => void;
   const c = new ReconcileCoalescer(() => new Promise<number>((resolve) => (finish = resolve)), { coverMarginMs: 0 });
-  const outcome = await c.requestWithin('a', undefined, { deadlineAt: Date.now() + 20, maxBusyMs: 60_000 });
+  const outcome = await c.requestWithin(scaleSetRef('s1', 'rg', 'a'), undefined, { deadlineAt: Date.now() + 20, maxBusyMs: 60_000 });
   assert.equal(outcome.via, 'queued');
   // A later request for the same key while it is busy past the limit does not wait at all.
-  const later = await c.requestWithin('a', undefined, { deadlineAt: Date.now() + 60_000, maxBusyMs: 0 });
+  const later = await c.requestWithin(scaleSetRef('s1', 'rg', 'a'), undefined, { deadlineAt: Date.now() + 60_000, maxBusyMs: 0 });
   assert.equal(later.via, 'queued');
   finish(7);
   assert.equal(outcome.via === 'queued' && (await outcome.pending), 7);

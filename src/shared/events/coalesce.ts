@@ -3,32 +3,20 @@
  * per instance plus one for the set). One reconcile per scale set is enough; every event ID is
  * kept so logs can still tie each event to the run that covered it.
  */
-import type { ReconcileHint, ScaleSetRef } from '../model';
+import type { ReconcileHint } from '../model';
+import { reconcileTargetKey, reconcileTargetOf, type ReconcileTarget } from '../resource-id';
 
 /** Where a hint points: a known scale set, or a plain VM whose scale set ARM must tell us. */
-export type HintTarget =
-  | { readonly kind: 'scale-set'; readonly ref: ScaleSetRef }
-  | { readonly kind: 'virtual-machine'; readonly vmResourceId: string; readonly subscriptionId: string; readonly resourceGroup: string };
+export type HintTarget = ReconcileTarget;
 
-const SCALE_SET_PATH = 'providers/microsoft.compute/virtualmachinescalesets';
-
+/** The target of a hint (see `reconcileTargetOf` in resource-id.ts). */
 export function hintTarget(hint: ReconcileHint): HintTarget {
-  if (hint.vmResourceId !== undefined) {
-    return { kind: 'virtual-machine', vmResourceId: hint.vmResourceId, subscriptionId: hint.subscriptionId, resourceGroup: hint.resourceGroup };
-  }
-  const subscriptionId = hint.subscriptionId.toLowerCase();
-  const resourceGroup = hint.resourceGroup.toLowerCase();
-  const name = hint.scaleSet.toLowerCase();
-  return {
-    kind: 'scale-set',
-    ref: { subscriptionId, resourceGroup, name, id: `/subscriptions/${subscriptionId}/resourcegroups/${resourceGroup}/${SCALE_SET_PATH}/${name}` },
-  };
+  return reconcileTargetOf(hint);
 }
 
 /** The key hints are merged on: the scale set ID, or the VM ID while its scale set is unknown. */
 export function hintKey(hint: ReconcileHint): string {
-  const target = hintTarget(hint);
-  return target.kind === 'scale-set' ? target.ref.id : target.vmResourceId;
+  return reconcileTargetKey(reconcileTargetOf(hint));
 }
 
 export interface CoalescedHint {
@@ -62,8 +50,8 @@ interface Group {
 export function coalesceHints(hints: Iterable<ReconcileHint>): CoalescedHint[] {
   const groups = new Map<string, Group>();
   for (const hint of hints) {
-    const target = hintTarget(hint);
-    const key = target.kind === 'scale-set' ? target.ref.id : target.vmResourceId;
+    const target = reconcileTargetOf(hint);
+    const key = reconcileTargetKey(target);
     const ms = Date.parse(hint.eventTime);
     let group = groups.get(key);
     if (!group) {

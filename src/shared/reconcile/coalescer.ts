@@ -9,7 +9,9 @@
  * - otherwise one trailing run is queued behind the run in flight, shared by every hint that
  *   arrives meanwhile.
  * Per process only; across instances the Consul claim (listedAt) keeps concurrent runs safe.
+ * Keyed by the scale set's reference (its normalised ID), which the run is handed back.
  */
+import type { ScaleSetRef } from '../model';
 
 export interface CoalescedResult<R> {
   readonly result: R;
@@ -22,14 +24,14 @@ export interface QueuedRequest<R> {
   readonly via: 'queued';
   /** That run; it goes on after the caller stopped waiting (attach a handler to log its outcome). */
   readonly pending: Promise<R>;
-  /** Since when this key has had a run in flight or queued without a pause (ms). */
+  /** Since when this scale set has had a run in flight or queued without a pause (ms). */
   readonly busySince: number;
 }
 
 export interface WaitLimits {
   /** Stop waiting at this time (ms)… */
   readonly deadlineAt: number;
-  /** …or once the key has been busy (runs in flight or queued, back to back) for this long. */
+  /** …or once the scale set has been busy (runs in flight or queued, back to back) for this long. */
   readonly maxBusyMs: number;
 }
 
@@ -50,7 +52,7 @@ export class ReconcileCoalescer<R> {
   private lastSweep = 0;
 
   constructor(
-    private readonly run: (key: string) => Promise<R>,
+    private readonly run: (ref: ScaleSetRef) => Promise<R>,
     private readonly options: {
       readonly coverMarginMs: number;
       readonly now?: () => number;
@@ -78,8 +80,8 @@ export class ReconcileCoalescer<R> {
   }
 
   /** `eventTime` (ms) is when the hinted change happened; omit it to always get a run that starts now or later. */
-  async request(key: string, eventTime?: number): Promise<CoalescedResult<R>> {
-    const enqueued = this.enqueue(key, eventTime);
+  async request(ref: ScaleSetRef, eventTime?: number): Promise<CoalescedResult<R>> {
+    const enqueued = this.enqueue(ref, eventTime);
     if ('done' in enqueued) return enqueued.done;
     return { result: await enqueued.promise, via: enqueued.via };
   }
@@ -89,10 +91,10 @@ export class ReconcileCoalescer<R> {
    * will cover the request (it was registered before this returned, so it happens whether or not
    * anyone waits). A run that fails after that is the caller's to log; the request is not retried.
    */
-  async requestWithin(key: string, eventTime: number | undefined, limits: WaitLimits): Promise<CoalescedResult<R> | QueuedRequest<R>> {
-    const enqueued = this.enqueue(key, eventTime);
+  async requestWithin(ref: ScaleSetRef, eventTime: number | undefined, limits: WaitLimits): Promise<CoalescedResult<R> | QueuedRequest<R>> {
+    const enqueued = this.enqueue(ref, eventTime);
     if ('done' in enqueued) return enqueued.done;
-    const busySince = this.slots.get(key)?.busySince ?? this.clock();
+    const busySince = this.slots.get(ref.id)?.busySince ?? this.clock();
     const waitMs = Math.min(limits.deadlineAt, busySince + limits.maxBusyMs) - this.clock();
     if (waitMs <= 0) return { via: 'queued', pending: enqueued.promise, busySince };
     let timer: NodeJS.Timeout | undefined;
@@ -109,17 +111,17 @@ export class ReconcileCoalescer<R> {
   }
 
   /** Registers the request synchronously: the run that covers it exists (or is queued) on return. */
-  private enqueue(key: string, eventTime: number | undefined): Enqueued<R> {
+  private enqueue(ref: ScaleSetRef, eventTime: number | undefined): Enqueued<R> {
     this.sweep(this.clock());
-    const slot = this.slots.get(key) ?? {};
-    this.slots.set(key, slot);
+    const slot = this.slots.get(ref.id) ?? {};
+    this.slots.set(ref.id, slot);
     const covers = (startedAt: number) => eventTime !== undefined && startedAt >= eventTime + this.options.coverMarginMs;
 
     // A finished run that started late enough saw the change, whatever is in flight now.
     if (slot.lastDone && covers(slot.lastDone.startedAt)) {
       return { done: { result: slot.lastDone.result, via: 'covered' } };
     }
-    if (!slot.inFlight) return { via: 'ran', promise: this.start(key, slot) };
+    if (!slot.inFlight) return { via: 'ran', promise: this.start(ref, slot) };
     if (covers(slot.inFlight.startedAt)) return { via: 'joined', promise: slot.inFlight.promise };
     if (!slot.trailing) {
       const inFlight = slot.inFlight.promise;
@@ -127,16 +129,16 @@ export class ReconcileCoalescer<R> {
         .catch(() => undefined)
         .then(() => {
           slot.trailing = undefined;
-          return this.start(key, slot);
+          return this.start(ref, slot);
         });
     }
     return { via: 'joined', promise: slot.trailing };
   }
 
-  private start(key: string, slot: Slot<R>): Promise<R> {
+  private start(ref: ScaleSetRef, slot: Slot<R>): Promise<R> {
     const startedAt = this.clock();
     slot.busySince ??= startedAt;
-    const promise = this.run(key);
+    const promise = this.run(ref);
     slot.inFlight = { startedAt, promise };
     const settle = (done?: { startedAt: number; result: R }) => {
       if (slot.inFlight?.promise === promise) slot.inFlight = undefined;

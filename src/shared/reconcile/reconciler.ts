@@ -16,7 +16,7 @@ import { ReconcileCoalescer, type CoalescedResult } from './coalescer';
 import type { InventoryPort } from './ports';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
 import { reconcileEverything, type RunOptions } from './reconcile-run';
-import { scaleSetId, scaleSetRefFromId } from '../resource-id';
+import { reconcileTargetOf } from '../resource-id';
 import { VmScaleSetResolver, type Lease, type VmResolution, type VmResolverOptions } from './vm-scale-set-resolver';
 
 export type HintResult =
@@ -67,7 +67,7 @@ export class Reconciler {
       { maxBusyWaitMs: this.deadlineMs, ...options.vmResolver, now: options.vmResolver?.now ?? this.now },
     );
     this.deps = { ...deps, inventory: learningInventory(inner, this.resolver) };
-    this.coalescer = new ReconcileCoalescer((id) => reconcileScaleSet(this.deps, scaleSetRefFromId(id), 'hint'), {
+    this.coalescer = new ReconcileCoalescer((ref) => reconcileScaleSet(this.deps, ref, 'hint'), {
       coverMarginMs: options.coverMarginMs ?? 2000,
       now: this.now,
     });
@@ -77,20 +77,19 @@ export class Reconciler {
   async reconcileHint(hint: ReconcileHint): Promise<HintResult> {
     const started = this.now();
     const deadlineAt = started + this.deadlineMs;
+    const target = reconcileTargetOf(hint);
     let ref: ScaleSetRef;
     let lease: Lease | undefined;
-    if (hint.scaleSet) {
-      ref = scaleSetRefFromId(scaleSetId(hint.subscriptionId, hint.resourceGroup, hint.scaleSet));
-    } else if (hint.vmResourceId) {
-      const resolution = await this.resolveWithin(hint.vmResourceId, deadlineAt);
-      if (resolution.kind === 'none') return { kind: 'no-scale-set', vmResourceId: hint.vmResourceId };
+    if (target.kind === 'scale-set') {
+      ref = target.ref;
+    } else {
+      const resolution = await this.resolveWithin(target.vmResourceId, deadlineAt);
+      if (resolution.kind === 'none') return { kind: 'no-scale-set', vmResourceId: target.vmResourceId };
       ref = resolution.ref;
       lease = resolution.lease;
-    } else {
-      throw new TypeError(`hint ${hint.eventId} names neither a scale set nor a VM`);
     }
     const eventTime = Date.parse(hint.eventTime);
-    const waiting = this.coalescer.requestWithin(ref.id, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs });
+    const waiting = this.coalescer.requestWithin(ref, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs });
     if (lease) this.resolver.releaseAfterListing(lease, ref, waiting);
     const outcome = await waiting;
     if (outcome.via === 'queued') {

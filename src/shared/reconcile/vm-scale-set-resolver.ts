@@ -63,8 +63,7 @@ interface GroupGate {
 }
 
 interface CacheEntry {
-  /** Normalised scale set ID. */
-  readonly scaleSetId: string;
+  readonly ref: ScaleSetRef;
   readonly expiresAt: number;
 }
 
@@ -120,7 +119,7 @@ export class VmScaleSetResolver {
 
   /** Records what a listing of a Flexible scale set found (normalised VM IDs). */
   learn(scaleSet: ScaleSetRef, vmResourceIds: readonly string[]): void {
-    for (const id of vmResourceIds) this.remember(id.toLowerCase(), scaleSet.id);
+    for (const id of vmResourceIds) this.remember(id.toLowerCase(), scaleSet);
   }
 
   /**
@@ -167,12 +166,12 @@ export class VmScaleSetResolver {
       this.cache.delete(vmId);
       return undefined;
     }
-    return { kind: 'scale-set', ref: scaleSetRefFromId(entry.scaleSetId), via: 'cache' };
+    return { kind: 'scale-set', ref: entry.ref, via: 'cache' };
   }
 
-  private remember(vmId: string, scaleSetId: string): void {
+  private remember(vmId: string, ref: ScaleSetRef): void {
     this.cache.delete(vmId);
-    this.cache.set(vmId, { scaleSetId, expiresAt: this.now() + this.ttlMs });
+    this.cache.set(vmId, { ref, expiresAt: this.now() + this.ttlMs });
     while (this.cache.size > this.maxEntries) {
       const oldest = this.cache.keys().next();
       if (oldest.done) break;
@@ -186,7 +185,7 @@ export class VmScaleSetResolver {
     const known = await this.sources.remembered(vmId);
     if (!known) return { kind: 'none' };
     const ref = scaleSetRefFromId(known);
-    this.remember(vmId, ref.id);
+    this.remember(vmId, ref);
     return { kind: 'scale-set', ref, via: 'consul' };
   }
 
@@ -215,7 +214,7 @@ export class VmScaleSetResolver {
       }
       this.backoff.delete(group);
       if (!ref) return undefined;
-      this.remember(vmId, ref.id);
+      this.remember(vmId, ref);
       lease = this.leaseFor(group);
       return { kind: 'scale-set', ref, via: 'arm', lease };
     } finally {
