@@ -4,7 +4,7 @@
  * `events explain` never pays for the relay's gRPC stack.
  *
  * Exit codes (`EXIT`): 0 success, 1 failure (bad input, unreachable dependency), 2 usage or
- * configuration error.
+ * configuration error; `reconcile` adds 3 for "changes planned or applied" (its --help).
  */
 import { ConfigError, errorMessage, InvalidInputError } from '../shared/errors';
 import { EXIT, UsageError, type CliIo, type CommandModule } from './command';
