@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { InvocationContext, type LogLevel } from '@azure/functions';
 import { vmssEvents } from '../functions/vmssEvents';
-import { resetAppRuntime } from '../functions/runtime';
+import { resetAppRuntime } from '../functions/app-runtime-cache';
 import { loadConfig, type ScopeConfig } from '../shared/config';
 import { envelopeProblem } from '../shared/events/sdk-envelope';
 import { errorMessage, InvalidInputError } from '../shared/errors';

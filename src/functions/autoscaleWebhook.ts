@@ -8,7 +8,8 @@ import { parseAutoscaleNotification } from '../shared/events/delivery';
 import { ignoredEventLogRecord } from '../shared/events/outcome';
 import { InvalidInputError, TransientError, errorMessage, isRetryable } from '../shared/errors';
 import type { FunctionDefinition } from './definitions';
-import { getAppRuntime, hintSummary } from './runtime';
+import { getAppRuntime } from './app-runtime-cache';
+import { hintSummary } from './hint-log';
 import { logLine } from './log-line';
 
 export async function autoscaleWebhook(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -5,7 +5,7 @@
  */
 import { app } from '@azure/functions';
 import { allFunctions } from './all-functions';
-import { resetAppRuntime } from './runtime';
+import { resetAppRuntime } from './app-runtime-cache';
 
 for (const definition of allFunctions(process.env)) {
   if (definition.kind === 'eventGrid') app.eventGrid(definition.name, definition.options);

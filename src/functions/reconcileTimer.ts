@@ -6,7 +6,7 @@
  */
 import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
 import type { FunctionDefinition } from './definitions';
-import { getAppRuntime } from './runtime';
+import { getAppRuntime } from './app-runtime-cache';
 import { logLine } from './log-line';
 
 export async function reconcileTimer(timer: Timer, context: InvocationContext): Promise<void> {

@@ -9,7 +9,7 @@ import { errorMessage, isRetryable } from '../shared/errors';
 import { schedulePeriodMs } from '../shared/schedule-period';
 import { withOperatorView } from '../shared/status-view';
 import type { FunctionDefinition } from './definitions';
-import { getAppRuntime } from './runtime';
+import { getAppRuntime } from './app-runtime-cache';
 import { logLine } from './log-line';
 
 export async function status(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

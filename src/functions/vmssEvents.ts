@@ -8,7 +8,8 @@ import { classifyEvent } from '../shared/events/delivery';
 import { ignoredEventLogRecord } from '../shared/events/outcome';
 import { InvalidInputError } from '../shared/errors';
 import type { FunctionDefinition } from './definitions';
-import { failUnlessPermanent, getAppRuntime, hintSummary } from './runtime';
+import { getAppRuntime } from './app-runtime-cache';
+import { failUnlessPermanent, hintSummary } from './hint-log';
 import { logLine } from './log-line';
 
 export async function vmssEvents(event: unknown, context: InvocationContext): Promise<void> {

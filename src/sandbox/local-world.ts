@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resetAppRuntime } from '../functions/runtime';
+import { resetAppRuntime } from '../functions/app-runtime-cache';
 import { startArmEmulator, type ArmEmulator } from './arm-emulator';
 import type { ArmOperationRecord, IpAllocator, LifecycleDurations } from './arm-emulator';
 import { startConsulDouble, type ConsulDouble } from './consul-double';

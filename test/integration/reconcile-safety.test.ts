@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
-import { getAppRuntime } from '../../src/functions/runtime';
+import { getAppRuntime } from '../../src/functions/app-runtime-cache';
 import { loadConfig } from '../../src/shared/config';
 import { TransientError } from '../../src/shared/errors';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';

@@ -1,5 +1,5 @@
 /**
- * Properties of the pure choice of which of our KV keys the sweep deletes (consul/kv-garbage.ts):
+ * Properties of the pure choice of which of our KV keys the sweep deletes (consul/kv-garbage-rules.ts):
  * exactly the expired tombstones, and exactly the markers meeting every condition (not listed, no
  * nodes, older than the retention, last reconcile found the scale set gone, ARM-confirmed gone)
  * with their scale set's tombstones — never anything unreadable, malformed or of a scale set that
@@ -9,8 +9,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { goneMarkerCandidates, isTombstoneKey, selectKvGarbage } from '../../src/shared/consul/kv-garbage';
-import type { KvGarbageInput, TombstoneRecord } from '../../src/shared/consul/kv-garbage';
+import { goneMarkerCandidates, isTombstoneKey, selectKvGarbage } from '../../src/shared/consul/kv-garbage-rules';
+import type { KvGarbageInput, TombstoneRecord } from '../../src/shared/consul/kv-garbage-rules';
 import type { MarkerRecord } from '../../src/shared/consul/marker';
 import { markerKey, tombstoneKey } from '../../src/shared/ownership';
 import { reconcileSummary, scaleSetId } from '../helpers/consul-fixtures';

@@ -7,7 +7,7 @@
  * names match case-insensitively, as Go's decoder matches them. Map-valued fields (Meta, NodeMeta,
  * TaggedAddresses) and a check's Definition are kept as given: their keys are data, not fields.
  */
-import { OpError } from './world';
+import { OpError } from './catalog-kv-state';
 
 export interface StructSpec {
   /** The Go type named in messages, e.g. `structs.RegisterRequest`. */

@@ -38,8 +38,6 @@ export interface ServiceEntry {
   readonly modifyIndex: number;
 }
 
-export type CheckStatus = 'passing' | 'warning' | 'critical' | 'maintenance';
-
 export interface CheckEntry {
   readonly node: string;
   readonly checkId: string;

@@ -3,8 +3,8 @@
  * CAS, delete, delete-CAS, get) for nodes, services and checks. They throw `OpError` with Consul's
  * own wording; the transaction layer turns that into `Errors[{OpIndex, What}]`.
  */
-import { MISSING_NODE, MISSING_SERVICE, OpError, World, sameList, sameRecord } from './world';
-import type { CheckEntry, NodeEntry, ServiceEntry } from './world';
+import { MISSING_NODE, MISSING_SERVICE, OpError, World, sameList, sameRecord } from './catalog-kv-state';
+import type { CheckEntry, NodeEntry, ServiceEntry } from './catalog-kv-state';
 
 export interface NodeInput {
   readonly id?: string;

@@ -12,7 +12,7 @@ import * as q from './queries';
 import type { Route, RouteContext } from './route';
 import { json, read } from './route';
 import { READ_PARAMS } from './strict-request';
-import { MISSING_NODE, OpError } from './world';
+import { MISSING_NODE, OpError } from './catalog-kv-state';
 
 function authorize(ctx: RouteContext, resource: 'node' | 'service', name: string): void {
   if (!ctx.authz.allowed(resource, name, 'write')) throw new OpError(ctx.authz.denied(resource, name, 'write'), 403);

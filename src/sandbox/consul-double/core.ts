@@ -3,8 +3,8 @@
  * undoes it when it fails), then wakes blocked queries. Also what tests see of the world
  * (`ConsulDoubleState`): snapshots, the request log, and a hook that runs before each request.
  */
-import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
-import { World } from './world';
+import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './catalog-kv-state';
+import { World } from './catalog-kv-state';
 import { compareStrings } from '../../shared/compare-strings';
 
 export interface RequestInfo {

@@ -4,7 +4,7 @@
  * `Meta` keep their keys as sent). Decoding failures carry Consul's 400 wording.
  */
 import { z } from 'zod';
-import { OpError } from './world';
+import { OpError } from './catalog-kv-state';
 import type { CheckInput, NodeInput, ServiceInput } from './catalog-ops';
 
 /** A JSON object's struct fields, looked up case-insensitively. */

@@ -10,4 +10,4 @@ export { startConsulDouble, parseGoDuration } from './server';
 export type { ConsulDouble, ConsulDoubleOptions } from './server';
 export type { AfterWriteHook, CommitObserver, CommitRecord, ConsulDoubleState, DropReply, HookReply, LoggedRequest, RequestHook, RequestInfo, WorldSnapshot, KvSnapshotEntry } from './core';
 export type { AclAccess, AclOptions, AclTokenSpec } from './acl';
-export type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
+export type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './catalog-kv-state';

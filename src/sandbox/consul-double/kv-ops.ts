@@ -3,8 +3,8 @@
  * "create only", deleting a missing key with CAS succeeds, an unchanged write keeps its index,
  * and deletes leave a graveyard entry so prefix listings report a non-decreasing index.
  */
-import { OpError, World } from './world';
-import type { KvEntry } from './world';
+import { OpError, World } from './catalog-kv-state';
+import type { KvEntry } from './catalog-kv-state';
 import { compareStrings } from '../../shared/compare-strings';
 
 export interface KvInput {

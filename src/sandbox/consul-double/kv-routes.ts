@@ -11,8 +11,8 @@ import type { Route, RouteContext } from './route';
 import { json, read } from './route';
 import { decodeTxnBody, runTxn, txnHasWrites } from './txn';
 import type { TxnOutcome } from './txn';
-import { OpError } from './world';
-import type { World } from './world';
+import { OpError } from './catalog-kv-state';
+import type { World } from './catalog-kv-state';
 
 function uintParam(ctx: RouteContext, name: string): number | undefined {
   const raw = ctx.params.get(name);

@@ -6,8 +6,8 @@
 import type { Authorizer } from './acl';
 import type { Predicate } from './filter';
 import { renderCheck, renderNode, renderNodeService, renderServiceNode } from './render';
-import type { CheckEntry, NodeEntry, ServiceEntry, World } from './world';
-import { OpError } from './world';
+import type { CheckEntry, NodeEntry, ServiceEntry, World } from './catalog-kv-state';
+import { OpError } from './catalog-kv-state';
 import { compareStrings } from '../../shared/compare-strings';
 
 export interface ReadAnswer {

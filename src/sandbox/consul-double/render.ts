@@ -2,7 +2,7 @@
  * The double's entries in Consul's JSON shapes (field names and nesting as the HTTP API returns
  * them), so clients parse the double's answers with the same code they use for a real Consul.
  */
-import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './world';
+import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './catalog-kv-state';
 
 export function renderNode(n: NodeEntry): Record<string, unknown> {
   return {

@@ -1,4 +1,5 @@
 /** The shape of one HTTP route of the double; handlers return a `Reply` and never touch the socket. */
+import type { Route as HttpRoute } from '../http/route-table';
 import type { Authorizer } from './acl';
 import type { AclOptions } from './acl';
 import type { DoubleCore } from './core';
@@ -30,8 +31,7 @@ export type Reply =
   /** A read: served once, or held as a blocking query when `?index=` asks for it. */
   | { readonly kind: 'read'; readonly compute: () => ReadAnswer };
 
-export interface Route {
-  readonly methods: readonly string[];
+export interface Route extends HttpRoute<RouteContext, Reply> {
   readonly pattern: RegExp;
   /** False for endpoints Consul serves without resolving the token (status). */
   readonly acl?: boolean;
@@ -39,7 +39,6 @@ export interface Route {
   readonly params: Readonly<Record<string, readonly string[]>>;
   /** How the endpoint is named in error messages, e.g. `/v1/health/service/:service`. */
   readonly name: string;
-  handle(ctx: RouteContext): Reply;
 }
 
 export const json = (body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply => ({ kind: 'json', status, body, headers });

@@ -6,7 +6,6 @@
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ACL_NOT_FOUND, Authorizer, resolveToken } from './acl';
 import type { AclOptions } from './acl';
 import { catalogRoutes } from './catalog-routes';
@@ -16,7 +15,9 @@ import { kvRoutes } from './kv-routes';
 import { checkHeaders, checkNoBody, checkQueryParams } from './strict-request';
 import type { ReadAnswer } from './queries';
 import type { DoubleConfig, Reply, Route } from './route';
-import { OpError } from './world';
+import { OpError } from './catalog-kv-state';
+import { listen, readBody, send } from '../http/http-io';
+import { findRoute } from '../http/route-table';
 
 export interface ConsulDoubleOptions {
   /** Default `dc1`. */
@@ -85,11 +86,9 @@ export async function startConsulDouble(opts: ConsulDoubleOptions = {}): Promise
   };
   const server = opts.tls ? createTlsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, listener) : createServer(listener);
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, '127.0.0.1', 0);
+  // As it always was here: an error of the listening server (an accept failing with EMFILE) is ignored, not thrown.
+  server.on('error', () => undefined);
   return {
     url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     host: '127.0.0.1',
@@ -142,12 +141,10 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
   const info = { method, path: url.pathname, query: url.searchParams, token };
   if (core.beforeRequest && answeredByHook(await core.beforeRequest(info))) return;
 
-  const candidates = ROUTES.map((route) => ({ route, match: route.pattern.exec(url.pathname) })).filter((c) => c.match);
-  const found = candidates.find((c) => c.route.methods.includes(method));
-  if (!found) {
-    if (candidates.length > 0) {
-      const allow = ['OPTIONS', ...new Set(candidates.flatMap((c) => c.route.methods))];
-      res.setHeader('Allow', allow.join(','));
+  const found = findRoute(ROUTES, method, (route) => route.pattern.exec(url.pathname) ?? undefined);
+  if (!found || 'allowed' in found) {
+    if (found) {
+      res.setHeader('Allow', ['OPTIONS', ...found.allowed].join(','));
       send(res, 405, 'text/plain; charset=utf-8', `method ${method} not allowed`);
       log(405);
     } else {
@@ -185,7 +182,7 @@ async function handle(core: DoubleCore, config: DoubleConfig, req: IncomingMessa
   let reply: Reply;
   const indexBefore = core.index;
   try {
-    const args = (found.match as RegExpExecArray).slice(1).map((a) => decodeURIComponent(a ?? ''));
+    const args = found.match.slice(1).map((a) => decodeURIComponent(a ?? ''));
     reply = found.route.handle({ core, config, method, params: url.searchParams, body, authz, args });
   } catch (error) {
     if (!(error instanceof OpError)) throw error;
@@ -253,24 +250,6 @@ async function serveRead(core: DoubleCore, config: DoubleConfig, params: URLSear
 /** `?pretty` indents as Consul's marshalJSON does (4 spaces and a final newline). */
 function toJson(body: unknown, params: URLSearchParams): string {
   return params.has('pretty') ? `${JSON.stringify(body, null, 4)}\n` : JSON.stringify(body);
-}
-
-function send(res: ServerResponse, status: number, contentType: string | undefined, body: string | Buffer): number {
-  if (res.writableEnded || res.destroyed) return status;
-  res.statusCode = status;
-  if (contentType) res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
-  return status;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** X-Consul-Token, then `Authorization: Bearer`, then `?token=` (Consul's order). */

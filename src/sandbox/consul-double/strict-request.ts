@@ -4,7 +4,7 @@
  * caching, `near` sorting, …) would change its answer. A double that silently drops either hides
  * bugs in the caller, so both are answered with 400 and a message naming the parameter.
  */
-import { OpError } from './world';
+import { OpError } from './catalog-kv-state';
 
 /** Parameters every endpoint takes (agent/http.go: parseDC, parseToken, and `pretty` in marshalJSON). */
 export const COMMON_PARAMS: readonly string[] = ['dc', 'token', 'pretty'];

@@ -11,7 +11,7 @@ import * as catalog from './catalog-ops';
 import { decodeCheck, decodeNode, decodeService, field, fields } from './decode';
 import * as kv from './kv-ops';
 import { renderCheck, renderKv, renderNode, renderNodeService } from './render';
-import { OpError, World } from './world';
+import { OpError, World } from './catalog-kv-state';
 
 export interface TxnError {
   readonly OpIndex: number;

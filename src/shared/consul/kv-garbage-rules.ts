@@ -1,6 +1,6 @@
 /**
- * Which of our own KV keys the timer's sweep deletes. Pure: kv-cleanup.ts reads Consul, asks ARM
- * and writes around it; this module only decides.
+ * Which of our own KV keys the timer's sweep deletes. Pure: kv-garbage-sweep.ts reads Consul, asks
+ * ARM and writes around it; this module only decides.
  *
  * - A tombstone is deleted once it has expired (the rule in tombstone.ts, the same one the
  *   registry uses): after its TTL it no longer blocks anything, and an instance that never comes
@@ -8,9 +8,9 @@
  * - A marker is deleted only when its scale set (a) is not among the scale sets ARM listed in this
  *   sweep, (b) has no owned node left in Consul, (d) was last claimed more than the retention ago,
  *   (e) its own last reconcile recorded that ARM did not find the scale set (summary
- *   `scaleSetState: 'not-found'`), and then only once (c) ARM confirms it gone (404; kv-cleanup.ts
- *   asks only for the candidates). A scale set that merely left the mesh or the scope still exists,
- *   so it keeps its marker.
+ *   `scaleSetState: 'not-found'`), and then only once (c) ARM confirms it gone (404;
+ *   kv-garbage-sweep.ts asks only for the candidates). A scale set that merely left the mesh or the
+ *   scope still exists, so it keeps its marker.
  *   The tombstones of a deleted marker's scale set go with it.
  *
  * Why (e): without it, the marker of a scale set that left the mesh (or the scope) but still

@@ -1,6 +1,6 @@
 /**
  * Garbage collection of the registry's own KV keys, run once per timer sweep after the scale sets
- * are reconciled. kv-garbage.ts decides what goes; this module does the I/O around it:
+ * are reconciled. kv-garbage-rules.ts decides what goes; this module does the I/O around it:
  *
  *  1. one recursive KV read of the whole prefix (markers and tombstones) and one read of our nodes;
  *  2. one ARM look-up per candidate marker (at most MAX_GONE_CHECKS_PER_SWEEP, the rest wait for
@@ -19,8 +19,8 @@ import type { MarkerRecord } from './marker';
 import { parseMarker } from './marker';
 import { readOwnedNodeRecords } from './owned-reader';
 import { NODE_META } from '../ownership';
-import { MARKER_RETENTION_MS, MAX_GONE_CHECKS_PER_SWEEP, goneMarkerCandidates, selectKvGarbage } from './kv-garbage';
-import type { KvGarbageInput, KvKeyAt, TombstoneRecord } from './kv-garbage';
+import { MARKER_RETENTION_MS, MAX_GONE_CHECKS_PER_SWEEP, goneMarkerCandidates, selectKvGarbage } from './kv-garbage-rules';
+import type { KvGarbageInput, KvKeyAt, TombstoneRecord } from './kv-garbage-rules';
 import { throwIfDenied } from './session';
 import { parseTombstone } from './tombstone';
 import type { ConsulTransport } from './transport';

@@ -3,54 +3,8 @@
  * node never ends up half-written), plus standalone tombstone expiries. Pure: the session decides
  * batching and what to do with failures.
  *
- * Per action (only what differs is written; every unit is guarded):
- * - register:   [delete-cas expired or lifted tombstone + KV check-not-exists tombstone]
- *               + Node cas(0, or the ModifyIndex of the node we released for this instance)
- *               + Service set per service + Check set Azure check [+ Check set maintenance]
- *   A plain registration (no tombstone read for the node) carries no tombstone check: 3 operations
- *   for a one-service instance, so a transaction of 64 holds 21 of them with the marker check
- *   (15 with the check: 61 operations, 720 calls for a first sweep of 20 × 500). The check would
- *   only repeat what the marker fence already guarantees: tombstones are written only by
- *   deregistrations inside fenced transactions (this module), the session read the scale set's
- *   tombstones after its claim, and any later fenced write carries another claim's index, which
- *   the marker cannot hold again before ours fails (registry.ts). The property test of concurrent
- *   reconciles (test/property/registry-concurrency.test.ts) checks that no tombstoned node is ever
- *   present.
- * - update:     Node cas(read ModifyIndex) + Service set/delete for changed services
- *               + Check set Azure check if changed + Check set/delete maintenance if drain changed
- * - deregister: Node delete-cas(read ModifyIndex) (services and checks go with it)
- *               [+ KV set tombstone when the instance is gone]
- *   of a node that also carries someone else's services or checks ("shared"): Node cas(read
- *               ModifyIndex) dropping our `external-source` mark and setting our released mark
- *               + Service delete per our service + Check delete Azure and maintenance checks
- *               [+ KV set tombstone when gone]
- *   consul-esm's `externalNodeHealth` check does not make a node shared (ownership.ts,
- *   ESM_NODE_CHECKS): ESM keeps it because of our `external-probe` mark; it goes with the node.
- *
- * Node meta we write is ours (NODE_META) over the node's other keys: a key someone added by hand
- * survives every update, and only our keys decide whether the node changed.
- *
- * Why a shared node is released rather than kept marked: with `external-source` gone, every
- * reader of ours (relay endpoints and service names, status, the timer's list of scale sets, the
- * planner) stops seeing it at once, so it is never planned again and never counted as an
- * instance, and nothing new had to be taught to skip it. It keeps `external-node` and
- * `external-probe` (consul-esm still runs the other checks on it) and our scale set and instance
- * meta, and gains NODE_META.released (the run ID), so a re-created instance with the same node
- * name takes it back (Node cas at its ModifyIndex, the read of our state lists it as released; the
- * take-back writes our meta without the released key) instead of finding the name taken. Only the
- * released mark makes a node ours to take back: a node someone registered by hand with our
- * scale-set and instance keys, but without it, is left alone and the registration is skipped
- * (name-taken), as for any name held by someone else (principle 3).
- * Tombstones are unaffected: that path is a registration and passes the same tombstone checks.
- * A lifted tombstone (tombstone.ts: this run's listing started after it was written, so it is not
- * the stale listing the tombstone guards against) no longer blocks its node: the registration
- * deletes it with delete-cas at the index read, then checks the key absent, so one rewritten since
- * (a newer removal) fails the unit. Unlike an expired one, a lifted tombstone nobody registers over
- * is left alone: it still guards until it expires.
- * What Consul cannot guard: a service someone attaches to a node between our read and our
- * transaction does not change the node's ModifyIndex, so a whole-node delete-cas can still take
- * it (a window of one read-to-write round trip, after a consistent read). A check someone attaches
- * to one of OUR services goes with that service.
+ * Which operations each action writes, what guards them and why (shared nodes are released, lifted
+ * tombstones, what Consul cannot guard): docs/consul-writes.md.
  */
 import { InvalidInputError } from '../errors';
 import type { DesiredNode, DesiredService, OwnedNode, PlanSkip, ReconcilePlan } from '../model';
@@ -84,7 +38,7 @@ export interface UnitContext {
   readonly expiredTombstones: readonly ExpiredTombstone[];
   /** Live tombstones this run's listing is fresher than (tombstone.ts): not in `tombstones`. */
   readonly liftedTombstones: readonly ExpiredTombstone[];
-  /** Nodes of this scale set we released (see above), by name; none when absent. */
+  /** Nodes of this scale set we released (docs/consul-writes.md), by name; none when absent. */
   readonly released?: ReadonlyMap<string, ReleasedNode>;
   readonly now: number;
   readonly listedAt: number;

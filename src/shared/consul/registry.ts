@@ -41,7 +41,7 @@ import type { OwnedNode } from '../model';
 import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, isOwnedNodeMeta, markerKey, tombstoneKey } from '../ownership';
 import type { BeginReconcileOptions, KvCleanupReport, KvCleanupRequest, ReconcileState, RegistryPort } from '../reconcile/ports';
 import { endpointSetFrom } from './endpoint-sets';
-import { cleanupKv } from './kv-cleanup';
+import { cleanupKv } from './kv-garbage-sweep';
 import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
 import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes, readOwnedState } from './owned-reader';

@@ -78,11 +78,3 @@ export const checkOps = {
   }),
   delete: (node: string, id: string): CheckTxnOp => ({ Check: { Verb: 'delete', Check: { Node: node, CheckID: id } } }),
 };
-
-/** Human description of an op, for error messages. */
-export function describeOp(op: TxnOp): string {
-  if ('KV' in op) return `KV ${op.KV.Verb} ${op.KV.Key}`;
-  if ('Node' in op) return `Node ${op.Node.Verb} ${op.Node.Node.Node}`;
-  if ('Service' in op) return `Service ${op.Service.Verb} ${op.Service.Node}/${op.Service.Service.ID}`;
-  return `Check ${op.Check.Verb} ${op.Check.Check.Node}/${op.Check.Check.CheckID}`;
-}
