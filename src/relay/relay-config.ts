@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { loadConfig, type ConsulConfig, type Env } from '../shared/config';
 import { ConfigError } from '../shared/errors';
-import { parseGatewayRoutes } from './inputs/gateway-routes';
+import { parseGatewayRoutes } from './inputs/gateway-routes-setting';
 import { PUSH_OVERLAY_SETTINGS, parsePushOverlay } from './inputs/push-settings';
 import { LIMIT_SETTINGS, parseLimits, type RelayLimits } from './limits/limit-settings';
 import type { GatewayRoute } from './mesh-state';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { formatGatewayRoutes, parseGatewayRoutes } from '../../src/relay/inputs/gateway-routes';
+import { formatGatewayRoutes, parseGatewayRoutes } from '../../src/relay/inputs/gateway-routes-setting';
 import type { GatewayRoute } from '../../src/relay/mesh-state';
 import { validateGatewayRoutes } from '../../src/relay/resources/gateway-routes';
 import { ConfigError } from '../../src/shared/errors';
