@@ -1,0 +1,71 @@
+/**
+ * The sandbox's shared HTTP plumbing (src/sandbox/http): the route look-up (first route matching
+ * path and method; else the methods the path allows, once each, in route order; else nothing),
+ * and readBody / send / listen on a real server bound to port 0.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { listen, readBody, send } from '../../src/sandbox/http/http-io';
+import { findRoute } from '../../src/sandbox/http/route-table';
+
+interface TestRoute {
+  readonly name: string;
+  readonly methods: readonly string[];
+  readonly prefix: string;
+}
+
+const ROUTES: readonly TestRoute[] = [
+  { name: 'kv read', methods: ['GET'], prefix: '/v1/kv/' },
+  { name: 'kv write', methods: ['PUT', 'DELETE'], prefix: '/v1/kv/' },
+  { name: 'kv again', methods: ['GET', 'PATCH'], prefix: '/v1/kv/' },
+  { name: 'status', methods: ['GET'], prefix: '/v1/status/' },
+];
+const byPrefix = (path: string) => (r: TestRoute) => (path.startsWith(r.prefix) ? path.slice(r.prefix.length) : undefined);
+
+describe('findRoute', () => {
+  test('the first route matching path and method, with what the match returned', () => {
+    const found = findRoute(ROUTES, 'PUT', byPrefix('/v1/kv/a/b'));
+    assert.ok(found && 'route' in found);
+    assert.equal(found.route.name, 'kv write');
+    assert.equal(found.match, 'a/b');
+    const first = findRoute(ROUTES, 'GET', byPrefix('/v1/kv/x'));
+    assert.ok(first && 'route' in first);
+    assert.equal(first.route.name, 'kv read');
+  });
+
+  test('a matching path without the method: the methods allowed, once each, in route order', () => {
+    assert.deepEqual(findRoute(ROUTES, 'POST', byPrefix('/v1/kv/x')), { allowed: ['GET', 'PUT', 'DELETE', 'PATCH'] });
+  });
+
+  test('no path matches: nothing', () => {
+    assert.equal(findRoute(ROUTES, 'GET', byPrefix('/v1/agent/self')), undefined);
+  });
+});
+
+describe('readBody, send, listen', () => {
+  test('a body read whole, answered with its length; a second send does nothing', async (t) => {
+    const server = createServer((req, res) => {
+      void readBody(req).then((body) => {
+        assert.equal(send(res, 201, 'text/plain; charset=utf-8', `got ${body.length} bytes: ${body.toString()}`), 201);
+        assert.equal(send(res, 500, undefined, 'too late'), 500);
+      });
+    });
+    const port = await listen(server, '127.0.0.1', 0);
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    assert.ok(port > 0);
+    const answer = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'héllo' });
+    assert.equal(answer.status, 201);
+    assert.equal(answer.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(answer.headers.get('content-length'), String(Buffer.byteLength('got 6 bytes: héllo')));
+    assert.equal(await answer.text(), 'got 6 bytes: héllo');
+  });
+
+  test('listen rejects when the port is taken, and leaves no error listener behind once listening', async (t) => {
+    const first = createServer();
+    const port = await listen(first, '127.0.0.1', 0);
+    t.after(() => new Promise<void>((resolve) => first.close(() => resolve())));
+    assert.equal(first.listenerCount('error'), 0);
+    await assert.rejects(listen(createServer(), '127.0.0.1', port), { code: 'EADDRINUSE' });
+  });
+});
