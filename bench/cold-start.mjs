@@ -13,7 +13,7 @@
 // function's first call: it builds the app's runtime (ARM clients, Consul registry, push client)
 // from the settings below, then fails fast on the unreachable Consul address (503).
 // Four rows: the unbundled entry as it was before the runtime was deferred to the first
-// invocation (src/functions/runtime.ts; the runtime's modules are required with the entry, as its
+// invocation (src/functions/app-runtime-cache.ts; the runtime's modules are required with the entry, as its
 // imports did), the unbundled entry as it is now, the bundle, and the bundle with
 // APPLICATIONINSIGHTS_CONNECTION_STRING set (AZURE_MONITOR below: the first invocation also loads
 // azure-monitor.js and starts the distro; the process ends before any export).
@@ -124,7 +124,7 @@ const triple = (s) => `${ms(s.median).padStart(7)} ${ms(s.p90).padStart(7)} ${ms
 
 const { dir, entry: unbundledEntry, compileMs } = compileUnbundled();
 try {
-  // Before the deferral the entry's imports reached these (through runtime.ts and reconcileTimer.ts).
+  // Before the deferral the entry's imports reached these (through app-runtime-cache.ts and reconcileTimer.ts).
   const eagerModules = ['src/functions/app-runtime.js', 'src/shared/config.js'].map((m) => path.join(dir, m));
   const bundleEntry = path.join(APP_DIR, 'main.js');
   const samples = { eager: [], unbundled: [], bundle: [], monitor: [] };

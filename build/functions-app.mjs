@@ -4,7 +4,7 @@
 //                             the esbuild bundle of src/functions/index.ts (all our code, plus the
 //                             npm packages registering the functions needs); vendor.js, every
 //                             other npm package, which main.js requires when the first invocation
-//                             builds the app's runtime (src/functions/runtime.ts); azure-monitor.js,
+//                             builds the app's runtime (src/functions/app-runtime-cache.ts); azure-monitor.js,
 //                             Azure Monitor's OpenTelemetry distro, required only when
 //                             APPLICATIONINSIGHTS_CONNECTION_STRING is set (src/functions/telemetry);
 //                             their linked source maps; and the files the code reads at run time
@@ -272,7 +272,7 @@ const isBare = (specifier) => !/^(\.|\/|node:)/.test(specifier) && !EXTERNAL.inc
 /**
  * main.js: every module of ours, plus LOAD_TIME_PACKAGES. An import of any other package from our
  * sources becomes `require('./vendor.js')[specifier]`: esbuild still initialises the importing
- * module lazily when it is reached through a lazy `require` (src/functions/runtime.ts), so loading
+ * module lazily when it is reached through a lazy `require` (src/functions/app-runtime-cache.ts), so loading
  * main.js never reads vendor.js.
  */
 const deferred = new Set();

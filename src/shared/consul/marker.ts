@@ -26,7 +26,7 @@ export interface ReconcileSummary {
   /**
    * ARM's answer for the scale set in that reconcile; absent in summaries written before it was
    * recorded, or by a caller that did not say. The KV cleanup looks up in ARM only markers whose
-   * last reconcile found the scale set gone (kv-garbage.ts).
+   * last reconcile found the scale set gone (kv-garbage-rules.ts).
    */
   readonly scaleSetState?: RecordedScaleSetState;
 }

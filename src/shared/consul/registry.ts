@@ -275,7 +275,7 @@ export class ConsulRegistry implements RegistryPort {
     );
   }
 
-  /** Once per timer sweep: expired tombstones and markers of deleted scale sets (kv-cleanup.ts). */
+  /** Once per timer sweep: expired tombstones and markers of deleted scale sets (kv-garbage-sweep.ts). */
   cleanupKv(request: KvCleanupRequest): Promise<KvCleanupReport> {
     const { kvPrefix, txnBatchSize, tombstoneTtlMs, now } = this.options;
     return cleanupKv({ transport: this.transport, kvPrefix, txnBatchSize, tombstoneTtlMs, now }, request);
