@@ -158,6 +158,11 @@ function computeId(subscriptionId: string, resourceGroup: string, type: string, 
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/${type}/${name}`;
 }
 
+/** The ID of a resource group from parts already normalised (a `ScaleSetRef`'s, a parsed ID's). */
+export function resourceGroupIdOf(parts: { readonly subscriptionId: string; readonly resourceGroup: string }): string {
+  return `/subscriptions/${parts.subscriptionId}/resourcegroups/${parts.resourceGroup}`;
+}
+
 /** What a compute resource ID says about the scale set it belongs to. */
 export type ComputeTarget =
   | {
@@ -191,7 +196,7 @@ const VIRTUAL_MACHINES = 'virtualmachines';
 export function computeTargetOf(id: ResourceId): ComputeTarget | undefined {
   const [scope] = id.providers;
   if (id.providers.length !== 1 || !scope || scope.namespace !== COMPUTE || id.resourceGroup === undefined) return undefined;
-  const prefix = `/subscriptions/${id.subscriptionId}/resourcegroups/${id.resourceGroup}/providers/${COMPUTE}`;
+  const prefix = `${resourceGroupIdOf({ subscriptionId: id.subscriptionId, resourceGroup: id.resourceGroup })}/providers/${COMPUTE}`;
   const childType = scope.types.slice(1).join('/');
   if (scope.types[0] === SCALE_SETS) {
     const name = scope.names[0] as string;

@@ -6,6 +6,9 @@ import {
   isResourceGroupName,
   isSubscriptionId,
   parseResourceId,
+  reconcileTargetKey,
+  reconcileTargetOf,
+  resourceGroupIdOf,
   scaleSetId,
   scaleSetRef,
   scaleSetRefFromId,
@@ -203,5 +206,34 @@ describe('builders', () => {
     assert.equal(isResourceGroupName('rg.'), false);
     assert.equal(isResourceGroupName('a/b'), false);
     assert.equal(isResourceGroupName('x'.repeat(91)), false);
+  });
+});
+
+describe('reconcile targets', () => {
+  const hint = { subscriptionId: SUB.toUpperCase(), resourceGroup: 'RG-Web', scaleSet: 'Web', reason: 'event:test', eventTime: '2026-01-01T00:00:00Z', eventId: 'e1' };
+
+  test('a hint that names a scale set targets its normalised reference, keyed by its ID', () => {
+    const target = reconcileTargetOf(hint);
+    assert.deepEqual(target, { kind: 'scale-set', ref: scaleSetRef(SUB, 'rg-web', 'web') });
+    assert.equal(reconcileTargetKey(target), `/subscriptions/${SUB}/resourcegroups/rg-web/providers/microsoft.compute/virtualmachinescalesets/web`);
+    assert.deepEqual(reconcileTargetOf({ ...hint, instanceId: '3' }), target, 'an instance of it: the same target');
+  });
+
+  test('a plain VM hint targets the VM (its scale set is for ARM to tell), keyed by the VM ID', () => {
+    const vmResourceId = virtualMachineId(SUB, 'rg-web', 'web_1');
+    const target = reconcileTargetOf({ ...hint, subscriptionId: SUB, resourceGroup: 'rg-web', scaleSet: '', instanceId: 'web_1', vmResourceId });
+    assert.deepEqual(target, { kind: 'virtual-machine', vmResourceId, subscriptionId: SUB, resourceGroup: 'rg-web' });
+    assert.equal(reconcileTargetKey(target), vmResourceId);
+  });
+
+  test('a hint naming neither is a programming error; a scale set name that is no ID segment is invalid input', () => {
+    assert.throws(() => reconcileTargetOf({ ...hint, scaleSet: '' }), (e: unknown) => e instanceof TypeError && /e1 names neither a scale set nor a VM/.test(e.message));
+    assert.throws(() => reconcileTargetOf({ ...hint, scaleSet: 'web/virtualMachines/3' }), InvalidInputError);
+  });
+
+  test('resourceGroupIdOf: the group of a reference, as computeTargetOf spells it', () => {
+    const ref = scaleSetRef(SUB, 'RG-Web', 'web');
+    assert.equal(resourceGroupIdOf(ref), `/subscriptions/${SUB}/resourcegroups/rg-web`);
+    assert.ok(ref.id.startsWith(`${resourceGroupIdOf(ref)}/providers/`));
   });
 });

@@ -20,7 +20,7 @@
  */
 import { InvalidInputError, TransientError } from '../errors';
 import type { ScaleSetRef } from '../model';
-import { computeTargetOf, parseResourceId, scaleSetRefFromId } from '../resource-id';
+import { computeTargetOf, parseResourceId, resourceGroupIdOf, scaleSetRefFromId } from '../resource-id';
 
 export interface VmResolverSources {
   /** ARM: the VM's scale set; null when the VM is gone or belongs to no scale set. */
@@ -112,7 +112,7 @@ export class VmScaleSetResolver {
     if (cached) return Promise.resolve(cached);
     const running = this.inFlight.get(vmId);
     if (running) return running;
-    const work = this.lookUp(vmId, `/subscriptions/${target.subscriptionId}/resourcegroups/${target.resourceGroup}`).finally(() => this.inFlight.delete(vmId));
+    const work = this.lookUp(vmId, resourceGroupIdOf(target)).finally(() => this.inFlight.delete(vmId));
     this.inFlight.set(vmId, work);
     return work;
   }
@@ -127,7 +127,7 @@ export class VmScaleSetResolver {
    * it. Call the returned function when it ends, however it ends.
    */
   listingStarted(scaleSet: ScaleSetRef): () => void {
-    const gate = this.gate(groupOf(scaleSet));
+    const gate = this.gate(resourceGroupIdOf(scaleSet));
     gate.listings += 1;
     gate.busySince ??= this.now();
     let done = false;
@@ -136,7 +136,7 @@ export class VmScaleSetResolver {
       done = true;
       gate.listings -= 1;
       for (const release of [...(this.listingWaiters.get(scaleSet.id) ?? [])]) release();
-      this.wake(groupOf(scaleSet));
+      this.wake(resourceGroupIdOf(scaleSet));
     };
   }
 
@@ -293,6 +293,3 @@ export class VmScaleSetResolver {
   }
 }
 
-function groupOf(ref: ScaleSetRef): string {
-  return `/subscriptions/${ref.subscriptionId}/resourcegroups/${ref.resourceGroup}`;
-}
