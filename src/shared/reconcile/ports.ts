@@ -1,7 +1,8 @@
 /**
  * What the reconciler needs from the outside world, as narrow interfaces. The Azure inventory
- * (src/shared/azure) and the Consul registry (src/shared/consul) are adapted to these in
- * `wiring.ts`; tests may substitute their own.
+ * (src/shared/azure) and the Consul registry (src/shared/consul) implement them;
+ * src/functions/app-runtime.ts and src/cli/reconcile.ts wire them into the reconciler; tests may
+ * substitute their own.
  */
 import type { InstanceListing, MeshScaleSet, ReconcilePlan, ScaleSetRef, OwnedNode } from '../model';
 import type { ServiceEndpointSet } from '../endpoints';
@@ -160,7 +161,7 @@ export interface RegistryPort {
   serviceEndpoints(services: readonly string[]): Promise<readonly ServiceEndpointSet[]>;
   /**
    * Deletes expired tombstones and the markers of scale sets ARM confirms deleted (see
-   * consul/kv-garbage.ts for the rules), each with delete-cas at the index read. Throws when Consul
+   * consul/kv-garbage-rules.ts for the rules), each with delete-cas at the index read. Throws when Consul
    * cannot be read or written; nothing that was not deleted is lost, the next sweep tries again.
    */
   cleanupKv(request: KvCleanupRequest): Promise<KvCleanupReport>;
