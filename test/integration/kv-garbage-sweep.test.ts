@@ -415,3 +415,27 @@ test('a sweep whose first cleanup look-up ARM throttles makes no further look-up
   const next = await w.cleaned();
   assert.deepEqual([next.markersRemoved, next.unconfirmed.length, next.deferred], [2, 0, 0]);
 });
+
+test("the cleanup reads our nodes only when a marker is a candidate: a steady sweep skips that read, and a 'gone' marker of a scale set with nodes is still kept", async (t) => {
+  const w = await sweepWorld(t);
+  w.arm.world.createScaleSet(scaleSetInput({ name: 'web', capacity: 2 }));
+  await w.sweep();
+  const calls = t.mock.method(ConsulTransport.prototype, 'call');
+  const nodeReads = () => calls.mock.calls.filter((c) => c.arguments[0].path === '/catalog/nodes').length;
+
+  const asked: string[] = [];
+  const confirmGone = async (id: string) => (asked.push(id), true);
+  const steady = await w.registry.cleanupKv({ listedScaleSetIds: [idOf('web')], confirmGone });
+  assert.equal(steady.markersRemoved, 0);
+  assert.equal(nodeReads(), 0, 'no marker is a candidate: our nodes are not read');
+
+  // A marker that says 'gone' (long ago) for a scale set that still has nodes, ARM not listing it:
+  // a candidate by KV alone, so the nodes are read, and they keep it without asking ARM.
+  await putGoneMarkers(w.consul.url, ['web']);
+  w.clock.now += 2 * MARKER_RETENTION_MS;
+  const withNodes = await w.registry.cleanupKv({ listedScaleSetIds: [], confirmGone });
+  assert.equal(nodeReads(), 1);
+  assert.equal(withNodes.markersRemoved, 0);
+  assert.deepEqual(asked, []);
+  assert.ok(w.kv().has(markerKey(PREFIX, idOf('web'))));
+});
