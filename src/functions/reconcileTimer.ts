@@ -4,7 +4,7 @@
  * Fails (so the runtime retries and monitoring sees it) only when a scale set failed for a reason
  * that may pass; a failed KV cleanup is logged as a warning and left to the next sweep.
  */
-import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
+import type { ExponentialBackoffRetryOptions, InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './app-runtime-cache';
 import { logLine } from './log-line';
@@ -50,7 +50,7 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
  * the shortest gap between ticks (whole seconds, as the programming model sends durations; at
  * least 1 s, at most 10 s), with as many retries (at most 3) as fit in that gap.
  */
-export function sweepRetryPolicy(schedule: string): NonNullable<TimerFunctionOptions['retry']> {
+export function sweepRetryPolicy(schedule: string): ExponentialBackoffRetryOptions {
   const period = shortestTickGapSeconds(schedule);
   const first = period === undefined ? 10 : Math.min(10, Math.max(1, Math.floor(period / 8)));
   let retries = 3;
