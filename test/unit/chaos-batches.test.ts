@@ -1,13 +1,13 @@
 /**
- * The overlapped chaos soak's batches: ARM faults come after the changes of scale sets (they hold
+ * The overlapped chaos soak's batches: ARM faults come after the changes of the scale sets they meet (they hold
  * a set for seconds after their batch), each in a lane of its route (and scale set for a GET), and
  * the ARM fault watch takes away what is left of a fault that ended without touching another's.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchPlanner, batchSteps, conflict, laneOf } from '../../src/sandbox/chaos/batches';
+import { BatchPlanner, batchSteps, conflict, holds, laneOf } from '../../src/sandbox/chaos/batches';
 import { buildSchedule, type Step } from '../../src/sandbox/chaos/schedule';
-import { armFaultKey, armFaultPlan, changedSet } from '../../src/sandbox/chaos/step-targets';
+import { armedRoutes, armFaultKey, armFaultPlan, armFaultSets, changedSet } from '../../src/sandbox/chaos/step-targets';
 import { ArmFaultWatch } from '../../src/sandbox/chaos/arm-fault-watch';
 import { FaultInjector } from '../../src/sandbox/arm-emulator/throttling';
 
@@ -28,10 +28,22 @@ describe('chaos batches: ARM faults after the changes, one lane per route', () =
     }
   });
 
-  test('no ARM fault shares a batch with, or comes before, a change of a scale set', () => {
-    const firstArm = batches.findIndex((b) => b.some(isArm));
-    const lastChange = Math.max(...batches.map((b, i) => (b.some((s) => changedSet(s) !== undefined) ? i : -1)));
-    assert.ok(firstArm > lastChange, `first ARM fault in batch ${firstArm}, last change in batch ${lastChange}`);
+  test('no ARM fault shares a batch with, or comes before, a change of a scale set it meets (or a health change)', () => {
+    batches.forEach((batch, i) => {
+      for (const arm of batch.filter(isArm)) {
+        const sets = armFaultSets(arm, true)!;
+        const later = batches.slice(i).flat().filter((s) => !isArm(s) && holds(sets, changedSet(s)));
+        assert.deepEqual(later, [], `${armFaultKey(arm)} in batch ${i}`);
+      }
+    });
+  });
+
+  test("a scale set's ARM faults start once its changes are over, beside the other set's changes", () => {
+    const firstOf = (set: number) => batches.findIndex((b) => b.some((s) => isArm(s) && armFaultSets(s, true) !== 'sweep' && (armFaultSets(s, true) as readonly number[]).includes(set)));
+    const lastChangeOf = (set: number) => Math.max(...batches.map((b, i) => (b.some((s) => !isArm(s) && holds([set], changedSet(s))) ? i : -1)));
+    for (const set of [0, 1]) assert.equal(firstOf(set), lastChangeOf(set) + 1, `set ${set}`);
+    // Seed 9: the orders set's changes end first; its ARM faults run beside the catalog set's changes.
+    assert.ok(firstOf(0) <= lastChangeOf(1), `orders' ARM faults from batch ${firstOf(0)}, catalog's last change in batch ${lastChangeOf(1)}`);
   });
 
   test('ARM faults of different routes run in one batch; two of one route (and set) never do', () => {
@@ -55,13 +67,15 @@ describe('chaos batches: ARM faults after the changes, one lane per route', () =
     assert.equal(armFaultKey(listing), armFaultPlan(listing).route);
   });
 
-  test('an ARM fault waits while a change of a scale set is left, even when that change is blocked now', () => {
+  test('an ARM fault waits while a change of a scale set it meets is left, even when that change is blocked now; one of another set does not', () => {
     const scale: Step = { kind: 'action', action: { kind: 'scale', set: 0, capacity: 2 } };
-    const arm = schedule.find(isArm)!;
-    const planner = new BatchPlanner([scale, arm]);
-    assert.deepEqual(planner.next((s) => s === scale), []);
+    const fault = (pick: number): Step => ({ kind: 'fault', index: 0, faultClass: 'arm-404', windowMs: 100, count: 1, pick, seed: 1 });
+    const onOrders = fault(0);
+    const onCatalog = fault(0.9);
+    const planner = new BatchPlanner([scale, onOrders, onCatalog]);
+    assert.deepEqual(planner.next((s) => s === scale), [onCatalog]);
     assert.deepEqual(planner.next(), [scale]);
-    assert.deepEqual(planner.next(), [arm]);
+    assert.deepEqual(planner.next(), [onOrders]);
     assert.equal(planner.done, true);
   });
 });
@@ -70,9 +84,9 @@ describe('ARM fault watch', () => {
   test("a fault's leftovers go when it ends; another fault, still tracked, keeps its own", () => {
     const faults = new FaultInjector();
     const watch = new ArmFaultWatch(faults);
-    const a = watch.track({ route: 'vmssVm.list' });
+    const a = watch.track({ routes: ['vmssVm.list'] });
     faults.fail(3, { route: 'vmssVm.list' });
-    const b = watch.track({ route: 'vm.list' });
+    const b = watch.track({ routes: ['vm.list'] });
     faults.fail(2, { route: 'vm.list' });
     const request = (route: string) => ({ method: 'GET', route, path: '/subscriptions/s/x' });
     assert.ok(faults.take(request('vmssVm.list')));
@@ -84,6 +98,29 @@ describe('ARM fault watch', () => {
     assert.equal(b.used(), 1);
     b.end();
     assert.equal(faults.pending, 0);
+  });
+
+  test('a fault armed on both ways of reading the NICs counts a request of either, and ends on both', () => {
+    const faults = new FaultInjector();
+    const watch = new ArmFaultWatch(faults);
+    const routes = armedRoutes('nic.list');
+    assert.deepEqual(routes, ['nic.list', 'nic.get']);
+    const other = watch.track({ routes: ['vm.list'] });
+    faults.fail(1, { route: 'vm.list' });
+    const nic = watch.track({ routes });
+    for (const route of routes) faults.fail(2, { route });
+    assert.ok(faults.take({ method: 'GET', route: 'nic.get', path: '/subscriptions/s/networkInterfaces/catalog-nic01' }));
+    assert.equal(nic.used(), 1);
+    assert.equal(other.used(), 0);
+    nic.end();
+    assert.equal(faults.pending, 1, "both routes' leftovers gone, the other fault intact");
+    other.end();
+  });
+
+  test('wrong pages are aimed at listings the app makes at every reconcile, never at the NIC listing a Flexible set may skip', () => {
+    const pages = schedule.filter((s): s is Extract<Step, { kind: 'fault' }> => s.kind === 'fault' && s.faultClass === 'arm-wrong-page');
+    assert.ok(pages.length > 0);
+    for (const s of pages) assert.notEqual(armFaultPlan(s).route, 'nic.list');
   });
 });
 
@@ -109,11 +146,12 @@ describe('Event Grid gate, one mode per scale set', () => {
 });
 
 describe('chaos batches: a slow Consul and the passive lanes wait beside the changes', () => {
-  test('before the ARM faults, batches are no more than the longest lane with changes (plus what is blocked)', () => {
+  test('before the first ARM fault, batches are no more than the longest lane with changes of the sets it meets (plus what is blocked)', () => {
     const batches = batchSteps(schedule);
     const firstArm = batches.findIndex((b) => b.some(isArm));
+    const sets = armFaultSets(batches[firstArm]!.find(isArm)!, true)!;
     const changeLanes = new Map<string, number>();
-    for (const s of schedule) if (changedSet(s) !== undefined) changeLanes.set(laneOf(s), (changeLanes.get(laneOf(s)) ?? 0) + 1);
+    for (const s of schedule) if (!isArm(s) && holds(sets, changedSet(s))) changeLanes.set(laneOf(s), (changeLanes.get(laneOf(s)) ?? 0) + 1);
     assert.equal(firstArm, Math.max(...changeLanes.values()), `ARM faults from batch ${firstArm}; lanes with changes: ${[...changeLanes].join(', ')}`);
     for (const b of batches) if (b.some((s) => s.kind === 'fault' && s.faultClass === 'consul-slow')) assert.ok(!b.some((s) => laneOf(s) === 'consul'), 'a slow Consul never shares a batch with another Consul fault');
   });

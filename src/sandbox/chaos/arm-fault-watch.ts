@@ -8,8 +8,9 @@
  */
 import type { FaultInjector } from '../arm-emulator/throttling';
 
+/** The requests a fault meets: any of its routes (a fault may be armed on each way the app reads one thing), and the path. */
 export interface TrackedMatch {
-  readonly route: string;
+  readonly routes: readonly string[];
   readonly pathIncludes?: string;
 }
 
@@ -21,7 +22,7 @@ interface Tracked {
 type ArmRequest = { readonly method: string; readonly route: string | null; readonly path: string };
 
 const matches = (match: TrackedMatch, request: ArmRequest) =>
-  request.route === match.route && (match.pathIncludes === undefined || request.path.toLowerCase().includes(match.pathIncludes.toLowerCase()));
+  request.route !== null && match.routes.includes(request.route) && (match.pathIncludes === undefined || request.path.toLowerCase().includes(match.pathIncludes.toLowerCase()));
 
 export class ArmFaultWatch {
   private readonly tracked = new Set<Tracked>();
@@ -67,8 +68,10 @@ export class ArmFaultWatch {
         this.tracked.delete(entry);
         if (this.tracked.size === 0) return this.faults.clear();
         // A request only this fault matches, answered by the injector's own take methods (not counted).
-        const request: ArmRequest = { method: 'GET', route: match.route, path: `/${match.pathIncludes ?? ''}` };
-        for (let left = 1_000; left > 0 && (this.take(request) || this.takeDelay(request) !== undefined || this.takePageFault(request)); left -= 1);
+        for (const route of match.routes) {
+          const request: ArmRequest = { method: 'GET', route, path: `/${match.pathIncludes ?? ''}` };
+          for (let left = 1_000; left > 0 && (this.take(request) || this.takeDelay(request) !== undefined || this.takePageFault(request)); left -= 1);
+        }
       },
     };
   }

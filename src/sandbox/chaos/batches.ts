@@ -15,7 +15,8 @@
  * - two ARM faults on the same route (and scale set, for a GET): nothing would tell which one a
  *   request used. Each such key is a lane of its own, so ARM faults of different routes, on one
  *   scale set too, run at the same time.
- * The ARM faults' lanes start once the other lanes have no change of a scale set left (`next`).
+ * An ARM fault's lane starts once the other lanes have no change left of a scale set it meets
+ * (nor a health change, seen by the sweep, which meets every fault) (`next`).
  * The steps and their order in each lane come from the seed; which batch a step lands in also
  * depends on what is still held when the batch starts (`blocked`).
  */
@@ -96,10 +97,11 @@ export class BatchPlanner {
    * first next time (so the longest lane sets the number of batches and no lane starves). Empty
    * when every head is blocked.
    *
-   * The ARM faults' lanes start once no other lane has a change of a scale set left: an ARM fault
-   * holds its sets for 1-6 s after its batch (its reconciles and the sweep), far longer than a
-   * change takes, so with both at once the changes of a held set waited, and ARM faults kept
-   * coming, holding every set back to back; the changes then ran after the ARM faults anyway.
+   * An ARM fault's lane starts once no other lane has a change left of a set its head meets (or a
+   * health change): an ARM fault holds its sets for seconds (until a request met it, then its
+   * reconciles), far longer than a change takes, so with both at once the changes of a held set
+   * waited, and ARM faults kept coming, holding the set back to back; the changes then ran after
+   * the ARM faults anyway. The faults of a set whose changes are over run beside the other set's.
    * The passive lanes (Consul, hostile xDS clients) share the batches of both; while changes are
    * left they come after the lanes with changes and a conflict does not move them forward (they
    * catch up beside the ARM faults), so what sets the number of batches before the ARM faults is
@@ -111,8 +113,14 @@ export class BatchPlanner {
     const changing = (left: readonly Step[]) => left.some((s) => changedSet(s) !== undefined);
     const changesLeft = [...this.lanes.entries()].some(([lane, left]) => !isArm(lane) && changing(left));
     const rank = ([lane, left]: [Lane, Step[]]) => (changesLeft && !changing(left) ? 0 : 1_000_000) + weight(lane, left);
+    // An ARM lane waits while another lane has a change its head's fault would hold (a change of
+    // a set it meets, or a health change): ARM faults come after all changes of their set.
+    const armWaits = (head: Step) => {
+      const sets = armFaultSets(head, true) ?? [];
+      return [...this.lanes.entries()].some(([lane, left]) => !isArm(lane) && left.some((s) => holds(sets, changedSet(s))));
+    };
     const order = [...this.lanes.entries()]
-      .filter(([lane, left]) => left.length > 0 && !(changesLeft && isArm(lane)))
+      .filter(([lane, left]) => left.length > 0 && !(isArm(lane) && armWaits(left[0]!)))
       .sort((a, b) => rank(b) - rank(a));
     const batch: Step[] = [];
     for (const [lane, left] of order) {

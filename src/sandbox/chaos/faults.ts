@@ -11,7 +11,7 @@ import type { EventGate } from './event-gate';
 import { endpointSetOf, hostilePush, judgePushAnswer, openHostileXds, type HostilePushKind, type HostileXdsKind } from './hostile-clients';
 import type { ChaosAction, Step } from './schedule';
 import type { ArmFaultWatch, TrackedMatch } from './arm-fault-watch';
-import { armFaultPlan } from './step-targets';
+import { armedRoutes, armFaultPlan, armFaultSets, type ArmRoute } from './step-targets';
 import { armInstances } from './world-view';
 
 export interface FaultContext {
@@ -22,13 +22,21 @@ export interface FaultContext {
   readonly armWatch: ArmFaultWatch;
   act(action: ChaosAction): Promise<void>;
   /**
-   * Runs the timer's full sweep now (overlapped runs): an ARM fault then also meets the routes
-   * only the sweep asks (the subscription's scale sets, …) without waiting for the timer's tick.
+   * Runs the timer's full sweep now (overlapped runs): a fault on the route only the sweep asks
+   * (the subscription's scale sets) is met without waiting for the timer's tick.
    */
   sweep?(): Promise<void>;
 }
 
-/** How long an armed ARM fault waits for a request to meet it (each provokes a reconcile of every set). */
+/**
+ * An armed ARM fault stays armed until a request meets it, and the reconciles it needs are
+ * provoked again every ARM_FAULT_PROVOKE_MS meanwhile (a reconcile already past the route, or a
+ * sweep asked for that joined a run which listed before the fault was armed, cannot meet it).
+ * If none has met it after ARM_FAULT_REACH_MS, it is cleared and reported as not reached.
+ */
+const ARM_FAULT_REACH_MS = 15_000;
+const ARM_FAULT_PROVOKE_MS = 600;
+/** Once met, a fault of several answers stays armed this long for the retries of the reconciles it met. */
 const ARM_FAULT_WAIT_MS = 1_200;
 /** Between the deliveries of a delayed or reordered set of events (overlapped runs). */
 const DELIVERY_GAP_MS = 10;
@@ -36,15 +44,16 @@ const DELIVERY_GAP_MS = 10;
 const CONSUL_WINDOW_MAX_MS = 3_000;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Delivers the newest operation of each scale set again: a reconcile of every set, now. */
-async function provokeReconcile(ctx: FaultContext): Promise<void> {
+/** Delivers the newest operation of each scale set (of `sets`, default all) again: a reconcile of each, now. */
+async function provokeReconcile(ctx: FaultContext, sets?: readonly number[]): Promise<void> {
   const operations = ctx.sandbox.world.arm.world.operations;
   const newest: ArmOperationRecord[] = [];
-  for (const spec of SANDBOX_SCALE_SETS) {
+  for (const [i, spec] of SANDBOX_SCALE_SETS.entries()) {
+    if (sets && !sets.includes(i)) continue;
     const op = [...operations].reverse().find((o) => o.resourceUri.toLowerCase().endsWith(`/virtualmachinescalesets/${spec.name}`));
     if (op) newest.push({ ...op, eventTime: new Date().toISOString() });
   }
-  await ctx.sandbox.world.deliver(newest, { seed: Date.now() % 1e9 }).catch(() => undefined);
+  if (newest.length > 0) await ctx.sandbox.world.deliver(newest, { seed: Date.now() % 1e9 }).catch(() => undefined);
 }
 
 /**
@@ -58,8 +67,6 @@ export interface FaultOutcome {
   readonly problem?: string;
   /** ARM faults: the reconcile(s) the fault provoked, which may still be held by it (a hang, Retry-After). */
   readonly settling?: Promise<unknown>;
-  /** ARM faults: until the fault is cleared (overlapped runs go on before, once it met a request). */
-  readonly armedUntil?: Promise<unknown>;
 }
 
 /** A scale of the action's set (or the first) by one instance, up or down: an ARM change that sends events. */
@@ -76,36 +83,57 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
   const set = SANDBOX_SCALE_SETS[Math.floor(step.pick * SANDBOX_SCALE_SETS.length)]!;
   const consulState = ctx.consul.state;
   // Overlapped runs scope a fault on a scale set's GET to the picked set (step-targets.ts).
-  const matchOf = (route: string): TrackedMatch => (ctx.sweep && route === 'vmss.get' ? { route, pathIncludes: `/${set.name}` } : { route });
+  const matchOf = (route: ArmRoute): TrackedMatch => (ctx.sweep && route === 'vmss.get' ? { routes: [route], pathIncludes: `/${set.name}` } : { routes: armedRoutes(route) });
+  // The sets whose reconcile meets the fault ('sweep': only the timer's sweep asks its route).
+  const targets = armFaultSets(step, ctx.sweep !== undefined);
   /**
-   * Arms a fault (`armIt`, with `match`), provokes a reconcile of every set (and, in overlapped
-   * runs, the sweep), and waits until the fault's `armed` takes are used up, at most
-   * ARM_FAULT_WAIT_MS; then it is cleared. (Overlapped runs used to clear it once the provoked
-   * reconciles were over; with ARM faults back to back, a set's reconciles are busy for long, a
-   * delivery is acknowledged as queued at once and the sweep asked for joins a run that listed
-   * ARM before the fault was armed: half the faults were cleared before any request met them.)
+   * Arms a fault (`armIt`, once per route of `match`) and keeps it armed until a request met it,
+   * provoking what reads its route meanwhile (a reconcile of each set it aims at, through an
+   * event; for the subscription's listing, in overlapped runs, the sweep; sequential runs wait
+   * for the timer's tick) every ARM_FAULT_PROVOKE_MS, at most ARM_FAULT_REACH_MS; once met, the
+   * rest of its `armed` answers stay armed for the retries, at most ARM_FAULT_WAIT_MS. Then it is
+   * cleared. `settling` ends when the reconciles and sweeps it provoked are over.
    */
-  const armFault = async (what: string, match: TrackedMatch, armed: number, armIt: (match: TrackedMatch) => void): Promise<FaultOutcome> => {
+  const armFault = async (what: string, match: TrackedMatch, armed: number, armIt: (match: { route: string; pathIncludes?: string }) => void): Promise<FaultOutcome> => {
     const watch = ctx.armWatch.track(match);
-    armIt(match);
-    const provocations = Promise.all([provokeReconcile(ctx), ctx.sweep?.()]);
-    const deadline = Date.now() + ARM_FAULT_WAIT_MS;
-    const armedFor = (async () => {
-      while (watch.used() < armed && Date.now() < deadline) await pause(20);
-      const left = Math.max(0, armed - watch.used());
-      watch.end();
-      return left;
-    })();
-    const settling = Promise.all([provocations, armedFor]);
-    if (ctx.sweep) {
-      // Overlapped runs go on once the fault met a request; the rest stays armed for the retries
-      // until the reconciles end (at most ARM_FAULT_WAIT_MS), and the fault holds its set meanwhile (`settling`).
-      while (watch.used() === 0 && Date.now() < deadline) await pause(20);
-      const used = watch.used();
-      if (used > 0 && used < armed) return { note: `${what} (met ${used} request(s) by the time the batch went on; armed until its reconciles end)`, reached: true, settling, armedUntil: armedFor };
+    for (const route of match.routes) armIt({ route, ...(match.pathIncludes !== undefined ? { pathIncludes: match.pathIncludes } : {}) });
+    const armedAt = Date.now();
+    const provocations: Array<Promise<unknown>> = [];
+    let sweeping: Promise<unknown> | undefined;
+    let provokedAt = 0;
+    let provoked = 0;
+    const provoke = () => {
+      provokedAt = Date.now();
+      if (targets !== 'sweep') {
+        provoked += 1;
+        provocations.push(provokeReconcile(ctx, targets));
+      }
+      // The subscription's scale sets are listed by the sweep alone; the other routes by a
+      // reconcile of their set, which an event provokes (a sweep meeting a fault fails and the
+      // timer's run then holds its lock through its retries). One sweep at a time.
+      else if (ctx.sweep && sweeping === undefined) {
+        provoked += 1;
+        const run = ctx.sweep().finally(() => (sweeping = undefined));
+        sweeping = run;
+        provocations.push(run);
+      }
+    };
+    provoke();
+    while (watch.used() === 0 && Date.now() - armedAt < ARM_FAULT_REACH_MS) {
+      await pause(20);
+      if (watch.used() === 0 && Date.now() - provokedAt >= ARM_FAULT_PROVOKE_MS) provoke();
     }
-    const left = await armedFor;
-    return { note: `${what}${left ? ` (${left} of ${armed} not reached)` : ''}`, reached: left < armed, settling, armedUntil: armedFor };
+    const metMs = Date.now() - armedAt;
+    if (watch.used() > 0) {
+      const metAt = Date.now();
+      while (watch.used() < armed && Date.now() - metAt < ARM_FAULT_WAIT_MS) await pause(20);
+    }
+    const used = watch.used();
+    watch.end();
+    const left = Math.max(0, armed - used);
+    const settling = Promise.all(provocations);
+    if (used === 0) return { note: `${what}: NOT met by any request within ${ARM_FAULT_REACH_MS} ms (${provoked} provocation(s))`, reached: false, settling };
+    return { note: `${what}: met after ${metMs} ms${provoked > 1 ? ` (${provoked} provocations)` : ''}${left ? `, ${left} of ${armed} not used` : ''}`, reached: true, settling };
   };
   // Open for the step's window, and on until the hook has answered a request (the window is
   // short and the reconcile it provokes may not have asked Consul yet), at most CONSUL_WINDOW_MAX_MS.
@@ -125,7 +153,7 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
   switch (step.faultClass) {
     case 'arm-404': {
       const message = `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${set.name}' under resource group was not found.`;
-      return armFault(`one 404 on GET ${set.name}`, { route: 'vmss.get', pathIncludes: `/${set.name}` }, 1, (m) => arm.fail(1, { status: 404, code: 'ResourceNotFound', message, ...m }));
+      return armFault(`one 404 on GET ${set.name}`, { routes: ['vmss.get'], pathIncludes: `/${set.name}` }, 1, (m) => arm.fail(1, { status: 404, code: 'ResourceNotFound', message, ...m }));
     }
     case 'arm-429': {
       const { route } = armFaultPlan(step);
@@ -145,7 +173,7 @@ export async function injectFault(ctx: FaultContext, step: Extract<Step, { kind:
     }
     case 'arm-wrong-page': {
       const { route, pageFault: kind = 'empty-page' } = armFaultPlan(step);
-      return armFault(`${kind} on ${route}`, { route }, 1, (m) => arm.wrongPage(1, { kind, ...m }));
+      return armFault(`${kind} on ${route}`, { routes: [route] }, 1, (m) => arm.wrongPage(1, { kind, ...m }));
     }
     case 'consul-down':
       return consulWindow('Consul down (connections dropped)', () => ({ drop: true }));

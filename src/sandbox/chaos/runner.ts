@@ -397,7 +397,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           held.delete(settled);
           timing.hold(step.faultClass, Date.now() - armedAt);
         });
-        const cleared = injecting.then((o) => o.armedUntil).catch(() => undefined);
+        // injectFault returns once the fault is cleared (met and used up, or its deadline passed).
+        const cleared = injecting.catch(() => undefined);
         armedNow.set(cleared, armFaultKey(step)!);
         void cleared.then(() => armedNow.delete(cleared));
         background.set(injecting, step.faultClass);

@@ -11,15 +11,33 @@ import type { Step } from './schedule';
 
 export const ARM_LIST_ROUTES = ['vmss.list', 'vmssVm.list', 'vmssNic.list', 'vm.list', 'nic.list'] as const;
 export const ARM_ROUTES = ['vmss.get', ...ARM_LIST_ROUTES] as const;
+/**
+ * The listings a wrong page is aimed at: those the app makes at every reconcile of their set (or
+ * sweep). Not the resource group's NIC listing: the app reads a Flexible set's NICs one by one
+ * (`nic.get`, which has no pages) while the group's listing would cost more requests
+ * (src/shared/azure/flexible-nics.ts), e.g. always with one instance, so a wrong page there was
+ * often met by nothing.
+ */
+export const PAGE_FAULT_ROUTES = ['vmss.list', 'vmssVm.list', 'vmssNic.list', 'vm.list'] as const;
 export const PAGE_FAULTS = ['empty-page', 'drop-last-item', 'broken-next-link'] as const;
 export type ArmRoute = (typeof ARM_ROUTES)[number];
+
+/**
+ * The emulator routes a fault on `route` is armed on: a fault on the Flexible set's NICs
+ * (`nic.list`) is armed on both ways the app reads them, the group's listing and one GET per NIC,
+ * whichever the app's strategy picks at that moment (flexible-nics.ts: GETs while they cost fewer
+ * requests than the listing's pages).
+ */
+export function armedRoutes(route: ArmRoute): readonly string[] {
+  return route === 'nic.list' ? ['nic.list', 'nic.get'] : [route];
+}
 
 /** The ARM route of an ARM fault, with a wrong page's kind and a slow answer's delay: the first draws of the step's seed. */
 export function armFaultPlan(step: Extract<Step, { kind: 'fault' }>): { readonly route: ArmRoute; readonly pageFault?: (typeof PAGE_FAULTS)[number]; readonly delayMs?: number } {
   const random = seededRandom(step.seed);
   if (step.faultClass === 'arm-404') return { route: 'vmss.get' };
   if (step.faultClass === 'arm-wrong-page') {
-    const route = ARM_LIST_ROUTES[random.int(ARM_LIST_ROUTES.length)]!;
+    const route = PAGE_FAULT_ROUTES[random.int(PAGE_FAULT_ROUTES.length)]!;
     return { route, pageFault: PAGE_FAULTS[random.int(PAGE_FAULTS.length)]! };
   }
   const route = ARM_ROUTES[random.int(ARM_ROUTES.length)]!;
