@@ -5,6 +5,7 @@
  * that may pass; a failed KV cleanup is logged as a warning and left to the next sweep.
  */
 import type { ExponentialBackoffRetryOptions, InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
+import type { PacingChange } from '../shared/reconcile/reconcile-run';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './app-runtime-cache';
 import { logLine } from './log-line';
@@ -16,6 +17,11 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
       'outcome' in r
         ? context.debug(logLine({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r }))
         : context.error(logLine({ msg: `${r.scaleSetId}: ${r.error}`, event: 'reconcile-failed', ...r })),
+    // Each slow-down (and the return to full speed) as it happens, not only in the summary line.
+    onPacing: (change) => {
+      const line = pacingLogLine(change);
+      if (line) context.warn(line);
+    },
   });
   runtime.telemetry.metrics.sweepDone(run);
   const outcomes: Record<string, number> = {};
@@ -24,7 +30,7 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
   if (!kvCleanup.ok) context.warn(logLine({ msg: kvCleanup.error, event: 'kv-cleanup-failed' }));
   const cleanupText = kvCleanup.ok ? `KV cleanup -${kvCleanup.tombstonesRemoved} tombstones -${kvCleanup.markersRemoved} markers` : 'KV cleanup failed';
   context.info(logLine({
-    msg: `swept ${run.totals.scaleSets + run.failures.length} scale sets: +${run.totals.registered} ~${run.totals.updated} -${run.totals.deregistered}, ${run.totals.instances} instances, ${run.totals.armCalls} ARM calls, ${run.failures.length} failed; ${cleanupText}`,
+    msg: `swept ${run.totals.scaleSets + run.failures.length} scale sets: +${run.totals.registered} ~${run.totals.updated} -${run.totals.deregistered}, ${run.totals.instances} instances, ${run.totals.armCalls} ARM calls, ${run.failures.length} failed; ${cleanupText}; ${run.totals.armBudgetNote}`,
     event: 'sweep',
     ...run.totals,
     outcomes,
@@ -92,6 +98,13 @@ function fieldValues(field: string, size: number): number[] | undefined {
     for (let v = from; v <= to; v += step) values.add(v);
   }
   return [...values].sort((a, b) => a - b);
+}
+
+/** The log line of a change of the sweep's pace; none for the usual start at full speed. */
+export function pacingLogLine(change: PacingChange): string | undefined {
+  if (change.level === 'normal' && change.afterUnits === 0) return undefined;
+  const reading = change.remaining === undefined ? 'no header yet' : `${change.remaining} reads left (${change.source ?? 'ARM'})`;
+  return logLine({ msg: `ARM read budget ${change.level}, ${reading}: ${change.concurrency} scale set(s) at a time, ${change.spreadMs} ms apart`, event: 'sweep-pacing', ...change });
 }
 
 /** The schedule is read when the app registers its functions (an app setting, like %NAME% would be). */

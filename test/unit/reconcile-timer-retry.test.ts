@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shortestTickGapSeconds, sweepRetryPolicy } from '../../src/functions/reconcileTimer';
+import { pacingLogLine, shortestTickGapSeconds, sweepRetryPolicy } from '../../src/functions/reconcileTimer';
 import { retryDelayMs } from '../../src/sandbox/functions-host/timer-trigger';
 
 /** The delays the host waits before each retry, as the local host computes them from the policy the app registers. */
@@ -46,4 +46,16 @@ test('the default schedule keeps 10 s, 20 s, 40 s; shorter periods get retries t
     const sum = delaysOf(schedule).reduce((a, b) => a + b, 0);
     assert.ok(sum <= shortestTickGapSeconds(schedule)!, `${schedule}: retries take ${sum} s`);
   }
+});
+
+test("the sweep's pace changes are logged as they happen, the usual start at full speed is not", () => {
+  assert.equal(pacingLogLine({ level: 'normal', concurrency: 4, spreadMs: 0, afterUnits: 0 }), undefined);
+  const low = JSON.parse(pacingLogLine({ level: 'low', concurrency: 2, spreadMs: 1000, afterUnits: 3, remaining: 80, source: 'x-ms-ratelimit-remaining-subscription-reads', subscriptionId: 's' })!) as Record<string, unknown>;
+  assert.equal(low.event, 'sweep-pacing');
+  assert.equal(low.msg, 'ARM read budget low, 80 reads left (x-ms-ratelimit-remaining-subscription-reads): 2 scale set(s) at a time, 1000 ms apart');
+  assert.equal(low.concurrency, 2);
+  const critical = JSON.parse(pacingLogLine({ level: 'critical', concurrency: 1, spreadMs: 3000, afterUnits: 0 })!) as Record<string, unknown>;
+  assert.match(String(critical.msg), /^ARM read budget critical, no header yet: 1 scale set\(s\) at a time, 3000 ms apart$/);
+  const back = JSON.parse(pacingLogLine({ level: 'normal', concurrency: 4, spreadMs: 0, afterUnits: 7, remaining: 400, source: 'h', subscriptionId: 's' })!) as Record<string, unknown>;
+  assert.match(String(back.msg), /^ARM read budget normal, 400 reads left \(h\): 4 scale set\(s\) at a time/);
 });
