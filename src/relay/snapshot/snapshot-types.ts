@@ -6,10 +6,6 @@
 import type { ClientProfile } from '../xds/client-profile';
 import type { EncodedResource, ResourceKind } from '../xds/resource-kind';
 
-// Only for src/sandbox/chaos (raw-ads, world-view, gateway-client, hostile-clients), which still take
-// these from here; remove once they import ../xds/client-profile and ../xds/kinds.
-export type { ClientProfile } from '../xds/client-profile';
-export { TYPE_URLS } from '../xds/kinds';
 
 /** An immutable, internally consistent set of resources for one profile. */
 export interface Snapshot {

@@ -5,7 +5,7 @@
  * the soak can compare it with ARM and check it is consistent (every cluster has its endpoints).
  */
 import { clusterName } from '../../relay/resources/resource-names';
-import { TYPE_URLS } from '../../relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../../relay/xds/kinds';
 import { envoyType } from '../../relay/xds/envoy-protos';
 import type * as grpc from '@grpc/grpc-js';
 import { decodeEndpoints, type EndpointView } from './world-view';

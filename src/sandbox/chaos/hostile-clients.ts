@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { GrpcPushClient } from '../../relay/push/push-client';
 import { clusterName } from '../../relay/resources/resource-names';
-import { TYPE_URLS } from '../../relay/snapshot/snapshot-types';
+import { TYPE_URLS } from '../../relay/xds/kinds';
 import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
 import type { SeededRandom } from '../event-grid/seeded-random';
 import { nodeMessage, nodeOf, rawAdsClient, RawAdsStream, type SotwResponse } from './raw-ads';

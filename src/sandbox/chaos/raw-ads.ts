@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import { PROFILE_METADATA_KEY } from '../../relay/ads/profile';
-import type { ClientProfile } from '../../relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../relay/xds/client-profile';
 import { envoyType } from '../../relay/xds/envoy-protos';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';

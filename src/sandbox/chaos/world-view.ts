@@ -4,7 +4,7 @@
  * snapshots of both profiles, and what the Envoy-profile wire client received.
  */
 import { clusterName } from '../../relay/resources/resource-names';
-import type { ClientProfile } from '../../relay/snapshot/snapshot-types';
+import type { ClientProfile } from '../../relay/xds/client-profile';
 import { envoyType } from '../../relay/xds/envoy-protos';
 import { AZURE_CHECK_ID, EXTERNAL_SOURCE, MAINTENANCE_CHECK_ID, NODE_META } from '../../shared/ownership';
 import type { EmulatedInstance } from '../arm-emulator';
