@@ -6,7 +6,6 @@
 import type { ClientProfile } from '../xds/client-profile';
 import type { EncodedResource, ResourceKind } from '../xds/resource-kind';
 
-
 /** An immutable, internally consistent set of resources for one profile. */
 export interface Snapshot {
   /** Changes whenever any resource changes; informational (`version_info`, `system_version_info`). */
