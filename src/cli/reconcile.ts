@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Env } from '../shared/config';
-import { errorMessage, InvalidInputError, shouldRetryTrigger } from '../shared/errors';
+import { ConfigError, errorMessage, InvalidInputError, shouldRetryTrigger } from '../shared/errors';
 import { scopeMatcher } from '../shared/events/scope';
 import type { ScaleSetRef } from '../shared/model';
 import { parseResourceId, scaleSetRefFromId } from '../shared/resource-id';
@@ -43,9 +43,12 @@ Options:
                        changes?}; code is absent-from-consul (register), changed (update), gone or
                        out-of-scope (deregister), or the planner's skip code (tombstoned, deleting,
                        removal-cap, …).
-      --settings FILE  Read app settings from a local.settings.json (its "Values"); as with func start,
-                       a setting the environment already sets keeps the environment's value (a
-                       line on stderr names each such setting whose values differ).
+      --settings FILE  Read app settings from a local.settings.json (its "Values"); a setting the
+                       environment leaves unset or empty is taken from the file. One the environment
+                       sets to a different value refuses a real run (exit 2, naming the settings:
+                       unset them, or pass --dry-run), so a shell's settings for another Consul or
+                       ARM cannot mix with the file's; a dry run uses the environment's value and
+                       names each such setting on stderr. Equal values are fine.
   -h, --help           Show this help.
 
 Exit codes:
@@ -72,7 +75,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   // Required here, not imported: `--help` and bad input answer without loading the ARM SDKs,
   // Consul and gRPC (the bundle keeps each required module lazy, see main.ts).
   const { loadConfig } = require('../shared/config') as typeof import('../shared/config');
-  const config = loadConfig(flags.settings ? withSettingsFile(io, path.resolve(io.cwd, flags.settings)) : io.env);
+  const config = loadConfig(flags.settings ? settingsEnv(io, path.resolve(io.cwd, flags.settings), flags.dryRun) : io.env);
   const scope = scopeMatcher(config.scope);
   for (const ref of flags.refs) {
     const outside = scope.check(ref.subscriptionId, ref.resourceGroup);
@@ -155,9 +158,26 @@ function scaleSetRefOf(raw: string): ScaleSetRef {
 
 /**
  * The environment with a local.settings.json's `Values` filled in where the environment leaves a
- * name unset or empty. func start also lets the environment win, and says so: so do we, on stderr.
+ * name unset or empty. A setting the environment sets to another value than the file's refuses a
+ * real run: the file describes one deployment (the sandbox's, say) and the shell may hold another's
+ * (production's CONSUL_HTTP_ADDR), and a sweep over a mix — ARM of one, Consul of the other —
+ * deregisters every scale set the other Consul holds that this ARM does not know. A dry run writes
+ * nothing, so it goes on with the environment's value (as func start does) and says so on stderr.
  */
-function withSettingsFile(io: Pick<CliIo, 'env' | 'stderr'>, file: string): Env {
+function settingsEnv(io: Pick<CliIo, 'env' | 'stderr'>, file: string, dryRun: boolean): Env {
+  const { merged, overridden } = withSettingsFile(io.env, file);
+  if (overridden.length > 0 && !dryRun) {
+    throw new ConfigError(
+      `${overridden.join(', ')} ${overridden.length === 1 ? 'is' : 'are'} set in the environment to another value than in ${path.basename(file)}; ` +
+        `a real run with --settings refuses to mix the two (ARM or Consul of one deployment with the other's): unset ${overridden.length === 1 ? 'it' : 'them'} (or make ${overridden.length === 1 ? 'it' : 'them'} equal), or pass --dry-run`,
+    );
+  }
+  for (const name of overridden) io.stderr.write(`vmss-mesh reconcile: ${name} is taken from the environment, not from ${path.basename(file)}\n`);
+  return merged;
+}
+
+/** The merge itself, and the names whose environment value differs from (and wins over) the file's. */
+function withSettingsFile(env: Env, file: string): { readonly merged: Env; readonly overridden: readonly string[] } {
   let document: unknown;
   try {
     document = JSON.parse(readFileSync(file, 'utf8'));
@@ -173,11 +193,11 @@ function withSettingsFile(io: Pick<CliIo, 'env' | 'stderr'>, file: string): Env 
     }
     merged[name] = String(value);
   }
-  for (const [name, value] of Object.entries(io.env)) {
+  const overridden: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (merged[name] !== undefined && merged[name] !== value) io.stderr.write(`vmss-mesh reconcile: ${name} is taken from the environment, not from ${path.basename(file)}\n`);
+    if (merged[name] !== undefined && merged[name] !== value) overridden.push(name);
     merged[name] = value;
   }
-  return merged;
+  return { merged, overridden: overridden.sort() };
 }
-

@@ -318,6 +318,31 @@ test('reconcile: settings from --settings, an unknown scale set exits 0, Consul 
   assert.match(down.stdout, /\n {2}failed: \+0 register, ~0 update, -0 deregister, 0 skipped\n {2}error: .*\n/);
   assert.match(down.stdout, /\nTotal: 1 scale set: \+0 ~0 -0, 0 skipped, 1 failed; not everything could be reconciled \(exit 1\)\n$/);
   assert.equal(world.consul.state.index, index, 'nothing was written');
+
+  // A real run is refused when the environment overrides the file with another value: a shell
+  // exporting another deployment's Consul (or ARM) must not mix with the file's ARM (or Consul).
+  const requests = world.consul.state.requests.length;
+  const refused = await cli(['--all', '--settings', 'local.settings.json'], { CONSUL_HTTP_ADDR: world.consul.url }, world.dir);
+  assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+  assert.equal(refused.stdout, '');
+  assert.equal(
+    refused.stderr,
+    'vmss-mesh reconcile: configuration error: CONSUL_HTTP_ADDR is set in the environment to another value than in local.settings.json; ' +
+      'a real run with --settings refuses to mix the two (ARM or Consul of one deployment with the other\'s): unset it (or make it equal), or pass --dry-run\n',
+  );
+  const refusedTwo = await cli([world.id('api'), '--json', '--settings', 'local.settings.json'], { VMSS_MESH_ARM_TOKEN: 'other', CONSUL_HTTP_ADDR: world.consul.url, VMSS_MESH_SUBSCRIPTIONS: SUBSCRIPTION }, world.dir);
+  assert.equal(refusedTwo.code, 2, refusedTwo.stdout + refusedTwo.stderr);
+  assert.match(refusedTwo.stderr, /^vmss-mesh reconcile: configuration error: CONSUL_HTTP_ADDR, VMSS_MESH_ARM_TOKEN are set in the environment to another value than in local\.settings\.json; .*: unset them \(or make them equal\), or pass --dry-run\n$/);
+  assert.equal(world.consul.state.requests.length, requests, 'a refused run never reaches Consul');
+  assert.equal(world.consul.state.index, index);
+
+  // Equal values are no conflict: the real run applies with the file's settings, silently.
+  await writeFile(file, JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', ...world.env } }));
+  const agreeing = await cli([world.id('api'), '--json', '--settings', 'local.settings.json'], { CONSUL_HTTP_ADDR: world.consul.url, VMSS_MESH_ARM_TOKEN: '' }, world.dir);
+  const applied = parsed(agreeing);
+  assert.equal(applied.exitCode, 3);
+  assert.deepEqual(applied.totals, { scaleSets: 1, register: 2, update: 0, deregister: 0, skip: 0, failed: 0 });
+  assert.ok(world.consul.state.index > index, 'the real run wrote');
 });
 
 test('reconcile from the compiled CLI (dist/cli/vmss-mesh.js through bin/vmss-mesh.js)', async (t) => {
