@@ -183,6 +183,55 @@ describe('weighted routes between scale sets', () => {
     assert.equal(serviceRouting(warning, { onlyPassing: false }).subsets[1]?.routeWeight, 10);
   });
 
+  test('a scale set whose only healthy endpoints its assignment leaves out (bad address or port) gets route weight 0', () => {
+    // Blue 10 with a valid IP; green 90 whose only passing endpoint is not servable: green's
+    // assignment is empty, so routing 90 % of calls to it would fail them all.
+    for (const bad of [{ address: 'not-an-ip' }, { port: 0 }, { port: 70_000 }]) {
+      const set: ServiceEndpointSet = { service: 'orders', consulIndex: 9, protocol: 'grpc', endpoints: [ep(1, BLUE, 10), { ...ep(5, GREEN, 90), ...bad }] };
+      const routing = serviceRouting(set, { onlyPassing: false });
+      assert.deepEqual(
+        routing.subsets.map((s) => [s.cluster, s.routeWeight]),
+        [
+          [BLUE_CLUSTER, 10],
+          [GREEN_CLUSTER, 0],
+        ],
+        JSON.stringify(bad),
+      );
+      const { snapshots } = published(state(set));
+      for (const profile of CLIENT_PROFILES) assert.deepEqual(weights(routeAction(snapshots[profile], profile === 'envoy-gateway' ? 'vmss-mesh-gateway' : 'orders')), { [BLUE_CLUSTER]: 10, [GREEN_CLUSTER]: 0 });
+      // Only the unservable scale set weighted: the all-zero fallback to the service's own cluster.
+      const alone: ServiceEndpointSet = { ...set, endpoints: [ep(1, BLUE, 0), { ...ep(5, GREEN, 90), ...bad }] };
+      assert.deepEqual(serviceRouting(alone, { onlyPassing: false }).target, { cluster: 'orders' }, JSON.stringify(bad));
+    }
+    // A servable healthy endpoint next to the unservable one keeps green's weight.
+    const mixed: ServiceEndpointSet = { service: 'orders', consulIndex: 9, protocol: 'grpc', endpoints: [ep(1, BLUE, 10), { ...ep(5, GREEN, 90), address: 'not-an-ip' }, ep(6, GREEN, 90)] };
+    assert.deepEqual(serviceRouting(mixed, { onlyPassing: false }).subsets.map((s) => s.routeWeight), [10, 90]);
+  });
+
+  test('scale set IDs differing only in case are one subset: no cluster name twice in weighted_clusters', () => {
+    const set: ServiceEndpointSet = {
+      service: 'orders',
+      consulIndex: 9,
+      protocol: 'grpc',
+      endpoints: [ep(1, BLUE, 60), ep(2, BLUE.toUpperCase(), 60), ep(3, GREEN, 40)],
+    };
+    const routing = serviceRouting(set, { onlyPassing: false });
+    assert.deepEqual(
+      routing.subsets.map((s) => [s.scaleSet, s.cluster, s.endpoints.map((e) => e.instanceName)]),
+      [
+        [BLUE, BLUE_CLUSTER, ['vm_1', 'vm_2']],
+        [GREEN, GREEN_CLUSTER, ['vm_3']],
+      ],
+    );
+    assert.deepEqual(routing.target, {
+      weightedClusters: [
+        { name: BLUE_CLUSTER, weight: 60 },
+        { name: GREEN_CLUSTER, weight: 40 },
+      ],
+    });
+    published(state(set));
+  });
+
   test('registrations of one scale set disagreeing (an update half applied): the weight most hold', () => {
     const set = orders(90, 10);
     const halfway = { ...set, endpoints: set.endpoints.map((e, i) => (i < 1 ? { ...e, scaleSetWeight: 20 } : e)) };

@@ -54,6 +54,7 @@ export interface LoadAssignmentBuild {
   readonly notes: readonly string[];
 }
 
+/** The endpoints an assignment lists: IP literal with a port 1–65535, one per address:port (healthiest wins). */
 function usableEndpoints(set: ServiceEndpointSet, notes: string[]): MeshEndpoint[] {
   const valid = set.endpoints.filter((e) => {
     if (isIP(e.address) === 0) {
@@ -79,6 +80,15 @@ function usableEndpoints(set: ServiceEndpointSet, notes: string[]): MeshEndpoint
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * Whether the set's assignment would hold a HEALTHY endpoint: the same rule `buildLoadAssignment`
+ * applies, so a scale set whose only healthy endpoints are left out (bad address or port) gets no
+ * route weight (traffic-split.ts) instead of a share of calls to an empty cluster.
+ */
+export function hasHealthyEndpoint(set: ServiceEndpointSet, onlyPassing: boolean): boolean {
+  return usableEndpoints(set, []).some((e) => envoyHealthStatus(e.health, onlyPassing) === 'HEALTHY');
 }
 
 /** `cluster`: the assignment's name when it is not the service's own (a scale set's subset). */

@@ -11,8 +11,10 @@
  * - A scale set without a weight tag counts as DEFAULT_WEIGHT (100).
  * - A scale set whose registrations disagree on the weight (an update half applied) counts with
  *   the value most of them hold (ties: the smaller).
- * - A scale set with no usable (HEALTHY) endpoint gets route weight 0 whatever its tag: a new scale
- *   set tagged before its instances are up takes no calls that could only fail.
+ * - A scale set with no usable endpoint (HEALTHY, and kept in its assignment: IP address, valid
+ *   port) gets route weight 0 whatever its tag: a new scale set tagged before its instances are up
+ *   takes no calls that could only fail.
+ * - Scale sets are told apart by their lower-cased ID (ARM IDs are case-insensitive).
  * - Weight 0 drains: the subset stays in the route (clients keep the cluster and its connections)
  *   but gets no new calls; its instances stay registered and healthy.
  * - When no scale set with a usable endpoint has a weight above 0, the routes fall back to the
@@ -30,7 +32,7 @@
 import type { MeshEndpoint, ServiceEndpointSet } from '../../shared/endpoints';
 import { DEFAULT_WEIGHT, type RoutePolicy } from '../../shared/traffic';
 import type { BuildOptions } from './build-options';
-import { envoyHealthStatus } from './load-assignment';
+import { hasHealthyEndpoint } from './load-assignment';
 import { clusterName, subsetClusterName } from './resource-names';
 
 /** One scale set's part of a weighted service. */
@@ -72,7 +74,9 @@ export function serviceRouting(set: ServiceEndpointSet, options: Pick<BuildOptio
   if (!set.endpoints.some((e) => e.scaleSetWeight !== undefined)) return { subsets: [], target: whole, ...policy, notes: [] };
   const byScaleSet = new Map<string, MeshEndpoint[]>();
   for (const e of set.endpoints) {
-    const key = e.scaleSet ?? '';
+    // Lower-cased here too (the inputs already are): ARM IDs are case-insensitive and the subset's
+    // cluster name is too, so `/s/BLUE` and `/s/blue` must be one subset, never two of one name.
+    const key = (e.scaleSet ?? '').toLowerCase();
     const list = byScaleSet.get(key);
     if (list) list.push(e);
     else byScaleSet.set(key, [e]);
@@ -80,7 +84,8 @@ export function serviceRouting(set: ServiceEndpointSet, options: Pick<BuildOptio
   const subsets: Subset[] = [...byScaleSet.keys()].sort().map((scaleSet) => {
     const endpoints = byScaleSet.get(scaleSet) as MeshEndpoint[];
     const weight = weightOf(endpoints);
-    const usable = endpoints.some((e) => envoyHealthStatus(e.health, options.onlyPassing) === 'HEALTHY');
+    // The subset's assignment is built from these endpoints by the same rule (load-assignment.ts).
+    const usable = hasHealthyEndpoint({ ...set, endpoints }, options.onlyPassing);
     return { scaleSet, cluster: subsetClusterName(set.service, scaleSet), endpoints, weight, routeWeight: usable ? weight : 0 };
   });
   if (subsets.every((s) => s.routeWeight === 0)) {
