@@ -7,9 +7,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HealthServiceEntry } from '../../src/shared/consul/wire';
-import { endpointSetFrom } from '../../src/shared/consul/endpoint-sets';
+import { endpointSetFrom, scaleSetFields } from '../../src/shared/consul/endpoint-sets';
 import type { Instance, MeshScaleSet, MeshServiceSpec, OwnedNode } from '../../src/shared/model';
-import { AZURE_CHECK_ID } from '../../src/shared/ownership';
+import { AZURE_CHECK_ID, NODE_META, SERVICE_META } from '../../src/shared/ownership';
 import { desiredNodes } from '../../src/shared/planner/desired-state';
 import { planReconcile } from '../../src/shared/planner/plan';
 
@@ -104,6 +104,12 @@ describe('endpoint sets from Consul', () => {
     assert.deepEqual(set.policy, { retryOn: ['unavailable'], numRetries: 3 });
     const shifted = endpointSetFrom('orders', 43, [entry(scaleSet(GREEN, [{ ...ORDERS, weight: 100, policy: { retryOn: [], timeoutMs: 2000 } }]), 1), entry(blue, 1)]);
     assert.deepEqual(shifted.policy, { retryOn: [], timeoutMs: 2000 }, 'the policy follows the traffic');
+  });
+
+  test('the scale set ID is lower-cased, from service meta or (older registrations) node meta', () => {
+    assert.deepEqual(scaleSetFields({ [SERVICE_META.scaleSetId]: BLUE.toUpperCase() }, {}), { scaleSet: BLUE });
+    assert.deepEqual(scaleSetFields({}, { [NODE_META.scaleSetId]: GREEN.toUpperCase() }), { scaleSet: GREEN });
+    assert.deepEqual(scaleSetFields({}, {}), {});
   });
 
   test('older registrations (no traffic meta): scale set known, no weight, no policy', () => {

@@ -57,6 +57,13 @@ describe('push: scale sets, weights and policy', () => {
     assert.equal(validatePushRequest(defaults)[0]?.policy, undefined, 'an all-default policy is no policy');
   });
 
+  test('scale set IDs are lower-cased (ARM IDs are case-insensitive, subset cluster names too)', () => {
+    const mixedCase = wire((s) => {
+      (s.endpoints[0] as { scaleSet: string }).scaleSet = BLUE.toUpperCase();
+    });
+    assert.equal(validatePushRequest(mixedCase)[0]?.endpoints[0]?.scaleSet, BLUE);
+  });
+
   test('bad values are refused with the field path', () => {
     const cases: Array<[(s: WireServiceEndpoints) => void, RegExp]> = [
       [(s) => ((s.endpoints[0] as { scaleSetWeight: number }).scaleSetWeight = 1001), /^services\[0\]\.endpoints\[0\]\.scale_set_weight: must be a whole number from 0 to 1000, got 1001$/],

@@ -233,7 +233,8 @@ function validateEndpoint(wire: WireServiceEndpoints['endpoints'][number], path:
   if (!Number.isInteger(wire.weight) || wire.weight < 0 || wire.weight > MAX_WEIGHT) {
     throw new InvalidInputError(`must be a whole number from 0 (= 1) to ${MAX_WEIGHT}, got ${wire.weight}`, `${path}.weight`);
   }
-  const scaleSet = wire.scaleSet ?? '';
+  // Lower-cased: ARM IDs are case-insensitive, and so is the subset cluster named after one (traffic-split.ts).
+  const scaleSet = (wire.scaleSet ?? '').toLowerCase();
   if (scaleSet.length > MAX_SCALE_SET_LENGTH || /[^\x21-\x7e]/.test(scaleSet)) throw new InvalidInputError(`${JSON.stringify(scaleSet)} is not a scale set ID`, `${path}.scale_set`);
   const scaleSetWeight = wire.scaleSetWeight ?? 0;
   if (!Number.isInteger(scaleSetWeight) || scaleSetWeight < 0 || scaleSetWeight > MAX_SCALE_SET_WEIGHT) {

@@ -41,9 +41,12 @@ function endpointOf(entry: HealthServiceEntry): MeshEndpoint {
   };
 }
 
-/** An endpoint's scale set and that scale set's weight, from its registration's meta (absent in older ones). */
+/**
+ * An endpoint's scale set (its ID lower-cased: ARM IDs are case-insensitive) and that scale set's
+ * weight, from its registration's meta (absent in older ones).
+ */
 export function scaleSetFields(serviceMeta: Readonly<Record<string, string>>, nodeMeta: Readonly<Record<string, string>>): Pick<MeshEndpoint, 'scaleSet' | 'scaleSetWeight'> {
-  const scaleSet = serviceMeta[SERVICE_META.scaleSetId] || nodeMeta[NODE_META.scaleSetId];
+  const scaleSet = (serviceMeta[SERVICE_META.scaleSetId] || nodeMeta[NODE_META.scaleSetId])?.toLowerCase();
   const { weight } = trafficFromMeta(serviceMeta);
   return { ...(scaleSet ? { scaleSet } : {}), ...(weight !== undefined ? { scaleSetWeight: weight } : {}) };
 }
@@ -56,7 +59,7 @@ export function scaleSetFields(serviceMeta: Readonly<Record<string, string>>, no
 export function policyField(metas: ReadonlyArray<Readonly<Record<string, string>>>): { policy?: RoutePolicy } {
   const byScaleSet = new Map<string, ServiceTraffic>();
   for (const meta of metas) {
-    const scaleSet = meta[SERVICE_META.scaleSetId] ?? '';
+    const scaleSet = (meta[SERVICE_META.scaleSetId] ?? '').toLowerCase();
     if (!byScaleSet.has(scaleSet)) byScaleSet.set(scaleSet, trafficFromMeta(meta));
   }
   const policy = servicePolicy(byScaleSet);
