@@ -4,7 +4,8 @@
  * lacks the chunk, with it that same package fails —, and with a connection string whose
  * ingestion endpoint is a loopback HTTPS server the app still serves and its metrics arrive there
  * when the worker shuts down (in a child process: test/helpers/telemetry-distro-child.ts). No
- * socket of that process leaves loopback (checked on every connect).
+ * socket of that process leaves loopback (checked on every connect). A connection string the
+ * distro rejects does not stop the app (it serves, without export).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +92,26 @@ test('with the setting, the same package without the chunk fails its invocations
   const { status } = await exercise(host.url);
   assert.notEqual(status, 200);
   assert.ok(logs.some((r) => r.message.includes(`Cannot find module './${CHUNK}'`)), logs.map((r) => r.message).join('\n'));
+});
+
+test('with a malformed connection string (the distro throws) the app still serves, and says once why nothing is exported', async (t) => {
+  const double = await consul(t);
+  const env = settings(double.url, { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=not-a-guid;IngestionEndpoint=https://127.0.0.1:9/', APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true' });
+  const host = await startFunctionsHost({ appDirectory: appCopy(t, false), env, port: 0, runTimers: false, log: () => undefined });
+  t.after(() => host.close());
+  // The runtime's own lines go to the console (the local host's worker runs in this process).
+  const warnings: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+  try {
+    assert.deepEqual(await exercise(host.url), { status: 200, autoscale: 200 });
+  } finally {
+    console.warn = original;
+  }
+  const started = warnings.filter((line) => line.includes('telemetry-start-failed'));
+  assert.equal(started.length, 1, warnings.join('\n'));
+  assert.match(started[0] ?? '', /APPLICATIONINSIGHTS_CONNECTION_STRING/);
+  assert.doesNotMatch(started[0] ?? '', /not-a-guid/);
 });
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);

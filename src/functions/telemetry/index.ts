@@ -4,6 +4,11 @@
  * first (it registers the global MeterProvider); then the app's meter comes from the global
  * OpenTelemetry API — Azure Monitor's, a provider the local host registered (its /metrics), or
  * none (no-op instruments).
+ *
+ * Telemetry never stops the app: a connection string the distro rejects is logged once and the app
+ * runs without export (./azure-monitor); the flush at shutdown is bounded
+ * (SHUTDOWN_FLUSH_TIMEOUT_MS) so an ingestion endpoint that never answers does not hold the
+ * worker's appTerminate hook.
  */
 import { metrics } from '@opentelemetry/api';
 import type { ArmCallStats } from '../../shared/azure/arm-call-meter';
@@ -17,6 +22,9 @@ export type { Trigger } from './metric-names';
 
 /** The platform setting that turns Azure Monitor export on (the Functions host reads it too). */
 export const CONNECTION_STRING_SETTING = 'APPLICATIONINSIGHTS_CONNECTION_STRING';
+
+/** How long close() waits for Azure Monitor's flush before giving up (what is unsent is lost). */
+export const SHUTDOWN_FLUSH_TIMEOUT_MS = 5_000;
 
 export interface AppTelemetry {
   readonly metrics: AppMetrics;
@@ -32,6 +40,10 @@ export interface AppTelemetryOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly arm?: { readonly totals: ArmCallStats };
   readonly armBudget?: AppMetricsOptions['armBudget'];
+  /** Tests: instead of the distro (./azure-monitor, required only when the setting is set). */
+  readonly startAzureMonitor?: (connectionString: string) => AzureMonitorHandle | undefined;
+  /** Tests: the bound on the flush at close(); SHUTDOWN_FLUSH_TIMEOUT_MS by default. */
+  readonly shutdownTimeoutMs?: number;
 }
 
 export function createAppTelemetry(options: AppTelemetryOptions): AppTelemetry {
@@ -39,9 +51,12 @@ export function createAppTelemetry(options: AppTelemetryOptions): AppTelemetry {
   let azureMonitor: AzureMonitorHandle | undefined;
   if (connectionString) {
     // Required only here: without the setting the distro's chunk is never read (cold start).
-    const { startAzureMonitor } = require('./azure-monitor') as typeof import('./azure-monitor');
-    azureMonitor = startAzureMonitor(connectionString);
+    const start = options.startAzureMonitor ?? (require('./azure-monitor') as typeof import('./azure-monitor')).startAzureMonitor;
+    // No handle when the distro rejected the setting (logged there): the meter is then the global
+    // no-op one, and the runtime is still built (every invocation builds it through here).
+    azureMonitor = start(connectionString);
   }
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_FLUSH_TIMEOUT_MS;
   const pushDoneAt = new WeakMap<readonly RelayPushResult[], number>();
   const appMetrics = new AppMetrics({ meter: metrics.getMeter(METER_NAME), arm: options.arm, armBudget: options.armBudget, pushDoneAt: (pushes) => pushDoneAt.get(pushes) });
   let closed: Promise<void> | undefined;
@@ -61,9 +76,25 @@ export function createAppTelemetry(options: AppTelemetryOptions): AppTelemetry {
     close() {
       closed ??= (async () => {
         appMetrics.close();
-        await azureMonitor?.shutdown();
+        if (azureMonitor) await bounded(azureMonitor.shutdown(), shutdownTimeoutMs);
       })();
       return closed;
     },
   };
+}
+
+/** Waits for the flush at most `ms`; past that logs and resolves (the flush goes on unawaited). */
+async function bounded(flush: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => {
+    // Not unref'd: while a flush is pending the bound must fire (and log); cleared when it ends.
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    if ((await Promise.race([flush.then(() => 'flushed' as const), gaveUp])) === 'timeout') {
+      console.warn(JSON.stringify({ msg: `Azure Monitor telemetry flush did not finish within ${ms} ms; shutting down without it (recent metrics may be lost)`, event: 'telemetry-shutdown-timeout', timeoutMs: ms }));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
