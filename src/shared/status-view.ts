@@ -6,7 +6,20 @@
  * marker's summary is written only by a reconcile that committed or found nothing to change) and
  * whether it is stale — older than twice the timer period, or never — and ARM's read budget: the
  * lowest remaining-reads value of each subscription this process saw recently (azure/arm-budget.ts).
+ *
+ * Only scale sets the timer's sweep is expected to visit are judged: the sweep visits every mesh
+ * scale set in scope and every scale set we still hold nodes for (reconcile-run.ts). A marker
+ * outlives both — kept for ever when its scale set left the mesh or the scope, ≥ 24 h when it was
+ * deleted (consul/kv-garbage-rules.ts) — so a scale set with no node left whose last reconcile
+ * recorded ARM's answer `left-mesh` or `not-found`, or that is now outside the scope (when the caller
+ * says, `inScope`), is not judged (`stale: null`): nothing will
+ * reconcile it again, so it would stay flagged for ever. Judged still: a scale set with
+ * nodes, one whose last reconcile found it in the mesh, one never reconciled, and a summary that
+ * predates the recorded state (the next sweep records it, if it still visits the scale set). The
+ * price: a scale set that rejoined the mesh and whose reconciles now fail keeps its old
+ * `left-mesh` summary and is not flagged (its failures are in the sweep's log and alert).
  */
+import type { RecordedScaleSetState } from './consul/marker';
 import type { BudgetLevel, SubscriptionBudget } from './azure/arm-budget';
 import type { OwnedNode } from './model';
 import { NODE_META, SERVICE_META } from './ownership';
@@ -21,6 +34,8 @@ export interface ScaleSetMarkerSummary {
     readonly deregistered: number;
     readonly instanceCount: number;
     readonly committedIndex: number;
+    /** ARM's answer in that reconcile (absent in summaries written before it was recorded). */
+    readonly scaleSetState?: RecordedScaleSetState;
   };
 }
 
@@ -47,8 +62,13 @@ export interface StatusScaleSet {
   /** When the last successful reconcile finished (null: none recorded). */
   readonly lastSuccessAt?: string | null;
   readonly lastSuccessAgeSeconds?: number | null;
-  /** No successful reconcile within `staleness.thresholdSeconds` (null when the timer period is unknown). */
+  /**
+   * No successful reconcile within `staleness.thresholdSeconds`; null when the timer period is
+   * unknown or the sweep no longer visits the scale set (`expectedInSweep` false).
+   */
   readonly stale?: boolean | null;
+  /** Will the timer's sweep visit it: false for one with no node whose last reconcile found it out of the mesh or gone. */
+  readonly expectedInSweep?: boolean;
 }
 
 export interface StatusStaleness {
@@ -83,6 +103,11 @@ export interface StatusView {
 export interface OperatorViewOptions {
   /** The timer's period (schedule-period.ts); undefined: staleness is not judged. */
   readonly timerPeriodMs?: number;
+  /**
+   * Is the scale set in the app's scope (subscriptions, resource groups)? A scale set with no node
+   * outside it is not visited by the sweep whatever its last reconcile recorded. Undefined: not known.
+   */
+  readonly inScope?: (scaleSetId: string) => boolean;
   readonly armReadBudget?: { readonly subscriptions: readonly SubscriptionBudget[]; readonly windowMs: number; readonly levelOf: (remaining: number | undefined) => BudgetLevel };
 }
 
@@ -93,11 +118,13 @@ export function withOperatorView(view: StatusView, options: OperatorViewOptions,
   const scaleSets = view.scaleSets.map((s) => {
     const finishedAt = s.lastReconcile?.finishedAt;
     const age = finishedAt === undefined ? null : Math.max(0, Math.round((now - finishedAt) / 1000));
+    const expectedInSweep = isExpectedInSweep(s, options.inScope);
     return {
       ...s,
       lastSuccessAt: finishedAt === undefined ? null : new Date(finishedAt).toISOString(),
       lastSuccessAgeSeconds: age,
-      stale: threshold === undefined ? null : finishedAt === undefined || now - finishedAt > threshold,
+      stale: threshold === undefined || !expectedInSweep ? null : finishedAt === undefined || now - finishedAt > threshold,
+      expectedInSweep,
     };
   });
   const staleness =
@@ -112,6 +139,14 @@ export function withOperatorView(view: StatusView, options: OperatorViewOptions,
     staleness,
     ...(budget ? { armReadBudget: { lowestRemaining: lowest, level: budget.levelOf(lowest ?? undefined), windowSeconds: budget.windowMs / 1000, subscriptions: budget.subscriptions } } : {}),
   };
+}
+
+/** The sweep visits the mesh scale sets ARM lists and those we hold nodes for (see the header). */
+function isExpectedInSweep(s: Pick<StatusScaleSet, 'id' | 'instances' | 'lastReconcile'>, inScope: OperatorViewOptions['inScope']): boolean {
+  if (s.instances > 0) return true;
+  if (inScope && !inScope(s.id)) return false;
+  const state = s.lastReconcile?.scaleSetState;
+  return state !== 'left-mesh' && state !== 'not-found';
 }
 
 export function buildStatusView(nodes: readonly OwnedNode[], markers: readonly ScaleSetMarkerSummary[], now: number, operator?: OperatorViewOptions): StatusView {

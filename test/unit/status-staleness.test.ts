@@ -10,6 +10,8 @@ import type { SubscriptionBudget } from '../../src/shared/azure/arm-budget';
 import { schedulePeriodMs } from '../../src/shared/schedule-period';
 import { STALE_AFTER_PERIODS, buildStatusView } from '../../src/shared/status-view';
 import type { ScaleSetMarkerSummary } from '../../src/shared/status-view';
+import type { OwnedNode } from '../../src/shared/model';
+import { NODE_META } from '../../src/shared/ownership';
 
 const MIN = 60_000;
 
@@ -61,4 +63,62 @@ test('scale sets whose last successful reconcile is older than twice the period,
   assert.equal(unjudged.staleness, null);
   assert.equal(unjudged.scaleSets[0]?.stale, null);
   assert.deepEqual(unjudged.armReadBudget, { lowestRemaining: null, level: 'normal', windowSeconds: 900, subscriptions: [] });
+});
+
+test('only scale sets the sweep still visits are judged: not one with no node whose last reconcile found it out of the mesh or gone', () => {
+  const now = Date.UTC(2026, 11, 3, 12, 0, 0);
+  const period = 5 * MIN;
+  const longAgo = now - 3 * 24 * 60 * MIN;
+  const recorded = (name: string, scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found' | undefined, instanceCount = 0): ScaleSetMarkerSummary => {
+    const base = summary(name, longAgo).lastReconcile!;
+    return { scaleSetId: scaleSet(name), lastReconcile: { ...base, instanceCount, ...(scaleSetState ? { scaleSetState } : {}) } };
+  };
+  // A node still held for 'left-with-nodes' (its deregistration was held back): the sweep visits it.
+  const node: OwnedNode = {
+    node: 'n1',
+    address: '10.0.0.4',
+    nodeMeta: { [NODE_META.scaleSetId]: scaleSet('left-with-nodes') },
+    services: [],
+    azureCheck: { status: 'passing', output: 'Succeeded' },
+    draining: false,
+    instanceResourceId: `${scaleSet('left-with-nodes')}/virtualmachines/1`,
+    nodeModifyIndex: 3,
+  };
+  const view = buildStatusView(
+    [node],
+    [
+      recorded('left', 'left-mesh'),
+      recorded('deleted', 'not-found'),
+      recorded('left-with-nodes', 'left-mesh', 1),
+      recorded('scaled-to-zero', 'in-mesh'),
+      recorded('legacy', undefined),
+      { scaleSetId: scaleSet('never') },
+    ],
+    now,
+    { timerPeriodMs: period },
+  );
+  assert.deepEqual(
+    view.scaleSets.map((s) => [s.id.split('/').at(-1), s.instances, s.expectedInSweep, s.stale]),
+    [
+      ['deleted', 0, false, null],
+      ['left', 0, false, null],
+      ['left-with-nodes', 1, true, true],
+      ['legacy', 0, true, true],
+      ['never', 0, true, true],
+      ['scaled-to-zero', 0, true, true],
+    ],
+  );
+  assert.deepEqual(view.staleness?.staleScaleSets, [scaleSet('left-with-nodes'), scaleSet('legacy'), scaleSet('never'), scaleSet('scaled-to-zero')]);
+  // Still shown with their last reconcile: only the judgement is left out.
+  assert.equal(view.scaleSets.find((s) => s.id === scaleSet('left'))?.lastSuccessAt, new Date(longAgo).toISOString());
+
+  // Out of the app's scope (its resource group no longer listed): not visited once it has no node.
+  const scoped = buildStatusView([node], [recorded('scaled-to-zero', 'in-mesh'), recorded('left-with-nodes', 'left-mesh', 1)], now, { timerPeriodMs: period, inScope: () => false });
+  assert.deepEqual(
+    scoped.scaleSets.map((s) => [s.id.split('/').at(-1), s.expectedInSweep, s.stale]),
+    [
+      ['left-with-nodes', true, true],
+      ['scaled-to-zero', false, null],
+    ],
+  );
 });
