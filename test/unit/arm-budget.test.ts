@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArmReadBudget, DEFAULT_PACING, SweepBudgetWatch, budgetLevel, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
+import { ArmReadBudget, DEFAULT_PACING, PACING_READING_MAX_AGE_MS, SweepBudgetWatch, budgetLevel, nextReadingSeq, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
 import { SweepPacer } from '../../src/shared/reconcile/reconcile-run';
 
 const SUB = '00000000-0000-4000-8000-00000000000A';
@@ -71,7 +71,7 @@ test('the subscription comes from the request URL; tenant-level calls have none'
 
 test('the process record keeps, per subscription, the lowest value within the window and where each header stands now', () => {
   const budget = new ArmReadBudget(10 * 60_000);
-  const reading = (sub: string, source: string, remaining: number, at: number) => ({ subscriptionId: sub, source, remaining, at });
+  const reading = (sub: string, source: string, remaining: number, at: number) => ({ subscriptionId: sub, source, remaining, at, seq: nextReadingSeq() });
   const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
   budget.record(reading('a', 'reads', 40, t0));
   budget.record(reading('a', 'reads', 200, t0 + 60_000));
@@ -107,7 +107,7 @@ test('a sweep’s pace follows the latest readings down and back up, and wakes p
   const watch = new SweepBudgetWatch(() => pacer?.update());
   const seen: string[] = [];
   pacer = new SweepPacer(watch, 4, DEFAULT_PACING, (c) => seen.push(`${c.level}/${c.concurrency}/${c.spreadMs}@${c.afterUnits}:${c.remaining ?? '-'}`));
-  const reading = (remaining: number, source = 'x-ms-ratelimit-remaining-subscription-reads') => watch.onReading({ subscriptionId: 's', source, remaining, at: Date.now() });
+  const reading = (remaining: number, source = 'x-ms-ratelimit-remaining-subscription-reads') => watch.onReading({ subscriptionId: 's', source, remaining, at: Date.now(), seq: nextReadingSeq() });
   reading(200);
   pacer.started = 3;
   reading(60);
@@ -124,4 +124,56 @@ test('a sweep’s pace follows the latest readings down and back up, and wakes p
   assert.deepEqual(pacer.pacing, { level: 'normal', concurrency: 4, spreadMs: 0 });
   assert.deepEqual(seen, ['normal/4/0@0:-', 'low/2/1000@3:60', 'critical/1/3000@3:10', 'normal/4/0@3:150']);
   assert.equal(watch.lowest?.remaining, 10);
+});
+
+const READS = 'x-ms-ratelimit-remaining-subscription-reads';
+const ENTITIES = 'x-ms-ratelimit-remaining-subscription-resource-entities-read';
+
+test('a header the sweep does not hear again stops holding its pace once it is older than the window', () => {
+  let now = 1_000_000;
+  let pacer: SweepPacer | undefined;
+  const watch = new SweepBudgetWatch(() => pacer?.update(), { now: () => now });
+  pacer = new SweepPacer(watch, 4, DEFAULT_PACING, undefined);
+  const reading = (remaining: number, source = READS) => watch.onReading({ subscriptionId: 's', source, remaining, at: now, seq: nextReadingSeq() });
+  reading(200);
+  // A one-off answer (the NIC group listing) reports a collection-reads limit nearly spent.
+  reading(10, ENTITIES);
+  assert.equal(pacer.pacing.level, 'critical');
+  // Within the window it still counts, however many fresh readings of the other header come.
+  now += PACING_READING_MAX_AGE_MS;
+  reading(200);
+  assert.equal(pacer.pacing.level, 'critical');
+  assert.equal(watch.current()?.source, ENTITIES);
+  // Past the window it no longer does; the header the sweep keeps hearing decides.
+  now += 1;
+  reading(200);
+  assert.deepEqual(pacer.pacing, { level: 'normal', concurrency: 4, spreadMs: 0 });
+  assert.deepEqual([watch.current()?.source, watch.current()?.remaining], [READS, 200]);
+  // What the sweep saw stays in its report.
+  assert.deepEqual([watch.lowest?.source, watch.lowest?.remaining], [ENTITIES, 10]);
+  // Heard again, it counts again.
+  reading(30, ENTITIES);
+  assert.equal(pacer.pacing.level, 'low');
+  // Every reading aged out: nothing to pace on.
+  now += PACING_READING_MAX_AGE_MS + 1;
+  assert.equal(watch.current(), undefined);
+});
+
+test('an older answer read after a newer one does not replace it, even within the same millisecond', () => {
+  const at = 5_000;
+  const older = { subscriptionId: 's', source: READS, remaining: 60, at, seq: nextReadingSeq() };
+  const newer = { subscriptionId: 's', source: READS, remaining: 20, at, seq: nextReadingSeq() };
+  const watch = new SweepBudgetWatch(undefined, { now: () => at });
+  watch.onReading(newer);
+  watch.onReading(older);
+  assert.equal(watch.current()?.remaining, 20);
+  // The process record orders them the same way.
+  const budget = new ArmReadBudget();
+  budget.record(newer);
+  budget.record(older);
+  assert.equal(budget.snapshot(at)[0]?.latestRemaining, 20);
+  // Parsed answers are numbered in the order they are read.
+  const first = parseBudgetHeaders(headers({ [READS]: '9' }), SUB, at).readings[0]!;
+  const second = parseBudgetHeaders(headers({ [READS]: '8' }), SUB, at).readings[0]!;
+  assert.ok(second.seq > first.seq);
 });

@@ -114,6 +114,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     const routeName = routeMatch && 'route' in routeMatch ? routeMatch.route.name : null;
     const delayMs = faults.takeDelay({ method, route: routeName, path: url.pathname });
     if (delayMs !== undefined) await holdFor(delayMs);
+    const gathering = faults.takeGathering({ method, route: routeName, path: url.pathname });
+    if (gathering) await gathering.join(holdFor(gathering.deadlineMs));
     const fault = faults.take({ method, route: routeName, path: url.pathname });
     if (fault) {
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);

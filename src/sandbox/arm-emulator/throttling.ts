@@ -3,7 +3,7 @@
  * writes, deletes; the principal's and the subscription's global one, and optionally a resource
  * provider's read policies) whose remainders every response reports in `x-ms-ratelimit-remaining-*`,
  * and, for tests, injected faults ("throttle the next N requests with Retry-After S", "fail the next N").
- * Also the count of requests in flight (`ConcurrencyCounter`).
+ * Also the count of requests in flight (`ConcurrencyCounter`) and a hold that gathers N requests in flight at once (`Gathering`).
  */
 export type OperationKind = 'reads' | 'writes' | 'deletes';
 
@@ -191,6 +191,49 @@ export class ConcurrencyCounter {
   }
 }
 
+/**
+ * Holds requests until `together` of them are held at once, then lets them all go on; one held
+ * longer than `deadlineMs` goes on alone (counted in `timedOut`). How a test makes "N requests in
+ * flight at once" happen whenever the client allows N, with no time window to miss under load.
+ */
+export class Gathering {
+  private readonly held = new Set<() => void>();
+  private deadlines = 0;
+
+  constructor(
+    readonly together: number,
+    readonly deadlineMs: number,
+  ) {
+    if (!Number.isInteger(together) || together < 1) throw new TypeError(`together must be a positive integer, got ${together}`);
+    if (!Number.isFinite(deadlineMs) || deadlineMs < 0) throw new TypeError(`deadlineMs must be a non-negative number, got ${deadlineMs}`);
+  }
+
+  /** Resolves when this request may go on: `together` are held (this one included), or `deadline` resolved first. */
+  join(deadline: Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      const release = (byDeadline: boolean) => {
+        if (!this.held.delete(go)) return;
+        if (byDeadline) this.deadlines += 1;
+        resolve();
+      };
+      const go = () => release(false);
+      this.held.add(go);
+      void deadline.then(() => release(true));
+      if (this.held.size >= this.together) for (const each of [...this.held]) each();
+    });
+  }
+
+  /** Requests held now. */
+  get waiting(): number {
+    return this.held.size;
+  }
+
+  /** Requests that went on alone because their deadline passed before `together` were held. */
+  get timedOut(): number {
+    return this.deadlines;
+  }
+}
+
 /** Which requests a fault applies to; all given fields must match. */
 export interface FaultMatch {
   readonly method?: string;
@@ -254,12 +297,25 @@ export class FaultInjector {
   private readonly faults = new ArmedQueue<InjectedFault>();
   private readonly delays = new ArmedQueue<number>();
   private readonly pageFaults = new ArmedQueue<PageFaultKind>();
+  private readonly gatherings = new ArmedQueue<Gathering>();
 
   /** Holds the next `count` matching requests for `delayMs` before answering them normally (slow or hung ARM). */
   delay(count: number, options: { readonly delayMs: number } & FaultMatch): void {
     const { delayMs, ...match } = options;
     if (!Number.isFinite(delayMs) || delayMs < 0) throw new TypeError(`delayMs must be a non-negative number, got ${delayMs}`);
     this.delays.push(count, match, delayMs);
+  }
+
+  /**
+   * Holds the next `count` matching requests until `together` of them are held at once, each at most
+   * `deadlineMs` (default 10 000); see `Gathering`, which is returned (its `timedOut` says how many
+   * went on alone).
+   */
+  gather(count: number, options: { readonly together: number; readonly deadlineMs?: number } & FaultMatch): Gathering {
+    const { together, deadlineMs, ...match } = options;
+    const gathering = new Gathering(together, deadlineMs ?? 10_000);
+    this.gatherings.push(count, match, gathering);
+    return gathering;
   }
 
   /** Makes the next `count` matching list answers wrong pages (see `PageFaultKind`). */
@@ -295,11 +351,12 @@ export class FaultInjector {
     this.faults.clear();
     this.delays.clear();
     this.pageFaults.clear();
+    this.gatherings.clear();
   }
 
-  /** Faults still armed (sum of remaining counts, delays and wrong pages included). */
+  /** Faults still armed (sum of remaining counts, delays, wrong pages and gatherings included). */
   get pending(): number {
-    return this.faults.pending + this.delays.pending + this.pageFaults.pending;
+    return this.faults.pending + this.delays.pending + this.pageFaults.pending + this.gatherings.pending;
   }
 
   /** The fault for this request, if one is armed (and uses it up). */
@@ -310,6 +367,11 @@ export class FaultInjector {
   /** The delay for this request, if one is armed (and uses it up). */
   takeDelay(request: ArmRequest): number | undefined {
     return this.delays.take(request);
+  }
+
+  /** The gathering this request joins, if one is armed (and uses up one of its requests). */
+  takeGathering(request: ArmRequest): Gathering | undefined {
+    return this.gatherings.take(request);
   }
 
   /** The page fault for this list answer, if one is armed (and uses it up). */

@@ -35,6 +35,19 @@ export interface BudgetReading {
   readonly remaining: number;
   /** ms timestamp of the answer. */
   readonly at: number;
+  /**
+   * Strictly increasing in the order answers were read in this process: which of two readings is the
+   * newer, where `at` (ms) may tie.
+   */
+  readonly seq: number;
+}
+
+let lastSeq = 0;
+
+/** The next reading sequence number (`BudgetReading.seq`). */
+export function nextReadingSeq(): number {
+  lastSeq += 1;
+  return lastSeq;
 }
 
 export interface IgnoredBudgetHeader {
@@ -68,7 +81,7 @@ export function parseBudgetHeaders(
     const raw = get(header);
     if (raw === undefined) continue;
     const value = raw.trim();
-    if (COUNT.test(value)) readings.push({ subscriptionId: sub, source: header, remaining: Number(value), at });
+    if (COUNT.test(value)) readings.push({ subscriptionId: sub, source: header, remaining: Number(value), at, seq: nextReadingSeq() });
     else ignored.push({ subscriptionId: sub, header, value: shown(raw), reason: 'expected a non-negative integer' });
   }
   const resource = get(RESOURCE_BUDGET_HEADER);
@@ -78,7 +91,7 @@ export function parseBudgetHeaders(
       if (entry === '') continue;
       const match = /^([^;\s]+)\s*;\s*(\S+)$/.exec(entry);
       if (match && COUNT.test(match[2]!)) {
-        readings.push({ subscriptionId: sub, source: `${RESOURCE_BUDGET_HEADER} ${match[1]}`, remaining: Number(match[2]), at });
+        readings.push({ subscriptionId: sub, source: `${RESOURCE_BUDGET_HEADER} ${match[1]}`, remaining: Number(match[2]), at, seq: nextReadingSeq() });
       } else {
         ignored.push({ subscriptionId: sub, header: RESOURCE_BUDGET_HEADER, value: shown(entry), reason: 'expected <provider>/<policy>;<non-negative integer>' });
       }
@@ -144,7 +157,7 @@ export class ArmReadBudget {
       record = { latest: reading, minutes: new Map() };
       sources.set(reading.source, record);
     }
-    if (reading.at >= record.latest.at) record.latest = reading;
+    if (reading.seq > record.latest.seq) record.latest = reading;
     const minute = Math.floor(reading.at / 60_000);
     const lowest = record.minutes.get(minute);
     if (!lowest || reading.remaining < lowest.remaining) record.minutes.set(minute, reading);
@@ -273,29 +286,56 @@ export function pacingFor(level: BudgetLevel, configuredConcurrency: number, thr
 }
 
 /**
+ * How long a reading counts for a sweep's pace. A header the sweep does not hear again (reported on a
+ * kind of request it made once, e.g. `-resource-entities-read` on a NIC group listing) stops holding
+ * it back after this; the headers of the requests it keeps making are renewed all along.
+ */
+export const PACING_READING_MAX_AGE_MS = 30_000;
+
+export interface SweepBudgetWatchOptions {
+  /** The clock readings are aged by (default `Date.now`). */
+  readonly now?: () => number;
+  /** Default `PACING_READING_MAX_AGE_MS`. */
+  readonly maxAgeMs?: number;
+}
+
+/**
  * What one sweep saw: the latest value of each (subscription, header) — where the budget stands — and
- * the lowest value of all. The level follows the lowest *latest* value, so it recovers when ARM's
- * bucket refills.
+ * the lowest value of all. The level follows the lowest *latest* value among readings younger than
+ * `maxAgeMs`, so it recovers when ARM's bucket refills or a header is not reported again.
  */
 export class SweepBudgetWatch implements BudgetObserver {
-  private readonly latest = new Map<string, BudgetReading>();
+  private readonly latest = new Map<string, { readonly reading: BudgetReading; readonly seenAt: number }>();
   private lowestSeen: BudgetReading | undefined;
+  private readonly now: () => number;
+  private readonly maxAgeMs: number;
 
   /** `onChange` is called after every reading (the sweep re-decides its pacing). */
-  constructor(private readonly onChange: () => void = () => undefined) {}
+  constructor(
+    private readonly onChange: () => void = () => undefined,
+    options: SweepBudgetWatchOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.maxAgeMs = options.maxAgeMs ?? PACING_READING_MAX_AGE_MS;
+  }
 
   onReading(reading: BudgetReading): void {
     const key = `${reading.subscriptionId} ${reading.source}`;
     const previous = this.latest.get(key);
-    if (!previous || reading.at >= previous.at) this.latest.set(key, reading);
+    // An older answer read later (lower seq) does not replace a newer one.
+    if (!previous || reading.seq > previous.reading.seq) this.latest.set(key, { reading, seenAt: this.now() });
     if (!this.lowestSeen || reading.remaining < this.lowestSeen.remaining) this.lowestSeen = reading;
     this.onChange();
   }
 
-  /** The lowest of the latest values (undefined before any reading). */
+  /** The lowest of the latest values still young enough to count (undefined when there is none). */
   current(): BudgetReading | undefined {
+    const now = this.now();
     let low: BudgetReading | undefined;
-    for (const r of this.latest.values()) if (!low || r.remaining < low.remaining) low = r;
+    for (const { reading, seenAt } of this.latest.values()) {
+      if (now - seenAt > this.maxAgeMs) continue;
+      if (!low || reading.remaining < low.remaining) low = reading;
+    }
     return low;
   }
 
