@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { DEFAULT_PACING, budgetLevel, processArmReadBudget } from '../shared/azure/arm-budget';
 import { errorMessage, isRetryable } from '../shared/errors';
 import { schedulePeriodMs } from '../shared/schedule-period';
+import { scaleSetRefFromId } from '../shared/resource-id';
 import { withOperatorView } from '../shared/status-view';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './app-runtime-cache';
@@ -20,6 +21,14 @@ export async function status(_request: HttpRequest, context: InvocationContext):
       await runtime.status(),
       {
         timerPeriodMs: schedulePeriodMs(runtime.config.reconcileSchedule),
+        inScope: (id) => {
+          try {
+            const ref = scaleSetRefFromId(id);
+            return runtime.scopeMatcher.check(ref.subscriptionId, ref.resourceGroup) === undefined;
+          } catch {
+            return true; // not an ID we can read: judged, as before
+          }
+        },
         armReadBudget: { subscriptions: processArmReadBudget.snapshot(now), windowMs: processArmReadBudget.windowMs, levelOf: (r) => budgetLevel(r, DEFAULT_PACING) },
       },
       now,
