@@ -322,7 +322,7 @@ test('the timer logs what the cleanup removed in its summary line', async (t) =>
   await world.host.invoke('reconcileTimer'); // writes 2 tombstones, expired at once (TTL 0) and removed by the same sweep
   const sweeps = logs.filter((l) => l.functionName === 'reconcileTimer' && l.message.includes('"event":"sweep"')).map((l) => JSON.parse(l.message) as { msg: string });
   assert.equal(sweeps.length, 2, JSON.stringify(logs));
-  assert.match(sweeps[1]!.msg, /^swept 1 scale sets: \+0 ~0 -2, .*; KV cleanup -2 tombstones -0 markers$/);
+  assert.match(sweeps[1]!.msg, /^swept 1 scale sets: \+0 ~0 -2, .*; KV cleanup -2 tombstones -0 markers; lowest ARM reads remaining \d+ \(.*\); full speed \(\d+ at a time\)$/);
   assert.deepEqual(world.consul.state.snapshot().kv.filter((e) => e.key.includes('/tombstones/')), []);
 });
 
