@@ -6,12 +6,9 @@
  * the CLI adds the terminal view and the control server; tests and the scenario drive it directly.
  * startSandbox composes the parts, each in its own module.
  */
-import pino from 'pino';
-import { startRelay, type Relay } from '../relay/relay';
-import { loadRelayConfig } from '../relay/relay-config';
+import type { Relay } from '../relay/relay';
 import { loadConfig } from '../shared/config';
 import { ConsulRegistry, registryOptionsFrom } from '../shared/consul/registry';
-import { errorMessage } from '../shared/errors';
 import type { OwnedNode } from '../shared/model';
 import { AppLogReader } from './app-log-reader';
 import type { ArmOperationRecord } from './arm-emulator';
@@ -25,18 +22,21 @@ import type { RedeliveryPolicy } from './event-grid/redelivery';
 import { EventGridFeed, type EventGridFeedStats } from './event-grid-feed';
 import { findFuncBinary, findOnPath } from './find-binary';
 import { claimLoopbackBlock } from './loopback-block';
-import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
+import { startLocalWorld, SANDBOX_SUBSCRIPTION, type LocalWorld } from './local-world';
 import type { RolloutContext, RolloutOptions, RolloutRequest, RolloutStepResult } from './rollout';
 import { SandboxRollouts } from './rollout-runner';
 import { runSandboxAction } from './sandbox-actions';
 import type { SandboxAction, SandboxState } from './sandbox-state';
-import { SANDBOX_SCALE_SETS, SandboxScaleSets, selectorOf } from './scale-set-specs';
+import { createSandboxScaleSets, SANDBOX_SCALE_SETS, SandboxScaleSets, selectorOf } from './scale-set-specs';
 import { StateRefresher } from './state-refresher';
 import { Timeline } from './timeline';
-import { grpcBootstrap, XdsTraffic } from './traffic/xds-traffic';
+import { SandboxRelay, SANDBOX_RELAY_TOKEN } from './sandbox-relay';
+import { startSteadyTraffic } from './steady-traffic';
+import type { XdsTraffic } from './traffic/xds-traffic';
 
 export { SANDBOX_SCALE_SETS, selectorOf, type SandboxScaleSetSpec } from './scale-set-specs';
 export type { EventGridFeedStats } from './event-grid-feed';
+export { SANDBOX_RELAY_TOKEN } from './sandbox-relay';
 
 export interface SandboxOptions {
   readonly createDelayMs?: number;
@@ -78,9 +78,6 @@ export interface SandboxOptions {
    */
   readonly eventGridRedelivery?: RedeliveryPolicy | false;
 }
-
-/** The push token of the sandbox's relay (the chaos soak pushes as the Functions app would). */
-export const SANDBOX_RELAY_TOKEN = 'sandbox-push-token';
 
 export interface Sandbox {
   readonly world: LocalWorld;
@@ -149,19 +146,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const consulKind: 'agent' | 'double' = consulBinary ? 'agent' : 'double';
     log(consulBinary ? `Consul: a real consul agent -dev (${consulBinary}) at ${consul.url}` : `Consul: the project's Consul API double at ${consul.url} (no consul binary on the PATH)`);
 
-    const relayConfig = (listen: string) =>
-      loadRelayConfig({
-        VMSS_MESH_RELAY_LISTEN: listen,
-        VMSS_MESH_RELAY_ADMIN_LISTEN: `127.0.0.1:${options.relayAdminPort ?? 18001}`,
-        VMSS_MESH_RELAY_TOKEN: SANDBOX_RELAY_TOKEN,
-        CONSUL_HTTP_ADDR: consul.url,
-        VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '50',
-      });
-    const relayLog = pino({ level: 'silent' });
-    let relay = await startRelay(relayConfig(`127.0.0.1:${options.relayPort ?? 18000}`), { log: relayLog, processMetrics: false });
-    const relayAddress = relay.xdsAddress;
-    onClose('relay', () => relay.close());
-    await relay.ready;
+    const relays = await SandboxRelay.start(consul.url, options.relayPort ?? 18000, options.relayAdminPort ?? 18001);
+    const relay = () => relays.current();
+    const relayAddress = relays.xdsAddress;
+    onClose('relay', () => relays.close());
+    await relay().ready;
 
     const func = options.useFuncBinary === false ? { says: 'the local host (the routes of func start; Core Tools not wanted)' } : findFuncBinary();
     const funcBinary = func.binary;
@@ -197,41 +186,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onClose('instance backends', () => backends.close());
     backends.follow(arm);
     feed.follow();
+
+    createSandboxScaleSets(arm, options.initialCapacity ?? 2);
+
     const closing = () => backends.closing || feed.closed;
-
-    arm.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
-    for (const spec of SANDBOX_SCALE_SETS) {
-      arm.createScaleSet({
-        subscriptionId: SANDBOX_SUBSCRIPTION,
-        resourceGroup: SANDBOX_RESOURCE_GROUP,
-        name: spec.name,
-        orchestrationMode: spec.mode,
-        zones: spec.zones,
-        capacity: 0,
-        tags: { 'vmss-mesh-service': spec.service, 'vmss-mesh-port': String(spec.port), 'vmss-mesh-protocol': 'grpc' },
-      });
-      arm.scale(selectorOf(spec.name), options.initialCapacity ?? 2);
-    }
-
-    // Steady traffic per service, through the relay, from the real xDS client.
-    const traffic = new Map<string, XdsTraffic>();
-    for (const spec of options.traffic === false ? [] : SANDBOX_SCALE_SETS) {
-      const client = new XdsTraffic({ service: spec.service, bootstrap: grpcBootstrap({ serverUri: relayAddress, nodeId: `sandbox-client-${spec.service}` }), concurrency: 1, pauseMs: 20 });
-      traffic.set(spec.service, client);
-      onClose(`traffic client of ${spec.service}`, () => client.close());
-    }
-    const started = Date.now();
-    onClose('traffic', () => Promise.all([...traffic.values()].map((t) => t.stop())).then(() => undefined));
-    // Steady traffic starts once the service first answers (its instances take a while to be
-    // created): calls before that are the service not existing yet, not failures of the mesh.
-    for (const client of traffic.values()) {
-      void client
-        .warmUp(120_000)
-        .then(() => {
-          if (!closing()) client.start();
-        })
-        .catch((error: unknown) => log(`traffic: ${errorMessage(error)}`));
-    }
+    const { traffic, started } = startSteadyTraffic({ relayAddress, specs: options.traffic === false ? [] : SANDBOX_SCALE_SETS, onClose, closing, log });
 
     // State: rebuilt on a short cadence, listeners told only when it changed.
     const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SANDBOX_SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));
@@ -240,13 +199,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const state = new StateRefresher({
       listOwned: () => registry.listOwned(),
       traffic,
-      relay: () => relay,
+      relay,
       timeline,
       windowMs,
       started,
       log,
       view: () => ({
-        endpoints: { armEmulator: world.arm.url, consul: consul.url, consulKind, functionsHost: world.host.url, relayXds: relayAddress, relayAdmin: relay.adminUrl, statusPage: '' },
+        endpoints: { armEmulator: world.arm.url, consul: consul.url, consulKind, functionsHost: world.host.url, relayXds: relayAddress, relayAdmin: relay().adminUrl, statusPage: '' },
         rollout: rollouts.current(),
         scaleSets: scaleSets.specs.map((spec) => ({ spec, set: arm.getScaleSet(selectorOf(spec.name)), instances: scaleSets.instancesIn(spec.name) })),
         eventChaos: feed.chaos,
@@ -256,7 +215,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // Blue/green rollouts (one at a time): the sandbox's scale sets, ARM, the relay and the traffic they need.
     const rolloutContext: RolloutContext = {
       arm,
-      relay: () => relay,
+      relay,
       selectorOf,
       specs: () => scaleSets.specs,
       addSpec: (spec) => scaleSets.add(spec),
@@ -285,7 +244,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return {
       world,
       consulKind,
-      relay: () => relay,
+      relay,
       traffic,
       state: () => state.current(),
       ownedNodes: () => state.ownedNodes(),
@@ -298,9 +257,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       act: async (action) => runSandboxAction(actionParts, action),
       async restartRelay() {
         timeline.note('sandbox', 'relay restarting');
-        await relay.close();
-        relay = await startRelay(relayConfig(relayAddress), { log: relayLog, processMetrics: false });
-        await relay.ready;
+        await relays.restart();
         timeline.note('sandbox', 'relay back (state loaded from Consul)');
       },
       refreshed,

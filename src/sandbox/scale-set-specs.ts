@@ -24,6 +24,23 @@ export function selectorOf(scaleSetIdOrName: string) {
   return { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: scaleSetIdOrName.split('/').pop()! };
 }
 
+/** Creates the sandbox's resource group and its scale sets in ARM, each scaled to `capacity`. */
+export function createSandboxScaleSets(arm: ArmWorld, capacity: number): void {
+  arm.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
+  for (const spec of SANDBOX_SCALE_SETS) {
+    arm.createScaleSet({
+      subscriptionId: SANDBOX_SUBSCRIPTION,
+      resourceGroup: SANDBOX_RESOURCE_GROUP,
+      name: spec.name,
+      orchestrationMode: spec.mode,
+      zones: spec.zones,
+      capacity: 0,
+      tags: { 'vmss-mesh-service': spec.service, 'vmss-mesh-port': String(spec.port), 'vmss-mesh-protocol': 'grpc' },
+    });
+    arm.scale(selectorOf(spec.name), capacity);
+  }
+}
+
 /** The scale sets the sandbox runs backends for, in ARM. */
 export class SandboxScaleSets {
   readonly specs: SandboxScaleSetSpec[] = [...SANDBOX_SCALE_SETS];
