@@ -19,7 +19,7 @@ import { errorMessage } from '../shared/errors';
 import type { ArmWorld, EmulatedScaleSet, ScaleSetSelector } from './arm-emulator';
 import { clientsHave, healthCheck, waitFor } from './rollout-waits';
 import { DEFAULT_HOLD_CALLS, nextScaleSetName, rolloutTarget, stepProblems, weightsAt } from './rollout-request';
-import type { SandboxScaleSetSpec } from './sandbox';
+import type { SandboxScaleSetSpec } from './scale-set-specs';
 import { primaryIpOf } from './sandbox-state-builder';
 import type { SandboxState } from './sandbox-state';
 import type { CallRecord, XdsTraffic } from './traffic/xds-traffic';
