@@ -3,6 +3,8 @@
  * `resourceGroups` or `resourcegroups`, `Microsoft.Compute` or `microsoft.compute`), and parameter
  * values keep the casing the client used.
  */
+import { findRoute as findInTable } from '../http/route-table';
+import type { Route as TableRoute, RouteLookup } from '../http/route-table';
 import { ArmEmulatorError, notFound } from './arm-error';
 import type { JsonOptions } from './arm-json';
 import { pageOfSorted, sortByKey } from './paging';
@@ -33,15 +35,13 @@ export interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-export interface Route {
-  readonly name: string;
-  readonly method: string;
+/** An ARM route: the shared route table's route, matched by its `/a/{x}/b` pattern. */
+export interface Route extends TableRoute<RouteContext, Reply> {
   readonly pattern: string;
-  readonly handle: (ctx: RouteContext) => Reply;
 }
 
 export function route(name: string, method: string, pattern: string, handle: (ctx: RouteContext) => Reply): Route {
-  return { name, method, pattern, handle };
+  return { name, methods: [method], pattern, handle };
 }
 
 /** Matches `/a/{x}/b` against a path; returns the parameters or `undefined`. */
@@ -59,15 +59,9 @@ export function matchPattern(pattern: string, path: string): Record<string, stri
   return params;
 }
 
-export function findRoute(routes: readonly Route[], method: string, path: string): { route: Route; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
-  let pathMatched = false;
-  for (const r of routes) {
-    const params = matchPattern(r.pattern, path);
-    if (!params) continue;
-    if (r.method === method) return { route: r, params };
-    pathMatched = true;
-  }
-  return pathMatched ? { methodNotAllowed: true } : undefined;
+/** The route for `method` and `path` (its parameters in `match`), the methods the path allows, or nothing. */
+export function findRoute(routes: readonly Route[], method: string, path: string): RouteLookup<Route, Record<string, string>> {
+  return findInTable(routes, method, (r) => matchPattern(r.pattern, path));
 }
 
 // ---- helpers shared by the handlers ---------------------------------------------------------------

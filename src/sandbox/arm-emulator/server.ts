@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listen, readBody } from '../http/http-io';
 import { ArmEmulatorError } from './arm-error';
 import type { JsonOptions } from './arm-json';
 import { RequestLog } from './request-log';
@@ -65,15 +66,6 @@ export interface ArmEmulator {
 const ROUTES: readonly Route[] = [...computeRoutes, ...networkRoutes];
 const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function authenticate(header: string | undefined, token: string | undefined): string | undefined {
   if (header === undefined) return "The 'Authorization' header is missing.";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -131,8 +123,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       }
     }
     if (!routeMatch) throw new ArmEmulatorError(404, 'InvalidResourceType', `The ARM emulator does not serve ${method} ${url.pathname}.`);
-    if ('methodNotAllowed' in routeMatch) throw new ArmEmulatorError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
-    const raw = await readBody(req);
+    if ('allowed' in routeMatch) throw new ArmEmulatorError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+    const raw = (await readBody(req)).toString('utf8');
     let body: unknown;
     if (raw.trim() !== '') {
       try {
@@ -143,7 +135,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     }
     const answer = routeMatch.route.handle({
       world,
-      params: routeMatch.params,
+      params: routeMatch.match,
       query: url.searchParams,
       body,
       method,
@@ -227,14 +219,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     socket.once('close', () => sockets.delete(socket));
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, host, options.port ?? 0);
   baseUrl = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let closed: Promise<void> | undefined;
