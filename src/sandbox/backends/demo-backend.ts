@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { packageFile } from '../../shared/package-files';
 import { shutdownGrpcServer } from '../../relay/grpc-shutdown';
+import { listen } from '../http/http-io';
 
 export const INSTANCE_METADATA_KEY = 'x-vmss-instance';
 /** How long close() lets in-flight gRPC calls finish before it cuts them. */
@@ -82,11 +83,7 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
       res.writeHead(serving === 'SERVING' ? 200 : 503, { 'content-type': 'application/json', [INSTANCE_METADATA_KEY]: options.instanceName });
       res.end(body);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.httpPort, options.address, () => resolve());
-    });
-    httpPort = (server.address() as import('node:net').AddressInfo).port;
+    httpPort = await listen(server, options.address, options.httpPort);
     closers.push(
       () =>
         new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@
  * refused, and the `Host` header must name a loopback host (against DNS rebinding).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../http/http-io';
 import { ConfigError, errorMessage, InvalidInputError, TransientError } from '../../shared/errors';
 import type { SandboxAction, SandboxState } from '../sandbox-state';
 import { STATUS_PAGE } from '../web/status-page';
@@ -247,13 +247,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch((error: unknown) => {
+  const port = await listen(server, settings.host, settings.port).catch((error: unknown) => {
     broadcaster.close();
     unsubscribe?.();
     if (poller) clearInterval(poller);
@@ -262,7 +256,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
     throw error;
   });
-  const port = (server.address() as AddressInfo).port;
   const hostInUrl = settings.host.includes(':') && !settings.host.startsWith('[') ? `[${settings.host}]` : settings.host;
   const url = `http://${hostInUrl}:${port}`;
 

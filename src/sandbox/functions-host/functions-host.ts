@@ -22,6 +22,7 @@ import { triggerOf } from '../functions-worker/bindings';
 import type { RegisteredFunction } from '../functions-worker/functions-core';
 import { loadFunctionsApp, type FunctionsApp } from '../functions-worker/load-app';
 import { packagedApp } from '../functions-worker/packaged-app';
+import { listen } from '../http/http-io';
 import { answerClientError, decoded, jsonKind, parseJson, readBody, requestUrl, send, sendMessage, MAX_BODY_BYTES } from './http-io';
 import { httpRoutesOf, routePrefixOf } from './http-routes';
 import { eventGridInvocation, failureOf, httpAnswerOf, httpInvocation } from './rpc-messages';
@@ -281,10 +282,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
     return send(res, 202, undefined);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 7071, options.host ?? '127.0.0.1', () => resolve());
-  });
+  await listen(server, options.host ?? '127.0.0.1', options.port ?? 7071);
   const address = server.address() as import('node:net').AddressInfo;
   const hostName = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
