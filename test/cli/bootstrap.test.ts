@@ -6,29 +6,15 @@
  * goes through @grpc/grpc-js-xds's own bootstrap validator.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as protobuf from 'protobufjs';
 import { validateBootstrapConfig } from '@grpc/grpc-js-xds/build/src/xds-bootstrap';
 import { envoyBootstrap, grpcBootstrap, RELAY_CLUSTER } from '../../src/cli/bootstrap';
 import { profileOfNode } from '../../src/relay/ads/profile';
 import { envoyRoot } from '../../src/relay/xds/envoy-protos';
+import { spawnCli } from '../helpers/cli-run';
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'vmss-mesh.js');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => spawnCli(args);
 
 // ---- proto3 JSON, strictly -------------------------------------------------------------------
 

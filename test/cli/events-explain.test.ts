@@ -1,35 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { ROOT, spawnCli, type CliRun } from '../helpers/cli-run';
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'vmss-mesh.js');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'events');
 const SUB = '5f8a2c3d-9b1e-4a7f-8c6d-2e0b1a9c7d34';
 const setId = (rg: string, name: string) => `/subscriptions/${SUB}/resourcegroups/${rg}/providers/microsoft.compute/virtualmachinescalesets/${name}`;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the real launcher in a child process, with a clean scope environment unless given one. */
-function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, VMSS_MESH_SUBSCRIPTIONS: '', VMSS_MESH_RESOURCE_GROUPS: '', ...options.env };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.stdin ?? '');
-  });
+function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, VMSS_MESH_SUBSCRIPTIONS: '', VMSS_MESH_RESOURCE_GROUPS: '', ...options.env };
+  return spawnCli(args, { env, stdin: options.stdin ?? '' });
 }
 
 interface Report {

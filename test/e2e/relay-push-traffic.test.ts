@@ -16,9 +16,9 @@ import type { EndpointHealth, ServiceEndpointSet } from '../../src/shared/endpoi
 import { loadConfig } from '../../src/shared/config';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { Instance, MeshScaleSet } from '../../src/shared/model';
-import { planReconcile } from '../../src/shared/planner/plan';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { deferrer } from '../helpers/defer';
+import { applyReconcile } from '../helpers/reconcile-steps';
 import { claimLoopbackBlock } from '../../src/sandbox/loopback-block';
 
 const TOKEN = 'e2e-push-token';
@@ -142,19 +142,7 @@ test('relay restart: clients keep their config while it is down, then converge t
   });
   // What the Functions app does after listing ARM: claim, plan, apply.
   const reconcile = async (instances: Instance[]) => {
-    const listedAt = Date.now();
-    const session = await registry.beginReconcile(ref.id, listedAt);
-    const plan = planReconcile({
-      scaleSetId: ref.id,
-      scaleSetState: 'in-mesh',
-      scaleSet,
-      listing: { status: 'complete', listedAt, instances },
-      actual: session.actual,
-      tombstones: session.tombstones,
-      confirmedGone: new Set(),
-      maxRemovalShare: 0.5,
-    });
-    await session.apply(plan);
+    await applyReconcile(registry, { ref, state: 'in-mesh', scaleSet, instances, maxRemovalShare: 0.5 });
   };
   await reconcile([1, 2, 3].map(instance));
 

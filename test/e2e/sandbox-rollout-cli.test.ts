@@ -5,23 +5,15 @@
  * while one runs is refused.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { runCli } from '../../src/cli/main';
 import { sendSandboxAction } from '../../src/sandbox/control/control-client';
 import { startControlServer } from '../../src/sandbox/control/control-server';
 import { selectorOf, startSandbox } from '../../src/sandbox/sandbox';
+import { runCliInProcess } from '../helpers/cli-run';
 import { deferrer } from '../helpers/defer';
 
-async function sandboxCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const code = await runCli(['sandbox', ...args], { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: process.cwd() });
-  return { code, stdout: out, stderr: err };
+function sandboxCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliInProcess(['sandbox', ...args], { env: {}, cwd: process.cwd() });
 }
 
 test('sandbox rollout: refusals, then orders → orders-green in 50 % and 100 % with progress per step, the old scale set retired, no failed request', async (t) => {

@@ -7,12 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMeshTags } from '../../src/shared/azure/mesh-tags';
-import type { EndpointPublisher, ServiceEndpointSet } from '../../src/shared/endpoints';
+import type { ServiceEndpointSet } from '../../src/shared/endpoints';
 import type { Instance, MeshScaleSet } from '../../src/shared/model';
 import type { InventoryPort } from '../../src/shared/reconcile/ports';
 import { reconcileScaleSet } from '../../src/shared/reconcile/reconcile-scale-set';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { registryFor, startDouble, uniqueSuffix } from '../helpers/consul-fixtures';
+import { recordingPublisher } from '../helpers/reconcile-steps';
 
 test('a weight tag change is an ordinary update, pushed as Consul then holds it', async (t) => {
   const consul = await startDouble(t);
@@ -42,14 +43,7 @@ test('a weight tag change is an ordinary update, pushed as Consul then holds it'
     listMeshScaleSets: async () => ({ scaleSets: [scaleSet()], skipped: [] }),
     measureCalls: async (work) => ({ result: await work(), calls: 0 }),
   };
-  const pushed: ServiceEndpointSet[][] = [];
-  const publisher: EndpointPublisher = {
-    publish: async (sets) => {
-      pushed.push([...sets]);
-      return [{ target: 'relay', ok: true }];
-    },
-    close: () => undefined,
-  };
+  const { publisher, pushed } = recordingPublisher();
   const deps = { inventory, registry, publisher, maxRemovalShare: 1 };
   await reconcileScaleSet(deps, ref, 'test');
 

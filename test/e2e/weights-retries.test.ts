@@ -7,9 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
-import { startRelay } from '../../src/relay/relay';
-import { loadRelayConfig } from '../../src/relay/relay-config';
 import { shutdownGrpcServer } from '../../src/relay/grpc-shutdown';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { healthServiceDefinition, INSTANCE_METADATA_KEY, startDemoBackend } from '../../src/sandbox/backends/demo-backend';
@@ -19,9 +16,10 @@ import { parseMeshTags } from '../../src/shared/azure/mesh-tags';
 import { loadConfig } from '../../src/shared/config';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { Instance, MeshScaleSet } from '../../src/shared/model';
-import { planReconcile } from '../../src/shared/planner/plan';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { deferrer } from '../helpers/defer';
+import { applyReconcile } from '../helpers/reconcile-steps';
+import { startWatchingRelay } from '../helpers/watching-relay';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000e4';
 
@@ -80,35 +78,12 @@ test('an instance failing half its calls with UNAVAILABLE: about half its share 
     const parsed = parseMeshTags(tags);
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('; '));
     const scaleSet: MeshScaleSet = { ref, orchestrationMode: 'Uniform', capacity: 2, location: 'westeurope', tags, services: parsed.services };
-    const listedAt = Date.now();
-    const session = await registry.beginReconcile(ref.id, listedAt);
-    await session.apply(
-      planReconcile({
-        scaleSetId: ref.id,
-        scaleSetState: 'in-mesh',
-        scaleSet,
-        listing: { status: 'complete', listedAt, instances },
-        actual: session.actual,
-        tombstones: session.tombstones,
-        confirmedGone: new Set(),
-        maxRemovalShare: 0.5,
-      }),
-    );
+    await applyReconcile(registry, { ref, state: 'in-mesh', scaleSet, instances, maxRemovalShare: 0.5 });
   };
   const baseTags = { 'vmss-mesh-service': 'orders', 'vmss-mesh-port': String(port), 'vmss-mesh-protocol': 'grpc' };
   await reconcile(baseTags);
 
-  const relay = await startRelay(
-    loadRelayConfig({
-      VMSS_MESH_RELAY_LISTEN: '127.0.0.1:0',
-      VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0',
-      VMSS_MESH_RELAY_PUSH_DISABLED: 'true',
-      CONSUL_HTTP_ADDR: consul.url,
-      VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '20',
-      VMSS_MESH_RELAY_COALESCE_MS: '20',
-    }),
-    { log: pino({ level: 'silent' }), processMetrics: false },
-  );
+  const relay = await startWatchingRelay(consul.url);
   defer(() => relay.close());
   await relay.ready;
 

@@ -29,10 +29,12 @@ import { loadConfig } from '../../src/shared/config';
 import type { ServiceEndpointSet } from '../../src/shared/endpoints';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { Instance, MeshScaleSet, ScaleSetRef } from '../../src/shared/model';
-import { planReconcile, type ScaleSetState } from '../../src/shared/planner/plan';
+import type { ScaleSetState } from '../../src/shared/planner/plan';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';
 import { deferrer } from '../helpers/defer';
+import { applyReconcile } from '../helpers/reconcile-steps';
+import { startWatchingRelay } from '../helpers/watching-relay';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000e3';
 
@@ -88,36 +90,12 @@ test('90/10 between two scale sets, a weight change, then the old scale set reti
   };
   const tags = (weight: number) => ({ 'vmss-mesh-service': 'orders', 'vmss-mesh-port': String(port), 'vmss-mesh-protocol': 'grpc', 'vmss-mesh-weight': String(weight) });
   /** What the Functions app does after listing ARM: claim, plan, apply. */
-  const reconcile = async (ref: ScaleSetRef, state: ScaleSetState, instances: Instance[], set?: MeshScaleSet) => {
-    const listedAt = Date.now();
-    const session = await registry.beginReconcile(ref.id, listedAt);
-    const plan = planReconcile({
-      scaleSetId: ref.id,
-      scaleSetState: state,
-      ...(set ? { scaleSet: set } : {}),
-      listing: { status: 'complete', listedAt, instances },
-      actual: session.actual,
-      tombstones: session.tombstones,
-      confirmedGone: new Set(),
-      maxRemovalShare: 1,
-    });
-    await session.apply(plan);
-    return plan;
-  };
+  const reconcile = (ref: ScaleSetRef, state: ScaleSetState, instances: Instance[], set?: MeshScaleSet) =>
+    applyReconcile(registry, { ref, state, ...(set ? { scaleSet: set } : {}), instances, maxRemovalShare: 1 });
   await reconcile(blue, 'in-mesh', blueInstances, scaleSet(blue, tags(90)));
   await reconcile(green, 'in-mesh', greenInstances, scaleSet(green, tags(10)));
 
-  const relay = await startRelay(
-    loadRelayConfig({
-      VMSS_MESH_RELAY_LISTEN: '127.0.0.1:0',
-      VMSS_MESH_RELAY_ADMIN_LISTEN: '127.0.0.1:0',
-      VMSS_MESH_RELAY_PUSH_DISABLED: 'true',
-      CONSUL_HTTP_ADDR: consul.url,
-      VMSS_MESH_RELAY_WATCH_MIN_INTERVAL_MS: '20',
-      VMSS_MESH_RELAY_COALESCE_MS: '20',
-    }),
-    { log: pino({ level: 'silent' }), processMetrics: false },
-  );
+  const relay = await startWatchingRelay(consul.url);
   defer(() => relay.close());
   await relay.ready;
 

@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndpointPublisher, ServiceEndpointSet } from '../../src/shared/endpoints';
 import { noRelayPublisher } from '../../src/shared/endpoints';
 import type { Instance, MeshScaleSet } from '../../src/shared/model';
 import type { InventoryPort } from '../../src/shared/reconcile/ports';
 import { reconcileScaleSet } from '../../src/shared/reconcile/reconcile-scale-set';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { registryFor, startDouble, uniqueSuffix } from '../helpers/consul-fixtures';
+import { recordingPublisher } from '../helpers/reconcile-steps';
 
 function world(name: string) {
   const ref = scaleSetRef('sub', 'rg', name);
@@ -47,14 +47,7 @@ test('a relay configured: a scale-out is pushed without reading Consul again, an
   const consul = await startDouble(t);
   const registry = registryFor(t, consul.url);
   const w = world(`api-${uniqueSuffix()}`);
-  const pushed: ServiceEndpointSet[][] = [];
-  const publisher: EndpointPublisher = {
-    publish: async (sets) => {
-      pushed.push([...sets]);
-      return [{ target: 'relay', ok: true }];
-    },
-    close: () => undefined,
-  };
+  const { publisher, pushed } = recordingPublisher();
   const deps = { inventory: w.inventory, registry, publisher, maxRemovalShare: 1 };
   await reconcileScaleSet(deps, w.ref, 'test'); // the first instances of the service: read, as the run cannot vouch for other scale sets
   w.state.instances = [w.instance(0), w.instance(1)];

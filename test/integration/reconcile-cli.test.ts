@@ -5,7 +5,7 @@
  * messages for bad input, `--settings`, and the command from the compiled bundle.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,32 +17,17 @@ import { runCli } from '../../src/cli/main';
 import type { ReconcileOutput } from '../../src/cli/reconcile-report';
 import { startArmEmulator, type ArmEmulator } from '../../src/sandbox/arm-emulator';
 import { startConsulDouble, type ConsulDouble } from '../../src/sandbox/consul-double';
+import { ROOT, runCliInProcess, spawnCli as spawnLauncher, type CliRun } from '../helpers/cli-run';
 import { startFakeRelay } from '../helpers/fake-relay';
 
-const ROOT = path.resolve(__dirname, '../..');
 const SUBSCRIPTION = '00000000-0000-4000-8000-0000000000c1';
 const GROUP = 'rg-cli';
 const TOKEN = 'cli-token';
 const TAGS = { 'vmss-mesh-service': 'api', 'vmss-mesh-port': '9090', 'vmss-mesh-protocol': 'grpc' };
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const cli = (args: readonly string[], env: Record<string, string>, cwd = ROOT): Promise<CliRun> => runCliInProcess(['reconcile', ...args], { env, cwd });
 
-async function cli(args: readonly string[], env: Record<string, string>, cwd = ROOT): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const code = await runCli(['reconcile', ...args], { stdin: new PassThrough(), stdout, stderr, env, cwd });
-  return { code, stdout: out, stderr: err };
-}
-
-function parsed(run: Run): ReconcileOutput {
+function parsed(run: CliRun): ReconcileOutput {
   assert.equal(run.stderr, '', `stderr: ${run.stderr}`);
   return JSON.parse(run.stdout) as ReconcileOutput;
 }
@@ -362,14 +347,6 @@ test('reconcile from the compiled CLI (dist/cli/vmss-mesh.js through bin/vmss-me
 });
 
 /** The installed command's way in, in another process (the emulator and the double live in this one). */
-function spawnCli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/vmss-mesh.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function spawnCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  return spawnLauncher(args, { env: { PATH: process.env.PATH ?? '', ...env } });
 }

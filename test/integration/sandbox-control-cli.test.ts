@@ -12,15 +12,9 @@ import { runCli } from '../../src/cli/main';
 import { startControlServer } from '../../src/sandbox/control/control-server';
 import type { SandboxState } from '../../src/sandbox/sandbox-state';
 import { FakeSandboxWorld } from '../browser/fake-sandbox-world';
+import { BIN, runCliInProcess, spawnCli, type CliRun } from '../helpers/cli-run';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'vmss-mesh.js');
 const NO_SANDBOX = 'vmss-mesh sandbox: error: no running sandbox found (start one with npm start)\n';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** The environment of the test without any sandbox pointer, plus `env`. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -29,28 +23,13 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Spawns asynchronously: the control server answering the CLI lives in this process. */
-function cli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sandbox', ...args], { cwd: options.cwd, env: cleanEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+  return spawnCli(['sandbox', ...args], { cwd: options.cwd, env: cleanEnv(options.env ?? {}) });
 }
 
 /** The same command in this process (for the many argument cases; spawning each costs ~0.3 s). */
-async function cliInProcess(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-  const code = await runCli(['sandbox', ...args], { stdin: new PassThrough(), stdout, stderr, env: options.env ?? {}, cwd: options.cwd });
-  return { code, stdout: out, stderr: err };
+function cliInProcess(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+  return runCliInProcess(['sandbox', ...args], { env: options.env ?? {}, cwd: options.cwd });
 }
 
 async function tempDir(t: TestContext): Promise<string> {
