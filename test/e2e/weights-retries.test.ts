@@ -8,17 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { shutdownGrpcServer } from '../../src/relay/grpc-shutdown';
-import { startConsulDouble } from '../../src/sandbox/consul-double';
 import { healthServiceDefinition, INSTANCE_METADATA_KEY, startDemoBackend } from '../../src/sandbox/backends/demo-backend';
 import { claimLoopbackBlock } from '../../src/sandbox/loopback-block';
 import { grpcBootstrap, XdsTraffic } from '../../src/sandbox/traffic/xds-traffic';
 import { parseMeshTags } from '../../src/shared/azure/mesh-tags';
-import { loadConfig } from '../../src/shared/config';
-import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { Instance, MeshScaleSet } from '../../src/shared/model';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { deferrer } from '../helpers/defer';
-import { applyReconcile } from '../helpers/reconcile-steps';
+import { applyReconcile, startConsulWithRegistry } from '../helpers/reconcile-steps';
 import { startWatchingRelay } from '../helpers/watching-relay';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000e4';
@@ -51,10 +48,7 @@ async function startFlakyBackend(instanceName: string, address: string, port: nu
 
 test('an instance failing half its calls with UNAVAILABLE: about half its share fails without retries, < 1 % with retry tags', async (t) => {
   const defer = deferrer(t);
-  const consul = await startConsulDouble();
-  defer(() => consul.close());
-  const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));
-  defer(() => registry.close());
+  const { consul, registry } = await startConsulWithRegistry(defer, SUBSCRIPTION);
   const block = await claimLoopbackBlock();
   defer(() => block.release());
   const ip = (n: number) => `127.${block.octet}.64.${n}`;

@@ -25,15 +25,13 @@ import { startDemoBackend, type DemoBackend } from '../../src/sandbox/backends/d
 import { claimLoopbackBlock } from '../../src/sandbox/loopback-block';
 import { grpcBootstrap, XdsTraffic } from '../../src/sandbox/traffic/xds-traffic';
 import { parseMeshTags } from '../../src/shared/azure/mesh-tags';
-import { loadConfig } from '../../src/shared/config';
 import type { ServiceEndpointSet } from '../../src/shared/endpoints';
-import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { Instance, MeshScaleSet, ScaleSetRef } from '../../src/shared/model';
 import type { ScaleSetState } from '../../src/shared/planner/plan';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';
 import { deferrer } from '../helpers/defer';
-import { applyReconcile } from '../helpers/reconcile-steps';
+import { applyReconcile, startConsulWithRegistry } from '../helpers/reconcile-steps';
 import { startWatchingRelay } from '../helpers/watching-relay';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000e3';
@@ -48,10 +46,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number, what: stri
 
 test('90/10 between two scale sets, a weight change, then the old scale set retired: the xDS client follows with no failed call', async (t) => {
   const defer = deferrer(t);
-  const consul = await startConsulDouble();
-  defer(() => consul.close());
-  const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: SUBSCRIPTION, CONSUL_HTTP_ADDR: consul.url })));
-  defer(() => registry.close());
+  const { consul, registry } = await startConsulWithRegistry(defer, SUBSCRIPTION);
 
   const block = await claimLoopbackBlock();
   defer(() => block.release());

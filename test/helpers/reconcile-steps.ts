@@ -1,8 +1,19 @@
 /** The steps of a reconcile as the Functions app takes them, for tests that drive Consul (and the relay watching it) directly. */
-import type { ConsulRegistry } from '../../src/shared/consul/registry';
+import { startConsulDouble, type ConsulDouble } from '../../src/sandbox/consul-double';
+import { loadConfig } from '../../src/shared/config';
+import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
 import type { EndpointPublisher, ServiceEndpointSet } from '../../src/shared/endpoints';
 import type { Instance, MeshScaleSet, ReconcilePlan, ScaleSetRef } from '../../src/shared/model';
 import { planReconcile, type ScaleSetState } from '../../src/shared/planner/plan';
+
+/** A Consul double and the app's registry on it (scope: `subscription`); `defer` closes the registry, then the double. */
+export async function startConsulWithRegistry(defer: (cleanup: () => unknown) => void, subscription: string): Promise<{ consul: ConsulDouble; registry: ConsulRegistry }> {
+  const consul = await startConsulDouble();
+  defer(() => consul.close());
+  const registry = new ConsulRegistry(registryOptionsFrom(loadConfig({ VMSS_MESH_SUBSCRIPTIONS: subscription, CONSUL_HTTP_ADDR: consul.url })));
+  defer(() => registry.close());
+  return { consul, registry };
+}
 
 /** What the Functions app does after listing ARM (a complete listing of `instances`): claim, plan, apply. Returns the plan applied. */
 export async function applyReconcile(
