@@ -1,12 +1,15 @@
 /**
  * The sandbox's shared HTTP plumbing (src/sandbox/http): the route look-up (first route matching
  * path and method; else the methods the path allows, once each, in route order; else nothing),
- * and readBody / send / listen on a real server bound to port 0.
+ * and readBody (whole, or capped: stop at the cap or drain the rest) / send / listen on a real
+ * server bound to port 0.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { listen, readBody, send } from '../../src/sandbox/http/http-io';
+import type { IncomingMessage } from 'node:http';
+import { BodyTooLargeError, listen, readBody, send } from '../../src/sandbox/http/http-io';
+import type { BodyLimit } from '../../src/sandbox/http/http-io';
 import { findRoute } from '../../src/sandbox/http/route-table';
 
 interface TestRoute {
@@ -59,6 +62,42 @@ describe('readBody, send, listen', () => {
     assert.equal(answer.headers.get('content-type'), 'text/plain; charset=utf-8');
     assert.equal(answer.headers.get('content-length'), String(Buffer.byteLength('got 6 bytes: héllo')));
     assert.equal(await answer.text(), 'got 6 bytes: héllo');
+  });
+
+  /** Posts `size` bytes to a server reading with `limit`; the answer, and how many bytes the server read. */
+  async function postCapped(t: { after(fn: () => unknown): void }, limit: BodyLimit, size: number): Promise<{ status: number; text: string; bytesRead: number }> {
+    let bytesRead = 0;
+    const server = createServer((req: IncomingMessage, res) => {
+      req.on('data', (chunk: Buffer) => (bytesRead += chunk.length));
+      readBody(req, limit).then(
+        (body) => send(res, 200, 'text/plain', `${body.length}`),
+        (error: unknown) => send(res, error instanceof BodyTooLargeError ? 413 : 400, 'text/plain', error instanceof Error ? error.message : String(error)),
+      );
+    });
+    const port = await listen(server, '127.0.0.1', 0);
+    t.after(() => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+    const answer = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: Buffer.alloc(size, 120) });
+    return { status: answer.status, text: await answer.text(), bytesRead };
+  }
+
+  test('a capped body within its cap is read whole', async (t) => {
+    assert.deepEqual(await postCapped(t, { maxBytes: 1000, overflow: 'stop' }, 1000), { status: 200, text: '1000', bytesRead: 1000 });
+  });
+
+  test("past its cap, 'stop' rejects without reading the rest and the answer still reaches the client", async (t) => {
+    const size = 8 * 1024 * 1024;
+    const got = await postCapped(t, { maxBytes: 16 * 1024, overflow: 'stop' }, size);
+    assert.equal(got.status, 413);
+    assert.equal(got.text, 'request body is larger than 16384 bytes');
+    assert.ok(got.bytesRead < size, `read ${got.bytesRead} of ${size} bytes`);
+  });
+
+  test("past its cap, 'drain' reads the rest before it rejects", async (t) => {
+    const size = 1024 * 1024;
+    assert.deepEqual(await postCapped(t, { maxBytes: 16 * 1024, overflow: 'drain' }, size), { status: 413, text: 'request body is larger than 16384 bytes', bytesRead: size });
   });
 
   test('listen rejects when the port is taken, and leaves no error listener behind once listening', async (t) => {

@@ -10,7 +10,7 @@
  * refused, and the `Host` header must name a loopback host (against DNS rebinding).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen } from '../http/http-io';
+import { BodyTooLargeError, listen, readBody } from '../http/http-io';
 import { ConfigError, errorMessage, InvalidInputError, TransientError } from '../../shared/errors';
 import type { SandboxAction, SandboxState } from '../sandbox-state';
 import { STATUS_PAGE } from '../web/status-page';
@@ -114,21 +114,6 @@ function sendResult(res: ServerResponse, status: number, message: string, header
   sendJson(res, status, { ok: status < 300, message }, headers);
 }
 
-/** Refused with 413 rather than 400: the body may be fine, just too big for a control request. */
-class BodyTooLargeError extends InvalidInputError {}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Answers an action request; every outcome is `{ok, message}` with a status that says who must act. */
 async function handleAction(req: IncomingMessage, res: ServerResponse, options: ControlServerOptions, afterAction: () => void): Promise<void> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -138,7 +123,8 @@ async function handleAction(req: IncomingMessage, res: ServerResponse, options: 
   }
   let action: SandboxAction;
   try {
-    const text = await readBody(req);
+    // Too large is refused with 413 rather than 400: the body may be fine, just too big for a control request.
+    const text = (await readBody(req, { maxBytes: MAX_BODY_BYTES, overflow: 'stop' })).toString('utf8');
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -22,8 +22,8 @@ import { triggerOf } from '../functions-worker/bindings';
 import type { RegisteredFunction } from '../functions-worker/functions-core';
 import { loadFunctionsApp, type FunctionsApp } from '../functions-worker/load-app';
 import { packagedApp } from '../functions-worker/packaged-app';
-import { listen } from '../http/http-io';
-import { answerClientError, decoded, jsonKind, parseJson, readBody, requestUrl, send, sendMessage, MAX_BODY_BYTES } from './http-io';
+import { BodyTooLargeError, listen, readBody } from '../http/http-io';
+import { answerClientError, decoded, jsonKind, parseJson, requestUrl, send, sendMessage, MAX_BODY_BYTES } from './http-io';
 import { httpRoutesOf, routePrefixOf } from './http-routes';
 import { eventGridInvocation, failureOf, httpAnswerOf, httpInvocation } from './rpc-messages';
 import { timerTrigger, type TimerTrigger } from './timer-trigger';
@@ -156,7 +156,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
   server.on('clientError', answerClientError);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const body = await readBody(req).catch(() => null);
+    const body = await readBody(req, { maxBytes: MAX_BODY_BYTES, overflow: 'drain' }).catch((error: unknown) => (error instanceof BodyTooLargeError ? undefined : null));
     if (body === null) return; // the client went away mid-request: nobody to answer
     if (body === undefined) return sendMessage(res, 413, `request body larger than ${MAX_BODY_BYTES} bytes`);
     const url = requestUrl(req);

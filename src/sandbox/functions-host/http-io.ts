@@ -24,19 +24,6 @@ export function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: B
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${head ? '' : message}`);
 }
 
-export function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** The request target as a URL, or undefined when it is not one (absolute-form targets keep only their path and query). */
 export function requestUrl(req: http.IncomingMessage): URL | undefined {
   const address = req.socket.localAddress ?? '127.0.0.1';

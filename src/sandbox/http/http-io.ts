@@ -1,18 +1,43 @@
 /**
- * The sandbox's HTTP servers' plumbing (the Consul double; the ARM emulator and the other doubles
- * can take theirs from here): read a request's body, answer with a status and a body, listen.
+ * The sandbox's HTTP servers' plumbing (the ARM emulator, the Consul double, the control server,
+ * the Functions host, the demo backend): read a request's body, answer with a status and a body,
+ * listen.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 
-/** The whole request body (empty when there is none). */
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** Why `readBody` refused a body: it passed `maxBytes`. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`request body is larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * A cap on a request body. `overflow` says what happens past it: `'stop'` reads no further (the
+ * request stream is destroyed, its socket kept for the answer; a control request has no business
+ * being large), `'drain'` reads the rest and throws it away (the Functions host's 413).
+ */
+export interface BodyLimit {
+  readonly maxBytes: number;
+  readonly overflow: 'stop' | 'drain';
+}
+
+/**
+ * The whole request body (empty when there is none); with a `limit`, rejects with
+ * `BodyTooLargeError` when the body passes it.
+ */
+export async function readBody(req: IncomingMessage, limit?: BodyLimit): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Leaving the loop early destroys the request stream but, for a server request, not its socket.
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (limit === undefined || size <= limit.maxBytes) chunks.push(chunk);
+    else if (limit.overflow === 'stop') throw new BodyTooLargeError(limit.maxBytes);
+  }
+  if (limit !== undefined && size > limit.maxBytes) throw new BodyTooLargeError(limit.maxBytes);
+  return Buffer.concat(chunks);
 }
 
 /**
