@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ScopeConfig } from '../shared/config';
 import { InvalidInputError } from '../shared/errors';
-import { coalesceHints, hintTarget, hintsOf, parseInput, summariseOutcomes, type EventOutcome, type ParsedDelivery } from '../shared/events';
+import { coalesceHints, hintsOf, parseInput, summariseOutcomes, type EventOutcome, type ParsedDelivery } from '../shared/events';
 import { isResourceGroupName, isSubscriptionId } from '../shared/resource-id';
 import { EXIT, UsageError, type CliIo } from './command';
 
@@ -132,7 +132,7 @@ function explainOutcome(outcome: EventOutcome, index: number): ExplainedEvent {
   switch (outcome.kind) {
     case 'hint': {
       const { hint } = outcome;
-      const target = hintTarget(hint);
+      const { target } = hint;
       return {
         index,
         eventId: hint.eventId,

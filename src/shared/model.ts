@@ -13,20 +13,27 @@ export interface ScaleSetRef {
   readonly id: string;
 }
 
+/**
+ * What a hint asks a reconcile to do: reconcile the scale set it names, or first learn from ARM
+ * which scale set a plain (Flexible-mode) VM belongs to (`virtualMachineScaleSet.id`; none: not
+ * ours). Built from IDs by the one parser (`computeTargetOf` in resource-id.ts), so normalised
+ * (lower-case). The timer's sweep names no target: it reconciles every scale set in scope.
+ */
+export type ReconcileTarget =
+  | { readonly kind: 'scale-set'; readonly ref: ScaleSetRef }
+  | {
+      readonly kind: 'virtual-machine';
+      /** Normalised ID of the plain VM (`Microsoft.Compute/virtualMachines/<name>`, Flexible mode). */
+      readonly vmResourceId: string;
+      readonly subscriptionId: string;
+      readonly resourceGroup: string;
+    };
+
 /** What any trigger produces: "look at this scale set again". Events are hints, ARM is the truth. */
 export interface ReconcileHint {
-  readonly subscriptionId: string;
-  readonly resourceGroup: string;
-  readonly scaleSet: string;
-  /** Set when the event named a single VM (Uniform VMSS VM or a Flexible VM). */
+  readonly target: ReconcileTarget;
+  /** Set when the event named a single VM (Uniform VMSS instance ID, or a Flexible VM's name). */
   readonly instanceId?: string;
-  /**
-   * Set when the event named a plain VM (`Microsoft.Compute/virtualMachines/<name>`, Flexible
-   * mode): only ARM knows its scale set (the VM's `virtualMachineScaleSet.id`). Then `scaleSet` is
-   * '' and the reconciler must resolve the scale set from this normalised (lower-case) VM ID; a VM
-   * in no scale set is not ours. See `hintTarget()` in `events/`.
-   */
-  readonly vmResourceId?: string;
   /** Short machine-readable reason, e.g. `event:Microsoft.Compute/virtualMachineScaleSets/write`. */
   readonly reason: string;
   readonly eventTime: string;

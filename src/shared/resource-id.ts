@@ -10,7 +10,7 @@
  *   [/providers/{Namespace}/{type}/{name}…]…                      ← extension resources on it
  */
 import { InvalidInputError, shortened } from './errors';
-import type { ReconcileHint, ScaleSetRef } from './model';
+import type { ReconcileTarget, ScaleSetRef } from './model';
 
 /** One `/providers/{namespace}/{type}/{name}…` run of an ID. All lower-case. */
 export interface ProviderScope {
@@ -239,27 +239,6 @@ export function scaleSetRefFromId(id: string | ResourceId, path = ''): ScaleSetR
     );
   }
   throw new InvalidInputError(`not a virtual machine scale set or a child of one: ${parsed.id}`, path);
-}
-
-/**
- * What a hint asks a reconcile to do: reconcile the scale set it names, or first learn from ARM
- * which scale set a plain (Flexible-mode) VM belongs to (`virtualMachineScaleSet.id`; none: not
- * ours). The timer's sweep names no target: it reconciles every scale set in scope.
- */
-export type ReconcileTarget =
-  | { readonly kind: 'scale-set'; readonly ref: ScaleSetRef }
-  | { readonly kind: 'virtual-machine'; readonly vmResourceId: string; readonly subscriptionId: string; readonly resourceGroup: string };
-
-/**
- * The target of a hint. Its scale set's reference comes from the one parser (normalised, checked);
- * a hint that names neither a scale set nor a VM is a programming error (`TypeError`).
- */
-export function reconcileTargetOf(hint: ReconcileHint): ReconcileTarget {
-  if (hint.vmResourceId !== undefined) {
-    return { kind: 'virtual-machine', vmResourceId: hint.vmResourceId, subscriptionId: hint.subscriptionId, resourceGroup: hint.resourceGroup };
-  }
-  if (hint.scaleSet === '') throw new TypeError(`hint ${hint.eventId} names neither a scale set nor a VM`);
-  return { kind: 'scale-set', ref: scaleSetRef(hint.subscriptionId, hint.resourceGroup, hint.scaleSet) };
 }
 
 /** The key a target's requests are merged on: its scale set's ID, or the VM's ID while its scale set is unknown. */

@@ -98,7 +98,9 @@ const hostileAutoscale: fc.Arbitrary<unknown> = fc.oneof(
 function checkOutcome(outcome: EventOutcome): void {
   if (outcome.kind === 'hint') {
     const { hint } = outcome;
-    for (const id of [hint.subscriptionId, hint.resourceGroup, hint.scaleSet]) assert.equal(id, id.toLowerCase(), 'hint IDs are lower-case');
+    const { target } = hint;
+    const ids = target.kind === 'scale-set' ? [target.ref.subscriptionId, target.ref.resourceGroup, target.ref.name, target.ref.id] : [target.subscriptionId, target.resourceGroup, target.vmResourceId];
+    for (const id of ids) assert.equal(id, id.toLowerCase(), 'hint IDs are lower-case');
     assert.ok(!Number.isNaN(Date.parse(hint.eventTime)), `hint eventTime ${hint.eventTime}`);
   } else if (outcome.kind === 'ignored') {
     assert.ok(outcome.detail.length > 0 && outcome.reason.length > 0);

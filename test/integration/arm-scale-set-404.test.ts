@@ -14,7 +14,7 @@ import { tombstoneKey } from '../../src/shared/ownership';
 import { TOMBSTONE_FRESH_LISTING_MARGIN_MS } from '../../src/shared/consul/tombstone';
 import type { ReconcileDeps } from '../../src/shared/reconcile/reconcile-scale-set';
 import { Reconciler } from '../../src/shared/reconcile/reconciler';
-import { scaleSetId } from '../../src/shared/resource-id';
+import { scaleSetId, scaleSetRef } from '../../src/shared/resource-id';
 import { SUBSCRIPTION, WEB_TAGS, scaleSetInput, startArmFixture } from '../helpers/arm-fixture';
 import { registryFor, startDouble } from '../helpers/consul-fixtures';
 
@@ -26,9 +26,7 @@ const NOT_FOUND = { status: 404, code: 'ResourceNotFound', message: "The Resourc
 
 let events = 0;
 const hint = (): ReconcileHint => ({
-  subscriptionId: SUBSCRIPTION,
-  resourceGroup: RG,
-  scaleSet: 'web',
+  target: { kind: 'scale-set', ref: scaleSetRef(SUBSCRIPTION, RG, 'web') },
   reason: 'test',
   eventTime: new Date(Date.now() + 3_600_000).toISOString(), // never covered by an earlier run
   eventId: `d1-${++events}`,

@@ -18,7 +18,7 @@ import type { ScopeConfig } from '../../src/shared/config';
 import { markerKey, tombstoneKey } from '../../src/shared/ownership';
 import type { KvCleanupReport, RegistryPort } from '../../src/shared/reconcile/ports';
 import { Reconciler } from '../../src/shared/reconcile/reconciler';
-import { scaleSetId as armScaleSetId } from '../../src/shared/resource-id';
+import { scaleSetId as armScaleSetId, scaleSetRef } from '../../src/shared/resource-id';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
 import type { HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
 import { SUBSCRIPTION, WEB_TAGS, scaleSetInput, startArmFixture } from '../helpers/arm-fixture';
@@ -57,9 +57,7 @@ async function sweepWorld(t: TestContext, options: { scope?: ScopeConfig; wrap?:
   const deleteEvent = async (name: string) => {
     clock.now += SWEEP_STEP_MS;
     const result = await reconciler.reconcileHint({
-      subscriptionId: SUBSCRIPTION,
-      resourceGroup: RG,
-      scaleSet: name,
+      target: { kind: 'scale-set', ref: scaleSetRef(SUBSCRIPTION, RG, name) },
       reason: 'event:Microsoft.Compute/virtualMachineScaleSets/delete',
       eventTime: new Date(clock.now).toISOString(),
       eventId: `delete-${name}-${clock.now}`,

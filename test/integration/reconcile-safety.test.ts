@@ -21,9 +21,7 @@ const selector = { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_
 const tags = { 'vmss-mesh-service': 'api', 'vmss-mesh-port': '9090', 'vmss-mesh-protocol': 'grpc' };
 let eventCounter = 0;
 const hint = (): ReconcileHint => ({
-  subscriptionId: SANDBOX_SUBSCRIPTION,
-  resourceGroup: SANDBOX_RESOURCE_GROUP,
-  scaleSet: 'api',
+  target: { kind: 'scale-set', ref: scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'api') },
   reason: 'test',
   eventTime: new Date(Date.now() + 60_000).toISOString(), // never "covered" by an earlier run
   eventId: `t-${++eventCounter}`,
@@ -98,7 +96,7 @@ test('mistyped mesh tags change nothing (a typo is not a decision to leave the m
   // Never in the mesh: nothing is written for it.
   world.arm.world.createScaleSet({ ...selector, name: 'other', capacity: 1, tags: {} });
   const kvBefore = world.consul.state.snapshot().kv.length;
-  const other = await reconciler.reconcileHint({ ...hint(), scaleSet: 'other' });
+  const other = await reconciler.reconcileHint({ ...hint(), target: { kind: 'scale-set', ref: scaleSetRef(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP, 'other') } });
   assert.ok(other.kind === 'reconciled');
   assert.equal(other.result.outcome, 'not-in-mesh');
   assert.equal(world.consul.state.snapshot().kv.length, kvBefore);

@@ -3,40 +3,39 @@ import { describe, test } from 'node:test';
 import {
   coalesceHints,
   hintKey,
-  hintTarget,
   ignoredEventLogRecord,
   summariseOutcomes,
   type EventOutcome,
   type IgnoredOutcome,
 } from '../../src/shared/events';
-import type { ReconcileHint } from '../../src/shared/model';
+import type { ReconcileHint, ReconcileTarget } from '../../src/shared/model';
+import { scaleSetRef } from '../../src/shared/resource-id';
 
 const SUB = '5f8a2c3d-9b1e-4a7f-8c6d-2e0b1a9c7d34';
 const setId = (rg: string, name: string) => `/subscriptions/${SUB}/resourcegroups/${rg}/providers/microsoft.compute/virtualmachinescalesets/${name}`;
+const onSet = (resourceGroup: string, name: string): ReconcileTarget => ({ kind: 'scale-set', ref: scaleSetRef(SUB, resourceGroup, name) });
 const hint = (eventId: string, over: Partial<ReconcileHint> = {}): ReconcileHint => ({
-  subscriptionId: SUB,
-  resourceGroup: 'rg',
-  scaleSet: 'web',
+  target: onSet('rg', 'web'),
   reason: 'event:Microsoft.Compute/virtualMachineScaleSets/write',
   eventTime: '2024-05-01T10:00:00Z',
   eventId,
   ...over,
 });
 const vmId = `/subscriptions/${SUB}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/web_1`;
+const onVm: ReconcileTarget = { kind: 'virtual-machine', vmResourceId: vmId, subscriptionId: SUB, resourceGroup: 'rg' };
 
-describe('hintTarget / hintKey', () => {
-  test('a scale set hint points at the normalised scale set', () => {
-    assert.deepEqual(hintTarget(hint('a', { resourceGroup: 'RG', scaleSet: 'Web' })), {
+describe('hintKey', () => {
+  test('a scale set hint is keyed by the normalised scale set ID', () => {
+    assert.deepEqual(hint('a', { target: onSet('RG', 'Web') }).target, {
       kind: 'scale-set',
       ref: { subscriptionId: SUB, resourceGroup: 'rg', name: 'web', id: setId('rg', 'web') },
     });
+    assert.equal(hintKey(hint('a', { target: onSet('RG', 'Web') })), setId('rg', 'web'));
     assert.equal(hintKey(hint('a')), setId('rg', 'web'));
   });
 
-  test('a Flexible VM hint points at the VM until ARM resolves its scale set', () => {
-    const flexible = hint('f', { scaleSet: '', instanceId: 'web_1', vmResourceId: vmId });
-    assert.deepEqual(hintTarget(flexible), { kind: 'virtual-machine', vmResourceId: vmId, subscriptionId: SUB, resourceGroup: 'rg' });
-    assert.equal(hintKey(flexible), vmId);
+  test('a Flexible VM hint is keyed by the VM until ARM resolves its scale set', () => {
+    assert.equal(hintKey(hint('f', { target: onVm, instanceId: 'web_1' })), vmId);
   });
 });
 
@@ -45,7 +44,7 @@ describe('coalesceHints', () => {
     const groups = coalesceHints([
       hint('a', { eventTime: '2024-05-01T10:00:05Z' }),
       hint('b', { instanceId: '3', reason: 'event:Microsoft.Compute/virtualMachineScaleSets/virtualMachines/delete', eventTime: '2024-05-01T10:00:09.1234567Z' }),
-      hint('c', { scaleSet: 'api' }),
+      hint('c', { target: onSet('rg', 'api') }),
       hint('a', { eventTime: '2024-05-01T10:00:05Z' }),
       hint('d', { instanceId: '4', eventTime: '2024-05-01T10:00:01Z' }),
     ]);
@@ -75,7 +74,7 @@ describe('coalesceHints', () => {
   });
 
   test('case variants of one scale set merge; Flexible VMs stay apart from scale sets', () => {
-    const groups = coalesceHints([hint('a', { resourceGroup: 'RG', scaleSet: 'WEB' }), hint('b'), hint('f', { scaleSet: '', instanceId: 'web_1', vmResourceId: vmId })]);
+    const groups = coalesceHints([hint('a', { target: onSet('RG', 'WEB') }), hint('b'), hint('f', { target: onVm, instanceId: 'web_1' })]);
     assert.deepEqual(
       groups.map((g) => [g.key, g.target.kind, g.eventIds]),
       [

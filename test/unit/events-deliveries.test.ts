@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { hintsOf, parseAutoscaleNotification, parseDelivery } from '../../src/shared/events';
+import { scaleSetRef } from '../../src/shared/resource-id';
 import {
   autoscaleNotification,
   autoscaleRequest,
@@ -166,7 +167,7 @@ describe('validation handshake and autoscale bodies', () => {
     assert.equal(context['oldCapacity'], '2');
     assert.equal(context['newCapacity'], '4');
     assert.equal(context['id'], `/subscriptions/${SUB}/resourceGroups/rg-mesh/providers/microsoft.insights/autoscalesettings/vmss-web-autoscale`);
-    assert.equal(hintsOf(parseAutoscaleNotification(body, ALL).outcomes)[0]?.scaleSet, 'vmss-web');
+    assert.deepEqual(hintsOf(parseAutoscaleNotification(body, ALL).outcomes)[0]?.target, { kind: 'scale-set', ref: scaleSetRef(SUB, 'rg-mesh', 'vmss-web') });
 
     const plan = autoscaleNotification({
       resourceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan`,

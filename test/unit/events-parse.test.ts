@@ -11,6 +11,7 @@ const ALL = { scope: { subscriptions: [], resourceGroups: [] } };
 
 const SUB = '5f8a2c3d-9b1e-4a7f-8c6d-2e0b1a9c7d34';
 const WEB = `/subscriptions/${SUB}/resourcegroups/rg-mesh-prod/providers/microsoft.compute/virtualmachinescalesets/vmss-web`;
+const WEB_TARGET = { kind: 'scale-set', ref: { subscriptionId: SUB, resourceGroup: 'rg-mesh-prod', name: 'vmss-web', id: WEB } };
 
 /** A minimal well-formed Event Grid resource event; tests override what they look at. */
 function event(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
@@ -55,20 +56,20 @@ describe('Event Grid schema deliveries', () => {
     ]);
     const hints = hintsOf(parsed.outcomes);
     assert.deepEqual(hints[0], {
-      subscriptionId: SUB,
-      resourceGroup: 'rg-mesh-prod',
-      scaleSet: 'vmss-web',
+      target: WEB_TARGET,
       reason: 'event:Microsoft.Compute/virtualMachineScaleSets/write',
       eventTime: '2024-05-01T10:00:04.6117357Z',
       eventId: '4db48cba-50a2-455a-93b4-de41a3b5b7f6',
     });
     assert.equal(hints[1]?.instanceId, '7');
     assert.deepEqual(hints[2], {
-      subscriptionId: SUB,
-      resourceGroup: 'rg-mesh-prod',
-      scaleSet: '',
+      target: {
+        kind: 'virtual-machine',
+        vmResourceId: `/subscriptions/${SUB}/resourcegroups/rg-mesh-prod/providers/microsoft.compute/virtualmachines/vmss-api_4f2a9c1e`,
+        subscriptionId: SUB,
+        resourceGroup: 'rg-mesh-prod',
+      },
       instanceId: 'vmss-api_4f2a9c1e',
-      vmResourceId: `/subscriptions/${SUB}/resourcegroups/rg-mesh-prod/providers/microsoft.compute/virtualmachines/vmss-api_4f2a9c1e`,
       reason: 'event:Microsoft.Compute/virtualMachines/delete',
       eventTime: '2024-05-01T10:04:19.9051236Z',
       eventId: 'e5f7a9b1-3c4d-4e6f-8a9b-0c1d2e3f4a5b',
@@ -186,9 +187,7 @@ describe('CloudEvents 1.0 deliveries', () => {
     assert.equal(parsed.schema, 'cloudevents');
     assert.deepEqual(kinds(parsed.outcomes), ['hint', 'hint', 'ignored:canceled-operation']);
     assert.deepEqual(hintsOf(parsed.outcomes)[1], {
-      subscriptionId: SUB,
-      resourceGroup: 'rg-mesh-prod',
-      scaleSet: 'vmss-web',
+      target: WEB_TARGET,
       instanceId: '2',
       reason: 'event:Microsoft.Compute/virtualMachineScaleSets/virtualMachines/restart/action',
       eventTime: '2024-05-01T11:16:45.0071538Z',
@@ -261,9 +260,7 @@ describe('autoscale webhook', () => {
       {
         kind: 'hint',
         hint: {
-          subscriptionId: SUB,
-          resourceGroup: 'rg-mesh-prod',
-          scaleSet: 'vmss-web',
+          target: WEB_TARGET,
           reason: 'autoscale:scale-out',
           eventTime: '2024-05-01T10:00:03.1580137Z',
           eventId: `autoscale:/subscriptions/${SUB}/resourcegroups/rg-mesh-prod/providers/microsoft.insights/autoscalesettings/vmss-web-autoscale@2024-05-01T10:00:03.1580137Z`,

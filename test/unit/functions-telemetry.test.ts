@@ -21,7 +21,7 @@ const ref: ScaleSetRef = scaleSetRefFromId(SET_ID);
 const EVENT_AT = Date.parse('2026-01-01T00:00:00.000Z');
 
 function hint(eventTime: string, eventId = 'e1'): ReconcileHint {
-  return { subscriptionId: 'sub-1', resourceGroup: 'rg', scaleSet: 'web', reason: 'event:write', eventTime, eventId };
+  return { target: { kind: 'scale-set', ref }, reason: 'event:write', eventTime, eventId };
 }
 
 function report(overrides: Partial<ReconcileReport> = {}): ReconcileReport {

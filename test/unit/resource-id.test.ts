@@ -7,13 +7,13 @@ import {
   isSubscriptionId,
   parseResourceId,
   reconcileTargetKey,
-  reconcileTargetOf,
   resourceGroupIdOf,
   scaleSetId,
   scaleSetRef,
   scaleSetRefFromId,
   virtualMachineId,
 } from '../../src/shared/resource-id';
+import type { ReconcileTarget } from '../../src/shared/model';
 
 const SUB = '5f8a2c3d-9b1e-4a7f-8c6d-2e0b1a9c7d34';
 const VMSS_LOWER = `/subscriptions/${SUB}/resourcegroups/rg-mesh/providers/microsoft.compute/virtualmachinescalesets/vmss-web`;
@@ -210,25 +210,20 @@ describe('builders', () => {
 });
 
 describe('reconcile targets', () => {
-  const hint = { subscriptionId: SUB.toUpperCase(), resourceGroup: 'RG-Web', scaleSet: 'Web', reason: 'event:test', eventTime: '2026-01-01T00:00:00Z', eventId: 'e1' };
-
-  test('a hint that names a scale set targets its normalised reference, keyed by its ID', () => {
-    const target = reconcileTargetOf(hint);
-    assert.deepEqual(target, { kind: 'scale-set', ref: scaleSetRef(SUB, 'rg-web', 'web') });
+  test('a scale set target is keyed by its normalised ID, however its parts were spelled', () => {
+    const target: ReconcileTarget = { kind: 'scale-set', ref: scaleSetRef(SUB.toUpperCase(), 'RG-Web', 'Web') };
+    assert.deepEqual(target.ref, scaleSetRef(SUB, 'rg-web', 'web'));
     assert.equal(reconcileTargetKey(target), `/subscriptions/${SUB}/resourcegroups/rg-web/providers/microsoft.compute/virtualmachinescalesets/web`);
-    assert.deepEqual(reconcileTargetOf({ ...hint, instanceId: '3' }), target, 'an instance of it: the same target');
   });
 
-  test('a plain VM hint targets the VM (its scale set is for ARM to tell), keyed by the VM ID', () => {
-    const vmResourceId = virtualMachineId(SUB, 'rg-web', 'web_1');
-    const target = reconcileTargetOf({ ...hint, subscriptionId: SUB, resourceGroup: 'rg-web', scaleSet: '', instanceId: 'web_1', vmResourceId });
-    assert.deepEqual(target, { kind: 'virtual-machine', vmResourceId, subscriptionId: SUB, resourceGroup: 'rg-web' });
-    assert.equal(reconcileTargetKey(target), vmResourceId);
+  test('a plain VM target (its scale set is for ARM to tell) is keyed by the VM ID', () => {
+    const vmResourceId = virtualMachineId(SUB, 'RG-Web', 'Web_1');
+    assert.equal(vmResourceId, `/subscriptions/${SUB}/resourcegroups/rg-web/providers/microsoft.compute/virtualmachines/web_1`);
+    assert.equal(reconcileTargetKey({ kind: 'virtual-machine', vmResourceId, subscriptionId: SUB, resourceGroup: 'rg-web' }), vmResourceId);
   });
 
-  test('a hint naming neither is a programming error; a scale set name that is no ID segment is invalid input', () => {
-    assert.throws(() => reconcileTargetOf({ ...hint, scaleSet: '' }), (e: unknown) => e instanceof TypeError && /e1 names neither a scale set nor a VM/.test(e.message));
-    assert.throws(() => reconcileTargetOf({ ...hint, scaleSet: 'web/virtualMachines/3' }), InvalidInputError);
+  test('a scale set name that is no ID segment is invalid input', () => {
+    assert.throws(() => scaleSetRef(SUB, 'rg-web', 'web/virtualMachines/3'), InvalidInputError);
   });
 
   test('resourceGroupIdOf: the group of a reference, as computeTargetOf spells it', () => {

@@ -10,7 +10,7 @@ import { Timeline } from '../../src/sandbox/timeline';
 
 // A scale set whose name holds the words the timeline used to match in the message text.
 const ref = scaleSetRef('s1', 'rg', 'unchanged-covered');
-const hint: ReconcileHint = { subscriptionId: 's1', resourceGroup: 'rg', scaleSet: ref.name, eventId: 'e1', reason: 'event', eventTime: new Date().toISOString() };
+const hint: ReconcileHint = { target: { kind: 'scale-set', ref }, eventId: 'e1', reason: 'event', eventTime: new Date().toISOString() };
 const report = (counts: { registered: number; updated: number; deregistered: number }, outcome: ReconcileReport['outcome']): ReconcileReport => ({
   scaleSetId: ref.id,
   outcome,

@@ -68,9 +68,7 @@ export function classifyAutoscaleNotification(body: unknown, scope: ScopeMatcher
   return {
     kind: 'hint',
     hint: {
-      subscriptionId: ref.subscriptionId,
-      resourceGroup: ref.resourceGroup,
-      scaleSet: ref.name,
+      target: { kind: 'scale-set', ref },
       reason: `autoscale:${slug}`,
       eventTime: timestamp,
       eventId,

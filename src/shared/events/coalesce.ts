@@ -3,26 +3,18 @@
  * per instance plus one for the set). One reconcile per scale set is enough; every event ID is
  * kept so logs can still tie each event to the run that covered it.
  */
-import type { ReconcileHint } from '../model';
-import { reconcileTargetKey, reconcileTargetOf, type ReconcileTarget } from '../resource-id';
-
-/** Where a hint points: a known scale set, or a plain VM whose scale set ARM must tell us. */
-export type HintTarget = ReconcileTarget;
-
-/** The target of a hint (see `reconcileTargetOf` in resource-id.ts). */
-export function hintTarget(hint: ReconcileHint): HintTarget {
-  return reconcileTargetOf(hint);
-}
+import type { ReconcileHint, ReconcileTarget } from '../model';
+import { reconcileTargetKey } from '../resource-id';
 
 /** The key hints are merged on: the scale set ID, or the VM ID while its scale set is unknown. */
 export function hintKey(hint: ReconcileHint): string {
-  return reconcileTargetKey(reconcileTargetOf(hint));
+  return reconcileTargetKey(hint.target);
 }
 
 export interface CoalescedHint {
   /** `hintKey()` of every merged hint. */
   readonly key: string;
-  readonly target: HintTarget;
+  readonly target: ReconcileTarget;
   /** The first hint for this key, with the latest `eventTime` of all of them (a reconcile must list after it). */
   readonly hint: ReconcileHint;
   /** Every event ID, in delivery order, duplicates (redeliveries) included once. */
@@ -35,7 +27,7 @@ export interface CoalescedHint {
 
 interface Group {
   key: string;
-  target: HintTarget;
+  target: ReconcileTarget;
   first: ReconcileHint;
   latestTime: string;
   latestMs: number;
@@ -50,7 +42,7 @@ interface Group {
 export function coalesceHints(hints: Iterable<ReconcileHint>): CoalescedHint[] {
   const groups = new Map<string, Group>();
   for (const hint of hints) {
-    const target = reconcileTargetOf(hint);
+    const { target } = hint;
     const key = reconcileTargetKey(target);
     const ms = Date.parse(hint.eventTime);
     let group = groups.get(key);

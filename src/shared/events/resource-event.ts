@@ -83,20 +83,15 @@ export function classifyEnvelope(event: EventEnvelope, scope: ScopeMatcher): Eve
   const hint: ReconcileHint =
     target.kind === 'scale-set'
       ? {
-          subscriptionId: target.ref.subscriptionId,
-          resourceGroup: target.ref.resourceGroup,
-          scaleSet: target.ref.name,
+          target: { kind: 'scale-set', ref: target.ref },
           ...(target.instanceId === undefined ? {} : { instanceId: target.instanceId }),
           reason,
           eventTime,
           eventId: event.eventId,
         }
       : {
-          subscriptionId: target.subscriptionId,
-          resourceGroup: target.resourceGroup,
-          scaleSet: '',
+          target: { kind: 'virtual-machine', vmResourceId: target.vmId, subscriptionId: target.subscriptionId, resourceGroup: target.resourceGroup },
           instanceId: target.vmName,
-          vmResourceId: target.vmId,
           reason,
           eventTime,
           eventId: event.eventId,

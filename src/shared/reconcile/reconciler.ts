@@ -16,7 +16,6 @@ import { ReconcileCoalescer, type CoalescedResult } from './coalescer';
 import type { InventoryPort } from './ports';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
 import { reconcileEverything, type RunOptions } from './reconcile-run';
-import { reconcileTargetOf } from '../resource-id';
 import { VmScaleSetResolver, type Lease, type VmResolution, type VmResolverOptions } from './vm-scale-set-resolver';
 
 export type HintResult =
@@ -77,7 +76,7 @@ export class Reconciler {
   async reconcileHint(hint: ReconcileHint): Promise<HintResult> {
     const started = this.now();
     const deadlineAt = started + this.deadlineMs;
-    const target = reconcileTargetOf(hint);
+    const { target } = hint;
     let ref: ScaleSetRef;
     let lease: Lease | undefined;
     if (target.kind === 'scale-set') {
