@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { send as sendBody } from '../http/http-io';
 
 export const MAX_BODY_BYTES = 64 * 1024 * 1024; // Event Grid caps a delivery at 1 MB; leave room for tests.
 
@@ -76,17 +77,15 @@ export function jsonKind(value: unknown): string {
 
 /** An error answer: a one-line plain-text message, as the Functions host and its Event Grid extension answer. */
 export function sendMessage(res: http.ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message) });
-  res.end(message);
+  sendBody(res, status, 'text/plain; charset=utf-8', message);
 }
 
+/** A JSON answer, or a bare status when `json` is undefined. */
 export function send(res: http.ServerResponse, status: number, json: unknown): void {
   if (json === undefined) {
     res.writeHead(status);
     res.end();
     return;
   }
-  const body = JSON.stringify(json);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  sendBody(res, status, 'application/json; charset=utf-8', JSON.stringify(json));
 }
