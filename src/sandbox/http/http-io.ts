@@ -55,13 +55,16 @@ export function send(res: ServerResponse, status: number, contentType: string | 
 
 /**
  * Listens on `host:port` (0: any free port) and resolves the port bound; rejects when listening
- * fails (port taken, address not local). The rejecting listener is removed once listening.
+ * fails (port taken, address not local). Once listening, an error of the server (an accept failing
+ * with EMFILE under a flood of connections) is ignored rather than thrown: the server accepts
+ * again once descriptors are free, and the sandbox process does not die of a hostile client.
  */
 export function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
+      server.on('error', () => undefined);
       resolve((server.address() as AddressInfo).port);
     });
   });
