@@ -6,6 +6,7 @@
  */
 import type { ExponentialBackoffRetryOptions, InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
 import type { PacingChange } from '../shared/reconcile/reconcile-run';
+import { scheduleGapsMs } from '../shared/schedule-period';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './app-runtime-cache';
 import { logLine } from './log-line';
@@ -65,39 +66,12 @@ export function sweepRetryPolicy(schedule: string): ExponentialBackoffRetryOptio
 }
 
 /**
- * The shortest gap between two ticks of an NCRONTAB schedule (second minute hour day month
- * weekday), from its seconds, minutes or hours field (the first that has more than one value; a
- * lower bound when a later field skips some), or undefined when a field is beyond this reading or
- * the schedule runs at most once a day.
+ * The shortest gap in seconds between two ticks of an NCRONTAB schedule (second minute hour day
+ * month weekday), as src/shared/schedule-period.ts reads it, or undefined when it cannot be read.
  */
 export function shortestTickGapSeconds(schedule: string): number | undefined {
-  const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 6) return undefined;
-  const units: ReadonlyArray<readonly [number, number]> = [[60, 1], [60, 60], [24, 3600]];
-  for (const [i, [size, seconds]] of units.entries()) {
-    const values = fieldValues(fields[i]!, size);
-    if (values === undefined) return undefined;
-    if (values.length > 1) {
-      const gaps = values.map((v, k) => (k + 1 < values.length ? values[k + 1]! - v : size - v + values[0]!));
-      return Math.min(...gaps) * seconds;
-    }
-  }
-  return undefined;
-}
-
-/** The sorted values of one NCRONTAB field over 0…size-1 (`*`, `n`, `a-b`, each with an optional `/step`, comma lists). */
-function fieldValues(field: string, size: number): number[] | undefined {
-  const values = new Set<number>();
-  for (const part of field.split(',')) {
-    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!m) return undefined;
-    const from = m[1] === '*' ? 0 : Number(m[2]);
-    const to = m[1] === '*' ? size - 1 : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? size - 1 : from;
-    const step = m[4] !== undefined ? Number(m[4]) : 1;
-    if (from > to || to >= size || step < 1) return undefined;
-    for (let v = from; v <= to; v += step) values.add(v);
-  }
-  return [...values].sort((a, b) => a - b);
+  const gaps = scheduleGapsMs(schedule);
+  return gaps === undefined ? undefined : Math.floor(gaps.shortest / 1000);
 }
 
 /** The log line of a change of the sweep's pace; none for the usual start at full speed. */

@@ -64,6 +64,14 @@ const DAY_MS = 86_400_000;
 
 /** Longest gap in ms between consecutive runs of `schedule`, or undefined when it cannot be read. */
 export function schedulePeriodMs(schedule: string): number | undefined {
+  return scheduleGapsMs(schedule)?.longest;
+}
+
+/**
+ * Shortest and longest gap in ms between consecutive runs of `schedule` (the timer's retries must
+ * end within the shortest, staleness is judged on the longest), or undefined when it cannot be read.
+ */
+export function scheduleGapsMs(schedule: string): { readonly shortest: number; readonly longest: number } | undefined {
   const texts = schedule.trim().split(/\s+/);
   if (texts.length !== 6) return undefined;
   const fields = texts.map((t, i) => parseField(t, FIELDS[i]!));
@@ -78,9 +86,16 @@ export function schedulePeriodMs(schedule: string): number | undefined {
   const first = inDay[0]!;
   const last = inDay[inDay.length - 1]!;
   let gap = 0;
-  for (let i = 1; i < inDay.length; i += 1) gap = Math.max(gap, inDay[i]! - inDay[i - 1]!);
+  let shortest = Infinity;
+  for (let i = 1; i < inDay.length; i += 1) {
+    gap = Math.max(gap, inDay[i]! - inDay[i - 1]!);
+    shortest = Math.min(shortest, inDay[i]! - inDay[i - 1]!);
+  }
 
-  if (days!.all && months!.all && weekdays!.all) return Math.max(gap, DAY_MS - last + first);
+  if (days!.all && months!.all && weekdays!.all) {
+    const overnight = DAY_MS - last + first;
+    return { shortest: Math.min(shortest, overnight), longest: Math.max(gap, overnight) };
+  }
 
   // Cron's rule: with both day-of-month and weekday restricted, a day matching either runs.
   const start = Date.UTC(2025, 0, 1);
@@ -93,6 +108,10 @@ export function schedulePeriodMs(schedule: string): number | undefined {
     if (dayOk && months!.values.has(date.getUTCMonth() + 1)) matching.push(d);
   }
   if (matching.length < 2) return undefined;
-  for (let i = 1; i < matching.length; i += 1) gap = Math.max(gap, (matching[i]! - matching[i - 1]!) * DAY_MS - last + first);
-  return gap;
+  for (let i = 1; i < matching.length; i += 1) {
+    const between = (matching[i]! - matching[i - 1]!) * DAY_MS - last + first;
+    gap = Math.max(gap, between);
+    shortest = Math.min(shortest, between);
+  }
+  return { shortest, longest: gap };
 }

@@ -30,8 +30,10 @@ test('the shortest gap between ticks of an NCRONTAB schedule', () => {
   assert.equal(shortestTickGapSeconds('5/20 * * * * *'), 20);
   assert.equal(shortestTickGapSeconds('0 1-5/2 * * * *'), 120);
   assert.equal(shortestTickGapSeconds('0 0 */6 * * *'), 6 * 3600);
-  assert.equal(shortestTickGapSeconds('0 0 3 * * *'), undefined, 'once a day');
+  assert.equal(shortestTickGapSeconds('0 0 3 * * *'), 86_400, 'once a day');
   assert.equal(shortestTickGapSeconds('0 0 * * * MON'), 3600);
+  assert.equal(shortestTickGapSeconds('0 0 0 * * MON,WED'), 2 * 86_400, 'Monday to Wednesday');
+  assert.equal(shortestTickGapSeconds('0 55 23,0 * * *'), 3600, 'across midnight: 23:55 to 00:55');
   assert.equal(shortestTickGapSeconds('L * * * * *'), undefined, 'beyond this reading');
 });
 
