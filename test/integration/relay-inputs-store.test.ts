@@ -30,6 +30,19 @@ describe('MeshStateStore', () => {
     assert.equal(store.offer(endpointSet('web', 8, [])).outcome, 'ignored-stale');
   });
 
+  test("after the list loop sees Consul go back (a snapshot restore), a held service's next answer is taken whatever its index, once", (t) => {
+    const { store } = storeWith();
+    t.after(() => store.close());
+    store.offer(endpointSet('web', 101, [endpoint('10.0.0.1')])); // e.g. a push-server read
+    store.offer(endpointSet('api', 50, [endpoint('10.0.0.7')]));
+    store.consulIndexSeen(99, true); // the restore, seen by the list loop
+    // A new service loop's first answer is not authoritative, and below what the relay holds.
+    assert.equal(store.offer(endpointSet('web', 100, [endpoint('10.0.0.2')])).outcome, 'accepted');
+    assert.deepEqual(store.get('web')?.endpoints.map((e) => e.address), ['10.0.0.2']);
+    assert.equal(store.offer(endpointSet('web', 90, [endpoint('10.0.0.3')])).outcome, 'ignored-stale', 'only the first answer after the restore');
+    assert.equal(store.offer(endpointSet('api', 40, [endpoint('10.0.0.8')])).outcome, 'ignored-stale', 'a service held below the restored index is not concerned');
+  });
+
   test('authoritative offers (Consul went back in time) replace a newer held set', (t) => {
     const { store } = storeWith();
     t.after(() => store.close());

@@ -59,6 +59,12 @@ export interface MeshStateStoreOptions {
 export class MeshStateStore {
   /** Consul's layer: the watch's last answer per service. */
   private readonly consul = new Map<string, ServiceEndpointSet>();
+  /**
+   * Services held at an index above the one Consul went back to (a snapshot restore seen by the
+   * list loop): their next watch answer is taken whatever its index, or the relay would keep what
+   * Consul no longer has until the service passes the old index again.
+   */
+  private readonly heldPastReset = new Set<string>();
   private readonly overlays: PushOverlays;
   private readonly options: MeshStateStoreOptions;
   private readonly now: () => number;
@@ -102,11 +108,12 @@ export class MeshStateStore {
     this.overlays.consulIndexSeen(set.consulIndex, false);
     const before = this.get(set.service);
     const held = this.consul.get(set.service);
-    if (held && set.consulIndex < held.consulIndex && !options.authoritative) {
+    const authoritative = options.authoritative === true || this.heldPastReset.delete(set.service);
+    if (held && set.consulIndex < held.consulIndex && !authoritative) {
       return { outcome: 'ignored-stale', currentIndex: (before as ServiceEndpointSet).consulIndex, changed: false };
     }
     this.consul.set(set.service, normalised(set));
-    this.overlays.consulAnswered(set.service, set.consulIndex, options.authoritative === true);
+    this.overlays.consulAnswered(set.service, set.consulIndex, authoritative);
     const changed = this.updated(set.service, before);
     return { outcome: before ? 'accepted' : 'created', currentIndex: (this.get(set.service) as ServiceEndpointSet).consulIndex, changed };
   }
@@ -152,6 +159,7 @@ export class MeshStateStore {
    * `reset` only from the list loop: Consul's index went back, and the bound goes back with it.
    */
   consulIndexSeen(index: number, reset = false): void {
+    if (reset) for (const [service, set] of this.consul) if (set.consulIndex > index) this.heldPastReset.add(service);
     this.overlays.consulIndexSeen(index, reset);
   }
 
@@ -171,7 +179,10 @@ export class MeshStateStore {
     const before = this.get(service);
     if (!before) return false;
     const held = this.consul.get(service);
-    if (held && (held.consulIndex <= listIndex || options.authoritative)) this.consul.delete(service);
+    if (held && (held.consulIndex <= listIndex || options.authoritative)) {
+      this.consul.delete(service);
+      this.heldPastReset.delete(service);
+    }
     this.overlays.unlisted(service, listIndex, options.authoritative === true);
     this.updated(service, before);
     return this.get(service) === undefined;
