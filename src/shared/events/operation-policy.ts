@@ -14,21 +14,26 @@
 
 const WRITE_DELETE = ['write', 'delete'] as const;
 
+/** Power and rebuild actions that a scale set, one of its instances and a plain VM all take. */
+const INSTANCE_ACTIONS = [
+  'start/action',
+  'poweroff/action',
+  'restart/action',
+  'deallocate/action',
+  'reimage/action',
+  'redeploy/action',
+  'performmaintenance/action',
+] as const;
+
 /** Lower-case type path below `microsoft.compute` → verbs that hint (`write`, `delete`, or an action verb). */
 export const HINTING_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
   // The scale set: create/update (capacity changes by autoscale or users), delete, and its instance actions.
   // `delete/action` deletes chosen instances; `scale/action` changes capacity.
   virtualmachinescalesets: [
     ...WRITE_DELETE,
-    'delete/action',
-    'start/action',
-    'poweroff/action',
-    'restart/action',
-    'deallocate/action',
-    'reimage/action',
+    ...INSTANCE_ACTIONS,
     'reimageall/action',
-    'redeploy/action',
-    'performmaintenance/action',
+    'delete/action',
     'manualupgrade/action',
     'scale/action',
     'osrollingupgrade/action',
@@ -36,34 +41,12 @@ export const HINTING_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
     'approverollingupgrade/action',
   ],
   // One Uniform instance (`…/virtualMachines/{instanceId}`).
-  'virtualmachinescalesets/virtualmachines': [
-    ...WRITE_DELETE,
-    'start/action',
-    'poweroff/action',
-    'restart/action',
-    'deallocate/action',
-    'reimage/action',
-    'reimageall/action',
-    'redeploy/action',
-    'performmaintenance/action',
-    'simulateeviction/action',
-    'approverollingupgrade/action',
-  ],
+  'virtualmachinescalesets/virtualmachines': [...WRITE_DELETE, ...INSTANCE_ACTIONS, 'reimageall/action', 'simulateeviction/action', 'approverollingupgrade/action'],
   // Extensions carry the Application Health extension: adding or removing one changes health.
   'virtualmachinescalesets/extensions': WRITE_DELETE,
   'virtualmachinescalesets/virtualmachines/extensions': WRITE_DELETE,
   // A plain VM: a Flexible-mode instance, or a standalone VM the reconciler will find to be no one's.
-  virtualmachines: [
-    ...WRITE_DELETE,
-    'start/action',
-    'poweroff/action',
-    'restart/action',
-    'deallocate/action',
-    'reimage/action',
-    'redeploy/action',
-    'performmaintenance/action',
-    'simulateeviction/action',
-  ],
+  virtualmachines: [...WRITE_DELETE, ...INSTANCE_ACTIONS, 'simulateeviction/action'],
   'virtualmachines/extensions': WRITE_DELETE,
 };
 
