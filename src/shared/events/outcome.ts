@@ -67,16 +67,10 @@ export function hintsOf(outcomes: readonly EventOutcome[]): ReconcileHint[] {
   return hints;
 }
 
-/** The one structured log record for an ignored event (pass it to `logger.info(record)`). */
-export interface IgnoredEventLogRecord {
+/** The one structured log record for an ignored event: the ignore's fields but `kind` (pass it to `logger.info(record)`). */
+export interface IgnoredEventLogRecord extends Omit<IgnoredOutcome, 'kind'> {
   readonly msg: string;
   readonly event: 'event-ignored';
-  readonly eventId: string;
-  readonly reason: IgnoreReason;
-  readonly detail: string;
-  readonly eventType?: string;
-  readonly operationName?: string;
-  readonly resourceUri?: string;
 }
 
 export function ignoredEventLogRecord(outcome: IgnoredOutcome): IgnoredEventLogRecord {
