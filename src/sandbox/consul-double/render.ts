@@ -4,13 +4,14 @@
  */
 import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './catalog-kv-state';
 
+/** The node fields a node and a service joined with its node both lead with (their meta key differs). */
+function nodeIdentity(n: NodeEntry): Record<string, unknown> {
+  return { ID: n.id, Node: n.node, Address: n.address, Datacenter: n.datacenter, TaggedAddresses: n.taggedAddresses };
+}
+
 export function renderNode(n: NodeEntry): Record<string, unknown> {
   return {
-    ID: n.id,
-    Node: n.node,
-    Address: n.address,
-    Datacenter: n.datacenter,
-    TaggedAddresses: n.taggedAddresses,
+    ...nodeIdentity(n),
     Meta: n.meta,
     CreateIndex: n.createIndex,
     ModifyIndex: n.modifyIndex,
@@ -47,11 +48,7 @@ export function renderNodeService(s: ServiceEntry): Record<string, unknown> {
 /** A service joined with its node, as `/catalog/service/:name` returns it. */
 export function renderServiceNode(n: NodeEntry, s: ServiceEntry): Record<string, unknown> {
   return {
-    ID: n.id,
-    Node: n.node,
-    Address: n.address,
-    Datacenter: n.datacenter,
-    TaggedAddresses: n.taggedAddresses,
+    ...nodeIdentity(n),
     NodeMeta: n.meta,
     ServiceKind: '',
     ServiceID: s.id,
