@@ -4,7 +4,7 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # The schema check (test/infra/schema-check) reads azurerm 4.55.0's schema (from
+      # The schema check (test/helpers/schema-check) reads azurerm 4.55.0's schema (from
       # @cdktf/provider-azurerm 14.23.1): every resource and data block is checked against it.
       # 4.42+ was the floor for azurerm_function_app_flex_consumption and Key Vault's
       # rbac_authorization_enabled.

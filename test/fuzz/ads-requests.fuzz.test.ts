@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { decodeDeltaRequest, decodeSotwRequest } from '../../src/relay/ads/ads-requests';
 import { envoyType } from '../../src/relay/xds/envoy-protos';
 import { mutatedBytesArb } from '../helpers/arbitraries';
-import { fuzz } from './fuzz-runs';
+import { fuzz } from '../helpers/fuzz-runs';
 
 const TYPE_URLS = [
   'type.googleapis.com/envoy.config.listener.v3.Listener',

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { runEnvoy, runGrpc } from '../../src/cli/bootstrap';
 import { UsageError, type CliIo } from '../../src/cli/command';
 import { ConfigError } from '../../src/shared/errors';
-import { fuzz } from './fuzz-runs';
+import { fuzz } from '../helpers/fuzz-runs';
 
 /** A CliIo whose stdout is collected synchronously (bootstrap writes once, then returns). */
 function captureIo(): { io: CliIo; output: () => string } {

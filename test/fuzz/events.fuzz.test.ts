@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { InvalidInputError } from '../../src/shared/errors';
 import { classifyEvent, parseAutoscaleNotification, parseDelivery, parseInput, type EventOutcome } from '../../src/shared/events';
 import { mutatedJsonArb, rawJsonInputArb } from '../helpers/arbitraries';
-import { fuzz, onlyThrows } from './fuzz-runs';
+import { fuzz, onlyThrows } from '../helpers/fuzz-runs';
 
 const SCOPES = [
   { subscriptions: [], resourceGroups: [] },

@@ -11,7 +11,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { startFunctionsHost, type HostLogRecord } from '../../src/sandbox/functions-host/functions-host';
 import { fixtureApp } from '../helpers/functions-fixture-app';
-import { fuzz } from './fuzz-runs';
+import { fuzz } from '../helpers/fuzz-runs';
 
 const STACK_FRAME = /\n\s+at .+[(:]/;
 

@@ -13,7 +13,7 @@ import { InvalidInputError } from '../../src/shared/errors';
 import { endpointPushService, PUSH_METHOD, type WireEndpointHealth, type WirePushRequest } from '../../src/relay/push/push-proto';
 import { validatePushRequest } from '../../src/relay/push/push-server';
 import { mutatedBytesArb } from '../helpers/arbitraries';
-import { fuzz, onlyThrows } from './fuzz-runs';
+import { fuzz, onlyThrows } from '../helpers/fuzz-runs';
 
 // The service definition is keyed by the proto's method name; the implementation by PUSH_METHOD.
 const definition = Object.values(endpointPushService().service).find((m) => m.path.toLowerCase().endsWith(`/${PUSH_METHOD.toLowerCase()}`));

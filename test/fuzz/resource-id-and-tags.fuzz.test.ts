@@ -10,7 +10,7 @@ import { MAX_MESH_SERVICES, MESH_PROTOCOLS, meshTagsFor, parseMeshTags } from '.
 import { InvalidInputError } from '../../src/shared/errors';
 import { computeTargetOf, parseResourceId, scaleSetRefFromId, type ResourceId } from '../../src/shared/resource-id';
 import { meshServicesArb } from '../helpers/arbitraries';
-import { fuzz, onlyThrows } from './fuzz-runs';
+import { fuzz, onlyThrows } from '../helpers/fuzz-runs';
 
 const alnum = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const word = (chars: string, min: number, max: number) => fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));

@@ -20,7 +20,7 @@ import { GrpcPushClient } from '../../src/relay/push/push-client';
 import { startArmEmulator } from '../../src/sandbox/arm-emulator';
 import { startDouble } from '../helpers/consul-fixtures';
 import { nodeFor, RawAdsClient } from '../helpers/raw-ads-client';
-import { endpoint, endpointSet } from './relay-inputs-helpers';
+import { endpoint, endpointSet } from '../helpers/relay-inputs';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -115,7 +115,7 @@ describe('the packed tarball, installed with production dependencies only', { ti
     assert.equal(report.events[2]?.reason, 'not-vmss');
   });
 
-  // The sources' bootstrap is checked strictly against Envoy's protos in test/cli/bootstrap.test.ts.
+  // The sources' bootstrap is checked strictly against Envoy's protos in test/integration/bootstrap-cli.test.ts.
   test('bootstrap envoy prints the bootstrap the sources build', async () => {
     const { stdout } = await installedCli(['bootstrap', 'envoy', '--relay', '10.1.0.4:18000', '--node-id', 'gw-1', '--zone', '2']);
     const printed = JSON.parse(stdout) as Record<string, unknown>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { GrpcPushClient } from '../../src/relay/push/push-client';
 import { startDouble } from '../helpers/consul-fixtures';
-import { endpoint, endpointSet } from './relay-inputs-helpers';
+import { endpoint, endpointSet } from '../helpers/relay-inputs';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'vmss-mesh.js');

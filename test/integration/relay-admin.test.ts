@@ -13,7 +13,7 @@ import type { ClientStatus } from '../../src/relay/ads/ads-hooks';
 import type { ConsulDoubleOptions } from '../../src/sandbox/consul-double';
 import { desiredNode, localPlan, registryFor, scaleSetId, startDouble, uniqueSuffix } from '../helpers/consul-fixtures';
 import { RawAdsClient, nodeFor } from '../helpers/raw-ads-client';
-import { endpoint, endpointSet, until } from './relay-inputs-helpers';
+import { endpoint, endpointSet, until } from '../helpers/relay-inputs';
 
 const TOKEN = 'admin-test-token';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { MeshStateStore, type OverlayEnd } from '../../src/relay/inputs/mesh-state-store';
 import type { MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
-import { endpoint, endpointSet, recordingPublisher, summary } from './relay-inputs-helpers';
+import { endpoint, endpointSet, recordingPublisher, summary } from '../helpers/relay-inputs';
 
 const A = [endpoint('10.0.0.1')];
 const B = [endpoint('10.0.0.2')];

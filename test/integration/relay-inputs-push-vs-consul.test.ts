@@ -18,7 +18,7 @@ import { ConfigError, TransientError } from '../../src/shared/errors';
 import { startRelay } from '../../src/relay/relay';
 import { loadRelayConfig } from '../../src/relay/relay-config';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
-import { endpoint, endpointSet, recordingPublisher, summary } from './relay-inputs-helpers';
+import { endpoint, endpointSet, recordingPublisher, summary } from '../helpers/relay-inputs';
 
 const TOKEN = 'push-vs-consul';
 

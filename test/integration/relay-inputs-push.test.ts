@@ -5,7 +5,7 @@ import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
 import { endpointPushService, type WirePushRequest, type WirePushResponse } from '../../src/relay/push/push-proto';
 import { GrpcPushClient } from '../../src/relay/push/push-client';
 import { createPushService, type PushServerHooks } from '../../src/relay/push/push-server';
-import { endpoint, endpointSet } from './relay-inputs-helpers';
+import { endpoint, endpointSet } from '../helpers/relay-inputs';
 
 const TOKEN = 'push-secret-1';
 

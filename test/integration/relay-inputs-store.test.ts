@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
-import { endpoint, endpointSet, recordingPublisher, summary } from './relay-inputs-helpers';
+import { endpoint, endpointSet, recordingPublisher, summary } from '../helpers/relay-inputs';
 
 function storeWith(coalesceMs = 20) {
   const recorder = recordingPublisher();

@@ -9,7 +9,7 @@ import { ConsulWatch, type WatchObserver } from '../../src/relay/inputs/consul-w
 import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
 import type { ServiceEndpointSet } from '../../src/shared/endpoints';
 import { TransientError } from '../../src/shared/errors';
-import { endpoint, endpointSet, recordingPublisher, until } from './relay-inputs-helpers';
+import { endpoint, endpointSet, recordingPublisher, until } from '../helpers/relay-inputs';
 
 interface Read {
   readonly what: string;

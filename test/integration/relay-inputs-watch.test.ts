@@ -11,7 +11,7 @@ import { ConsulWatch, type WatchObserver } from '../../src/relay/inputs/consul-w
 import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
 import type { ConsulDouble } from '../../src/sandbox/consul-double';
 import { consulConfigFor, consulHttp, desiredNode, localPlan, registryFor, scaleSetId, startDouble, uniqueSuffix, type VmSpec } from '../helpers/consul-fixtures';
-import { recordingPublisher, summary, until } from './relay-inputs-helpers';
+import { recordingPublisher, summary, until } from '../helpers/relay-inputs';
 
 /** Applies "the scale set now has exactly these VMs" through the registry, as a reconcile would. */
 function reconciler(t: TestContext, url: string) {

@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/main';
 import { startControlServer } from '../../src/sandbox/control/control-server';
 import type { SandboxState } from '../../src/sandbox/sandbox-state';
-import { FakeSandboxWorld } from '../browser/fake-sandbox-world';
+import { FakeSandboxWorld } from '../helpers/fake-sandbox-world';
 import { BIN, runCliInProcess, spawnCli, type CliRun } from '../helpers/cli-run';
 
 const NO_SANDBOX = 'vmss-mesh sandbox: error: no running sandbox found (start one with npm start)\n';

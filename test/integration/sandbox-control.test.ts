@@ -13,7 +13,7 @@ import { startControlServer, type ControlServerOptions } from '../../src/sandbox
 import { discoveryPath, resolveSandboxUrl, writeDiscoveryFile } from '../../src/sandbox/control/discovery';
 import type { SandboxState } from '../../src/sandbox/sandbox-state';
 import { InvalidInputError, TransientError } from '../../src/shared/errors';
-import { FakeSandboxWorld } from '../browser/fake-sandbox-world';
+import { FakeSandboxWorld } from '../helpers/fake-sandbox-world';
 
 async function start(t: TestContext, options: Partial<ControlServerOptions> = {}, world = new FakeSandboxWorld()) {
   t.after(() => world.close());

@@ -9,7 +9,7 @@ import { mock, test } from 'node:test';
 import fc from 'fast-check';
 import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
 import type { MeshState } from '../../src/relay/mesh-state';
-import { endpoint, endpointSet, summary } from '../integration/relay-inputs-helpers';
+import { endpoint, endpointSet, summary } from '../helpers/relay-inputs';
 
 const WINDOW = 50;
 const change = fc.record({

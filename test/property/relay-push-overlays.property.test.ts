@@ -20,7 +20,7 @@ import type { ClientProfile } from '../../src/relay/xds/client-profile';
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import type { ServiceEndpointSet } from '../../src/shared/endpoints';
 import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';
-import { endpoint, endpointSet } from '../integration/relay-inputs-helpers';
+import { endpoint, endpointSet } from '../helpers/relay-inputs';
 
 const SERVICES = ['web', 'api', 'ghost'] as const;
 const IN_CONSUL = ['web', 'api'] as const;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { MeshStateStore } from '../../src/relay/inputs/mesh-state-store';
-import { endpoint, endpointSet, recordingPublisher } from '../integration/relay-inputs-helpers';
+import { endpoint, endpointSet, recordingPublisher } from '../helpers/relay-inputs';
 
 /** Mocked setTimeout/setImmediate and a clock the store reads, moved together 1 ms at a time. */
 function fakeTime(): { now: () => number; advance: (ms: number) => void; [Symbol.dispose]: () => void } {

@@ -15,7 +15,7 @@ import { allFunctions } from '../../src/functions/all-functions';
 import { classifyEvent, decideOperation, HINTING_OPERATIONS } from '../../src/shared/events';
 import { MESH_TAGS, parseMeshTags } from '../../src/shared/azure/mesh-tags';
 import { eventTypeFor, seededRandom, toEventGridEvent } from '../../src/sandbox/event-grid';
-import { block, blocks, INFRA, loadAll, plainVariable, variableReferences, type Block, type TerraformModule } from './terraform-config';
+import { block, blocks, INFRA, loadAll, plainVariable, variableReferences, type Block, type TerraformModule } from '../helpers/terraform-config';
 
 let infra: Map<string, TerraformModule>;
 before(async () => {

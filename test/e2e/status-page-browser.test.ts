@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startControlServer } from '../../src/sandbox/control/control-server';
-import { FakeSandboxWorld } from './fake-sandbox-world';
+import { FakeSandboxWorld } from '../helpers/fake-sandbox-world';
 import { startSandbox } from '../../src/sandbox/sandbox';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => Boolean(p));

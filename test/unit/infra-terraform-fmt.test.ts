@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { INFRA } from './terraform-config';
+import { INFRA } from '../helpers/terraform-config';
 
 function onPath(binary: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {

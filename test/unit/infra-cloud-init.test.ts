@@ -11,7 +11,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { runCli } from '../../src/cli/main';
-import { INFRA, loadAll, renderTemplate, templatefileCall, templatePlaceholders, type TerraformModule } from './terraform-config';
+import { INFRA, loadAll, renderTemplate, templatefileCall, templatePlaceholders, type TerraformModule } from '../helpers/terraform-config';
 
 interface TemplateUse {
   readonly dir: string;

@@ -12,7 +12,7 @@ import { validateGatewayRoutes } from '../../src/relay/resources/gateway-routes'
 import { SnapshotStore } from '../../src/relay/snapshot/snapshot-store';
 import type { EndpointHealth, MeshEndpoint, ServiceEndpointSet } from '../../src/shared/endpoints';
 import { assertEnvoyLoadsSnapshot } from '../helpers/envoy-strict';
-import { fuzz } from '../fuzz/fuzz-runs';
+import { fuzz } from '../helpers/fuzz-runs';
 
 const nameArb = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom('orders', 'Orders', 'web', 'WEB', 'a', 'svc.v2', 'my_svc', 'x-1') },

@@ -1,17 +1,17 @@
 /**
  * infra/ against the provider schemas (azurerm 4.55.0, random 3.7.2) read from the CDK for
  * Terraform provider packages, without Terraform or a network. The proof that the check finds
- * what a user's `terraform plan` would reject is in schema-check-proofs.test.ts.
+ * what a user's `terraform plan` would reject is in infra-schema-check-proofs.test.ts.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { checkTerraformDirectory, formatProblem, providerSchemas } from './schema-check/index';
-import { outlineHcl } from './schema-check/hcl-locator';
-import type { ProviderSchema } from './schema-check/provider-schema';
-import { INFRA } from './terraform-config';
+import { checkTerraformDirectory, formatProblem, providerSchemas } from '../helpers/schema-check/index';
+import { outlineHcl } from '../helpers/schema-check/hcl-locator';
+import type { ProviderSchema } from '../helpers/schema-check/provider-schema';
+import { INFRA } from '../helpers/terraform-config';
 
 let schemas: Map<string, ProviderSchema>;
 let loadMs = 0;

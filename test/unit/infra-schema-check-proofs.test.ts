@@ -1,15 +1,15 @@
 /**
- * Proof that the schema check (./schema-check) finds what a user's `terraform plan` or `terraform
- * validate` would reject: each kind of mistake, and each wrong reference between resources, in a
- * small folder of its own, reported with file and line.
+ * Proof that the schema check (test/helpers/schema-check) finds what a user's `terraform plan` or
+ * `terraform validate` would reject: each kind of mistake, and each wrong reference between
+ * resources, in a small folder of its own, reported with file and line.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkTerraformDirectory, formatProblem, providerSchemas } from './schema-check/index';
-import type { ProviderSchema } from './schema-check/provider-schema';
+import { checkTerraformDirectory, formatProblem, providerSchemas } from '../helpers/schema-check/index';
+import type { ProviderSchema } from '../helpers/schema-check/provider-schema';
 
 let schemas: Map<string, ProviderSchema>;
 let dir: string;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { logLine } from '../../src/functions/log-line';
-import { block, loadAll, type Block, type TerraformModule } from './terraform-config';
+import { block, loadAll, type Block, type TerraformModule } from '../helpers/terraform-config';
 
 let functions: TerraformModule;
 let root: TerraformModule;
