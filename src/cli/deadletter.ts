@@ -2,15 +2,17 @@
  * `vmss-mesh deadletter replay --container URL [--since TIME] [--dry-run]`: reads what Event Grid
  * dead-lettered to a blob container, says what the app does with each event (as `events explain`
  * does), and re-drives each event through the `vmssEvents` handler itself — the function's code
- * path, with an InvocationContext and the app settings from the environment — moving each blob
- * aside (`replayed/…`) once all its events went through. A blob whose replay failed stays.
+ * path, with an InvocationContext and the app settings from the environment it is given (`io.env`:
+ * the shell's for the CLI), not this process's — moving each blob aside (`replayed/…`) once all its
+ * events went through. A blob whose replay failed stays.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { InvocationContext, type LogLevel } from '@azure/functions';
+import type { AppRuntime } from '../functions/app-runtime';
+import { withAppRuntime } from '../functions/app-runtime-cache';
 import { vmssEvents } from '../functions/vmssEvents';
-import { resetAppRuntime } from '../functions/app-runtime-cache';
-import { loadConfig, type ScopeConfig } from '../shared/config';
+import { loadConfig, type AppConfig, type ScopeConfig } from '../shared/config';
 import { envelopeProblem } from '../shared/events/sdk-envelope';
 import { errorMessage, InvalidInputError } from '../shared/errors';
 import {
@@ -110,10 +112,16 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   }
   // A real replay runs the function, which needs every app setting: fail before touching a blob.
   // A dry run only explains, so it reads just the scope (and falls back to "everything").
-  const scope: ScopeConfig = flags.dryRun
-    ? loadConfig({ VMSS_MESH_SUBSCRIPTIONS: io.env['VMSS_MESH_SUBSCRIPTIONS'], VMSS_MESH_RESOURCE_GROUPS: io.env['VMSS_MESH_RESOURCE_GROUPS'] }, { requireScope: false }).scope
-    : loadConfig(io.env).scope;
+  const config = flags.dryRun ? undefined : loadConfig(io.env);
+  const scope: ScopeConfig = config
+    ? config.scope
+    : loadConfig({ VMSS_MESH_SUBSCRIPTIONS: io.env['VMSS_MESH_SUBSCRIPTIONS'], VMSS_MESH_RESOURCE_GROUPS: io.env['VMSS_MESH_RESOURCE_GROUPS'] }, { requireScope: false }).scope;
   const store = createContainerStore(flags.container);
+  // The function runs with the app's wiring built from these settings (and `io.env` as its
+  // platform environment: APPLICATIONINSIGHTS_CONNECTION_STRING), not with this process's runtime;
+  // built at the first delivery, as the worker builds its own at the first invocation.
+  let runtime: AppRuntime | undefined;
+  const appRuntime = (settings: AppConfig) => (runtime ??= createAppRuntime(settings, io.env));
   const reports: BlobReport[] = [];
   const say = (line: string) => {
     if (!flags.json) io.stdout.write(`${line}\n`);
@@ -125,7 +133,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
       scope,
       since: flags.since,
       dryRun: flags.dryRun,
-      deliver: flags.dryRun ? undefined : deliverToVmssEvents,
+      deliver: config && ((event) => deliverToVmssEvents(() => appRuntime(config), event)),
       progressEvery: flags.progressEvery,
       onListed: ({ total, selected }) => {
         io.stderr.write(`deadletter replay: ${total} dead-letter blob${total === 1 ? '' : 's'} in ${store.location}${flags.since ? `, ${selected} written since ${flags.since.toISOString()}` : ''}${flags.dryRun ? ' (dry run)' : ''}\n`);
@@ -137,7 +145,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
       onProgress: (progress) => io.stderr.write(`${progressLine(progress)}\n`),
     });
   } finally {
-    if (!flags.dryRun) await resetAppRuntime();
+    await runtime?.close();
   }
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ summary, blobs: reports.map((r) => jsonBlob(r, scope)) }, null, 2)}\n`);
@@ -147,13 +155,18 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   return summary.ok ? EXIT.ok : EXIT.failure;
 }
 
+/** Required here, not imported: a dry run or `--help` loads no ARM SDK, Consul or gRPC. */
+function createAppRuntime(config: AppConfig, env: CliIo['env']): AppRuntime {
+  return (require('../functions/app-runtime') as typeof import('../functions/app-runtime')).createAppRuntime(config, env);
+}
+
 /**
  * The function's own code path: the `vmssEvents` handler with an InvocationContext, as the host
  * invokes it. The event comes from a blob, not from Event Grid: @azure/eventgrid's
  * EventGridDeserializer first checks it has the complete envelope every Event Grid event has; an
  * event without one (a blob edited or cut short) is not delivered and its blob stays.
  */
-async function deliverToVmssEvents(event: DeadLetteredEvent): Promise<DeliveryResult> {
+async function deliverToVmssEvents(runtime: () => AppRuntime, event: DeadLetteredEvent): Promise<DeliveryResult> {
   const problem = await envelopeProblem(event.event);
   if (problem !== undefined) return { ok: false, error: `${problem}; not delivered`, log: [] };
   const log: string[] = [];
@@ -164,7 +177,8 @@ async function deliverToVmssEvents(event: DeadLetteredEvent): Promise<DeliveryRe
     logHandler: (level: LogLevel, ...args: unknown[]) => log.push(`${level}: ${args.map(formatLogArg).join(' ')}`),
   });
   try {
-    await vmssEvents(event.event, context);
+    // Inside the try: a runtime that cannot be built (a CA file gone) fails the delivery, as an invocation.
+    await withAppRuntime(runtime(), () => vmssEvents(event.event, context));
     return { ok: true, log };
   } catch (error) {
     return { ok: false, error: errorMessage(error), log };

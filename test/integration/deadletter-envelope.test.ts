@@ -51,7 +51,7 @@ test('an event whose envelope the Event Grid SDK refuses is not delivered; the b
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await runCli(['deadletter', 'replay', '--container', sasUrl], { stdout, stderr: new PassThrough(), stdin: Readable.from([]), env: process.env, cwd: process.cwd() });
+  const code = await runCli(['deadletter', 'replay', '--container', sasUrl], { stdout, stderr: new PassThrough(), stdin: Readable.from([]), env: world.settings, cwd: process.cwd() });
 
   assert.equal(code, 1, out);
   assert.match(out, /\[0\] [^:]+: .*→ FAILED: not a complete Event Grid schema envelope \(@azure\/eventgrid\): event is missing required property 'topic'; not delivered$/m);

@@ -53,7 +53,8 @@ async function blobNames(container: ContainerClient): Promise<string[]> {
   return names.sort();
 }
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = process.env) {
+/** `env`: the settings the command is given (a world's, or none); this process's are not the app's. */
+async function cli(args: string[], env: Readonly<Record<string, string>>) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -100,7 +101,7 @@ describe('deadletter replay against Azurite and the local world', () => {
     const second = await putDeadLetterBlob(container, cloudEvents.events);
     assert.deepEqual(await registeredAddresses(world), []);
 
-    const run = await cli(['--container', sasUrl]);
+    const run = await cli(['--container', sasUrl], world.settings);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.deepEqual(await registeredAddresses(world), armAddresses(world));
     assert.equal(armAddresses(world).length, 2);
@@ -115,7 +116,7 @@ describe('deadletter replay against Azurite and the local world', () => {
     const original = JSON.stringify(eventGrid.events.map((event) => ({ ...event, ...deadLetterRecord })));
     assert.equal((await container.getBlobClient(`replayed/${first}`).downloadToBuffer()).toString(), original);
 
-    const again = await cli(['--container', sasUrl]);
+    const again = await cli(['--container', sasUrl], world.settings);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^done: 0 of 0 blobs selected; 0 replayed \(0 events\)/m);
   });
@@ -129,7 +130,7 @@ describe('deadletter replay against Azurite and the local world', () => {
     assert.ok(delivery);
     const name = await putDeadLetterBlob(container, delivery.events);
 
-    const run = await cli(['--container', sasUrl]);
+    const run = await cli(['--container', sasUrl], world.settings);
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stdout, /: failed, \d+ events? — \d+ of \d+ events? failed; the blob stays for the next run/);
     assert.match(run.stdout, /→ FAILED: /);
@@ -154,7 +155,7 @@ describe('deadletter replay against Azurite and the local world', () => {
     const { etag } = await container.getBlobClient(interrupted).getProperties();
     await container.getBlockBlobClient(`replayed/${interrupted}`).upload('[]', 2, { metadata: { [REPLAYED_SOURCE_ETAG_METADATA]: etag ?? '' } });
 
-    const run = await cli(['--container', sasUrl]);
+    const run = await cli(['--container', sasUrl], world.settings);
     assert.equal(run.code, 0, run.stdout);
     assert.match(run.stdout, new RegExp(`${held.replace(/[/.]/g, '\\$&')} .*: busy`));
     assert.match(run.stdout, new RegExp(`${interrupted.replace(/[/.]/g, '\\$&')} .*: already-replayed`));
