@@ -5,8 +5,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION } from '../../src/sandbox/local-world';
-import { getAppRuntime } from '../../src/functions/app-runtime-cache';
+import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from '../../src/sandbox/local-world';
+import { createAppRuntime } from '../../src/functions/app-runtime';
 import { loadConfig } from '../../src/shared/config';
 import { TransientError } from '../../src/shared/errors';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
@@ -27,6 +27,13 @@ const hint = (): ReconcileHint => ({
   eventId: `t-${++eventCounter}`,
 });
 
+/** The app's own wiring (functions/app-runtime.ts) from the world's settings, closed after the test. */
+function appReconciler(t: TestContext, world: LocalWorld): Reconciler {
+  const runtime = createAppRuntime(loadConfig(world.settings), world.settings);
+  t.after(() => runtime.close());
+  return runtime.reconciler;
+}
+
 async function registeredAddresses(consulUrl: string): Promise<string[]> {
   const entries = (await (await fetch(`${consulUrl}/v1/catalog/service/api`)).json()) as Array<{ Address: string }>;
   return entries.map((e) => e.Address).sort();
@@ -37,7 +44,7 @@ test('a failed or throttled listing deregisters nothing', async (t) => {
   t.after(() => world.close());
   world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
   world.arm.world.createScaleSet({ ...selector, capacity: 3, tags });
-  const { reconciler } = getAppRuntime();
+  const reconciler = appReconciler(t, world);
   const first = await reconciler.reconcileHint(hint());
   assert.equal(first.kind === 'reconciled' && first.result.registered, 3);
   const before = await registeredAddresses(world.consul.url);
@@ -70,7 +77,7 @@ test('mistyped mesh tags change nothing (a typo is not a decision to leave the m
   t.after(() => world.close());
   world.arm.world.createResourceGroup(SANDBOX_SUBSCRIPTION, SANDBOX_RESOURCE_GROUP);
   world.arm.world.createScaleSet({ ...selector, capacity: 2, tags });
-  const { reconciler } = getAppRuntime();
+  const reconciler = appReconciler(t, world);
   await reconciler.reconcileHint(hint());
   world.arm.world.setTags(selector, { ...tags, 'vmss-mesh-port': '90g0' });
   const result = await reconciler.reconcileHint(hint());
