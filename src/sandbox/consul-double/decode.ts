@@ -58,16 +58,28 @@ function get(f: Map<string, unknown>, name: string): unknown {
   return f.get(name.toLowerCase());
 }
 
-export function decodeNode(value: unknown): NodeInput {
-  const f = fields(value, 'structs.Node');
+/**
+ * Reads one Go struct's fields from a body: `read(schema, 'Name')` decodes field `Name` and names
+ * it `{prefix}Name` in a decode error; `raw('Name')` is the field as sent.
+ */
+function structFields(value: unknown, goType: string, prefix: string) {
+  const f = fields(value, goType);
   return {
-    id: parse(str, get(f, 'ID'), 'Node.ID'),
-    node: parse(str, get(f, 'Node'), 'Node.Node'),
-    address: parse(str, get(f, 'Address'), 'Node.Address'),
-    datacenter: parse(str, get(f, 'Datacenter'), 'Node.Datacenter'),
-    taggedAddresses: parse(stringMap, get(f, 'TaggedAddresses'), 'Node.TaggedAddresses'),
-    meta: parse(stringMap, get(f, 'Meta') ?? get(f, 'NodeMeta'), 'Node.Meta'),
-    modifyIndex: parse(num, get(f, 'ModifyIndex'), 'Node.ModifyIndex'),
+    raw: (name: string): unknown => get(f, name),
+    read: <T>(schema: z.ZodType<T>, name: string, sent: unknown = get(f, name)): T => parse(schema, sent, `${prefix}${name}`),
+  };
+}
+
+export function decodeNode(value: unknown): NodeInput {
+  const { raw, read } = structFields(value, 'structs.Node', 'Node.');
+  return {
+    id: read(str, 'ID'),
+    node: read(str, 'Node'),
+    address: read(str, 'Address'),
+    datacenter: read(str, 'Datacenter'),
+    taggedAddresses: read(stringMap, 'TaggedAddresses'),
+    meta: read(stringMap, 'Meta', raw('Meta') ?? raw('NodeMeta')),
+    modifyIndex: read(num, 'ModifyIndex'),
   };
 }
 
@@ -77,37 +89,38 @@ const weights = z
   .transform((f) => ({ Passing: Number(get(f, 'Passing') ?? 0), Warning: Number(get(f, 'Warning') ?? 0) }));
 
 export function decodeService(value: unknown): ServiceInput {
-  const f = fields(value, 'structs.NodeService');
+  const { raw, read } = structFields(value, 'structs.NodeService', 'Service.');
+  const sentWeights = raw('Weights');
   return {
-    id: parse(str, get(f, 'ID'), 'Service.ID'),
-    service: parse(str, get(f, 'Service'), 'Service.Service'),
-    tags: parse(stringList, get(f, 'Tags'), 'Service.Tags'),
-    address: parse(str, get(f, 'Address'), 'Service.Address'),
-    meta: parse(stringMap, get(f, 'Meta'), 'Service.Meta'),
-    port: parse(num, get(f, 'Port'), 'Service.Port'),
-    weights: get(f, 'Weights') === undefined || get(f, 'Weights') === null ? null : parse(weights, get(f, 'Weights'), 'Service.Weights'),
-    enableTagOverride: parse(z.boolean().nullish().transform((v) => v ?? false), get(f, 'EnableTagOverride'), 'Service.EnableTagOverride'),
-    modifyIndex: parse(num, get(f, 'ModifyIndex'), 'Service.ModifyIndex'),
+    id: read(str, 'ID'),
+    service: read(str, 'Service'),
+    tags: read(stringList, 'Tags'),
+    address: read(str, 'Address'),
+    meta: read(stringMap, 'Meta'),
+    port: read(num, 'Port'),
+    weights: sentWeights === undefined || sentWeights === null ? null : read(weights, 'Weights', sentWeights),
+    enableTagOverride: read(z.boolean().nullish().transform((v) => v ?? false), 'EnableTagOverride'),
+    modifyIndex: read(num, 'ModifyIndex'),
   };
 }
 
 export function decodeCheck(value: unknown, defaultNode = ''): CheckInput {
-  const f = fields(value, 'structs.HealthCheck');
-  const name = parse(str, get(f, 'Name'), 'Check.Name');
-  const checkId = parse(str, get(f, 'CheckID'), 'Check.CheckID');
-  const definition = get(f, 'Definition');
+  const { raw, read } = structFields(value, 'structs.HealthCheck', 'Check.');
+  const name = read(str, 'Name');
+  const checkId = read(str, 'CheckID');
+  const definition = raw('Definition');
   return {
-    node: parse(str, get(f, 'Node'), 'Check.Node') || defaultNode,
+    node: read(str, 'Node') || defaultNode,
     // Consul's checkPreApply: a check without an ID takes its name as ID.
     checkId: checkId || name,
     name,
-    status: parse(str, get(f, 'Status'), 'Check.Status'),
-    notes: parse(str, get(f, 'Notes'), 'Check.Notes'),
-    output: parse(str, get(f, 'Output'), 'Check.Output'),
-    serviceId: parse(str, get(f, 'ServiceID'), 'Check.ServiceID'),
-    type: parse(str, get(f, 'Type'), 'Check.Type'),
+    status: read(str, 'Status'),
+    notes: read(str, 'Notes'),
+    output: read(str, 'Output'),
+    serviceId: read(str, 'ServiceID'),
+    type: read(str, 'Type'),
     definition: definition && typeof definition === 'object' && !Array.isArray(definition) ? (definition as Record<string, unknown>) : null,
-    modifyIndex: parse(num, get(f, 'ModifyIndex'), 'Check.ModifyIndex'),
+    modifyIndex: read(num, 'ModifyIndex'),
   };
 }
 
@@ -120,18 +133,18 @@ export interface RegisterInput {
 
 /** Body of PUT /v1/catalog/register (structs.RegisterRequest). */
 export function decodeRegister(value: unknown): RegisterInput {
-  const f = fields(value, 'structs.RegisterRequest');
+  const { raw } = structFields(value, 'structs.RegisterRequest', 'RegisterRequest.');
   const node = decodeNode(value);
-  const serviceRaw = get(f, 'Service');
-  const checksRaw = get(f, 'Checks');
-  const checkRaw = get(f, 'Check');
+  const serviceRaw = raw('Service');
+  const checksRaw = raw('Checks');
+  const checkRaw = raw('Check');
   const checks: CheckInput[] = [];
   if (Array.isArray(checksRaw)) checks.push(...checksRaw.map((c) => decodeCheck(c, node.node)));
   else if (checksRaw !== undefined && checksRaw !== null) throw new OpError('Request decode failed: json: cannot unmarshal object into Go struct field RegisterRequest.Checks of type structs.HealthChecks', 400);
   if (checkRaw !== undefined && checkRaw !== null) checks.push(decodeCheck(checkRaw, node.node));
   return {
     node,
-    skipNodeUpdate: get(f, 'SkipNodeUpdate') === true,
+    skipNodeUpdate: raw('SkipNodeUpdate') === true,
     service: serviceRaw === undefined || serviceRaw === null ? null : decodeService(serviceRaw),
     checks,
   };
@@ -144,11 +157,11 @@ export interface DeregisterInput {
 }
 
 export function decodeDeregister(value: unknown): DeregisterInput {
-  const f = fields(value, 'structs.DeregisterRequest');
+  const { read } = structFields(value, 'structs.DeregisterRequest', '');
   return {
-    node: parse(str, get(f, 'Node'), 'Node'),
-    serviceId: parse(str, get(f, 'ServiceID'), 'ServiceID'),
-    checkId: parse(str, get(f, 'CheckID'), 'CheckID'),
+    node: read(str, 'Node'),
+    serviceId: read(str, 'ServiceID'),
+    checkId: read(str, 'CheckID'),
   };
 }
 
