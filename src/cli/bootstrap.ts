@@ -22,13 +22,17 @@ import { EXIT, UsageError, type CliIo } from './command';
 export const RELAY_CLUSTER = 'vmss_mesh_relay';
 export const DEFAULT_RELAY_ADDRESS = '127.0.0.1:18000';
 
-export interface EnvoyBootstrapOptions {
+/** What both bootstraps say about the relay and the node. */
+export interface BootstrapNodeOptions {
   /** `host:port` of the relay's gRPC port. */
   readonly relay: string;
   readonly nodeId: string;
   readonly cluster: string;
-  /** Azure zone of this gateway ('' = regional). */
+  /** Azure zone of this node ('' = regional). */
   readonly zone?: string;
+}
+
+export interface EnvoyBootstrapOptions extends BootstrapNodeOptions {
   /** Default `delta` (what Envoy prefers). */
   readonly mode?: 'delta' | 'sotw';
   /** Envoy's admin listener; default 127.0.0.1:9901. */
@@ -37,11 +41,7 @@ export interface EnvoyBootstrapOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export interface GrpcBootstrapOptions {
-  readonly relay: string;
-  readonly nodeId: string;
-  readonly cluster: string;
-  readonly zone?: string;
+export interface GrpcBootstrapOptions extends BootstrapNodeOptions {
   readonly region?: string;
 }
 
@@ -187,6 +187,18 @@ function nonEmpty(value: string | undefined, flag: string, fallback: string): st
   return value.trim();
 }
 
+type NodeFlags = { readonly [flag in Exclude<keyof typeof COMMON_OPTIONS, 'help'>]?: string };
+
+/** The relay and node flags of COMMON_OPTIONS, resolved; the node cluster defaults per command. */
+function nodeOptions(values: NodeFlags, defaultCluster: string): BootstrapNodeOptions {
+  return {
+    relay: nonEmpty(either(values.relay, values['xds-address'], '--relay and --xds-address'), '--relay', DEFAULT_RELAY_ADDRESS),
+    nodeId: nonEmpty(values['node-id'], '--node-id', hostname()),
+    cluster: nonEmpty(either(values.cluster, values['node-cluster'], '--cluster and --node-cluster'), '--cluster', defaultCluster),
+    zone: values.zone?.trim() ?? '',
+  };
+}
+
 function print(io: CliIo, document: object): number {
   io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   return EXIT.ok;
@@ -202,10 +214,7 @@ export async function runEnvoy(args: string[], io: CliIo): Promise<number> {
   return print(
     io,
     envoyBootstrap({
-      relay: nonEmpty(either(values.relay, values['xds-address'], '--relay and --xds-address'), '--relay', DEFAULT_RELAY_ADDRESS),
-      nodeId: nonEmpty(values['node-id'], '--node-id', hostname()),
-      cluster: nonEmpty(either(values.cluster, values['node-cluster'], '--cluster and --node-cluster'), '--cluster', 'vmss-mesh-gateway'),
-      zone: values.zone?.trim() ?? '',
+      ...nodeOptions(values, 'vmss-mesh-gateway'),
       mode: values.sotw ? 'sotw' : 'delta',
       adminAddress: nonEmpty(values['admin-address'], '--admin-address', '127.0.0.1:9901'),
     }),
@@ -221,10 +230,7 @@ export async function runGrpc(args: string[], io: CliIo): Promise<number> {
   return print(
     io,
     grpcBootstrap({
-      relay: nonEmpty(either(values.relay, values['xds-address'], '--relay and --xds-address'), '--relay', DEFAULT_RELAY_ADDRESS),
-      nodeId: nonEmpty(values['node-id'], '--node-id', hostname()),
-      cluster: nonEmpty(either(values.cluster, values['node-cluster'], '--cluster and --node-cluster'), '--cluster', 'vmss-mesh-client'),
-      zone: values.zone?.trim() ?? '',
+      ...nodeOptions(values, 'vmss-mesh-client'),
       region: values.region?.trim() ?? '',
     }),
   );
