@@ -51,7 +51,9 @@ export async function startFuncHost(options: FuncHostOptions): Promise<Functions
     JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', AzureWebJobsStorage: 'UseDevelopmentStorage=true', ...options.settings } }, null, 2),
   );
   const port = options.port || (await freePort());
-  const child: ChildProcess = spawn(options.funcBinary, ['start', '--port', String(port)], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The settings in func's environment too: func lets a variable already set there win over
+  // local.settings.json, so a shell's own (say CONSUL_HTTP_ADDR) would otherwise reach the app.
+  const child: ChildProcess = spawn(options.funcBinary, ['start', '--port', String(port)], { cwd: appDir, env: { ...process.env, ...options.settings }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const onData = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000);

@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resetAppRuntime } from '../functions/app-runtime-cache';
 import { startArmEmulator, type ArmEmulator } from './arm-emulator';
 import type { ArmOperationRecord, IpAllocator, LifecycleDurations } from './arm-emulator';
 import { startConsulDouble, type ConsulDouble } from './consul-double';
@@ -44,7 +43,11 @@ export interface LocalWorld {
   /** Where the app's Consul is. */
   readonly consulUrl: string;
   readonly host: FunctionsHost;
-  /** The app settings the Functions app runs with. */
+  /**
+   * The app settings the Functions app runs with; in-process code that needs them takes them from
+   * here (e.g. `createAppRuntime(loadConfig(world.settings), world.settings)`, `deadletter
+   * replay`'s env), as this process's environment never holds them.
+   */
   readonly settings: Readonly<Record<string, string>>;
   /** ARM operations not delivered yet, oldest first. */
   readonly pendingOperations: readonly ArmOperationRecord[];
@@ -59,7 +62,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
   const dir = mkdtempSync(path.join(tmpdir(), 'vmss-mesh-world-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
-    // Every cleanup runs even when one fails (ports, env and temp folders must not leak).
+    // Every cleanup runs even when one fails (ports and temp folders must not leak).
     const failures: unknown[] = [];
     for (const cleanup of cleanups.splice(0).reverse()) {
       try {
@@ -91,20 +94,8 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       VMSS_MESH_RELAY_TOKEN: options.relayToken ?? '',
       ...options.settings,
     };
-    // The local host gets the settings as the app's own environment (below). They also go into
-    // this process's environment for the sources run in-process next to the world, which read
-    // process.env as the app does in Azure: getAppRuntime() (reconcile-safety), `deadletter
-    // replay` run with this process's env (deadletter tests, the sandbox).
-    const previous = new Map(Object.keys(settings).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, settings);
-    void resetAppRuntime();
-    cleanups.push(() => {
-      void resetAppRuntime();
-      for (const [k, v] of previous) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    });
+    // The settings reach the app as its own environment (below) and in-process callers as
+    // `world.settings`; this process's environment is left alone.
 
     const host = options.funcBinary
       ? await startFuncHost({ funcBinary: options.funcBinary, settings, port: options.hostPort ?? 0 })
