@@ -6,13 +6,18 @@ import { createHash } from 'node:crypto';
 
 export const EXTERNAL_SOURCE = 'vmss-mesh';
 
+/** The instance's identity, under the same keys on its node and on each of its services. */
+const INSTANCE_META = {
+  scaleSetId: 'vmss-mesh-scale-set',
+  instanceId: 'vmss-mesh-instance',
+  zone: 'vmss-mesh-zone',
+} as const;
+
 export const NODE_META = {
   externalSource: 'external-source',
   externalNode: 'external-node',
   externalProbe: 'external-probe',
-  scaleSetId: 'vmss-mesh-scale-set',
-  instanceId: 'vmss-mesh-instance',
-  zone: 'vmss-mesh-zone',
+  ...INSTANCE_META,
   /**
    * Set (to the run ID) when we release a node that also carries someone else's services or checks
    * (consul/plan-units.ts): only a node with this mark is ever taken back. A node someone registered
@@ -32,10 +37,8 @@ export const OWNED_NODE_META: Readonly<Record<string, string>> = {
 export const SERVICE_TAG = 'vmss-mesh';
 
 export const SERVICE_META = {
-  scaleSetId: 'vmss-mesh-scale-set',
-  instanceId: 'vmss-mesh-instance',
+  ...INSTANCE_META,
   instanceName: 'vmss-mesh-instance-name',
-  zone: 'vmss-mesh-zone',
   protocol: 'vmss-mesh-protocol',
   healthPath: 'vmss-mesh-health-path',
 } as const;
