@@ -17,6 +17,9 @@ import { startFuncHost } from './func-host';
 export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-00000000a001';
 export const SANDBOX_RESOURCE_GROUP = 'mesh-rg';
 
+/** App settings by name, as a deployment has them (local.settings.json's `Values`). */
+export type AppSettings = Readonly<Record<string, string>>;
+
 export interface LocalWorldOptions {
   readonly lifecycle?: Partial<LifecycleDurations>;
   /** Instances' private IPs; default 127.0.1.1 upwards (a sandbox passes the block it claimed). */
@@ -25,7 +28,7 @@ export interface LocalWorldOptions {
   readonly relayAddresses?: readonly string[];
   readonly relayToken?: string;
   /** Extra app settings (override the defaults below). */
-  readonly settings?: Readonly<Record<string, string>>;
+  readonly settings?: AppSettings;
   /** Port of the local Functions host; default 0 (any free port). */
   readonly hostPort?: number;
   readonly runTimers?: boolean;
@@ -48,7 +51,7 @@ export interface LocalWorld {
    * here (e.g. `createAppRuntime(loadConfig(world.settings), world.settings)`, `deadletter
    * replay`'s env), as this process's environment never holds them.
    */
-  readonly settings: Readonly<Record<string, string>>;
+  readonly settings: AppSettings;
   /** ARM operations not delivered yet, oldest first. */
   readonly pendingOperations: readonly ArmOperationRecord[];
   /** Delivers every pending operation to `vmssEvents` as Event Grid would; returns each POST's answer. */
