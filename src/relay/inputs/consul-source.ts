@@ -1,17 +1,15 @@
 /**
  * The two Consul reads the relay's watch makes, behind a small interface so the watch loop can be
- * driven by tests without a network:
+ * driven by tests without a network, both through a CatalogReader (shared/consul/catalog-reader.ts),
+ * which can only read:
  *  - our services: `/v1/catalog/services` filtered by our node meta, keeping names with our tag;
- *  - one service's endpoints: ConsulRegistry.serviceEndpoints (our tag and node meta, health).
+ *  - one service's endpoints: `/v1/health/service/:name` (our tag and node meta, health).
  * Both take an optional blocking index. The relay never writes to Consul.
  */
 import type { ConsulConfig } from '../../shared/config';
-import { ConsulRegistry, ConsulTransport } from '../../shared/consul';
-import { ownedNodeMetaFilter } from '../../shared/consul/owned-reader';
-import { parseAnswer } from '../../shared/consul/transport';
-import * as wire from '../../shared/consul/wire';
+import { CatalogReader } from '../../shared/consul/catalog-reader';
+import type { OwnedServiceNames, WatchIndex } from '../../shared/consul/catalog-reader';
 import type { ServiceEndpointSet } from '../../shared/endpoints';
-import { SERVICE_TAG } from '../../shared/ownership';
 
 export interface BlockingRead {
   /** Blocking index (X-Consul-Index of the previous answer); absent or 0 = answer at once. */
@@ -19,11 +17,8 @@ export interface BlockingRead {
   readonly waitSeconds: number;
 }
 
-export interface ServiceList {
-  /** X-Consul-Index of the answer (0 when Consul sent none). */
-  readonly index: number;
-  readonly services: readonly string[];
-}
+/** Our service names (sorted) and the X-Consul-Index of the answer (0 when Consul sent none). */
+export type ServiceList = OwnedServiceNames;
 
 export interface WatchSource {
   ownedServices(read: BlockingRead): Promise<ServiceList>;
@@ -32,37 +27,20 @@ export interface WatchSource {
   close(): void;
 }
 
-/** Slack on top of Consul's wait (it adds up to wait/16 of jitter) before a blocking read times out. */
-const BLOCKING_SLACK_MS = 15_000;
-
-export function consulWatchSource(consul: ConsulConfig, kvPrefix: string): WatchSource {
-  // The registry is only read from here; its write settings are inert but must be valid.
-  const registry = new ConsulRegistry({ consul, kvPrefix, txnBatchSize: 64, tombstoneTtlMs: 0 });
-  const transport = new ConsulTransport(consul);
+/**
+ * `_kvPrefix` is not read: the relay reads no KV. (It went to the registry the relay used to read
+ * through; relay.ts still passes it.)
+ */
+export function consulWatchSource(consul: ConsulConfig, _kvPrefix?: string): WatchSource {
+  const reader = CatalogReader.connect(consul);
   return {
-    async ownedServices(read) {
-      const blocking = read.index !== undefined && read.index > 0;
-      const res = await transport.call({
-        method: 'GET',
-        path: '/catalog/services',
-        query: { 'node-meta': ownedNodeMetaFilter(), ...(blocking ? { index: String(read.index), wait: `${read.waitSeconds}s` } : {}) },
-        ...(blocking ? { timeoutMs: read.waitSeconds * 1000 + BLOCKING_SLACK_MS } : {}),
-      });
-      const services = Object.entries(parseAnswer(wire.catalogServices, res.body, 'catalog services'))
-        .filter(([, tags]) => tags.includes(SERVICE_TAG))
-        .map(([name]) => name)
-        .sort();
-      return { index: res.index, services };
-    },
-    async serviceEndpoints(service, read) {
-      const blocking = read.index !== undefined && read.index > 0;
-      const [set] = await registry.serviceEndpoints([service], blocking ? { index: read.index, wait: `${read.waitSeconds}s` } : {});
-      if (!set) throw new Error(`ConsulRegistry.serviceEndpoints returned nothing for ${service}`);
-      return set;
-    },
-    close() {
-      registry.close();
-      transport.close();
-    },
+    ownedServices: (read) => reader.ownedServiceNames(watchIndex(read)),
+    serviceEndpoints: (service, read) => reader.serviceEndpointSet(service, watchIndex(read)),
+    close: () => reader.close(),
   };
+}
+
+/** A blocking read when the relay holds an index, else one answered at once. */
+function watchIndex(read: BlockingRead): WatchIndex {
+  return read.index !== undefined && read.index > 0 ? { index: read.index, wait: `${read.waitSeconds}s` } : {};
 }

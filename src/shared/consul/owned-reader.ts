@@ -11,10 +11,18 @@
  */
 import type { OwnedNode } from '../model';
 import { AZURE_CHECK_ID, ESM_NODE_CHECKS, EXTERNAL_SOURCE, MAINTENANCE_CHECK_ID, NODE_META, SERVICE_TAG, isOwnedNodeMeta } from '../ownership';
-import type { ConsulTransport } from './transport';
+import type { ConsulRequest, ConsulResponse } from './transport';
 import { encodePath, parseAnswer } from './transport';
 import * as wire from './wire';
 import { compareStrings } from '../compare-strings';
+
+/**
+ * What reading needs of the transport: GET requests, nothing else (ConsulTransport is one). Whoever
+ * holds only this cannot write to Consul.
+ */
+export interface ConsulGets {
+  call(request: ConsulRequest & { readonly method: 'GET' }): Promise<ConsulResponse>;
+}
 
 export interface OwnedScope {
   /** Only this scale set's nodes (normalised ID); all scale sets when absent. */
@@ -30,8 +38,8 @@ export function ownedNodeMetaFilter(scaleSetId?: string): string[] {
 }
 
 /** Our nodes (without services and checks); one request. */
-export async function readOwnedNodeRecords(transport: ConsulTransport, scope: OwnedScope): Promise<wire.CatalogNode[]> {
-  const res = await transport.call({
+export async function readOwnedNodeRecords(consul: ConsulGets, scope: OwnedScope): Promise<wire.CatalogNode[]> {
+  const res = await consul.call({
     method: 'GET',
     path: '/catalog/nodes',
     query: { 'node-meta': ownedNodeMetaFilter(scope.scaleSetId), ...(scope.consistent ? { consistent: '' } : {}) },
@@ -79,10 +87,6 @@ export interface SeenBeyondOurs {
 
 export const NOTHING_SEEN: SeenBeyondOurs = { otherChecks: new Map(), unvouchedServices: new Set(), checkedServices: new Set() };
 
-export async function readOwnedNodes(transport: ConsulTransport, scope: OwnedScope): Promise<OwnedNode[]> {
-  return (await readOwnedState(transport, scope)).owned;
-}
-
 /**
  * Our nodes with our services and checks, and what else sits on them. Every service name on our
  * nodes is read without the tag filter, so services added by hand to our nodes are seen in the
@@ -90,9 +94,9 @@ export async function readOwnedNodes(transport: ConsulTransport, scope: OwnedSco
  * node). A scoped read asks for the scale set's nodes by the scale-set meta alone, which also
  * returns the nodes we released (no `external-source`) in the same request.
  */
-export async function readOwnedState(transport: ConsulTransport, scope: OwnedScope): Promise<OwnedState> {
+export async function readOwnedState(consul: ConsulGets, scope: OwnedScope): Promise<OwnedState> {
   const consistency = scope.consistent ? { consistent: '' } : {};
-  const nodesRes = await transport.call({
+  const nodesRes = await consul.call({
     method: 'GET',
     path: '/catalog/nodes',
     query: { 'node-meta': scope.scaleSetId ? [`${NODE_META.scaleSetId}:${scope.scaleSetId}`] : ownedNodeMetaFilter(), ...consistency },
@@ -103,7 +107,7 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
   if (nodes.length === 0) return { owned: [], released, seen: NOTHING_SEEN };
   const filter = ownedNodeMetaFilter(scope.scaleSetId);
 
-  const servicesRes = await transport.call({ method: 'GET', path: '/catalog/services', query: { 'node-meta': filter, ...consistency } });
+  const servicesRes = await consul.call({ method: 'GET', path: '/catalog/services', query: { 'node-meta': filter, ...consistency } });
   const names = Object.keys(parseAnswer(wire.catalogServices, servicesRes.body, 'catalog services')).sort();
   // Per name on all our nodes (not only this scale set's): the same requests then also tell which
   // services other scale sets carry too, whose endpoint set this run cannot compute alone.
@@ -111,7 +115,7 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
   const unvouched = new Set<string>();
   const instanceLists = await Promise.all(
     names.map(async (name) => {
-      const res = await transport.call({ method: 'GET', path: `/catalog/service/${encodePath(name)}`, query: { 'node-meta': serviceFilter, ...consistency } });
+      const res = await consul.call({ method: 'GET', path: `/catalog/service/${encodePath(name)}`, query: { 'node-meta': serviceFilter, ...consistency } });
       const all = parseAnswer(wire.catalogServiceNodes, res.body, `catalog service ${name}`);
       if (!scope.scaleSetId) return all;
       const here = all.filter((s) => s.NodeMeta[NODE_META.scaleSetId] === scope.scaleSetId);
@@ -120,7 +124,7 @@ export async function readOwnedState(transport: ConsulTransport, scope: OwnedSco
       return here;
     }),
   );
-  const checksRes = await transport.call({ method: 'GET', path: '/health/state/any', query: { 'node-meta': filter, ...consistency } });
+  const checksRes = await consul.call({ method: 'GET', path: '/health/state/any', query: { 'node-meta': filter, ...consistency } });
   const checks = parseAnswer(wire.healthChecks, checksRes.body, 'health state any');
 
   const servicesByNode = groupBy(instanceLists.flat(), (s) => s.Node);

@@ -1,6 +1,7 @@
 /**
  * The Consul registry: the only code that writes to Consul. It reads back only what carries our
- * marks and makes concurrent reconciles of one scale set safe:
+ * marks (catalog reads through a CatalogReader, catalog-reader.ts; its own KV reads here) and makes
+ * concurrent reconciles of one scale set safe:
  *
  *  a) the reconciler lists ARM first and remembers `listedAt` (taken before listing);
  *  b) `beginReconcile` reads the scale set's marker; a marker with a newer (or equally new, from
@@ -38,13 +39,13 @@ import type { AppConfig, ConsulConfig } from '../config';
 import type { ServiceEndpointSet } from '../endpoints';
 import { InvalidInputError, SupersededError, TransientError } from '../errors';
 import type { OwnedNode } from '../model';
-import { EXTERNAL_SOURCE, NODE_META, SERVICE_TAG, isOwnedNodeMeta, markerKey, tombstoneKey } from '../ownership';
+import { NODE_META, markerKey, tombstoneKey } from '../ownership';
 import type { BeginReconcileOptions, KvCleanupReport, KvCleanupRequest, ReconcileState, RegistryPort } from '../reconcile/ports';
-import { endpointSetFrom } from './endpoint-sets';
+import { CatalogReader } from './catalog-reader';
+import type { WatchIndex } from './catalog-reader';
 import { cleanupKv } from './kv-garbage-sweep';
 import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
-import { ownedNodeMetaFilter, readOwnedNodeRecords, readOwnedNodes, readOwnedState } from './owned-reader';
 import type { ExpiredTombstone } from './plan-units';
 import { isTombstoneExpired, isTombstoneLifted, parseTombstone } from './tombstone';
 import { ConsulReconcileSession, throwIfDenied } from './session';
@@ -92,6 +93,8 @@ const SCALE_SET_ID = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\
 
 export class ConsulRegistry implements RegistryPort {
   private readonly transport: ConsulTransport;
+  /** Every catalog read goes through it (on the same transport); the registry adds KV and writes. */
+  private readonly catalog: CatalogReader;
   private readonly options: Required<Omit<ConsulRegistryOptions, 'hooks' | 'requestTimeoutMs'>> & { hooks: ReconcileHooks };
 
   constructor(options: ConsulRegistryOptions) {
@@ -101,6 +104,7 @@ export class ConsulRegistry implements RegistryPort {
     if (!/^[^/].*[^/]$|^[^/]$/.test(options.kvPrefix)) throw new TypeError(`kvPrefix must not start or end with "/", got ${JSON.stringify(options.kvPrefix)}`);
     if (!(options.tombstoneTtlMs >= 0)) throw new TypeError(`tombstoneTtlMs must be ≥ 0, got ${options.tombstoneTtlMs}`);
     this.transport = new ConsulTransport(options.consul, { timeoutMs: options.requestTimeoutMs });
+    this.catalog = new CatalogReader(this.transport);
     this.options = {
       consul: options.consul,
       kvPrefix: options.kvPrefix,
@@ -200,7 +204,7 @@ export class ConsulRegistry implements RegistryPort {
 
   /** Every node we own, of every scale set (for status). */
   listOwned(): Promise<OwnedNode[]> {
-    return readOwnedNodes(this.transport, {});
+    return this.catalog.ownedNodes();
   }
 
   /** Every scale set's marker, sorted by key. */
@@ -217,19 +221,13 @@ export class ConsulRegistry implements RegistryPort {
       .sort((a, b) => (a.key < b.key ? -1 : 1));
   }
 
-  /**
-   * The scale set of the node we hold for a VM (normalised VM resource ID), or null. Used when ARM
-   * can no longer say: a deleted Flexible-mode VM answers 404, but its node still names its set.
-   */
-  async scaleSetOfInstance(vmResourceId: string): Promise<string | null> {
-    const id = vmResourceId.toLowerCase();
-    const res = await this.transport.call({ method: 'GET', path: '/catalog/nodes', query: { 'node-meta': [...ownedNodeMetaFilter(), `${NODE_META.instanceId}:${id}`] } });
-    const node = parseAnswer(wire.catalogNodes, res.body, 'catalog nodes').find((n) => isOwnedNodeMeta(n.Meta) && n.Meta[NODE_META.instanceId] === id);
-    return node?.Meta[NODE_META.scaleSetId] ?? null;
+  /** The scale set of the node we hold for a VM (CatalogReader.scaleSetOfInstance). */
+  scaleSetOfInstance(vmResourceId: string): Promise<string | null> {
+    return this.catalog.scaleSetOfInstance(vmResourceId);
   }
 
   async hasOwnedNodes(scaleSetId: string): Promise<boolean> {
-    return (await readOwnedNodeRecords(this.transport, { scaleSetId: checkedScaleSetId(scaleSetId) })).length > 0;
+    return (await this.catalog.ownedNodeRecords({ scaleSetId: checkedScaleSetId(scaleSetId) })).length > 0;
   }
 
   async knowsScaleSet(scaleSetId: string): Promise<boolean> {
@@ -245,7 +243,7 @@ export class ConsulRegistry implements RegistryPort {
    * and again; only the sweep's KV cleanup deletes those of scale sets ARM no longer has.
    */
   async ownedScaleSetIds(): Promise<string[]> {
-    const [nodes, markers] = await Promise.all([readOwnedNodeRecords(this.transport, {}), this.listMarkers()]);
+    const [nodes, markers] = await Promise.all([this.catalog.ownedNodeRecords(), this.listMarkers()]);
     const ids = new Set<string>();
     for (const n of nodes) if (n.Meta[NODE_META.scaleSetId]) ids.add(n.Meta[NODE_META.scaleSetId] as string);
     for (const m of markers) if (m.value && m.value.lastReconcile?.instanceCount !== 0) ids.add(m.value.scaleSetId);
@@ -256,23 +254,8 @@ export class ConsulRegistry implements RegistryPort {
    * Our endpoints of each named service with the Consul index they were read at. With `index`,
    * each read is a blocking query that returns when the service changes past it (or after `wait`).
    */
-  async serviceEndpoints(services: readonly string[], watch: { readonly index?: number; readonly wait?: string } = {}): Promise<ServiceEndpointSet[]> {
-    const names = [...new Set(services)].sort();
-    return Promise.all(
-      names.map(async (service) => {
-        const res = await this.transport.call({
-          method: 'GET',
-          path: `/health/service/${encodePath(service)}`,
-          query: {
-            tag: SERVICE_TAG,
-            'node-meta': [`${NODE_META.externalSource}:${EXTERNAL_SOURCE}`],
-            ...(watch.index ? { index: String(watch.index), wait: watch.wait ?? '5m' } : {}),
-          },
-          ...(watch.index ? { timeoutMs: waitMs(watch.wait ?? '5m') + 15_000 } : {}),
-        });
-        return endpointSetFrom(service, res.index, parseAnswer(wire.healthServiceEntries, res.body, `health service ${service}`));
-      }),
-    );
+  serviceEndpoints(services: readonly string[], watch: WatchIndex = {}): Promise<ServiceEndpointSet[]> {
+    return this.catalog.serviceEndpoints(services, watch);
   }
 
   /** Once per timer sweep: expired tombstones and markers of deleted scale sets (kv-garbage-sweep.ts). */
@@ -287,7 +270,7 @@ export class ConsulRegistry implements RegistryPort {
 
   /** One scale set's state as a reconcile plans from it: our nodes (and what surrounds them) and its tombstones. */
   private async readState(id: string, listedAt: number) {
-    const { owned: actual, released, seen } = await readOwnedState(this.transport, { scaleSetId: id, consistent: true });
+    const { owned: actual, released, seen } = await this.catalog.ownedState({ scaleSetId: id, consistent: true });
     const { live, expired, lifted } = await this.readTombstones(id, listedAt);
     return { actual, released, seen, live, expired, lifted };
   }
@@ -332,10 +315,4 @@ function checkedScaleSetId(scaleSetId: string): string {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function waitMs(wait: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(wait);
-  if (!m) return 300_000;
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[m[2] as string]!;
 }
