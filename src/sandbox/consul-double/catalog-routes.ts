@@ -9,8 +9,9 @@ import { CHECK_SERVICE_NODE, FilterError, HEALTH_CHECK, NODE, NODE_SERVICE, SERV
 import type { Predicate, StructType } from './filter';
 import { coerceValue } from './filter/evaluate';
 import * as q from './queries';
-import type { Route, RouteContext } from './route';
-import { json, read } from './route';
+import type { ReadAnswer } from './queries';
+import type { Reply, Route, RouteContext } from './route';
+import { json, pathPattern, read } from './route';
 import { READ_PARAMS } from './strict-request';
 import { MISSING_NODE, OpError } from './catalog-kv-state';
 
@@ -98,121 +99,63 @@ function passingOf(params: URLSearchParams): boolean {
 
 const NODE_READ = [...READ_PARAMS, 'node-meta', 'filter'];
 
+/** A GET route; its path is its name (see `pathPattern`); `acl: false` for the endpoints Consul serves without a token. */
+function getRoute(name: string, params: readonly string[], handle: (ctx: RouteContext) => Reply, acl?: false): Route {
+  return { name, methods: ['GET'], params: { GET: params }, pattern: pathPattern(name), ...(acl === false ? { acl } : {}), handle };
+}
+
+/**
+ * A read of the records named by the path's `:node` or `:service`: the name must not be empty and
+ * `?filter=` over `root` is compiled before the query runs (or blocks).
+ */
+function namedRead(name: string, params: readonly string[], root: StructType, query: (ctx: RouteContext, named: string, keep: Predicate | undefined) => ReadAnswer): Route {
+  const what = `${name.slice(name.lastIndexOf(':') + 1)} name`;
+  return getRoute(name, params, (ctx) => {
+    const named = required(ctx.args[0] ?? '', what);
+    const keep = filterOf(ctx, root);
+    return read(() => query(ctx, named, keep));
+  });
+}
+
 export const catalogRoutes: readonly Route[] = [
-  { name: '/v1/catalog/register', methods: ['PUT'], params: {}, pattern: /^\/v1\/catalog\/register$/, handle: register },
-  { name: '/v1/catalog/deregister', methods: ['PUT'], params: {}, pattern: /^\/v1\/catalog\/deregister$/, handle: deregister },
-  { name: '/v1/catalog/datacenters', methods: ['GET'], params: {}, pattern: /^\/v1\/catalog\/datacenters$/, handle: (ctx) => json([ctx.config.datacenter]) },
-  {
-    name: '/v1/catalog/nodes',
-    methods: ['GET'],
-    params: { GET: NODE_READ },
-    pattern: /^\/v1\/catalog\/nodes$/,
-    handle: (ctx) => {
-      const keep = filterOf(ctx, NODE);
-      return read(() => q.catalogNodes(ctx.core.world, q.parseMetaFilter(ctx.params), ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/catalog/node/:node',
-    methods: ['GET'],
-    params: { GET: [...READ_PARAMS, 'filter'] },
-    pattern: /^\/v1\/catalog\/node\/(.*)$/,
-    handle: (ctx) => {
-      const name = required(ctx.args[0] ?? '', 'node name');
-      const keep = filterOf(ctx, NODE_SERVICE);
-      return read(() => q.catalogNode(ctx.core.world, name, ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/catalog/node-services/:node',
-    methods: ['GET'],
-    params: { GET: [...READ_PARAMS, 'filter'] },
-    pattern: /^\/v1\/catalog\/node-services\/(.*)$/,
-    handle: (ctx) => {
-      const name = required(ctx.args[0] ?? '', 'node name');
-      const keep = filterOf(ctx, NODE_SERVICE);
-      return read(() => q.catalogNodeServices(ctx.core.world, name, ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/catalog/services',
-    methods: ['GET'],
-    params: { GET: NODE_READ },
-    pattern: /^\/v1\/catalog\/services$/,
-    handle: (ctx) => {
-      const keep = filterOf(ctx, SERVICE_NODE);
-      return read(() => q.catalogServices(ctx.core.world, q.parseMetaFilter(ctx.params), ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/catalog/service/:service',
-    methods: ['GET'],
-    params: { GET: [...NODE_READ, 'tag'] },
-    pattern: /^\/v1\/catalog\/service\/(.*)$/,
-    handle: (ctx) => {
-      const name = required(ctx.args[0] ?? '', 'service name');
-      const keep = filterOf(ctx, SERVICE_NODE);
-      return read(() => q.catalogService(ctx.core.world, name, q.parseMetaFilter(ctx.params), ctx.params.getAll('tag'), ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/health/service/:service',
-    methods: ['GET'],
-    params: { GET: [...NODE_READ, 'tag', 'passing'] },
-    pattern: /^\/v1\/health\/service\/(.*)$/,
-    handle: (ctx) => {
-      const name = required(ctx.args[0] ?? '', 'service name');
-      const passing = passingOf(ctx.params);
-      const keep = filterOf(ctx, CHECK_SERVICE_NODE);
-      return read(() => q.healthService(ctx.core.world, name, q.parseMetaFilter(ctx.params), ctx.params.getAll('tag'), passing, ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/health/node/:node',
-    methods: ['GET'],
-    params: { GET: [...READ_PARAMS, 'filter'] },
-    pattern: /^\/v1\/health\/node\/(.*)$/,
-    handle: (ctx) => {
-      const name = required(ctx.args[0] ?? '', 'node name');
-      const keep = filterOf(ctx, HEALTH_CHECK);
-      return read(() => q.healthNode(ctx.core.world, name, ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/health/checks/:service',
-    methods: ['GET'],
-    params: { GET: NODE_READ },
-    pattern: /^\/v1\/health\/checks\/(.*)$/,
-    handle: (ctx) => {
-      const name = required(ctx.args[0] ?? '', 'service name');
-      const keep = filterOf(ctx, HEALTH_CHECK);
-      return read(() => q.healthChecks(ctx.core.world, name, q.parseMetaFilter(ctx.params), ctx.authz, keep));
-    },
-  },
-  {
-    name: '/v1/health/state/:state',
-    methods: ['GET'],
-    params: { GET: NODE_READ },
-    pattern: /^\/v1\/health\/state\/(.*)$/,
-    handle: (ctx) => {
-      const state = ctx.args[0] ?? '';
-      q.healthState(ctx.core.world, state, [], ctx.authz); // validates the state before blocking
-      const keep = filterOf(ctx, HEALTH_CHECK);
-      return read(() => q.healthState(ctx.core.world, state, q.parseMetaFilter(ctx.params), ctx.authz, keep));
-    },
-  },
-  { name: '/v1/status/leader', methods: ['GET'], params: {}, pattern: /^\/v1\/status\/leader$/, acl: false, handle: () => json('127.0.0.1:8300') },
-  { name: '/v1/status/peers', methods: ['GET'], params: {}, pattern: /^\/v1\/status\/peers$/, acl: false, handle: () => json(['127.0.0.1:8300']) },
-  {
-    name: '/v1/agent/self',
-    methods: ['GET'],
-    params: {},
-    pattern: /^\/v1\/agent\/self$/,
-    handle: (ctx) =>
-      json({
-        Config: { Datacenter: ctx.config.datacenter, NodeName: ctx.config.nodeName, NodeID: '', Server: true, Version: '1.17.0-double' },
-        Member: { Name: ctx.config.nodeName, Addr: '127.0.0.1', Port: 8301, Status: 1, Tags: { dc: ctx.config.datacenter, role: 'consul' } },
-        Meta: {},
-      }),
-  },
+  { name: '/v1/catalog/register', methods: ['PUT'], params: {}, pattern: pathPattern('/v1/catalog/register'), handle: register },
+  { name: '/v1/catalog/deregister', methods: ['PUT'], params: {}, pattern: pathPattern('/v1/catalog/deregister'), handle: deregister },
+  getRoute('/v1/catalog/datacenters', [], (ctx) => json([ctx.config.datacenter])),
+  getRoute('/v1/catalog/nodes', NODE_READ, (ctx) => {
+    const keep = filterOf(ctx, NODE);
+    return read(() => q.catalogNodes(ctx.core.world, q.parseMetaFilter(ctx.params), ctx.authz, keep));
+  }),
+  namedRead('/v1/catalog/node/:node', [...READ_PARAMS, 'filter'], NODE_SERVICE, (ctx, node, keep) => q.catalogNode(ctx.core.world, node, ctx.authz, keep)),
+  namedRead('/v1/catalog/node-services/:node', [...READ_PARAMS, 'filter'], NODE_SERVICE, (ctx, node, keep) => q.catalogNodeServices(ctx.core.world, node, ctx.authz, keep)),
+  getRoute('/v1/catalog/services', NODE_READ, (ctx) => {
+    const keep = filterOf(ctx, SERVICE_NODE);
+    return read(() => q.catalogServices(ctx.core.world, q.parseMetaFilter(ctx.params), ctx.authz, keep));
+  }),
+  namedRead('/v1/catalog/service/:service', [...NODE_READ, 'tag'], SERVICE_NODE, (ctx, service, keep) =>
+    q.catalogService(ctx.core.world, service, q.parseMetaFilter(ctx.params), ctx.params.getAll('tag'), ctx.authz, keep),
+  ),
+  // Not a namedRead: `?passing` is checked between the name and the filter.
+  getRoute('/v1/health/service/:service', [...NODE_READ, 'tag', 'passing'], (ctx) => {
+    const name = required(ctx.args[0] ?? '', 'service name');
+    const passing = passingOf(ctx.params);
+    const keep = filterOf(ctx, CHECK_SERVICE_NODE);
+    return read(() => q.healthService(ctx.core.world, name, q.parseMetaFilter(ctx.params), ctx.params.getAll('tag'), passing, ctx.authz, keep));
+  }),
+  namedRead('/v1/health/node/:node', [...READ_PARAMS, 'filter'], HEALTH_CHECK, (ctx, node, keep) => q.healthNode(ctx.core.world, node, ctx.authz, keep)),
+  namedRead('/v1/health/checks/:service', NODE_READ, HEALTH_CHECK, (ctx, service, keep) => q.healthChecks(ctx.core.world, service, q.parseMetaFilter(ctx.params), ctx.authz, keep)),
+  getRoute('/v1/health/state/:state', NODE_READ, (ctx) => {
+    const state = ctx.args[0] ?? '';
+    q.healthState(ctx.core.world, state, [], ctx.authz); // validates the state before blocking
+    const keep = filterOf(ctx, HEALTH_CHECK);
+    return read(() => q.healthState(ctx.core.world, state, q.parseMetaFilter(ctx.params), ctx.authz, keep));
+  }),
+  getRoute('/v1/status/leader', [], () => json('127.0.0.1:8300'), false),
+  getRoute('/v1/status/peers', [], () => json(['127.0.0.1:8300']), false),
+  getRoute('/v1/agent/self', [], (ctx) =>
+    json({
+      Config: { Datacenter: ctx.config.datacenter, NodeName: ctx.config.nodeName, NodeID: '', Server: true, Version: '1.17.0-double' },
+      Member: { Name: ctx.config.nodeName, Addr: '127.0.0.1', Port: 8301, Status: 1, Tags: { dc: ctx.config.datacenter, role: 'consul' } },
+      Meta: {},
+    }),
+  ),
 ];

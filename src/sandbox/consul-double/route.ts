@@ -44,3 +44,13 @@ export interface Route extends HttpRoute<RouteContext, Reply> {
 export const json = (body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply => ({ kind: 'json', status, body, headers });
 export const text = (status: number, body: string): Reply => ({ kind: 'text', status, body });
 export const read = (compute: () => ReadAnswer): Reply => ({ kind: 'read', compute });
+
+/**
+ * The path pattern of a route named by its Consul API path: the path itself, and a trailing
+ * `:param` (e.g. `/v1/health/service/:service`) captures the rest of the path.
+ */
+export function pathPattern(name: string): RegExp {
+  const param = /\/:\w+$/.exec(name);
+  const fixed = param ? name.slice(0, param.index) : name;
+  return new RegExp(`^${fixed.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}${param ? '\\/(.*)' : ''}$`);
+}
