@@ -10,8 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { InvocationContext, type LogLevel } from '@azure/functions';
 import type { AppRuntime } from '../functions/app-runtime';
-import { withAppRuntime } from '../functions/app-runtime-cache';
-import { vmssEvents } from '../functions/vmssEvents';
+import { handleVmssEvent } from '../functions/vmssEvents';
 import { loadConfig, type AppConfig, type ScopeConfig } from '../shared/config';
 import { envelopeProblem } from '../shared/events/sdk-envelope';
 import { errorMessage, InvalidInputError } from '../shared/errors';
@@ -178,7 +177,7 @@ async function deliverToVmssEvents(runtime: () => AppRuntime, event: DeadLettere
   });
   try {
     // Inside the try: a runtime that cannot be built (a CA file gone) fails the delivery, as an invocation.
-    await withAppRuntime(runtime(), () => vmssEvents(event.event, context));
+    await handleVmssEvent(runtime(), event.event, context);
     return { ok: true, log };
   } catch (error) {
     return { ok: false, error: errorMessage(error), log };

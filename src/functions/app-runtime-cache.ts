@@ -2,19 +2,15 @@
  * The process's one app runtime (app-runtime.ts), as the functions see it: built once per worker
  * from the app settings, on first use (so a bad setting surfaces as a failed invocation with a
  * clear message, and Event Grid keeps retrying until the operator fixes it — nothing is lost).
- * In Azure the worker's environment is the app settings; code that invokes a function in-process
- * with settings of its own (`vmss-mesh deadletter replay`) hands its runtime over with
- * `withAppRuntime` instead of writing them into `process.env`.
+ * In Azure the worker's environment is the app settings; code that runs a handler in-process with
+ * settings of its own (`vmss-mesh deadletter replay`) builds its own runtime and hands it to the
+ * handler (handleVmssEvent) instead of writing them into `process.env`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AppRuntime } from './app-runtime';
 
 let current: AppRuntime | undefined;
-const given = new AsyncLocalStorage<AppRuntime>();
 
 export function getAppRuntime(): AppRuntime {
-  const scoped = given.getStore();
-  if (scoped) return scoped;
   if (!current) {
     // Required here, not imported: the runtime's modules (ARM SDKs, identity, Consul, gRPC, the
     // settings' schemas: most of the app's code) load when the first invocation needs them, not
@@ -25,15 +21,6 @@ export function getAppRuntime(): AppRuntime {
     current = createAppRuntime(loadConfig(process.env));
   }
   return current;
-}
-
-/**
- * Runs `fn` with the functions it invokes (and what they start) using `runtime`, built by the
- * caller from its own settings, instead of the process's. The caller owns `runtime` and closes it;
- * the process's runtime is neither built nor touched.
- */
-export function withAppRuntime<T>(runtime: AppRuntime, fn: () => T): T {
-  return given.run(runtime, fn);
 }
 
 /**

@@ -7,13 +7,18 @@ import type { EventGridFunctionOptions, InvocationContext } from '@azure/functio
 import { classifyEvent } from '../shared/events/delivery';
 import { ignoredEventLogRecord } from '../shared/events/outcome';
 import { InvalidInputError } from '../shared/errors';
+import type { AppRuntime } from './app-runtime';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './app-runtime-cache';
 import { failUnlessPermanent, hintSummary } from './hint-log';
 import { logLine } from './log-line';
 
-export async function vmssEvents(event: unknown, context: InvocationContext): Promise<void> {
-  const runtime = getAppRuntime();
+export function vmssEvents(event: unknown, context: InvocationContext): Promise<void> {
+  return handleVmssEvent(getAppRuntime(), event, context);
+}
+
+/** The handler with the runtime given: `deadletter replay` builds one from the settings it is handed. */
+export async function handleVmssEvent(runtime: AppRuntime, event: unknown, context: InvocationContext): Promise<void> {
   let outcome;
   try {
     outcome = classifyEvent(event, { matcher: runtime.scopeMatcher });
