@@ -57,6 +57,30 @@ export function validateMeta(meta: Readonly<Record<string, string>>, what: strin
   }
 }
 
+// ---------------------------------------------------------------- the txn's cas and get rules, for every entry kind
+
+/** `service "web-1" on node "n1"`: how Consul's state store names a service or check in its errors. */
+function onNode(kind: 'service' | 'check', id: string, node: string): string {
+  return `${kind} ${JSON.stringify(id)} on node ${JSON.stringify(node)}`;
+}
+
+/** A set-cas: index 0 only creates, any other index only updates the entry held at exactly that index. */
+function requireSetCas(existing: { readonly modifyIndex: number } | undefined, cas: number, what: string): void {
+  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
+  if (stale) throw new OpError(`failed to set ${what}, index is stale`);
+}
+
+/** A delete-cas: the entry must be held at exactly that index. */
+function requireDeleteCas(existing: { readonly modifyIndex: number } | undefined, cas: number, what: string): void {
+  if (!existing || existing.modifyIndex !== cas) throw new OpError(`failed to delete ${what}, index is stale`);
+}
+
+/** A get: the entry must exist. */
+function existingOr<E>(existing: E | undefined, what: string): E {
+  if (!existing) throw new OpError(`${what} doesn't exist`);
+  return existing;
+}
+
 // ---------------------------------------------------------------- nodes
 
 export function ensureNode(w: World, idx: number, input: NodeInput, datacenter: string): NodeEntry {
@@ -90,10 +114,7 @@ export function ensureNode(w: World, idx: number, input: NodeInput, datacenter: 
 }
 
 export function ensureNodeCas(w: World, idx: number, input: NodeInput, datacenter: string): NodeEntry {
-  const existing = w.nodes.get(input.node);
-  const cas = input.modifyIndex ?? 0;
-  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
-  if (stale) throw new OpError(`failed to set node ${JSON.stringify(input.node)}, index is stale`);
+  requireSetCas(w.nodes.get(input.node), input.modifyIndex ?? 0, `node ${JSON.stringify(input.node)}`);
   return ensureNode(w, idx, input, datacenter);
 }
 
@@ -108,15 +129,12 @@ export function deleteNode(w: World, idx: number, node: string): void {
 }
 
 export function deleteNodeCas(w: World, idx: number, node: string, cas: number): void {
-  const existing = w.nodes.get(node);
-  if (!existing || existing.modifyIndex !== cas) throw new OpError(`failed to delete node ${JSON.stringify(node)}, index is stale`);
+  requireDeleteCas(w.nodes.get(node), cas, `node ${JSON.stringify(node)}`);
   deleteNode(w, idx, node);
 }
 
 export function getNode(w: World, node: string): NodeEntry {
-  const existing = w.nodes.get(node);
-  if (!existing) throw new OpError(`node ${JSON.stringify(node)} doesn't exist`);
-  return existing;
+  return existingOr(w.nodes.get(node), `node ${JSON.stringify(node)}`);
 }
 
 // ---------------------------------------------------------------- services
@@ -164,10 +182,7 @@ export function ensureService(w: World, idx: number, node: string, input: Servic
 }
 
 export function ensureServiceCas(w: World, idx: number, node: string, input: ServiceInput): ServiceEntry {
-  const existing = w.services.get(node)?.get(input.id);
-  const cas = input.modifyIndex ?? 0;
-  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
-  if (stale) throw new OpError(`failed to set service ${JSON.stringify(input.id)} on node ${JSON.stringify(node)}, index is stale`);
+  requireSetCas(w.services.get(node)?.get(input.id), input.modifyIndex ?? 0, onNode('service', input.id, node));
   return ensureService(w, idx, node, input);
 }
 
@@ -181,17 +196,12 @@ export function deleteService(w: World, idx: number, node: string, serviceId: st
 }
 
 export function deleteServiceCas(w: World, idx: number, node: string, serviceId: string, cas: number): void {
-  const existing = w.services.get(node)?.get(serviceId);
-  if (!existing || existing.modifyIndex !== cas) {
-    throw new OpError(`failed to delete service ${JSON.stringify(serviceId)} on node ${JSON.stringify(node)}, index is stale`);
-  }
+  requireDeleteCas(w.services.get(node)?.get(serviceId), cas, onNode('service', serviceId, node));
   deleteService(w, idx, node, serviceId);
 }
 
 export function getService(w: World, node: string, serviceId: string): ServiceEntry {
-  const existing = w.services.get(node)?.get(serviceId);
-  if (!existing) throw new OpError(`service ${JSON.stringify(serviceId)} on node ${JSON.stringify(node)} doesn't exist`);
-  return existing;
+  return existingOr(w.services.get(node)?.get(serviceId), onNode('service', serviceId, node));
 }
 
 // ---------------------------------------------------------------- checks
@@ -242,10 +252,7 @@ export function ensureCheck(w: World, idx: number, input: CheckInput): CheckEntr
 }
 
 export function ensureCheckCas(w: World, idx: number, input: CheckInput): CheckEntry {
-  const existing = w.checks.get(input.node)?.get(input.checkId);
-  const cas = input.modifyIndex ?? 0;
-  const stale = (cas === 0 && existing) || (cas !== 0 && !existing) || (existing && cas !== 0 && cas !== existing.modifyIndex);
-  if (stale) throw new OpError(`failed to set check ${JSON.stringify(input.checkId)} on node ${JSON.stringify(input.node)}, index is stale`);
+  requireSetCas(w.checks.get(input.node)?.get(input.checkId), input.modifyIndex ?? 0, onNode('check', input.checkId, input.node));
   return ensureCheck(w, idx, input);
 }
 
@@ -258,17 +265,12 @@ export function deleteCheck(w: World, idx: number, node: string, checkId: string
 }
 
 export function deleteCheckCas(w: World, idx: number, node: string, checkId: string, cas: number): void {
-  const existing = w.checks.get(node)?.get(checkId);
-  if (!existing || existing.modifyIndex !== cas) {
-    throw new OpError(`failed to delete check ${JSON.stringify(checkId)} on node ${JSON.stringify(node)}, index is stale`);
-  }
+  requireDeleteCas(w.checks.get(node)?.get(checkId), cas, onNode('check', checkId, node));
   deleteCheck(w, idx, node, checkId);
 }
 
 export function getCheck(w: World, node: string, checkId: string): CheckEntry {
-  const existing = w.checks.get(node)?.get(checkId);
-  if (!existing) throw new OpError(`check ${JSON.stringify(checkId)} on node ${JSON.stringify(node)} doesn't exist`);
-  return existing;
+  return existingOr(w.checks.get(node)?.get(checkId), onNode('check', checkId, node));
 }
 
 /** A node-level check is part of the health of every service on the node; a service check of its service only. */
