@@ -145,20 +145,21 @@ async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: 
   }
 
   const scaleSet: MeshScaleSet | undefined = lookup.state === 'in-mesh' ? lookup.scaleSet : undefined;
+  const listed: ListedScaleSet = { ref, scaleSetState: lookup.state, scaleSet, listing, listedAt };
   if (deps.planOnly) {
     // The same plan as below, from the same reads, minus the claim: the run ends here.
     const state = await deps.registry.readReconcileState(ref.id, listedAt);
-    const { plan, counts } = await planFromState(deps, ref, lookup.state, scaleSet, listing, state);
+    const { plan, counts } = await planFromState(deps, listed, state);
     return finish({ ...counts, outcome: plan.actions.length > 0 ? 'planned' : 'unchanged', plan });
   }
   // A session that read without claiming (the marker showed a finished run) and then lost the race
   // to claim wrote nothing: begin again, claim first, and plan from what that session reads.
   let attempt: Attempt;
   try {
-    attempt = await claimPlanApply(deps, ref, lookup.state, scaleSet, listing, listedAt, false);
+    attempt = await claimPlanApply(deps, listed, false);
   } catch (error) {
     if (!(error instanceof ClaimLostError)) throw error;
-    attempt = await claimPlanApply(deps, ref, lookup.state, scaleSet, listing, listedAt, true);
+    attempt = await claimPlanApply(deps, listed, true);
   }
   if (attempt.kind === 'superseded') {
     return finish({ ...attempt.counts, outcome: 'superseded', detail: attempt.detail, ...(deps.reportPlan && attempt.plan ? { plan: attempt.plan } : {}) });
@@ -206,29 +207,31 @@ interface PlanCounts {
   readonly instances: number;
 }
 
+/** What a run knows from ARM before it reads Consul: the scale set, its state and its complete listing. */
+interface ListedScaleSet {
+  readonly ref: ScaleSetRef;
+  readonly scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found';
+  readonly scaleSet: MeshScaleSet | undefined;
+  readonly listing: InstanceListing & { readonly status: 'complete' };
+  /** When the listing started (the claim records it). */
+  readonly listedAt: number;
+}
+
 /** Begins (claiming first or not), plans from what the session read, and applies. */
-async function claimPlanApply(
-  deps: ReconcileDeps,
-  ref: ScaleSetRef,
-  scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found',
-  scaleSet: MeshScaleSet | undefined,
-  listing: InstanceListing & { readonly status: 'complete' },
-  listedAt: number,
-  claimFirst: boolean,
-): Promise<Attempt> {
+async function claimPlanApply(deps: ReconcileDeps, listed: ListedScaleSet, claimFirst: boolean): Promise<Attempt> {
   let session: ReconcileSession;
   try {
-    session = await deps.registry.beginReconcile(ref.id, listedAt, claimFirst ? { claimFirst } : undefined);
+    session = await deps.registry.beginReconcile(listed.ref.id, listed.listedAt, claimFirst ? { claimFirst } : undefined);
   } catch (error) {
     if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message };
     throw error;
   }
-  const { plan, counts } = await planFromState(deps, ref, scaleSetState, scaleSet, listing, session);
+  const { plan, counts } = await planFromState(deps, listed, session);
   // Applied even when empty: the marker then records this run as the scale set's last reconcile
   // (one KV write), which the status function shows.
   let applied;
   try {
-    applied = await session.apply(plan, { scaleSetState });
+    applied = await session.apply(plan, { scaleSetState: listed.scaleSetState });
   } catch (error) {
     if (error instanceof SupersededError) return { kind: 'superseded', detail: error.message, counts, plan };
     throw error;
@@ -240,14 +243,8 @@ async function claimPlanApply(
  * Plans from what Consul holds (`state`: a claimed session's read, or a plan-only read), asking ARM
  * about the removals and revivals one listing cannot prove. Reads only; writes nothing.
  */
-async function planFromState(
-  deps: ReconcileDeps,
-  ref: ScaleSetRef,
-  scaleSetState: 'in-mesh' | 'left-mesh' | 'not-found',
-  scaleSet: MeshScaleSet | undefined,
-  listing: InstanceListing & { readonly status: 'complete' },
-  session: ReconcileState,
-): Promise<{ readonly plan: ReconcilePlan; readonly counts: PlanCounts }> {
+async function planFromState(deps: ReconcileDeps, listed: ListedScaleSet, session: ReconcileState): Promise<{ readonly plan: ReconcilePlan; readonly counts: PlanCounts }> {
+  const { ref, scaleSetState, scaleSet, listing } = listed;
   const planFor = (checked: { readonly gone: ReadonlySet<string>; readonly present: ReadonlySet<string> }, tombstones: ReadonlySet<string>): ReconcilePlan =>
     planReconcile({
       scaleSetId: ref.id,
