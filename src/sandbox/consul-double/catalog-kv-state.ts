@@ -121,6 +121,15 @@ class JournaledMap<K, V> extends Map<K, V> {
   }
 }
 
+/** Removes `id` from `node`'s map in `byNode`, replacing that map rather than changing it in place. */
+function removeFromNode<V>(byNode: Map<string, ReadonlyMap<string, V>>, node: string, id: string): void {
+  const held = byNode.get(node);
+  if (!held?.has(id)) return;
+  const next = new Map(held);
+  next.delete(id);
+  byNode.set(node, next);
+}
+
 export class World {
   /** Last Raft index handed out. Starts above 0: Consul never reports index 0. */
   index: number;
@@ -195,11 +204,7 @@ export class World {
   }
 
   removeService(node: string, id: string): void {
-    const held = this.services.get(node);
-    if (!held?.has(id)) return;
-    const next = new Map(held);
-    next.delete(id);
-    this.services.set(node, next);
+    removeFromNode(this.services, node, id);
   }
 
   /** Sets a check entry; the node's check map is replaced, never changed in place. */
@@ -208,11 +213,7 @@ export class World {
   }
 
   removeCheck(node: string, checkId: string): void {
-    const held = this.checks.get(node);
-    if (!held?.has(checkId)) return;
-    const next = new Map(held);
-    next.delete(checkId);
-    this.checks.set(node, next);
+    removeFromNode(this.checks, node, checkId);
   }
 
   servicesOf(node: string): ServiceEntry[] {
