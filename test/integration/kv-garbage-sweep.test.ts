@@ -39,7 +39,9 @@ async function sweepWorld(t: TestContext, options: { scope?: ScopeConfig; wrap?:
   const clock = { now: Date.parse('2026-03-01T00:00:00Z') };
   const registry = registryFor(t, consul.url, { kvPrefix: PREFIX, tombstoneTtlMs: TTL_MS, txnBatchSize: 5, now: () => clock.now });
   const inventory = createAzureInventory(clients, options.scope ?? { subscriptions: [SUBSCRIPTION], resourceGroups: [] });
-  const reconciler = new Reconciler({ inventory, registry: options.wrap ? options.wrap(registry) : registry, publisher: noRelayPublisher, maxRemovalShare: 1, now: () => clock.now });
+  // The coalescer's clock is the test's too: the sweep's runs share it with the hints (deleteEvent), and
+  // a run covers an event by comparing its start with the event's time.
+  const reconciler = new Reconciler({ inventory, registry: options.wrap ? options.wrap(registry) : registry, publisher: noRelayPublisher, maxRemovalShare: 1, now: () => clock.now }, { now: () => clock.now });
   const kv = () => new Map(consul.state.snapshot().kv.map((e) => [e.key, e]));
   const keysUnder = (prefix: string) => [...kv().keys()].filter((k) => k.startsWith(prefix)).sort();
   const sweep = async () => {

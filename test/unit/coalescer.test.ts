@@ -9,12 +9,12 @@ const set = (name: string): ScaleSetRef => scaleSetRef('s1', 'rg', name);
 
 /** A run whose completion the test controls. */
 function controllableRuns() {
-  const runs: Array<{ key: string; ref: ScaleSetRef; resolve: (v: number) => void; reject: (e: Error) => void }> = [];
+  const runs: Array<{ key: string; ref: ScaleSetRef; source: string | undefined; resolve: (v: number) => void; reject: (e: Error) => void }> = [];
   let counter = 0;
-  const run = (ref: ScaleSetRef) =>
+  const run = (ref: ScaleSetRef, source: string | undefined) =>
     new Promise<number>((resolve, reject) => {
       counter += 1;
-      runs.push({ key: ref.name, ref, resolve: () => resolve(counter), reject });
+      runs.push({ key: ref.name, ref, source, resolve: () => resolve(counter), reject });
     });
   return { runs, run };
 }
@@ -137,4 +137,85 @@ test('coalescer: keyed by the scale set reference; the run is handed the referen
   assert.equal(runs[2]!.ref.id, asked.id);
   runs[2]!.resolve(0);
   assert.equal((await same).via, 'joined');
+});
+
+test('coalescer: a result `covering` rejects goes to the requests that waited for its run, never to later ones', async () => {
+  const runs: Array<{ resolve: (v: string) => void }> = [];
+  const run = () => new Promise<string>((resolve) => runs.push({ resolve }));
+  let clock = 1000;
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => clock, covering: (result) => result !== 'unknown' });
+  const listed = c.request(set('a'), 900);
+  await tick();
+  runs[0]!.resolve('applied');
+  assert.deepEqual(await listed, { result: 'applied', via: 'ran' });
+  clock = 2000;
+  const failing = c.request(set('a'), 1500);
+  const joining = c.request(set('a'), 1500);
+  await tick();
+  assert.equal(runs.length, 2);
+  runs[1]!.resolve('unknown');
+  assert.deepEqual(await failing, { result: 'unknown', via: 'ran' });
+  assert.deepEqual(await joining, { result: 'unknown', via: 'joined' }, 'a request that waited for the run gets its result');
+  clock = 3000;
+  // The same event again (a redelivery): the run at 2000 started after it but could not list.
+  const again = c.request(set('a'), 1500);
+  await tick();
+  assert.equal(runs.length, 3, 'a new run, not the remembered unknown');
+  runs[2]!.resolve('unchanged');
+  assert.deepEqual(await again, { result: 'unchanged', via: 'ran' });
+  // An earlier run that did list still covers what happened before it.
+  assert.deepEqual(await c.request(set('a'), 2500), { result: 'unchanged', via: 'covered' });
+  assert.equal(runs.length, 3);
+});
+
+test('coalescer: a later run that cannot cover leaves the earlier covering result in place', async () => {
+  const runs: Array<{ resolve: (v: string) => void }> = [];
+  const run = () => new Promise<string>((resolve) => runs.push({ resolve }));
+  let clock = 1000;
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => clock, covering: (result) => result !== 'unknown' });
+  const first = c.request(set('a'));
+  await tick();
+  runs[0]!.resolve('applied');
+  await first;
+  clock = 2000;
+  const second = c.request(set('a'));
+  await tick();
+  runs[1]!.resolve('unknown');
+  await second;
+  assert.deepEqual(await c.request(set('a'), 500), { result: 'applied', via: 'covered' }, 'the run at 1000 listed after the event at 500');
+  assert.equal(runs.length, 2);
+});
+
+test('coalescer: without `covering` every result covers (an unknown one too)', async () => {
+  const runs: Array<{ resolve: (v: string) => void }> = [];
+  const run = () => new Promise<string>((resolve) => runs.push({ resolve }));
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => 1000 });
+  const first = c.request(set('a'));
+  await tick();
+  runs[0]!.resolve('unknown');
+  await first;
+  assert.deepEqual(await c.request(set('a'), 500), { result: 'unknown', via: 'covered' });
+});
+
+test('coalescer: the run is handed the source of the request that started it; busy while in flight or queued', async () => {
+  const { runs, run } = controllableRuns();
+  const c = new ReconcileCoalescer(run, { coverMarginMs: 0, now: () => 1000 });
+  assert.equal(c.busy(set('a')), false);
+  const hint = c.request(set('a'), 900, 'hint');
+  assert.equal(c.busy(set('a')), true, 'busy as soon as the request returns');
+  const sweep = c.request(set('a'), undefined, 'timer'); // no event time: the trailing run, started by this request
+  const late = c.request(set('a'), undefined, 'other'); // joins that trailing run
+  await tick();
+  assert.deepEqual(runs.map((r) => r.source), ['hint']);
+  runs[0]!.resolve(0);
+  await hint;
+  await tick();
+  assert.deepEqual(runs.map((r) => r.source), ['hint', 'timer']);
+  assert.equal(c.busy(set('a')), true);
+  runs[1]!.resolve(0);
+  assert.equal((await sweep).via, 'joined');
+  assert.equal((await late).via, 'joined');
+  assert.equal((await sweep).result, (await late).result);
+  assert.equal(c.busy(set('a')), false);
+  assert.equal(c.busy(set('b')), false);
 });

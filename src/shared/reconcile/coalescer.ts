@@ -8,8 +8,12 @@
  * - the last finished run covers it too when it started late enough: reuse its result;
  * - otherwise one trailing run is queued behind the run in flight, shared by every hint that
  *   arrives meanwhile.
+ * A request without an event time (the timer sweep's) is covered by no earlier run: it gets a run
+ * that starts now, or the trailing one. A result the `covering` option rejects (a run that could
+ * not list) is handed to the requests that waited for that run but never reused for later ones.
  * Per process only; across instances the Consul claim (listedAt) keeps concurrent runs safe.
- * Keyed by the scale set's reference (its normalised ID), which the run is handed back.
+ * Keyed by the scale set's reference (its normalised ID), which the run is handed back with the
+ * `source` of the request that started it.
  */
 import type { ScaleSetRef } from '../model';
 
@@ -38,6 +42,7 @@ export interface WaitLimits {
 interface Slot<R> {
   inFlight?: { startedAt: number; promise: Promise<R> };
   trailing?: Promise<R>;
+  /** The latest finished run whose result may cover later requests (see `covering`). */
   lastDone?: { startedAt: number; result: R };
   /** Start of the current busy period (a run in flight or queued), undefined while idle. */
   busySince?: number;
@@ -52,12 +57,14 @@ export class ReconcileCoalescer<R> {
   private lastSweep = 0;
 
   constructor(
-    private readonly run: (ref: ScaleSetRef) => Promise<R>,
+    private readonly run: (ref: ScaleSetRef, source: string | undefined) => Promise<R>,
     private readonly options: {
       readonly coverMarginMs: number;
       readonly now?: () => number;
       /** Idle slots whose last run is older than this are forgotten (default 10 min): memory stays bounded. */
       readonly forgetAfterMs?: number;
+      /** May this result answer later requests its run covers (`covered`)? Default: every result may. */
+      readonly covering?: (result: R) => boolean;
     } = { coverMarginMs: 2000 },
   ) {}
 
@@ -79,9 +86,12 @@ export class ReconcileCoalescer<R> {
     }
   }
 
-  /** `eventTime` (ms) is when the hinted change happened; omit it to always get a run that starts now or later. */
-  async request(ref: ScaleSetRef, eventTime?: number): Promise<CoalescedResult<R>> {
-    const enqueued = this.enqueue(ref, eventTime);
+  /**
+   * `eventTime` (ms) is when the hinted change happened; omit it to always get a run that starts now
+   * or later. `source` is handed to the run this request starts, if it starts one.
+   */
+  async request(ref: ScaleSetRef, eventTime?: number, source?: string): Promise<CoalescedResult<R>> {
+    const enqueued = this.enqueue(ref, eventTime, source);
     if ('done' in enqueued) return enqueued.done;
     return { result: await enqueued.promise, via: enqueued.via };
   }
@@ -91,8 +101,8 @@ export class ReconcileCoalescer<R> {
    * will cover the request (it was registered before this returned, so it happens whether or not
    * anyone waits). A run that fails after that is the caller's to log; the request is not retried.
    */
-  async requestWithin(ref: ScaleSetRef, eventTime: number | undefined, limits: WaitLimits): Promise<CoalescedResult<R> | QueuedRequest<R>> {
-    const enqueued = this.enqueue(ref, eventTime);
+  async requestWithin(ref: ScaleSetRef, eventTime: number | undefined, limits: WaitLimits, source?: string): Promise<CoalescedResult<R> | QueuedRequest<R>> {
+    const enqueued = this.enqueue(ref, eventTime, source);
     if ('done' in enqueued) return enqueued.done;
     const busySince = this.slots.get(ref.id)?.busySince ?? this.clock();
     const waitMs = Math.min(limits.deadlineAt, busySince + limits.maxBusyMs) - this.clock();
@@ -110,8 +120,14 @@ export class ReconcileCoalescer<R> {
     }
   }
 
+  /** A run of this scale set is in flight or queued: a request now (without an event time) would wait for it. */
+  busy(ref: ScaleSetRef): boolean {
+    const slot = this.slots.get(ref.id);
+    return slot !== undefined && (slot.inFlight !== undefined || slot.trailing !== undefined);
+  }
+
   /** Registers the request synchronously: the run that covers it exists (or is queued) on return. */
-  private enqueue(ref: ScaleSetRef, eventTime: number | undefined): Enqueued<R> {
+  private enqueue(ref: ScaleSetRef, eventTime: number | undefined, source: string | undefined): Enqueued<R> {
     this.sweep(this.clock());
     const slot = this.slots.get(ref.id) ?? {};
     this.slots.set(ref.id, slot);
@@ -121,7 +137,7 @@ export class ReconcileCoalescer<R> {
     if (slot.lastDone && covers(slot.lastDone.startedAt)) {
       return { done: { result: slot.lastDone.result, via: 'covered' } };
     }
-    if (!slot.inFlight) return { via: 'ran', promise: this.start(ref, slot) };
+    if (!slot.inFlight) return { via: 'ran', promise: this.start(ref, slot, source) };
     if (covers(slot.inFlight.startedAt)) return { via: 'joined', promise: slot.inFlight.promise };
     if (!slot.trailing) {
       const inFlight = slot.inFlight.promise;
@@ -129,20 +145,20 @@ export class ReconcileCoalescer<R> {
         .catch(() => undefined)
         .then(() => {
           slot.trailing = undefined;
-          return this.start(ref, slot);
+          return this.start(ref, slot, source);
         });
     }
     return { via: 'joined', promise: slot.trailing };
   }
 
-  private start(ref: ScaleSetRef, slot: Slot<R>): Promise<R> {
+  private start(ref: ScaleSetRef, slot: Slot<R>, source: string | undefined): Promise<R> {
     const startedAt = this.clock();
     slot.busySince ??= startedAt;
-    const promise = this.run(ref);
+    const promise = this.run(ref, source);
     slot.inFlight = { startedAt, promise };
     const settle = (done?: { startedAt: number; result: R }) => {
       if (slot.inFlight?.promise === promise) slot.inFlight = undefined;
-      if (done) slot.lastDone = done;
+      if (done && (this.options.covering?.(done.result) ?? true)) slot.lastDone = done;
       if (!slot.inFlight && !slot.trailing) slot.busySince = undefined;
     };
     promise.then(

@@ -1,8 +1,11 @@
 /**
- * Reconciling several scale sets at once: the scale sets a delivery hinted at, or the timer's
- * full sweep. Each scale set is reconciled once per run however many events named it; failures of
+ * The sweep: every scale set reconciled once (the timer, `vmss-mesh reconcile --all`); failures of
  * one scale set do not stop the others, and the run reports every outcome. The sweep ends with
  * the cleanup of the registry's own KV keys, whose failure fails nothing (the next sweep retries).
+ *
+ * In the app each scale set's run goes through the Reconciler's coalescer (a `ScaleSetRunner`), the
+ * one the hints use: the sweep gets a run of its own that starts at its turn or later (behind one in
+ * flight, if any), and hints that arrive meanwhile share it. The CLI runs each scale set directly.
  *
  * The sweep starts the Flexible scale sets of one resource group together, as one cohort (up to
  * `MAX_FLEXIBLE_COHORT`, taking one of the `concurrency` slots): ARM has no NIC listing scoped to
@@ -84,6 +87,22 @@ export interface RunOptions {
   readonly armBudget?: Partial<PacingThresholds> | false;
   /** Told each time the sweep changes its pace (and how it started), as it happens. */
   readonly onPacing?: (change: PacingChange) => void;
+}
+
+/** Runs the reconcile of one scale set for the sweep. */
+export interface ScaleSetRunner {
+  /** The report of a run that started at this call or later. */
+  run(ref: ScaleSetRef, source: string): Promise<ReconcileReport>;
+  /** A run of this scale set is in flight or queued, so the sweep's would start only after it. */
+  busy(ref: ScaleSetRef): boolean;
+}
+
+export interface SweepOptions extends RunOptions {
+  /**
+   * How each scale set is reconciled: by default a run of its own (the CLI's `--all`); the app's
+   * Reconciler passes its coalescer, so the sweep and the hints share runs (reconciler.ts).
+   */
+  readonly runner?: ScaleSetRunner;
 }
 
 /** Most Flexible scale sets of one resource group a sweep starts at once (one NIC listing each cohort). */
@@ -181,14 +200,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: RunOptions, flexible: ReadonlySet<string>, watch: SweepBudgetWatch, bindPacer: (pacer: SweepPacer) => void): Promise<RunReport> {
+async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], source: string, options: SweepOptions, flexible: ReadonlySet<string>, watch: SweepBudgetWatch, bindPacer: (pacer: SweepPacer) => void): Promise<RunReport> {
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()];
   const units = sweepUnits(unique, flexible);
   const reports: ReconcileReport[] = [];
   const failures: RunFailure[] = [];
   const reconcileOne = async (ref: ScaleSetRef): Promise<void> => {
     try {
-      const report = await reconcileScaleSet(deps, ref, source);
+      const report = await (options.runner ? options.runner.run(ref, source) : reconcileScaleSet(deps, ref, source));
       reports.push(report);
       options.onReport?.(report);
     } catch (error) {
@@ -198,18 +217,22 @@ async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], 
     }
   };
   const reconcileUnit = async (unit: readonly ScaleSetRef[]): Promise<void> => {
-    const first = unit[0]!;
-    if (unit.length === 1 || !deps.inventory.gatherFlexibleListings) {
+    // A member whose run waits behind one in flight (a hint's) would hold the group's NIC listing
+    // back until it starts: it lists on its own, the others are gathered.
+    const gathering = options.runner ? unit.filter((ref) => !options.runner?.busy(ref)) : unit;
+    const first = gathering[0];
+    if (first === undefined || gathering.length === 1 || !deps.inventory.gatherFlexibleListings) {
       await Promise.all(unit.map(reconcileOne));
       return;
     }
-    const gathered = deps.inventory.gatherFlexibleListings(first, unit.map((r) => r.id));
+    const gathered = deps.inventory.gatherFlexibleListings(first, gathering.map((r) => r.id));
+    const members = new Set(gathering);
     await Promise.all(
       unit.map(async (ref) => {
         try {
           await reconcileOne(ref);
         } finally {
-          gathered.leave(ref.id);
+          if (members.has(ref)) gathered.leave(ref.id);
         }
       }),
     );
@@ -271,7 +294,7 @@ export interface SweepReport extends RunReport {
  * for; then, once the scale sets are reconciled, the cleanup of expired tombstones and of markers
  * of scale sets ARM no longer has.
  */
-export async function reconcileEverything(deps: ReconcileDeps, source: string, options: RunOptions = {}): Promise<SweepReport> {
+export async function reconcileEverything(deps: ReconcileDeps, source: string, options: SweepOptions = {}): Promise<SweepReport> {
   // Fail fast on thresholds that cannot work, before any ARM call.
   if (options.armBudget !== undefined && options.armBudget !== false) resolvePacing(options.armBudget);
   let pacer: SweepPacer | undefined;
@@ -279,7 +302,7 @@ export async function reconcileEverything(deps: ReconcileDeps, source: string, o
   return observeArmBudget(watch, () => sweep(deps, source, options, watch, (p) => (pacer = p)));
 }
 
-async function sweep(deps: ReconcileDeps, source: string, options: RunOptions, watch: SweepBudgetWatch, bindPacer: (pacer: SweepPacer) => void): Promise<SweepReport> {
+async function sweep(deps: ReconcileDeps, source: string, options: SweepOptions, watch: SweepBudgetWatch, bindPacer: (pacer: SweepPacer) => void): Promise<SweepReport> {
   const [discovered, owned] = await Promise.all([deps.inventory.listMeshScaleSets(), deps.registry.ownedScaleSetIds()]);
   const refs = new Map<string, ScaleSetRef>(discovered.scaleSets.map((s) => [s.ref.id, s.ref]));
   for (const id of owned) if (!refs.has(id)) refs.set(id, scaleSetRefFromId(id));

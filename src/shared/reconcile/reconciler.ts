@@ -1,7 +1,11 @@
 /**
  * The app's entry into the domain: hints in, reconcile reports out. Owns the per-process
  * coalescer and the VM → scale set resolver, so every trigger (Event Grid, autoscale webhook,
- * timer) shares them.
+ * timer) shares them: a hint's target (`ReconcileTarget`) is a scale set, or a VM whose scale set
+ * is resolved first; the coalescer is keyed by the scale set's reference, and the timer's sweep
+ * runs each scale set through it too. A report whose outcome is `unknown` (ARM could not be
+ * listed, or its tags could not be read) answers the hints that waited for its run, but covers no
+ * later one: a redelivered event gets a new run.
  *
  * A hint waits for its reconcile at most `hintDeadlineMs` (and no longer than that after its scale
  * set's runs began back to back): Event Grid gives a delivery 30 s, and a delivery that times out
@@ -15,7 +19,7 @@ import type { InstanceListing, MeshScaleSet, ReconcileHint, ScaleSetRef } from '
 import { ReconcileCoalescer, type CoalescedResult } from './coalescer';
 import type { InventoryPort } from './ports';
 import { reconcileScaleSet, type ReconcileDeps, type ReconcileReport } from './reconcile-scale-set';
-import { reconcileEverything, type RunOptions } from './reconcile-run';
+import { reconcileEverything, type RunOptions, type ScaleSetRunner } from './reconcile-run';
 import { VmScaleSetResolver, type Lease, type VmResolution, type VmResolverOptions } from './vm-scale-set-resolver';
 
 export type HintResult =
@@ -66,9 +70,10 @@ export class Reconciler {
       { maxBusyWaitMs: this.deadlineMs, ...options.vmResolver, now: options.vmResolver?.now ?? this.now },
     );
     this.deps = { ...deps, inventory: learningInventory(inner, this.resolver) };
-    this.coalescer = new ReconcileCoalescer((ref) => reconcileScaleSet(this.deps, ref, 'hint'), {
+    this.coalescer = new ReconcileCoalescer((ref, source) => reconcileScaleSet(this.deps, ref, source ?? 'hint'), {
       coverMarginMs: options.coverMarginMs ?? 2000,
       now: this.now,
+      covering: (report) => report.outcome !== 'unknown',
     });
   }
 
@@ -88,7 +93,7 @@ export class Reconciler {
       lease = resolution.lease;
     }
     const eventTime = Date.parse(hint.eventTime);
-    const waiting = this.coalescer.requestWithin(ref, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs });
+    const waiting = this.coalescer.requestWithin(ref, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs }, 'hint');
     if (lease) this.resolver.releaseAfterListing(lease, ref, waiting);
     const outcome = await waiting;
     if (outcome.via === 'queued') {
@@ -103,9 +108,19 @@ export class Reconciler {
     return { kind: 'reconciled', ref, ...outcome };
   }
 
-  /** The timer's full sweep. */
+  /**
+   * The timer's full sweep. Its scale sets go through the hints' coalescer: each gets a run that
+   * starts at its turn or later (never an earlier one; behind a run in flight, the trailing one), a
+   * hint meanwhile joins that run, and the run's report may cover hints whose events came before it
+   * started (it listed ARM after them).
+   */
   reconcileAll(source: string, options: RunOptions = {}) {
-    return reconcileEverything(this.deps, source, options);
+    const coalescer = this.coalescer;
+    const runner: ScaleSetRunner = {
+      run: async (ref, runSource) => (await coalescer.request(ref, undefined, runSource)).result,
+      busy: (ref) => coalescer.busy(ref),
+    };
+    return reconcileEverything(this.deps, source, { ...options, runner });
   }
 
   private async resolveWithin(vmResourceId: string, deadlineAt: number): Promise<VmResolution> {
