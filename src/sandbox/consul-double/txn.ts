@@ -130,26 +130,42 @@ function kvVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorize
   }
 }
 
+/** What a Node, Service or Check op does for each of its verbs. */
+interface CatalogVerbs<E> {
+  readonly set: () => E;
+  readonly cas: () => E;
+  readonly get: () => E;
+  readonly delete: () => void;
+  readonly 'delete-cas': () => void;
+}
+
+/** Runs one catalog op's verb: set, cas and get answer the entry (rendered under the op's name), deletes nothing. */
+function catalogVerb<E>(kind: 'Node' | 'Service' | 'Check', verb: string, render: (entry: E) => Record<string, unknown>, verbs: CatalogVerbs<E>): unknown[] {
+  switch (verb) {
+    case 'set':
+    case 'cas':
+    case 'get':
+      return [{ [kind]: render(verbs[verb]()) }];
+    case 'delete':
+    case 'delete-cas':
+      verbs[verb]();
+      return [];
+    default:
+      throw new OpError(`unknown ${kind} verb ${JSON.stringify(verb)}`);
+  }
+}
+
 function nodeVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer, dc: string): unknown[] {
   const verb = String(field(f, 'Verb') ?? '');
   const node = decodeNode(field(f, 'Node'));
   authorize(authz, 'node', node.node, verb === 'get' ? 'read' : 'write');
-  switch (verb) {
-    case 'set':
-      return [{ Node: renderNode(catalog.ensureNode(w, idx, node, dc)) }];
-    case 'cas':
-      return [{ Node: renderNode(catalog.ensureNodeCas(w, idx, node, dc)) }];
-    case 'get':
-      return [{ Node: renderNode(catalog.getNode(w, node.node)) }];
-    case 'delete':
-      catalog.deleteNode(w, idx, node.node);
-      return [];
-    case 'delete-cas':
-      catalog.deleteNodeCas(w, idx, node.node, node.modifyIndex ?? 0);
-      return [];
-    default:
-      throw new OpError(`unknown Node verb ${JSON.stringify(verb)}`);
-  }
+  return catalogVerb('Node', verb, renderNode, {
+    set: () => catalog.ensureNode(w, idx, node, dc),
+    cas: () => catalog.ensureNodeCas(w, idx, node, dc),
+    get: () => catalog.getNode(w, node.node),
+    delete: () => catalog.deleteNode(w, idx, node.node),
+    'delete-cas': () => catalog.deleteNodeCas(w, idx, node.node, node.modifyIndex ?? 0),
+  });
 }
 
 function serviceVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer): unknown[] {
@@ -160,22 +176,13 @@ function serviceVerb(w: World, idx: number, f: Map<string, unknown>, authz: Auth
   const service = { ...decoded, weights: decoded.weights ?? { Passing: 0, Warning: 0 } };
   const name = service.service || w.services.get(node)?.get(service.id)?.service || service.id;
   authorize(authz, 'service', name, verb === 'get' ? 'read' : 'write');
-  switch (verb) {
-    case 'set':
-      return [{ Service: renderNodeService(catalog.ensureService(w, idx, node, service)) }];
-    case 'cas':
-      return [{ Service: renderNodeService(catalog.ensureServiceCas(w, idx, node, service)) }];
-    case 'get':
-      return [{ Service: renderNodeService(catalog.getService(w, node, service.id)) }];
-    case 'delete':
-      catalog.deleteService(w, idx, node, service.id);
-      return [];
-    case 'delete-cas':
-      catalog.deleteServiceCas(w, idx, node, service.id, service.modifyIndex ?? 0);
-      return [];
-    default:
-      throw new OpError(`unknown Service verb ${JSON.stringify(verb)}`);
-  }
+  return catalogVerb('Service', verb, renderNodeService, {
+    set: () => catalog.ensureService(w, idx, node, service),
+    cas: () => catalog.ensureServiceCas(w, idx, node, service),
+    get: () => catalog.getService(w, node, service.id),
+    delete: () => catalog.deleteService(w, idx, node, service.id),
+    'delete-cas': () => catalog.deleteServiceCas(w, idx, node, service.id, service.modifyIndex ?? 0),
+  });
 }
 
 function checkVerb(w: World, idx: number, f: Map<string, unknown>, authz: Authorizer): unknown[] {
@@ -187,20 +194,11 @@ function checkVerb(w: World, idx: number, f: Map<string, unknown>, authz: Author
   } else {
     authorize(authz, 'node', check.node, verb === 'get' ? 'read' : 'write');
   }
-  switch (verb) {
-    case 'set':
-      return [{ Check: renderCheck(catalog.ensureCheck(w, idx, check)) }];
-    case 'cas':
-      return [{ Check: renderCheck(catalog.ensureCheckCas(w, idx, check)) }];
-    case 'get':
-      return [{ Check: renderCheck(catalog.getCheck(w, check.node, check.checkId)) }];
-    case 'delete':
-      catalog.deleteCheck(w, idx, check.node, check.checkId);
-      return [];
-    case 'delete-cas':
-      catalog.deleteCheckCas(w, idx, check.node, check.checkId, check.modifyIndex ?? 0);
-      return [];
-    default:
-      throw new OpError(`unknown Check verb ${JSON.stringify(verb)}`);
-  }
+  return catalogVerb('Check', verb, renderCheck, {
+    set: () => catalog.ensureCheck(w, idx, check),
+    cas: () => catalog.ensureCheckCas(w, idx, check),
+    get: () => catalog.getCheck(w, check.node, check.checkId),
+    delete: () => catalog.deleteCheck(w, idx, check.node, check.checkId),
+    'delete-cas': () => catalog.deleteCheckCas(w, idx, check.node, check.checkId, check.modifyIndex ?? 0),
+  });
 }
