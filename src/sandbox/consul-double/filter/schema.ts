@@ -58,13 +58,12 @@ const proxy = struct({
   Upstreams: { kind: 'slice', elem: upstream },
 });
 
+/** The node fields that structs.Node and structs.ServiceNode both lead with. */
+const NODE_IDENTITY = { ID: string, Node: string, Address: string, Datacenter: string, TaggedAddresses: stringMap };
+
 /** structs.Node: `/v1/catalog/nodes` entries and `Node` of health entries. */
 export const NODE: StructType = struct({
-  ID: string,
-  Node: string,
-  Address: string,
-  Datacenter: string,
-  TaggedAddresses: stringMap,
+  ...NODE_IDENTITY,
   Meta: stringMap,
 });
 
@@ -106,11 +105,7 @@ export const CHECK_SERVICE_NODE: StructType = struct({
 
 /** structs.ServiceNode: `/v1/catalog/service/:name` entries (and what `/v1/catalog/services` filters). */
 export const SERVICE_NODE: StructType = struct({
-  ID: string,
-  Node: string,
-  Address: string,
-  Datacenter: string,
-  TaggedAddresses: stringMap,
+  ...NODE_IDENTITY,
   NodeMeta: stringMap,
   ServiceKind: string,
   ServiceID: string,
