@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ScopeConfig } from '../shared/config';
 import { InvalidInputError } from '../shared/errors';
-import { coalesceHints, hintsOf, parseInput, summariseOutcomes, type EventOutcome, type ParsedDelivery } from '../shared/events';
+import { groupDeliveryHints, hintsOf, parseInput, summariseOutcomes, type EventOutcome, type ParsedDelivery } from '../shared/events';
 import { isResourceGroupName, isSubscriptionId } from '../shared/resource-id';
 import { EXIT, UsageError, type CliIo } from './command';
 
@@ -118,7 +118,7 @@ export function explain(parsed: ParsedDelivery, scope: ScopeConfig) {
       tags: RESOLVED_LATER,
     },
     events: parsed.outcomes.map(explainOutcome),
-    reconciles: coalesceHints(hintsOf(parsed.outcomes)).map((group) => ({
+    reconciles: groupDeliveryHints(hintsOf(parsed.outcomes)).map((group) => ({
       scaleSet: group.target.kind === 'scale-set' ? group.target.ref.id : RESOLVED_LATER,
       ...(group.target.kind === 'virtual-machine' ? { virtualMachine: group.target.vmResourceId } : {}),
       eventIds: group.eventIds,

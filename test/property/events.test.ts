@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { InvalidInputError } from '../../src/shared/errors';
-import { coalesceHints, hintKey, hintsOf, parseDelivery, parseInput, type EventOutcome } from '../../src/shared/events';
+import { groupDeliveryHints, hintKey, hintsOf, parseDelivery, parseInput, type EventOutcome } from '../../src/shared/events';
 import { buildDeliveries, type ArmOperation } from '../../src/sandbox/event-grid';
 
 // Small pools so scenarios collide on scale sets and scopes, as real deliveries do.
@@ -149,12 +149,12 @@ describe('event parsing (properties)', () => {
     );
   });
 
-  test('coalescing: one entry per hinted target, every hint event ID kept once, order-independent', () => {
+  test('delivery groups: one per hinted target, every hint event ID kept once, order-independent', () => {
     fc.assert(
       fc.property(deliveryArb, fc.integer(), ({ scenarios, scope, schema, seed, duplicateRate, reorder }, shuffleSeed) => {
         const [delivery] = buildDeliveries(scenarios.map(toOperation), { schema, seed, duplicateRate, reorder, maxEventsPerBatch: 5000 });
         const hints = hintsOf(parseDelivery(delivery?.events, { scope }).outcomes);
-        const groups = coalesceHints(hints);
+        const groups = groupDeliveryHints(hints);
         assert.deepEqual(new Set(groups.map((g) => g.key)), new Set(hints.map(hintKey)));
         assert.equal(groups.length, new Set(hints.map(hintKey)).size);
         assert.deepEqual(new Set(groups.flatMap((g) => g.eventIds)), new Set(hints.map((h) => h.eventId)));
@@ -163,13 +163,14 @@ describe('event parsing (properties)', () => {
           new Set(hints.map((h) => `${hintKey(h)} ${h.eventId}`)).size,
         );
         for (const group of groups) {
-          const latest = Math.max(...hints.filter((h) => hintKey(h) === group.key).map((h) => Date.parse(h.eventTime)));
-          assert.equal(Date.parse(group.hint.eventTime), latest);
+          const named = hints.filter((h) => hintKey(h) === group.key);
+          assert.deepEqual(group.target, named[0]?.target);
+          assert.deepEqual(new Set(group.instanceIds), new Set(named.flatMap((h) => (h.instanceId === undefined ? [] : [h.instanceId]))));
         }
         const shuffled = fc.sample(fc.shuffledSubarray(hints, { minLength: hints.length, maxLength: hints.length }), { seed: shuffleSeed, numRuns: 1 })[0] ?? [];
-        const canonical = (list: ReturnType<typeof coalesceHints>) =>
-          list.map((g) => [g.key, [...g.eventIds].sort(), g.hint.eventTime, [...g.instanceIds].sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-        assert.deepEqual(canonical(coalesceHints(shuffled)), canonical(groups));
+        const canonical = (list: ReturnType<typeof groupDeliveryHints>) =>
+          list.map((g) => [g.key, [...g.eventIds].sort(), [...g.instanceIds].sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+        assert.deepEqual(canonical(groupDeliveryHints(shuffled)), canonical(groups));
       }),
       { numRuns: 100 },
     );

@@ -1,6 +1,6 @@
 /** Inputs → reconcile hints. See `delivery.ts` for the entry points and `operation-policy.ts` for what hints. */
 export { classifyEvent, detectInput, parseAutoscaleNotification, parseDelivery, parseInput, type ParseOptions } from './delivery';
-export { coalesceHints, hintKey, type CoalescedHint } from './coalesce';
+export { groupDeliveryHints, hintKey, type DeliveryHintGroup } from './delivery-groups';
 export { decideOperation, HINTING_OPERATIONS, type OperationDecision } from './operation-policy';
 export {
   hintsOf,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  coalesceHints,
+  groupDeliveryHints,
   hintKey,
   ignoredEventLogRecord,
   summariseOutcomes,
@@ -39,9 +39,9 @@ describe('hintKey', () => {
   });
 });
 
-describe('coalesceHints', () => {
-  test('one entry per scale set, keeping every event ID, distinct reasons and the latest event time', () => {
-    const groups = coalesceHints([
+describe('groupDeliveryHints', () => {
+  test('one group per scale set, in order of first appearance, keeping every event ID once and the distinct instance IDs', () => {
+    const groups = groupDeliveryHints([
       hint('a', { eventTime: '2024-05-01T10:00:05Z' }),
       hint('b', { instanceId: '3', reason: 'event:Microsoft.Compute/virtualMachineScaleSets/virtualMachines/delete', eventTime: '2024-05-01T10:00:09.1234567Z' }),
       hint('c', { target: onSet('rg', 'api') }),
@@ -49,32 +49,22 @@ describe('coalesceHints', () => {
       hint('d', { instanceId: '4', eventTime: '2024-05-01T10:00:01Z' }),
     ]);
     assert.deepEqual(
-      groups.map((g) => [g.key, g.eventIds, g.reasons, g.instanceIds, g.hint.eventTime, g.hint.eventId, g.hint.instanceId]),
+      groups.map((g) => [g.key, g.target, g.eventIds, g.instanceIds]),
       [
-        [
-          setId('rg', 'web'),
-          ['a', 'b', 'd'],
-          ['event:Microsoft.Compute/virtualMachineScaleSets/write', 'event:Microsoft.Compute/virtualMachineScaleSets/virtualMachines/delete'],
-          ['3', '4'],
-          '2024-05-01T10:00:09.1234567Z',
-          'a',
-          undefined,
-        ],
-        [setId('rg', 'api'), ['c'], ['event:Microsoft.Compute/virtualMachineScaleSets/write'], [], '2024-05-01T10:00:00Z', 'c', undefined],
+        [setId('rg', 'web'), onSet('rg', 'web'), ['a', 'b', 'd'], ['3', '4']],
+        [setId('rg', 'api'), onSet('rg', 'api'), ['c'], []],
       ],
     );
   });
 
-  test('a group naming one instance only keeps it on the hint', () => {
-    const [only] = coalesceHints([hint('x', { instanceId: '7' }), hint('y', { instanceId: '7' })]);
-    assert.equal(only?.hint.instanceId, '7');
-    assert.deepEqual(only?.eventIds, ['x', 'y']);
-    const [mixed] = coalesceHints([hint('x', { instanceId: '7' }), hint('y')]);
-    assert.equal(mixed?.hint.instanceId, undefined, 'a set-level hint widens the group to the whole scale set');
+  test('an instance named twice is listed once; a set-level hint adds no instance', () => {
+    const [only] = groupDeliveryHints([hint('x', { instanceId: '7' }), hint('y', { instanceId: '7' }), hint('z')]);
+    assert.deepEqual(only?.instanceIds, ['7']);
+    assert.deepEqual(only?.eventIds, ['x', 'y', 'z']);
   });
 
   test('case variants of one scale set merge; Flexible VMs stay apart from scale sets', () => {
-    const groups = coalesceHints([hint('a', { target: onSet('RG', 'WEB') }), hint('b'), hint('f', { target: onVm, instanceId: 'web_1' })]);
+    const groups = groupDeliveryHints([hint('a', { target: onSet('RG', 'WEB') }), hint('b'), hint('f', { target: onVm, instanceId: 'web_1' })]);
     assert.deepEqual(
       groups.map((g) => [g.key, g.target.kind, g.eventIds]),
       [
@@ -85,7 +75,7 @@ describe('coalesceHints', () => {
   });
 
   test('nothing in, nothing out', () => {
-    assert.deepEqual(coalesceHints([]), []);
+    assert.deepEqual(groupDeliveryHints([]), []);
   });
 });
 
