@@ -39,6 +39,16 @@ class Parser extends PegMachine {
     });
   }
 
+  /** `open _ inner _ close` (the grammar's `"(" _? OrExpression _? ")"` and `"[" _? StringLiteral _? "]"`). */
+  private enclosed<T>(open: string, inner: () => T | null, close: string): T | null {
+    if (!this.lit(open)) return null;
+    this.ws();
+    const value = inner();
+    if (value === null) return null;
+    this.ws();
+    return this.lit(close) ? value : null;
+  }
+
   private eof(): boolean {
     return this.notPred(() => this.any());
   }
@@ -118,14 +128,7 @@ class Parser extends PegMachine {
 
   private parenthesized(): Expression | null {
     return this.rule('grouping', () => {
-      const grouped = this.attempt(() => {
-        if (!this.lit('(')) return null;
-        this.ws();
-        const e = this.or();
-        if (!e) return null;
-        this.ws();
-        return this.lit(')') ? e : null;
-      });
+      const grouped = this.attempt(() => this.enclosed('(', () => this.or(), ')'));
       if (grouped) return grouped;
       const match = this.attempt(() => this.match());
       if (match) return match;
@@ -236,14 +239,7 @@ class Parser extends PegMachine {
 
   private index(): string | null {
     return this.rule('index', () => {
-      const key = this.attempt(() => {
-        if (!this.lit('[')) return null;
-        this.ws();
-        const s = this.string();
-        if (s === null) return null;
-        this.ws();
-        return this.lit(']') ? s : null;
-      });
+      const key = this.attempt(() => this.enclosed('[', () => this.string(), ']'));
       if (key !== null) return key;
       this.attempt(() => {
         if (!this.lit('[')) return null;
