@@ -35,26 +35,26 @@ export interface ErrorDetail {
   readonly message: string;
 }
 
-export interface SotwRequest {
-  readonly mode: 'sotw';
+/** What a DiscoveryRequest and a DeltaDiscoveryRequest both carry. */
+export interface RequestCommon {
   readonly node?: NodeIdentity;
-  readonly versionInfo: string;
-  readonly resourceNames: readonly string[];
   readonly typeUrl: string;
   readonly responseNonce: string;
   /** Present ⇔ the request is a NACK. */
   readonly errorDetail?: ErrorDetail;
 }
 
-export interface DeltaRequest {
+export interface SotwRequest extends RequestCommon {
+  readonly mode: 'sotw';
+  readonly versionInfo: string;
+  readonly resourceNames: readonly string[];
+}
+
+export interface DeltaRequest extends RequestCommon {
   readonly mode: 'delta';
-  readonly node?: NodeIdentity;
-  readonly typeUrl: string;
   readonly subscribe: readonly string[];
   readonly unsubscribe: readonly string[];
   readonly initialResourceVersions: ReadonlyMap<string, string>;
-  readonly responseNonce: string;
-  readonly errorDetail?: ErrorDetail;
 }
 
 export interface MalformedRequest {
@@ -145,39 +145,31 @@ function decodeObject(type: protobuf.Type, buffer: Uint8Array): Obj | string {
   }
 }
 
+/** The common fields of either request (an absent node or error detail stays absent). */
+function commonOf(obj: Obj): RequestCommon {
+  const node = nodeOf(obj.node);
+  const errorDetail = errorDetailOf(obj.error_detail);
+  return { ...(node ? { node } : {}), typeUrl: str(obj.type_url), responseNonce: str(obj.response_nonce), ...(errorDetail ? { errorDetail } : {}) };
+}
+
 export function decodeSotwRequest(buffer: Uint8Array): SotwRequest | MalformedRequest {
   const obj = decodeObject(discoveryRequestType(), buffer);
   if (typeof obj === 'string') return { mode: 'malformed', error: obj };
-  const node = nodeOf(obj.node);
-  const errorDetail = errorDetailOf(obj.error_detail);
-  return {
-    mode: 'sotw',
-    ...(node ? { node } : {}),
-    versionInfo: str(obj.version_info),
-    resourceNames: strings(obj.resource_names),
-    typeUrl: str(obj.type_url),
-    responseNonce: str(obj.response_nonce),
-    ...(errorDetail ? { errorDetail } : {}),
-  };
+  return { mode: 'sotw', ...commonOf(obj), versionInfo: str(obj.version_info), resourceNames: strings(obj.resource_names) };
 }
 
 export function decodeDeltaRequest(buffer: Uint8Array): DeltaRequest | MalformedRequest {
   const obj = decodeObject(deltaDiscoveryRequestType(), buffer);
   if (typeof obj === 'string') return { mode: 'malformed', error: obj };
-  const node = nodeOf(obj.node);
-  const errorDetail = errorDetailOf(obj.error_detail);
   const initial = new Map<string, string>();
   if (isObj(obj.initial_resource_versions)) {
     for (const [name, version] of Object.entries(obj.initial_resource_versions)) initial.set(name, str(version));
   }
   return {
     mode: 'delta',
-    ...(node ? { node } : {}),
-    typeUrl: str(obj.type_url),
+    ...commonOf(obj),
     subscribe: strings(obj.resource_names_subscribe),
     unsubscribe: strings(obj.resource_names_unsubscribe),
     initialResourceVersions: initial,
-    responseNonce: str(obj.response_nonce),
-    ...(errorDetail ? { errorDetail } : {}),
   };
 }
