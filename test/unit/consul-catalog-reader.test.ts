@@ -140,10 +140,11 @@ describe('CatalogReader against the Consul double', { concurrency: true, timeout
     const typeChecksOnly = (): void => {
       // @ts-expect-error a reader's door refuses anything but GET
       void door.call({ method: 'PUT', path: '/txn', body: [] });
-      // @ts-expect-error the door a reader holds is private
+      // @ts-expect-error the door a reader holds is an ES private field: no property reaches it
       void reader.consul;
     };
     void typeChecksOnly;
+    assert.deepEqual(Object.keys(reader), [], 'nothing of the reader is reachable but its methods');
     const surface: Record<keyof CatalogReader, true> = {
       ownedNodeRecords: true,
       ownedState: true,

@@ -47,16 +47,21 @@ export class CatalogReader {
     return new CatalogReader(new ConsulTransport(consul, options));
   }
 
-  constructor(private readonly consul: ConsulReadTransport) {}
+  /** An ES private field: not reachable from outside, not even by `reader['…']`. */
+  readonly #consul: ConsulReadTransport;
+
+  constructor(consul: ConsulReadTransport) {
+    this.#consul = consul;
+  }
 
   /** Our nodes (without services and checks); one request. */
   ownedNodeRecords(scope: OwnedScope = {}): Promise<wire.CatalogNode[]> {
-    return readOwnedNodeRecords(this.consul, scope);
+    return readOwnedNodeRecords(this.#consul, scope);
   }
 
   /** Our nodes with our services and checks, and what else sits on them (owned-reader.ts). */
   ownedState(scope: OwnedScope = {}): Promise<OwnedState> {
-    return readOwnedState(this.consul, scope);
+    return readOwnedState(this.#consul, scope);
   }
 
   async ownedNodes(scope: OwnedScope = {}): Promise<OwnedNode[]> {
@@ -65,7 +70,7 @@ export class CatalogReader {
 
   /** The names of services with our tag on our nodes: `/catalog/services` filtered by our node meta. */
   async ownedServiceNames(watch: WatchIndex = {}): Promise<OwnedServiceNames> {
-    const res = await this.consul.call({ method: 'GET', path: '/catalog/services', ...blocking(watch, { 'node-meta': ownedNodeMetaFilter() }) });
+    const res = await this.#consul.call({ method: 'GET', path: '/catalog/services', ...blocking(watch, { 'node-meta': ownedNodeMetaFilter() }) });
     const services = Object.entries(parseAnswer(wire.catalogServices, res.body, 'catalog services'))
       .filter(([, tags]) => tags.includes(SERVICE_TAG))
       .map(([name]) => name)
@@ -78,7 +83,7 @@ export class CatalogReader {
    * were read at. Hand-registered instances of a service with the same name are not asked for.
    */
   async serviceEndpointSet(service: string, watch: WatchIndex = {}): Promise<ServiceEndpointSet> {
-    const res = await this.consul.call({
+    const res = await this.#consul.call({
       method: 'GET',
       path: `/health/service/${encodePath(service)}`,
       ...blocking(watch, { tag: SERVICE_TAG, 'node-meta': ownedNodeMetaFilter() }),
@@ -97,14 +102,14 @@ export class CatalogReader {
    */
   async scaleSetOfInstance(vmResourceId: string): Promise<string | null> {
     const id = vmResourceId.toLowerCase();
-    const res = await this.consul.call({ method: 'GET', path: '/catalog/nodes', query: { 'node-meta': [...ownedNodeMetaFilter(), `${NODE_META.instanceId}:${id}`] } });
+    const res = await this.#consul.call({ method: 'GET', path: '/catalog/nodes', query: { 'node-meta': [...ownedNodeMetaFilter(), `${NODE_META.instanceId}:${id}`] } });
     const node = parseAnswer(wire.catalogNodes, res.body, 'catalog nodes').find((n) => isOwnedNodeMeta(n.Meta) && n.Meta[NODE_META.instanceId] === id);
     return node?.Meta[NODE_META.scaleSetId] ?? null;
   }
 
   /** Ends in-flight reads (they reject) and frees the connections. */
   close(): void {
-    this.consul.close();
+    this.#consul.close();
   }
 }
 
