@@ -5,11 +5,11 @@
  * local.settings.json, so func runs what a deployment runs and the user's own
  * local.settings.json is never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port';
+import { startHelperProcess, waitUntilReady } from './helper-process';
 import type { FunctionsHost } from './functions-host/functions-host';
 import { packagedApp } from './functions-worker/packaged-app';
 
@@ -53,36 +53,25 @@ export async function startFuncHost(options: FuncHostOptions): Promise<Functions
   const port = options.port || (await freePort());
   // The settings in func's environment too: func lets a variable already set there win over
   // local.settings.json, so a shell's own (say CONSUL_HTTP_ADDR) would otherwise reach the app.
-  const child: ChildProcess = spawn(options.funcBinary, ['start', '--port', String(port)], { cwd: appDir, env: { ...process.env, ...options.settings }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const onData = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8000);
-    for (const line of chunk.toString().split('\n')) if (line.trim()) log(`func: ${line.trim()}`);
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(appDir, { recursive: true, force: true });
-  };
+  const func = startHelperProcess(options.funcBinary, ['start', '--port', String(port)], {
+    cwd: appDir,
+    env: { ...process.env, ...options.settings },
+    scratchDir: appDir,
+    tailChars: 8000,
+    onOutput: (chunk) => {
+      for (const line of chunk.split('\n')) if (line.trim()) log(`func: ${line.trim()}`);
+    },
+  });
+  const close = () => func.close();
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   // Ready when the host answers its status endpoint (func serves /admin/host/status).
-  for (;;) {
-    if (child.exitCode !== null) {
-      await close();
-      throw new Error(`func start exited (${child.exitCode}): ${output}`);
-    }
-    const status = await fetch(`${url}/admin/host/status`).then((r) => r.status, () => 0);
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      await close();
-      throw new Error(`func start did not answer on ${url} in time: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitUntilReady(func, {
+    name: 'func start',
+    ready: async () => (await fetch(`${url}/admin/host/status`).then((r) => r.status, () => 0)) === 200,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    notReady: `did not answer on ${url} in time`,
+    pollMs: 250,
+  });
   return {
     url,
     async invoke(name) {
