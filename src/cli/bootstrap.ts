@@ -12,11 +12,11 @@
  */
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import { PROFILE_METADATA_KEY } from '../relay/ads/profile';
 import { formatHostPort, parseListenAddress, type ListenAddress } from '../relay/relay-config';
 import { ConfigError } from '../shared/errors';
 import { EXIT, UsageError, type CliIo } from './command';
+import { parseArgsOrUsage } from './parse-args';
 
 /** Name of the relay's static cluster in Envoy; "_" keeps it apart from every mesh service name. */
 export const RELAY_CLUSTER = 'vmss_mesh_relay';
@@ -168,11 +168,7 @@ const COMMON_OPTIONS = {
 } as const;
 
 function parse<O extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseArgsOrUsage({ args, options, strict: true, allowPositionals: false }).values;
 }
 
 /** A flag that also has an alias (both given is a usage error). */

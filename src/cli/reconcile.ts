@@ -8,13 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Env } from '../shared/config';
 import { ConfigError, errorMessage, InvalidInputError, shouldRetryTrigger } from '../shared/errors';
 import { scopeMatcher } from '../shared/events/scope';
 import type { ScaleSetRef } from '../shared/model';
 import { parseResourceId, scaleSetRefFromId } from '../shared/resource-id';
 import { UsageError, type CliIo } from './command';
+import { parseArgsOrUsage } from './parse-args';
 import { failedResult, formatText, RECONCILE_EXIT, reconcileOutput, scaleSetResult, type ScaleSetResult } from './reconcile-report';
 
 const USAGE = `Usage: vmss-mesh reconcile (SCALE_SET_ID ... | --all) [options]
@@ -115,24 +115,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 }
 
 function parseFlags(args: string[]): ReconcileFlags | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        all: { type: 'boolean' },
-        'dry-run': { type: 'boolean', short: 'n' },
-        json: { type: 'boolean' },
-        settings: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseArgsOrUsage({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      all: { type: 'boolean' },
+      'dry-run': { type: 'boolean', short: 'n' },
+      json: { type: 'boolean' },
+      settings: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) return 'help';
   const all = values.all ?? false;
   if (all && positionals.length > 0) throw new UsageError('give scale set resource IDs or --all, not both');

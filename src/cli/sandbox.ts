@@ -2,7 +2,6 @@
  * `vmss-mesh sandbox status|scale|fail|fail-half|heal|event-chaos|rollout`: looks at and acts on
  * the running sandbox through its control server (the same API the status page's buttons use).
  */
-import { parseArgs } from 'node:util';
 import { MAX_SANDBOX_CAPACITY, parseSandboxAction } from '../sandbox/control/action-schema';
 import { fetchSandboxState, followSandboxState, sendSandboxAction, SandboxUnreachableError } from '../sandbox/control/control-client';
 import { resolveSandboxUrl, SANDBOX_URL_SETTING } from '../sandbox/control/discovery';
@@ -11,6 +10,7 @@ import type { SandboxAction, SandboxState } from '../sandbox/sandbox-state';
 import { renderStatusLines, TerminalView, type TerminalOutput } from '../sandbox/terminal-view';
 import { errorMessage, InvalidInputError } from '../shared/errors';
 import { EXIT, UsageError, type CliIo } from './command';
+import { parseArgsOrUsage } from './parse-args';
 
 const USAGE = `Usage: vmss-mesh sandbox <command> [options]
 
@@ -66,25 +66,20 @@ interface Parsed {
 }
 
 function parse(args: string[]): Parsed {
-  let result;
-  try {
-    result = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-        watch: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        to: { type: 'string' },
-        steps: { type: 'string' },
-        'hold-calls': { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
+  const result = parseArgsOrUsage({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+      watch: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      to: { type: 'string' },
+      steps: { type: 'string' },
+      'hold-calls': { type: 'string' },
+    },
+  });
   const [command, ...operands] = result.positionals;
   const v = result.values;
   return { command, operands, url: v.url, json: v.json ?? false, watch: v.watch ?? false, help: v.help ?? false, to: v.to, steps: v.steps, holdCalls: v['hold-calls'] };
