@@ -129,7 +129,7 @@ export async function startRelay(config: RelayConfig, deps: RelayDependencies = 
   const xdsPort = listener.port;
 
   const watch = new ConsulWatch({
-    source: deps.watchSource ?? consulWatchSource(config.consul, config.kvPrefix),
+    source: deps.watchSource ?? consulWatchSource(config.consul),
     store: meshState,
     waitSeconds: config.watch.waitSeconds,
     minIntervalMs: config.watch.minIntervalMs,

@@ -40,7 +40,7 @@ function startWatch(t: TestContext, url: string, options: { waitSeconds?: number
     onState: (state) => events.push(`state ${state}`),
   };
   const watch = new ConsulWatch({
-    source: consulWatchSource(consulConfigFor(url), 'vmss-mesh'),
+    source: consulWatchSource(consulConfigFor(url)),
     store,
     waitSeconds: options.waitSeconds ?? 300,
     minIntervalMs: 0,

@@ -27,11 +27,7 @@ export interface WatchSource {
   close(): void;
 }
 
-/**
- * `_kvPrefix` is not read: the relay reads no KV. (It went to the registry the relay used to read
- * through; relay.ts still passes it.)
- */
-export function consulWatchSource(consul: ConsulConfig, _kvPrefix?: string): WatchSource {
+export function consulWatchSource(consul: ConsulConfig): WatchSource {
   const reader = CatalogReader.connect(consul);
   return {
     ownedServices: (read) => reader.ownedServiceNames(watchIndex(read)),
