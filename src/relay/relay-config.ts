@@ -37,7 +37,6 @@ export const RELAY_SETTINGS = {
   CONSUL_CLIENT_KEY: { default: '', flag: 'consul-client-key', doc: 'PEM private key for CONSUL_CLIENT_CERT.' },
   CONSUL_TLS_SERVER_NAME: { default: '', flag: 'consul-tls-server-name', doc: "Server name to verify in Consul's certificate." },
   CONSUL_HTTP_SSL_VERIFY: { default: 'true', flag: 'consul-ssl-verify', doc: 'Set to false to skip TLS verification (testing only).' },
-  VMSS_MESH_KV_PREFIX: { default: 'vmss-mesh', flag: 'kv-prefix', doc: "Consul KV prefix of the app's markers (same value as the Functions app)." },
   VMSS_MESH_RELAY_COALESCE_MS: { default: '50', flag: 'coalesce-ms', doc: 'Least time between two published versions: a lone change (pushes, Consul) is published at once; changes arriving within this window after a publish become one new version at its end.' },
   VMSS_MESH_RELAY_MIN_SEND_INTERVAL_MS: { default: '20', flag: 'min-send-interval-ms', doc: 'Least time between two snapshot versions sent to one stream; versions published sooner are coalesced (requests are still answered at once).' },
   VMSS_MESH_GATEWAY_PORT: { default: '8080', flag: 'gateway-port', doc: "Port of the Envoy gateway's HTTP listener." },
@@ -70,7 +69,6 @@ export interface RelayConfig {
   /** How pushes stand in for Consul until it confirms them (src/relay/inputs/push-settings.ts). */
   readonly pushOverlay: { readonly maxIndexAhead: number; readonly overlayTtlMs: number };
   readonly consul: ConsulConfig;
-  readonly kvPrefix: string;
   readonly coalesceMs: number;
   readonly minSendIntervalMs: number;
   readonly gateway: { readonly port: number; readonly routes: readonly GatewayRoute[] };
@@ -94,7 +92,6 @@ const CONSUL_SETTINGS = [
   'CONSUL_CLIENT_KEY',
   'CONSUL_TLS_SERVER_NAME',
   'CONSUL_HTTP_SSL_VERIFY',
-  'VMSS_MESH_KV_PREFIX',
   'VMSS_MESH_LOG_LEVEL',
 ] as const satisfies readonly RelaySettingName[];
 
@@ -133,7 +130,6 @@ export function loadRelayConfig(env: Env, flags: RelayFlags = {}): RelayConfig {
     push: pushDisabled ? { enabled: false } : { enabled: true, token },
     pushOverlay: parsePushOverlay(parse),
     consul: shared.consul,
-    kvPrefix: shared.kvPrefix,
     coalesceMs: parse('VMSS_MESH_RELAY_COALESCE_MS', intIn(0, 5_000)),
     minSendIntervalMs: parse('VMSS_MESH_RELAY_MIN_SEND_INTERVAL_MS', intIn(0, 10_000)),
     gateway: {

@@ -22,7 +22,6 @@ describe('relay settings', () => {
     assert.deepEqual(config.admin, { host: '127.0.0.1', port: 18001 });
     assert.deepEqual(config.push, { enabled: true, token: 'secret' });
     assert.equal(config.consul.url.href, 'http://127.0.0.1:8500/');
-    assert.equal(config.kvPrefix, 'vmss-mesh');
     assert.equal(config.coalesceMs, 50);
     assert.equal(config.minSendIntervalMs, 20);
     assert.deepEqual(config.gateway, { port: 8080, routes: [] });
@@ -42,7 +41,6 @@ describe('relay settings', () => {
         CONSUL_HTTP_TOKEN: 'acl',
         CONSUL_DATACENTER: 'dc2',
         CONSUL_HTTP_SSL_VERIFY: 'false',
-        VMSS_MESH_KV_PREFIX: 'mesh/prod',
         VMSS_MESH_RELAY_COALESCE_MS: '10',
         VMSS_MESH_RELAY_MIN_SEND_INTERVAL_MS: '0',
         VMSS_MESH_GATEWAY_PORT: '9090',
@@ -63,7 +61,6 @@ describe('relay settings', () => {
     assert.equal(config.consul.token, 'acl');
     assert.equal(config.consul.datacenter, 'dc2');
     assert.equal(config.consul.insecureSkipVerify, true);
-    assert.equal(config.kvPrefix, 'mesh/prod');
     assert.equal(config.coalesceMs, 25);
     assert.equal(config.minSendIntervalMs, 0);
     assert.deepEqual(config.gateway, {
