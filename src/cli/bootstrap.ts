@@ -15,8 +15,7 @@ import { isIP } from 'node:net';
 import { PROFILE_METADATA_KEY } from '../relay/ads/profile';
 import { formatHostPort, parseListenAddress, type ListenAddress } from '../relay/relay-config';
 import { ConfigError } from '../shared/errors';
-import { EXIT, UsageError, type CliIo } from './command';
-import { parseArgsOrUsage } from './parse-args';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 
 /** Name of the relay's static cluster in Envoy; "_" keeps it apart from every mesh service name. */
 export const RELAY_CLUSTER = 'vmss_mesh_relay';

@@ -1,9 +1,8 @@
 /** `vmss-mesh chaos` (`npm run chaos`): the seeded chaos soak over the sandbox, with its table by fault class. */
-import { parseArgs } from 'node:util';
 import { renderChaosReport } from '../sandbox/chaos/report';
 import { runChaos } from '../sandbox/chaos/runner';
 import { FAULT_CLASSES, type FaultClass } from '../sandbox/chaos/schedule';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh chaos [options]
 
@@ -44,25 +43,20 @@ function positive(name: string, raw: string | undefined, fallback: number, integ
 }
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        seed: { type: 'string' },
-        faults: { type: 'string' },
-        minutes: { type: 'string' },
-        'bound-ms': { type: 'string' },
-        classes: { type: 'string' },
-        overlap: { type: 'boolean' },
-        'timer-seconds': { type: 'string' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const { values } = parseArgsOrUsage({
+    args,
+    options: {
+      seed: { type: 'string' },
+      faults: { type: 'string' },
+      minutes: { type: 'string' },
+      'bound-ms': { type: 'string' },
+      classes: { type: 'string' },
+      overlap: { type: 'boolean' },
+      'timer-seconds': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) {
     io.stdout.write(USAGE);
     return EXIT.ok;

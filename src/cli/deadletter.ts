@@ -7,7 +7,6 @@
  * events went through. A blob whose replay failed stays.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { InvocationContext, type LogLevel } from '@azure/functions';
 import type { AppRuntime } from '../functions/app-runtime';
 import { handleVmssEvent } from '../functions/vmssEvents';
@@ -27,7 +26,7 @@ import {
   type ReplayProgress,
   type ReplaySummary,
 } from '../shared/deadletter';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 import { explain } from './events-explain';
 
 const USAGE = `Usage: vmss-mesh deadletter replay --container URL [options]
@@ -66,24 +65,19 @@ interface ReplayFlags {
 }
 
 function parseFlags(args: string[]): ReplayFlags | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        container: { type: 'string', short: 'c' },
-        since: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        'progress-every': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
+  const { values } = parseArgsOrUsage({
+    args,
+    allowPositionals: false,
+    strict: true,
+    options: {
+      container: { type: 'string', short: 'c' },
+      since: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'progress-every': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) return 'help';
   if (values.container === undefined) throw new UsageError('--container URL is required');
   try {

@@ -3,13 +3,12 @@
  * status page / control API that `vmss-mesh sandbox …` talks to. Runs until Ctrl-C.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { startControlServer } from '../sandbox/control/control-server';
 import { removeSettingsFile, settingsPath, writeSettingsFile } from '../sandbox/control/discovery';
 import { startSandbox } from '../sandbox/sandbox';
 import type { SandboxState } from '../sandbox/sandbox-state';
 import { TerminalView } from '../sandbox/terminal-view';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh demo [options]
 
@@ -31,12 +30,7 @@ Options:
 `;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, fast: { type: 'boolean' }, 'free-ports': { type: 'boolean' }, 'no-autoscale': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const { values } = parseArgsOrUsage({ args, options: { port: { type: 'string' }, fast: { type: 'boolean' }, 'free-ports': { type: 'boolean' }, 'no-autoscale': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     io.stdout.write(USAGE);
     return EXIT.ok;

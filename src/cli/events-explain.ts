@@ -6,12 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig, type ScopeConfig } from '../shared/config';
 import { InvalidInputError } from '../shared/errors';
 import { groupDeliveryHints, hintsOf, parseInput, summariseOutcomes, type EventOutcome, type ParsedDelivery } from '../shared/events';
 import { isResourceGroupName, isSubscriptionId } from '../shared/resource-id';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh events explain [FILE|-] [options]
 
@@ -53,20 +52,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 }
 
 function parseOptions(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        subscription: { type: 'string', short: 's', multiple: true },
-        'resource-group': { type: 'string', short: 'g', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseArgsOrUsage({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      subscription: { type: 'string', short: 's', multiple: true },
+      'resource-group': { type: 'string', short: 'g', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
 }
 
 /** Flags win per list; otherwise the app's own settings; empty means everything. */

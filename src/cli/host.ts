@@ -2,11 +2,10 @@
  * `vmss-mesh host`: the Functions app without Azure Functions Core Tools. Serves the routes
  * `func start` serves, runs the timer, and reads the app settings from the environment.
  */
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config';
 import { triggerOf } from '../sandbox/functions-worker/bindings';
 import { startFunctionsHost } from '../sandbox/functions-host/functions-host';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh host [options]
 
@@ -29,17 +28,11 @@ Options:
 `;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { port: { type: 'string', short: 'p' }, host: { type: 'string' }, app: { type: 'string' }, 'no-timers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values } = parsed;
+  const { values } = parseArgsOrUsage({
+    args,
+    options: { port: { type: 'string', short: 'p' }, host: { type: 'string' }, app: { type: 'string' }, 'no-timers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+  });
   if (values.help) {
     io.stdout.write(USAGE);
     return EXIT.ok;

@@ -13,8 +13,7 @@ import { ConfigError, errorMessage, InvalidInputError, shouldRetryTrigger } from
 import { scopeMatcher } from '../shared/events/scope';
 import type { ScaleSetRef } from '../shared/model';
 import { parseResourceId, scaleSetRefFromId } from '../shared/resource-id';
-import { UsageError, type CliIo } from './command';
-import { parseArgsOrUsage } from './parse-args';
+import { parseArgsOrUsage, UsageError, type CliIo } from './command';
 import { failedResult, formatText, RECONCILE_EXIT, reconcileOutput, scaleSetResult, type ScaleSetResult } from './reconcile-report';
 
 const USAGE = `Usage: vmss-mesh reconcile (SCALE_SET_ID ... | --all) [options]

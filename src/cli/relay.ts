@@ -3,11 +3,10 @@
  * gracefully (clients keep their configuration). Every option mirrors a setting of
  * src/relay/relay-config.ts; flags win over the environment. Logs (JSON, pino) go to stderr.
  */
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadRelayConfig, RELAY_SETTINGS, type RelayFlags, type RelaySettingName } from '../relay/relay-config';
 import { startRelay } from '../relay/relay';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, type CliIo } from './command';
 
 type OptionSpec = { type: 'string' | 'boolean' };
 
@@ -39,12 +38,7 @@ function usage(): string {
 export function relayFlags(args: string[]): { help: boolean; flags: RelayFlags } {
   const options: Record<string, OptionSpec> = { help: { type: 'boolean' } };
   for (const spec of Object.values(RELAY_SETTINGS)) options[spec.flag] = { type: 'boolean' in spec ? 'boolean' : 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values: Record<string, string | boolean | undefined> = parseArgsOrUsage({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
   const flags: Partial<Record<RelaySettingName, string>> = {};
   for (const [flag, value] of Object.entries(values)) {
     const name = SETTING_BY_FLAG.get(flag);

@@ -9,8 +9,7 @@ import { DEFAULT_HOLD_CALLS, parseSteps } from '../sandbox/rollout-request';
 import type { SandboxAction, SandboxState } from '../sandbox/sandbox-state';
 import { renderStatusLines, TerminalView, type TerminalOutput } from '../sandbox/terminal-view';
 import { errorMessage, InvalidInputError } from '../shared/errors';
-import { EXIT, UsageError, type CliIo } from './command';
-import { parseArgsOrUsage } from './parse-args';
+import { EXIT, parseArgsOrUsage, UsageError, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh sandbox <command> [options]
 

@@ -1,7 +1,6 @@
 /** `vmss-mesh scenario` (`npm run scenario`): the scripted story over the whole sandbox, with a report. */
-import { parseArgs } from 'node:util';
 import { renderReport, runScenario, stepPassed } from '../sandbox/scenario';
-import { EXIT, UsageError, type CliIo } from './command';
+import { EXIT, parseArgsOrUsage, type CliIo } from './command';
 
 const USAGE = `Usage: vmss-mesh scenario [options]
 
@@ -20,12 +19,7 @@ Options:
 `;
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { fast: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const { values } = parseArgsOrUsage({ args, options: { fast: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     io.stdout.write(USAGE);
     return EXIT.ok;
