@@ -10,9 +10,10 @@ import { AZURE_CHECK_ID, MAINTENANCE_CHECK_ID, NODE_META, markerKey, tombstoneKe
 import { nodeChanges } from '../../src/shared/planner/node-diff';
 import type { ReconcileStep } from '../../src/shared/consul';
 import { ConsulRegistry, registryOptionsFrom } from '../../src/shared/consul/registry';
+import { CatalogReader } from '../../src/shared/consul/catalog-reader';
 import { loadConfig } from '../../src/shared/config';
 import { startConsulDouble } from '../../src/sandbox/consul-double';
-import { consulHttp, desiredNode, localPlan, registryFor, scaleSetId, startDouble, uniqueSuffix } from '../helpers/consul-fixtures';
+import { consulConfigFor, consulHttp, desiredNode, localPlan, registryFor, scaleSetId, startDouble, uniqueSuffix } from '../helpers/consul-fixtures';
 
 const vms = (n: number, services = [{ name: 'web', port: 8080 }]) =>
   Array.from({ length: n }, (_, i) => ({ name: `vm_${i}`, ip: `10.0.0.${i + 4}`, zone: String((i % 3) + 1), services }));
@@ -449,8 +450,11 @@ describe('ConsulRegistry against the Consul double', () => {
       ],
     );
 
-    // Blocking: returns once the service changes past the index it was given.
-    const watched = registry.serviceEndpoints(['echo'], { index: set.consulIndex, wait: '10s' });
+    // Blocking (the relay's read, through the catalog reader): returns once the registry's next
+    // write changes the service past the index it was given.
+    const reader = CatalogReader.connect(consulConfigFor(consul.url));
+    t.after(() => reader.close());
+    const watched = reader.serviceEndpoints(['echo'], { index: set.consulIndex, wait: '10s' });
     const next = await registry.beginReconcile(ss, 2_000);
     await next.apply(localPlan(ss, desired.slice(0, 2), next));
     const [changed] = await watched;

@@ -42,7 +42,6 @@ import type { OwnedNode } from '../model';
 import { NODE_META, markerKey, tombstoneKey } from '../ownership';
 import type { BeginReconcileOptions, KvCleanupReport, KvCleanupRequest, ReconcileState, RegistryPort } from '../reconcile/ports';
 import { CatalogReader } from './catalog-reader';
-import type { WatchIndex } from './catalog-reader';
 import { cleanupKv } from './kv-garbage-sweep';
 import type { MarkerRecord, MarkerValue } from './marker';
 import { parseMarker, serializeMarker } from './marker';
@@ -250,12 +249,9 @@ export class ConsulRegistry implements RegistryPort {
     return [...ids].sort();
   }
 
-  /**
-   * Our endpoints of each named service with the Consul index they were read at. With `index`,
-   * each read is a blocking query that returns when the service changes past it (or after `wait`).
-   */
-  serviceEndpoints(services: readonly string[], watch: WatchIndex = {}): Promise<ServiceEndpointSet[]> {
-    return this.catalog.serviceEndpoints(services, watch);
+  /** Our endpoints of each named service with the Consul index they were read at (what a push carries). */
+  serviceEndpoints(services: readonly string[]): Promise<ServiceEndpointSet[]> {
+    return this.catalog.serviceEndpoints(services);
   }
 
   /** Once per timer sweep: expired tombstones and markers of deleted scale sets (kv-garbage-sweep.ts). */
