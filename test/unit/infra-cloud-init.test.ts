@@ -107,6 +107,15 @@ describe('cloud-init templates', () => {
     assert.match(writtenFile(config, '/usr/local/bin/vmss-mesh-consul-setup'), /boot=\$\(vmss-mesh-kv-secret consul-bootstrap-token\)/);
     assert.doesNotMatch(text, /initial_management\s*=\s*"[0-9a-f-]{36}"/, 'no literal token');
   });
+
+  test('Consul: the relays\' policy reads the catalog and nothing else (they write nothing, read no KV)', () => {
+    const { config } = rendered('modules/consul/cloud-init.yaml.tftpl', { kv_prefix: 'vmss-mesh' });
+    const rules = [...writtenFile(config, '/etc/consul.d/policies/vmss-mesh-relay.hcl').matchAll(/(\w+)\s+"([^"]*)"\s*\{\s*policy\s*=\s*"(\w+)"\s*\}/g)];
+    assert.deepEqual(
+      rules.map(([, kind, prefix, policy]) => `${kind} "${prefix}" ${policy}`),
+      ['node_prefix "" read', 'service_prefix "" read'],
+    );
+  });
 });
 
 describe('gateway: Envoy bootstrap from the project\'s own generator', () => {
