@@ -219,3 +219,34 @@ test('coalescer: the run is handed the source of the request that started it; bu
   assert.equal(c.busy(set('a')), false);
   assert.equal(c.busy(set('b')), false);
 });
+
+test('coalescer: a request between the end of the run in flight and the start of the trailing one joins the trailing run', async () => {
+  // Once the run in flight settles, the trailing run starts a few microtasks later; a request in
+  // that gap must not start a run of its own beside it. Checked after every number of microtasks:
+  // never two runs of one scale set at once, and the request is busy-waiting from the start.
+  for (let yields = 0; yields < 6; yields += 1) {
+    const { runs, run } = controllableRuns();
+    let active = 0;
+    let mostActive = 0;
+    const counted = (ref: ScaleSetRef, source: string | undefined) => {
+      active += 1;
+      mostActive = Math.max(mostActive, active);
+      return run(ref, source).finally(() => (active -= 1));
+    };
+    const c = new ReconcileCoalescer(counted, { coverMarginMs: 0, now: () => 1000 });
+    void c.request(set('a'), 900, 'hint-1');
+    void c.request(set('a'), 1500, 'hint-2'); // the event came after the run started: trailing
+    runs[0]!.resolve(0);
+    for (let i = 0; i < yields; i += 1) await Promise.resolve();
+    assert.equal(c.busy(set('a')), true, `busy after ${yields} microtask(s)`);
+    let swept = false;
+    const sweep = c.request(set('a'), undefined, 'timer').finally(() => (swept = true));
+    for (let done = 1; !swept && done < 10; done += 1) {
+      await tick();
+      runs[done]?.resolve(0);
+    }
+    await sweep;
+    assert.equal(mostActive, 1, `one run at a time after ${yields} microtask(s)`);
+    assert.deepEqual(runs.slice(0, 2).map((r) => r.source), ['hint-1', 'hint-2']);
+  }
+});

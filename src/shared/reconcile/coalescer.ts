@@ -137,7 +137,12 @@ export class ReconcileCoalescer<R> {
     if (slot.lastDone && covers(slot.lastDone.startedAt)) {
       return { done: { result: slot.lastDone.result, via: 'covered' } };
     }
-    if (!slot.inFlight) return { via: 'ran', promise: this.start(ref, slot, source) };
+    if (!slot.inFlight) {
+      // A trailing run with none in flight is about to start (the run before it settled a few
+      // microtasks ago): join it rather than start a second run beside it.
+      if (slot.trailing) return { via: 'joined', promise: slot.trailing };
+      return { via: 'ran', promise: this.start(ref, slot, source) };
+    }
     if (covers(slot.inFlight.startedAt)) return { via: 'joined', promise: slot.inFlight.promise };
     if (!slot.trailing) {
       const inFlight = slot.inFlight.promise;
