@@ -12,7 +12,7 @@ import type { ArmOperationRecord, IpAllocator, LifecycleDurations } from './arm-
 import { startConsulDouble, type ConsulDouble } from './consul-double';
 import { buildDeliveries, eventGridRequest, postWebhook, type DeliveryOptions, type WebhookResponse } from './event-grid';
 import { startFunctionsHost, type FunctionsHost, type HostLogRecord } from './functions-host/functions-host';
-import { startFuncHost } from './func-host';
+import { startFuncHost } from './core-tools-host';
 
 export const SANDBOX_SUBSCRIPTION = '00000000-0000-0000-0000-00000000a001';
 export const SANDBOX_RESOURCE_GROUP = 'mesh-rg';
