@@ -19,17 +19,9 @@ import { Reconciler } from '../../src/shared/reconcile/reconciler';
 import { scaleSetRef } from '../../src/shared/resource-id';
 import { SUBSCRIPTION, scaleSetInput, startArmFixture } from '../helpers/arm-fixture';
 import { registryFor, startDouble } from '../helpers/consul-fixtures';
+import { until } from '../helpers/relay-inputs';
 
 const RESOURCE_GROUP = 'rg-mesh';
-
-/** Resolves once `condition()` holds (checked on every turn of the event loop). */
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /** Scale sets in the ARM emulator; the first GET of `held` (if any) waits for `letGo()`. */
 async function world(t: TestContext, sets: ReadonlyArray<{ name: string; mode: 'Uniform' | 'Flexible' }>, held?: string) {
@@ -44,16 +36,20 @@ async function world(t: TestContext, sets: ReadonlyArray<{ name: string; mode: '
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   let released = false;
+  const watchers = new Set<() => void>();
+  const changed = () => watchers.forEach((wake) => wake());
   const inventory: InventoryPort = {
     ...inner,
     lookupScaleSet: async (ref: ScaleSetRef) => {
       const first = !lookups.some((l) => l.name === ref.name);
       lookups.push({ name: ref.name, released });
+      changed();
       if (ref.name === held && first) await gate;
       return inner.lookupScaleSet(ref);
     },
     gatherFlexibleListings: (group, ids) => {
       gathered.push(ids.map((id) => id.split('/').at(-1)!));
+      changed();
       return inner.gatherFlexibleListings(group, ids);
     },
   };
@@ -62,7 +58,13 @@ async function world(t: TestContext, sets: ReadonlyArray<{ name: string; mode: '
     released = true;
     release();
   };
-  return { arm, reconciler, lookups, gathered, letGo, count: (name: string) => lookups.filter((l) => l.name === name).length };
+  /** Resolves once `condition()` holds, re-checked at each scale set GET and each gathering. */
+  const waitFor = (condition: () => boolean, what: string) =>
+    until(condition, (wake) => {
+      watchers.add(wake);
+      return () => watchers.delete(wake);
+    }, 20_000, what);
+  return { arm, reconciler, lookups, gathered, letGo, waitFor, count: (name: string) => lookups.filter((l) => l.name === name).length };
 }
 
 function hintFor(name: string, eventTime: number): ReconcileHint {
@@ -79,7 +81,7 @@ const listingFails = (error: unknown) => error instanceof TransientError && /ARM
 test('a hint that arrives while the sweep reconciles its scale set joins the sweep’s run: one run, one report', async (t) => {
   const w = await world(t, [{ name: 'web', mode: 'Uniform' }, { name: 'api', mode: 'Uniform' }], 'web');
   const sweep = w.reconciler.reconcileAll('timer');
-  await until(() => w.count('web') === 1, 'the sweep’s run of web to start');
+  await w.waitFor(() => w.count('web') === 1, 'the sweep’s run of web to start');
   // The change happened well before the sweep's run started: that run covers it.
   const hint = w.reconciler.reconcileHint(hintFor('web', Date.now() - 60_000));
   w.letGo();
@@ -97,9 +99,9 @@ test('a hint that arrives while the sweep reconciles its scale set joins the swe
 test('a sweep that reaches a scale set whose hint run is in flight gets a run that starts after it', async (t) => {
   const w = await world(t, [{ name: 'web', mode: 'Uniform' }, { name: 'api', mode: 'Uniform' }], 'web');
   const hint = w.reconciler.reconcileHint(hintFor('web', Date.now()));
-  await until(() => w.count('web') === 1, 'the hint’s run of web to start');
+  await w.waitFor(() => w.count('web') === 1, 'the hint’s run of web to start');
   const sweep = w.reconciler.reconcileAll('timer');
-  await until(() => w.count('api') === 1, 'the sweep to reach api');
+  await w.waitFor(() => w.count('api') === 1, 'the sweep to reach api');
   assert.equal(w.count('web'), 1, 'the sweep’s run of web waits for the hint’s');
   w.letGo();
   const [result, run] = await Promise.all([hint, sweep]);
@@ -117,9 +119,9 @@ test('a Flexible set whose hint run is in flight is left out of its group’s ga
   const sets = ['flex-0', 'flex-1', 'flex-2'].map((name) => ({ name, mode: 'Flexible' as const }));
   const w = await world(t, sets, 'flex-0');
   const hint = w.reconciler.reconcileHint(hintFor('flex-0', Date.now()));
-  await until(() => w.count('flex-0') === 1, 'the hint’s run of flex-0 to start');
+  await w.waitFor(() => w.count('flex-0') === 1, 'the hint’s run of flex-0 to start');
   const sweep = w.reconciler.reconcileAll('timer');
-  await until(() => w.gathered.length === 1, 'the sweep to gather the group');
+  await w.waitFor(() => w.gathered.length === 1, 'the sweep to gather the group');
   assert.deepEqual(w.gathered, [['flex-1', 'flex-2']]);
   w.letGo();
   const [, run] = await Promise.all([hint, sweep]);
