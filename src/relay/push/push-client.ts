@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { EndpointHealth, EndpointPublisher, PushOutcome, RelayPushResult, ServiceEndpointSet } from '../../shared/endpoints';
-import { endpointPushService, type WireEndpointHealth, type WirePushOutcome, type WirePushRequest, type WirePushResponse } from './push-proto';
+import { endpointPushService, PUSH_METHOD, type WireEndpointHealth, type WirePushOutcome, type WirePushRequest, type WirePushResponse } from './push-proto';
 
 export interface PushClientOptions {
   /** `host:port` of each relay's push API. */
@@ -92,7 +92,7 @@ export class GrpcPushClient implements EndpointPublisher {
   private pushOne(target: string, client: grpc.Client, request: WirePushRequest): Promise<RelayPushResult> {
     const metadata = new grpc.Metadata();
     if (this.options.token) metadata.set('authorization', `Bearer ${this.options.token}`);
-    const call = (client as unknown as { pushEndpoints: UnaryCall }).pushEndpoints.bind(client);
+    const call = (client as unknown as Record<typeof PUSH_METHOD, UnaryCall>)[PUSH_METHOD].bind(client);
     return new Promise((resolve) => {
       call(request, metadata, { deadline: Date.now() + this.timeoutMs }, (error, response) => {
         if (error || !response) {

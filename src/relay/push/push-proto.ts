@@ -78,4 +78,5 @@ export function endpointPushService(): grpc.ServiceClientConstructor {
   return cached;
 }
 
+/** The push RPC's method name as proto-loader exposes it (the server's implementation key, the client's method). */
 export const PUSH_METHOD = 'pushEndpoints';

@@ -23,6 +23,7 @@ import { SERVICE_NAME, SERVICE_NAME_RULE } from '../../shared/service-name';
 import type { MeshStateStore, OfferResult } from '../inputs/mesh-state-store';
 import {
   endpointPushService,
+  PUSH_METHOD,
   type WireEndpointHealth,
   type WirePushOutcome,
   type WirePushRequest,
@@ -110,7 +111,7 @@ export function createPushService(options: PushServiceOptions): PushService {
       .then((refusal) => (refusal ? refuse(refusal) : accept()))
       .catch((error: unknown) => refuse({ reason: 'internal', code: grpc.status.INTERNAL, detail: `checking the push against Consul failed: ${String(error)}` }));
   };
-  return { definition: endpointPushService().service, implementation: { pushEndpoints } };
+  return { definition: endpointPushService().service, implementation: { [PUSH_METHOD]: pushEndpoints } };
 }
 
 interface IndexRefusal {
