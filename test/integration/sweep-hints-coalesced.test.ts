@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { nextReadingSeq, reportToObservers } from '../../src/shared/azure/arm-budget';
 import { createAzureInventory } from '../../src/shared/azure/azure-inventory';
 import { noRelayPublisher } from '../../src/shared/endpoints';
 import { TransientError } from '../../src/shared/errors';
@@ -23,8 +24,11 @@ import { until } from '../helpers/relay-inputs';
 
 const RESOURCE_GROUP = 'rg-mesh';
 
-/** Scale sets in the ARM emulator; the first GET of `held` (if any) waits for `letGo()`. */
-async function world(t: TestContext, sets: ReadonlyArray<{ name: string; mode: 'Uniform' | 'Flexible' }>, held?: string) {
+/**
+ * Scale sets in the ARM emulator; the first GET of `held` (if any) waits for `letGo()`. `onLookup` is
+ * called in each scale set GET (in the run's async context) with how many GETs that set has had.
+ */
+async function world(t: TestContext, sets: ReadonlyArray<{ name: string; mode: 'Uniform' | 'Flexible' }>, held?: string, onLookup?: (name: string, nth: number) => void) {
   const { arm, clients } = await startArmFixture(t, { world: { lifecycle: { createDelayMs: 0, drainMs: 0 } } });
   for (const { name, mode } of sets) arm.world.createScaleSet(scaleSetInput({ name, orchestrationMode: mode, capacity: 2 }));
   const consul = await startDouble(t);
@@ -43,6 +47,7 @@ async function world(t: TestContext, sets: ReadonlyArray<{ name: string; mode: '
     lookupScaleSet: async (ref: ScaleSetRef) => {
       const first = !lookups.some((l) => l.name === ref.name);
       lookups.push({ name: ref.name, released });
+      onLookup?.(ref.name, lookups.filter((l) => l.name === ref.name).length);
       changed();
       if (ref.name === held && first) await gate;
       return inner.lookupScaleSet(ref);
@@ -113,6 +118,32 @@ test('a sweep that reaches a scale set whose hint run is in flight gets a run th
   const swept = run.reports.find((r) => r.scaleSetId.endsWith('/web'));
   assert.ok(swept && result.kind === 'reconciled' && swept !== result.result, 'the sweep reports its own run');
   assert.equal(swept.outcome, 'unchanged', 'the hint’s run had applied everything');
+});
+
+test('a sweep that shares a trailing run a hint queued paces on, and reports, that run’s ARM budget readings', async (t) => {
+  const COMPUTE = 'x-ms-ratelimit-remaining-resource Microsoft.Compute/HighCostGet3Min';
+  // The second run of web (the trailing one) hears that Compute's budget is nearly spent; the
+  // emulator's own headers stay high (it reports no Compute policy). That run starts in the async
+  // context of the hint that queued it.
+  const w = await world(t, [{ name: 'web', mode: 'Uniform' }, { name: 'api', mode: 'Uniform' }], 'web', (name, nth) => {
+    if (name === 'web' && nth === 2) reportToObservers({ subscriptionId: SUBSCRIPTION, source: COMPUTE, remaining: 3, at: Date.now(), seq: nextReadingSeq() });
+  });
+  const hintA = w.reconciler.reconcileHint(hintFor('web', Date.now() - 60_000));
+  await w.waitFor(() => w.count('web') === 1, 'hint A’s run of web to start');
+  // An event after that run started: hint B queues the trailing run.
+  const hintB = w.reconciler.reconcileHint(hintFor('web', Date.now() + 1_000));
+  const sweep = w.reconciler.reconcileAll('timer');
+  await w.waitFor(() => w.count('api') === 1, 'the sweep to reach api (and web, in the same pass)');
+  w.letGo();
+  const [, resultB, run] = await Promise.all([hintA, hintB, sweep]);
+  assert.deepEqual(run.failures, []);
+  assert.equal(w.count('web'), 2, 'the sweep shared the trailing run');
+  const swept = run.reports.find((r) => r.scaleSetId.endsWith('/web'));
+  assert.ok(resultB.kind === 'reconciled' && swept === resultB.result, 'the sweep reports hint B’s run');
+  assert.deepEqual(run.armBudget.lowest, { remaining: 3, source: COMPUTE, subscriptionId: SUBSCRIPTION.toLowerCase() });
+  assert.equal(run.totals.armReadsRemaining, 3);
+  assert.equal(run.armBudget.pacing.at(-1)?.level, 'critical', 'the pace followed the reading when the run ended');
+  assert.match(run.totals.armBudgetNote, /^lowest ARM reads remaining 3 .*budget critical/);
 });
 
 test('a Flexible set whose hint run is in flight is left out of its group’s gathered NIC listing; the others share it', async (t) => {

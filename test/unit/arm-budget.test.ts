@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArmReadBudget, DEFAULT_PACING, PACING_READING_MAX_AGE_MS, SweepBudgetWatch, budgetLevel, nextReadingSeq, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
+import { ArmReadBudget, DEFAULT_PACING, PACING_READING_MAX_AGE_MS, RunBudgetReadings, SweepBudgetWatch, budgetLevel, nextReadingSeq, pacingFor, parseBudgetHeaders, resolvePacing, subscriptionOfUrl } from '../../src/shared/azure/arm-budget';
 import { SweepPacer } from '../../src/shared/reconcile/reconcile-run';
 
 const SUB = '00000000-0000-4000-8000-00000000000A';
@@ -176,4 +176,25 @@ test('an older answer read after a newer one does not replace it, even within th
   const first = parseBudgetHeaders(headers({ [READS]: '9' }), SUB, at).readings[0]!;
   const second = parseBudgetHeaders(headers({ [READS]: '8' }), SUB, at).readings[0]!;
   assert.ok(second.seq > first.seq);
+});
+
+test('a run keeps the latest reading of each header and the lowest; a sweep folding them sees what the run saw', () => {
+  const at = 7_000;
+  const reading = (remaining: number, source = READS, subscriptionId = 's') => ({ subscriptionId, source, remaining, at, seq: nextReadingSeq() });
+  const run = new RunBudgetReadings();
+  const low = reading(12);
+  const readings = [reading(40), low, reading(30), reading(200, ENTITIES), reading(90, READS, 't'), reading(35)];
+  for (const r of readings) run.onReading(r);
+  // The lowest (12) was not the latest of its header (35): both are kept, in the order read.
+  assert.deepEqual(run.list().map((r) => `${r.subscriptionId}/${r.remaining}`), ['s/12', 's/200', 't/90', 's/35']);
+  let changes = 0;
+  const watch = new SweepBudgetWatch(() => (changes += 1), { now: () => at });
+  watch.fold(run.list());
+  assert.equal(watch.lowest, low);
+  assert.equal(watch.current()?.remaining, 35);
+  assert.equal(changes, 4);
+  // Readings it had seen already (observed live, then folded from the report) change nothing.
+  watch.fold(run.list());
+  assert.equal(watch.current()?.remaining, 35);
+  assert.equal(watch.lowest, low);
 });

@@ -15,7 +15,9 @@
  * Two consumers: the process keeps the lowest value of each subscription over a window (what
  * `status` shows), and a sweep observes the readings of its own requests through an
  * AsyncLocalStorage scope (like arm-call-meter.ts), so it paces on what ARM answered it, however
- * many other reconciles share the clients.
+ * many other reconciles share the clients. Each reconcile run observes its own readings too and
+ * its report carries them (`RunBudgetReadings`): a sweep folds in those of every report it gets, so
+ * a run it shares but did not start (one a hint started, outside the sweep's scope) counts as well.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -224,6 +226,36 @@ export function reportToObservers(reading: BudgetReading): void {
   }
 }
 
+/** Readings of one subscription and header replace each other (the newer, by `seq`). */
+function readingKey(reading: BudgetReading): string {
+  return `${reading.subscriptionId} ${reading.source}`;
+}
+
+/**
+ * The readings one reconcile run saw (it observes its own requests), carried on its report: the
+ * latest of each (subscription, header) and the lowest of all, in the order they were read. Whoever
+ * gets the report (a hint, or a sweep that shared the run) sees them, whichever async context
+ * started the run.
+ */
+export class RunBudgetReadings implements BudgetObserver {
+  private readonly latest = new Map<string, BudgetReading>();
+  private lowest: BudgetReading | undefined;
+
+  onReading(reading: BudgetReading): void {
+    const key = readingKey(reading);
+    const previous = this.latest.get(key);
+    if (!previous || reading.seq > previous.seq) this.latest.set(key, reading);
+    if (!this.lowest || reading.remaining < this.lowest.remaining) this.lowest = reading;
+  }
+
+  /** A handful at most: one per subscription and header, plus the lowest when it was not the latest. */
+  list(): BudgetReading[] {
+    const kept = new Set(this.latest.values());
+    if (this.lowest) kept.add(this.lowest);
+    return [...kept].sort((a, b) => a.seq - b.seq);
+  }
+}
+
 // ---- pacing ---------------------------------------------------------------------------------------
 
 export type BudgetLevel = 'normal' | 'low' | 'critical';
@@ -320,12 +352,20 @@ export class SweepBudgetWatch implements BudgetObserver {
   }
 
   onReading(reading: BudgetReading): void {
-    const key = `${reading.subscriptionId} ${reading.source}`;
+    const key = readingKey(reading);
     const previous = this.latest.get(key);
     // An older answer read later (lower seq) does not replace a newer one.
     if (!previous || reading.seq > previous.reading.seq) this.latest.set(key, { reading, seenAt: this.now() });
     if (!this.lowestSeen || reading.remaining < this.lowestSeen.remaining) this.lowestSeen = reading;
     this.onChange();
+  }
+
+  /**
+   * The readings a run reported (`RunBudgetReadings`), for a run the sweep got the report of but did
+   * not observe (one a hint started, which the sweep joined). A reading already seen changes nothing.
+   */
+  fold(readings: readonly BudgetReading[]): void {
+    for (const reading of readings) this.onReading(reading);
   }
 
   /** The lowest of the latest values still young enough to count (undefined when there is none). */

@@ -13,11 +13,13 @@
  * of paging through it once per wave. Everything else runs one scale set per slot.
  *
  * The sweep paces itself on ARM's read budget (azure/arm-budget.ts): it observes the
- * `x-ms-ratelimit-remaining-*` headers of its own requests, and before starting each unit compares
- * the lowest current value with the thresholds — below `low` (default 100) it halves its concurrency
- * and pauses `lowSpreadMs` (1 s) between a worker's units, below `critical` (25) it runs one unit at a
- * time with `criticalSpreadMs` (3 s) between them; it speeds up again when the headers recover. Every
- * change is in the report (`armBudget.pacing`, `armBudget.note`) for the sweep's log line.
+ * `x-ms-ratelimit-remaining-*` headers of its own requests as they come, and when a run ends it folds
+ * in the readings the run's report carries (a run it shares may have been started by a hint, outside
+ * the sweep's scope). Before starting each unit it compares the lowest current value with the
+ * thresholds — below `low` (default 100) it halves its concurrency and pauses `lowSpreadMs` (1 s)
+ * between a worker's units, below `critical` (25) it runs one unit at a time with `criticalSpreadMs`
+ * (3 s) between them; it speeds up again when the headers recover. Every change is in the report
+ * (`armBudget.pacing`, `armBudget.note`) for the sweep's log line.
  */
 import { DEFAULT_PACING, SweepBudgetWatch, budgetLevel, observeArmBudget, pacingFor, resolvePacing } from '../azure/arm-budget';
 import type { BudgetLevel, BudgetReading, Pacing, PacingThresholds } from '../azure/arm-budget';
@@ -45,7 +47,7 @@ export interface RunReport {
     readonly instances: number;
     readonly armCalls: number;
     readonly failedPushes: number;
-    /** Lowest remaining-reads value ARM reported to the sweep (any subscription or header); null when none came. */
+    /** Lowest remaining-reads value ARM reported to the sweep or to a run it got the report of (any subscription or header); null when none came. */
     readonly armReadsRemaining: number | null;
     /** Fewest scale sets the sweep ran at once (the configured concurrency unless the budget ran low). */
     readonly pacedConcurrency: number;
@@ -208,6 +210,8 @@ async function reconcileRefs(deps: ReconcileDeps, refs: readonly ScaleSetRef[], 
   const reconcileOne = async (ref: ScaleSetRef): Promise<void> => {
     try {
       const report = await (options.runner ? options.runner.run(ref, source) : reconcileScaleSet(deps, ref, source));
+      // A run a hint started (and the sweep joined) ran outside the sweep's budget scope.
+      watch.fold(report.armReadings ?? []);
       reports.push(report);
       options.onReport?.(report);
     } catch (error) {

@@ -19,6 +19,7 @@
  *   time a scale set's turn comes.)
  * Only then is the plan's `not-found` state used, whose removals are uncapped.
  */
+import { RunBudgetReadings, observeArmBudget, type BudgetReading } from '../azure/arm-budget';
 import { SupersededError, errorMessage } from '../errors';
 import type { InstanceListing, MeshScaleSet, PlanSkip, ReconcilePlan, ScaleSetRef } from '../model';
 import { noRelayPublisher } from '../endpoints';
@@ -77,6 +78,11 @@ export interface ReconcileReport {
   readonly skipped: readonly PlanSkip[];
   readonly instances?: number;
   readonly armCalls: number;
+  /**
+   * ARM's remaining-reads readings this run saw (`RunBudgetReadings`: the latest of each
+   * subscription and header, and the lowest); a sweep that shares the run paces on them.
+   */
+  readonly armReadings?: readonly BudgetReading[];
   readonly committedIndex?: number;
   readonly changedServices: readonly string[];
   readonly pushes: readonly RelayPushResult[];
@@ -91,8 +97,9 @@ export interface ReconcileReport {
 
 /** Reconciles one scale set. Throws TransientError when ARM or Consul cannot be reached. */
 export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
-  const { result, calls } = await deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source));
-  return { ...result, armCalls: calls };
+  const readings = new RunBudgetReadings();
+  const { result, calls } = await observeArmBudget(readings, () => deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source)));
+  return { ...result, armCalls: calls, armReadings: readings.list() };
 }
 
 async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
