@@ -10,10 +10,11 @@ import { scheduleGapsMs } from '../shared/schedule-period';
 import type { FunctionDefinition } from './definitions';
 import { getAppRuntime } from './app-runtime-cache';
 import { logLine } from './log-line';
+import { SWEEP_SOURCE } from './telemetry/metric-names';
 
 export async function reconcileTimer(timer: Timer, context: InvocationContext): Promise<void> {
   const runtime = getAppRuntime();
-  const run = await runtime.reconciler.reconcileAll(`timer${timer.isPastDue ? ' (past due)' : ''}`, {
+  const run = await runtime.reconciler.reconcileAll(`${SWEEP_SOURCE}${timer.isPastDue ? ' (past due)' : ''}`, {
     onReport: (r) =>
       'outcome' in r
         ? context.debug(logLine({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r }))

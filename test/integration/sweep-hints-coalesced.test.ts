@@ -99,6 +99,7 @@ test('a hint that arrives while the sweep reconciles its scale set joins the swe
   assert.ok(swept);
   assert.equal(result.kind === 'reconciled' && result.result, swept, 'the hint got the sweep’s own report');
   assert.equal(swept.outcome, 'applied');
+  assert.equal(swept.source, 'timer', 'the report names what started the run: the sweep');
 });
 
 test('a sweep that reaches a scale set whose hint run is in flight gets a run that starts after it', async (t) => {
@@ -140,6 +141,7 @@ test('a sweep that shares a trailing run a hint queued paces on, and reports, th
   assert.equal(w.count('web'), 2, 'the sweep shared the trailing run');
   const swept = run.reports.find((r) => r.scaleSetId.endsWith('/web'));
   assert.ok(resultB.kind === 'reconciled' && swept === resultB.result, 'the sweep reports hint B’s run');
+  assert.equal(swept.source, 'event:test', 'started by hint B (its reason)');
   assert.deepEqual(run.armBudget.lowest, { remaining: 3, source: COMPUTE, subscriptionId: SUBSCRIPTION.toLowerCase() });
   assert.equal(run.totals.armReadsRemaining, 3);
   assert.equal(run.armBudget.pacing.at(-1)?.level, 'critical', 'the pace followed the reading when the run ended');

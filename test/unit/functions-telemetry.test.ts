@@ -143,6 +143,34 @@ test('hints acknowledged before their run ended: the run counted once when it en
   assert.deepEqual(points(collected, METRICS.eventToPush), ['trigger=autoscale → count 2 sum 62', 'trigger=event → count 1 sum 29']);
 });
 
+test('a run shared by the sweep and hints counts once, under the trigger of the request that started it, whoever reports it first', async (t) => {
+  const h = harness();
+  t.after(() => h.close());
+  const quiet = { registered: 0, updated: 0, deregistered: 0, skipped: [], pushes: [], changedServices: [] };
+  // The sweep started this run; an event hint joined it and came back first.
+  const bySweep = report({ ...quiet, source: 'timer (past due)', outcome: 'unchanged', deregistered: 2 });
+  h.metrics.hintDone('event', hint('2026-01-01T00:00:00.000Z'), { kind: 'reconciled', ref, result: bySweep, via: 'joined' });
+  // An event started this one; the sweep joined it and is the only one to report it.
+  const byEvent = report({ ...quiet, source: 'event:Microsoft.Compute/virtualMachineScaleSets/write', scaleSetId: `${SET_ID}-2` });
+  h.metrics.sweepDone({ reports: [bySweep, byEvent], failures: [] });
+  // An autoscale notification started this one; event hints acknowledged early got it first.
+  const byAutoscale = report({ ...quiet, source: 'autoscale:scale-out', outcome: 'superseded' });
+  h.metrics.hintDone('event', hint('2026-01-01T00:00:01.000Z', 'q'), { kind: 'queued', ref, waitedMs: 20_000, busySince: EVENT_AT });
+  h.metrics.queuedDone({ scaleSetId: SET_ID, ok: true, report: byAutoscale });
+  h.metrics.hintDone('autoscale', hint('2026-01-01T00:00:02.000Z', 'a'), { kind: 'reconciled', ref, result: byAutoscale, via: 'joined' });
+  // A source that tells none (here a CLI's): the trigger of whoever reported it.
+  h.metrics.hintDone('autoscale', hint('2026-01-01T00:00:03.000Z', 'c'), { kind: 'reconciled', ref, result: report({ ...quiet, source: 'cli', outcome: 'not-in-mesh' }), via: 'ran' });
+
+  const collected = await h.collect();
+  assert.deepEqual(points(collected, METRICS.reconciles), [
+    'outcome=applied,trigger=event → 1',
+    'outcome=not-in-mesh,trigger=autoscale → 1',
+    'outcome=superseded,trigger=autoscale → 1',
+    'outcome=unchanged,trigger=sweep → 1',
+  ]);
+  assert.deepEqual(points(collected, METRICS.deregistrations), ['trigger=sweep → 2']);
+});
+
 test('an event time after the push (clock skew) records 0, not a negative duration; a bad time records nothing', async (t) => {
   const h = harness();
   t.after(() => h.close());

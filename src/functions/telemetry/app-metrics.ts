@@ -3,10 +3,11 @@
  * domain in src/shared knows nothing of OpenTelemetry). Without a registered MeterProvider the
  * API hands out no-op instruments: recording costs next to nothing.
  *
- * One reconcile run is counted once, however many hints shared it (the coalescer hands every hint
- * of a run the same report object) and whether its outcome came back to a hint or, for hints
- * acknowledged before it ended, through the reconciler's `onQueuedOutcome`. Event-to-push latency
- * is per hint: each event has its own time.
+ * One reconcile run is counted once, however many hints and sweeps shared it (the coalescer hands
+ * every request of a run the same report object) and whether its outcome came back to a hint, to
+ * the sweep or, for hints acknowledged before it ended, through the reconciler's `onQueuedOutcome`;
+ * always under the trigger of the request that started it (the report's `source`), whoever reports
+ * it first. Event-to-push latency is per hint, under the hint's trigger: each event has its own time.
  */
 import type { Attributes, Counter, Histogram, Meter, ObservableCounter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
 import type { ArmCallStats } from '../../shared/azure/arm-call-meter';
@@ -16,7 +17,7 @@ import { SKIP, skipCode } from '../../shared/planner/skip-reasons';
 import type { SweepReport } from '../../shared/reconcile/reconcile-run';
 import type { ReconcileReport } from '../../shared/reconcile/reconcile-scale-set';
 import type { HintResult, QueuedOutcome } from '../../shared/reconcile/reconciler';
-import { FAILED_OUTCOME, METRICS, SECONDS_BUCKETS, type Trigger } from './metric-names';
+import { FAILED_OUTCOME, METRICS, SECONDS_BUCKETS, triggerOfSource, type Trigger } from './metric-names';
 
 export interface AppMetricsOptions {
   readonly meter: Meter;
@@ -142,9 +143,11 @@ export class AppMetrics {
     this.pending.clear();
   }
 
-  private report(report: ReconcileReport, trigger: Trigger): void {
+  /** `reportedBy`: the trigger of whoever got the report, used only when its source tells none. */
+  private report(report: ReconcileReport, reportedBy: Trigger): void {
     if (this.counted.has(report)) return;
     this.counted.add(report);
+    const trigger = triggerOfSource(report.source) ?? reportedBy;
     const attributes: Attributes = { outcome: report.outcome, trigger };
     this.reconciles.add(1, attributes);
     this.duration.record(Math.max(0, report.durationMs) / 1000, attributes);

@@ -35,6 +35,21 @@ export const METRICS = {
 /** What started a reconcile run. */
 export type Trigger = 'event' | 'autoscale' | 'sweep';
 
+/** The source the timer gives its sweep (`timer`, `timer (past due)`): its runs count as `sweep`. */
+export const SWEEP_SOURCE = 'timer';
+
+/**
+ * The trigger of the request that started a run, from the source the run was started with (its
+ * report's `source`): the sweep's, or a hint's reason (`event:…`, `autoscale:…`, see
+ * src/shared/events); undefined when it tells none.
+ */
+export function triggerOfSource(source: string | undefined): Trigger | undefined {
+  if (source === undefined) return undefined;
+  if (source === SWEEP_SOURCE || source.startsWith(`${SWEEP_SOURCE} `)) return 'sweep';
+  if (source.startsWith('event:')) return 'event';
+  return source.startsWith('autoscale:') ? 'autoscale' : undefined;
+}
+
 /**
  * A reconcile's outcome: the report's (applied, unchanged, unknown, superseded, not-in-mesh), or
  * `failed` when it threw (ARM or Consul unreachable, a wrong setting: the trigger is retried).

@@ -70,6 +70,11 @@ export type ReconcileOutcome =
 
 export interface ReconcileReport {
   readonly scaleSetId: string;
+  /**
+   * What started this run: the `source` it was given (through the coalescer, that of the request
+   * that started it — a hint's reason such as `event:…`, or the sweep's, e.g. `timer`).
+   */
+  readonly source?: string;
   readonly outcome: ReconcileOutcome;
   readonly detail?: string;
   readonly registered: number;
@@ -99,7 +104,7 @@ export interface ReconcileReport {
 export async function reconcileScaleSet(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {
   const readings = new RunBudgetReadings();
   const { result, calls } = await observeArmBudget(readings, () => deps.inventory.measureCalls(() => reconcileMeasured(deps, ref, source)));
-  return { ...result, armCalls: calls, armReadings: readings.list() };
+  return { ...result, source, armCalls: calls, armReadings: readings.list() };
 }
 
 async function reconcileMeasured(deps: ReconcileDeps, ref: ScaleSetRef, source: string): Promise<ReconcileReport> {

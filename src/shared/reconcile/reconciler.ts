@@ -93,7 +93,8 @@ export class Reconciler {
       lease = resolution.lease;
     }
     const eventTime = Date.parse(hint.eventTime);
-    const waiting = this.coalescer.requestWithin(ref, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs }, 'hint');
+    // A run this hint starts is told its reason (`event:…`, `autoscale:…`), and its report says so.
+    const waiting = this.coalescer.requestWithin(ref, Number.isNaN(eventTime) ? undefined : eventTime, { deadlineAt, maxBusyMs: this.deadlineMs }, hint.reason);
     if (lease) this.resolver.releaseAfterListing(lease, ref, waiting);
     const outcome = await waiting;
     if (outcome.via === 'queued') {
