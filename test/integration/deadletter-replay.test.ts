@@ -6,13 +6,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
 import { ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { runCli } from '../../src/cli/main';
 import { REPLAYED_SOURCE_ETAG_METADATA } from '../../src/shared/deadletter/container-store';
 import { startLocalWorld, SANDBOX_RESOURCE_GROUP, SANDBOX_SUBSCRIPTION, type LocalWorld } from '../../src/sandbox/local-world';
 import { buildDeliveries, type ArmOperation } from '../../src/sandbox/event-grid';
 import { startAzurite, type Azurite } from '../../src/sandbox/azurite';
+import { runCliInProcess } from '../helpers/cli-run';
 
 const DEV_ACCOUNT = 'devstoreaccount1';
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -54,15 +53,8 @@ async function blobNames(container: ContainerClient): Promise<string[]> {
 }
 
 /** `env`: the settings the command is given (a world's, or none); this process's are not the app's. */
-async function cli(args: string[], env: Readonly<Record<string, string>>) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(['deadletter', 'replay', ...args], { stdout, stderr, stdin: Readable.from([]), env, cwd: process.cwd() });
-  return { code, stdout: out, stderr: err };
+function cli(args: string[], env: Readonly<Record<string, string>>) {
+  return runCliInProcess(['deadletter', 'replay', ...args], { env: { ...env }, cwd: process.cwd() });
 }
 
 const web = { subscriptionId: SANDBOX_SUBSCRIPTION, resourceGroup: SANDBOX_RESOURCE_GROUP, name: 'web' };
