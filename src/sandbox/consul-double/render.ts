@@ -4,14 +4,16 @@
  */
 import type { CheckEntry, KvEntry, NodeEntry, ServiceEntry } from './catalog-kv-state';
 
-/** The node fields a node and a service joined with its node both lead with (their meta key differs). */
-function nodeIdentity(n: NodeEntry): Record<string, unknown> {
-  return { ID: n.id, Node: n.node, Address: n.address, Datacenter: n.datacenter, TaggedAddresses: n.taggedAddresses };
-}
-
+// renderNode and renderServiceNode lead with the same five node fields, written out in each: a
+// shared object spread into them made the double's reads about a third more expensive (world
+// process CPU of bench:reconcile's timer sweep, 10,000 entries: ~2.2 s against ~1.5 s).
 export function renderNode(n: NodeEntry): Record<string, unknown> {
   return {
-    ...nodeIdentity(n),
+    ID: n.id,
+    Node: n.node,
+    Address: n.address,
+    Datacenter: n.datacenter,
+    TaggedAddresses: n.taggedAddresses,
     Meta: n.meta,
     CreateIndex: n.createIndex,
     ModifyIndex: n.modifyIndex,
@@ -48,7 +50,11 @@ export function renderNodeService(s: ServiceEntry): Record<string, unknown> {
 /** A service joined with its node, as `/catalog/service/:name` returns it. */
 export function renderServiceNode(n: NodeEntry, s: ServiceEntry): Record<string, unknown> {
   return {
-    ...nodeIdentity(n),
+    ID: n.id,
+    Node: n.node,
+    Address: n.address,
+    Datacenter: n.datacenter,
+    TaggedAddresses: n.taggedAddresses,
     NodeMeta: n.meta,
     ServiceKind: '',
     ServiceID: s.id,
