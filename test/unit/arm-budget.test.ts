@@ -198,3 +198,17 @@ test('a run keeps the latest reading of each header and the lowest; a sweep fold
   assert.equal(watch.current()?.remaining, 35);
   assert.equal(watch.lowest, low);
 });
+
+test('a folded reading ages from when ARM answered it, not from the fold', () => {
+  let now = 100_000;
+  const watch = new SweepBudgetWatch(undefined, { now: () => now, maxAgeMs: 30_000 });
+  // Heard 20 s before the run ended and the sweep folded it: it counts 10 s more, not 30.
+  watch.fold([{ subscriptionId: 's', source: READS, remaining: 5, at: now - 20_000, seq: nextReadingSeq() }]);
+  assert.equal(watch.current()?.remaining, 5);
+  now += 10_001;
+  assert.equal(watch.current(), undefined);
+  // Heard 60 s before: too old to count at all, though still the lowest the sweep saw.
+  watch.fold([{ subscriptionId: 's', source: READS, remaining: 3, at: now - 60_000, seq: nextReadingSeq() }]);
+  assert.equal(watch.current(), undefined);
+  assert.equal(watch.lowest?.remaining, 3);
+});

@@ -352,20 +352,27 @@ export class SweepBudgetWatch implements BudgetObserver {
   }
 
   onReading(reading: BudgetReading): void {
-    const key = readingKey(reading);
-    const previous = this.latest.get(key);
-    // An older answer read later (lower seq) does not replace a newer one.
-    if (!previous || reading.seq > previous.reading.seq) this.latest.set(key, { reading, seenAt: this.now() });
-    if (!this.lowestSeen || reading.remaining < this.lowestSeen.remaining) this.lowestSeen = reading;
-    this.onChange();
+    this.take(reading, this.now());
   }
 
   /**
    * The readings a run reported (`RunBudgetReadings`), for a run the sweep got the report of but did
-   * not observe (one a hint started, which the sweep joined). A reading already seen changes nothing.
+   * not observe (one a hint started, which the sweep joined). Each counts from when ARM answered it
+   * (`at`, the same clock as `now` outside tests), not from the fold: a reading heard early in a long
+   * run is no fresher for arriving at its end. A reading already seen changes nothing.
    */
   fold(readings: readonly BudgetReading[]): void {
-    for (const reading of readings) this.onReading(reading);
+    const now = this.now();
+    for (const reading of readings) this.take(reading, Math.min(now, reading.at));
+  }
+
+  private take(reading: BudgetReading, seenAt: number): void {
+    const key = readingKey(reading);
+    const previous = this.latest.get(key);
+    // An older answer read later (lower seq) does not replace a newer one.
+    if (!previous || reading.seq > previous.reading.seq) this.latest.set(key, { reading, seenAt });
+    if (!this.lowestSeen || reading.remaining < this.lowestSeen.remaining) this.lowestSeen = reading;
+    this.onChange();
   }
 
   /** The lowest of the latest values still young enough to count (undefined when there is none). */
