@@ -79,7 +79,7 @@ export function createAppRuntime(config: AppConfig, env: Readonly<Record<string,
 function logQueuedOutcome(outcome: QueuedOutcome): void {
   if (outcome.ok) {
     const r = outcome.report;
-    console.info(JSON.stringify({ msg: `${r.scaleSetId}: queued reconcile ${r.outcome} +${r.registered} ~${r.updated} -${r.deregistered}`, event: 'queued-reconcile', ...r, pushes: undefined }));
+    console.info(JSON.stringify({ msg: `${r.scaleSetId}: queued reconcile ${r.outcome} +${r.registered} ~${r.updated} -${r.deregistered}`, event: 'queued-reconcile', ...r, pushes: undefined, armReadings: undefined }));
   } else {
     console.error(JSON.stringify({ msg: `${outcome.scaleSetId}: queued reconcile failed (the timer sweep will reconcile it): ${outcome.error}`, event: 'queued-reconcile-failed', scaleSetId: outcome.scaleSetId }));
   }

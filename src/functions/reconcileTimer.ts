@@ -17,7 +17,7 @@ export async function reconcileTimer(timer: Timer, context: InvocationContext): 
   const run = await runtime.reconciler.reconcileAll(`${SWEEP_SOURCE}${timer.isPastDue ? ' (past due)' : ''}`, {
     onReport: (r) =>
       'outcome' in r
-        ? context.debug(logLine({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r }))
+        ? context.debug(logLine({ msg: `${r.scaleSetId}: ${r.outcome}`, event: 'reconcile', ...r, armReadings: undefined }))
         : context.error(logLine({ msg: `${r.scaleSetId}: ${r.error}`, event: 'reconcile-failed', ...r })),
     // Each slow-down (and the return to full speed) as it happens, not only in the summary line.
     onPacing: (change) => {

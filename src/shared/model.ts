@@ -34,11 +34,17 @@ export interface ReconcileHint {
   readonly target: ReconcileTarget;
   /** Set when the event named a single VM (Uniform VMSS instance ID, or a Flexible VM's name). */
   readonly instanceId?: string;
-  /** Short machine-readable reason, e.g. `event:Microsoft.Compute/virtualMachineScaleSets/write`. */
+  /**
+   * Short machine-readable reason, e.g. `event:Microsoft.Compute/virtualMachineScaleSets/write`: a
+   * `HINT_REASON` prefix for the trigger, then what it said. A run a hint starts takes it as source.
+   */
   readonly reason: string;
   readonly eventTime: string;
   readonly eventId: string;
 }
+
+/** How a hint's `reason` begins, by trigger (metrics read the trigger of a run's source from it). */
+export const HINT_REASON = { event: 'event:', autoscale: 'autoscale:' } as const;
 
 export type MeshProtocol = 'http' | 'grpc' | 'tcp';
 

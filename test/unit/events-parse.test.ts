@@ -279,6 +279,12 @@ describe('autoscale webhook', () => {
     );
   });
 
+  test("a caller's operation text reaches the hint's reason (logs, every relay's push source) cut at 64 characters", () => {
+    const body = { ...(fixture('autoscale-vmss-scale-out.json') as Record<string, unknown>), operation: `Scale Out ${'x'.repeat(5_000)}` };
+    const [outcome] = parseAutoscaleNotification(body, ALL).outcomes;
+    assert.equal(outcome?.kind === 'hint' && outcome.hint.reason, `autoscale:scale-out-${'x'.repeat(54)}`);
+  });
+
   test('Resolved notifications hint too; scope applies', () => {
     const body = { ...(fixture('autoscale-vmss-scale-out.json') as Record<string, unknown>), status: 'Resolved' };
     assert.deepEqual(kinds(parseAutoscaleNotification(body, ALL).outcomes), ['hint']);

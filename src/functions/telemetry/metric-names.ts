@@ -3,6 +3,7 @@
  * alerts key on them (Azure Monitor's customMetrics `name`, Prometheus series locally), so never
  * rename one. Every attribute takes values from a fixed set: no IDs, no free text.
  */
+import { HINT_REASON } from '../../shared/model';
 
 /** The OpenTelemetry meter (instrumentation scope) the app records with. */
 export const METER_NAME = 'vmss-mesh-functions';
@@ -46,8 +47,8 @@ export const SWEEP_SOURCE = 'timer';
 export function triggerOfSource(source: string | undefined): Trigger | undefined {
   if (source === undefined) return undefined;
   if (source === SWEEP_SOURCE || source.startsWith(`${SWEEP_SOURCE} `)) return 'sweep';
-  if (source.startsWith('event:')) return 'event';
-  return source.startsWith('autoscale:') ? 'autoscale' : undefined;
+  if (source.startsWith(HINT_REASON.event)) return 'event';
+  return source.startsWith(HINT_REASON.autoscale) ? 'autoscale' : undefined;
 }
 
 /**

@@ -9,6 +9,7 @@
  * count changed or is changing, and a re-list is what we need.
  */
 import { InvalidInputError } from '../errors';
+import { HINT_REASON } from '../model';
 import { computeTargetOf, parseResourceId } from '../resource-id';
 import { describeValue, expectObject, joinPath, optionalString, requiredString, requiredTimestamp, type JsonObject } from './json-fields';
 import type { EventOutcome } from './outcome';
@@ -64,12 +65,14 @@ export function classifyAutoscaleNotification(body: unknown, scope: ScopeMatcher
       resourceUri: resourceId,
     };
   }
-  const slug = operation.trim().toLowerCase().replace(/\s+/g, '-');
+  // Azure sends `Scale Out` / `Scale In`; whatever else a caller sends goes into logs and every
+  // relay's push source, so only its first 64 characters do.
+  const slug = operation.trim().toLowerCase().replace(/\s+/g, '-').slice(0, 64);
   return {
     kind: 'hint',
     hint: {
       target: { kind: 'scale-set', ref },
-      reason: `autoscale:${slug}`,
+      reason: `${HINT_REASON.autoscale}${slug}`,
       eventTime: timestamp,
       eventId,
     },

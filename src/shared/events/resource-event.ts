@@ -4,7 +4,7 @@
  *   event type → resource ID → is it VMSS-related → scope → succeeded → operation policy → hint.
  */
 import { InvalidInputError } from '../errors';
-import type { ReconcileHint } from '../model';
+import { HINT_REASON, type ReconcileHint } from '../model';
 import { computeTargetOf, parseResourceId, type ResourceId } from '../resource-id';
 import { expectObject, joinPath, optionalString, requiredString, timestampAt } from './json-fields';
 import { decideOperation } from './operation-policy';
@@ -79,7 +79,7 @@ export function classifyEnvelope(event: EventEnvelope, scope: ScopeMatcher): Eve
   const decision = decideOperation(operationName);
   if (decision !== 'hint') return ignored(event, decision, `${operationName} does not change instances`, context);
 
-  const reason = `event:${operationName}`;
+  const reason = `${HINT_REASON.event}${operationName}`;
   const hint: ReconcileHint =
     target.kind === 'scale-set'
       ? {
